@@ -1,0 +1,77 @@
+"""Helpers shared by the benchmarks: machine description, timing, result files."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+RESULTS_DIR = Path(__file__).parent / "results"
+
+
+def describe_machine() -> dict[str, str | int]:
+    """CPU model, core count, memory and library versions of this machine."""
+    cpu = platform.processor() or "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    import torch
+
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count() or 0,
+        "memory_gib": round(memory_gib, 1),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "date": time.strftime("%Y-%m-%d"),
+    }
+
+
+def time_calls(fn: Callable[[], object], repeats: int) -> np.ndarray:
+    """Wall-clock seconds of ``repeats`` calls of ``fn`` (after one warm-up call)."""
+    fn()
+    durations = np.empty(repeats)
+    for i in range(repeats):
+        start = time.perf_counter()
+        fn()
+        durations[i] = time.perf_counter() - start
+    return durations
+
+
+def time_each(fn: Callable[[object], object], inputs) -> np.ndarray:
+    """Wall-clock seconds of ``fn(x)`` for each ``x`` in ``inputs`` (no warm-up)."""
+    durations = np.empty(len(inputs))
+    for i, x in enumerate(inputs):
+        start = time.perf_counter()
+        fn(x)
+        durations[i] = time.perf_counter() - start
+    return durations
+
+
+def markdown_table(rows: list[dict], columns: list[str]) -> str:
+    """Render ``rows`` as a GitHub markdown table with the given column order."""
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(str(row[c]) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def write_results(name: str, machine: dict, rows: list[dict], columns: list[str]) -> Path:
+    """Write ``bench/results/<name>.json`` and ``<name>.md``; return the JSON path."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps({"machine": machine, "rows": rows}, indent=2) + "\n")
+    machine_line = ", ".join(f"{k}: {v}" for k, v in machine.items())
+    table = markdown_table(rows, columns)
+    (RESULTS_DIR / f"{name}.md").write_text(f"Machine: {machine_line}\n\n{table}\n")
+    return path

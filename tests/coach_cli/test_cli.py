@@ -1,0 +1,28 @@
+import typer.main
+from typer.testing import CliRunner
+
+from coach_cli.main import app
+
+runner = CliRunner()
+
+
+def _command_paths(group, prefix=()):
+    for name, command in group.commands.items():
+        path = (*prefix, name)
+        yield path
+        if hasattr(command, "commands"):
+            yield from _command_paths(command, path)
+
+
+def test_every_sub_command_has_help():
+    root = typer.main.get_command(app)
+    paths = list(_command_paths(root))
+    assert ("demo",) in paths and ("bench", "lifter") in paths
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage" in result.output
+
+
+def test_unknown_command_fails():
+    assert runner.invoke(app, ["no-such-command"]).exit_code != 0
