@@ -30,3 +30,4 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.lifter
+	$(BIN)/python -m bench.synth

@@ -18,6 +18,11 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Speed and memory benchmarks (print a table, write JSON).")
 app.add_typer(bench_app, name="bench")
+synth_app = typer.Typer(
+    help="Simulated workout and dance clips with labelled form errors.",
+    invoke_without_command=True,
+)
+app.add_typer(synth_app, name="synth")
 
 
 @app.command()
@@ -28,6 +33,82 @@ def demo(
     from coach_cli.demo import run_demo
 
     run_demo(out)
+
+
+@synth_app.callback()
+def synth(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option(help="Folder for the clip files.")] = None,
+    clips: Annotated[int, typer.Option(min=1, help="Number of user clips.")] = 60,
+    seed: Annotated[int, typer.Option(help="Base seed of the batch.")] = 0,
+    exercises: Annotated[
+        list[str] | None, typer.Option("--exercises", help="Movements (repeat); default all.")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Parallel processes.")] = 1,
+    cameras: Annotated[int, typer.Option(min=1, help="Phone cameras per clip.")] = 1,
+    duration: Annotated[
+        float | None, typer.Option(help="Clip length in seconds (default: whole reps).")
+    ] = None,
+    fps: Annotated[float, typer.Option(min=1, help="Frame rate.")] = 30.0,
+) -> None:
+    """Generate clips (``coach synth --out DIR``) or preview one (``coach synth preview``)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if out is None:
+        raise typer.BadParameter("--out is required to generate clips", param_hint="--out")
+    from synthetic_data.batch import generate_batch, plan_requests
+
+    try:
+        requests = plan_requests(
+            clips, seed, exercises, fps=fps, duration_s=duration, num_cameras=cameras
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--exercises") from None
+    manifest = generate_batch(out, requests, workers=workers)
+    typer.echo(f"wrote {clips} clips and trainer references; manifest: {manifest}")
+
+
+@synth_app.command("preview")
+def synth_preview(
+    clip: Annotated[Path, typer.Argument(help="A .clip.npz file.", exists=True)],
+    out: Annotated[Path, typer.Option(help="PNG to write.")] = Path("preview.png"),
+    frames: Annotated[int, typer.Option(min=1, help="Frames on the sheet.")] = 8,
+    camera: Annotated[int, typer.Option(min=0, help="Which of the clip's cameras.")] = 0,
+) -> None:
+    """Draw a clip: the phone's 2D view and the 3D skeleton, errors in red."""
+    from synthetic_data.clip import ClipFormatError, read_clip
+    from synthetic_data.preview import contact_sheet
+
+    try:
+        loaded = read_clip(clip)
+    except ClipFormatError as exc:
+        raise typer.BadParameter(str(exc), param_hint="CLIP") from None
+    if camera >= len(loaded.cameras):
+        raise typer.BadParameter(
+            f"the clip has {len(loaded.cameras)} camera(s)", param_hint="--camera"
+        )
+    typer.echo(f"wrote {contact_sheet(loaded, out, frames=frames, camera=camera)}")
+
+
+@synth_app.command("gallery")
+def synth_gallery(
+    out: Annotated[Path, typer.Option(help="Folder for the PNGs.")] = Path("docs/previews"),
+) -> None:
+    """Preview every movement done correctly and with a form error (the docs' images)."""
+    from synthetic_data.gallery import write_gallery
+
+    for path in write_gallery(out):
+        typer.echo(f"wrote {path}")
+
+
+@bench_app.command("synth")
+def bench_synth(
+    clips: Annotated[int, typer.Option(min=1, help="Clips per measurement.")] = 300,
+) -> None:
+    """Clips per second per core for 10-s, 30-fps clips (generate, and generate + write)."""
+    from bench.synth import main
+
+    main(["--clips", str(clips)])
 
 
 @bench_app.command("lifter")

@@ -1,0 +1,37 @@
+"""Simulated workout and dance clips with labelled form errors, and readers for Unity
+Perception (SOLO) exports and BVH motion capture. Depends on ``pose3d`` only."""
+
+from synthetic_data.body import BODY28, BodyParams, Flexibility
+from synthetic_data.bvh import read_bvh, write_bvh
+from synthetic_data.clip import CameraSpec, Clip, ClipFormatError, ErrorLabel, read_clip, write_clip
+from synthetic_data.detector import Observation, film
+from synthetic_data.errors import ERROR_KINDS, ErrorPlan
+from synthetic_data.generator import GENERATOR_VERSION, ClipRequest, generate_clip, trainer_clip
+from synthetic_data.movements import MOVEMENTS
+from synthetic_data.solo import read_solo, read_solo_sequence, write_solo
+
+__all__ = [
+    "BODY28",
+    "ERROR_KINDS",
+    "GENERATOR_VERSION",
+    "MOVEMENTS",
+    "BodyParams",
+    "CameraSpec",
+    "Clip",
+    "ClipFormatError",
+    "ClipRequest",
+    "ErrorLabel",
+    "ErrorPlan",
+    "Flexibility",
+    "Observation",
+    "film",
+    "generate_clip",
+    "read_bvh",
+    "read_clip",
+    "read_solo",
+    "read_solo_sequence",
+    "trainer_clip",
+    "write_bvh",
+    "write_clip",
+    "write_solo",
+]

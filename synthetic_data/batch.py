@@ -1,0 +1,113 @@
+"""Generate many clips into a folder, in parallel, with a progress bar and a manifest.
+
+Clip ``i`` of a batch with base seed ``S`` has seed ``S * 1_000_003 + i`` and is
+performed by body ``(S * 1_000_003 + i) // 3`` (each person does three clips),
+cycling through the requested movements, so a batch is reproducible from
+``(S, N, movements)`` and any single clip from its own seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from tqdm import tqdm
+
+from synthetic_data.clip import CLIP_SUFFIX, write_clip
+from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
+from synthetic_data.movements import MOVEMENTS
+
+CLIPS_PER_BODY = 3
+SEED_STRIDE = 1_000_003
+
+
+def plan_requests(
+    count: int,
+    seed: int,
+    movements: list[str] | None = None,
+    *,
+    fps: float = 30.0,
+    duration_s: float | None = None,
+    num_cameras: int = 1,
+    error_rate: float = 0.6,
+) -> list[ClipRequest]:
+    """The requests of a batch of ``count`` user clips."""
+    names = list(movements or MOVEMENTS)
+    for name in names:
+        if name not in MOVEMENTS:
+            raise ValueError(f"unknown movement {name!r}; expected one of {', '.join(MOVEMENTS)}")
+    requests = []
+    for index in range(count):
+        clip_seed = seed * SEED_STRIDE + index
+        requests.append(
+            ClipRequest(
+                seed=clip_seed,
+                movement=names[index % len(names)],
+                fps=fps,
+                duration_s=duration_s,
+                num_cameras=num_cameras,
+                body_seed=clip_seed // CLIPS_PER_BODY,
+                error_rate=error_rate,
+            )
+        )
+    return requests
+
+
+def _generate_and_write(args: tuple[ClipRequest, str]) -> dict:
+    request, out = args
+    clip = generate_clip(request)
+    path = write_clip(clip, Path(out) / f"{clip.clip_id}{CLIP_SUFFIX}")
+    return {
+        "clip_id": clip.clip_id,
+        "file": path.name,
+        "movement": clip.movement,
+        "body_id": clip.body.body_id,
+        "frames": clip.num_frames,
+        "errors": sorted({e.kind for e in clip.errors}),
+    }
+
+
+def generate_batch(
+    out: str | os.PathLike,
+    requests: list[ClipRequest],
+    *,
+    workers: int = 1,
+    with_references: bool = True,
+    progress: bool = True,
+) -> Path:
+    """Write every requested clip (and the trainer references) under ``out``.
+
+    Returns the path of ``manifest.json``, which lists each clip with its movement,
+    body and error kinds.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs = [(request, str(out)) for request in requests]
+    if workers > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(
+                tqdm(
+                    pool.map(_generate_and_write, jobs, chunksize=8),
+                    total=len(jobs),
+                    desc="clips",
+                    disable=not progress,
+                )
+            )
+    else:
+        results = [
+            _generate_and_write(job) for job in tqdm(jobs, desc="clips", disable=not progress)
+        ]
+    references = []
+    if with_references:
+        ref_dir = out / "references"
+        movements = sorted({r.movement for r in requests})
+        for movement in movements:
+            path = write_clip(trainer_clip(movement), ref_dir / f"trainer-{movement}{CLIP_SUFFIX}")
+            references.append(str(path.relative_to(out)))
+    manifest = out / "manifest.json"
+    manifest.write_text(
+        json.dumps({"clips": results, "references": references}, indent=1, sort_keys=True) + "\n"
+    )
+    return manifest

@@ -1,0 +1,345 @@
+"""BVH motion capture: read into clips (and write, for round trips).
+
+Reads any BVH hierarchy with any rotation channel order (``Zrotation Xrotation
+Yrotation`` is applied as ``Rz @ Rx @ Ry``, in the order listed) and any frame time.
+Units: ``"m"``, ``"cm"``, ``"cgspeed"`` (the CMU conversions by cgspeed, 1 unit =
+0.056444 m) or ``"auto"`` (picked from the skeleton's height). The world is taken as
+y-up and right-handed, as in CMU files.
+
+Joint mapping to body-28 (first match wins; names compared case-insensitively)::
+
+    pelvis          Hips | pelvis | root
+    spine           Spine | LowerBack end | spine
+    thorax          Spine1 end (the neck base) | Neck | thorax
+    neck_top        Head (its start) | Neck1 end | neck_top
+    head_top        Head end site | head_top
+    left_shoulder   LeftArm | left_shoulder          (right_* alike)
+    left_elbow      LeftForeArm | left_elbow
+    left_wrist      LeftHand | left_wrist
+    left_hand       LeftFingerBase | LeftHandIndex1 | left_hand
+    left_hip        LeftUpLeg | left_hip
+    left_knee       LeftLeg | left_knee
+    left_ankle      LeftFoot | left_ankle
+    left_toe        LeftToeBase end | LeftToeBase | left_toe
+    left_heel, face joints and anything else missing: derived (completion module)
+
+A joint's "end" is its End Site, or its first child's start.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from synthetic_data.body import BODY_JOINT_NAMES, BODY_PARENTS, BodyParams, Flexibility
+from synthetic_data.clip import Clip, ClipFormatError
+from synthetic_data.completion import complete_body, estimate_height
+from synthetic_data.kinematics import rot_x, rot_y, rot_z
+
+CGSPEED_METRES = 0.056444
+_ROTATIONS = {"x": rot_x, "y": rot_y, "z": rot_z}
+
+# body-28 name -> candidate (bvh joint, "start" | "end") in priority order.
+_MAPPING: dict[str, list[tuple[str, str]]] = {
+    "pelvis": [("hips", "start"), ("pelvis", "start"), ("root", "start")],
+    "spine": [("spine", "start"), ("lowerback", "end")],
+    "thorax": [("spine1", "end"), ("neck", "start"), ("thorax", "start")],
+    "neck_top": [("head", "start"), ("neck1", "end"), ("neck_top", "start")],
+    "head_top": [("head", "end"), ("head_top", "start")],
+}
+for _side, _cap in (("left", "Left"), ("right", "Right")):
+    _MAPPING |= {
+        f"{_side}_shoulder": [(f"{_cap}Arm".lower(), "start"), (f"{_side}_shoulder", "start")],
+        f"{_side}_elbow": [(f"{_cap}ForeArm".lower(), "start"), (f"{_side}_elbow", "start")],
+        f"{_side}_wrist": [(f"{_cap}Hand".lower(), "start"), (f"{_side}_wrist", "start")],
+        f"{_side}_hand": [
+            (f"{_cap}FingerBase".lower(), "start"),
+            (f"{_cap}HandIndex1".lower(), "start"),
+            (f"{_side}_hand", "start"),
+        ],
+        f"{_side}_hip": [(f"{_cap}UpLeg".lower(), "start"), (f"{_side}_hip", "start")],
+        f"{_side}_knee": [(f"{_cap}Leg".lower(), "start"), (f"{_side}_knee", "start")],
+        f"{_side}_ankle": [(f"{_cap}Foot".lower(), "start"), (f"{_side}_ankle", "start")],
+        f"{_side}_toe": [(f"{_cap}ToeBase".lower(), "end"), (f"{_side}_toe", "start")],
+        f"{_side}_heel": [(f"{_side}_heel", "start")],
+    }
+for _name in BODY_JOINT_NAMES:  # our own writer's names map to themselves
+    _MAPPING.setdefault(_name, [(_name, "start")])
+
+
+@dataclass
+class BvhJoint:
+    name: str
+    parent: int
+    offset: np.ndarray
+    channels: list[str] = field(default_factory=list)
+    end_site: np.ndarray | None = None
+
+
+@dataclass
+class BvhMotion:
+    """A parsed BVH file: hierarchy, frame time (s) and channel values ``(T, C)``."""
+
+    joints: list[BvhJoint]
+    frame_time: float
+    values: np.ndarray
+
+    def world_positions(self) -> tuple[np.ndarray, np.ndarray]:
+        """Joint starts ``(T, J, 3)`` and end sites ``(T, J, 3)`` (NaN where none), file units."""
+        frames = self.values.shape[0]
+        count = len(self.joints)
+        rotations = np.zeros((frames, count, 3, 3))
+        starts = np.zeros((frames, count, 3))
+        ends = np.full((frames, count, 3), np.nan)
+        column = 0
+        for index, joint in enumerate(self.joints):
+            local_rot = np.broadcast_to(np.eye(3), (frames, 3, 3)).copy()
+            translation = np.broadcast_to(joint.offset, (frames, 3)).copy()
+            for channel in joint.channels:
+                values = self.values[:, column]
+                column += 1
+                axis = channel[0].lower()
+                if channel.lower().endswith("position"):  # added to the OFFSET
+                    translation[:, "xyz".index(axis)] += values
+                else:
+                    local_rot = local_rot @ _ROTATIONS[axis](values)
+            if joint.parent < 0:
+                rotations[:, index] = local_rot
+                starts[:, index] = translation
+            else:
+                parent_rot = rotations[:, joint.parent]
+                starts[:, index] = starts[:, joint.parent] + np.einsum(
+                    "tij,tj->ti", parent_rot, translation
+                )
+                rotations[:, index] = parent_rot @ local_rot
+            if joint.end_site is not None:
+                ends[:, index] = starts[:, index] + np.einsum(
+                    "tij,j->ti", rotations[:, index], joint.end_site
+                )
+        return starts, ends
+
+
+def parse_bvh(text: str, source: str = "<bvh>") -> BvhMotion:
+    """Parse BVH text; :class:`ClipFormatError` names ``source`` and the problem."""
+    tokens = text.split()
+    position = 0
+
+    def take() -> str:
+        nonlocal position
+        if position >= len(tokens):
+            raise ClipFormatError(f"{source}: unexpected end of file (truncated?)")
+        position += 1
+        return tokens[position - 1]
+
+    def numbers(count: int) -> np.ndarray:
+        try:
+            return np.array([float(take()) for _ in range(count)])
+        except ValueError as exc:
+            raise ClipFormatError(f"{source}: expected a number ({exc})") from None
+
+    if take().upper() != "HIERARCHY":
+        raise ClipFormatError(f"{source}: not a BVH file (no HIERARCHY)")
+    joints: list[BvhJoint] = []
+    stack: list[int] = []
+    pending_end = False
+    while True:
+        token = take()
+        upper = token.upper()
+        if upper in ("ROOT", "JOINT"):
+            joints.append(BvhJoint(take(), stack[-1] if stack else -1, np.zeros(3)))
+        elif upper == "END":
+            take()  # "Site"
+            pending_end = True
+        elif token == "{":
+            stack.append(-2 if pending_end else len(joints) - 1)
+        elif token == "}":
+            if not stack:
+                raise ClipFormatError(f"{source}: unbalanced braces")
+            closed = stack.pop()
+            pending_end = False if closed == -2 else pending_end
+        elif upper == "OFFSET":
+            offset = numbers(3)
+            if pending_end:
+                joints[[s for s in stack if s >= 0][-1]].end_site = offset
+            else:
+                joints[-1].offset = offset
+        elif upper == "CHANNELS":
+            count = int(take())
+            joints[-1].channels = [take() for _ in range(count)]
+        elif upper == "MOTION":
+            break
+        else:
+            raise ClipFormatError(f"{source}: unexpected token {token!r} in HIERARCHY")
+    if take().rstrip(":").upper() != "FRAMES":
+        raise ClipFormatError(f"{source}: MOTION lacks 'Frames:'")
+    frames = int(take())
+    if take().upper() != "FRAME" or take().upper() != "TIME:":
+        raise ClipFormatError(f"{source}: MOTION lacks 'Frame Time:'")
+    frame_time = float(take())
+    channels = sum(len(j.channels) for j in joints)
+    data = tokens[position:]
+    if len(data) < frames * channels:
+        raise ClipFormatError(
+            f"{source}: truncated motion: {len(data)} values "
+            f"for {frames} frames x {channels} channels"
+        )
+    try:
+        values = np.array(data[: frames * channels], dtype=np.float64).reshape(frames, channels)
+    except ValueError as exc:
+        raise ClipFormatError(f"{source}: non-numeric motion data ({exc})") from None
+    if frame_time <= 0:
+        raise ClipFormatError(f"{source}: frame time must be positive, got {frame_time}")
+    return BvhMotion(joints, frame_time, values)
+
+
+def _unit_scale(height_in_units: float, units: str) -> float:
+    if units == "m":
+        return 1.0
+    if units == "cm":
+        return 0.01
+    if units == "cgspeed":
+        return CGSPEED_METRES
+    if units != "auto":
+        raise ValueError(f"unknown units {units!r}; expected auto, m, cm or cgspeed")
+    if height_in_units < 3:
+        return 1.0
+    if height_in_units < 60:
+        return CGSPEED_METRES
+    return 0.01
+
+
+def read_bvh(path: str | Path, *, units: str = "auto", movement: str = "unknown") -> Clip:
+    """Read a BVH file into a :class:`Clip` (y-up world, metres, floor at the lowest joint)."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except UnicodeDecodeError as exc:
+        raise ClipFormatError(f"{path}: not a text BVH file ({exc})") from None
+    motion = parse_bvh(text, str(path))
+    starts, ends = motion.world_positions()
+    names = [re.sub(r"^.*:", "", j.name).lower() for j in motion.joints]  # drop namespaces
+    first_child = {
+        j.parent: i for i, j in reversed(list(enumerate(motion.joints))) if j.parent >= 0
+    }
+    partial: dict[str, np.ndarray] = {}
+    for body_name, candidates in _MAPPING.items():
+        for bvh_name, where in candidates:
+            if bvh_name not in names:
+                continue
+            index = names.index(bvh_name)
+            if where == "start":
+                partial[body_name] = starts[:, index]
+            elif motion.joints[index].end_site is not None:
+                partial[body_name] = ends[:, index]
+            elif index in first_child:
+                partial[body_name] = starts[:, first_child[index]]
+            else:
+                continue
+            break
+    try:
+        joints, derived = complete_body(partial)
+    except ValueError as exc:
+        raise ClipFormatError(f"{path}: {exc}") from exc
+    scale = _unit_scale(float(np.ptp(joints[0, :, 1])), units)
+    joints = joints * scale
+    joints[..., 1] -= joints[..., 1].min()
+    body = BodyParams(
+        height=round(estimate_height(joints), 4), build="unknown", proportions={},
+        flexibility=Flexibility(), body_id=f"bvh-{path.stem}", extra={"derived_joints": derived},
+    )  # fmt: skip
+    return Clip(
+        clip_id=f"bvh-{path.stem}",
+        fps=round(1.0 / motion.frame_time, 6),
+        joints=joints,
+        body=body,
+        cameras=[],
+        movement=movement,
+        generator={"name": "bvh", "version": "1", "seed": 0},
+    )
+
+
+def _kabsch(rest: np.ndarray, current: np.ndarray) -> np.ndarray:
+    """Rotations ``(T, 3, 3)`` best mapping rest vectors ``(K, 3)`` onto ``(T, K, 3)``."""
+    if rest.shape[0] == 1:  # one child: the minimal rotation turning one direction into the other
+        a = rest[0] / np.linalg.norm(rest[0])
+        b = current[:, 0] / np.linalg.norm(current[:, 0], axis=-1, keepdims=True)
+        v = np.cross(a, b)
+        c = (b @ a)[:, None, None]
+        vx = np.zeros((len(b), 3, 3))
+        vx[:, 0, 1], vx[:, 0, 2], vx[:, 1, 2] = -v[:, 2], v[:, 1], -v[:, 0]
+        vx = vx - vx.transpose(0, 2, 1)
+        return np.eye(3) + vx + vx @ vx / np.maximum(1 + c, 1e-9)
+    h = np.einsum("ki,tkj->tij", rest, current)
+    u, _, vt = np.linalg.svd(h)
+    d = np.sign(np.linalg.det(np.swapaxes(vt, 1, 2) @ np.swapaxes(u, 1, 2)))
+    fix = np.broadcast_to(np.eye(3), h.shape).copy()
+    fix[:, 2, 2] = d
+    return np.swapaxes(vt, 1, 2) @ fix @ np.swapaxes(u, 1, 2)
+
+
+def _euler_zxy(matrix: np.ndarray) -> np.ndarray:
+    """Angles (deg) ``(T, 3)`` as (z, x, y) with ``R = Rz @ Rx @ Ry``."""
+    x = np.arcsin(np.clip(matrix[:, 2, 1], -1, 1))
+    z = np.arctan2(-matrix[:, 0, 1], matrix[:, 1, 1])
+    y = np.arctan2(-matrix[:, 2, 0], matrix[:, 2, 2])
+    return np.degrees(np.stack([z, x, y], axis=-1))
+
+
+def write_bvh(clip: Clip, path: str | Path) -> Path:
+    """Write a clip's body-28 motion as BVH (metres, ``Zrotation Xrotation Yrotation``).
+
+    Joint rotations are solved from the positions (Kabsch per joint over its children),
+    so reading the file back reproduces the joint positions.
+    """
+    path = Path(path)
+    joints = clip.joints.astype(np.float64)
+    offsets = joints[0] - joints[0, [max(p, 0) for p in BODY_PARENTS]]
+    offsets[0] = 0
+    children = {
+        j: [c for c, p in enumerate(BODY_PARENTS) if p == j] for j in range(len(BODY_PARENTS))
+    }
+    world_rot = np.zeros((clip.num_frames, len(BODY_PARENTS), 3, 3))
+    lines = ["HIERARCHY"]
+
+    def emit(joint: int, depth: int) -> None:
+        pad = "  " * depth
+        keyword = "ROOT" if depth == 0 else "JOINT"
+        lines.append(f"{pad}{keyword} {BODY_JOINT_NAMES[joint]}")
+        lines.append(pad + "{")
+        lines.append(f"{pad}  OFFSET " + " ".join(f"{v:.6f}" for v in offsets[joint]))
+        channels = "6 Xposition Yposition Zposition" if depth == 0 else "3"
+        lines.append(f"{pad}  CHANNELS {channels} Zrotation Xrotation Yrotation")
+        for child in children[joint]:
+            emit(child, depth + 1)
+        if not children[joint]:
+            lines.append(f"{pad}  End Site")
+            lines.append(f"{pad}  {{")
+            lines.append(f"{pad}    OFFSET 0.000000 0.000000 0.000000")
+            lines.append(f"{pad}  }}")
+        lines.append(pad + "}")
+
+    emit(0, 0)
+    columns = [joints[:, 0]]
+    for joint in range(len(BODY_PARENTS)):
+        kids = children[joint]
+        if kids:
+            rest = offsets[kids]
+            current = joints[:, kids] - joints[:, [joint]]
+            world_rot[:, joint] = _kabsch(rest, current)
+        else:
+            world_rot[:, joint] = world_rot[:, BODY_PARENTS[joint]]
+        parent = BODY_PARENTS[joint]
+        local = (
+            world_rot[:, joint]
+            if parent < 0
+            else np.swapaxes(world_rot[:, parent], 1, 2) @ world_rot[:, joint]
+        )
+        columns.append(_euler_zxy(local))
+    values = np.concatenate(columns, axis=1)
+    lines += ["MOTION", f"Frames: {clip.num_frames}", f"Frame Time: {1.0 / clip.fps:.8f}"]
+    lines += [" ".join(f"{v:.6f}" for v in row) for row in values]
+    path.write_text("\n".join(lines) + "\n")
+    return path
