@@ -23,6 +23,9 @@ synth_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(synth_app, name="synth")
+dataflow_app = typer.Typer(help="Apache Beam jobs (DirectRunner here, Dataflow at scale).")
+app.add_typer(dataflow_app, name="dataflow")
+_PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
 @app.command()
@@ -99,6 +102,26 @@ def synth_gallery(
 
     for path in write_gallery(out):
         typer.echo(f"wrote {path}")
+
+
+@dataflow_app.command("build-shards", context_settings=_PASS_THROUGH, add_help_option=False)
+def dataflow_build_shards(ctx: typer.Context) -> None:
+    """Clips (ours, BVH, Unity SOLO) -> filmed, normalised, split training shards.
+
+    Flags: --input PATTERN --output DIR_OR_GS_URL [--cameras-per-clip K] [--window W]
+    [--num-shards N] [--seed S] [--skip-existing] [--dry-run] [Beam runner flags].
+    """
+    from dataflow_jobs.cli import build_shards_main
+
+    raise typer.Exit(build_shards_main(list(ctx.args)))
+
+
+@dataflow_app.command("generate-clips", context_settings=_PASS_THROUGH, add_help_option=False)
+def dataflow_generate_clips(ctx: typer.Context) -> None:
+    """The simulator as a Beam job: --count N --output DIR_OR_GS_URL [--seed S] ...."""
+    from dataflow_jobs.cli import generate_clips_main
+
+    raise typer.Exit(generate_clips_main(list(ctx.args)))
 
 
 @bench_app.command("synth")

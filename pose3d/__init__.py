@@ -1,4 +1,10 @@
-"""2D -> 3D human pose lifting: layouts, camera maths, the temporal model, metrics, inference."""
+"""2D -> 3D human pose lifting: layouts, camera maths, the temporal model, metrics, inference.
+
+Names that need torch (the model, checkpoints, the Lifter, metrics) are imported on
+first use, so numpy-only users (the simulator, the Beam workers) do not pay for torch.
+"""
+
+from importlib import import_module
 
 from pose3d.camera import (
     Intrinsics,
@@ -9,11 +15,30 @@ from pose3d.camera import (
     project,
     world_to_camera,
 )
-from pose3d.checkpoint import LifterMetadata, load_checkpoint, save_checkpoint
-from pose3d.lifter import Lifter, LiftStream, ModelNotBundledError
-from pose3d.metrics import mpjpe, mpjve, n_mpjpe, p_mpjpe, per_joint_error
-from pose3d.model import TemporalModel, TemporalModelStrided
 from pose3d.skeleton import COCO17, H36M17, MEDIAPIPE33, Layout, convert_layout, flip_lr, get_layout
+
+_LAZY = {
+    "LifterMetadata": "pose3d.checkpoint",
+    "load_checkpoint": "pose3d.checkpoint",
+    "save_checkpoint": "pose3d.checkpoint",
+    "LiftStream": "pose3d.lifter",
+    "Lifter": "pose3d.lifter",
+    "ModelNotBundledError": "pose3d.lifter",
+    "mpjpe": "pose3d.metrics",
+    "mpjve": "pose3d.metrics",
+    "n_mpjpe": "pose3d.metrics",
+    "p_mpjpe": "pose3d.metrics",
+    "per_joint_error": "pose3d.metrics",
+    "TemporalModel": "pose3d.model",
+    "TemporalModelStrided": "pose3d.model",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'pose3d' has no attribute {name!r}")
+
 
 __all__ = [
     "COCO17",
@@ -21,26 +46,14 @@ __all__ = [
     "MEDIAPIPE33",
     "Intrinsics",
     "Layout",
-    "LiftStream",
-    "Lifter",
-    "LifterMetadata",
-    "ModelNotBundledError",
-    "TemporalModel",
-    "TemporalModelStrided",
     "camera_to_world",
     "convert_layout",
     "flip_lr",
     "get_layout",
     "image_coordinates",
-    "load_checkpoint",
     "look_at",
-    "mpjpe",
-    "mpjve",
-    "n_mpjpe",
     "normalize_screen_coordinates",
-    "p_mpjpe",
-    "per_joint_error",
     "project",
-    "save_checkpoint",
     "world_to_camera",
+    *_LAZY,
 ]

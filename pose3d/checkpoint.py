@@ -12,15 +12,16 @@ filter widths and channels inferred from the weight shapes, non-causal, 50 fps.
 
 from __future__ import annotations
 
+import io
 import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from pose3d.archive import atomic_write
 from pose3d.model import TemporalModel
 
 FORMAT_VERSION = 1
@@ -128,22 +129,14 @@ def save_checkpoint(
     ``extra`` entries (``epoch``, ``optimizer``, ``lr`` ...) are stored at the top level,
     as in the original format.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload: dict[str, Any] = dict(extra)
     payload["model_pos"] = model_pos.state_dict()
     if model_traj is not None:
         payload["model_traj"] = model_traj.state_dict()
     payload["coach"] = metadata.to_dict()
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp_name)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return path
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    return atomic_write(path, buffer.getvalue())
 
 
 def load_checkpoint(path: str | os.PathLike) -> LoadedCheckpoint:

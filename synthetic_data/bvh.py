@@ -214,11 +214,19 @@ def _unit_scale(height_in_units: float, units: str) -> float:
 def read_bvh(path: str | Path, *, units: str = "auto", movement: str = "unknown") -> Clip:
     """Read a BVH file into a :class:`Clip` (y-up world, metres, floor at the lowest joint)."""
     path = Path(path)
+    return clip_from_bvh_bytes(path.read_bytes(), str(path), units=units, movement=movement)
+
+
+def clip_from_bvh_bytes(
+    data: bytes, source: str, *, units: str = "auto", movement: str = "unknown"
+) -> Clip:
+    """Parse BVH file contents into a :class:`Clip`; ``source`` names it in errors."""
     try:
-        text = path.read_text()
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ClipFormatError(f"{path}: not a text BVH file ({exc})") from None
-    motion = parse_bvh(text, str(path))
+        raise ClipFormatError(f"{source}: not a text BVH file ({exc})") from None
+    stem = Path(source).name.removesuffix(".bvh")
+    motion = parse_bvh(text, source)
     starts, ends = motion.world_positions()
     names = [re.sub(r"^.*:", "", j.name).lower() for j in motion.joints]  # drop namespaces
     first_child = {
@@ -242,16 +250,16 @@ def read_bvh(path: str | Path, *, units: str = "auto", movement: str = "unknown"
     try:
         joints, derived = complete_body(partial)
     except ValueError as exc:
-        raise ClipFormatError(f"{path}: {exc}") from exc
+        raise ClipFormatError(f"{source}: {exc}") from exc
     scale = _unit_scale(float(np.ptp(joints[0, :, 1])), units)
     joints = joints * scale
     joints[..., 1] -= joints[..., 1].min()
     body = BodyParams(
         height=round(estimate_height(joints), 4), build="unknown", proportions={},
-        flexibility=Flexibility(), body_id=f"bvh-{path.stem}", extra={"derived_joints": derived},
+        flexibility=Flexibility(), body_id=f"bvh-{stem}", extra={"derived_joints": derived},
     )  # fmt: skip
     return Clip(
-        clip_id=f"bvh-{path.stem}",
+        clip_id=f"bvh-{stem}",
         fps=round(1.0 / motion.frame_time, 6),
         joints=joints,
         body=body,

@@ -9,23 +9,21 @@ refuse files they do not understand with an error naming the file and the proble
 
 from __future__ import annotations
 
-import io
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from pose3d.archive import atomic_write, json_bytes, npy_bytes, pack, read_npy, unpack
 from pose3d.camera import Intrinsics
 from synthetic_data.body import BODY_JOINT_NAMES, BodyParams, J
 
 SCHEMA = "coach.clip"
 SCHEMA_VERSION = 1
 CLIP_SUFFIX = ".clip.npz"
-_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 # Full-body joint -> lifter layouts. H36M "neck/nose" is the nose, "head" the head top.
 BODY_TO_H36M17 = [J[n] for n in (
@@ -188,49 +186,36 @@ class Clip:
         }
 
 
+def clip_bytes(clip: Clip) -> bytes:
+    """The file contents of ``clip``: a deterministic zip of meta.json and joints.npy."""
+    return pack({"meta.json": json_bytes(clip.metadata()), "joints.npy": npy_bytes(clip.joints)})
+
+
 def write_clip(clip: Clip, path: str | os.PathLike) -> Path:
     """Write ``clip`` to ``path`` (``.clip.npz``) atomically and deterministically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    meta = json.dumps(clip.metadata(), sort_keys=True, indent=1).encode()
-    array = io.BytesIO()
-    np.lib.format.write_array(array, np.ascontiguousarray(clip.joints), allow_pickle=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for name, data in (("meta.json", meta), ("joints.npy", array.getvalue())):
-                info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write(path, clip_bytes(clip))
 
 
 def read_clip(path: str | os.PathLike) -> Clip:
     """Read a clip file; :class:`ClipFormatError` names the file and the problem."""
     path = Path(path)
+    return clip_from_bytes(path.read_bytes(), str(path))
+
+
+def clip_from_bytes(data: bytes, source: str) -> Clip:
+    """Parse clip file contents; ``source`` names the file in error messages."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            missing = {"meta.json", "joints.npy"} - names
-            if missing:
-                raise ClipFormatError(f"{path}: not a clip file (missing {sorted(missing)})")
-            meta = json.loads(archive.read("meta.json"))
-            joints = np.lib.format.read_array(
-                io.BytesIO(archive.read("joints.npy")), allow_pickle=False
-            )
-    except FileNotFoundError:
-        raise
+        members = unpack(data)
+        missing = {"meta.json", "joints.npy"} - set(members)
+        if missing:
+            raise ClipFormatError(f"{source}: not a clip file (missing {sorted(missing)})")
+        meta = json.loads(members["meta.json"])
+        joints = read_npy(members["joints.npy"])
     except ClipFormatError:
         raise
     except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
-        raise ClipFormatError(f"{path}: broken or truncated clip file ({exc})") from exc
-    return clip_from_parts(meta, joints, source=str(path))
+        raise ClipFormatError(f"{source}: broken or truncated clip file ({exc})") from exc
+    return clip_from_parts(meta, joints, source=source)
 
 
 def clip_from_parts(meta: dict, joints: np.ndarray, source: str) -> Clip:

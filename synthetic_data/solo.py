@@ -121,14 +121,20 @@ def _step_files(sequence: Path) -> list[Path]:
 
 
 def read_solo_sequence(
-    sequence: str | Path, *, movement: str = "unknown", instance: int | None = None
+    sequence: str | Path,
+    *,
+    movement: str = "unknown",
+    instance: int | None = None,
+    dataset_name: str | None = None,
 ) -> Clip:
     """Read one ``sequence.N`` folder into a :class:`Clip` (first labelled person unless
     ``instance`` names one). Joints Unity did not report in 3D (state 0) are
     interpolated from neighbouring frames; joints no template names are derived
-    (:mod:`synthetic_data.completion`)."""
+    (:mod:`synthetic_data.completion`). Clip ids are ``solo-<dataset_name>-sequence.N``
+    (``dataset_name`` defaults to the root folder's name)."""
     sequence = Path(sequence)
     root = sequence.parent
+    dataset_name = dataset_name or root.name
     templates = _template_labels(root)
     steps = _step_files(sequence)
     if not steps:
@@ -183,10 +189,10 @@ def read_solo_sequence(
     height = estimate_height(joints)
     body = BodyParams(
         height=round(height, 4), build="unknown", proportions={}, flexibility=Flexibility(),
-        body_id=f"solo-{root.name}-{sequence.name}", extra={"derived_joints": derived},
+        body_id=f"solo-{dataset_name}-{sequence.name}", extra={"derived_joints": derived},
     )  # fmt: skip
     return Clip(
-        clip_id=f"solo-{root.name}-{sequence.name}",
+        clip_id=f"solo-{dataset_name}-{sequence.name}",
         fps=round(fps, 6),
         joints=joints,
         body=body,
@@ -196,7 +202,9 @@ def read_solo_sequence(
     )
 
 
-def read_solo(root: str | Path, *, movement: str = "unknown") -> list[Clip]:
+def read_solo(
+    root: str | Path, *, movement: str = "unknown", dataset_name: str | None = None
+) -> list[Clip]:
     """Every ``sequence.N`` of a SOLO dataset root, in sequence order."""
     root = Path(root)
     sequences = sorted(
@@ -205,7 +213,7 @@ def read_solo(root: str | Path, *, movement: str = "unknown") -> list[Clip]:
     )
     if not sequences:
         raise ClipFormatError(f"{root}: no sequence.N folders (not a SOLO dataset?)")
-    return [read_solo_sequence(s, movement=movement) for s in sequences]
+    return [read_solo_sequence(s, movement=movement, dataset_name=dataset_name) for s in sequences]
 
 
 def write_solo(clip: Clip, root: str | Path, *, sequence: int = 0, camera: int = 0) -> Path:

@@ -1,0 +1,104 @@
+"""Pipeline options: app flags as ``PipelineOptions`` subclasses, runner flags passed through.
+
+``parse_options(argv, BuildShardsOptions)`` splits the command line with
+``parse_known_args``: the app's own flags are parsed (and validated) here, everything
+else (``--runner``, ``--project``, ``--region``, ``--temp_location``, ``--setup_file``,
+``--direct_num_workers`` ...) goes to Beam untouched.
+
+Beam registers the flags of every ``PipelineOptions`` subclass in one parser, so flags
+shared by both jobs live in :class:`JobOptions` and none is marked required there
+(``parse_options`` checks the required ones of the job being run).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from apache_beam.options.pipeline_options import PipelineOptions
+
+
+class JobOptions(PipelineOptions):
+    """Flags every coach job has."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--output", help="Output folder or gs:// URL (required).")
+        parser.add_argument("--seed", type=int, default=0, help="Seed of everything random.")
+        parser.add_argument(
+            "--skip-existing", dest="skip_existing", action="store_true",
+            help="Keep output files already present (resume a killed run).",
+        )  # fmt: skip
+        parser.add_argument(
+            "--dry-run", dest="dry_run", action="store_true",
+            help="Build the pipeline graph and validate options without running it.",
+        )  # fmt: skip
+
+
+class BuildShardsOptions(PipelineOptions):
+    """Clips -> training shards: coach dataflow build-shards."""
+
+    required = ("input", "output")
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--input",
+            help="Comma-separated file patterns (local or gs://) of clip files (*.clip.npz), "
+            "BVH files (*.bvh) and Unity SOLO datasets (their annotation_definitions.json); "
+            "required.",
+        )
+        parser.add_argument(
+            "--cameras-per-clip", dest="cameras_per_clip", type=int, default=4,
+            help="Phone cameras sampled to film each clip.",
+        )  # fmt: skip
+        parser.add_argument(
+            "--window", type=int, default=0,
+            help="Cut sequences into windows of this many frames (0: whole sequences).",
+        )  # fmt: skip
+        parser.add_argument(
+            "--num-shards", dest="num_shards", type=int, default=16, help="Shards per split."
+        )
+
+
+class GenerateClipsOptions(PipelineOptions):
+    """The simulator as a Beam job: coach dataflow generate-clips."""
+
+    required = ("count", "output")
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--count", type=int, help="User clips to generate (required).")
+        parser.add_argument(
+            "--exercises", default="", help="Comma-separated movements (default: all)."
+        )
+        parser.add_argument("--duration", type=float, default=None, help="Clip length, seconds.")
+        parser.add_argument("--cameras", type=int, default=1, help="Cameras per clip.")
+
+
+def parse_options(
+    argv: list[str], options_class: type[PipelineOptions], prog: str
+) -> tuple[argparse.Namespace, PipelineOptions]:
+    """Split ``argv`` into the app's flags and Beam's; validate the app's.
+
+    Returns the app flags and the ``PipelineOptions`` built from the runner flags plus
+    the app flags (so ``options.view_as(options_class)`` works on any runner).
+    """
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=options_class.__doc__,
+        epilog="Other flags go to Apache Beam, e.g. --runner DataflowRunner --project P "
+        "--region R --temp_location gs://B/tmp --setup_file ./setup.py",
+    )
+    JobOptions._add_argparse_args(parser)
+    options_class._add_argparse_args(parser)
+    app_args, beam_args = parser.parse_known_args(argv)
+    for name in options_class.required:
+        if getattr(app_args, name) is None:
+            parser.error(f"--{name} is required")
+    for name in ("cameras_per_clip", "num_shards", "count", "cameras"):
+        if getattr(app_args, name, 1) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if getattr(app_args, "window", 0) < 0:
+        parser.error("--window must be 0 (whole sequences) or positive")
+    options = PipelineOptions(beam_args, **vars(app_args))
+    return app_args, options

@@ -1,0 +1,152 @@
+"""Clips -> training records: film with phone cameras, normalise, split, window.
+
+Pure functions of one element each. Cameras and detector noise come from a generator
+seeded by ``(seed, clip id, camera index)``, so the same inputs and options always
+give the same records, whatever order the runner processes them in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from pose3d.camera import normalize_screen_coordinates, world_to_camera
+from pose3d.keypoints import DEFAULT_MIN_SCORE, fill_missing, missing_mask
+from pose3d.shards import SequenceRecord
+from synthetic_data.body import J
+from synthetic_data.cameras import frame_subject
+from synthetic_data.clip import Clip
+from synthetic_data.detector import film
+from synthetic_data.errors import ERROR_KINDS
+
+ERROR_KIND_NAMES = list(ERROR_KINDS)
+SPLIT_SHARES = (("train", 80), ("val", 10), ("test", 10))
+
+
+def stable_hash(text: str) -> int:
+    """A 64-bit hash that is the same in every process (unlike ``hash``)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def split_for(body_id: str) -> str:
+    """Train / val / test (80 / 10 / 10) by a hash of the body: a person is never in two
+    splits, nor are their cameras (each clip's cameras are its own)."""
+    bucket = stable_hash(f"split:{body_id}") % 100
+    for split, share in SPLIT_SHARES:
+        if bucket < share:
+            return split
+        bucket -= share
+    return SPLIT_SHARES[-1][0]
+
+
+def shard_index(key: str, num_shards: int) -> int:
+    return stable_hash(f"shard:{key}") % num_shards
+
+
+def facing_deg(clip: Clip) -> float:
+    """Direction the person faces in the first frame, degrees about the vertical (0 = +z)."""
+    hips = clip.joints[0, J["left_hip"]] - clip.joints[0, J["right_hip"]]
+    forward = np.cross(hips, [0.0, 1.0, 0.0])
+    return float(np.degrees(np.arctan2(forward[0], forward[2])))
+
+
+def camera_yaw(clip: Clip, position: np.ndarray) -> float:
+    """Signed angle (deg) from the person's facing direction to the camera, in (-180, 180]."""
+    to_camera = position - clip.joints[0, J["pelvis"]]
+    angle = np.degrees(np.arctan2(to_camera[0], to_camera[2])) - facing_deg(clip)
+    return float((angle + 180) % 360 - 180)
+
+
+def error_severity(clip: Clip) -> np.ndarray:
+    """``(T, K)`` float32: the largest labelled severity of each error kind per frame."""
+    dense = np.zeros((clip.num_frames, len(ERROR_KIND_NAMES)), dtype=np.float32)
+    for label in clip.errors:
+        column = ERROR_KIND_NAMES.index(label.kind)
+        frames = slice(label.start_frame, label.end_frame)
+        dense[frames, column] = np.maximum(dense[frames, column], label.severity)
+    return dense
+
+
+def film_clip(clip: Clip, cameras: int, seed: int) -> list[SequenceRecord]:
+    """Film ``clip`` with ``cameras`` sampled phone cameras: one record per camera."""
+    split = split_for(clip.body.body_id)
+    severity = error_severity(clip)
+    labels = [
+        {k: getattr(label, k) for k in ("kind", "segment", "start_frame", "end_frame", "severity")}
+        for label in clip.errors
+    ]
+    h36m_world = clip.h36m17().astype(np.float64)
+    facing = facing_deg(clip)
+    records = []
+    for index in range(cameras):
+        rng = np.random.default_rng([seed, stable_hash(clip.clip_id), index])
+        camera = frame_subject(
+            rng, clip.joints, subject_height=clip.body.height, facing_deg=facing, name=f"cam{index}"
+        )
+        noise_level = float(rng.uniform(0.5, 1.5))
+        observation = film(clip, camera, rng, layout="coco17", noise_level=noise_level)
+        width, height = observation.image_size
+        missing = missing_mask(observation.keypoints, observation.scores, DEFAULT_MIN_SCORE)
+        filled = fill_missing(observation.keypoints, missing)
+        cam_3d = world_to_camera(h36m_world, camera.rotation, camera.position)
+        records.append(
+            SequenceRecord(
+                key=f"{clip.clip_id}/cam{index}",
+                clip_id=clip.clip_id,
+                camera_id=f"{clip.clip_id}/cam{index}",
+                body_id=clip.body.body_id,
+                movement=clip.movement,
+                fps=float(clip.fps),
+                split=split,
+                inputs_2d=normalize_screen_coordinates(filled, width, height).astype(np.float32),
+                scores=np.where(missing, 0.0, observation.scores).astype(np.float32),
+                targets_3d=(cam_3d - cam_3d[:, :1]).astype(np.float32),
+                root_camera=cam_3d[:, 0].astype(np.float32),
+                error_severity=severity,
+                intrinsics=camera.intrinsics.normalized(),
+                image_size=(width, height),
+                camera_yaw_deg=camera_yaw(clip, camera.position),
+                body_height=clip.body.height,
+                noise_level=noise_level,
+                labels=labels,
+            )
+        )
+    return records
+
+
+def window_record(record: SequenceRecord, window: int) -> list[SequenceRecord]:
+    """Cut a record into consecutive windows of ``window`` frames (0: keep it whole).
+
+    The last window keeps the remainder if it has at least half a window of frames.
+    Labels are kept per window with frames relative to the window start.
+    """
+    if window <= 0 or record.num_frames <= window:
+        return [record]
+    pieces = []
+    for number, start in enumerate(range(0, record.num_frames, window)):
+        stop = min(start + window, record.num_frames)
+        if stop - start < window // 2 and number > 0:
+            break
+        labels = [
+            {**label, "start_frame": max(label["start_frame"], start) - start,
+             "end_frame": min(label["end_frame"], stop) - start}
+            for label in record.labels
+            if label["start_frame"] < stop and label["end_frame"] > start
+        ]  # fmt: skip
+        frames = slice(start, stop)
+        pieces.append(
+            SequenceRecord(
+                **{
+                    **record.__dict__,
+                    "key": f"{record.key}/w{number:04d}",
+                    "inputs_2d": record.inputs_2d[frames],
+                    "scores": record.scores[frames],
+                    "targets_3d": record.targets_3d[frames],
+                    "root_camera": record.root_camera[frames],
+                    "error_severity": record.error_severity[frames],
+                    "labels": labels,
+                }
+            )
+        )
+    return pieces
