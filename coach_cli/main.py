@@ -32,10 +32,14 @@ _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo's outputs.")] = Path("out/demo"),
 ) -> None:
-    """Run the end-to-end path that exists so far and print what it found."""
+    """Simulate a squat, film it, lift it with the bundled model, compare with the truth."""
     from coach_cli.demo import run_demo
+    from pose3d.lifter import ModelNotBundledError
 
-    run_demo(out)
+    try:
+        run_demo(out)
+    except ModelNotBundledError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @synth_app.callback()
@@ -122,6 +126,85 @@ def dataflow_generate_clips(ctx: typer.Context) -> None:
     from dataflow_jobs.cli import generate_clips_main
 
     raise typer.Exit(generate_clips_main(list(ctx.args)))
+
+
+def _widths(text: str) -> list[int]:
+    try:
+        return [int(w) for w in text.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated integers, got {text!r}") from None
+
+
+@app.command()
+def train(
+    shards: Annotated[Path, typer.Option(help="Folder of training shards.", exists=True)],
+    out: Annotated[Path, typer.Option(help="Folder for checkpoints, metrics, plots.")],
+    filter_widths: Annotated[str, typer.Option(help="e.g. 3,3,3,3 (81 frames).")] = "3,3,3,3",
+    channels: Annotated[int, typer.Option(min=8)] = 256,
+    causal: Annotated[bool, typer.Option(help="Causal model for live streaming.")] = True,
+    epochs: Annotated[int, typer.Option(min=1)] = 16,
+    samples_per_epoch: Annotated[int, typer.Option(min=0, help="0: every frame once.")] = 200_000,
+    batch_size: Annotated[int, typer.Option(min=1)] = 512,
+    lr: Annotated[float, typer.Option(min=0)] = 1e-3,
+    lr_decay: Annotated[float, typer.Option(min=0, max=1)] = 0.9,
+    labelled_fraction: Annotated[float, typer.Option(min=0, max=1)] = 1.0,
+    semi_supervised: Annotated[bool, typer.Option(help="Reprojection + bone losses.")] = False,
+    warmup_epochs: Annotated[int, typer.Option(min=0)] = 2,
+    seed: Annotated[int, typer.Option()] = 0,
+    threads: Annotated[int, typer.Option(min=1)] = 2,
+    version: Annotated[str, typer.Option(help="Model version to record.")] = "dev",
+    resume: Annotated[bool, typer.Option(help="Continue from OUT/last.pt.")] = False,
+) -> None:
+    """Train the lifter on Beam shards (strided twin, flip augmentation, decays)."""
+    from pose3d.training import TrainConfig
+    from pose3d.training import train as run_training
+
+    config = TrainConfig(
+        shards=str(shards), out=str(out), filter_widths=_widths(filter_widths),
+        channels=channels, causal=causal, epochs=epochs, samples_per_epoch=samples_per_epoch,
+        batch_size=batch_size, lr=lr, lr_decay=lr_decay, labelled_fraction=labelled_fraction,
+        semi_supervised=semi_supervised, warmup_epochs=warmup_epochs, seed=seed,
+        threads=threads, version=version,
+    )  # fmt: skip
+    try:
+        best = run_training(config, resume=resume)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"best checkpoint: {best}")
+
+
+@app.command()
+def evaluate(
+    checkpoint: Annotated[Path, typer.Option(help="The lifter to evaluate.", exists=True)],
+    out: Annotated[Path, typer.Option(help="Folder for report.md, metrics.json, plots.")],
+    shards: Annotated[Path | None, typer.Option(help="Shard folder (test split).")] = None,
+    baseline: Annotated[
+        list[Path] | None, typer.Option(help="Baseline checkpoints (repeat).", exists=True)
+    ] = None,
+    split: Annotated[str, typer.Option(help="Which split of --shards.")] = "test",
+    bvh: Annotated[
+        list[Path] | None, typer.Option(help="BVH files to film and evaluate on.", exists=True)
+    ] = None,
+    cameras: Annotated[int, typer.Option(min=1, help="Cameras per BVH clip.")] = 4,
+) -> None:
+    """MPJPE, P-MPJPE, N-MPJPE, MPJVE with breakdowns, against baselines; writes a report."""
+    from coach_cli.evaluate import run_evaluation
+
+    if shards is None and not bvh:
+        raise typer.BadParameter("give --shards and/or --bvh")
+    report = run_evaluation(checkpoint, out, shards, baseline or [], split, bvh or [], cameras)
+    typer.echo(f"wrote {report}")
+
+
+@app.command()
+def bundle(
+    checkpoint: Annotated[Path, typer.Option(help="Trained checkpoint to ship.", exists=True)],
+    report: Annotated[Path, typer.Option(help="Its `coach evaluate` output folder.", exists=True)],
+) -> None:
+    """Install a trained lifter as the package's default model (with its metrics)."""
+    from coach_cli.evaluate import bundle_default
+
+    typer.echo(f"bundled {bundle_default(checkpoint, report)}")
 
 
 @bench_app.command("synth")

@@ -7,13 +7,11 @@ give the same records, whatever order the runner processes them in.
 
 from __future__ import annotations
 
-import hashlib
-
 import numpy as np
 
 from pose3d.camera import normalize_screen_coordinates, world_to_camera
 from pose3d.keypoints import DEFAULT_MIN_SCORE, fill_missing, missing_mask
-from pose3d.shards import SequenceRecord
+from pose3d.shards import SequenceRecord, stable_hash
 from synthetic_data.body import J
 from synthetic_data.cameras import frame_subject
 from synthetic_data.clip import Clip
@@ -22,11 +20,6 @@ from synthetic_data.errors import ERROR_KINDS
 
 ERROR_KIND_NAMES = list(ERROR_KINDS)
 SPLIT_SHARES = (("train", 80), ("val", 10), ("test", 10))
-
-
-def stable_hash(text: str) -> int:
-    """A 64-bit hash that is the same in every process (unlike ``hash``)."""
-    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
 
 
 def split_for(body_id: str) -> str:

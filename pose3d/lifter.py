@@ -46,6 +46,38 @@ def _check_image_size(image_size: tuple[float, float]) -> tuple[float, float]:
     return width, height
 
 
+def lift_normalised(
+    model: TemporalModel, normalised: np.ndarray, chunk_frames: int = 4096
+) -> np.ndarray:
+    """Run a dilated model over one complete sequence, one output per input frame.
+
+    Args:
+        model: A :class:`TemporalModel` in eval mode.
+        normalised: ``(T, J_in, 2)`` normalised keypoints without gaps.
+        chunk_frames: Output frames per forward pass (bounds memory, not the result).
+
+    Returns:
+        ``(T, J_out, 3)`` float32, with the root joint at the origin for pose models
+        (more than one output joint). The sequence is edge-padded by repeating its end
+        frames: half a receptive field each side, or all of it before the start for a
+        causal model.
+    """
+    rf = model.receptive_field()
+    before = rf - 1 if model.causal else (rf - 1) // 2
+    pad = ((before, rf - 1 - before), (0, 0), (0, 0))
+    padded = torch.from_numpy(np.pad(normalised.astype(np.float32), pad, mode="edge"))
+    length = normalised.shape[0]
+    outputs = []
+    with torch.inference_mode():
+        for start in range(0, length, chunk_frames):
+            stop = min(start + chunk_frames, length)
+            outputs.append(model(padded[start : stop + rf - 1].unsqueeze(0))[0])
+    poses = torch.cat(outputs).numpy()
+    if model.num_joints_out > 1:
+        poses[:, 0] = 0.0  # outputs are root-relative: the root sits at the origin
+    return poses
+
+
 class Lifter:
     """A loaded lifter model with its metadata.
 
@@ -141,32 +173,15 @@ class Lifter:
         resampled = fps is not None and float(fps) != self.fps
         if resampled:
             normalised = resample(normalised, float(fps), self.fps)
-        poses = self._lift_normalised(normalised, chunk_frames)
+        poses = lift_normalised(self.model, normalised, chunk_frames)
         if flip_augment:
             input_layout = self.metadata.input_layout
-            mirrored = self._lift_normalised(flip_lr(normalised, input_layout), chunk_frames)
+            mirrored = lift_normalised(self.model, flip_lr(normalised, input_layout), chunk_frames)
             poses = (poses + flip_lr(mirrored, self.metadata.output_layout)) / 2
         if resampled:
             model_times = np.arange(poses.shape[0]) / self.fps
             poses = resample_at(poses, model_times, np.arange(length) / float(fps))
         return poses.astype(np.float32)
-
-    def _lift_normalised(self, normalised: np.ndarray, chunk_frames: int) -> np.ndarray:
-        """Run the model over ``(T, J_in, 2)`` normalised input -> ``(T, J_out, 3)``."""
-        rf = self.receptive_field
-        if self.causal:
-            pad = ((rf - 1, 0), (0, 0), (0, 0))
-        else:
-            pad = (((rf - 1) // 2, (rf - 1) // 2), (0, 0), (0, 0))
-        padded = torch.from_numpy(np.pad(normalised, pad, mode="edge"))
-        length = normalised.shape[0]
-        outputs = []
-        with torch.inference_mode():
-            for start in range(0, length, chunk_frames):
-                stop = min(start + chunk_frames, length)
-                window = padded[start : stop + rf - 1].unsqueeze(0)
-                outputs.append(self.model(window)[0])
-        return torch.cat(outputs).numpy()
 
     def strided_model(self) -> TemporalModelStrided:
         """The strided twin with this model's weights (eval mode): one output per window."""
@@ -267,7 +282,9 @@ class LiftStream:
             return None
         window = torch.from_numpy(np.stack(self._window))[None]
         with torch.inference_mode():
-            return self._model(window)[0, -1].numpy().copy()
+            pose = self._model(window)[0, -1].numpy().copy()
+        pose[0] = 0.0  # root-relative, as in Lifter.lift
+        return pose
 
     def _fill_from_history(self, points: np.ndarray, present: np.ndarray) -> np.ndarray | None:
         """Complete one frame ``(J, 2)`` from the last frame or the visible centroid."""

@@ -23,6 +23,7 @@ member                 shape               meaning
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,16 @@ class SequenceRecord:
             "noise_level": round(float(self.noise_level), 4),
             "labels": self.labels,
         }
+
+
+def stable_hash(text: str) -> int:
+    """A 64-bit hash of ``text`` that is the same in every process (unlike ``hash``)."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def stable_fraction(text: str) -> float:
+    """A number in [0, 1) from ``text``, the same in every process and run."""
+    return stable_hash(text) / 2**64
 
 
 def shard_name(split: str, index: int, count: int) -> str:

@@ -253,6 +253,11 @@ H36M17 = Layout(
 
 LAYOUTS: dict[str, Layout] = {layout.name: layout for layout in (MEDIAPIPE33, COCO17, H36M17)}
 
+# Joints present in both COCO-17 (2D input) and H36M-17 (3D output), as index pairs:
+# nose ~ neck/nose, shoulders, elbows, wrists, hips, knees, ankles.
+COCO17_SHARED = np.array([0, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16])
+H36M17_SHARED = np.array([9, 11, 14, 12, 15, 13, 16, 4, 1, 5, 2, 6, 3])
+
 # MediaPipe Pose -> COCO-17 is a pure selection: COCO joint i is MediaPipe landmark [i].
 MEDIAPIPE33_TO_COCO17 = np.array([0, 2, 5, 7, 8, 11, 12, 13, 14, 15, 16, 23, 24, 25, 26, 27, 28])
 

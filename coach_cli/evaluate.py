@@ -1,0 +1,98 @@
+"""``coach evaluate`` and ``coach bundle``: lifter reports and the shipped default model.
+
+Lives in the CLI layer because evaluating on BVH needs both the simulator's cameras
+(synthetic_data / dataflow_jobs) and pose3d's evaluation, which must not import them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from pose3d import lifter as lifter_module
+from pose3d.checkpoint import load_checkpoint, save_checkpoint
+from pose3d.evaluation import (
+    evaluate_constant,
+    evaluate_model,
+    mean_training_pose,
+    summarise,
+    write_report,
+)
+from pose3d.shards import SequenceRecord, load_split
+
+
+def _label(path: Path) -> str:
+    loaded = load_checkpoint(path)
+    widths = ",".join(map(str, loaded.metadata.architecture["filter_widths"]))
+    return f"{loaded.metadata.version} ({widths})"
+
+
+def bvh_records(paths: list[Path], cameras: int, seed: int = 0) -> list[SequenceRecord]:
+    """Film BVH motion with sampled phone cameras (never used for training)."""
+    from dataflow_jobs.records import film_clip
+    from synthetic_data.bvh import read_bvh
+
+    return [r for path in paths for r in film_clip(read_bvh(path), cameras, seed)]
+
+
+def run_evaluation(
+    checkpoint: Path,
+    out: Path,
+    shards: Path | None,
+    baselines: list[Path],
+    split: str,
+    bvh: list[Path],
+    cameras: int,
+) -> Path:
+    """Evaluate ``checkpoint`` and baselines on shards and/or filmed BVH; write a report."""
+    records: list[SequenceRecord] = []
+    notes = []
+    if shards is not None:
+        records += load_split(shards, split)
+        notes.append(f"{split} split of {shards}: held-out bodies and their cameras")
+    if bvh:
+        records += bvh_records(bvh, cameras)
+        notes.append(f"{len(bvh)} BVH file(s) filmed with {cameras} phone cameras each")
+    if not records:
+        raise ValueError("nothing to evaluate on")
+    summaries = {}
+    for path in [checkpoint, *baselines]:
+        summaries[_label(path)] = summarise(evaluate_model(load_checkpoint(path).model, records))
+    if shards is not None:
+        mean_pose = mean_training_pose(load_split(shards, "train"))
+        summaries["mean training pose"] = summarise(evaluate_constant(mean_pose, records))
+    notes.append(f"{len(records)} sequences, {sum(r.num_frames for r in records)} frames")
+    return write_report(summaries, out, f"Lifter evaluation: {checkpoint}", notes)
+
+
+def bundle_default(checkpoint: Path, report: Path, target: Path | None = None) -> Path:
+    """Copy a checkpoint (weights and metadata only) to the package's default model.
+
+    Its metadata gets the report's overall metrics; ``default.json`` beside it holds
+    the full metrics, and ``REPORT.md`` the report, so they ship with the weights.
+    """
+    loaded = load_checkpoint(checkpoint)
+    metrics = json.loads((Path(report) / "metrics.json").read_text())
+    main = next(iter(metrics.values()))
+    loaded.metadata.metrics = {f"{k}_mm": v for k, v in main["overall"].items() if k != "frames"}
+    target = Path(target or lifter_module.DEFAULT_CHECKPOINT)
+    save_checkpoint(target, loaded.model, loaded.metadata)
+    (target.parent / "default.json").write_text(
+        json.dumps(
+            {
+                "version": loaded.metadata.version,
+                "architecture": loaded.metadata.architecture,
+                "training_fingerprint": loaded.metadata.training_fingerprint,
+                "metrics": metrics,
+                "command": "scripts/train_default.sh",
+            },
+            indent=1,
+            ensure_ascii=False,
+        )
+        + "\n"
+    )
+    shutil.copy(Path(report) / "report.md", target.parent / "REPORT.md")
+    for png in Path(report).glob("*.png"):
+        shutil.copy(png, target.parent / png.name)
+    return target

@@ -1,0 +1,106 @@
+"""Training windows sampled from shard sequences.
+
+All sequences of a split are edge-padded (like :func:`pose3d.lifter.lift_normalised`
+pads at inference) and concatenated, so a batch of receptive-field windows is one
+fancy-indexing gather. Flip augmentation mirrors inputs, targets and cameras together.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from pose3d.shards import SequenceRecord, stable_fraction
+from pose3d.skeleton import COCO17, H36M17
+
+
+@dataclass
+class WindowSet:
+    """Padded, concatenated sequences of one split (or part of it).
+
+    Attributes:
+        inputs: ``(P, 17, 2)`` padded normalised 2D of all sequences.
+        targets: ``(F, 17, 3)`` root-relative 3D per real frame (metres).
+        roots: ``(F, 3)`` camera-space root positions (metres).
+        intrinsics: ``(F, 9)`` normalised intrinsics of each frame's camera.
+        window_starts: ``(F,)`` index into ``inputs`` of each frame's window start.
+        receptive_field: Window length.
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    roots: np.ndarray
+    intrinsics: np.ndarray
+    window_starts: np.ndarray
+    receptive_field: int
+
+    @property
+    def num_frames(self) -> int:
+        return len(self.targets)
+
+    def batch(self, frames: np.ndarray) -> dict[str, np.ndarray]:
+        """Windows ``(B, rf, 17, 2)``, targets ``(B, 1, 17, 3)``, roots ``(B, 1, 1, 3)``,
+        intrinsics ``(B, 9)`` of the given frame indices."""
+        offsets = self.window_starts[frames][:, None] + np.arange(self.receptive_field)
+        return {
+            "inputs": self.inputs[offsets],
+            "targets": self.targets[frames][:, None],
+            "roots": self.roots[frames][:, None, None],
+            "intrinsics": self.intrinsics[frames],
+        }
+
+
+def build_window_set(
+    records: list[SequenceRecord], receptive_field: int, causal: bool
+) -> WindowSet:
+    """Pad and concatenate ``records`` for window sampling."""
+    if not records:
+        raise ValueError("no sequences to train on")
+    before = receptive_field - 1 if causal else (receptive_field - 1) // 2
+    after = receptive_field - 1 - before
+    inputs, starts = [], []
+    position = 0
+    for record in records:
+        padded = np.pad(record.inputs_2d, ((before, after), (0, 0), (0, 0)), mode="edge")
+        inputs.append(padded)
+        starts.append(position + np.arange(record.num_frames))
+        position += len(padded)
+    return WindowSet(
+        inputs=np.concatenate(inputs).astype(np.float32),
+        targets=np.concatenate([r.targets_3d for r in records]).astype(np.float32),
+        roots=np.concatenate([r.root_camera for r in records]).astype(np.float32),
+        intrinsics=np.concatenate(
+            [np.repeat(r.intrinsics[None], r.num_frames, axis=0) for r in records]
+        ).astype(np.float32),
+        window_starts=np.concatenate(starts),
+        receptive_field=receptive_field,
+    )
+
+
+def flip_batch(batch: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, np.ndarray]:
+    """Mirror the samples where ``mask`` is True: x negated, left and right swapped.
+
+    Cameras mirror too: principal point ``cx -> -cx`` and tangential ``p2 -> -p2`` keep
+    the projection of the mirrored 3D equal to the mirrored 2D.
+    """
+    out = {k: v.copy() for k, v in batch.items()}
+    out["inputs"][mask] = out["inputs"][mask][..., COCO17.flip_permutation, :]
+    out["inputs"][mask, ..., 0] *= -1
+    out["targets"][mask] = out["targets"][mask][..., H36M17.flip_permutation, :]
+    out["targets"][mask, ..., 0] *= -1
+    out["roots"][mask, ..., 0] *= -1
+    out["intrinsics"][mask, 2] *= -1
+    out["intrinsics"][mask, 8] *= -1
+    return out
+
+
+def split_labelled(
+    records: list[SequenceRecord], fraction: float
+) -> tuple[list[SequenceRecord], list[SequenceRecord]]:
+    """Split by body into (labelled, unlabelled): about ``fraction`` of the bodies keep 3D."""
+    if not 0 < fraction <= 1:
+        raise ValueError(f"labelled fraction must be in (0, 1], got {fraction}")
+    labelled = [r for r in records if stable_fraction(f"label:{r.body_id}") < fraction]
+    unlabelled = [r for r in records if stable_fraction(f"label:{r.body_id}") >= fraction]
+    return labelled, unlabelled

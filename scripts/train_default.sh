@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Reproduce the bundled lifter from scratch on a 2-core CPU (about 1 hour):
+# data -> shards -> causal model + per-frame baseline -> evaluation -> pose3d/models/.
+# Every step is deterministic in its seed. Run from the repository root: scripts/train_default.sh
+set -euo pipefail
+COACH=${COACH:-.venv/bin/coach}
+DATA=${DATA:-data}
+RUNS=${RUNS:-runs}
+EPOCHS=${EPOCHS:-20}
+SAMPLES=${SAMPLES:-250000}
+
+if [ ! -f "$DATA/shards/summary.json" ]; then
+  $COACH dataflow generate-clips --count 600 --output "$DATA/clips" --seed 0
+  $COACH dataflow build-shards --input "$DATA/clips/*.clip.npz" --output "$DATA/shards" \
+    --cameras-per-clip 4 --num-shards 8 --seed 0 \
+    --direct_running_mode multi_processing --direct_num_workers 2
+fi
+# The product model: causal (live streaming), 81 frames, 256 channels (0.83 M parameters).
+$COACH train --shards "$DATA/shards" --out "$RUNS/causal81" --filter-widths 3,3,3,3 \
+  --channels 256 --causal --epochs "$EPOCHS" --samples-per-epoch "$SAMPLES" --lr-decay 0.92 \
+  --seed 0 --version "causal81-v1"
+# Baseline: the same network and recipe with receptive field 1 (per-frame).
+$COACH train --shards "$DATA/shards" --out "$RUNS/perframe" --filter-widths 1,1,1,1 \
+  --channels 256 --causal --epochs "$EPOCHS" --samples-per-epoch "$SAMPLES" --lr-decay 0.92 \
+  --seed 0 --version "perframe-v1"
+$COACH evaluate --checkpoint "$RUNS/causal81/best.pt" --baseline "$RUNS/perframe/best.pt" \
+  --shards "$DATA/shards" --out "$RUNS/report"
+$COACH bundle --checkpoint "$RUNS/causal81/best.pt" --report "$RUNS/report"

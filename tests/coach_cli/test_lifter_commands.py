@@ -1,0 +1,62 @@
+"""`coach train`, `coach evaluate`, `coach bundle` and `coach demo` on tiny data."""
+
+import json
+
+from typer.testing import CliRunner
+
+from coach_cli.evaluate import bundle_default
+from coach_cli.main import app
+from pose3d import lifter as lifter_module
+from pose3d.checkpoint import load_checkpoint
+from tests.pose3d.test_training import shards  # noqa: F401 - the tiny shards fixture
+
+runner = CliRunner()
+
+
+def test_train_evaluate_bundle(shards, tmp_path, monkeypatch):  # noqa: F811
+    result = runner.invoke(app, [
+        "train", "--shards", str(shards), "--out", str(tmp_path / "run"), "--filter-widths", "3,3",
+        "--channels", "16", "--epochs", "1", "--samples-per-epoch", "512", "--batch-size", "128",
+        "--threads", "1", "--version", "tiny-1",
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    checkpoint = tmp_path / "run" / "best.pt"
+    from synthetic_data.bvh import write_bvh
+    from synthetic_data.generator import ClipRequest, generate_clip
+
+    bvh = write_bvh(
+        generate_clip(ClipRequest(seed=2, movement="squat", duration_s=1.5)), tmp_path / "m.bvh"
+    )
+    result = runner.invoke(app, [
+        "evaluate", "--checkpoint", str(checkpoint), "--baseline", str(checkpoint),
+        "--shards", str(shards), "--bvh", str(bvh), "--cameras", "2", "--out", str(tmp_path / "rep"),
+    ])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "rep" / "metrics.json").read_text())
+    assert list(metrics) == ["tiny-1 (3,3)", "mean training pose"]  # same label once
+    report = (tmp_path / "rep" / "report.md").read_text()
+    assert "BVH file(s) filmed" in report and "## MPJPE / P-MPJPE by camera yaw" in report
+
+    target = tmp_path / "models" / "default.pt"
+    bundle_default(checkpoint, tmp_path / "rep", target=target)
+    bundled = load_checkpoint(target)
+    assert "optimizer" not in bundled.raw and bundled.metadata.metrics["mpjpe_mm"] > 0
+    assert (
+        json.loads((target.parent / "default.json").read_text())["command"]
+        == "scripts/train_default.sh"
+    )
+    monkeypatch.setattr(lifter_module, "DEFAULT_CHECKPOINT", target)
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "MPJPE" in result.output and (tmp_path / "demo" / "lifted_vs_truth.png").exists()
+
+
+def test_demo_without_a_bundled_model_says_so(tmp_path, monkeypatch):
+    monkeypatch.setattr(lifter_module, "DEFAULT_CHECKPOINT", tmp_path / "none.pt")
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "no default lifter is bundled" in result.output
+
+
+def test_evaluate_needs_data(tmp_path):
+    result = runner.invoke(app, ["evaluate", "--checkpoint", __file__, "--out", str(tmp_path)])
+    assert result.exit_code != 0 and "--shards and/or --bvh" in result.output

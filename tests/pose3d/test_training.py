@@ -1,0 +1,150 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pose3d.camera import Intrinsics, normalize_screen_coordinates, project
+from pose3d.checkpoint import load_checkpoint
+from pose3d.evaluation import (
+    evaluate_constant,
+    evaluate_model,
+    mean_training_pose,
+    summarise,
+    write_report,
+)
+from pose3d.lifter import Lifter
+from pose3d.losses import project_normalized
+from pose3d.shards import load_split, shard_bytes
+from pose3d.training import TrainConfig, Trainer, evaluate_mpjpe, train
+from pose3d.training_data import build_window_set, flip_batch
+
+
+@pytest.fixture(scope="module")
+def shards(tmp_path_factory):
+    """Tiny train/val/test shards filmed from simulated clips."""
+    from dataflow_jobs.records import ERROR_KIND_NAMES, film_clip
+    from synthetic_data.batch import plan_requests
+    from synthetic_data.generator import generate_clip
+
+    folder = tmp_path_factory.mktemp("shards")
+    records = []
+    for request in plan_requests(12, seed=5, duration_s=2.0):
+        records += film_clip(generate_clip(request), cameras=2, seed=0)
+    for split, part in (("train", records[:16]), ("val", records[16:20]), ("test", records[20:])):
+        for r in part:
+            r.split = split
+        (folder / f"{split}-00000-of-00001.npz").write_bytes(shard_bytes(part, ERROR_KIND_NAMES))
+    (folder / "summary.json").write_text(json.dumps({"fingerprint": "tiny-fingerprint"}))
+    return folder
+
+
+def _config(shards, out, **overrides):
+    base = dict(shards=str(shards), out=str(out), filter_widths=[3, 3], channels=16, epochs=2,
+                samples_per_epoch=1024, batch_size=128, threads=1)  # fmt: skip
+    return TrainConfig(**{**base, **overrides})
+
+
+def test_training_learns_and_writes_its_artifacts(shards, tmp_path):
+    trainer = Trainer(_config(shards, tmp_path, epochs=3, samples_per_epoch=4096, lr=3e-3))
+    before = 1000 * evaluate_mpjpe(trainer.infer_pos, trainer.val_records)
+    last = trainer.run()
+    assert last["val_mpjpe_mm"] < 0.5 * before
+    lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
+    assert json.loads(lines[-1])["bn_momentum"] == pytest.approx(0.001)
+    assert (tmp_path / "loss.png").read_bytes()[:4] == b"\x89PNG"
+    lifter = Lifter.from_checkpoint(tmp_path / "best.pt")
+    assert lifter.metadata.training_fingerprint == "tiny-fingerprint"
+    assert lifter.causal and lifter.metadata.fps == 30.0
+
+
+def test_training_is_deterministic_and_resumable(shards, tmp_path):
+    train(_config(shards, tmp_path / "a"))
+    train(_config(shards, tmp_path / "b"))
+    a = load_checkpoint(tmp_path / "a" / "last.pt").model.state_dict()
+    b = load_checkpoint(tmp_path / "b" / "last.pt").model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    # One epoch, then resume for the second: the same weights as two epochs straight.
+    train(_config(shards, tmp_path / "c", epochs=1))
+    train(_config(shards, tmp_path / "c", epochs=2), resume=True)
+    c = load_checkpoint(tmp_path / "c" / "last.pt").model.state_dict()
+    assert all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_semi_supervised_training_uses_unlabelled_sequences(shards, tmp_path):
+    trainer = Trainer(_config(shards, tmp_path, labelled_fraction=0.5, semi_supervised=True,
+                              warmup_epochs=1))  # fmt: skip
+    assert trainer.unlabelled is not None and trainer.unlabelled.num_frames > 0
+    last = trainer.run()
+    assert last["semi_supervised"] and np.isfinite(last["train_reprojection"])
+    assert np.isfinite(last["train_bone"]) and np.isfinite(last["train_trajectory"])
+    raw = torch.load(tmp_path / "last.pt", weights_only=True)
+    assert "model_traj" in raw and raw["model_traj"]["shrink.weight"].shape[0] == 3
+
+
+def test_bad_training_data_is_explained(tmp_path):
+    with pytest.raises(ValueError, match="no training shards"):
+        Trainer(_config(tmp_path, tmp_path / "out"))
+
+
+def test_projection_matches_numpy_and_flip_keeps_geometry(shards):
+    intr = Intrinsics(fx=1300, fy=1310, cx=530, cy=980, width=1080, height=1920, k1=0.03,
+                      k2=-0.01, p1=0.002, p2=-0.001)  # fmt: skip
+    points = np.array([[[0.3, -0.4, 3.0], [-0.5, 0.2, 2.5]]])
+    expected = normalize_screen_coordinates(project(points[0], intr), 1080, 1920)
+    got = project_normalized(
+        torch.tensor(points), torch.tensor(intr.normalized()[None], dtype=torch.float64)
+    )
+    np.testing.assert_allclose(got[0].numpy(), expected, atol=1e-5)
+    # Mirroring 3D, 2D and camera together keeps projection == observation.
+    batch = {
+        "inputs": np.zeros((1, 1, 17, 2), np.float32),
+        "targets": np.zeros((1, 1, 17, 3), np.float32),
+        "roots": points[:, None, :1].astype(np.float32),
+        "intrinsics": intr.normalized()[None],
+    }
+    flipped = flip_batch(batch, np.array([True]))
+    mirrored = project_normalized(
+        torch.tensor(flipped["roots"][:, 0]), torch.tensor(flipped["intrinsics"])
+    )
+    original = project_normalized(
+        torch.tensor(batch["roots"][:, 0]), torch.tensor(batch["intrinsics"])
+    )
+    np.testing.assert_allclose(mirrored.numpy()[..., 0], -original.numpy()[..., 0], atol=1e-6)
+    np.testing.assert_allclose(mirrored.numpy()[..., 1], original.numpy()[..., 1], atol=1e-6)
+
+
+def test_windows_end_at_their_frame_for_causal_models(shards):
+    records = load_split(shards, "train")[:2]
+    windows = build_window_set(records, receptive_field=9, causal=True)
+    batch = windows.batch(np.array([0, records[0].num_frames + 3]))
+    np.testing.assert_array_equal(batch["inputs"][0, -1], records[0].inputs_2d[0])
+    np.testing.assert_array_equal(batch["inputs"][0, 0], records[0].inputs_2d[0])  # edge padding
+    np.testing.assert_array_equal(batch["inputs"][1, -1], records[1].inputs_2d[3])
+    np.testing.assert_array_equal(batch["targets"][1, 0], records[1].targets_3d[3])
+
+
+def test_evaluation_breakdowns_baselines_and_report(shards, tmp_path):
+    records = load_split(shards, "test")
+    perfect = summarise(evaluate_constant(np.zeros((17, 3)), records))
+    assert perfect["overall"]["frames"] == sum(r.num_frames for r in records)
+    mean = mean_training_pose(load_split(shards, "train"))
+    assert mean.shape == (17, 3) and np.allclose(mean[0], 0)
+    from tests.conftest import make_model
+
+    summary = summarise(evaluate_model(make_model((3, 3), causal=True), records))
+    assert set(summary) == {
+        "overall",
+        "movement",
+        "camera_yaw",
+        "body_height",
+        "noise",
+        "per_joint",
+    }
+    assert sum(v["frames"] for v in summary["movement"].values()) == summary["overall"]["frames"]
+    assert summary["per_joint"]["pelvis"] == pytest.approx(0.0, abs=1e-3)  # root-relative
+    report = write_report({"model": summary, "mean pose": perfect}, tmp_path, "test")
+    text = report.read_text()
+    assert "| model |" in text and "vs mean pose" in text
+    assert (tmp_path / "mpjpe_by_movement.png").exists() and (tmp_path / "metrics.json").exists()
