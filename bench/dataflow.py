@@ -29,8 +29,18 @@ from rich.table import Table
 from bench.common import describe_machine, write_results
 from synthetic_data.batch import generate_batch, plan_requests
 
-COLUMNS = ["runner", "workers", "clips", "windows", "wall_s", "pipeline_s", "clips_per_s",
-           "windows_per_s", "speedup_vs_1", "peak_rss_mib"]  # fmt: skip
+COLUMNS = [
+    "runner",
+    "workers",
+    "clips",
+    "windows",
+    "wall_s",
+    "pipeline_s",
+    "clips_per_s",
+    "windows_per_s",
+    "speedup_vs_1",
+    "peak_rss_mib",
+]
 MP = ["--direct_running_mode", "multi_processing", "--direct_num_workers"]
 CONFIGS = (
     ("in_memory", 1, []),
@@ -48,11 +58,22 @@ def run_job(
     (as the job reports it), the summary and the peak RSS (MiB).
     """
     command = [
-        sys.executable, "-c", "import sys; from dataflow_jobs.cli import build_shards_main as m; "
+        sys.executable,
+        "-c",
+        "import sys; from dataflow_jobs.cli import build_shards_main as m; "
         "sys.exit(m(sys.argv[1:]))",
-        "--input", f"{clips_dir}/*.clip.npz", "--output", str(out), "--cameras-per-clip", "4",
-        "--window", "100", "--num-shards", "16", *runner_flags,
-    ]  # fmt: skip
+        "--input",
+        f"{clips_dir}/*.clip.npz",
+        "--output",
+        str(out),
+        "--cameras-per-clip",
+        "4",
+        "--window",
+        "100",
+        "--num-shards",
+        "16",
+        *runner_flags,
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     start = time.perf_counter()
     done = subprocess.run(command, check=True, capture_output=True, text=True)
@@ -70,9 +91,11 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         clips_dir = Path(tmp) / "clips"
         generate_batch(
-            clips_dir, plan_requests(args.clips, seed=12, duration_s=10.0),
-            with_references=False, progress=False,
-        )  # fmt: skip
+            clips_dir,
+            plan_requests(args.clips, seed=12, duration_s=10.0),
+            with_references=False,
+            progress=False,
+        )
         baseline = None
         for index, (mode, workers, flags) in enumerate(CONFIGS):
             wall, seconds, summary, peak = run_job(clips_dir, Path(tmp) / f"out{index}", flags)
@@ -80,14 +103,20 @@ def main(argv: list[str] | None = None) -> None:
             rate = args.clips / seconds
             if mode == "multi_processing" and workers == 1:
                 baseline = rate
-            rows.append({
-                "runner": mode, "workers": workers, "clips": args.clips, "windows": windows,
-                "wall_s": round(wall, 2), "pipeline_s": round(seconds, 2),
-                "clips_per_s": round(rate, 1),
-                "windows_per_s": round(windows / seconds, 1),
-                "speedup_vs_1": round(rate / baseline, 2) if baseline else "-",
-                "peak_rss_mib": round(peak),
-            })  # fmt: skip
+            rows.append(
+                {
+                    "runner": mode,
+                    "workers": workers,
+                    "clips": args.clips,
+                    "windows": windows,
+                    "wall_s": round(wall, 2),
+                    "pipeline_s": round(seconds, 2),
+                    "clips_per_s": round(rate, 1),
+                    "windows_per_s": round(windows / seconds, 1),
+                    "speedup_vs_1": round(rate / baseline, 2) if baseline else "-",
+                    "peak_rss_mib": round(peak),
+                }
+            )
     table = Table(title="build-shards on the DirectRunner (10-s clips, 4 cameras)")
     for column in COLUMNS:
         table.add_column(column)

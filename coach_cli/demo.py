@@ -28,15 +28,23 @@ def run_demo(out: Path, seed: int = 7) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     lifter = Lifter.from_checkpoint()
     clip = generate_clip(
-        ClipRequest(seed=seed, movement="squat", num_reps=4, num_cameras=1,
-                    errors=[ErrorPlan("knees_caving_in", 0.8, "both", 2, 2)])
-    )  # fmt: skip
+        ClipRequest(
+            seed=seed,
+            movement="squat",
+            num_reps=4,
+            num_cameras=1,
+            errors=[ErrorPlan("knees_caving_in", 0.8, "both", 2, 2)],
+        )
+    )
     camera = clip.cameras[0]
     observation = film(clip, camera, np.random.default_rng(seed), layout="mediapipe33")
     poses = lifter.lift(
-        observation.keypoints, observation.scores, image_size=observation.image_size,
-        layout="mediapipe33", fps=clip.fps,
-    )  # fmt: skip
+        observation.keypoints,
+        observation.scores,
+        image_size=observation.image_size,
+        layout="mediapipe33",
+        fps=clip.fps,
+    )
     truth = world_to_camera(clip.h36m17().astype(np.float64), camera.rotation, camera.position)
     truth = (truth - truth[:, :1]).astype(np.float32)
     errors = {"mpjpe_mm": 1000 * mpjpe(poses, truth), "p_mpjpe_mm": 1000 * p_mpjpe(poses, truth)}

@@ -160,12 +160,23 @@ def train(
     from pose3d.training import train as run_training
 
     config = TrainConfig(
-        shards=str(shards), out=str(out), filter_widths=_widths(filter_widths),
-        channels=channels, causal=causal, epochs=epochs, samples_per_epoch=samples_per_epoch,
-        batch_size=batch_size, lr=lr, lr_decay=lr_decay, labelled_fraction=labelled_fraction,
-        semi_supervised=semi_supervised, warmup_epochs=warmup_epochs, seed=seed,
-        threads=threads, version=version,
-    )  # fmt: skip
+        shards=str(shards),
+        out=str(out),
+        filter_widths=_widths(filter_widths),
+        channels=channels,
+        causal=causal,
+        epochs=epochs,
+        samples_per_epoch=samples_per_epoch,
+        batch_size=batch_size,
+        lr=lr,
+        lr_decay=lr_decay,
+        labelled_fraction=labelled_fraction,
+        semi_supervised=semi_supervised,
+        warmup_epochs=warmup_epochs,
+        seed=seed,
+        threads=threads,
+        version=version,
+    )
     try:
         best = run_training(config, resume=resume)
     except ValueError as exc:

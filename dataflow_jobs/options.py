@@ -25,13 +25,17 @@ class JobOptions(PipelineOptions):
         parser.add_argument("--output", help="Output folder or gs:// URL (required).")
         parser.add_argument("--seed", type=int, default=0, help="Seed of everything random.")
         parser.add_argument(
-            "--skip-existing", dest="skip_existing", action="store_true",
+            "--skip-existing",
+            dest="skip_existing",
+            action="store_true",
             help="Keep output files already present (resume a killed run).",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--dry-run", dest="dry_run", action="store_true",
+            "--dry-run",
+            dest="dry_run",
+            action="store_true",
             help="Build the pipeline graph and validate options without running it.",
-        )  # fmt: skip
+        )
 
 
 class BuildShardsOptions(PipelineOptions):
@@ -48,13 +52,18 @@ class BuildShardsOptions(PipelineOptions):
             "required.",
         )
         parser.add_argument(
-            "--cameras-per-clip", dest="cameras_per_clip", type=int, default=4,
+            "--cameras-per-clip",
+            dest="cameras_per_clip",
+            type=int,
+            default=4,
             help="Phone cameras sampled to film each clip.",
-        )  # fmt: skip
+        )
         parser.add_argument(
-            "--window", type=int, default=0,
+            "--window",
+            type=int,
+            default=0,
             help="Cut sequences into windows of this many frames (0: whole sequences).",
-        )  # fmt: skip
+        )
         parser.add_argument(
             "--num-shards", dest="num_shards", type=int, default=16, help="Shards per split."
         )

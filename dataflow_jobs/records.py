@@ -122,11 +122,14 @@ def window_record(record: SequenceRecord, window: int) -> list[SequenceRecord]:
         if stop - start < window // 2 and number > 0:
             break
         labels = [
-            {**label, "start_frame": max(label["start_frame"], start) - start,
-             "end_frame": min(label["end_frame"], stop) - start}
+            {
+                **label,
+                "start_frame": max(label["start_frame"], start) - start,
+                "end_frame": min(label["end_frame"], stop) - start,
+            }
             for label in record.labels
             if label["start_frame"] < stop and label["end_frame"] > start
-        ]  # fmt: skip
+        ]
         frames = slice(start, stop)
         pieces.append(
             SequenceRecord(

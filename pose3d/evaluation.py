@@ -23,8 +23,12 @@ from pose3d.skeleton import H36M17
 
 METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
 YAW_BUCKETS = ((0, 20, "0-20°"), (20, 40, "20-40°"), (40, 60, "40-60°"), (60, 181, ">60°"))
-HEIGHT_BUCKETS = ((0, 1.6, "<1.60 m"), (1.6, 1.75, "1.60-1.75 m"), (1.75, 1.9, "1.75-1.90 m"),
-                  (1.9, 9, "≥1.90 m"))  # fmt: skip
+HEIGHT_BUCKETS = (
+    (0, 1.6, "<1.60 m"),
+    (1.6, 1.75, "1.60-1.75 m"),
+    (1.75, 1.9, "1.75-1.90 m"),
+    (1.9, 9, "≥1.90 m"),
+)
 NOISE_BUCKETS = ((0, 0.83, "low"), (0.83, 1.17, "medium"), (1.17, 99, "high"))
 
 
@@ -138,8 +142,13 @@ def write_report(
     main = summaries[names[0]]
     lines = [f"# {title}", ""]
     lines += [f"- {note}" for note in notes or []]
-    lines += ["", "## Overall (mm)", "", "| model | MPJPE | P-MPJPE | N-MPJPE | MPJVE | frames |",
-              "|---|---|---|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "## Overall (mm)",
+        "",
+        "| model | MPJPE | P-MPJPE | N-MPJPE | MPJVE | frames |",
+        "|---|---|---|---|---|---|",
+    ]
     for name in names:
         o = summaries[name]["overall"]
         cells = [o["mpjpe"], o["p_mpjpe"], o["n_mpjpe"], o["mpjve"], o["frames"]]
@@ -154,12 +163,18 @@ def write_report(
         for bucket, values in main[group].items():
             cells = [
                 f"{s[group][bucket]['mpjpe']} / {s[group][bucket]['p_mpjpe']}"
-                if bucket in s[group] else "-"
+                if bucket in s[group]
+                else "-"
                 for s in summaries.values()
-            ]  # fmt: skip
+            ]
             lines.append(f"| {bucket} | " + " | ".join(cells) + f" | {values['frames']} |")
-    lines += ["", "![MPJPE by movement](mpjpe_by_movement.png)", "",
-              "![MPJPE per joint](mpjpe_per_joint.png)", ""]  # fmt: skip
+    lines += [
+        "",
+        "![MPJPE by movement](mpjpe_by_movement.png)",
+        "",
+        "![MPJPE per joint](mpjpe_per_joint.png)",
+        "",
+    ]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     _plot(summaries, out)
     return out / "report.md"

@@ -99,9 +99,13 @@ def shards_fingerprint(shards: str) -> str:
 
 def _models(config: TrainConfig, joints_out: int) -> tuple[TemporalModelStrided, TemporalModel]:
     arch = dict(
-        num_joints_in=17, in_features=2, num_joints_out=joints_out,
-        filter_widths=config.filter_widths, causal=config.causal, channels=config.channels,
-    )  # fmt: skip
+        num_joints_in=17,
+        in_features=2,
+        num_joints_out=joints_out,
+        filter_widths=config.filter_widths,
+        causal=config.causal,
+        channels=config.channels,
+    )
     return TemporalModelStrided(**arch, dropout=config.dropout), TemporalModel(**arch, dropout=0)
 
 
@@ -268,14 +272,21 @@ class Trainer:
             "history": self.history,
         }
         save_checkpoint(
-            self.out / "last.pt", self.infer_pos, self.metadata(metrics),
-            model_traj=self.infer_traj, **state,
-        )  # fmt: skip
+            self.out / "last.pt",
+            self.infer_pos,
+            self.metadata(metrics),
+            model_traj=self.infer_traj,
+            **state,
+        )
         val = entry.get("val_mpjpe_mm", -entry["epoch"])
         if val < self.best_val:
             self.best_val = val
-            save_checkpoint(self.out / "best.pt", self.infer_pos, self.metadata(metrics),
-                            model_traj=self.infer_traj)  # fmt: skip
+            save_checkpoint(
+                self.out / "best.pt",
+                self.infer_pos,
+                self.metadata(metrics),
+                model_traj=self.infer_traj,
+            )
 
     def resume(self) -> None:
         """Continue from ``out/last.pt`` (weights, optimizer, epoch, random states)."""

@@ -255,9 +255,13 @@ def clip_from_bvh_bytes(
     joints = joints * scale
     joints[..., 1] -= joints[..., 1].min()
     body = BodyParams(
-        height=round(estimate_height(joints), 4), build="unknown", proportions={},
-        flexibility=Flexibility(), body_id=f"bvh-{stem}", extra={"derived_joints": derived},
-    )  # fmt: skip
+        height=round(estimate_height(joints), 4),
+        build="unknown",
+        proportions={},
+        flexibility=Flexibility(),
+        body_id=f"bvh-{stem}",
+        extra={"derived_joints": derived},
+    )
     return Clip(
         clip_id=f"bvh-{stem}",
         fps=round(1.0 / motion.frame_time, 6),

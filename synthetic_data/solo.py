@@ -40,10 +40,25 @@ from synthetic_data.completion import complete_body, estimate_height
 CAMERA_TYPE = "type.unity.com/unity.solo.RGBCamera"
 KEYPOINT_TYPE = "type.unity.com/unity.solo.KeypointAnnotation"
 OPENPOSE18_LABELS = (
-    "nose", "neck", "right_shoulder", "right_elbow", "right_wrist", "left_shoulder",
-    "left_elbow", "left_wrist", "right_hip", "right_knee", "right_ankle", "left_hip",
-    "left_knee", "left_ankle", "right_eye", "left_eye", "right_ear", "left_ear",
-)  # fmt: skip
+    "nose",
+    "neck",
+    "right_shoulder",
+    "right_elbow",
+    "right_wrist",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
+    "right_hip",
+    "right_knee",
+    "right_ankle",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "right_eye",
+    "left_eye",
+    "right_ear",
+    "left_ear",
+)
 _ALIASES = {"neck": "thorax"}  # OpenPose "neck" sits at the shoulder centre: our thorax
 _FLIP_WORLD = np.diag([1.0, 1.0, -1.0])
 _FLIP_CAMERA = np.diag([1.0, -1.0, 1.0])
@@ -84,9 +99,13 @@ def camera_from_capture(capture: dict, name: str) -> CameraSpec:
     width, height = (int(v) for v in capture["dimension"])
     m = np.asarray(capture["matrix"], dtype=np.float64).reshape(3, 3).T  # column-major
     intrinsics = Intrinsics(
-        fx=float(m[0, 0] * width / 2), fy=float(m[1, 1] * height / 2),
-        cx=width / 2, cy=height / 2, width=width, height=height,
-    )  # fmt: skip
+        fx=float(m[0, 0] * width / 2),
+        fy=float(m[1, 1] * height / 2),
+        cx=width / 2,
+        cy=height / 2,
+        width=width,
+        height=height,
+    )
     unity_rotation = quaternion_to_matrix(capture["rotation"])
     rotation = _FLIP_CAMERA @ unity_rotation.T @ _FLIP_WORLD
     position = _FLIP_WORLD @ np.asarray(capture["position"], dtype=np.float64)
@@ -188,9 +207,13 @@ def read_solo_sequence(
     fps = 1.0 / float(np.median(np.diff(timestamps))) if len(timestamps) > 1 else 30.0
     height = estimate_height(joints)
     body = BodyParams(
-        height=round(height, 4), build="unknown", proportions={}, flexibility=Flexibility(),
-        body_id=f"solo-{dataset_name}-{sequence.name}", extra={"derived_joints": derived},
-    )  # fmt: skip
+        height=round(height, 4),
+        build="unknown",
+        proportions={},
+        flexibility=Flexibility(),
+        body_id=f"solo-{dataset_name}-{sequence.name}",
+        extra={"derived_joints": derived},
+    )
     return Clip(
         clip_id=f"solo-{dataset_name}-{sequence.name}",
         fps=round(fps, 6),
@@ -272,24 +295,42 @@ def write_solo(clip: Clip, root: str | Path, *, sequence: int = 0, camera: int =
                 }
             )
         frame = {
-            "frame": t, "sequence": sequence, "step": t, "timestamp": round(t / clip.fps, 6),
-            "captures": [{
-                "@type": CAMERA_TYPE, "id": "camera", "description": "phone camera",
-                "position": [round(float(v), 6) for v in _FLIP_WORLD @ cam.position],
-                "rotation": [round(float(v), 9) for v in matrix_to_quaternion(unity_rotation)],
-                "filename": f"step{t}.camera.png", "imageFormat": "Png",
-                "dimension": [float(intr.width), float(intr.height)],
-                "projection": "Perspective",
-                "matrix": [round(float(v), 9) for v in matrix.T.reshape(-1)],
-                "annotations": [{
-                    "@type": KEYPOINT_TYPE, "id": "keypoints", "sensorId": "camera",
-                    "description": "keypoints", "templateId": template_id,
-                    "values": [
-                        {"instanceId": 1, "labelId": 1, "pose": "unset", "keypoints": keypoints}
+            "frame": t,
+            "sequence": sequence,
+            "step": t,
+            "timestamp": round(t / clip.fps, 6),
+            "captures": [
+                {
+                    "@type": CAMERA_TYPE,
+                    "id": "camera",
+                    "description": "phone camera",
+                    "position": [round(float(v), 6) for v in _FLIP_WORLD @ cam.position],
+                    "rotation": [round(float(v), 9) for v in matrix_to_quaternion(unity_rotation)],
+                    "filename": f"step{t}.camera.png",
+                    "imageFormat": "Png",
+                    "dimension": [float(intr.width), float(intr.height)],
+                    "projection": "Perspective",
+                    "matrix": [round(float(v), 9) for v in matrix.T.reshape(-1)],
+                    "annotations": [
+                        {
+                            "@type": KEYPOINT_TYPE,
+                            "id": "keypoints",
+                            "sensorId": "camera",
+                            "description": "keypoints",
+                            "templateId": template_id,
+                            "values": [
+                                {
+                                    "instanceId": 1,
+                                    "labelId": 1,
+                                    "pose": "unset",
+                                    "keypoints": keypoints,
+                                }
+                            ],
+                        }
                     ],
-                }],
-            }],
-        }  # fmt: skip
+                }
+            ],
+        }
         (folder / f"step{t}.frame_data.json").write_text(json.dumps(frame))
     return folder
 

@@ -14,11 +14,30 @@ runner = CliRunner()
 
 
 def test_train_evaluate_bundle(shards, tmp_path, monkeypatch):  # noqa: F811
-    result = runner.invoke(app, [
-        "train", "--shards", str(shards), "--out", str(tmp_path / "run"), "--filter-widths", "3,3",
-        "--channels", "16", "--epochs", "1", "--samples-per-epoch", "512", "--batch-size", "128",
-        "--threads", "1", "--version", "tiny-1",
-    ])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--shards",
+            str(shards),
+            "--out",
+            str(tmp_path / "run"),
+            "--filter-widths",
+            "3,3",
+            "--channels",
+            "16",
+            "--epochs",
+            "1",
+            "--samples-per-epoch",
+            "512",
+            "--batch-size",
+            "128",
+            "--threads",
+            "1",
+            "--version",
+            "tiny-1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     checkpoint = tmp_path / "run" / "best.pt"
     from synthetic_data.bvh import write_bvh
@@ -27,10 +46,24 @@ def test_train_evaluate_bundle(shards, tmp_path, monkeypatch):  # noqa: F811
     bvh = write_bvh(
         generate_clip(ClipRequest(seed=2, movement="squat", duration_s=1.5)), tmp_path / "m.bvh"
     )
-    result = runner.invoke(app, [
-        "evaluate", "--checkpoint", str(checkpoint), "--baseline", str(checkpoint),
-        "--shards", str(shards), "--bvh", str(bvh), "--cameras", "2", "--out", str(tmp_path / "rep"),
-    ])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--checkpoint",
+            str(checkpoint),
+            "--baseline",
+            str(checkpoint),
+            "--shards",
+            str(shards),
+            "--bvh",
+            str(bvh),
+            "--cameras",
+            "2",
+            "--out",
+            str(tmp_path / "rep"),
+        ],
+    )
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "rep" / "metrics.json").read_text())
     assert list(metrics) == ["tiny-1 (3,3)", "mean training pose"]  # same label once

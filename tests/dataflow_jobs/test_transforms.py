@@ -45,8 +45,14 @@ def test_build_shard_films_k_cameras_per_clip_and_writes_one_file(tmp_path, tiny
     paths = sorted(str(p) for p in tiny_clips.glob("*.clip.npz"))[:3]
     refs = [ClipRef(path, 0, read_source(path)[0].clip.clip_id, "x") for path in paths]
     refs.append(ClipRef(str(tmp_path / "vanished.clip.npz"), 0, "vanished", "x"))
-    args = Namespace(output=str(tmp_path), num_shards=2, cameras_per_clip=3, seed=1, window=0,
-                     skip_existing=False)  # fmt: skip
+    args = Namespace(
+        output=str(tmp_path),
+        num_shards=2,
+        cameras_per_clip=3,
+        seed=1,
+        window=0,
+        skip_existing=False,
+    )
     with TestPipeline() as p:
         out = (
             p

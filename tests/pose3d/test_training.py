@@ -40,8 +40,16 @@ def shards(tmp_path_factory):
 
 
 def _config(shards, out, **overrides):
-    base = dict(shards=str(shards), out=str(out), filter_widths=[3, 3], channels=16, epochs=2,
-                samples_per_epoch=1024, batch_size=128, threads=1)  # fmt: skip
+    base = dict(
+        shards=str(shards),
+        out=str(out),
+        filter_widths=[3, 3],
+        channels=16,
+        epochs=2,
+        samples_per_epoch=1024,
+        batch_size=128,
+        threads=1,
+    )
     return TrainConfig(**{**base, **overrides})
 
 
@@ -73,8 +81,9 @@ def test_training_is_deterministic_and_resumable(shards, tmp_path):
 
 
 def test_semi_supervised_training_uses_unlabelled_sequences(shards, tmp_path):
-    trainer = Trainer(_config(shards, tmp_path, labelled_fraction=0.5, semi_supervised=True,
-                              warmup_epochs=1))  # fmt: skip
+    trainer = Trainer(
+        _config(shards, tmp_path, labelled_fraction=0.5, semi_supervised=True, warmup_epochs=1)
+    )
     assert trainer.unlabelled is not None and trainer.unlabelled.num_frames > 0
     last = trainer.run()
     assert last["semi_supervised"] and np.isfinite(last["train_reprojection"])
@@ -89,8 +98,18 @@ def test_bad_training_data_is_explained(tmp_path):
 
 
 def test_projection_matches_numpy_and_flip_keeps_geometry(shards):
-    intr = Intrinsics(fx=1300, fy=1310, cx=530, cy=980, width=1080, height=1920, k1=0.03,
-                      k2=-0.01, p1=0.002, p2=-0.001)  # fmt: skip
+    intr = Intrinsics(
+        fx=1300,
+        fy=1310,
+        cx=530,
+        cy=980,
+        width=1080,
+        height=1920,
+        k1=0.03,
+        k2=-0.01,
+        p1=0.002,
+        p2=-0.001,
+    )
     points = np.array([[[0.3, -0.4, 3.0], [-0.5, 0.2, 2.5]]])
     expected = normalize_screen_coordinates(project(points[0], intr), 1080, 1920)
     got = project_normalized(

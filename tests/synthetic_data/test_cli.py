@@ -10,22 +10,51 @@ runner = CliRunner()
 
 def test_synth_writes_clips_references_and_a_manifest(tmp_path):
     result = runner.invoke(
-        app, ["synth", "--out", str(tmp_path), "--clips", "6", "--seed", "3", "--workers", "2",
-              "--exercises", "squat", "--exercises", "dance"],
-    )  # fmt: skip
+        app,
+        [
+            "synth",
+            "--out",
+            str(tmp_path),
+            "--clips",
+            "6",
+            "--seed",
+            "3",
+            "--workers",
+            "2",
+            "--exercises",
+            "squat",
+            "--exercises",
+            "dance",
+        ],
+    )
     assert result.exit_code == 0, result.output
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     assert len(manifest["clips"]) == 6
     assert {c["movement"] for c in manifest["clips"]} == {"squat", "dance"}
     assert sorted(manifest["references"]) == [
-        "references/trainer-dance.clip.npz", "references/trainer-squat.clip.npz",
-    ]  # fmt: skip
+        "references/trainer-dance.clip.npz",
+        "references/trainer-squat.clip.npz",
+    ]
     first = read_clip(tmp_path / manifest["clips"][0]["file"])
     assert first.generator["seed"] == 3 * 1_000_003
     # Re-running gives the same files.
     before = {p.name: p.read_bytes() for p in tmp_path.glob("*.clip.npz")}
-    runner.invoke(app, ["synth", "--out", str(tmp_path), "--clips", "6", "--seed", "3",
-                        "--exercises", "squat", "--exercises", "dance"])  # fmt: skip
+    runner.invoke(
+        app,
+        [
+            "synth",
+            "--out",
+            str(tmp_path),
+            "--clips",
+            "6",
+            "--seed",
+            "3",
+            "--exercises",
+            "squat",
+            "--exercises",
+            "dance",
+        ],
+    )
     assert before == {p.name: p.read_bytes() for p in tmp_path.glob("*.clip.npz")}
 
 

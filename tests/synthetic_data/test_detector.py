@@ -64,9 +64,12 @@ def test_dropouts_swaps_and_low_scores(clip):
 def test_out_of_frame_joints_score_low(clip):
     camera = clip.cameras[0]
     close = camera.__class__(
-        camera.name, camera.intrinsics, camera.rotation,
-        camera.position * 0.25 + np.array([0, 1.0, 0]) * 0.75, camera.placement,
-    )  # fmt: skip
+        camera.name,
+        camera.intrinsics,
+        camera.rotation,
+        camera.position * 0.25 + np.array([0, 1.0, 0]) * 0.75,
+        camera.placement,
+    )
     obs = film(clip, close, np.random.default_rng(0), noise_level=1.0)
     exact = film(clip, close, np.random.default_rng(0), noise_level=0).keypoints
     w, h = obs.image_size

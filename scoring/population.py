@@ -1,0 +1,101 @@
+"""How much correct performances vary: the population model of form tolerance.
+
+Fitted on correct (error-free) performances of many simulated bodies, flexibilities,
+tempos and cameras, lifted from noisy 2D like real sessions: for every movement, check
+and phase bin of the repetition, a robust location and scale of the check's signal
+(scikit-learn's ``RobustScaler``: median and inter-quartile range). At scoring time
+the spread widens the tolerance where correct performers (and the lifter) differ most.
+Saved as a small JSON file that ships with the package.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.preprocessing import RobustScaler
+
+PHASE_BINS = 10
+IQR_TO_SIGMA = 1.349  # IQR of a normal distribution in standard deviations
+DEFAULT_PATH = Path(__file__).parent / "models" / "population.json"
+
+
+def phase_bins(track_index: np.ndarray, template_length: int) -> np.ndarray:
+    """Phase bin (0..PHASE_BINS-1) of each matched template frame."""
+    return np.minimum(track_index * PHASE_BINS // max(1, template_length), PHASE_BINS - 1)
+
+
+def check_key(check) -> str:
+    return f"{check.kind}:{check.segment}"
+
+
+@dataclass
+class PopulationModel:
+    """Per movement and check: ``(PHASE_BINS,)`` robust centre and spread of the signal."""
+
+    stats: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    sessions: int = 0
+
+    def spread(self, movement: str, check, bins: np.ndarray) -> np.ndarray | float:
+        """Tolerance contribution per frame: spread plus the absolute centre (a bias shared
+        by correct performers is no error either)."""
+        entry = self.stats.get(movement, {}).get(check_key(check))
+        if entry is None:
+            return 0.0
+        spread = np.asarray(entry["spread"]) + np.abs(np.asarray(entry["centre"]))
+        return spread[bins]
+
+    def save(self, path: str | Path = DEFAULT_PATH) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps({"sessions": self.sessions, "stats": self.stats}, indent=1) + "\n"
+        )
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path = DEFAULT_PATH) -> PopulationModel | None:
+        """The saved model, or ``None`` if there is none."""
+        path = Path(path)
+        if not path.is_file():
+            return None
+        data = json.loads(path.read_text())
+        return cls(stats=data["stats"], sessions=data["sessions"])
+
+
+def fit_population(sessions: Iterable[tuple]) -> PopulationModel:
+    """Fit from correct sessions ``(reference, user_poses, fps, beat_times)``."""
+    from scoring.features import compute_features
+    from scoring.session import align_session, check_signals
+
+    samples: dict[tuple[str, str], list[list[float]]] = defaultdict(
+        lambda: [[] for _ in range(PHASE_BINS)]
+    )
+    count = 0
+    for reference, poses, fps, beat_times in sessions:
+        features = compute_features(poses)
+        _, track_phase, alignment = align_session(features, fps, reference, beat_times)
+        bins = phase_bins(track_phase[alignment.ref_index], len(reference.template_features))
+        for item in check_signals(features, alignment, reference, track_phase, fps):
+            key = (reference.movement, check_key(item.check))
+            for b in range(PHASE_BINS):
+                chosen = (bins == b) & item.substantial
+                samples[key][b] += item.signal[chosen].tolist()
+        count += 1
+    stats: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(dict)
+    for (movement, key), per_bin in samples.items():
+        centre, spread = [], []
+        for values in per_bin:
+            if len(values) < 10:
+                centre.append(0.0)
+                spread.append(0.0)
+                continue
+            scaler = RobustScaler().fit(np.asarray(values)[:, None])
+            centre.append(round(float(scaler.center_[0]), 4))
+            spread.append(round(float(scaler.scale_[0]) / IQR_TO_SIGMA, 4))
+        stats[movement][key] = {"centre": centre, "spread": spread}
+    return PopulationModel(stats=dict(stats), sessions=count)

@@ -1,0 +1,451 @@
+"""Score a session: align the user to the trainer, judge each segment, write the report.
+
+Steps (``score_session``):
+
+1. joint-angle features of both motions (:mod:`scoring.features`);
+2. count the user's repetitions and align the user to the trainer's template repeated
+   as often, with DTW (:mod:`scoring.alignment`); the warping path gives the tempo;
+3. per check (:mod:`scoring.checks`), the error signal at matched phases, judged
+   against three references: the trainer's own rep-to-rep variability, the population
+   of correct performances (:mod:`scoring.population`) and, for ranges of motion, the
+   user's own consistent range;
+4. events where the signal is both beyond tolerance and large enough to matter, gated by
+   2D confidence and by whether the camera view can show that error;
+5. scores, timing verdicts, cues and the "ghost" (the user's motion with flagged
+   segments moved to the trainer's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from pose3d.skeleton import H36M17
+from scoring.alignment import Alignment, align, segment_reps
+from scoring.checks import MAX_NATURAL_SHORTFALL, OFF_BEAT_CUES, Check, checks_for
+from scoring.features import (
+    SEGMENT_FEATURES,
+    SEGMENT_JOINTS,
+    compute_features,
+    facing_yaw,
+    retarget,
+    validate_poses,
+)
+from scoring.population import PHASE_BINS, PopulationModel, phase_bins
+from scoring.reference import Reference
+from scoring.report import ErrorEvent, RepTiming, SessionReport
+
+STRICTNESS = {  # z threshold, minimum severity, off-beat threshold (beats)
+    "beginner": (3.5, 0.4, 0.35),
+    "intermediate": (2.5, 0.25, 0.25),
+    "expert": (2.0, 0.15, 0.18),
+}
+MIN_CONFIDENCE = 0.5
+NOISE_FLOOR = {"absolute": 3.0, "relative": 0.05}  # degrees / fraction of range
+MIN_EVENT_S, MAX_GAP_S = 0.25, 0.3
+
+
+@dataclass
+class CheckSignal:
+    """One check evaluated over the session: ``signal`` and ``phase`` are ``(T,)``."""
+
+    check: Check
+    signal: np.ndarray
+    phase: np.ndarray
+    substantial: np.ndarray  # frames where the check is meaningful (range present)
+
+
+def _smooth(values: np.ndarray, frames: int) -> np.ndarray:
+    if frames <= 1:
+        return values
+    kernel = np.ones(frames) / frames
+    return np.convolve(np.pad(values, frames // 2, mode="edge"), kernel, mode="valid")[
+        : len(values)
+    ]
+
+
+@dataclass
+class TrackPlan:
+    """How the user's session maps onto the reference track.
+
+    Attributes:
+        reps: The user's repetitions ``[start, end)`` (frames).
+        repetitions: Template repetitions in the reference track.
+        anchors: ``(user_frames, track_frames)`` correspondences for the alignment.
+        window: DTW window in track frames.
+    """
+
+    reps: list[tuple[int, int]]
+    repetitions: int
+    anchors: tuple[np.ndarray, np.ndarray]
+    window: int
+
+
+def plan_track(
+    user_features: np.ndarray, fps: float, reference: Reference, beat_times: Sequence[float] | None
+) -> TrackPlan:
+    """Anchor the session on the reference: beats for routines done to music (when the
+    beat times are known), repetition boundaries otherwise."""
+    reps = segment_reps(user_features, fps)
+    length = reference.template_length
+    if reference.beats_per_rep and beat_times is not None and len(beat_times) > 1:
+        beats = np.asarray(beat_times, dtype=np.float64) * fps
+        per_beat = length / reference.beats_per_rep
+        repetitions = max(1, int(np.ceil(len(beats) / reference.beats_per_rep)))
+        anchors = (beats, np.arange(len(beats)) * per_beat)
+        return TrackPlan(reps, repetitions, anchors, max(3, int(0.75 * per_beat)))
+    repetitions = max(1, len(reps))
+    if reps:
+        user = np.array([reps[0][0]] + [end for _, end in reps], dtype=np.float64)
+        track = np.arange(len(reps) + 1, dtype=np.float64) * length
+    else:
+        user = np.array([0.0, len(user_features) - 1.0])
+        track = np.array([0.0, length - 1.0])
+    return TrackPlan(reps, repetitions, (user, track), max(3, int(0.1 * length)))
+
+
+def align_session(
+    user_features: np.ndarray, fps: float, reference: Reference, beat_times: Sequence[float] | None
+) -> tuple[TrackPlan, np.ndarray, Alignment]:
+    """Plan the track, build it, align the user to it: (plan, track phase, alignment)."""
+    plan = plan_track(user_features, fps, reference, beat_times)
+    track, track_phase = reference.track(plan.repetitions)
+    alignment = align(user_features, fps, track, reference.fps, plan.anchors, plan.window)
+    return plan, track_phase, alignment
+
+
+def check_signals(
+    user_features: np.ndarray,
+    alignment: Alignment,
+    reference: Reference,
+    track_phase: np.ndarray,
+    fps: float,
+) -> list[CheckSignal]:
+    """Every check's raw signal at the user's frames (before tolerances and baselines)."""
+    ref_features = reference.template_features[track_phase[alignment.ref_index]]
+    phase = track_phase[alignment.ref_index] / max(1, len(reference.template_features))
+    signals = []
+    template_max = reference.template_features.max(axis=0)
+    for check in checks_for(reference.movement):
+        signal = _smooth(check.signal(user_features, ref_features), max(1, int(0.2 * fps)))
+        substantial = np.ones(len(signal), dtype=bool)
+        if check.relative:
+            features = SEGMENT_FEATURES.get(check.segment, ())
+            columns = [i for i, n in enumerate(_feature_names()) if n in features]
+            strength = ref_features[:, columns].mean(axis=1)
+            substantial = strength > 0.4 * template_max[columns].mean()
+        signals.append(CheckSignal(check, signal, phase, substantial & alignment.matched))
+    return signals
+
+
+def _feature_names() -> tuple[str, ...]:
+    from scoring.features import FEATURE_NAMES
+
+    return FEATURE_NAMES
+
+
+def segment_confidence(poses: np.ndarray, scores: np.ndarray | None, check: Check) -> np.ndarray:
+    """``(T,)`` how far the 2D evidence and the camera view support ``check``.
+
+    Without ``scores`` the poses are taken as exact (e.g. motion capture) and every
+    frame counts fully; with them, the poses are camera-space lifts and the camera's
+    view of the person also matters.
+    """
+    frames = len(poses)
+    if scores is None:
+        return np.ones(frames)
+    joints = SEGMENT_JOINTS.get(check.segment, tuple(range(17)))
+    confidence = scores[:, list(joints)].mean(axis=1)
+    yaw = np.radians(facing_yaw(poses))
+    if check.view == "frontal":  # a caving knee shows from the front, not from the side
+        confidence = confidence * np.clip(1.3 * np.abs(np.cos(yaw)), 0, 1)
+    elif check.view == "sagittal":  # bending depth is clearest from the side
+        confidence = confidence * np.clip(0.6 + 0.6 * np.abs(np.sin(yaw)), 0, 1)
+    return confidence
+
+
+def _runs(mask: np.ndarray, fps: float) -> list[tuple[int, int]]:
+    """``[start, end)`` runs of ``mask``, gaps up to MAX_GAP_S joined, shorter than
+    MIN_EVENT_S dropped."""
+    frames = np.flatnonzero(mask)
+    if not len(frames):
+        return []
+    gap = int(MAX_GAP_S * fps)
+    runs, start, last = [], frames[0], frames[0]
+    for f in frames[1:]:
+        if f - last > gap + 1:
+            runs.append((start, last + 1))
+            start = f
+        last = f
+    runs.append((start, last + 1))
+    return [(a, b) for a, b in runs if (b - a) / fps >= MIN_EVENT_S]
+
+
+def _tolerance(
+    item: CheckSignal,
+    reference: Reference,
+    population: PopulationModel | None,
+    bins: np.ndarray,
+    track_index: np.ndarray,
+) -> np.ndarray:
+    check = item.check
+    features = [
+        i for i, n in enumerate(_feature_names()) if n in SEGMENT_FEATURES.get(check.segment, ())
+    ]
+    trainer = reference.variability[track_index][:, features].mean(axis=1) if features else 0.0
+    if check.relative:
+        ref_values = reference.template_features[track_index][:, features].mean(axis=1)
+        trainer = trainer / np.maximum(ref_values, 20.0)
+        floor = NOISE_FLOOR["relative"]
+    else:
+        floor = NOISE_FLOOR["absolute"]
+    spread = population.spread(reference.movement, check, bins) if population else 0.0
+    return np.sqrt(trainer**2 + spread**2 + floor**2)
+
+
+def _off_beat_events(
+    alignment: Alignment,
+    reference: Reference,
+    track_phase: np.ndarray,
+    fps: float,
+    beat_times: Sequence[float],
+    threshold: float,
+    confidence: np.ndarray,
+) -> list[ErrorEvent]:
+    """Where the user's move runs ahead of or behind the music's beat."""
+    times = np.arange(len(alignment.ref_index)) / fps
+    beats = np.asarray(beat_times, dtype=np.float64)
+    user_beat = np.interp(times, beats, np.arange(len(beats)))
+    frames_per_beat = len(reference.template_features) / reference.beats_per_rep
+    ref_beat = alignment.ref_index / frames_per_beat
+    offset = _smooth(ref_beat - user_beat, max(1, int(np.diff(beats).mean() * fps)))
+    inside = alignment.matched & (times >= beats[0]) & (times <= beats[-1])
+    events = []
+    for sign, detail in ((-1, "late"), (1, "early")):
+        for start, end in _runs(inside & (sign * offset > threshold), fps):
+            if (end - start) / fps < np.diff(beats).mean():
+                continue
+            size = float(np.abs(offset[start:end]).mean())
+            events.append(
+                ErrorEvent(
+                    "off_beat",
+                    "timing",
+                    start / fps,
+                    end / fps,
+                    min(1.0, size / 0.5),
+                    float(confidence[start:end].mean()),
+                    OFF_BEAT_CUES[detail],
+                    detail,
+                )
+            )
+    return events
+
+
+def _ghost(
+    user_poses: np.ndarray,
+    reference: Reference,
+    alignment: Alignment,
+    track_phase: np.ndarray,
+    events: list[ErrorEvent],
+    fps: float,
+) -> np.ndarray:
+    """The user's motion with each flagged segment's bones turned to the trainer's."""
+    trainer = retarget(reference.template_poses[track_phase[alignment.ref_index]], user_poses)
+    torso = [
+        H36M17.index(n)
+        for n in (
+            "pelvis",
+            "left_hip",
+            "right_hip",
+            "spine",
+            "thorax",
+            "left_shoulder",
+            "right_shoulder",
+        )
+    ]
+    ghost = user_poses.copy()
+    for event in events:
+        if event.segment not in SEGMENT_JOINTS:
+            continue
+        joints = set(SEGMENT_JOINTS[event.segment])
+        for t in range(int(event.start_s * fps), min(len(ghost), int(np.ceil(event.end_s * fps)))):
+            rotation = _rotation(trainer[t, torso], user_poses[t, torso])
+            moved = trainer[t] @ rotation.T
+            for parent, child in H36M17.bones:
+                if child in joints:
+                    ghost[t, child] = ghost[t, parent] + moved[child] - moved[parent]
+    return ghost
+
+
+def _rotation(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Rotation best turning ``source`` points ``(K, 3)`` onto ``target`` (centred)."""
+    a, b = source - source.mean(axis=0), target - target.mean(axis=0)
+    u, _, vt = np.linalg.svd(a.T @ b)
+    d = np.sign(np.linalg.det(vt.T @ u.T))
+    return vt.T @ np.diag([1.0, 1.0, d]) @ u.T
+
+
+def _overlaps(a: ErrorEvent, b: ErrorEvent) -> bool:
+    return a.start_s < b.end_s and b.start_s < a.end_s
+
+
+def reconcile_arm_events(events: list[ErrorEvent]) -> list[ErrorEvent]:
+    """One arm short while the other is not: that is one side lower, not both arms low.
+
+    ``arms_not_raised`` on one arm with no overlapping ``arms_not_raised`` on the other
+    becomes ``one_side_lower`` (unless one is already there); ``one_side_lower`` while
+    both arms are short is dropped in favour of ``arms_not_raised``.
+    """
+    low = [e for e in events if e.kind == "arms_not_raised"]
+    uneven = [e for e in events if e.kind == "one_side_lower"]
+    kept = [e for e in events if e.kind not in ("arms_not_raised", "one_side_lower")]
+    for event in low:
+        other = "right_arm" if event.segment == "left_arm" else "left_arm"
+        if any(o.segment == other and _overlaps(o, event) for o in low):
+            kept.append(event)
+        elif not any(u.segment == event.segment and _overlaps(u, event) for u in uneven):
+            side = event.segment.split("_")[0]
+            uneven.append(
+                ErrorEvent(
+                    "one_side_lower",
+                    event.segment,
+                    event.start_s,
+                    event.end_s,
+                    event.severity,
+                    event.confidence,
+                    f"Raise both arms evenly: your {side} arm is lower",
+                )
+            )
+    for event in uneven:
+        both_low = [e for e in kept if e.kind == "arms_not_raised" and _overlaps(e, event)]
+        if len({e.segment for e in both_low}) < 2:
+            kept.append(event)
+    return kept
+
+
+def _tempo_summary(alignment: Alignment, reps: list[tuple[int, int]], fps: float) -> dict:
+    timings = []
+    for number, (start, end) in enumerate(reps):
+        tempo = float(np.median(alignment.tempo[start:end]))
+        verdict = "rushing" if tempo > 1.3 else "dragging" if tempo < 0.75 else "on pace"
+        timings.append(RepTiming(number + 1, start / fps, end / fps, round(tempo, 3), verdict))
+    matched = alignment.tempo[alignment.matched] if alignment.matched.any() else alignment.tempo
+    return {
+        "mean": round(float(np.median(matched)), 3),
+        "per_rep": [t.__dict__ for t in timings],
+    }
+
+
+def score_session(
+    user_poses: np.ndarray,
+    user_fps: float,
+    reference: Reference,
+    *,
+    scores: np.ndarray | None = None,
+    beat_times: Sequence[float] | None = None,
+    strictness: str = "intermediate",
+    population: PopulationModel | None = None,
+    model_version: str = "",
+    include_ghost: bool = True,
+) -> SessionReport:
+    """Score the user's ``(T, 17, 3)`` motion at ``user_fps`` against ``reference``.
+
+    Args:
+        scores: ``(T, 17)`` 2D confidences in H36M-17 joint order (what the lifter saw),
+            or ``None`` when the motion is known exactly.
+        beat_times: The music's beats on the user's timeline (s), for routines.
+        strictness: ``"beginner"``, ``"intermediate"`` or ``"expert"``.
+        population: Spread of correct performances; ``None`` uses fixed floors only.
+    """
+    if strictness not in STRICTNESS:
+        raise ValueError(
+            f"unknown strictness {strictness!r}; expected one of {', '.join(STRICTNESS)}"
+        )
+    if not (np.isfinite(user_fps) and user_fps > 0):
+        raise ValueError(f"user fps must be positive, got {user_fps}")
+    user_poses = validate_poses(user_poses, "user poses")
+    if scores is not None:
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.shape != user_poses.shape[:2]:
+            raise ValueError(f"scores must have shape {user_poses.shape[:2]}, got {scores.shape}")
+    z_threshold, min_severity, beat_threshold = STRICTNESS[strictness]
+    fps = float(user_fps)
+    features = compute_features(user_poses)
+    plan, track_phase, alignment = align_session(features, fps, reference, beat_times)
+    reps = plan.reps
+    track_index = track_phase[alignment.ref_index]
+    bins = phase_bins(track_index, len(reference.template_features))
+    events: list[ErrorEvent] = []
+    notes: list[dict] = []
+    segment_badness: dict[str, list[np.ndarray]] = {s: [] for s in SEGMENT_FEATURES}
+    for item in check_signals(features, alignment, reference, track_phase, fps):
+        check = item.check
+        signal = item.signal
+        if check.baseline:  # the user's own consistent shortfall is their range, not an error
+            per_bin = np.array(
+                [
+                    np.median(signal[bins == b]) if (bins == b).any() else 0.0
+                    for b in range(PHASE_BINS)
+                ]
+            )
+            signal = signal - np.clip(per_bin[bins], 0.0, MAX_NATURAL_SHORTFALL)
+        tolerance = _tolerance(item, reference, population, bins, track_index)
+        z = signal / tolerance
+        severity = signal / check.full_scale
+        confidence = segment_confidence(user_poses, scores, check)
+        flagged = item.substantial & (z > z_threshold) & (severity > min_severity)
+        segment_badness.setdefault(check.segment, []).append(
+            np.where(item.substantial, np.clip((z - 1) / (2 * z_threshold), 0, 1), 0)
+        )
+        for start, end in _runs(flagged, fps):
+            conf = float(confidence[start:end].mean())
+            sev = float(np.clip(np.percentile(severity[start:end], 90), 0, 1))
+            if conf < MIN_CONFIDENCE:
+                notes.append(
+                    {
+                        "segment": check.segment,
+                        "kind": check.kind,
+                        "start_s": round(start / fps, 2),
+                        "end_s": round(end / fps, 2),
+                        "message": f"possible {check.kind.replace('_', ' ')} on the "
+                        f"{check.segment.replace('_', ' ')}, but the camera could not see "
+                        "it clearly enough to say",
+                    }
+                )
+                continue
+            events.append(
+                ErrorEvent(check.kind, check.segment, start / fps, end / fps, sev, conf, check.cue)
+            )
+    if reference.beats_per_rep and beat_times is not None and len(beat_times) > 1:
+        confidence = np.ones(len(features)) if scores is None else scores.mean(axis=1)
+        events += _off_beat_events(
+            alignment, reference, track_phase, fps, beat_times, beat_threshold, confidence
+        )
+    events = reconcile_arm_events(events)
+    events.sort(key=lambda e: (e.start_s, e.kind, e.segment))
+    segments = {
+        name: 100.0 * (1 - float(np.mean(np.max(values, axis=0)))) if values else 100.0
+        for name, values in segment_badness.items()
+    }
+    timing_penalty = sum(10.0 * e.severity for e in events if e.segment == "timing")
+    overall = max(0.0, float(np.mean(list(segments.values()))) - timing_penalty)
+    overall -= sum(5.0 * e.severity * e.confidence for e in events if e.segment != "timing")
+    ghost = (
+        _ghost(user_poses, reference, alignment, track_phase, events, fps)
+        if include_ghost
+        else None
+    )
+    return SessionReport(
+        score=max(0.0, min(100.0, overall)),
+        segments=segments,
+        reps=len(reps),
+        tempo=_tempo_summary(alignment, reps, fps),
+        errors=events,
+        notes=notes,
+        model_version=model_version,
+        strictness=strictness,
+        duration_s=len(features) / fps,
+        ghost_poses=ghost,
+    )

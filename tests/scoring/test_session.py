@@ -1,0 +1,185 @@
+import numpy as np
+import pytest
+
+from scoring import Reference, score_session
+from synthetic_data.body import BodyParams
+from synthetic_data.errors import ErrorPlan
+from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
+
+
+@pytest.fixture(scope="module")
+def squat_reference():
+    trainer = trainer_clip("squat")
+    return Reference.from_poses(trainer.h36m17(), trainer.fps, "squat"), trainer
+
+
+def _time_warp(poses: np.ndarray, factor: float) -> np.ndarray:
+    """The same motion played ``factor`` times as fast."""
+    frames = np.arange(0, len(poses) - 1, factor)
+    flat = poses.reshape(len(poses), -1)
+    warped = np.stack(
+        [np.interp(frames, np.arange(len(poses)), flat[:, c]) for c in range(flat.shape[1])], 1
+    )
+    return warped.reshape(len(frames), 17, 3)
+
+
+def test_identical_motion_scores_100_without_errors(squat_reference):
+    reference, trainer = squat_reference
+    report = score_session(trainer.h36m17(), trainer.fps, reference)
+    assert report.score == pytest.approx(100.0, abs=0.5)
+    assert not report.errors and report.reps == 3
+    assert report.tempo["mean"] == pytest.approx(1.0, abs=0.05)
+    assert all(v == pytest.approx(100.0, abs=0.5) for v in report.segments.values())
+
+
+@pytest.mark.parametrize("factor", [0.7, 1.5])
+def test_a_slower_or_faster_user_is_not_wrong(squat_reference, factor):
+    reference, trainer = squat_reference
+    report = score_session(_time_warp(trainer.h36m17(), factor), trainer.fps, reference)
+    assert not report.errors and report.reps == 3 and report.score > 95
+    assert report.tempo["mean"] == pytest.approx(factor, rel=0.1)
+
+
+def test_pauses_and_a_taller_body_are_not_errors(squat_reference):
+    reference, trainer = squat_reference
+    poses = trainer.h36m17()
+    paused = np.concatenate([poses[:105], np.repeat(poses[105:106], 30, axis=0), poses[105:]])
+    assert not score_session(paused, trainer.fps, reference).errors
+    tall = generate_clip(
+        ClipRequest(seed=0, movement="squat", role="trainer", body=BodyParams.average(height=1.95))
+    )
+    report = score_session(tall.h36m17(), tall.fps, reference)
+    assert not report.errors and report.score > 95
+
+
+CASES = [
+    ("squat", ErrorPlan("rounded_back", 0.9, "both", 1, 1), "spine"),
+    ("squat", ErrorPlan("knees_caving_in", 0.9, "left", 2, 2), "left_leg"),
+    ("squat", ErrorPlan("shallow_squat", 0.9, "both", 1, 1), "hips"),
+    ("push_up", ErrorPlan("hips_sagging", 0.9, "both", 1, 1), "hips"),
+    ("lunge", ErrorPlan("knee_over_toes", 0.9, "left", 1, 1), "left_leg"),
+    ("arm_raise", ErrorPlan("arms_not_raised", 0.9, "both", 1, 1), "left_arm"),
+    ("arm_raise", ErrorPlan("one_side_lower", 0.9, "right", 2, 2), "right_arm"),
+]
+
+
+@pytest.mark.parametrize(("movement", "plan", "segment"), CASES, ids=[c[1].kind for c in CASES])
+def test_each_error_is_flagged_on_its_segment_and_time(movement, plan, segment):
+    trainer = trainer_clip(movement)
+    reference = Reference.from_poses(trainer.h36m17(), trainer.fps, movement)
+    user = generate_clip(
+        ClipRequest(seed=3, movement=movement, num_reps=4, errors=[plan], tempo=1.2)
+    )
+    report = score_session(user.h36m17(), user.fps, reference)
+    labels = [e for e in user.errors if e.segment == segment]
+    found = [e for e in report.errors if e.kind == plan.kind and e.segment == segment]
+    assert found, f"{plan.kind} not found; got {[(e.kind, e.segment) for e in report.errors]}"
+    label_span = (labels[0].start_frame / user.fps, labels[-1].end_frame / user.fps)
+    for event in found:  # every flagged stretch lies inside the labelled time
+        assert event.start_s >= label_span[0] - 0.3 and event.end_s <= label_span[1] + 0.3
+    assert found[0].cue and 0 < found[0].severity <= 1
+    others = [e for e in report.errors if e.kind != plan.kind]
+    assert not others, f"false alarms: {[(e.kind, e.segment) for e in others]}"
+
+
+def test_off_beat_dance_moves_are_caught_late_or_early():
+    trainer = trainer_clip("dance")
+    reference = Reference.from_poses(
+        trainer.h36m17(),
+        trainer.fps,
+        "dance",
+        rep_period_s=8.0,
+        beats_per_rep=16,
+        beat_times=trainer.beat_times,
+    )
+    on_beat = generate_clip(ClipRequest(seed=4, movement="dance", num_reps=2, errors=[], tempo=1.0))
+    report = score_session(on_beat.h36m17(), on_beat.fps, reference, beat_times=on_beat.beat_times)
+    assert not [e for e in report.errors if e.kind == "off_beat"]
+    late = generate_clip(
+        ClipRequest(
+            seed=4,
+            movement="dance",
+            num_reps=2,
+            tempo=1.0,
+            errors=[ErrorPlan("off_beat", 1.0, "late", 2, 2)],
+        )
+    )
+    report = score_session(late.h36m17(), late.fps, reference, beat_times=late.beat_times)
+    found = [e for e in report.errors if e.kind == "off_beat"]
+    assert found and found[0].detail == "late" and found[0].segment == "timing"
+    label = late.errors[0]
+    assert (
+        found[0].start_s < label.end_frame / late.fps
+        and found[0].end_s > label.start_frame / late.fps
+    )
+
+
+def test_low_2d_confidence_suppresses_cues_and_says_so(squat_reference):
+    reference, _ = squat_reference
+    user = generate_clip(
+        ClipRequest(
+            seed=3,
+            movement="squat",
+            num_reps=4,
+            errors=[ErrorPlan("knees_caving_in", 0.9, "left", 2, 2)],
+        )
+    )
+    scores = np.ones((user.num_frames, 17))
+    scores[:, [4, 5, 6]] = 0.2  # the left leg was barely seen
+    report = score_session(user.h36m17(), user.fps, reference, scores=scores)
+    assert not [e for e in report.errors if e.segment == "left_leg"]
+    assert any(n["segment"] == "left_leg" and "could not see" in n["message"] for n in report.notes)
+
+
+def test_report_is_json_ready_with_a_ghost(squat_reference):
+    import json
+
+    reference, _ = squat_reference
+    user = generate_clip(
+        ClipRequest(
+            seed=3,
+            movement="squat",
+            num_reps=4,
+            errors=[ErrorPlan("rounded_back", 0.9, "both", 1, 1)],
+        )
+    )
+    report = score_session(user.h36m17(), user.fps, reference, model_version="test-1")
+    data = json.loads(json.dumps(report.to_dict(include_ghost=True)))
+    assert set(data) >= {"score", "segments", "reps", "tempo", "errors", "model_version"}
+    assert data["errors"][0]["kind"] == "rounded_back" and data["model_version"] == "test-1"
+    ghost = np.array(data["ghost_poses"])
+    assert ghost.shape == (user.num_frames, 17, 3)
+    from pose3d.angles import spine_flexion
+
+    event = report.errors[0]
+    middle = int((event.start_s + event.end_s) / 2 * user.fps)
+    # The ghost's back is straighter than the user's where the error was flagged.
+    assert spine_flexion(ghost[middle]) < spine_flexion(user.h36m17()[middle]) - 10
+
+
+@pytest.mark.parametrize(
+    ("poses", "fps", "message"),
+    [
+        (np.zeros((0, 17, 3)), 30, "at least 2 frames"),
+        (np.full((40, 17, 3), np.nan), 30, "NaN"),
+        (np.zeros((40, 17, 2)), 30, r"shape \(T, 17, 3\)"),
+        (np.zeros((40, 33, 3)), 30, r"shape \(T, 17, 3\)"),
+        (None, 0, "fps must be positive"),
+        (None, -5, "fps must be positive"),
+    ],
+)
+def test_bad_inputs_are_named(squat_reference, poses, fps, message):
+    reference, trainer = squat_reference
+    poses = trainer.h36m17() if poses is None else poses
+    with pytest.raises(ValueError, match=message):
+        score_session(poses, fps, reference)
+
+
+def test_bad_reference_and_strictness(squat_reference):
+    reference, trainer = squat_reference
+    with pytest.raises(ValueError, match="no repetition"):
+        Reference.from_poses(np.repeat(trainer.h36m17()[:1], 60, axis=0), 30, "squat")
+    with pytest.raises(ValueError, match="unknown strictness"):
+        score_session(trainer.h36m17(), 30, reference, strictness="olympic")
+    with pytest.raises(ValueError, match="scores must have shape"):
+        score_session(trainer.h36m17(), 30, reference, scores=np.ones((5, 17)))
