@@ -6,6 +6,7 @@ and light commands start fast (torch, Beam and coremltools are slow to import).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -216,6 +217,76 @@ def bundle(
     from coach_cli.evaluate import bundle_default
 
     typer.echo(f"bundled {bundle_default(checkpoint, report)}")
+
+
+@app.command()
+def score(
+    trainer: Annotated[
+        Path, typer.Option(help="Trainer: clip file or keypoint JSON.", exists=True)
+    ],
+    user: Annotated[Path, typer.Option(help="User: clip file or keypoint JSON.", exists=True)],
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write the report JSON.")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the HTML report.")] = None,
+    movement: Annotated[str | None, typer.Option(help="Movement (when not in a clip).")] = None,
+    strictness: Annotated[str, typer.Option(help="beginner, intermediate or expert.")] = (
+        "intermediate"
+    ),
+) -> None:
+    """Score a session against a trainer: summary, JSON report and HTML page."""
+    from coach_cli.score import run_score
+
+    try:
+        result, performance, reference = run_score(trainer, user, movement, strictness)
+    except (ValueError, FileNotFoundError) as exc:  # bad files, bad JSON, no bundled model
+        raise typer.BadParameter(str(exc)) from None
+    for line in result.summary_lines():
+        typer.echo(line)
+    if json_out is not None:
+        json_out.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
+        typer.echo(f"wrote {json_out}")
+    if report is not None:
+        from scoring.html import render_html, write_html
+
+        page = render_html(
+            result,
+            performance.poses,
+            performance.fps,
+            reference,
+            performance.beat_times,
+            title=f"{reference.movement} session",
+        )
+        typer.echo(f"wrote {write_html(report, page)}")
+
+
+@app.command("fit-scoring")
+def fit_scoring_command(
+    sessions: Annotated[int, typer.Option(min=6, help="Correct sessions to learn from.")] = 180,
+    seed: Annotated[
+        int, typer.Option(help="First seed (keep clear of evaluation seeds).")
+    ] = 500_000,
+) -> None:
+    """Fit the population model of correct-form variation (ships with the package)."""
+    from coach_cli.scoring_eval import fit_scoring
+
+    typer.echo(f"wrote {fit_scoring(sessions, seed)}")
+
+
+@app.command("evaluate-scoring")
+def evaluate_scoring_command(
+    clips: Annotated[Path, typer.Option(help="Folder of held-out clip files.", exists=True)],
+    out: Annotated[Path, typer.Option(help="Folder for report.md and metrics.json.")] = Path(
+        "out/scoring-eval"
+    ),
+    strictness: Annotated[str, typer.Option()] = "intermediate",
+    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N clips.")] = None,
+) -> None:
+    """Precision / recall / F1 per error kind, timing IoU and false alarms; writes a report."""
+    from coach_cli.scoring_eval import evaluate_scoring
+
+    try:
+        typer.echo(f"wrote {evaluate_scoring(clips, out, strictness, limit)}")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @bench_app.command("synth")

@@ -122,3 +122,16 @@ def to_input_layout(
     points = convert_layout(keypoints, layout, input_layout)
     conf = convert_layout(scores[..., None], layout, input_layout)[..., 0]
     return points, conf
+
+
+# For each H36M-17 joint, the COCO-17 joints whose detections it is derived from.
+_H36M_SCORE_SOURCES = (
+    (11, 12), (12,), (14,), (16,), (11,), (13,), (15,), (5, 6, 11, 12), (5, 6), (0,),
+    (1, 2, 3, 4), (5,), (7,), (9,), (6,), (8,), (10,),
+)  # fmt: skip
+
+
+def h36m_scores(coco_scores: np.ndarray) -> np.ndarray:
+    """2D confidence ``(T, 17)`` of each lifted H36M-17 joint: the mean score of the COCO-17
+    detections it rests on (pelvis: both hips; thorax: both shoulders; ...)."""
+    return np.stack([coco_scores[:, list(s)].mean(axis=1) for s in _H36M_SCORE_SOURCES], axis=1)

@@ -14,7 +14,7 @@ import numpy as np
 from scoring.alignment import align, segment_reps
 from scoring.features import compute_features, validate_poses
 
-MIN_VARIABILITY_DEG = 2.0
+MIN_VARIABILITY_DEG = 1.0
 
 
 @dataclass

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from pose3d.skeleton import H36M17
+from scoring import feet
 from scoring.alignment import Alignment, align, segment_reps
 from scoring.checks import MAX_NATURAL_SHORTFALL, OFF_BEAT_CUES, Check, checks_for
 from scoring.features import (
@@ -38,12 +39,11 @@ from scoring.reference import Reference
 from scoring.report import ErrorEvent, RepTiming, SessionReport
 
 STRICTNESS = {  # z threshold, minimum severity, off-beat threshold (beats)
-    "beginner": (3.5, 0.4, 0.35),
-    "intermediate": (2.5, 0.25, 0.25),
-    "expert": (2.0, 0.15, 0.18),
+    "beginner": (3.5, 0.4, 0.25),
+    "intermediate": (2.5, 0.25, 0.15),
+    "expert": (2.0, 0.15, 0.1),
 }
 MIN_CONFIDENCE = 0.5
-NOISE_FLOOR = {"absolute": 3.0, "relative": 0.05}  # degrees / fraction of range
 MIN_EVENT_S, MAX_GAP_S = 0.25, 0.3
 
 
@@ -135,7 +135,7 @@ def check_signals(
             features = SEGMENT_FEATURES.get(check.segment, ())
             columns = [i for i, n in enumerate(_feature_names()) if n in features]
             strength = ref_features[:, columns].mean(axis=1)
-            substantial = strength > 0.4 * template_max[columns].mean()
+            substantial = strength > 0.75 * template_max[columns].mean()  # near the top
         signals.append(CheckSignal(check, signal, phase, substantial & alignment.matched))
     return signals
 
@@ -198,9 +198,7 @@ def _tolerance(
     if check.relative:
         ref_values = reference.template_features[track_index][:, features].mean(axis=1)
         trainer = trainer / np.maximum(ref_values, 20.0)
-        floor = NOISE_FLOOR["relative"]
-    else:
-        floor = NOISE_FLOOR["absolute"]
+    floor = check.floor * check.full_scale
     spread = population.spread(reference.movement, check, bins) if population else 0.0
     return np.sqrt(trainer**2 + spread**2 + floor**2)
 
@@ -239,6 +237,43 @@ def _off_beat_events(
                     OFF_BEAT_CUES[detail],
                     detail,
                 )
+            )
+    return events
+
+
+def _heel_events(
+    keypoints_2d: tuple[np.ndarray, np.ndarray],
+    fps: float,
+    matched: np.ndarray,
+    min_severity: float,
+    notes: list[dict],
+) -> list[ErrorEvent]:
+    """Heels lifting from the 2D foot landmarks (see :mod:`scoring.feet`)."""
+    keypoints, scores = keypoints_2d
+    if keypoints.shape[1:] != (33, 2) or scores.shape != keypoints.shape[:2]:
+        raise ValueError("keypoints_2d must be MediaPipe-33 (T, 33, 2) pixels and (T, 33) scores")
+    events = []
+    for side in ("left", "right"):
+        rise, confidence = feet.heel_rise(keypoints, scores, side, fps)
+        severity = rise / feet.FULL_SCALE
+        for start, end in _runs(matched & (severity > max(min_severity, 0.5)), fps):
+            conf = float(confidence[start:end].mean())
+            sev = float(np.clip(np.percentile(severity[start:end], 90), 0, 1))
+            segment = f"{side}_leg"
+            if conf < MIN_CONFIDENCE:
+                notes.append(
+                    {
+                        "segment": segment,
+                        "kind": "heels_lifting",
+                        "start_s": round(start / fps, 2),
+                        "end_s": round(end / fps, 2),
+                        "message": f"possible heel lift on the {side} foot, but the feet "
+                        "were not seen clearly enough to say",
+                    }
+                )
+                continue
+            events.append(
+                ErrorEvent("heels_lifting", segment, start / fps, end / fps, sev, conf, feet.CUE)
             )
     return events
 
@@ -349,6 +384,7 @@ def score_session(
     population: PopulationModel | None = None,
     model_version: str = "",
     include_ghost: bool = True,
+    keypoints_2d: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SessionReport:
     """Score the user's ``(T, 17, 3)`` motion at ``user_fps`` against ``reference``.
 
@@ -358,6 +394,8 @@ def score_session(
         beat_times: The music's beats on the user's timeline (s), for routines.
         strictness: ``"beginner"``, ``"intermediate"`` or ``"expert"``.
         population: Spread of correct performances; ``None`` uses fixed floors only.
+        keypoints_2d: The phone's MediaPipe-33 ``(T, 33, 2)`` pixels and ``(T, 33)``
+            scores, when available: they show what 3D cannot (heels lifting).
     """
     if strictness not in STRICTNESS:
         raise ValueError(
@@ -418,6 +456,8 @@ def score_session(
             events.append(
                 ErrorEvent(check.kind, check.segment, start / fps, end / fps, sev, conf, check.cue)
             )
+    if keypoints_2d is not None and reference.movement == "squat":
+        events += _heel_events(keypoints_2d, fps, alignment.matched, min_severity, notes)
     if reference.beats_per_rep and beat_times is not None and len(beat_times) > 1:
         confidence = np.ones(len(features)) if scores is None else scores.mean(axis=1)
         events += _off_beat_events(

@@ -21,7 +21,7 @@ from synthetic_data.movements import DANCE_MOVES, MOVEMENTS, Controls, Movement,
 from synthetic_data.timeline import Timeline, build_timeline
 
 GENERATOR_NAME = "coach-synth"
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"  # 1.1: arm errors act after the flexibility limit
 _LINEAR_DOFS = ("root_x", "root_z", "root_lift")  # metres; compared in centimetres
 
 

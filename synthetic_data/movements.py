@@ -29,7 +29,8 @@ class Controls:
             (also used during pauses). For the dance, the position within the routine.
         amplitude: Depth / range multiplier (1 = the trainer's full range), applied
             before the body's flexibility limits.
-        arm_left, arm_right: Extra range multipliers of each arm.
+        arm_left, arm_right: Multipliers of each arm's range actually reached, after the
+            flexibility limits (what "arms not raised" and "one side lower" reduce).
         depth_scale: Multiplier of the depth actually reached, after the flexibility
             limits (what a shallow squat reduces).
     """
@@ -69,7 +70,7 @@ def squat(body: BodyParams, c: Controls) -> dict[str, np.ndarray]:
         pose[f"{side}_knee_flex"] = np.minimum(thigh + shank, flex.knee_flexion)
         pose[f"{side}_hip_abd"] = np.full_like(depth, 9.0)
         pose[f"{side}_hip_rot"] = np.full_like(depth, -8.0)  # toes slightly out
-        pose[f"{side}_shoulder_flex"] = np.minimum(85.0 * depth * arm, flex.shoulder_flexion)
+        pose[f"{side}_shoulder_flex"] = np.minimum(85.0 * depth, flex.shoulder_flexion) * arm
     return pose
 
 
@@ -117,7 +118,7 @@ def jumping_jack(body: BodyParams, c: Controls) -> dict[str, np.ndarray]:
     spread = depth_profile(c.phase) * c.amplitude
     pose = zero_pose(len(c.phase))
     for side, arm in (("left", c.arm_left), ("right", c.arm_right)):
-        pose[f"{side}_shoulder_abd"] = np.minimum(170.0 * spread * arm, flex.shoulder_abduction)
+        pose[f"{side}_shoulder_abd"] = np.minimum(170.0 * spread, flex.shoulder_abduction) * arm
         pose[f"{side}_elbow_flex"] = 10.0 * spread
         pose[f"{side}_hip_abd"] = 16.0 * spread
         pose[f"{side}_knee_flex"] = 8.0 * (1 - spread)
@@ -133,7 +134,7 @@ def arm_raise(body: BodyParams, c: Controls) -> dict[str, np.ndarray]:
     height = depth_profile(c.phase) * c.amplitude
     pose = zero_pose(len(c.phase))
     for side, arm in (("left", c.arm_left), ("right", c.arm_right)):
-        pose[f"{side}_shoulder_abd"] = np.minimum(175.0 * height * arm, flex.shoulder_abduction)
+        pose[f"{side}_shoulder_abd"] = np.minimum(175.0 * height, flex.shoulder_abduction) * arm
         pose[f"{side}_elbow_flex"] = 8.0 * np.ones_like(height)
         pose[f"{side}_hip_abd"] = np.full_like(height, 5.0)
     return pose

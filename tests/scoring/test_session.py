@@ -183,3 +183,28 @@ def test_bad_reference_and_strictness(squat_reference):
         score_session(trainer.h36m17(), 30, reference, strictness="olympic")
     with pytest.raises(ValueError, match="scores must have shape"):
         score_session(trainer.h36m17(), 30, reference, scores=np.ones((5, 17)))
+
+
+def test_heels_lifting_is_seen_in_the_2d_foot_landmarks(squat_reference):
+    from synthetic_data.detector import film
+
+    reference, _ = squat_reference
+    plan = ErrorPlan("heels_lifting", 0.8, "both", 1, 1)
+    user = generate_clip(ClipRequest(seed=11, movement="squat", num_reps=3, errors=[plan]))
+    seen = film(user, user.cameras[0], np.random.default_rng(0), layout="mediapipe33")
+    with_feet = score_session(
+        user.h36m17(), user.fps, reference, keypoints_2d=(seen.keypoints, seen.scores)
+    )
+    found = [e for e in with_feet.errors if e.kind == "heels_lifting"]
+    label = user.errors[0]
+    assert found and {e.segment for e in found} <= {"left_leg", "right_leg"}
+    assert all(
+        e.start_s < label.end_frame / user.fps and e.end_s > label.start_frame / user.fps
+        for e in found
+    )
+    # 3D alone has no feet: without the 2D landmarks nothing is claimed.
+    assert not [
+        e
+        for e in score_session(user.h36m17(), user.fps, reference).errors
+        if e.kind == "heels_lifting"
+    ]

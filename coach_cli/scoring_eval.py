@@ -1,0 +1,224 @@
+"""``coach fit-scoring`` and ``coach evaluate-scoring``: the form-error detector, measured.
+
+Fitting: correct (error-free) simulated sessions of many bodies, flexibilities, tempos
+and cameras, filmed with detector noise and lifted by the bundled lifter, give the
+population model of correct-form variation (:mod:`scoring.population`).
+
+Evaluation: held-out simulated clips with labelled errors, scored from the exact 3D
+and from the bundled lifter on noisy 2D. Per error kind: precision, recall and F1 of
+(kind, segment) events against labels (an event counts when it overlaps a label of the
+same kind and segment), the timing IoU of detected labels, and the share of correct
+clips with any false alarm.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from pose3d.keypoints import h36m_scores
+from pose3d.lifter import Lifter
+from pose3d.skeleton import convert_layout
+from scoring import PopulationModel, Reference, fit_population, score_session
+from scoring.report import SessionReport
+from synthetic_data.clip import Clip, read_clip
+from synthetic_data.detector import film
+from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
+from synthetic_data.movements import MOVEMENTS
+
+
+def reference_for(movement: str, cache: dict) -> tuple[Reference, Clip]:
+    """The trainer's reference of ``movement`` (built once)."""
+    if movement not in cache:
+        trainer = trainer_clip(movement)
+        period, beats = None, 0
+        if trainer.beat_times:
+            start, end = trainer.reps[0]
+            period = (end - start) / trainer.fps
+            beats = sum(start / trainer.fps <= b < end / trainer.fps for b in trainer.beat_times)
+        cache[movement] = (
+            Reference.from_poses(
+                trainer.h36m17(),
+                trainer.fps,
+                movement,
+                rep_period_s=period,
+                beats_per_rep=beats,
+                beat_times=trainer.beat_times or None,
+            ),
+            trainer,
+        )
+    return cache[movement]
+
+
+def lift_clip(clip: Clip, lifter: Lifter, seed: int):
+    """Film ``clip`` with its first camera (MediaPipe-33, noisy) and lift it.
+
+    Returns the lifted poses ``(T, 17, 3)``, their H36M-order 2D scores ``(T, 17)`` and
+    the MediaPipe keypoints and scores (for the 2D-only checks).
+    """
+    observation = film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
+    poses = lifter.lift(
+        observation.keypoints,
+        observation.scores,
+        image_size=observation.image_size,
+        layout="mediapipe33",
+        fps=clip.fps,
+    )
+    coco = convert_layout(observation.scores[..., None], "mediapipe33", "coco17")[..., 0]
+    return poses, h36m_scores(coco), (observation.keypoints, observation.scores)
+
+
+def fit_scoring(sessions: int, seed: int, out: Path | None = None) -> Path:
+    """Fit and save the population model from ``sessions`` correct lifted sessions."""
+    lifter = Lifter.from_checkpoint()
+    cache: dict = {}
+    movements = list(MOVEMENTS)
+
+    def samples():
+        for index in tqdm(range(sessions), desc="correct sessions"):
+            clip = generate_clip(
+                ClipRequest(
+                    seed=seed + index, movement=movements[index % len(movements)], errors=[]
+                )
+            )
+            reference, _ = reference_for(clip.movement, cache)
+            poses, _, _ = lift_clip(clip, lifter, seed + index)
+            yield reference, poses, clip.fps, clip.beat_times or None
+
+    model = fit_population(samples())
+    return model.save(out) if out else model.save()
+
+
+@dataclass
+class KindTally:
+    """Counts for one error kind."""
+
+    events: int = 0
+    true_events: int = 0
+    labels: int = 0
+    found_labels: int = 0
+    ious: list[float] = field(default_factory=list)
+
+    def metrics(self) -> dict:
+        precision = self.true_events / self.events if self.events else 0.0
+        recall = self.found_labels / self.labels if self.labels else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        return {
+            "precision": round(precision, 3),
+            "recall": round(recall, 3),
+            "f1": round(f1, 3),
+            "timing_iou": round(float(np.mean(self.ious)), 3) if self.ious else 0.0,
+            "labels": self.labels,
+            "events": self.events,
+        }
+
+
+def _intervals(clip: Clip) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    spans = defaultdict(list)
+    for label in clip.errors:
+        spans[(label.kind, label.segment)].append(
+            (label.start_frame / clip.fps, label.end_frame / clip.fps)
+        )
+    return spans
+
+
+def tally(clip: Clip, report: SessionReport, tallies: dict[str, KindTally]) -> bool:
+    """Add one clip's events and labels to ``tallies``; True if it raised any event."""
+    labels = _intervals(clip)
+    for event in report.errors:
+        tallies[event.kind].events += 1
+        spans = labels.get((event.kind, event.segment), [])
+        tallies[event.kind].true_events += any(
+            a < event.end_s and event.start_s < b for a, b in spans
+        )
+    for (kind, segment), spans in labels.items():
+        events = [e for e in report.errors if e.kind == kind and e.segment == segment]
+        for a, b in spans:
+            tallies[kind].labels += 1
+            hits = [e for e in events if a < e.end_s and e.start_s < b]
+            if hits:
+                tallies[kind].found_labels += 1
+                lo, hi = min(e.start_s for e in hits), max(e.end_s for e in hits)
+                overlap = sum(max(0.0, min(b, e.end_s) - max(a, e.start_s)) for e in hits)
+                tallies[kind].ious.append(min(1.0, overlap / (max(b, hi) - min(a, lo))))
+    return bool(report.errors)
+
+
+def evaluate_scoring(clips_dir: Path, out: Path, strictness: str, limit: int | None) -> Path:
+    """Score every clip in ``clips_dir`` both ways and write ``report.md`` + ``metrics.json``."""
+    paths = sorted(clips_dir.glob("*.clip.npz"))[:limit]
+    if not paths:
+        raise ValueError(f"no clip files in {clips_dir}")
+    lifter = Lifter.from_checkpoint()
+    population = PopulationModel.load()
+    cache: dict = {}
+    results = {}
+    for mode in ("ground-truth 3D", "lifted from noisy 2D"):
+        tallies: dict[str, KindTally] = defaultdict(KindTally)
+        correct = alarms = 0
+        for number, path in enumerate(tqdm(paths, desc=mode)):
+            clip = read_clip(path)
+            reference, _ = reference_for(clip.movement, cache)
+            if mode.startswith("ground"):
+                poses, scores, keypoints_2d = clip.h36m17(), None, None
+            else:
+                poses, scores, keypoints_2d = lift_clip(clip, lifter, number)
+            report = score_session(
+                poses,
+                clip.fps,
+                reference,
+                scores=scores,
+                strictness=strictness,
+                beat_times=clip.beat_times or None,
+                population=population,
+                include_ghost=False,
+                keypoints_2d=keypoints_2d,
+            )
+            flagged = tally(clip, report, tallies)
+            if not clip.errors:
+                correct += 1
+                alarms += flagged
+        per_kind = {kind: t.metrics() for kind, t in sorted(tallies.items())}
+        labelled = [m for m in per_kind.values() if m["labels"]]
+        results[mode] = {
+            "per_kind": per_kind,
+            "macro_f1": round(float(np.mean([m["f1"] for m in labelled])), 3) if labelled else 0.0,
+            "timing_iou": round(
+                float(np.mean([m["timing_iou"] for m in labelled if m["timing_iou"]] or [0])), 3
+            ),
+            "false_alarm_rate": round(alarms / correct, 3) if correct else 0.0,
+            "correct_clips": correct,
+            "clips": len(paths),
+        }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(results, indent=1) + "\n")
+    fitted = f"fitted on {population.sessions} correct sessions" if population else "none"
+    lines = [
+        f"# Form-error detection on {len(paths)} held-out clips ({clips_dir})",
+        "",
+        f"Strictness: {strictness}; lifter: {lifter.metadata.version}; population model: {fitted}.",
+        "",
+    ]
+    for mode, result in results.items():
+        lines += [
+            f"## {mode}",
+            "",
+            f"Macro F1 {result['macro_f1']}, timing IoU {result['timing_iou']}, false alarms on "
+            f"{100 * result['false_alarm_rate']:.1f}% of {result['correct_clips']} correct clips.",
+            "",
+            "| error kind | precision | recall | F1 | timing IoU | labels | events |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for kind, m in result["per_kind"].items():
+            lines.append(
+                f"| {kind} | {m['precision']} | {m['recall']} | {m['f1']} | {m['timing_iou']} "
+                f"| {m['labels']} | {m['events']} |"
+            )
+        lines.append("")
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return out / "report.md"

@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+from pose3d.sequence_json import SequenceFormatError, parse_sequence
+
+
+def _sequence(frames=3, joints=33, **overrides):
+    data = {
+        "layout": "mediapipe33",
+        "fps": 30.0,
+        "image_width": 1080,
+        "image_height": 1920,
+        "frames": [[[100.0 + j, 200.0 + t, 0.9] for j in range(joints)] for t in range(frames)],
+    }
+    data.update(overrides)
+    return data
+
+
+def test_valid_sequence_round_trips_with_missing_joints():
+    data = _sequence()
+    data["frames"][1][4] = [None, None, 0]
+    parsed = parse_sequence(data)
+    assert parsed.keypoints.shape == (3, 33, 2) and parsed.image_size == (1080, 1920)
+    assert np.isnan(parsed.keypoints[1, 4]).all() and parsed.scores[1, 4] == 0
+    again = parse_sequence(parsed.to_json())
+    np.testing.assert_allclose(again.keypoints, parsed.keypoints)
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (_sequence(extra=1), "extra"),
+        ({k: v for k, v in _sequence().items() if k != "fps"}, "fps"),
+        (_sequence(layout="openpose"), "layout"),
+        (_sequence(fps=0), "fps"),
+        (_sequence(fps=float("nan")), "fps"),
+        (_sequence(image_width=-3), "image_width"),
+        (_sequence(joints=17), "frames[0]"),
+        (_sequence(frames=0), "frames"),
+        ("not an object", "$"),
+    ],
+)
+def test_bad_sequences_name_the_field(data, field):
+    with pytest.raises(SequenceFormatError) as info:
+        parse_sequence(data)
+    assert info.value.field == field
+
+
+def test_bad_joint_values_are_located():
+    data = _sequence()
+    data["frames"][2][7] = [1.0, None, 0.5]
+    with pytest.raises(SequenceFormatError, match=r"frames\[2\]\[7\]\[1\]"):
+        parse_sequence(data)
+    data = _sequence()
+    data["frames"][0][0] = [1.0, 2.0, 1.5]
+    with pytest.raises(SequenceFormatError, match="score must be in"):
+        parse_sequence(data)
+    data = _sequence()
+    data["frames"] = [[[None, None, 0] for _ in range(33)]]
+    with pytest.raises(SequenceFormatError, match="every joint"):
+        parse_sequence(data)
