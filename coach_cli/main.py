@@ -289,6 +289,24 @@ def evaluate_scoring_command(
         raise typer.BadParameter(str(exc)) from None
 
 
+@app.command()
+def export(
+    out: Annotated[Path, typer.Option(help="Folder for the artifacts and lifter.json.")],
+    format: Annotated[str, typer.Option(help="coreml, onnx or all.")] = "all",
+    quantize: Annotated[str, typer.Option(help="none, fp16 or int8.")] = "fp16",
+    checkpoint: Annotated[Path | None, typer.Option(help="Default: the bundled model.")] = None,
+) -> None:
+    """Export the lifter for phones: streaming + windowed variants, with a sidecar JSON."""
+    from mobile_export.export import FORMATS, export_all
+
+    formats = list(FORMATS) if format == "all" else [format]
+    try:
+        sidecar = export_all(out, formats, quantize, checkpoint)
+    except (ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"wrote {sidecar}")
+
+
 @bench_app.command("synth")
 def bench_synth(
     clips: Annotated[int, typer.Option(min=1, help="Clips per measurement.")] = 300,
