@@ -8,7 +8,7 @@ simulated clips). Baseline in the same run: torch's own streaming latency (1 thr
 Targets: <= 4 MB per artifact, <= 2 ms per frame, max |error| <= 1e-4 at fp32 and
 MPJPE change <= 1 mm at fp16 / int8.
 
-Run: ``python -m bench.export [--shards data/shards]``. Writes ``bench/results/export.json`` / ``.md``.
+Run: ``python -m bench.export [--shards data/shards]`` (writes ``bench/results/export.*``).
 """
 
 from __future__ import annotations
