@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/coach demo
+	$(BIN)/coach serve
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -307,6 +307,19 @@ def export(
     typer.echo(f"wrote {sidecar}")
 
 
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+) -> None:
+    """Start the coach API (SQLite file, local blobs, bundled lifter by default)."""
+    import uvicorn
+
+    from coach_api.main import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
 @bench_app.command("synth")
 def bench_synth(
     clips: Annotated[int, typer.Option(min=1, help="Clips per measurement.")] = 300,

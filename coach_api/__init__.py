@@ -1,0 +1,1 @@
+"""FastAPI service for the Flutter app: auth, routines, sessions, models, health."""

@@ -1,0 +1,94 @@
+"""Persistence: SQLAlchemy models and the engine (SQLite in WAL mode by default)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import ForeignKey, String, Text, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16), default="user")
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    sessions: Mapped[list[WorkoutSession]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+    routines: Mapped[list[Routine]] = relationship(
+        back_populates="owner", cascade="all, delete-orphan"
+    )
+
+
+class Routine(Base):
+    """A trainer's reference performance: the lifted 3D motion is a blob."""
+
+    __tablename__ = "routines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    movement: Mapped[str] = mapped_column(String(40))
+    fps: Mapped[float]
+    frames: Mapped[int]
+    reps: Mapped[int]
+    blob: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    owner: Mapped[User] = relationship(back_populates="routines")
+
+
+class WorkoutSession(Base):
+    """A scored user session; the report is JSON, the lifted motion a blob."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    routine_id: Mapped[int] = mapped_column(ForeignKey("routines.id"), index=True)
+    score: Mapped[float]
+    report_json: Mapped[str] = mapped_column(Text)
+    blob: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=_now, index=True)
+    user: Mapped[User] = relationship(back_populates="sessions")
+
+    @property
+    def report(self) -> dict:
+        return json.loads(self.report_json)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+    sqlite = url.startswith("sqlite")
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": 30} if sqlite else {}
+    )
+    if sqlite:
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(connection, _record) -> None:
+            cursor = connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker:
+    return sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,52 @@
+"""Build the FastAPI app: settings, database, lifter (loaded once), routes under /v1."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from coach_api.db import make_engine, make_sessionmaker
+from coach_api.errors import install_error_handlers
+from coach_api.limits import BodySizeLimit
+from coach_api.routes import auth, ops, routines, sessions
+from coach_api.services import Engine
+from coach_api.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The application; ``settings`` default to the environment (``COACH_*``)."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        from pose3d.lifter import Lifter
+        from scoring import PopulationModel
+
+        lifter = Lifter.from_checkpoint(settings.lifter_checkpoint)
+        app.state.engine = Engine(
+            lifter,
+            PopulationModel.load(),
+            settings.worker_threads,
+            settings.min_frames,
+            settings.max_frames,
+        )
+        yield
+        app.state.db_engine.dispose()
+
+    app = FastAPI(
+        title="Fitness coach API",
+        version="1",
+        openapi_url="/v1/openapi.json",
+        docs_url="/v1/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db_engine = make_engine(settings.resolved_database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.db_engine)
+    install_error_handlers(app)
+    for router in (auth.router, routines.router, sessions.router, ops.router):
+        app.include_router(router, prefix="/v1")
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    return app

@@ -1,0 +1,85 @@
+"""Routines: a trainer's reference performance, lifted and stored."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from coach_api.db import Routine
+from coach_api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
+from coach_api.errors import ApiError
+from coach_api.schemas import RoutineCreate, RoutinePublic
+from coach_api.services import save_poses
+
+router = APIRouter(tags=["routines"])
+
+
+def _public(routine: Routine) -> RoutinePublic:
+    return RoutinePublic(
+        id=routine.id,
+        name=routine.name,
+        movement=routine.movement,
+        fps=routine.fps,
+        frames=routine.frames,
+        reps=routine.reps,
+        created_at=routine.created_at,
+    )
+
+
+def owned_routine(db, user, routine_id: int) -> Routine:
+    """The routine if it exists and ``user`` may use it (its owner); 404 otherwise."""
+    routine = db.get(Routine, routine_id)
+    if routine is None or routine.owner_id != user.id:
+        raise ApiError(404, "not_found", f"no routine {routine_id}", "routine_id")
+    return routine
+
+
+@router.post(
+    "/routines", response_model=RoutinePublic, status_code=201, operation_id="createRoutine"
+)
+async def create_routine(
+    body: RoutineCreate, user: CurrentUser, db: SessionDep, engine: EngineDep, settings: SettingsDep
+) -> RoutinePublic:
+    sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
+    poses, reps = await engine.run(engine.build_reference, sequence, body.movement)
+    blob = save_poses(settings.blob_dir, f"routine-{uuid.uuid4().hex}.npz", poses, sequence.fps)
+    routine = Routine(
+        owner_id=user.id,
+        name=body.name,
+        movement=body.movement,
+        fps=sequence.fps,
+        frames=sequence.num_frames,
+        reps=reps,
+        blob=blob,
+    )
+    db.add(routine)
+    try:
+        db.commit()
+    except Exception:
+        (settings.blob_dir / blob).unlink(missing_ok=True)  # nothing half-stored
+        raise
+    return _public(routine)
+
+
+@router.get("/routines", response_model=list[RoutinePublic], operation_id="listRoutines")
+def list_routines(user: CurrentUser, db: SessionDep) -> list[RoutinePublic]:
+    rows = db.scalars(select(Routine).where(Routine.owner_id == user.id).order_by(Routine.id))
+    return [_public(r) for r in rows]
+
+
+@router.get("/routines/{routine_id}", response_model=RoutinePublic, operation_id="getRoutine")
+def get_routine(routine_id: int, user: CurrentUser, db: SessionDep) -> RoutinePublic:
+    return _public(owned_routine(db, user, routine_id))
+
+
+@router.delete("/routines/{routine_id}", status_code=204, operation_id="deleteRoutine")
+def delete_routine(
+    routine_id: int, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> None:
+    routine = owned_routine(db, user, routine_id)
+    blob = routine.blob
+    db.delete(routine)
+    db.commit()
+    (settings.blob_dir / blob).unlink(missing_ok=True)

@@ -1,0 +1,96 @@
+"""Sessions: a user's performance, lifted, aligned to the routine and scored."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from fastapi import APIRouter, Query
+from sqlalchemy import func, select
+
+from coach_api.db import WorkoutSession
+from coach_api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
+from coach_api.errors import ApiError
+from coach_api.routes.routines import owned_routine
+from coach_api.schemas import SessionCreate, SessionPage, SessionPublic
+from coach_api.services import load_poses, save_poses
+
+router = APIRouter(tags=["sessions"])
+
+
+def _public(row: WorkoutSession) -> SessionPublic:
+    return SessionPublic(
+        id=row.id,
+        routine_id=row.routine_id,
+        score=row.score,
+        created_at=row.created_at,
+        report=row.report,
+    )
+
+
+@router.post(
+    "/sessions", response_model=SessionPublic, status_code=201, operation_id="createSession"
+)
+async def create_session(
+    body: SessionCreate, user: CurrentUser, db: SessionDep, engine: EngineDep, settings: SettingsDep
+) -> SessionPublic:
+    routine = owned_routine(db, user, body.routine_id) if user.role != "user" else None
+    if routine is None:  # users score against any trainer's routine they know the id of
+        from coach_api.db import Routine
+
+        routine = db.get(Routine, body.routine_id)
+        if routine is None:
+            raise ApiError(404, "not_found", f"no routine {body.routine_id}", "routine_id")
+    sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
+    reference, reference_fps = load_poses(settings.blob_dir, routine.blob)
+    report, poses = await engine.run(
+        engine.score,
+        sequence,
+        reference,
+        reference_fps,
+        routine.movement,
+        body.strictness or settings.strictness,
+    )
+    blob = save_poses(settings.blob_dir, f"session-{uuid.uuid4().hex}.npz", poses, sequence.fps)
+    row = WorkoutSession(
+        user_id=user.id,
+        routine_id=routine.id,
+        score=report["score"],
+        report_json=json.dumps(report),
+        blob=blob,
+    )
+    db.add(row)
+    try:
+        db.commit()
+    except Exception:
+        (settings.blob_dir / blob).unlink(missing_ok=True)
+        raise
+    return _public(row)
+
+
+@router.get("/sessions", response_model=SessionPage, operation_id="listSessions")
+def list_sessions(
+    user: CurrentUser,
+    db: SessionDep,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(20, ge=1, le=100),
+    routine_id: int | None = None,
+) -> SessionPage:
+    query = select(WorkoutSession).where(WorkoutSession.user_id == user.id)
+    if routine_id is not None:
+        query = query.where(WorkoutSession.routine_id == routine_id)
+    total = db.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.scalars(
+        query.order_by(WorkoutSession.created_at.desc(), WorkoutSession.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return SessionPage(items=[_public(r) for r in rows], total=total, offset=offset, limit=limit)
+
+
+@router.get("/sessions/{session_id}", response_model=SessionPublic, operation_id="getSession")
+def get_session(session_id: int, user: CurrentUser, db: SessionDep) -> SessionPublic:
+    row = db.get(WorkoutSession, session_id)
+    if row is None or row.user_id != user.id:
+        raise ApiError(404, "not_found", f"no session {session_id}", "session_id")
+    return _public(row)

@@ -1,0 +1,84 @@
+"""Request and response models (``XCreate`` in, ``XPublic`` out)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    password: str = Field(min_length=8, max_length=200)
+    role: Literal["user", "trainer"] = "user"
+
+
+class UserPublic(BaseModel):
+    id: int
+    email: str
+    role: str
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+
+
+class KeypointSequenceIn(BaseModel):
+    """The phone's keypoint sequence (see DESIGN.md); validated in depth by the service."""
+
+    model_config = ConfigDict(extra="forbid")
+    layout: str
+    fps: float
+    image_width: int
+    image_height: int
+    frames: list[list[list[Any]]]
+
+
+class RoutineCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=120)
+    movement: str = Field(min_length=1, max_length=40)
+    keypoints: KeypointSequenceIn
+
+
+class RoutinePublic(BaseModel):
+    id: int
+    name: str
+    movement: str
+    fps: float
+    frames: int
+    reps: int
+    created_at: datetime
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    routine_id: int
+    keypoints: KeypointSequenceIn
+    strictness: Literal["beginner", "intermediate", "expert"] | None = None
+
+
+class SessionPublic(BaseModel):
+    id: int
+    routine_id: int
+    score: float
+    created_at: datetime
+    report: dict
+
+
+class SessionPage(BaseModel):
+    items: list[SessionPublic]
+    total: int
+    offset: int
+    limit: int
+
+
+class ModelInfo(BaseModel):
+    version: str
+    receptive_field: int
+    causal: bool
+    fps: float
+    metrics: dict[str, float]

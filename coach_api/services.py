@@ -1,0 +1,108 @@
+"""The work behind the endpoints: validate keypoints, lift, build references, score.
+
+CPU-heavy steps run in worker threads (a bounded pool) so the event loop stays free;
+torch is limited to one thread per call so concurrent requests share the cores.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import anyio
+import numpy as np
+import torch
+
+from coach_api.errors import ApiError
+from pose3d.keypoints import h36m_scores
+from pose3d.lifter import Lifter
+from pose3d.sequence_json import KeypointSequence, SequenceFormatError, parse_sequence
+from pose3d.skeleton import convert_layout
+from scoring import PopulationModel, Reference, score_session
+from scoring.alignment import segment_reps
+from scoring.features import compute_features
+
+
+class Engine:
+    """The loaded lifter and population model, and the pool that runs them."""
+
+    def __init__(
+        self,
+        lifter: Lifter,
+        population: PopulationModel | None,
+        workers: int,
+        min_frames: int,
+        max_frames: int,
+    ) -> None:
+        self.lifter, self.population = lifter, population
+        self.limiter = anyio.CapacityLimiter(workers)
+        self.min_frames, self.max_frames = min_frames, max_frames
+
+    def parse(self, payload: dict, field: str) -> KeypointSequence:
+        try:
+            return parse_sequence(payload, min_frames=self.min_frames, max_frames=self.max_frames)
+        except SequenceFormatError as exc:
+            raise ApiError(422, "invalid_keypoints", exc.message, f"{field}.{exc.field}") from None
+
+    def lift(self, sequence: KeypointSequence) -> tuple[np.ndarray, np.ndarray]:
+        """(poses ``(T, 17, 3)``, H36M-order scores ``(T, 17)``)."""
+        torch.set_num_threads(1)
+        poses = self.lifter.lift(
+            sequence.keypoints,
+            sequence.scores,
+            image_size=sequence.image_size,
+            layout=sequence.layout,
+            fps=sequence.fps,
+        )
+        coco = convert_layout(sequence.scores[..., None], sequence.layout, "coco17")[..., 0]
+        return poses, h36m_scores(coco)
+
+    async def run(self, function, *args):
+        return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
+
+    def build_reference(self, sequence: KeypointSequence, movement: str) -> tuple[np.ndarray, int]:
+        poses, _ = self.lift(sequence)
+        try:
+            Reference.from_poses(poses, sequence.fps, movement)
+        except ValueError as exc:
+            raise ApiError(422, "invalid_reference", str(exc), "keypoints") from None
+        return poses, len(segment_reps(compute_features(poses), sequence.fps))
+
+    def score(
+        self,
+        sequence: KeypointSequence,
+        reference_poses: np.ndarray,
+        reference_fps: float,
+        movement: str,
+        strictness: str,
+    ) -> tuple[dict, np.ndarray]:
+        poses, scores = self.lift(sequence)
+        reference = Reference.from_poses(reference_poses, reference_fps, movement)
+        feet = (sequence.keypoints, sequence.scores) if sequence.layout == "mediapipe33" else None
+        report = score_session(
+            poses,
+            sequence.fps,
+            reference,
+            scores=scores,
+            strictness=strictness,
+            population=self.population,
+            model_version=self.lifter.metadata.version,
+            include_ghost=False,
+            keypoints_2d=feet,
+        )
+        return report.to_dict(), poses
+
+
+def save_poses(directory: Path, name: str, poses: np.ndarray, fps: float) -> str:
+    """Write a motion blob (npz) atomically; returns its file name."""
+    from pose3d.archive import atomic_write
+
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, poses=poses.astype(np.float32), fps=np.float32(fps))
+    atomic_write(directory / name, buffer.getvalue())
+    return name
+
+
+def load_poses(directory: Path, name: str) -> tuple[np.ndarray, float]:
+    with np.load(directory / name) as data:
+        return data["poses"], float(data["fps"])

@@ -1,0 +1,55 @@
+"""Service configuration from environment variables (prefix ``COACH_``).
+
+Defaults give an embedded setup that works on a fresh machine: a SQLite file and a blob
+folder under ``COACH_DATA_DIR`` (``./coach-data``), the bundled lifter, a signing secret
+generated once and kept in the data folder.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All settings; each can be set as ``COACH_<NAME>`` (e.g. ``COACH_DATABASE_URL``)."""
+
+    model_config = SettingsConfigDict(env_prefix="COACH_")
+
+    data_dir: Path = Path("coach-data")
+    database_url: str = ""  # any SQLAlchemy URL; default: SQLite file in data_dir
+    secret_key: str = ""  # JWT signing key; default: generated once into data_dir
+    token_minutes: int = 60 * 24
+    max_body_bytes: int = 8 * 2**20
+    max_frames: int = 30 * 60 * 10  # ten minutes at 30 fps
+    min_frames: int = 30
+    worker_threads: int = 2
+    lifter_checkpoint: Path | None = None  # default: the bundled model
+    strictness: str = "intermediate"
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / 'coach.db').resolve()}"
+
+    @cached_property
+    def blob_dir(self) -> Path:
+        path = self.data_dir / "blobs"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    @cached_property
+    def signing_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key_file = self.data_dir / "secret.key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_urlsafe(48))
+            key_file.chmod(0o600)
+        return key_file.read_text().strip()

@@ -1,0 +1,76 @@
+"""A test app on a temporary data folder with a tiny lifter, and keypoint payloads."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from coach_api.main import create_app
+from coach_api.settings import Settings
+from pose3d.checkpoint import LifterMetadata, save_checkpoint
+from pose3d.sequence_json import KeypointSequence
+from synthetic_data.detector import film
+from synthetic_data.errors import ErrorPlan
+from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
+from tests.conftest import make_model
+
+
+def payload(clip, seed: int = 0) -> dict:
+    """A clip as the phone would send it: MediaPipe-33 keypoint JSON."""
+    seen = film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
+    width, height = seen.image_size
+    return KeypointSequence(
+        "mediapipe33", clip.fps, width, height, seen.keypoints, seen.scores
+    ).to_json()
+
+
+@pytest.fixture(scope="session")
+def trainer_payload():
+    return payload(trainer_clip("squat"))
+
+
+@pytest.fixture(scope="session")
+def user_payload():
+    clip = generate_clip(
+        ClipRequest(
+            seed=3,
+            movement="squat",
+            num_reps=3,
+            num_cameras=1,
+            errors=[ErrorPlan("rounded_back", 0.9, "both", 1, 1)],
+        )
+    )
+    return payload(clip, seed=1)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    model = make_model((3, 3), causal=True, channels=16)
+    checkpoint = save_checkpoint(
+        tmp_path / "lifter.pt",
+        model,
+        LifterMetadata(architecture=model.hyperparameters, fps=30, version="api-test"),
+    )
+    return Settings(
+        data_dir=tmp_path / "data", lifter_checkpoint=checkpoint, max_body_bytes=2 * 2**20
+    )
+
+
+@pytest.fixture
+def client(settings):
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+def auth_headers(client: TestClient, email: str = "ana@example.com", role: str = "user") -> dict:
+    assert (
+        client.post(
+            "/v1/auth/register", json={"email": email, "password": "correct horse", "role": role}
+        ).status_code
+        == 201
+    )
+    token = client.post(
+        "/v1/auth/login", data={"username": email, "password": "correct horse"}
+    ).json()["access_token"]
+    return {"Authorization": f"Bearer {token}"}

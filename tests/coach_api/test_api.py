@@ -1,0 +1,161 @@
+import copy
+
+from tests.coach_api.conftest import auth_headers
+
+
+def _routine(client, headers, trainer_payload, name="Squats"):
+    response = client.post(
+        "/v1/routines",
+        headers=headers,
+        json={"name": name, "movement": "squat", "keypoints": trainer_payload},
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_auth_flow_and_errors(client):
+    headers = auth_headers(client)
+    me = client.get("/v1/me", headers=headers).json()
+    assert me["email"] == "ana@example.com" and me["role"] == "user"
+    duplicate = client.post(
+        "/v1/auth/register", json={"email": "ANA@example.com", "password": "another pass"}
+    )
+    assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "email_taken"
+    wrong = client.post(
+        "/v1/auth/login", data={"username": "ana@example.com", "password": "nope nope"}
+    )
+    assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "bad_credentials"
+    assert client.get("/v1/me").status_code == 401
+    assert client.get("/v1/me", headers={"Authorization": "Bearer forged"}).status_code == 401
+    short = client.post("/v1/auth/register", json={"email": "b@example.com", "password": "short"})
+    assert short.status_code == 422 and short.json()["error"]["field"] == "password"
+
+
+def test_routine_and_session_flow(client, trainer_payload, user_payload):
+    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    routine = _routine(client, trainer, trainer_payload)
+    assert routine["movement"] == "squat" and routine["reps"] >= 1
+    assert [r["id"] for r in client.get("/v1/routines", headers=trainer).json()] == [routine["id"]]
+    user = auth_headers(client)
+    created = client.post(
+        "/v1/sessions", headers=user, json={"routine_id": routine["id"], "keypoints": user_payload}
+    )
+    assert created.status_code == 201, created.text
+    report = created.json()["report"]
+    assert set(report) >= {"score", "segments", "reps", "tempo", "errors", "model_version"}
+    assert report["model_version"] == "api-test" and 0 <= report["score"] <= 100
+    session_id = created.json()["id"]
+    assert client.get(f"/v1/sessions/{session_id}", headers=user).json()["id"] == session_id
+    for _ in range(2):
+        client.post(
+            "/v1/sessions",
+            headers=user,
+            json={"routine_id": routine["id"], "keypoints": user_payload},
+        )
+    page = client.get("/v1/sessions?limit=2&offset=0", headers=user).json()
+    assert page["total"] == 3 and len(page["items"]) == 2
+    assert (
+        client.get("/v1/sessions?limit=2&offset=2", headers=user).json()["items"][0]["id"]
+        == session_id
+    )
+
+
+def test_users_see_only_their_own_data(client, trainer_payload, user_payload):
+    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    routine = _routine(client, trainer, trainer_payload)
+    ana, bob = auth_headers(client, "ana@example.com"), auth_headers(client, "bob@example.com")
+    session = client.post(
+        "/v1/sessions", headers=ana, json={"routine_id": routine["id"], "keypoints": user_payload}
+    ).json()
+    assert client.get(f"/v1/sessions/{session['id']}", headers=bob).status_code == 404
+    assert client.get("/v1/sessions", headers=bob).json()["total"] == 0
+    other_trainer = auth_headers(client, "other@example.com", role="trainer")
+    assert client.get(f"/v1/routines/{routine['id']}", headers=other_trainer).status_code == 404
+    assert client.delete(f"/v1/routines/{routine['id']}", headers=other_trainer).status_code == 404
+
+
+def test_malformed_keypoints_name_the_field(client, trainer_payload):
+    headers = auth_headers(client, "coach@example.com", role="trainer")
+    cases = []
+    bad = copy.deepcopy(trainer_payload)
+    bad["frames"][5] = bad["frames"][5][:17]
+    cases.append((bad, "keypoints.frames[5]"))
+    cases.append(({**trainer_payload, "fps": 0}, "keypoints.fps"))
+    cases.append(({**trainer_payload, "image_width": -1}, "keypoints.image_width"))
+    cases.append(({**trainer_payload, "layout": "openpose"}, "keypoints.layout"))
+    cases.append(({**trainer_payload, "frames": trainer_payload["frames"][:3]}, "keypoints.frames"))
+    bad = copy.deepcopy(trainer_payload)
+    bad["frames"][2][4] = ["x", 1.0, 0.5]
+    cases.append((bad, "keypoints.frames[2][4][0]"))
+    for keypoints, field in cases:
+        response = client.post(
+            "/v1/routines",
+            headers=headers,
+            json={"name": "x", "movement": "squat", "keypoints": keypoints},
+        )
+        assert response.status_code == 422, (field, response.text)
+        assert response.json()["error"]["field"] == field
+    unknown = client.post(
+        "/v1/routines",
+        headers=headers,
+        json={"name": "x", "movement": "squat", "keypoints": {**trainer_payload, "extra": 1}},
+    )
+    assert unknown.status_code == 422 and unknown.json()["error"]["field"].startswith(
+        "keypoints.extra"
+    )
+    missing = client.post(
+        "/v1/sessions", headers=headers, json={"routine_id": 999, "keypoints": trainer_payload}
+    )
+    assert missing.status_code == 404 and missing.json()["error"]["field"] == "routine_id"
+    assert not list((client.app.state.settings.blob_dir).iterdir())  # nothing half-stored
+
+
+def test_oversized_bodies_are_refused_while_reading(client):
+    headers = auth_headers(client)
+    big = b'{"name": "' + b"x" * (3 * 2**20) + b'"}'
+    declared = client.post(
+        "/v1/routines", headers={**headers, "Content-Type": "application/json"}, content=big
+    )
+    assert declared.status_code == 413 and declared.json()["error"]["code"] == "payload_too_large"
+
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 2**17
+
+    streamed = client.post(
+        "/v1/routines", headers={**headers, "Content-Type": "application/json"}, content=chunks()
+    )
+    assert streamed.status_code == 413
+
+
+def test_delete_me_erases_everything(client, trainer_payload, user_payload):
+    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    routine = _routine(client, trainer, trainer_payload)
+    user = auth_headers(client)
+    client.post(
+        "/v1/sessions", headers=user, json={"routine_id": routine["id"], "keypoints": user_payload}
+    )
+    blobs = client.app.state.settings.blob_dir
+    assert len(list(blobs.iterdir())) == 2
+    assert client.delete("/v1/me", headers=user).status_code == 204
+    assert len(list(blobs.iterdir())) == 1  # only the trainer's routine remains
+    assert client.get("/v1/me", headers=user).status_code == 401
+
+
+def test_ops_and_openapi(client):
+    assert client.get("/v1/healthz").json() == {"status": "ok"}
+    assert client.get("/v1/readyz").json() == {"status": "ready"}
+    models = client.get("/v1/models").json()
+    assert models[0]["version"] == "api-test" and models[0]["causal"] is True
+    schema = client.get("/v1/openapi.json").json()
+    ids = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
+    assert {
+        "register",
+        "login",
+        "createRoutine",
+        "createSession",
+        "listSessions",
+        "deleteMe",
+    } <= ids
+    missing = client.get("/v1/nothing-here")
+    assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
