@@ -1,91 +1,148 @@
-"""``coach demo``: the end-to-end path that exists so far, on a simulated workout.
+"""``coach demo``: the whole product on a simulated workout, over HTTP.
 
-A simulated person squats (with a form error) in front of a phone; the phone's detector
-(simulated, MediaPipe-33 layout, with noise) gives 2D keypoints; the bundled lifter
-turns them into 3D; the result is compared with the simulator's ground truth and drawn.
+A simulated trainer records a squat routine and a simulated user (a different body,
+tempo and phone, with a rounded back in one repetition and caving knees in another)
+does it in front of their phone. Their MediaPipe-33 keypoints (simulated detector, with
+noise) go to the coach API, started here on a free loopback port with a throw-away data
+folder, exactly as the app sends them. The API lifts, aligns and scores; the demo
+prints the feedback, saves the HTML report, and measures the lift against the
+simulator's ground truth.
 """
 
 from __future__ import annotations
 
+import socket
+import tempfile
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from rich.table import Table
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_server(data_dir: Path):
+    import uvicorn
+
+    from coach_api.main import create_app
+    from coach_api.settings import Settings
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(Settings(data_dir=data_dir)),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(600):
+        if server.started:
+            return server, thread, f"http://127.0.0.1:{port}"
+        time.sleep(0.05)
+    raise RuntimeError("the API did not start")
+
+
+def _phone_json(clip, seed: int) -> dict:
+    from pose3d.sequence_json import KeypointSequence
+    from synthetic_data.detector import film
+
+    seen = film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
+    width, height = seen.image_size
+    return KeypointSequence(
+        "mediapipe33", clip.fps, width, height, seen.keypoints, seen.scores
+    ).to_json()
+
+
+def _lift_error_mm(clip, keypoints: dict) -> float:
+    from pose3d import Lifter
+    from pose3d.camera import world_to_camera
+    from pose3d.metrics import mpjpe
+    from pose3d.sequence_json import parse_sequence
+
+    sequence = parse_sequence(keypoints)
+    poses = Lifter.from_checkpoint().lift(
+        sequence.keypoints,
+        sequence.scores,
+        image_size=sequence.image_size,
+        layout="mediapipe33",
+        fps=sequence.fps,
+    )
+    camera = clip.cameras[0]
+    truth = world_to_camera(clip.h36m17().astype(np.float64), camera.rotation, camera.position)
+    return 1000 * mpjpe(poses, (truth - truth[:, :1]).astype(np.float32))
 
 
 def run_demo(out: Path, seed: int = 7) -> dict:
-    """Run the demo, write its pictures under ``out``; returns the measured errors (mm)."""
-    from pose3d import Lifter
-    from pose3d.camera import world_to_camera
-    from pose3d.metrics import mpjpe, p_mpjpe
-    from synthetic_data.detector import film
+    """Run the demo; writes ``out/session.html``; returns the report JSON."""
+    from coach_cli.http_client import CoachClient
     from synthetic_data.errors import ErrorPlan
-    from synthetic_data.generator import ClipRequest, generate_clip
-    from synthetic_data.preview import contact_sheet
+    from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 
     console = Console()
     out.mkdir(parents=True, exist_ok=True)
-    lifter = Lifter.from_checkpoint()
-    clip = generate_clip(
+    trainer = trainer_clip("squat")
+    user = generate_clip(
         ClipRequest(
             seed=seed,
             movement="squat",
             num_reps=4,
             num_cameras=1,
-            errors=[ErrorPlan("knees_caving_in", 0.8, "both", 2, 2)],
+            errors=[
+                ErrorPlan("rounded_back", 0.9, "both", 1, 1),
+                ErrorPlan("knees_caving_in", 0.9, "both", 3, 3),
+            ],
         )
     )
-    camera = clip.cameras[0]
-    observation = film(clip, camera, np.random.default_rng(seed), layout="mediapipe33")
-    poses = lifter.lift(
-        observation.keypoints,
-        observation.scores,
-        image_size=observation.image_size,
-        layout="mediapipe33",
-        fps=clip.fps,
+    with tempfile.TemporaryDirectory() as data_dir:
+        server, thread, url = _start_server(Path(data_dir))
+        try:
+            console.print(f"coach API on {url} (data in a temporary folder)")
+            coach, athlete = CoachClient(url), CoachClient(url)
+            coach.register("trainer@example.com", "demo password 1", role="trainer")
+            coach.login("trainer@example.com", "demo password 1")
+            routine = coach.create_routine("Bodyweight squats", "squat", _phone_json(trainer, 0))
+            console.print(
+                f"trainer created routine {routine['id']}: "
+                f"{routine['reps']} reps at {routine['fps']:.0f} fps"
+            )
+            athlete.register("athlete@example.com", "demo password 2")
+            athlete.login("athlete@example.com", "demo password 2")
+            keypoints = _phone_json(user, seed)
+            session = athlete.submit_session(routine["id"], keypoints)
+            report_path = out / "session.html"
+            report_path.write_text(athlete.report_html(session["id"]))
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+    report = session["report"]
+    console.print(
+        f"[bold]Score {report['score']:.0f}/100[/bold], {report['reps']} reps, "
+        f"tempo {report['tempo']['mean']:.2f}x "
+        f"(user: {user.body.height:.2f} m, tempo {user.tempo:.2f}x)"
     )
-    truth = world_to_camera(clip.h36m17().astype(np.float64), camera.rotation, camera.position)
-    truth = (truth - truth[:, :1]).astype(np.float32)
-    errors = {"mpjpe_mm": 1000 * mpjpe(poses, truth), "p_mpjpe_mm": 1000 * p_mpjpe(poses, truth)}
-    sheet = contact_sheet(clip, out / "clip.png", frames=6)
-    plot = _plot_lift(poses, truth, clip.fps, out / "lifted_vs_truth.png")
-
-    table = Table(title="coach demo: a simulated squat, filmed, detected and lifted")
-    table.add_column("what")
-    table.add_column("value")
-    table.add_row("person", f"{clip.body.height:.2f} m, {clip.body.build}, tempo {clip.tempo:.2f}x")
-    table.add_row(
-        "phone", f"{camera.placement}, {camera.intrinsics.width}x{camera.intrinsics.height}"
+    for error in report["errors"]:
+        console.print(
+            f"  - {error['cue']}  ({error['start_s']:.1f}-{error['end_s']:.1f} s, "
+            f"{error['segment']}, severity {error['severity']:.2f})"
+        )
+    for note in report["notes"]:
+        console.print(f"  - note: {note['message']}")
+    truth = sorted(
+        {
+            (e.kind, round(e.start_frame / user.fps, 1), round(e.end_frame / user.fps, 1))
+            for e in user.errors
+        }
     )
-    table.add_row("frames", f"{clip.num_frames} at {clip.fps:.0f} fps")
-    table.add_row("missing 2D joints", f"{np.isnan(observation.keypoints[..., 0]).mean():.1%}")
-    table.add_row("lifter", f"{lifter.metadata.version} ({lifter.receptive_field} frames)")
-    table.add_row("3D error (MPJPE)", f"{errors['mpjpe_mm']:.1f} mm")
-    table.add_row("3D error after alignment (P-MPJPE)", f"{errors['p_mpjpe_mm']:.1f} mm")
-    table.add_row("injected errors", ", ".join(sorted({e.kind for e in clip.errors})) or "none")
-    console.print(table)
-    console.print(f"pictures: {sheet}, {plot}")
-    return errors
-
-
-def _plot_lift(poses: np.ndarray, truth: np.ndarray, fps: float, path: Path) -> Path:
-    """Left knee and wrist height over time: lifted vs ground truth."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    seconds = np.arange(len(poses)) / fps
-    fig, ax = plt.subplots(figsize=(7, 3.2))
-    for joint, name in ((5, "left knee"), (13, "left wrist")):
-        ax.plot(seconds, -truth[:, joint, 1], label=f"{name} (truth)", lw=2, alpha=0.6)
-        ax.plot(seconds, -poses[:, joint, 1], "--", label=f"{name} (lifted)")
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("height above pelvis, camera axis (m)")
-    ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    console.print(f"injected: {', '.join(f'{k} {a}-{b} s' for k, a, b in truth)}")
+    console.print(f"3D lift error on this session: {_lift_error_mm(user, keypoints):.1f} mm MPJPE")
+    console.print(f"HTML report: {report_path}")
+    return report

@@ -33,7 +33,7 @@ _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 def demo(
     out: Annotated[Path, typer.Option(help="Folder for the demo's outputs.")] = Path("out/demo"),
 ) -> None:
-    """Simulate a squat, film it, lift it with the bundled model, compare with the truth."""
+    """A simulated trainer and user through the HTTP API: feedback, HTML report, lift error."""
     from coach_cli.demo import run_demo
     from pose3d.lifter import ModelNotBundledError
 

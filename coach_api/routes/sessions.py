@@ -6,9 +6,10 @@ import json
 import uuid
 
 from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from coach_api.db import WorkoutSession
+from coach_api.db import Routine, WorkoutSession
 from coach_api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
 from coach_api.errors import ApiError
 from coach_api.routes.routines import owned_routine
@@ -36,8 +37,6 @@ async def create_session(
 ) -> SessionPublic:
     routine = owned_routine(db, user, body.routine_id) if user.role != "user" else None
     if routine is None:  # users score against any trainer's routine they know the id of
-        from coach_api.db import Routine
-
         routine = db.get(Routine, body.routine_id)
         if routine is None:
             raise ApiError(404, "not_found", f"no routine {body.routine_id}", "routine_id")
@@ -88,9 +87,53 @@ def list_sessions(
     return SessionPage(items=[_public(r) for r in rows], total=total, offset=offset, limit=limit)
 
 
-@router.get("/sessions/{session_id}", response_model=SessionPublic, operation_id="getSession")
-def get_session(session_id: int, user: CurrentUser, db: SessionDep) -> SessionPublic:
+def _owned_session(db, user, session_id: int) -> WorkoutSession:
     row = db.get(WorkoutSession, session_id)
     if row is None or row.user_id != user.id:
         raise ApiError(404, "not_found", f"no session {session_id}", "session_id")
-    return _public(row)
+    return row
+
+
+@router.get("/sessions/{session_id}", response_model=SessionPublic, operation_id="getSession")
+def get_session(session_id: int, user: CurrentUser, db: SessionDep) -> SessionPublic:
+    return _public(_owned_session(db, user, session_id))
+
+
+@router.get(
+    "/sessions/{session_id}/report.html",
+    response_class=HTMLResponse,
+    operation_id="getSessionReport",
+)
+async def session_report(
+    session_id: int, user: CurrentUser, db: SessionDep, engine: EngineDep, settings: SettingsDep
+) -> HTMLResponse:
+    """The session's report page (score, cues, alignment plot, error timeline, skeletons)."""
+    row = _owned_session(db, user, session_id)
+    routine = db.get(Routine, row.routine_id)
+    if routine is None:
+        raise ApiError(404, "not_found", "the session's routine was deleted", "session_id")
+    page = await engine.run(_render, row, routine, settings.blob_dir)
+    return HTMLResponse(page)
+
+
+def _render(row: WorkoutSession, routine, blob_dir) -> str:
+    from scoring import Reference
+    from scoring.html import render_html
+    from scoring.report import ErrorEvent, SessionReport
+
+    poses, fps = load_poses(blob_dir, row.blob)
+    reference_poses, reference_fps = load_poses(blob_dir, routine.blob)
+    data = row.report
+    report = SessionReport(
+        score=data["score"],
+        segments=data["segments"],
+        reps=data["reps"],
+        tempo=data["tempo"],
+        errors=[ErrorEvent(**e) for e in data["errors"]],
+        notes=data["notes"],
+        model_version=data["model_version"],
+        strictness=data["strictness"],
+        duration_s=data["duration_s"],
+    )
+    reference = Reference.from_poses(reference_poses, reference_fps, routine.movement)
+    return render_html(report, poses, fps, reference, title=f"{routine.name}: session {row.id}")

@@ -159,3 +159,17 @@ def test_ops_and_openapi(client):
     } <= ids
     missing = client.get("/v1/nothing-here")
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_session_report_page(client, trainer_payload, user_payload):
+    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    routine = _routine(client, trainer, trainer_payload)
+    user = auth_headers(client)
+    session = client.post(
+        "/v1/sessions", headers=user, json={"routine_id": routine["id"], "keypoints": user_payload}
+    ).json()
+    page = client.get(f"/v1/sessions/{session['id']}/report.html", headers=user)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<!doctype html>" in page.text and "data:image/png;base64," in page.text
+    other = auth_headers(client, "bob@example.com")
+    assert client.get(f"/v1/sessions/{session['id']}/report.html", headers=other).status_code == 404

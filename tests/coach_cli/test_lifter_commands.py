@@ -81,7 +81,8 @@ def test_train_evaluate_bundle(shards, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setattr(lifter_module, "DEFAULT_CHECKPOINT", target)
     result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
-    assert "MPJPE" in result.output and (tmp_path / "demo" / "lifted_vs_truth.png").exists()
+    assert "Score" in result.output and "MPJPE" in result.output
+    assert (tmp_path / "demo" / "session.html").read_text().startswith("<!doctype html>")
 
 
 def test_demo_without_a_bundled_model_says_so(tmp_path, monkeypatch):

@@ -1,0 +1,40 @@
+"""What the Flutter app does, as a script: python examples/client.py [BASE_URL]
+
+Against a running API (``make run``): registers a trainer and a user, creates a routine
+from a simulated trainer's keypoints, submits a simulated session and prints the report.
+"""
+
+import json
+import sys
+
+import numpy as np
+
+from coach_cli.http_client import CoachClient
+from pose3d.sequence_json import KeypointSequence
+from synthetic_data.detector import film
+from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
+
+
+def phone_keypoints(clip) -> dict:
+    seen = film(clip, clip.cameras[0], np.random.default_rng(0), layout="mediapipe33")
+    return KeypointSequence(
+        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
+    ).to_json()
+
+
+def main(base_url: str = "http://127.0.0.1:8000") -> None:
+    suffix = np.random.default_rng().integers(1_000_000)
+    trainer, user = CoachClient(base_url), CoachClient(base_url)
+    trainer.register(f"trainer{suffix}@example.com", "example password", role="trainer")
+    trainer.login(f"trainer{suffix}@example.com", "example password")
+    routine = trainer.create_routine("Squats", "squat", phone_keypoints(trainer_clip("squat")))
+    user.register(f"user{suffix}@example.com", "example password")
+    user.login(f"user{suffix}@example.com", "example password")
+    session = user.submit_session(
+        routine["id"], phone_keypoints(generate_clip(ClipRequest(seed=5, movement="squat")))
+    )
+    print(json.dumps(session["report"], indent=1))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
