@@ -173,3 +173,50 @@ def test_session_report_page(client, trainer_payload, user_payload):
     assert "<!doctype html>" in page.text and "data:image/png;base64," in page.text
     other = auth_headers(client, "bob@example.com")
     assert client.get(f"/v1/sessions/{session['id']}/report.html", headers=other).status_code == 404
+
+
+def test_live_websocket_streams_reps_and_a_summary(client, trainer_payload, user_payload):
+    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    routine = _routine(client, trainer, trainer_payload)
+    token = auth_headers(client)["Authorization"].split()[1]
+    header = {k: user_payload[k] for k in ("layout", "fps", "image_width", "image_height")}
+    with client.websocket_connect(f"/v1/live?token={token}") as socket:
+        socket.send_json({"type": "start", "routine_id": routine["id"], **header})
+        ready = socket.receive_json()
+        assert ready["type"] == "ready" and ready["receptive_field"] == 9
+        frames = user_payload["frames"]
+        reps, progress = [], 0
+        for start in range(0, len(frames), 30):
+            socket.send_json({"type": "frames", "frames": frames[start : start + 30]})
+            message = socket.receive_json()
+            while message["type"] == "rep":
+                reps.append(message)
+                message = socket.receive_json()
+            assert message["type"] == "progress" and message["frames"] > progress
+            progress = message["frames"]
+        socket.send_json({"type": "stop"})
+        message = socket.receive_json()
+        while message["type"] == "rep":
+            reps.append(message)
+            message = socket.receive_json()
+        assert message["type"] == "summary" and message["report"]["reps"] >= 1
+        assert progress == len(frames)
+
+
+def test_live_websocket_rejects_bad_starts(client, trainer_payload):
+    with client.websocket_connect("/v1/live") as socket:
+        socket.send_json(
+            {
+                "type": "start",
+                "routine_id": 1,
+                "layout": "coco17",
+                "fps": 30,
+                "image_width": 100,
+                "image_height": 100,
+            }
+        )
+        assert socket.receive_json()["error"]["code"] == "unauthorized"
+    token = auth_headers(client)["Authorization"].split()[1]
+    with client.websocket_connect(f"/v1/live?token={token}") as socket:
+        socket.send_json({"type": "frames"})
+        assert socket.receive_json()["error"]["code"] == "protocol"

@@ -1,0 +1,201 @@
+"""Live coaching over a WebSocket: frames in, 3D poses and per-repetition cues out.
+
+Protocol (JSON messages; schema in ``docs/live-messages.schema.json``):
+
+1. client -> ``{"type": "start", "token": JWT?, "routine_id", "layout", "fps",
+   "image_width", "image_height", "strictness"?}`` (the token may instead be in the
+   ``token`` query parameter)
+2. server -> ``{"type": "ready", "receptive_field", "model_version"}``
+3. client -> ``{"type": "frames", "frames": [[[x, y, score], ...], ...]}`` small batches
+4. server -> ``{"type": "progress", "frames": n}`` per batch, and when a repetition
+   completes ``{"type": "rep", "rep": k, "start_s", "end_s", "errors": [...]}``
+5. client -> ``{"type": "stop"}``; server -> ``{"type": "summary", "report": {...}}``
+
+Errors are ``{"type": "error", "error": {"code", "message", "field"?}}``; the socket is
+then closed. Lifting runs the causal model frame by frame (bounded memory); scoring a
+finished repetition takes a few milliseconds, in the worker pool.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from coach_api.db import Routine, User
+from coach_api.errors import ApiError, error_body
+from coach_api.security import read_token
+from coach_api.services import load_poses
+from pose3d.keypoints import h36m_scores
+from pose3d.sequence_json import SequenceFormatError, parse_sequence
+from pose3d.skeleton import convert_layout
+from scoring import Reference, score_session
+from scoring.alignment import segment_reps
+from scoring.features import compute_features
+
+router = APIRouter()
+MAX_BATCH = 120
+
+
+class LiveSession:
+    """State of one live connection: the stream, the poses so far, reps reported."""
+
+    def __init__(self, engine, reference: Reference, start: dict, strictness: str) -> None:
+        self.engine, self.reference, self.strictness = engine, reference, strictness
+        self.layout, self.fps = start["layout"], float(start["fps"])
+        self.size = (int(start["image_width"]), int(start["image_height"]))
+        self.stream = engine.lifter.stream(
+            image_size=self.size, layout=self.layout, warmup_frames=1
+        )
+        self.poses: list[np.ndarray] = []
+        self.scores: list[np.ndarray] = []
+        self.reported = 0
+
+    def header(self) -> dict:
+        return {
+            "layout": self.layout,
+            "fps": self.fps,
+            "image_width": self.size[0],
+            "image_height": self.size[1],
+        }
+
+    def push(self, frames: list) -> int:
+        """Lift a batch; returns the number of frames so far."""
+        sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
+        coco_scores = convert_layout(sequence.scores[..., None], self.layout, "coco17")[..., 0]
+        for points, scores, coco in zip(
+            sequence.keypoints, sequence.scores, h36m_scores(coco_scores), strict=True
+        ):
+            pose = self.stream.push(points, scores)
+            if pose is not None:
+                self.poses.append(pose)
+                self.scores.append(coco)
+        return len(self.poses)
+
+    def finished_reps(self) -> list[dict]:
+        """Cues for repetitions completed since the last call (the last rep may still grow)."""
+        if len(self.poses) < 2 * self.fps:
+            return []
+        poses = np.stack(self.poses)
+        reps = segment_reps(compute_features(poses), self.fps)
+        messages = []
+        for number, (start, end) in enumerate(reps[:-1]):
+            if number < self.reported:
+                continue
+            segment = slice(start, end)
+            report = score_session(
+                poses[segment],
+                self.fps,
+                self.reference,
+                scores=np.stack(self.scores)[segment],
+                strictness=self.strictness,
+                population=self.engine.population,
+                include_ghost=False,
+            )
+            errors = [
+                {
+                    **e,
+                    "start_s": round(e["start_s"] + start / self.fps, 2),
+                    "end_s": round(e["end_s"] + start / self.fps, 2),
+                }
+                for e in report.to_dict()["errors"]
+            ]
+            messages.append(
+                {
+                    "type": "rep",
+                    "rep": number + 1,
+                    "start_s": round(start / self.fps, 2),
+                    "end_s": round(end / self.fps, 2),
+                    "errors": errors,
+                }
+            )
+            self.reported = number + 1
+        return messages
+
+    def summary(self) -> dict:
+        if len(self.poses) < 2:
+            raise ApiError(422, "too_few_frames", "no pose was lifted yet", "frames")
+        report = score_session(
+            np.stack(self.poses),
+            self.fps,
+            self.reference,
+            scores=np.stack(self.scores),
+            strictness=self.strictness,
+            population=self.engine.population,
+            model_version=self.engine.lifter.metadata.version,
+            include_ghost=False,
+        )
+        return report.to_dict()
+
+
+async def _fail(websocket: WebSocket, code: str, message: str, field: str | None = None) -> None:
+    await websocket.send_json({"type": "error", **error_body(code, message, field)})
+    await websocket.close(code=1008)
+
+
+@router.websocket("/live")
+async def live(websocket: WebSocket) -> None:
+    await websocket.accept()
+    app = websocket.app
+    settings, engine = app.state.settings, app.state.engine
+    try:
+        start = await websocket.receive_json()
+        if not isinstance(start, dict) or start.get("type") != "start":
+            return await _fail(
+                websocket, "protocol", "the first message must be {'type': 'start', ...}"
+            )
+        token = start.get("token") or websocket.query_params.get("token")
+        user_id = read_token(token, settings.signing_key) if token else None
+        with app.state.sessionmaker() as db:
+            user = db.get(User, user_id) if user_id is not None else None
+            routine = db.get(Routine, start.get("routine_id")) if user is not None else None
+        if user is None:
+            return await _fail(websocket, "unauthorized", "a valid token is required")
+        if routine is None:
+            return await _fail(websocket, "not_found", "no such routine", "routine_id")
+        if not engine.lifter.causal:
+            return await _fail(websocket, "unavailable", "the loaded lifter is not causal")
+        poses, fps = load_poses(settings.blob_dir, routine.blob)
+        reference = Reference.from_poses(poses, fps, routine.movement)
+        try:
+            parse_sequence(
+                {k: start.get(k) for k in ("layout", "fps", "image_width", "image_height")}
+                | {
+                    "frames": [
+                        [[0.0, 0.0, 1.0]] * (33 if start.get("layout") == "mediapipe33" else 17)
+                    ]
+                }
+            )
+        except SequenceFormatError as exc:
+            return await _fail(websocket, "invalid_input", exc.message, exc.field)
+        session = LiveSession(
+            engine, reference, start, start.get("strictness") or settings.strictness
+        )
+        await websocket.send_json(
+            {
+                "type": "ready",
+                "receptive_field": engine.lifter.receptive_field,
+                "model_version": engine.lifter.metadata.version,
+            }
+        )
+        while True:
+            message = await websocket.receive_json()
+            kind = message.get("type") if isinstance(message, dict) else None
+            if kind == "frames":
+                try:
+                    count = await engine.run(session.push, message.get("frames"))
+                except SequenceFormatError as exc:
+                    return await _fail(websocket, "invalid_input", exc.message, exc.field)
+                await websocket.send_json({"type": "progress", "frames": count})
+                for rep in await engine.run(session.finished_reps):
+                    await websocket.send_json(rep)
+            elif kind == "stop":
+                try:
+                    report = await engine.run(session.summary)
+                except ApiError as exc:
+                    return await _fail(websocket, exc.code, exc.message, exc.field)
+                await websocket.send_json({"type": "summary", "report": report})
+                return await websocket.close()
+            else:
+                return await _fail(websocket, "protocol", "expected a 'frames' or 'stop' message")
+    except WebSocketDisconnect:
+        return
