@@ -47,8 +47,10 @@ def _start_server(data_dir: Path):
     for _ in range(600):
         if server.started:
             return server, thread, f"http://127.0.0.1:{port}"
+        if not thread.is_alive():
+            break
         time.sleep(0.05)
-    raise RuntimeError("the API did not start")
+    raise RuntimeError("the API did not start (see the log above)")
 
 
 def _phone_json(clip, seed: int) -> dict:
@@ -84,10 +86,12 @@ def _lift_error_mm(clip, keypoints: dict) -> float:
 def run_demo(out: Path, seed: int = 7) -> dict:
     """Run the demo; writes ``out/session.html``; returns the report JSON."""
     from coach_cli.http_client import CoachClient
+    from pose3d import Lifter
     from synthetic_data.errors import ErrorPlan
     from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 
     console = Console()
+    Lifter.from_checkpoint()  # fail early, with a clear message, if no model is bundled
     out.mkdir(parents=True, exist_ok=True)
     trainer = trainer_clip("squat")
     user = generate_clip(
