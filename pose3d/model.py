@@ -64,12 +64,28 @@ class _TemporalModelBase(nn.Module):
         self.expand_bn = nn.BatchNorm1d(channels, momentum=0.1)
         self.shrink = nn.Conv1d(channels, num_joints_out * 3, 1)
 
-        # pad[i]: frames consumed on each side by layer i (half its dilated span).
+        # pad[i]: frames consumed on each side by layer i (half its dilated span);
+        # causal_shift[i]: how far layer i's residual moves from the window centre to
+        # its end in causal mode (in the layer's own time units).
         self.pad = [filter_widths[0] // 2]
+        self.causal_shift = [0]
+        self.expand_conv = self._conv(num_joints_in * in_features, filter_widths[0], 1)
+        layers_conv, layers_bn = [], []
         dilation = filter_widths[0]
         for width in filter_widths[1:]:
             self.pad.append((width - 1) * dilation // 2)
+            self.causal_shift.append(self._shift(width, dilation) if causal else 0)
+            layers_conv += [
+                self._conv(channels, width, dilation),
+                nn.Conv1d(channels, channels, 1, bias=False),
+            ]
+            layers_bn += [
+                nn.BatchNorm1d(channels, momentum=0.1),
+                nn.BatchNorm1d(channels, momentum=0.1),
+            ]
             dilation *= width
+        self.layers_conv = nn.ModuleList(layers_conv)
+        self.layers_bn = nn.ModuleList(layers_bn)
 
     @property
     def hyperparameters(self) -> dict:
@@ -126,6 +142,14 @@ class _TemporalModelBase(nn.Module):
         """Conv -> BatchNorm -> ReLU -> dropout for ``layers_conv[index]``."""
         return self.drop(self.relu(self.layers_bn[index](self.layers_conv[index](x))))
 
+    def _conv(self, in_channels: int, width: int, dilation: int) -> nn.Conv1d:
+        """The temporal convolution of a block spanning ``width`` taps ``dilation`` apart."""
+        raise NotImplementedError
+
+    def _shift(self, width: int, dilation: int) -> int:
+        """Causal residual offset of a block (see ``causal_shift``)."""
+        raise NotImplementedError
+
     def _forward_blocks(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
@@ -133,34 +157,11 @@ class _TemporalModelBase(nn.Module):
 class TemporalModel(_TemporalModelBase):
     """Dilated-convolution lifter for whole sequences (inference, evaluation)."""
 
-    def __init__(
-        self,
-        num_joints_in: int,
-        in_features: int,
-        num_joints_out: int,
-        filter_widths: Sequence[int],
-        causal: bool = False,
-        dropout: float = 0.25,
-        channels: int = 1024,
-    ) -> None:
-        super().__init__(
-            num_joints_in, in_features, num_joints_out, filter_widths, causal, dropout, channels
-        )
-        widths = self.filter_widths
-        self.expand_conv = nn.Conv1d(num_joints_in * in_features, channels, widths[0], bias=False)
-        layers_conv, layers_bn = [], []
-        # causal_shift[i]: how far the residual slice moves from the window centre to its end.
-        self.causal_shift = [self.pad[0] if causal else 0]
-        dilation = widths[0]
-        for width in widths[1:]:
-            self.causal_shift.append((width - 1) * dilation // 2 if causal else 0)
-            layers_conv.append(nn.Conv1d(channels, channels, width, dilation=dilation, bias=False))
-            layers_bn.append(nn.BatchNorm1d(channels, momentum=0.1))
-            layers_conv.append(nn.Conv1d(channels, channels, 1, bias=False))
-            layers_bn.append(nn.BatchNorm1d(channels, momentum=0.1))
-            dilation *= width
-        self.layers_conv = nn.ModuleList(layers_conv)
-        self.layers_bn = nn.ModuleList(layers_bn)
+    def _conv(self, in_channels: int, width: int, dilation: int) -> nn.Conv1d:
+        return nn.Conv1d(in_channels, self.channels, width, dilation=dilation, bias=False)
+
+    def _shift(self, width: int, dilation: int) -> int:
+        return (width - 1) * dilation // 2
 
     def _forward_blocks(self, x: torch.Tensor) -> torch.Tensor:
         x = self.drop(self.relu(self.expand_bn(self.expand_conv(x))))
@@ -179,33 +180,11 @@ class TemporalModelStrided(_TemporalModelBase):
     training). Its state_dict is interchangeable with :class:`TemporalModel`'s.
     """
 
-    def __init__(
-        self,
-        num_joints_in: int,
-        in_features: int,
-        num_joints_out: int,
-        filter_widths: Sequence[int],
-        causal: bool = False,
-        dropout: float = 0.25,
-        channels: int = 1024,
-    ) -> None:
-        super().__init__(
-            num_joints_in, in_features, num_joints_out, filter_widths, causal, dropout, channels
-        )
-        widths = self.filter_widths
-        self.expand_conv = nn.Conv1d(
-            num_joints_in * in_features, channels, widths[0], stride=widths[0], bias=False
-        )
-        layers_conv, layers_bn = [], []
-        # In stride units the residual sits at width // 2 (centre) or width - 1 (causal).
-        self.causal_shift = [(width // 2) if causal else 0 for width in widths]
-        for width in widths[1:]:
-            layers_conv.append(nn.Conv1d(channels, channels, width, stride=width, bias=False))
-            layers_bn.append(nn.BatchNorm1d(channels, momentum=0.1))
-            layers_conv.append(nn.Conv1d(channels, channels, 1, bias=False))
-            layers_bn.append(nn.BatchNorm1d(channels, momentum=0.1))
-        self.layers_conv = nn.ModuleList(layers_conv)
-        self.layers_bn = nn.ModuleList(layers_bn)
+    def _conv(self, in_channels: int, width: int, dilation: int) -> nn.Conv1d:
+        return nn.Conv1d(in_channels, self.channels, width, stride=width, bias=False)
+
+    def _shift(self, width: int, dilation: int) -> int:
+        return width // 2  # in stride units the residual sits at width // 2 or width - 1
 
     def _forward_blocks(self, x: torch.Tensor) -> torch.Tensor:
         x = self.drop(self.relu(self.expand_bn(self.expand_conv(x))))

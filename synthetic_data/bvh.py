@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from synthetic_data.body import BODY_JOINT_NAMES, BODY_PARENTS, BodyParams, Flexibility
+from synthetic_data.body import BODY_JOINT_NAMES, BODY_PARENTS
 from synthetic_data.clip import Clip, ClipFormatError
-from synthetic_data.completion import complete_body, estimate_height
+from synthetic_data.completion import complete_body, external_clip
 from synthetic_data.kinematics import rot_x, rot_y, rot_z
 
 CGSPEED_METRES = 0.056444
@@ -252,24 +252,8 @@ def clip_from_bvh_bytes(
     except ValueError as exc:
         raise ClipFormatError(f"{source}: {exc}") from exc
     scale = _unit_scale(float(np.ptp(joints[0, :, 1])), units)
-    joints = joints * scale
-    joints[..., 1] -= joints[..., 1].min()
-    body = BodyParams(
-        height=round(estimate_height(joints), 4),
-        build="unknown",
-        proportions={},
-        flexibility=Flexibility(),
-        body_id=f"bvh-{stem}",
-        extra={"derived_joints": derived},
-    )
-    return Clip(
-        clip_id=f"bvh-{stem}",
-        fps=round(1.0 / motion.frame_time, 6),
-        joints=joints,
-        body=body,
-        cameras=[],
-        movement=movement,
-        generator={"name": "bvh", "version": "1", "seed": 0},
+    return external_clip(
+        joints * scale, derived, f"bvh-{stem}", 1.0 / motion.frame_time, [], movement, "bvh"
     )
 
 

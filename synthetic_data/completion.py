@@ -78,3 +78,41 @@ def estimate_height(joints: np.ndarray) -> float:
     frames of the vertical extent, the tallest frames standing."""
     extent = joints[..., 1].max(axis=1) - joints[..., 1].min(axis=1)
     return float(np.percentile(extent, 90))
+
+
+def external_clip(
+    joints: np.ndarray,
+    derived: list[str],
+    clip_id: str,
+    fps: float,
+    cameras: list,
+    movement: str,
+    source: str,
+):
+    """A :class:`~synthetic_data.clip.Clip` from motion recorded elsewhere (mocap, Unity).
+
+    The floor is put at the lowest joint; the body is unknown apart from its height
+    and which joints were derived rather than measured.
+    """
+    from synthetic_data.body import BodyParams, Flexibility
+    from synthetic_data.clip import Clip
+
+    joints = joints.copy()
+    joints[..., 1] -= joints[..., 1].min()
+    body = BodyParams(
+        height=round(estimate_height(joints), 4),
+        build="unknown",
+        proportions={},
+        flexibility=Flexibility(),
+        body_id=clip_id,
+        extra={"derived_joints": derived},
+    )
+    return Clip(
+        clip_id=clip_id,
+        fps=round(fps, 6),
+        joints=joints,
+        body=body,
+        cameras=cameras,
+        movement=movement,
+        generator={"name": source, "version": "1", "seed": 0},
+    )

@@ -33,9 +33,8 @@ import numpy as np
 
 from pose3d.camera import Intrinsics, project, world_to_camera
 from pose3d.skeleton import COCO17
-from synthetic_data.body import BodyParams, Flexibility
 from synthetic_data.clip import BODY_TO_COCO17, CameraSpec, Clip, ClipFormatError
-from synthetic_data.completion import complete_body, estimate_height
+from synthetic_data.completion import complete_body, external_clip
 
 CAMERA_TYPE = "type.unity.com/unity.solo.RGBCamera"
 KEYPOINT_TYPE = "type.unity.com/unity.solo.KeypointAnnotation"
@@ -203,26 +202,9 @@ def read_solo_sequence(
         joints, derived = complete_body(world)
     except ValueError as exc:
         raise ClipFormatError(f"{sequence}: {exc}") from exc
-    joints[..., 1] -= joints[..., 1].min()  # floor at the lowest joint
     fps = 1.0 / float(np.median(np.diff(timestamps))) if len(timestamps) > 1 else 30.0
-    height = estimate_height(joints)
-    body = BodyParams(
-        height=round(height, 4),
-        build="unknown",
-        proportions={},
-        flexibility=Flexibility(),
-        body_id=f"solo-{dataset_name}-{sequence.name}",
-        extra={"derived_joints": derived},
-    )
-    return Clip(
-        clip_id=f"solo-{dataset_name}-{sequence.name}",
-        fps=round(fps, 6),
-        joints=joints,
-        body=body,
-        cameras=[camera],
-        movement=movement,
-        generator={"name": "unity-solo", "version": "1", "seed": 0},
-    )
+    clip_id = f"solo-{dataset_name}-{sequence.name}"
+    return external_clip(joints, derived, clip_id, fps, [camera], movement, "unity-solo")
 
 
 def read_solo(
