@@ -47,3 +47,12 @@ def current_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def rate_limited_user(request: Request, user: CurrentUser) -> User:
+    """The current user, if under their rate limit for expensive requests (else 429)."""
+    request.app.state.rate_limiter.check(user.id)
+    return user
+
+
+RateLimitedUser = Annotated[User, Depends(rate_limited_user)]

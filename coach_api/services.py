@@ -7,6 +7,7 @@ torch is limited to one thread per call so concurrent requests share the cores.
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import anyio
@@ -33,8 +34,9 @@ class Engine:
         workers: int,
         min_frames: int,
         max_frames: int,
+        metrics=None,
     ) -> None:
-        self.lifter, self.population = lifter, population
+        self.lifter, self.population, self.metrics = lifter, population, metrics
         self.limiter = anyio.CapacityLimiter(workers)
         self.min_frames, self.max_frames = min_frames, max_frames
 
@@ -58,7 +60,16 @@ class Engine:
         return poses, h36m_scores(coco)
 
     async def run(self, function, *args):
-        return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
+        """Run ``function(*args)`` in the worker pool, timed and counted in the metrics."""
+        if self.metrics is None:
+            return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
+        self.metrics.queue.inc()
+        started = time.perf_counter()
+        try:
+            return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
+        finally:
+            self.metrics.queue.dec()
+            self.metrics.work.labels(function.__name__).observe(time.perf_counter() - started)
 
     def build_reference(self, sequence: KeypointSequence, movement: str) -> tuple[np.ndarray, int]:
         poses, _ = self.lift(sequence)

@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     worker_threads: int = 2
     lifter_checkpoint: Path | None = None  # default: the bundled model
     strictness: str = "intermediate"
+    rate_per_minute: float = 30.0  # scoring requests per user per minute
+    rate_burst: int = 10
 
     @cached_property
     def resolved_database_url(self) -> str:

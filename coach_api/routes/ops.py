@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse
 from sqlalchemy import text
 
 from coach_api.deps import EngineDep, SessionDep
@@ -26,6 +27,14 @@ def ready(request: Request, db: SessionDep) -> dict:
     if getattr(request.app.state, "engine", None) is None:
         raise ApiError(503, "not_ready", "lifter not loaded")
     return {"status": "ready"}
+
+
+@router.get("/metrics", response_class=PlainTextResponse, operation_id="metrics")
+def metrics(request: Request) -> PlainTextResponse:
+    """Prometheus metrics: request latency, lifting and scoring time, jobs in flight."""
+    return PlainTextResponse(
+        request.app.state.metrics.render(), media_type="text/plain; version=0.0.4"
+    )
 
 
 @router.get("/models", response_model=list[ModelInfo], operation_id="listModels")

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from coach_api.db import Routine
-from coach_api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
+from coach_api.deps import CurrentUser, EngineDep, RateLimitedUser, SessionDep, SettingsDep
 from coach_api.errors import ApiError
 from coach_api.schemas import RoutineCreate, RoutinePublic
 from coach_api.services import save_poses
@@ -40,7 +40,11 @@ def owned_routine(db, user, routine_id: int) -> Routine:
     "/routines", response_model=RoutinePublic, status_code=201, operation_id="createRoutine"
 )
 async def create_routine(
-    body: RoutineCreate, user: CurrentUser, db: SessionDep, engine: EngineDep, settings: SettingsDep
+    body: RoutineCreate,
+    user: RateLimitedUser,
+    db: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
 ) -> RoutinePublic:
     sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
     poses, reps = await engine.run(engine.build_reference, sequence, body.movement)

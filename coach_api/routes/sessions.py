@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from coach_api.db import Routine, WorkoutSession
-from coach_api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep
+from coach_api.deps import CurrentUser, EngineDep, RateLimitedUser, SessionDep, SettingsDep
 from coach_api.errors import ApiError
 from coach_api.routes.routines import owned_routine
 from coach_api.schemas import SessionCreate, SessionPage, SessionPublic
@@ -33,7 +33,11 @@ def _public(row: WorkoutSession) -> SessionPublic:
     "/sessions", response_model=SessionPublic, status_code=201, operation_id="createSession"
 )
 async def create_session(
-    body: SessionCreate, user: CurrentUser, db: SessionDep, engine: EngineDep, settings: SettingsDep
+    body: SessionCreate,
+    user: RateLimitedUser,
+    db: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
 ) -> SessionPublic:
     routine = owned_routine(db, user, body.routine_id) if user.role != "user" else None
     if routine is None:  # users score against any trainer's routine they know the id of

@@ -220,3 +220,33 @@ def test_live_websocket_rejects_bad_starts(client, trainer_payload):
     with client.websocket_connect(f"/v1/live?token={token}") as socket:
         socket.send_json({"type": "frames"})
         assert socket.receive_json()["error"]["code"] == "protocol"
+
+
+def test_rate_limit_metrics_and_request_ids(settings, trainer_payload):
+    from fastapi.testclient import TestClient
+
+    from coach_api.main import create_app
+
+    settings.rate_per_minute, settings.rate_burst = 1.0, 2
+    with TestClient(create_app(settings)) as client:
+        headers = auth_headers(client, "coach@example.com", role="trainer")
+        body = {"name": "x", "movement": "squat", "keypoints": trainer_payload}
+        codes = [
+            client.post("/v1/routines", headers=headers, json=body).status_code for _ in range(3)
+        ]
+        assert codes == [201, 201, 429]
+        limited = client.post("/v1/routines", headers=headers, json=body)
+        assert limited.json()["error"]["code"] == "rate_limited"
+        response = client.get("/v1/healthz", headers={"X-Request-ID": "abc123"})
+        assert response.headers["x-request-id"] == "abc123"
+        assert len(client.get("/v1/healthz").headers["x-request-id"]) == 32
+        metrics = client.get("/v1/metrics").text
+        assert (
+            'coach_request_seconds_count{method="POST",route="/routines",status="201"} 2.0'
+            in metrics
+        )
+        assert (
+            'coach_request_seconds_count{method="POST",route="/routines",status="429"} 2.0'
+            in metrics
+        )
+        assert 'coach_work_seconds_count{step="build_reference"} 2.0' in metrics

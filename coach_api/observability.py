@@ -1,0 +1,99 @@
+"""Request ids, structured logs, Prometheus metrics and per-user rate limits."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+from collections import defaultdict
+
+from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+
+from coach_api.errors import ApiError
+
+logger = logging.getLogger("coach_api")
+
+
+class Metrics:
+    """The service's Prometheus metrics, in a registry of its own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Histogram(
+            "coach_request_seconds",
+            "HTTP request latency",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.work = Histogram(
+            "coach_work_seconds", "Lifting and scoring time", ["step"], registry=self.registry
+        )
+        self.queue = Gauge(
+            "coach_work_in_flight", "CPU jobs running or waiting", registry=self.registry
+        )
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class RequestLog:
+    """ASGI middleware: a request id per request (``X-Request-ID``), a JSON log line, metrics."""
+
+    def __init__(self, app, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        request_id = headers.get(b"x-request-id", b"").decode()[:64] or uuid.uuid4().hex
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            seconds = time.perf_counter() - started
+            route = scope.get("route").path if scope.get("route") is not None else "unmatched"
+            self.metrics.requests.labels(scope["method"], route, str(status["code"])).observe(
+                seconds
+            )
+            logger.info(
+                json.dumps(
+                    {
+                        "request_id": request_id,
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status["code"],
+                        "ms": round(1000 * seconds, 1),
+                    }
+                )
+            )
+
+
+class RateLimiter:
+    """Token buckets per user: ``rate`` requests per minute, bursts of ``burst``."""
+
+    def __init__(self, per_minute: float, burst: int) -> None:
+        self.rate, self.burst = per_minute / 60.0, burst
+        self.buckets: dict[int, tuple[float, float]] = defaultdict(
+            lambda: (float(burst), time.monotonic())
+        )
+
+    def check(self, user_id: int) -> None:
+        tokens, last = self.buckets[user_id]
+        now = time.monotonic()
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens < 1:
+            raise ApiError(429, "rate_limited", "too many requests; slow down", None)
+        self.buckets[user_id] = (tokens - 1, now)
