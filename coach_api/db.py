@@ -29,6 +29,7 @@ class User(Base):
     sessions: Mapped[list[WorkoutSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
     )
+    feedback: Mapped[list[Feedback]] = relationship(cascade="all, delete-orphan")
     routines: Mapped[list[Routine]] = relationship(
         back_populates="owner", cascade="all, delete-orphan"
     )
@@ -68,6 +69,23 @@ class WorkoutSession(Base):
     @property
     def report(self) -> dict:
         return json.loads(self.report_json)
+
+
+class Feedback(Base):
+    """A user's verdict on one cue of a session, kept for retraining."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    error_index: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(40))
+    verdict: Mapped[str] = mapped_column(String(8))
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
 def make_engine(url: str) -> Engine:

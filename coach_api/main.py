@@ -10,7 +10,7 @@ from coach_api.db import make_engine, make_sessionmaker
 from coach_api.errors import install_error_handlers
 from coach_api.limits import BodySizeLimit
 from coach_api.observability import Metrics, RateLimiter, RequestLog
-from coach_api.routes import auth, live, ops, routines, sessions
+from coach_api.routes import admin, auth, live, ops, routines, sessions
 from coach_api.services import Engine
 from coach_api.settings import Settings
 
@@ -50,7 +50,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.db_engine = make_engine(settings.resolved_database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.db_engine)
     install_error_handlers(app)
-    for router in (auth.router, routines.router, sessions.router, ops.router, live.router):
+    for router in (
+        auth.router,
+        routines.router,
+        sessions.router,
+        ops.router,
+        live.router,
+        admin.router,
+    ):
         app.include_router(router, prefix="/v1")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestLog, metrics=app.state.metrics)

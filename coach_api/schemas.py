@@ -82,3 +82,22 @@ class ModelInfo(BaseModel):
     causal: bool
     fps: float
     metrics: dict[str, float]
+
+
+class FeedbackCreate(BaseModel):
+    """The user's verdict on one cue (``error_index`` into the session's ``errors``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    error_index: int = Field(ge=0)
+    verdict: Literal["right", "wrong"]
+    comment: str = Field(default="", max_length=500)
+
+
+class FeedbackPublic(BaseModel):
+    id: int
+    session_id: int
+    error_index: int
+    kind: str
+    verdict: str
+    comment: str
+    created_at: datetime

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     worker_threads: int = 2
     lifter_checkpoint: Path | None = None  # default: the bundled model
     strictness: str = "intermediate"
+    admin_emails: list[str] = []  # accounts registered with these emails are admins
     rate_per_minute: float = 30.0  # scoring requests per user per minute
     rate_burst: int = 10
 

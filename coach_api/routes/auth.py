@@ -22,11 +22,13 @@ def _public(user: User) -> UserPublic:
 
 
 @router.post("/auth/register", response_model=UserPublic, status_code=201, operation_id="register")
-def register(body: UserCreate, db: SessionDep) -> UserPublic:
+def register(body: UserCreate, db: SessionDep, settings: SettingsDep) -> UserPublic:
     email = body.email.lower()
     if db.scalar(select(User).where(User.email == email)) is not None:
         raise ApiError(409, "email_taken", "an account with this email exists", "email")
-    user = User(email=email, password_hash=hash_password(body.password), role=body.role)
+    admins = {e.lower() for e in settings.admin_emails}
+    role = "admin" if email in admins else body.role
+    user = User(email=email, password_hash=hash_password(body.password), role=role)
     db.add(user)
     db.commit()
     return _public(user)

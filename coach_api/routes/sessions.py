@@ -9,11 +9,17 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
-from coach_api.db import Routine, WorkoutSession
+from coach_api.db import Feedback, Routine, WorkoutSession
 from coach_api.deps import CurrentUser, EngineDep, RateLimitedUser, SessionDep, SettingsDep
 from coach_api.errors import ApiError
 from coach_api.routes.routines import owned_routine
-from coach_api.schemas import SessionCreate, SessionPage, SessionPublic
+from coach_api.schemas import (
+    FeedbackCreate,
+    FeedbackPublic,
+    SessionCreate,
+    SessionPage,
+    SessionPublic,
+)
 from coach_api.services import load_poses, save_poses
 
 router = APIRouter(tags=["sessions"])
@@ -141,3 +147,30 @@ def _render(row: WorkoutSession, routine, blob_dir) -> str:
     )
     reference = Reference.from_poses(reference_poses, reference_fps, routine.movement)
     return render_html(report, poses, fps, reference, title=f"{routine.name}: session {row.id}")
+
+
+@router.post(
+    "/sessions/{session_id}/feedback",
+    response_model=FeedbackPublic,
+    status_code=201,
+    operation_id="createFeedback",
+)
+def create_feedback(
+    session_id: int, body: FeedbackCreate, user: CurrentUser, db: SessionDep
+) -> FeedbackPublic:
+    """Mark one of the session's cues as right or wrong (kept for retraining)."""
+    row = _owned_session(db, user, session_id)
+    errors = row.report["errors"]
+    if body.error_index >= len(errors):
+        raise ApiError(422, "invalid_input", f"the session has {len(errors)} cue(s)", "error_index")
+    feedback = Feedback(
+        session_id=row.id,
+        user_id=user.id,
+        error_index=body.error_index,
+        kind=errors[body.error_index]["kind"],
+        verdict=body.verdict,
+        comment=body.comment,
+    )
+    db.add(feedback)
+    db.commit()
+    return FeedbackPublic.model_validate(feedback, from_attributes=True)

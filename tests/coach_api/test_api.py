@@ -250,3 +250,44 @@ def test_rate_limit_metrics_and_request_ids(settings, trainer_payload):
             in metrics
         )
         assert 'coach_work_seconds_count{step="build_reference"} 2.0' in metrics
+
+
+def test_feedback_on_cues_is_kept_and_exported_to_admins(settings, trainer_payload, user_payload):
+    from fastapi.testclient import TestClient
+
+    from coach_api.main import create_app
+
+    settings.admin_emails = ["boss@example.com"]
+    with TestClient(create_app(settings)) as client:
+        trainer = auth_headers(client, "coach@example.com", role="trainer")
+        routine = _routine(client, trainer, trainer_payload)
+        user = auth_headers(client)
+        session = client.post(
+            "/v1/sessions",
+            headers=user,
+            json={"routine_id": routine["id"], "keypoints": user_payload},
+        ).json()
+        cues = len(session["report"]["errors"])
+        out_of_range = client.post(
+            f"/v1/sessions/{session['id']}/feedback",
+            headers=user,
+            json={"error_index": cues, "verdict": "wrong"},
+        )
+        assert (
+            out_of_range.status_code == 422
+            and out_of_range.json()["error"]["field"] == "error_index"
+        )
+        if cues:
+            given = client.post(
+                f"/v1/sessions/{session['id']}/feedback",
+                headers=user,
+                json={"error_index": 0, "verdict": "wrong"},
+            )
+            assert (
+                given.status_code == 201
+                and given.json()["kind"] == session["report"]["errors"][0]["kind"]
+            )
+        assert client.get("/v1/admin/feedback", headers=user).status_code == 403
+        admin = auth_headers(client, "boss@example.com")
+        exported = client.get("/v1/admin/feedback", headers=admin).json()
+        assert len(exported) == (1 if cues else 0)
