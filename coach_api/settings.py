@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     min_frames: int = 30
     worker_threads: int = 2
     lifter_checkpoint: Path | None = None  # default: the bundled model
+    artifacts_dir: Path | None = None  # `coach export` output; default: data_dir / "models"
     strictness: str = "intermediate"
     admin_emails: list[str] = []  # accounts registered with these emails are admins
     rate_per_minute: float = 30.0  # scoring requests per user per minute
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
         path = self.data_dir / "blobs"
         path.mkdir(parents=True, exist_ok=True)
         return path
+
+    @property
+    def phone_artifacts(self) -> Path:
+        return self.artifacts_dir or self.data_dir / "models"
 
     @cached_property
     def signing_key(self) -> str:

@@ -291,3 +291,39 @@ def test_feedback_on_cues_is_kept_and_exported_to_admins(settings, trainer_paylo
         admin = auth_headers(client, "boss@example.com")
         exported = client.get("/v1/admin/feedback", headers=admin).json()
         assert len(exported) == (1 if cues else 0)
+
+
+def test_phone_models_are_served_per_platform(settings):
+    import io
+    import json
+    import zipfile
+
+    from fastapi.testclient import TestClient
+
+    from coach_api.main import create_app
+    from mobile_export.export import export_all
+
+    with TestClient(create_app(settings)) as client:
+        missing = client.get("/v1/models/android")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_exported"
+        export_all(settings.phone_artifacts, ["onnx", "coreml"], "fp16", settings.lifter_checkpoint)
+        android = client.get("/v1/models/android").json()
+        assert set(android["artifacts"]) == {"lifter_stream.onnx", "lifter_window.onnx"}
+        onnx_bytes = client.get("/v1/models/android/lifter_stream.onnx").content
+        import hashlib
+
+        assert (
+            hashlib.sha256(onnx_bytes).hexdigest()
+            == android["artifacts"]["lifter_stream.onnx"]["sha256"]
+        )
+        ios = client.get("/v1/models/ios").json()
+        assert set(ios["artifacts"]) == {"LifterStream.mlpackage", "LifterWindow.mlpackage"}
+        package = client.get("/v1/models/ios/LifterStream.mlpackage")
+        assert package.headers["content-type"] == "application/zip"
+        assert any(
+            n.endswith("Manifest.json")
+            for n in zipfile.ZipFile(io.BytesIO(package.content)).namelist()
+        )
+        assert client.get("/v1/models/ios/lifter_stream.onnx").status_code == 404
+        assert client.get("/v1/models/windows").status_code == 404
+        assert json.loads(json.dumps(ios))["receptive_field"] == 9
