@@ -1,0 +1,126 @@
+"""Kill the server while sessions are being submitted; restart; nothing committed is lost."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+
+from pose3d.checkpoint import LifterMetadata, save_checkpoint
+from tests.conftest import make_model
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start(data_dir, checkpoint, port) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "COACH_DATA_DIR": str(data_dir),
+        "COACH_LIFTER_CHECKPOINT": str(checkpoint),
+        "COACH_RATE_PER_MINUTE": "100000",
+        "COACH_RATE_BURST": "100000",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "coach_api.main:create_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/readyz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("server did not start")
+
+
+def test_killed_server_loses_no_committed_session(tmp_path, trainer_payload, user_payload):
+    model = make_model((3, 3), causal=True, channels=16)
+    checkpoint = save_checkpoint(
+        tmp_path / "lifter.pt",
+        model,
+        LifterMetadata(architecture=model.hyperparameters, fps=30, version="restart"),
+    )
+    data, port = tmp_path / "data", _free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    server = _start(data, checkpoint, port)
+    try:
+        client = httpx.Client(base_url=url, timeout=60)
+        client.post(
+            "/auth/register",
+            json={"email": "a@example.com", "password": "long password", "role": "trainer"},
+        )
+        token = client.post(
+            "/auth/login", data={"username": "a@example.com", "password": "long password"}
+        ).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        routine = client.post(
+            "/routines",
+            headers=headers,
+            json={"name": "s", "movement": "squat", "keypoints": trainer_payload},
+        ).json()
+        committed: list[int] = []
+
+        def submit():
+            with httpx.Client(base_url=url, timeout=60) as own:
+                while True:
+                    try:
+                        response = own.post(
+                            "/sessions",
+                            headers=headers,
+                            json={"routine_id": routine["id"], "keypoints": user_payload},
+                        )
+                    except httpx.HTTPError:
+                        return
+                    if response.status_code == 201:
+                        committed.append(response.json()["id"])
+
+        threads = [threading.Thread(target=submit) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        deadline = time.time() + 60
+        while len(committed) < 4 and time.time() < deadline:
+            time.sleep(0.05)
+        server.send_signal(signal.SIGKILL)  # mid-load: requests are in flight
+        server.wait(timeout=10)
+        for thread in threads:
+            thread.join(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+    assert len(committed) >= 4
+    server = _start(data, checkpoint, port)
+    try:
+        stored = httpx.get(f"{url}/sessions?limit=100", headers=headers, timeout=30).json()
+        ids = {item["id"] for item in stored["items"]}
+        assert set(committed) <= ids
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    connection = sqlite3.connect(data / "coach.db")
+    assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    blobs = {row[0] for row in connection.execute("SELECT blob FROM sessions")}
+    assert all((data / "blobs" / name).is_file() for name in blobs)  # no row without its motion
