@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import time
-from pathlib import Path
 
 import anyio
 import numpy as np
@@ -104,16 +103,14 @@ class Engine:
         return report.to_dict(), poses
 
 
-def save_poses(directory: Path, name: str, poses: np.ndarray, fps: float) -> str:
-    """Write a motion blob (npz) atomically; returns its file name."""
-    from pose3d.archive import atomic_write
-
+def save_poses(blobs, name: str, poses: np.ndarray, fps: float) -> str:
+    """Store a motion blob (npz); returns its name."""
     buffer = io.BytesIO()
     np.savez_compressed(buffer, poses=poses.astype(np.float32), fps=np.float32(fps))
-    atomic_write(directory / name, buffer.getvalue())
+    blobs.put(name, buffer.getvalue())
     return name
 
 
-def load_poses(directory: Path, name: str) -> tuple[np.ndarray, float]:
-    with np.load(directory / name) as data:
+def load_poses(blobs, name: str) -> tuple[np.ndarray, float]:
+    with np.load(io.BytesIO(blobs.get(name))) as data:
         return data["poses"], float(data["fps"])

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     lifter_checkpoint: Path | None = None  # default: the bundled model
     artifacts_dir: Path | None = None  # `coach export` output; default: data_dir / "models"
     strictness: str = "intermediate"
+    gcs_bucket: str = ""  # store blobs in this GCS bucket instead of data_dir/blobs
+    gcs_prefix: str = "coach"
     admin_emails: list[str] = []  # accounts registered with these emails are admins
     rate_per_minute: float = 30.0  # scoring requests per user per minute
     rate_burst: int = 10
@@ -42,10 +44,13 @@ class Settings(BaseSettings):
         return f"sqlite:///{(self.data_dir / 'coach.db').resolve()}"
 
     @cached_property
-    def blob_dir(self) -> Path:
-        path = self.data_dir / "blobs"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+    def blobs(self):
+        """Where motion blobs live: :class:`~coach_api.blobs.GcsBlobs` or a local folder."""
+        from coach_api.blobs import GcsBlobs, LocalBlobs
+
+        if self.gcs_bucket:
+            return GcsBlobs(self.gcs_bucket, self.gcs_prefix)
+        return LocalBlobs(self.data_dir / "blobs")
 
     @property
     def phone_artifacts(self) -> Path:

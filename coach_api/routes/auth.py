@@ -56,4 +56,4 @@ def delete_me(user: CurrentUser, db: SessionDep, settings: SettingsDep) -> None:
     db.delete(user)
     db.commit()
     for name in blobs:
-        (settings.blob_dir / name).unlink(missing_ok=True)
+        settings.blobs.delete(name)

@@ -154,7 +154,7 @@ async def live(websocket: WebSocket) -> None:
             return await _fail(websocket, "not_found", "no such routine", "routine_id")
         if not engine.lifter.causal:
             return await _fail(websocket, "unavailable", "the loaded lifter is not causal")
-        poses, fps = load_poses(settings.blob_dir, routine.blob)
+        poses, fps = load_poses(settings.blobs, routine.blob)
         reference = Reference.from_poses(poses, fps, routine.movement)
         try:
             parse_sequence(

@@ -48,7 +48,7 @@ async def create_routine(
 ) -> RoutinePublic:
     sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
     poses, reps = await engine.run(engine.build_reference, sequence, body.movement)
-    blob = save_poses(settings.blob_dir, f"routine-{uuid.uuid4().hex}.npz", poses, sequence.fps)
+    blob = save_poses(settings.blobs, f"routine-{uuid.uuid4().hex}.npz", poses, sequence.fps)
     routine = Routine(
         owner_id=user.id,
         name=body.name,
@@ -62,7 +62,7 @@ async def create_routine(
     try:
         db.commit()
     except Exception:
-        (settings.blob_dir / blob).unlink(missing_ok=True)  # nothing half-stored
+        settings.blobs.delete(blob)  # nothing half-stored
         raise
     return _public(routine)
 
@@ -86,4 +86,4 @@ def delete_routine(
     blob = routine.blob
     db.delete(routine)
     db.commit()
-    (settings.blob_dir / blob).unlink(missing_ok=True)
+    settings.blobs.delete(blob)

@@ -51,7 +51,7 @@ async def create_session(
         if routine is None:
             raise ApiError(404, "not_found", f"no routine {body.routine_id}", "routine_id")
     sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
-    reference, reference_fps = load_poses(settings.blob_dir, routine.blob)
+    reference, reference_fps = load_poses(settings.blobs, routine.blob)
     report, poses = await engine.run(
         engine.score,
         sequence,
@@ -60,7 +60,7 @@ async def create_session(
         routine.movement,
         body.strictness or settings.strictness,
     )
-    blob = save_poses(settings.blob_dir, f"session-{uuid.uuid4().hex}.npz", poses, sequence.fps)
+    blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, sequence.fps)
     row = WorkoutSession(
         user_id=user.id,
         routine_id=routine.id,
@@ -72,7 +72,7 @@ async def create_session(
     try:
         db.commit()
     except Exception:
-        (settings.blob_dir / blob).unlink(missing_ok=True)
+        settings.blobs.delete(blob)
         raise
     return _public(row)
 
@@ -122,17 +122,17 @@ async def session_report(
     routine = db.get(Routine, row.routine_id)
     if routine is None:
         raise ApiError(404, "not_found", "the session's routine was deleted", "session_id")
-    page = await engine.run(_render, row, routine, settings.blob_dir)
+    page = await engine.run(_render, row, routine, settings.blobs)
     return HTMLResponse(page)
 
 
-def _render(row: WorkoutSession, routine, blob_dir) -> str:
+def _render(row: WorkoutSession, routine, blobs) -> str:
     from scoring import Reference
     from scoring.html import render_html
     from scoring.report import ErrorEvent, SessionReport
 
-    poses, fps = load_poses(blob_dir, row.blob)
-    reference_poses, reference_fps = load_poses(blob_dir, routine.blob)
+    poses, fps = load_poses(blobs, row.blob)
+    reference_poses, reference_fps = load_poses(blobs, routine.blob)
     data = row.report
     report = SessionReport(
         score=data["score"],

@@ -14,6 +14,7 @@ from synthetic_data.detector import film
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 from tests.conftest import make_model
+from tests.dataflow_jobs.conftest import gcs_emulator  # noqa: F401 - the GCS emulator fixture
 
 
 def payload(clip, seed: int = 0) -> dict:

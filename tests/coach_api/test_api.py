@@ -107,7 +107,7 @@ def test_malformed_keypoints_name_the_field(client, trainer_payload):
         "/v1/sessions", headers=headers, json={"routine_id": 999, "keypoints": trainer_payload}
     )
     assert missing.status_code == 404 and missing.json()["error"]["field"] == "routine_id"
-    assert not list((client.app.state.settings.blob_dir).iterdir())  # nothing half-stored
+    assert not client.app.state.settings.blobs.names()  # nothing half-stored
 
 
 def test_oversized_bodies_are_refused_while_reading(client):
@@ -135,10 +135,10 @@ def test_delete_me_erases_everything(client, trainer_payload, user_payload):
     client.post(
         "/v1/sessions", headers=user, json={"routine_id": routine["id"], "keypoints": user_payload}
     )
-    blobs = client.app.state.settings.blob_dir
-    assert len(list(blobs.iterdir())) == 2
+    blobs = client.app.state.settings.blobs
+    assert len(blobs.names()) == 2
     assert client.delete("/v1/me", headers=user).status_code == 204
-    assert len(list(blobs.iterdir())) == 1  # only the trainer's routine remains
+    assert len(blobs.names()) == 1  # only the trainer's routine remains
     assert client.get("/v1/me", headers=user).status_code == 401
 
 
@@ -327,3 +327,29 @@ def test_phone_models_are_served_per_platform(settings):
         assert client.get("/v1/models/ios/lifter_stream.onnx").status_code == 404
         assert client.get("/v1/models/windows").status_code == 404
         assert json.loads(json.dumps(ios))["receptive_field"] == 9
+
+
+def test_blobs_in_a_gcs_bucket(settings, trainer_payload, user_payload, gcs_emulator):
+    from fastapi.testclient import TestClient
+
+    from coach_api.main import create_app
+
+    settings.gcs_bucket = gcs_emulator.removeprefix("gs://")
+    with TestClient(create_app(settings)) as client:
+        trainer = auth_headers(client, "coach@example.com", role="trainer")
+        routine = _routine(client, trainer, trainer_payload)
+        user = auth_headers(client)
+        session = client.post(
+            "/v1/sessions",
+            headers=user,
+            json={"routine_id": routine["id"], "keypoints": user_payload},
+        )
+        assert session.status_code == 201
+        blobs = client.app.state.settings.blobs
+        assert len(blobs.names()) == 2 and not (settings.data_dir / "blobs").exists()
+        assert (
+            client.get(f"/v1/sessions/{session.json()['id']}/report.html", headers=user).status_code
+            == 200
+        )
+        assert client.delete("/v1/me", headers=user).status_code == 204
+        assert len(blobs.names()) == 1

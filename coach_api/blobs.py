@@ -1,0 +1,65 @@
+"""Blob storage for motion and models: a local folder by default, a GCS bucket by setting.
+
+``COACH_GCS_BUCKET`` (with optional ``COACH_GCS_PREFIX``) switches to Google Cloud
+Storage; ``STORAGE_EMULATOR_HOST`` points the client at an emulator (anonymous).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pose3d.archive import atomic_write
+
+
+class LocalBlobs:
+    """Blobs as files in one folder (written atomically)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def put(self, name: str, data: bytes) -> None:
+        atomic_write(self.folder / name, data)
+
+    def get(self, name: str) -> bytes:
+        return (self.folder / name).read_bytes()
+
+    def delete(self, name: str) -> None:
+        (self.folder / name).unlink(missing_ok=True)
+
+    def names(self) -> list[str]:
+        return sorted(
+            p.name for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(".")
+        )
+
+
+class GcsBlobs:
+    """Blobs as objects ``gs://bucket/prefix/name``."""
+
+    def __init__(self, bucket: str, prefix: str = "") -> None:
+        from google.cloud import storage
+
+        client = (
+            storage.Client.create_anonymous_client()
+            if os.environ.get("STORAGE_EMULATOR_HOST")
+            else storage.Client()
+        )
+        self.bucket = client.bucket(bucket)
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    def put(self, name: str, data: bytes) -> None:
+        self.bucket.blob(self.prefix + name).upload_from_string(data)
+
+    def get(self, name: str) -> bytes:
+        return self.bucket.blob(self.prefix + name).download_as_bytes()
+
+    def delete(self, name: str) -> None:
+        blob = self.bucket.blob(self.prefix + name)
+        if blob.exists():
+            blob.delete()
+
+    def names(self) -> list[str]:
+        return sorted(
+            b.name[len(self.prefix) :] for b in self.bucket.list_blobs(prefix=self.prefix)
+        )
