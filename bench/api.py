@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -27,6 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.common import describe_machine, write_results
+from coach_api.process import free_port, start_server
 from pose3d.sequence_json import KeypointSequence
 from synthetic_data.detector import film
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
@@ -39,12 +37,6 @@ def _phone_json(clip, seed=0) -> dict:
     return KeypointSequence(
         "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
     ).to_json()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def _sessions(url, headers, routine_id, payload, clients, total):
@@ -105,38 +97,11 @@ def _row(test, clients, latencies, per_second=None):
 
 
 def main(argv: list[str] | None = None) -> None:
-    port = _free_port()
+    port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        env = {
-            **os.environ,
-            "COACH_DATA_DIR": data,
-            "COACH_RATE_PER_MINUTE": "100000",
-            "COACH_RATE_BURST": "100000",
-        }
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "coach_api.main:create_app",
-                "--factory",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-        )
+        server = start_server(Path(data), port, rate_per_minute=100000, rate_burst=100000)
         url = f"http://127.0.0.1:{port}/v1"
         try:
-            for _ in range(300):
-                try:
-                    if httpx.get(f"{url}/readyz").status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.2)
             http = httpx.Client(base_url=url, timeout=300)
             http.post(
                 "/auth/register",

@@ -2,59 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 
+from coach_api.process import free_port, start_server
 from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from tests.conftest import make_model
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _start(data_dir, checkpoint, port) -> subprocess.Popen:
-    env = {
-        **os.environ,
-        "COACH_DATA_DIR": str(data_dir),
-        "COACH_LIFTER_CHECKPOINT": str(checkpoint),
-        "COACH_RATE_PER_MINUTE": "100000",
-        "COACH_RATE_BURST": "100000",
-    }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "coach_api.main:create_app",
-            "--factory",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/v1/readyz", timeout=1).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    server.kill()
-    raise RuntimeError("server did not start")
 
 
 def test_killed_server_loses_no_committed_session(tmp_path, trainer_payload, user_payload):
@@ -64,9 +21,11 @@ def test_killed_server_loses_no_committed_session(tmp_path, trainer_payload, use
         model,
         LifterMetadata(architecture=model.hyperparameters, fps=30, version="restart"),
     )
-    data, port = tmp_path / "data", _free_port()
+    data, port = tmp_path / "data", free_port()
     url = f"http://127.0.0.1:{port}/v1"
-    server = _start(data, checkpoint, port)
+    server = start_server(
+        data, port, lifter_checkpoint=checkpoint, rate_per_minute=100000, rate_burst=100000
+    )
     try:
         client = httpx.Client(base_url=url, timeout=60)
         client.post(
@@ -112,7 +71,9 @@ def test_killed_server_loses_no_committed_session(tmp_path, trainer_payload, use
         if server.poll() is None:
             server.kill()
     assert len(committed) >= 4
-    server = _start(data, checkpoint, port)
+    server = start_server(
+        data, port, lifter_checkpoint=checkpoint, rate_per_minute=100000, rate_burst=100000
+    )
     try:
         stored = httpx.get(f"{url}/sessions?limit=100", headers=headers, timeout=30).json()
         ids = {item["id"] for item in stored["items"]}
