@@ -30,6 +30,7 @@ class User(Base):
         back_populates="user", cascade="all, delete-orphan"
     )
     feedback: Mapped[list[Feedback]] = relationship(cascade="all, delete-orphan")
+    jobs: Mapped[list[Job]] = relationship(cascade="all, delete-orphan")
     routines: Mapped[list[Routine]] = relationship(
         back_populates="owner", cascade="all, delete-orphan"
     )
@@ -69,6 +70,19 @@ class WorkoutSession(Base):
     @property
     def report(self) -> dict:
         return json.loads(self.report_json)
+
+
+class Job(Base):
+    """A long session scored in the background: queued -> running -> done | failed."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    session_id: Mapped[int | None] = mapped_column(default=None)
+    error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
 class Feedback(Base):

@@ -46,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
+    app.state.background = set()  # running background jobs (kept referenced)
     app.state.rate_limiter = RateLimiter(settings.rate_per_minute, settings.rate_burst)
     app.state.db_engine = make_engine(settings.resolved_database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.db_engine)

@@ -101,3 +101,13 @@ class FeedbackPublic(BaseModel):
     verdict: str
     comment: str
     created_at: datetime
+
+
+class JobPublic(BaseModel):
+    """A background scoring job; ``session_id`` is set when ``status`` is ``done``."""
+
+    id: int
+    status: Literal["queued", "running", "done", "failed"]
+    session_id: int | None
+    error: str
+    created_at: datetime

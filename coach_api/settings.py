@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = 8 * 2**20
     max_frames: int = 30 * 60 * 10  # ten minutes at 30 fps
     min_frames: int = 30
+    background_frames: int = 30 * 60 * 3  # longer sessions are scored as background jobs
     worker_threads: int = 2
     lifter_checkpoint: Path | None = None  # default: the bundled model
     artifacts_dir: Path | None = None  # `coach export` output; default: data_dir / "models"

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
-from fastapi import APIRouter, Query
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import func, select
 
-from coach_api.db import Feedback, Routine, WorkoutSession
+from coach_api.db import Feedback, Job, Routine, WorkoutSession
 from coach_api.deps import CurrentUser, EngineDep, RateLimitedUser, SessionDep, SettingsDep
 from coach_api.errors import ApiError
 from coach_api.routes.routines import owned_routine
 from coach_api.schemas import (
     FeedbackCreate,
     FeedbackPublic,
+    JobPublic,
     SessionCreate,
     SessionPage,
     SessionPublic,
@@ -36,7 +38,11 @@ def _public(row: WorkoutSession) -> SessionPublic:
 
 
 @router.post(
-    "/sessions", response_model=SessionPublic, status_code=201, operation_id="createSession"
+    "/sessions",
+    response_model=SessionPublic,
+    status_code=201,
+    operation_id="createSession",
+    responses={202: {"model": JobPublic, "description": "long session: scored in the background"}},
 )
 async def create_session(
     body: SessionCreate,
@@ -44,25 +50,42 @@ async def create_session(
     db: SessionDep,
     engine: EngineDep,
     settings: SettingsDep,
-) -> SessionPublic:
+    request: Request,
+):
+    """Lift, align and score a session; sessions over ``COACH_BACKGROUND_FRAMES`` frames
+    answer 202 with a job to poll at ``/v1/jobs/{id}``."""
     routine = owned_routine(db, user, body.routine_id) if user.role != "user" else None
     if routine is None:  # users score against any trainer's routine they know the id of
         routine = db.get(Routine, body.routine_id)
         if routine is None:
             raise ApiError(404, "not_found", f"no routine {body.routine_id}", "routine_id")
     sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
+    strictness = body.strictness or settings.strictness
+    if sequence.num_frames <= settings.background_frames:
+        row = await score_and_store(engine, settings, db, user.id, routine, sequence, strictness)
+        return _public(row)
+    job = Job(user_id=user.id)
+    db.add(job)
+    db.commit()
+    task = asyncio.create_task(
+        _run_job(request.app, job.id, user.id, routine.id, sequence, strictness)
+    )
+    request.app.state.background.add(task)
+    task.add_done_callback(request.app.state.background.discard)
+    return JSONResponse(_job(job).model_dump(mode="json"), status_code=202)
+
+
+async def score_and_store(
+    engine, settings, db, user_id: int, routine: Routine, sequence, strictness: str
+) -> WorkoutSession:
+    """Score ``sequence`` against ``routine`` and store it; nothing is left on failure."""
     reference, reference_fps = load_poses(settings.blobs, routine.blob)
     report, poses = await engine.run(
-        engine.score,
-        sequence,
-        reference,
-        reference_fps,
-        routine.movement,
-        body.strictness or settings.strictness,
+        engine.score, sequence, reference, reference_fps, routine.movement, strictness
     )
     blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, sequence.fps)
     row = WorkoutSession(
-        user_id=user.id,
+        user_id=user_id,
         routine_id=routine.id,
         score=report["score"],
         report_json=json.dumps(report),
@@ -74,7 +97,45 @@ async def create_session(
     except Exception:
         settings.blobs.delete(blob)
         raise
-    return _public(row)
+    return row
+
+
+async def _run_job(
+    app, job_id: int, user_id: int, routine_id: int, sequence, strictness: str
+) -> None:
+    with app.state.sessionmaker() as db:
+        job = db.get(Job, job_id)
+        job.status = "running"
+        db.commit()
+        try:
+            routine = db.get(Routine, routine_id)
+            row = await score_and_store(
+                app.state.engine, app.state.settings, db, user_id, routine, sequence, strictness
+            )
+            job.status, job.session_id = "done", row.id
+        except Exception as exc:  # the job reports it; the service carries on
+            db.rollback()
+            job = db.get(Job, job_id)
+            job.status, job.error = "failed", str(exc)[:500] or type(exc).__name__
+        db.commit()
+
+
+def _job(job: Job) -> JobPublic:
+    return JobPublic(
+        id=job.id,
+        status=job.status,
+        session_id=job.session_id,
+        error=job.error,
+        created_at=job.created_at,
+    )
+
+
+@router.get("/jobs/{job_id}", response_model=JobPublic, operation_id="getJob")
+def get_job(job_id: int, user: CurrentUser, db: SessionDep) -> JobPublic:
+    job = db.get(Job, job_id)
+    if job is None or job.user_id != user.id:
+        raise ApiError(404, "not_found", f"no job {job_id}", "job_id")
+    return _job(job)
 
 
 @router.get("/sessions", response_model=SessionPage, operation_id="listSessions")

@@ -353,3 +353,38 @@ def test_blobs_in_a_gcs_bucket(settings, trainer_payload, user_payload, gcs_emul
         )
         assert client.delete("/v1/me", headers=user).status_code == 204
         assert len(blobs.names()) == 1
+
+
+def test_long_sessions_become_background_jobs(settings, trainer_payload, user_payload):
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from coach_api.main import create_app
+
+    settings.background_frames = 100  # the user's session is longer than this
+    with TestClient(create_app(settings)) as client:
+        trainer = auth_headers(client, "coach@example.com", role="trainer")
+        routine = _routine(client, trainer, trainer_payload)
+        user = auth_headers(client)
+        accepted = client.post(
+            "/v1/sessions",
+            headers=user,
+            json={"routine_id": routine["id"], "keypoints": user_payload},
+        )
+        assert accepted.status_code == 202 and accepted.json()["status"] in (
+            "queued",
+            "running",
+            "done",
+        )
+        job_id = accepted.json()["id"]
+        for _ in range(200):
+            job = client.get(f"/v1/jobs/{job_id}", headers=user).json()
+            if job["status"] in ("done", "failed"):
+                break
+            time.sleep(0.05)
+        assert job["status"] == "done" and job["error"] == ""
+        session = client.get(f"/v1/sessions/{job['session_id']}", headers=user)
+        assert session.status_code == 200 and "score" in session.json()["report"]
+        other = auth_headers(client, "bob@example.com")
+        assert client.get(f"/v1/jobs/{job_id}", headers=other).status_code == 404
