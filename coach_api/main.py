@@ -10,7 +10,7 @@ from coach_api.db import make_engine, make_sessionmaker
 from coach_api.errors import install_error_handlers
 from coach_api.limits import BodySizeLimit
 from coach_api.observability import Metrics, RateLimiter, RequestLog
-from coach_api.routes import admin, auth, live, ops, routines, sessions
+from coach_api.routes import admin, auth, live, ops, routines, sessions, videos
 from coach_api.services import Engine
 from coach_api.settings import Settings
 
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ops.router,
         live.router,
         admin.router,
+        videos.router,
     ):
         app.include_router(router, prefix="/v1")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     max_frames: int = 30 * 60 * 10  # ten minutes at 30 fps
     min_frames: int = 30
     background_frames: int = 30 * 60 * 3  # longer sessions are scored as background jobs
+    pose_task: Path | None = None  # MediaPipe pose_landmarker .task file for video uploads
     worker_threads: int = 2
     lifter_checkpoint: Path | None = None  # default: the bundled model
     artifacts_dir: Path | None = None  # `coach export` output; default: data_dir / "models"

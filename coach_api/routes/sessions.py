@@ -72,7 +72,7 @@ async def create_session(
     )
     request.app.state.background.add(task)
     task.add_done_callback(request.app.state.background.discard)
-    return JSONResponse(_job(job).model_dump(mode="json"), status_code=202)
+    return JSONResponse(job_public(job).model_dump(mode="json"), status_code=202)
 
 
 async def score_and_store(
@@ -120,7 +120,7 @@ async def _run_job(
         db.commit()
 
 
-def _job(job: Job) -> JobPublic:
+def job_public(job: Job) -> JobPublic:
     return JobPublic(
         id=job.id,
         status=job.status,
@@ -135,7 +135,7 @@ def get_job(job_id: int, user: CurrentUser, db: SessionDep) -> JobPublic:
     job = db.get(Job, job_id)
     if job is None or job.user_id != user.id:
         raise ApiError(404, "not_found", f"no job {job_id}", "job_id")
-    return _job(job)
+    return job_public(job)
 
 
 @router.get("/sessions", response_model=SessionPage, operation_id="listSessions")

@@ -388,3 +388,58 @@ def test_long_sessions_become_background_jobs(settings, trainer_payload, user_pa
         assert session.status_code == 200 and "score" in session.json()["report"]
         other = auth_headers(client, "bob@example.com")
         assert client.get(f"/v1/jobs/{job_id}", headers=other).status_code == 404
+
+
+def _wait_job(client, headers, job_id):
+    import time
+
+    for _ in range(300):
+        job = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError("job did not finish")
+
+
+def test_video_uploads_are_checked_and_failures_explained(client, trainer_payload, tmp_path):
+    import cv2
+    import numpy as np
+
+    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    routine = _routine(client, trainer, trainer_payload)
+    user = auth_headers(client)
+    wrong_type = client.post(
+        "/v1/videos",
+        headers=user,
+        data={"routine_id": routine["id"]},
+        files={"video": ("notes.txt", b"hello", "text/plain")},
+    )
+    assert wrong_type.status_code == 415 and wrong_type.json()["error"]["field"] == "video"
+    corrupt = client.post(
+        "/v1/videos",
+        headers=user,
+        data={"routine_id": routine["id"]},
+        files={"video": ("x.mp4", b"\x00\x01 not a video", "video/mp4")},
+    )
+    assert corrupt.status_code == 202
+    job = _wait_job(client, user, corrupt.json()["id"])
+    assert (
+        (job["status"] == "failed"
+        and "cannot be opened" in job["error"])
+        or "no decodable frames" in job["error"]
+    )
+    # A real (tiny) video without a configured pose model: a clear reason, and the video deleted.
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
+    for i in range(10):
+        writer.write(np.full((48, 64, 3), i * 20, dtype=np.uint8))
+    writer.release()
+    upload = client.post(
+        "/v1/videos",
+        headers=user,
+        data={"routine_id": routine["id"]},
+        files={"video": ("clip.avi", path.read_bytes(), "video/x-msvideo")},
+    )
+    job = _wait_job(client, user, upload.json()["id"])
+    assert job["status"] == "failed" and "COACH_POSE_TASK" in job["error"]
+    assert not [n for n in client.app.state.settings.blobs.names() if n.startswith("video-")]
