@@ -423,11 +423,8 @@ def test_video_uploads_are_checked_and_failures_explained(client, trainer_payloa
     )
     assert corrupt.status_code == 202
     job = _wait_job(client, user, corrupt.json()["id"])
-    assert (
-        (job["status"] == "failed"
-        and "cannot be opened" in job["error"])
-        or "no decodable frames" in job["error"]
-    )
+    assert job["status"] == "failed"
+    assert "cannot be opened" in job["error"] or "no decodable frames" in job["error"]
     # A real (tiny) video without a configured pose model: a clear reason, and the video deleted.
     path = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))
