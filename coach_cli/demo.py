@@ -11,7 +11,6 @@ simulator's ground truth.
 
 from __future__ import annotations
 
-import socket
 import tempfile
 import threading
 import time
@@ -21,19 +20,14 @@ import numpy as np
 from rich.console import Console
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _start_server(data_dir: Path):
     import uvicorn
 
     from coach_api.main import create_app
+    from coach_api.process import free_port
     from coach_api.settings import Settings
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(Settings(data_dir=data_dir)),
