@@ -26,3 +26,5 @@ $COACH train --shards "$DATA/shards" --out "$RUNS/perframe" --filter-widths 1,1,
 $COACH evaluate --checkpoint "$RUNS/causal81/best.pt" --baseline "$RUNS/perframe/best.pt" \
   --shards "$DATA/shards" --out "$RUNS/report"
 $COACH bundle --checkpoint "$RUNS/causal81/best.pt" --report "$RUNS/report"
+# The scoring's population model of correct form, from correct sessions lifted by the new model.
+$COACH fit-scoring
