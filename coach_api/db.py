@@ -82,6 +82,7 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(12), default="queued")
     session_id: Mapped[int | None] = mapped_column(default=None)
     error: Mapped[str] = mapped_column(String(500), default="")
+    video_blob: Mapped[str] = mapped_column(String(200), default="")  # a video the user kept
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -31,6 +31,8 @@ def get_engine(request: Request) -> Engine:
     return request.app.state.engine
 
 
+MAX_ID = 2**62  # larger ids cannot exist in the database (and overflow SQLite integers)
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]  # a row id in a URL path
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_db)]
 EngineDep = Annotated[Engine, Depends(get_engine)]

@@ -56,7 +56,7 @@ class RoutinePublic(BaseModel):
 
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    routine_id: int
+    routine_id: int = Field(ge=1, le=2**62)
     keypoints: KeypointSequenceIn
     strictness: Literal["beginner", "intermediate", "expert"] | None = None
 
@@ -88,7 +88,7 @@ class FeedbackCreate(BaseModel):
     """The user's verdict on one cue (``error_index`` into the session's ``errors``)."""
 
     model_config = ConfigDict(extra="forbid")
-    error_index: int = Field(ge=0)
+    error_index: int = Field(ge=0, le=10_000)
     verdict: Literal["right", "wrong"]
     comment: str = Field(default="", max_length=500)
 
@@ -111,3 +111,13 @@ class JobPublic(BaseModel):
     session_id: int | None
     error: str
     created_at: datetime
+
+
+class ProgressPoint(BaseModel):
+    """One session of a routine: when, and how it went."""
+
+    session_id: int
+    created_at: datetime
+    score: float
+    reps: int
+    errors: int

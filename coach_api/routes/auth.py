@@ -51,8 +51,9 @@ def me(user: CurrentUser) -> UserPublic:
 
 @router.delete("/me", status_code=204, operation_id="deleteMe")
 def delete_me(user: CurrentUser, db: SessionDep, settings: SettingsDep) -> None:
-    """Erase the account with its routines, sessions and stored motion."""
+    """Erase the account with its routines, sessions, feedback, kept videos and stored motion."""
     blobs = [s.blob for s in user.sessions] + [r.blob for r in user.routines]
+    blobs += [job.video_blob for job in user.jobs if job.video_blob]
     db.delete(user)
     db.commit()
     for name in blobs:

@@ -22,6 +22,7 @@ import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from coach_api.db import Routine, User
+from coach_api.deps import MAX_ID
 from coach_api.errors import ApiError, error_body
 from coach_api.security import read_token
 from coach_api.services import load_poses
@@ -145,9 +146,14 @@ async def live(websocket: WebSocket) -> None:
             )
         token = start.get("token") or websocket.query_params.get("token")
         user_id = read_token(token, settings.signing_key) if token else None
+        routine_id = start.get("routine_id")
+        if not isinstance(routine_id, int) or not 1 <= routine_id <= MAX_ID:
+            return await _fail(
+                websocket, "invalid_input", "routine_id must be a routine id", "routine_id"
+            )
         with app.state.sessionmaker() as db:
             user = db.get(User, user_id) if user_id is not None else None
-            routine = db.get(Routine, start.get("routine_id")) if user is not None else None
+            routine = db.get(Routine, routine_id) if user is not None else None
         if user is None:
             return await _fail(websocket, "unauthorized", "a valid token is required")
         if routine is None:

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from coach_api.db import Routine
-from coach_api.deps import CurrentUser, EngineDep, RateLimitedUser, SessionDep, SettingsDep
+from coach_api.deps import CurrentUser, EngineDep, Id, RateLimitedUser, SessionDep, SettingsDep
 from coach_api.errors import ApiError
 from coach_api.schemas import RoutineCreate, RoutinePublic
 from coach_api.services import save_poses
@@ -74,13 +74,13 @@ def list_routines(user: CurrentUser, db: SessionDep) -> list[RoutinePublic]:
 
 
 @router.get("/routines/{routine_id}", response_model=RoutinePublic, operation_id="getRoutine")
-def get_routine(routine_id: int, user: CurrentUser, db: SessionDep) -> RoutinePublic:
+def get_routine(routine_id: Id, user: CurrentUser, db: SessionDep) -> RoutinePublic:
     return _public(owned_routine(db, user, routine_id))
 
 
 @router.delete("/routines/{routine_id}", status_code=204, operation_id="deleteRoutine")
 def delete_routine(
-    routine_id: int, user: CurrentUser, db: SessionDep, settings: SettingsDep
+    routine_id: Id, user: CurrentUser, db: SessionDep, settings: SettingsDep
 ) -> None:
     routine = owned_routine(db, user, routine_id)
     blob = routine.blob

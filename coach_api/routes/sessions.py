@@ -5,19 +5,29 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import func, select
 
 from coach_api.db import Feedback, Job, Routine, WorkoutSession
-from coach_api.deps import CurrentUser, EngineDep, RateLimitedUser, SessionDep, SettingsDep
+from coach_api.deps import (
+    MAX_ID,
+    CurrentUser,
+    EngineDep,
+    Id,
+    RateLimitedUser,
+    SessionDep,
+    SettingsDep,
+)
 from coach_api.errors import ApiError
 from coach_api.routes.routines import owned_routine
 from coach_api.schemas import (
     FeedbackCreate,
     FeedbackPublic,
     JobPublic,
+    ProgressPoint,
     SessionCreate,
     SessionPage,
     SessionPublic,
@@ -131,7 +141,7 @@ def job_public(job: Job) -> JobPublic:
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic, operation_id="getJob")
-def get_job(job_id: int, user: CurrentUser, db: SessionDep) -> JobPublic:
+def get_job(job_id: Id, user: CurrentUser, db: SessionDep) -> JobPublic:
     job = db.get(Job, job_id)
     if job is None or job.user_id != user.id:
         raise ApiError(404, "not_found", f"no job {job_id}", "job_id")
@@ -144,7 +154,7 @@ def list_sessions(
     db: SessionDep,
     offset: int = Query(0, ge=0),
     limit: int = Query(20, ge=1, le=100),
-    routine_id: int | None = None,
+    routine_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> SessionPage:
     query = select(WorkoutSession).where(WorkoutSession.user_id == user.id)
     if routine_id is not None:
@@ -166,7 +176,7 @@ def _owned_session(db, user, session_id: int) -> WorkoutSession:
 
 
 @router.get("/sessions/{session_id}", response_model=SessionPublic, operation_id="getSession")
-def get_session(session_id: int, user: CurrentUser, db: SessionDep) -> SessionPublic:
+def get_session(session_id: Id, user: CurrentUser, db: SessionDep) -> SessionPublic:
     return _public(_owned_session(db, user, session_id))
 
 
@@ -176,7 +186,7 @@ def get_session(session_id: int, user: CurrentUser, db: SessionDep) -> SessionPu
     operation_id="getSessionReport",
 )
 async def session_report(
-    session_id: int, user: CurrentUser, db: SessionDep, engine: EngineDep, settings: SettingsDep
+    session_id: Id, user: CurrentUser, db: SessionDep, engine: EngineDep, settings: SettingsDep
 ) -> HTMLResponse:
     """The session's report page (score, cues, alignment plot, error timeline, skeletons)."""
     row = _owned_session(db, user, session_id)
@@ -217,7 +227,7 @@ def _render(row: WorkoutSession, routine, blobs) -> str:
     operation_id="createFeedback",
 )
 def create_feedback(
-    session_id: int, body: FeedbackCreate, user: CurrentUser, db: SessionDep
+    session_id: Id, body: FeedbackCreate, user: CurrentUser, db: SessionDep
 ) -> FeedbackPublic:
     """Mark one of the session's cues as right or wrong (kept for retraining)."""
     row = _owned_session(db, user, session_id)
@@ -235,3 +245,27 @@ def create_feedback(
     db.add(feedback)
     db.commit()
     return FeedbackPublic.model_validate(feedback, from_attributes=True)
+
+
+@router.get(
+    "/routines/{routine_id}/progress",
+    response_model=list[ProgressPoint],
+    operation_id="getRoutineProgress",
+)
+def routine_progress(routine_id: Id, user: CurrentUser, db: SessionDep) -> list[ProgressPoint]:
+    """The user's sessions of one routine over time, oldest first: score, reps, cue count."""
+    rows = db.scalars(
+        select(WorkoutSession)
+        .where(WorkoutSession.user_id == user.id, WorkoutSession.routine_id == routine_id)
+        .order_by(WorkoutSession.created_at, WorkoutSession.id)
+    )
+    return [
+        ProgressPoint(
+            session_id=r.id,
+            created_at=r.created_at,
+            score=r.score,
+            reps=r.report["reps"],
+            errors=len(r.report["errors"]),
+        )
+        for r in rows
+    ]

@@ -26,7 +26,7 @@ async def upload_video(
     request: Request,
     user: RateLimitedUser,
     db: SessionDep,
-    routine_id: Annotated[int, Form()],
+    routine_id: Annotated[int, Form(ge=1, le=2**62)],
     video: Annotated[UploadFile, File()],
     keep_video: Annotated[bool, Form()] = False,
 ) -> JSONResponse:
@@ -46,7 +46,7 @@ async def upload_video(
     settings = request.app.state.settings
     name = f"video-{uuid.uuid4().hex}{VIDEO_TYPES[video.content_type]}"
     settings.blobs.put(name, await video.read())
-    job = Job(user_id=user.id)
+    job = Job(user_id=user.id, video_blob=name if keep_video else "")
     db.add(job)
     db.commit()
     task = asyncio.create_task(_process(request.app, job.id, user.id, routine_id, name, keep_video))

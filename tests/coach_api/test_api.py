@@ -440,3 +440,22 @@ def test_video_uploads_are_checked_and_failures_explained(client, trainer_payloa
     job = _wait_job(client, user, upload.json()["id"])
     assert job["status"] == "failed" and "COACH_POSE_TASK" in job["error"]
     assert not [n for n in client.app.state.settings.blobs.names() if n.startswith("video-")]
+
+
+def test_progress_per_routine(client, trainer_payload, user_payload):
+    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    routine = _routine(client, trainer, trainer_payload)
+    user = auth_headers(client)
+    ids = [
+        client.post(
+            "/v1/sessions",
+            headers=user,
+            json={"routine_id": routine["id"], "keypoints": user_payload},
+        ).json()["id"]
+        for _ in range(2)
+    ]
+    progress = client.get(f"/v1/routines/{routine['id']}/progress", headers=user).json()
+    assert [p["session_id"] for p in progress] == ids
+    assert all(0 <= p["score"] <= 100 and p["reps"] >= 0 for p in progress)
+    other = auth_headers(client, "bob@example.com")
+    assert client.get(f"/v1/routines/{routine['id']}/progress", headers=other).json() == []
