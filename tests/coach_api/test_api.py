@@ -13,6 +13,16 @@ def _routine(client, headers, trainer_payload, name="Squats"):
     return response.json()
 
 
+def _scored_session(client, trainer_payload, user_payload):
+    """A trainer with a routine and a user with one scored session: (trainer headers,
+    routine, user headers, the session response)."""
+    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    routine = _routine(client, trainer, trainer_payload)
+    user = auth_headers(client)
+    body = {"routine_id": routine["id"], "keypoints": user_payload}
+    return trainer, routine, user, client.post("/v1/sessions", headers=user, json=body)
+
+
 def test_auth_flow_and_errors(client):
     headers = auth_headers(client)
     me = client.get("/v1/me", headers=headers).json()
@@ -259,14 +269,8 @@ def test_feedback_on_cues_is_kept_and_exported_to_admins(settings, trainer_paylo
 
     settings.admin_emails = ["boss@example.com"]
     with TestClient(create_app(settings)) as client:
-        trainer = auth_headers(client, "coach@example.com", role="trainer")
-        routine = _routine(client, trainer, trainer_payload)
-        user = auth_headers(client)
-        session = client.post(
-            "/v1/sessions",
-            headers=user,
-            json={"routine_id": routine["id"], "keypoints": user_payload},
-        ).json()
+        _, _, user, session = _scored_session(client, trainer_payload, user_payload)
+        session = session.json()
         cues = len(session["report"]["errors"])
         out_of_range = client.post(
             f"/v1/sessions/{session['id']}/feedback",
@@ -336,14 +340,7 @@ def test_blobs_in_a_gcs_bucket(settings, trainer_payload, user_payload, gcs_emul
 
     settings.gcs_bucket = gcs_emulator.removeprefix("gs://")
     with TestClient(create_app(settings)) as client:
-        trainer = auth_headers(client, "coach@example.com", role="trainer")
-        routine = _routine(client, trainer, trainer_payload)
-        user = auth_headers(client)
-        session = client.post(
-            "/v1/sessions",
-            headers=user,
-            json={"routine_id": routine["id"], "keypoints": user_payload},
-        )
+        _, _, user, session = _scored_session(client, trainer_payload, user_payload)
         assert session.status_code == 201
         blobs = client.app.state.settings.blobs
         assert len(blobs.names()) == 2 and not (settings.data_dir / "blobs").exists()
