@@ -266,25 +266,39 @@ class LiftStream:
         if frame.ndim != 2:
             raise ValueError(f"a frame must have shape (J, 2), got {frame.shape}")
         frame_scores = None if scores is None else np.asarray(scores, dtype=np.float32)[None]
-        points, conf, lay = validate_keypoints(frame[None], frame_scores, self.layout)
+        return self.push_many(frame[None], frame_scores)[0]
+
+    def push_many(
+        self, keypoints: np.ndarray, scores: np.ndarray | None = None
+    ) -> list[np.ndarray | None]:
+        """Add a batch of frames ``(N, J, 2)`` (+ scores ``(N, J)``): one pose (or ``None``)
+        per frame, exactly as N calls of :meth:`push` would give, with one forward pass
+        for the whole batch (what a live server wants for small batches)."""
+        points, conf, lay = validate_keypoints(keypoints, scores, self.layout)
         points, conf = to_input_layout(points, conf, lay, self.lifter.metadata.input_layout)
-        present = ~missing_mask(points, conf, self.min_score)[0]
-        current = self._fill_from_history(points[0], present)
-        if current is None:
-            return None
-        self._last_seen = current
-        normalised = normalize_screen_coordinates(current, self.width, self.height)
-        if not self._window:
-            self._window.extend([normalised] * (self.receptive_field - 1))
-        self._window.append(normalised)
-        self.frames_seen += 1
-        if self.frames_seen < self.warmup_frames:
-            return None
-        window = torch.from_numpy(np.stack(self._window))[None]
-        with torch.inference_mode():
-            pose = self._model(window)[0, -1].numpy().copy()
-        pose[0] = 0.0  # root-relative, as in Lifter.lift
-        return pose
+        present = ~missing_mask(points, conf, self.min_score)
+        windows, ready = [], []
+        for index in range(len(points)):
+            current = self._fill_from_history(points[index], present[index])
+            if current is None:
+                continue
+            self._last_seen = current
+            normalised = normalize_screen_coordinates(current, self.width, self.height)
+            if not self._window:
+                self._window.extend([normalised] * (self.receptive_field - 1))
+            self._window.append(normalised)
+            self.frames_seen += 1
+            if self.frames_seen >= self.warmup_frames:
+                windows.append(np.stack(self._window))
+                ready.append(index)
+        results: list[np.ndarray | None] = [None] * len(points)
+        if windows:
+            with torch.inference_mode():
+                poses = self._model(torch.from_numpy(np.stack(windows)))[:, -1].numpy().copy()
+            poses[:, 0] = 0.0  # root-relative, as in Lifter.lift
+            for index, pose in zip(ready, poses, strict=True):
+                results[index] = pose
+        return results
 
     def _fill_from_history(self, points: np.ndarray, present: np.ndarray) -> np.ndarray | None:
         """Complete one frame ``(J, 2)`` from the last frame or the visible centroid."""

@@ -63,10 +63,8 @@ class LiveSession:
         """Lift a batch; returns the number of frames so far."""
         sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
         coco_scores = convert_layout(sequence.scores[..., None], self.layout, "coco17")[..., 0]
-        for points, scores, coco in zip(
-            sequence.keypoints, sequence.scores, h36m_scores(coco_scores), strict=True
-        ):
-            pose = self.stream.push(points, scores)
+        poses = self.stream.push_many(sequence.keypoints, sequence.scores)
+        for pose, coco in zip(poses, h36m_scores(coco_scores), strict=True):
             if pose is not None:
                 self.poses.append(pose)
                 self.scores.append(coco)

@@ -138,3 +138,16 @@ def test_missing_bundled_model_has_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setattr(lifter_module, "DEFAULT_CHECKPOINT", tmp_path / "default.pt")
     with pytest.raises(ModelNotBundledError, match="no default lifter is bundled"):
         Lifter.from_checkpoint()
+
+
+def test_batched_stream_pushes_equal_single_pushes(causal_lifter, keypoints):
+    single = causal_lifter.stream(image_size=SIZE, warmup_frames=3)
+    batched = causal_lifter.stream(image_size=SIZE, warmup_frames=3)
+    one_by_one = [single.push(frame) for frame in keypoints]
+    in_batches = [
+        p
+        for start in range(0, len(keypoints), 7)
+        for p in batched.push_many(keypoints[start : start + 7])
+    ]
+    assert [p is None for p in one_by_one] == [p is None for p in in_batches]
+    np.testing.assert_allclose(np.stack(one_by_one[2:]), np.stack(in_batches[2:]), atol=1e-5)
