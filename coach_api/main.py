@@ -25,8 +25,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from scoring import PopulationModel
 
         lifter = Lifter.from_checkpoint(settings.lifter_checkpoint)
+        recordings = lifter if settings.lifter_checkpoint else Lifter.for_recordings()
         app.state.engine = Engine(
             lifter,
+            recordings,
             PopulationModel.load(),
             settings.worker_threads,
             settings.min_frames,

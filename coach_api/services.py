@@ -24,18 +24,24 @@ from scoring.features import compute_features
 
 
 class Engine:
-    """The loaded lifter and population model, and the pool that runs them."""
+    """The loaded lifters and population model, and the pool that runs them.
+
+    ``lifter`` is causal (live streaming); ``recordings`` lifts whole recorded sessions
+    and routines: the non-causal offline model when one is bundled, else the same.
+    """
 
     def __init__(
         self,
         lifter: Lifter,
+        recordings: Lifter,
         population: PopulationModel | None,
         workers: int,
         min_frames: int,
         max_frames: int,
         metrics=None,
     ) -> None:
-        self.lifter, self.population, self.metrics = lifter, population, metrics
+        self.lifter, self.recordings = lifter, recordings
+        self.population, self.metrics = population, metrics
         self.limiter = anyio.CapacityLimiter(workers)
         self.min_frames, self.max_frames = min_frames, max_frames
 
@@ -48,7 +54,7 @@ class Engine:
     def lift(self, sequence: KeypointSequence) -> tuple[np.ndarray, np.ndarray]:
         """(poses ``(T, 17, 3)``, H36M-order scores ``(T, 17)``)."""
         torch.set_num_threads(1)
-        poses = self.lifter.lift(
+        poses = self.recordings.lift(
             sequence.keypoints,
             sequence.scores,
             image_size=sequence.image_size,
@@ -96,7 +102,7 @@ class Engine:
             scores=scores,
             strictness=strictness,
             population=self.population,
-            model_version=self.lifter.metadata.version,
+            model_version=self.recordings.metadata.version,
             include_ghost=False,
             keypoints_2d=feet,
         )

@@ -67,10 +67,12 @@ def run_evaluation(
 
 
 def bundle_default(checkpoint: Path, report: Path, target: Path | None = None) -> Path:
-    """Copy a checkpoint (weights and metadata only) to the package's default model.
+    """Copy a checkpoint (weights and metadata only) to a bundled model file.
 
-    Its metadata gets the report's overall metrics; ``default.json`` beside it holds
-    the full metrics, and ``REPORT.md`` the report, so they ship with the weights.
+    ``target`` defaults to the package's default (causal) model. The metadata gets the
+    report's overall metrics; ``<name>.json`` beside it holds the full metrics and the
+    report goes to ``REPORT.md`` (``REPORT-<name>.md`` and ``<name>-*.png`` for other
+    names), so they ship with the weights.
     """
     loaded = load_checkpoint(checkpoint)
     metrics = json.loads((Path(report) / "metrics.json").read_text())
@@ -78,7 +80,8 @@ def bundle_default(checkpoint: Path, report: Path, target: Path | None = None) -
     loaded.metadata.metrics = {f"{k}_mm": v for k, v in main["overall"].items() if k != "frames"}
     target = Path(target or lifter_module.DEFAULT_CHECKPOINT)
     save_checkpoint(target, loaded.model, loaded.metadata)
-    (target.parent / "default.json").write_text(
+    prefix = "" if target.stem == "default" else f"{target.stem}-"
+    (target.parent / f"{target.stem}.json").write_text(
         json.dumps(
             {
                 "version": loaded.metadata.version,
@@ -92,7 +95,10 @@ def bundle_default(checkpoint: Path, report: Path, target: Path | None = None) -
         )
         + "\n"
     )
-    shutil.copy(Path(report) / "report.md", target.parent / "REPORT.md")
+    report_name = "REPORT.md" if not prefix else f"REPORT-{target.stem}.md"
+    text = (Path(report) / "report.md").read_text()
     for png in Path(report).glob("*.png"):
-        shutil.copy(png, target.parent / png.name)
+        shutil.copy(png, target.parent / f"{prefix}{png.name}")
+        text = text.replace(f"({png.name})", f"({prefix}{png.name})")
+    (target.parent / report_name).write_text(text)
     return target

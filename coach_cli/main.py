@@ -212,11 +212,17 @@ def evaluate(
 def bundle(
     checkpoint: Annotated[Path, typer.Option(help="Trained checkpoint to ship.", exists=True)],
     report: Annotated[Path, typer.Option(help="Its `coach evaluate` output folder.", exists=True)],
+    offline: Annotated[
+        bool, typer.Option(help="Bundle as the non-causal model for recorded sessions.")
+    ] = False,
 ) -> None:
-    """Install a trained lifter as the package's default model (with its metrics)."""
+    """Install a trained lifter as a bundled model (with its metrics and report)."""
     from coach_cli.evaluate import bundle_default
+    from pose3d.lifter import OFFLINE_CHECKPOINT
 
-    typer.echo(f"bundled {bundle_default(checkpoint, report)}")
+    typer.echo(
+        f"bundled {bundle_default(checkpoint, report, OFFLINE_CHECKPOINT if offline else None)}"
+    )
 
 
 @app.command()

@@ -29,7 +29,8 @@ from pose3d.model import TemporalModel, TemporalModelStrided
 from pose3d.skeleton import flip_lr, get_layout
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "models"
-DEFAULT_CHECKPOINT = BUNDLED_MODEL_DIR / "default.pt"
+DEFAULT_CHECKPOINT = BUNDLED_MODEL_DIR / "default.pt"  # causal: live streaming and fallback
+OFFLINE_CHECKPOINT = BUNDLED_MODEL_DIR / "offline.pt"  # non-causal: recorded sessions, if bundled
 
 
 class ModelNotBundledError(FileNotFoundError):
@@ -105,6 +106,12 @@ class Lifter:
             path = DEFAULT_CHECKPOINT
         loaded = load_checkpoint(path)
         return cls(loaded.model, loaded.metadata)
+
+    @classmethod
+    def for_recordings(cls) -> Lifter:
+        """The best bundled lifter for whole recorded sessions: the non-causal offline
+        model when one ships (it sees the future too), else the default causal one."""
+        return cls.from_checkpoint(OFFLINE_CHECKPOINT if OFFLINE_CHECKPOINT.is_file() else None)
 
     @property
     def causal(self) -> bool:

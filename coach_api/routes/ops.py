@@ -44,15 +44,19 @@ def metrics(request: Request) -> PlainTextResponse:
 
 @router.get("/models", response_model=list[ModelInfo], operation_id="listModels")
 def list_models(engine: EngineDep) -> list[ModelInfo]:
-    metadata = engine.lifter.metadata
+    """The loaded lifters: the live (causal) one first, then the one for recordings."""
+    lifters = [engine.lifter] + (
+        [engine.recordings] if engine.recordings is not engine.lifter else []
+    )
     return [
         ModelInfo(
-            version=metadata.version,
-            receptive_field=engine.lifter.receptive_field,
-            causal=engine.lifter.causal,
-            fps=metadata.fps,
-            metrics={k: float(v) for k, v in metadata.metrics.items()},
+            version=lifter.metadata.version,
+            receptive_field=lifter.receptive_field,
+            causal=lifter.causal,
+            fps=lifter.metadata.fps,
+            metrics={k: float(v) for k, v in lifter.metadata.metrics.items()},
         )
+        for lifter in lifters
     ]
 
 
