@@ -29,5 +29,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.lifter
-	$(BIN)/python -m bench.synth
+	for b in lifter synth dataflow scoring export api; do $(BIN)/python -m bench.$$b || exit 1; done
