@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Reproduce the bundled lifters from scratch on a 2-core CPU (about 1.5 hours):
-# data -> shards -> causal model + per-frame baseline + offline model -> evaluation -> pose3d/models/.
+# Reproduce the bundled lifter from scratch on a 2-core CPU (about 1 hour):
+# data -> shards -> causal model + per-frame baseline -> evaluation -> pose3d/models/.
+# (An offline, non-causal model is bundled only when clearly better: `coach bundle --offline`.)
 # Every step is deterministic in its seed. Run from the repository root: scripts/train_default.sh
 set -euo pipefail
 COACH=${COACH:-.venv/bin/coach}
@@ -26,12 +27,5 @@ $COACH train --shards "$DATA/shards" --out "$RUNS/perframe" --filter-widths 1,1,
 $COACH evaluate --checkpoint "$RUNS/causal81/best.pt" --baseline "$RUNS/perframe/best.pt" \
   --shards "$DATA/shards" --out "$RUNS/report"
 $COACH bundle --checkpoint "$RUNS/causal81/best.pt" --report "$RUNS/report"
-# The offline model for recorded sessions: the same network, non-causal (sees the future too).
-$COACH train --shards "$DATA/shards" --out "$RUNS/offline81" --filter-widths 3,3,3,3 \
-  --channels 256 --no-causal --epochs 12 --samples-per-epoch "$SAMPLES" --lr-decay 0.88 \
-  --seed 0 --version "offline81-v1"
-$COACH evaluate --checkpoint "$RUNS/offline81/best.pt" --baseline "$RUNS/perframe/best.pt" \
-  --shards "$DATA/shards" --out "$RUNS/report-offline"
-$COACH bundle --offline --checkpoint "$RUNS/offline81/best.pt" --report "$RUNS/report-offline"
 # The scoring's population model of correct form, from correct sessions lifted by the new model.
 $COACH fit-scoring

@@ -94,3 +94,48 @@ def test_demo_without_a_bundled_model_says_so(tmp_path, monkeypatch):
 def test_evaluate_needs_data(tmp_path):
     result = runner.invoke(app, ["evaluate", "--checkpoint", __file__, "--out", str(tmp_path)])
     assert result.exit_code != 0 and "--shards and/or --bvh" in result.output
+
+
+def test_an_offline_model_is_bundled_beside_the_default(shards, tmp_path):  # noqa: F811
+    runner.invoke(
+        app,
+        [
+            "train",
+            "--shards",
+            str(shards),
+            "--out",
+            str(tmp_path / "run"),
+            "--filter-widths",
+            "3",
+            "--channels",
+            "8",
+            "--no-causal",
+            "--epochs",
+            "1",
+            "--samples-per-epoch",
+            "256",
+            "--batch-size",
+            "64",
+            "--threads",
+            "1",
+        ],
+    )
+    checkpoint = tmp_path / "run" / "best.pt"
+    runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--checkpoint",
+            str(checkpoint),
+            "--shards",
+            str(shards),
+            "--out",
+            str(tmp_path / "rep"),
+        ],
+    )
+    target = bundle_default(checkpoint, tmp_path / "rep", target=tmp_path / "models" / "offline.pt")
+    assert (target.parent / "offline.json").exists() and (
+        target.parent / "REPORT-offline.md"
+    ).exists()
+    assert "(offline-mpjpe_by_movement.png)" in (target.parent / "REPORT-offline.md").read_text()
+    assert not load_checkpoint(target).metadata.architecture["causal"]
