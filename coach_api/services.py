@@ -22,6 +22,8 @@ from scoring import PopulationModel, Reference, score_session
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
 
+REFERENCE_CACHE = 64  # prepared routine references kept in memory
+
 
 class Engine:
     """The loaded lifters and population model, and the pool that runs them.
@@ -42,6 +44,7 @@ class Engine:
     ) -> None:
         self.lifter, self.recordings = lifter, recordings
         self.population, self.metrics = population, metrics
+        self._references: dict[str, Reference] = {}
         self.limiter = anyio.CapacityLimiter(workers)
         self.min_frames, self.max_frames = min_frames, max_frames
 
@@ -84,16 +87,21 @@ class Engine:
             raise ApiError(422, "invalid_reference", str(exc), "keypoints") from None
         return poses, len(segment_reps(compute_features(poses), sequence.fps))
 
+    def reference(self, blobs, routine) -> Reference:
+        """The routine's prepared reference, built once per routine (routines never change)."""
+        cached = self._references.get(routine.blob)
+        if cached is None:
+            poses, fps = load_poses(blobs, routine.blob)
+            cached = Reference.from_poses(poses, fps, routine.movement)
+            if len(self._references) >= REFERENCE_CACHE:
+                self._references.pop(next(iter(self._references)))
+            self._references[routine.blob] = cached
+        return cached
+
     def score(
-        self,
-        sequence: KeypointSequence,
-        reference_poses: np.ndarray,
-        reference_fps: float,
-        movement: str,
-        strictness: str,
+        self, sequence: KeypointSequence, reference: Reference, strictness: str
     ) -> tuple[dict, np.ndarray]:
         poses, scores = self.lift(sequence)
-        reference = Reference.from_poses(reference_poses, reference_fps, movement)
         feet = (sequence.keypoints, sequence.scores) if sequence.layout == "mediapipe33" else None
         report = score_session(
             poses,

@@ -25,7 +25,6 @@ from coach_api.db import Routine, User
 from coach_api.deps import MAX_ID
 from coach_api.errors import ApiError, error_body
 from coach_api.security import read_token
-from coach_api.services import load_poses
 from pose3d.keypoints import h36m_scores
 from pose3d.sequence_json import SequenceFormatError, parse_sequence
 from pose3d.skeleton import convert_layout
@@ -158,8 +157,7 @@ async def live(websocket: WebSocket) -> None:
             return await _fail(websocket, "not_found", "no such routine", "routine_id")
         if not engine.lifter.causal:
             return await _fail(websocket, "unavailable", "the loaded lifter is not causal")
-        poses, fps = load_poses(settings.blobs, routine.blob)
-        reference = Reference.from_poses(poses, fps, routine.movement)
+        reference = await engine.run(engine.reference, settings.blobs, routine)
         try:
             parse_sequence(
                 {k: start.get(k) for k in ("layout", "fps", "image_width", "image_height")}

@@ -89,10 +89,8 @@ async def score_and_store(
     engine, settings, db, user_id: int, routine: Routine, sequence, strictness: str
 ) -> WorkoutSession:
     """Score ``sequence`` against ``routine`` and store it; nothing is left on failure."""
-    reference, reference_fps = load_poses(settings.blobs, routine.blob)
-    report, poses = await engine.run(
-        engine.score, sequence, reference, reference_fps, routine.movement, strictness
-    )
+    reference = await engine.run(engine.reference, settings.blobs, routine)
+    report, poses = await engine.run(engine.score, sequence, reference, strictness)
     blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, sequence.fps)
     row = WorkoutSession(
         user_id=user_id,
@@ -193,17 +191,16 @@ async def session_report(
     routine = db.get(Routine, row.routine_id)
     if routine is None:
         raise ApiError(404, "not_found", "the session's routine was deleted", "session_id")
-    page = await engine.run(_render, row, routine, settings.blobs)
+    reference = await engine.run(engine.reference, settings.blobs, routine)
+    page = await engine.run(_render, row, routine, reference, settings.blobs)
     return HTMLResponse(page)
 
 
-def _render(row: WorkoutSession, routine, blobs) -> str:
-    from scoring import Reference
+def _render(row: WorkoutSession, routine, reference, blobs) -> str:
     from scoring.html import render_html
     from scoring.report import ErrorEvent, SessionReport
 
     poses, fps = load_poses(blobs, row.blob)
-    reference_poses, reference_fps = load_poses(blobs, routine.blob)
     data = row.report
     report = SessionReport(
         score=data["score"],
@@ -216,7 +213,6 @@ def _render(row: WorkoutSession, routine, blobs) -> str:
         strictness=data["strictness"],
         duration_s=data["duration_s"],
     )
-    reference = Reference.from_poses(reference_poses, reference_fps, routine.movement)
     return render_html(report, poses, fps, reference, title=f"{routine.name}: session {row.id}")
 
 
