@@ -49,6 +49,7 @@ class LiveSession:
         self.poses: list[np.ndarray] = []
         self.scores: list[np.ndarray] = []
         self.reported = 0
+        self.checked_at = 0  # frames when repetitions were last looked for
 
     def header(self) -> dict:
         return {
@@ -70,9 +71,14 @@ class LiveSession:
         return len(self.poses)
 
     def finished_reps(self) -> list[dict]:
-        """Cues for repetitions completed since the last call (the last rep may still grow)."""
-        if len(self.poses) < 2 * self.fps:
+        """Cues for repetitions completed since the last call (the last rep may still grow).
+
+        Looks again only after half a second of new frames: segmenting the whole buffer on
+        every small batch would cost more than the lifting itself with many streams.
+        """
+        if len(self.poses) < 2 * self.fps or len(self.poses) - self.checked_at < 0.5 * self.fps:
             return []
+        self.checked_at = len(self.poses)
         poses = np.stack(self.poses)
         reps = segment_reps(compute_features(poses), self.fps)
         messages = []
