@@ -156,6 +156,7 @@ def test_ops_and_openapi(client):
     assert client.get("/v1/healthz").json() == {"status": "ok"}
     assert client.get("/v1/readyz").json() == {"status": "ready"}
     models = client.get("/v1/models").json()
+    assert len(models) == 1  # no separate model for recordings is configured
     assert models[0]["version"] == "api-test" and models[0]["causal"] is True
     schema = client.get("/v1/openapi.json").json()
     ids = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
@@ -456,3 +457,18 @@ def test_progress_per_routine(client, trainer_payload, user_payload):
     assert all(0 <= p["score"] <= 100 and p["reps"] >= 0 for p in progress)
     other = auth_headers(client, "bob@example.com")
     assert client.get(f"/v1/routines/{routine['id']}/progress", headers=other).json() == []
+
+
+def test_default_settings_serve_the_bundled_lifter_once(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from coach_api.main import create_app
+    from coach_api.settings import Settings
+    from pose3d.lifter import DEFAULT_CHECKPOINT, OFFLINE_CHECKPOINT, Lifter
+
+    with TestClient(create_app(Settings(data_dir=tmp_path / "data"))) as client:
+        models = client.get("/v1/models").json()
+    expected = [Lifter.from_checkpoint(DEFAULT_CHECKPOINT).metadata.version]
+    if OFFLINE_CHECKPOINT.is_file():
+        expected.append(Lifter.from_checkpoint(OFFLINE_CHECKPOINT).metadata.version)
+    assert [m["version"] for m in models] == expected
