@@ -19,13 +19,19 @@ from dtaidistance import dtw_ndim
 FEATURE_SCALE_DEG = 90.0  # features are divided by this before DTW
 
 
+def moving_average(values: np.ndarray, frames: int) -> np.ndarray:
+    """``(T,)`` centred moving average over ``frames`` frames, ends padded with the edge."""
+    if frames <= 1:
+        return values
+    padded = np.pad(values, frames // 2, mode="edge")
+    return np.convolve(padded, np.ones(frames) / frames, mode="valid")[: len(values)]
+
+
 def activity(features: np.ndarray, fps: float) -> np.ndarray:
     """``(T,)`` distance (deg) of each frame from the start pose (the median of the first
     0.3 s: a session starts in the movement's rest position), smoothed over 5 frames."""
     rest = np.median(features[: max(3, int(0.3 * fps))], axis=0)
-    distance = np.linalg.norm(features - rest, axis=1)
-    kernel = np.ones(5) / 5
-    return np.convolve(np.pad(distance, 2, mode="edge"), kernel, mode="valid")
+    return moving_average(np.linalg.norm(features - rest, axis=1), 5)
 
 
 def segment_reps(features: np.ndarray, fps: float, min_rep_s: float = 0.4) -> list[tuple[int, int]]:
@@ -129,7 +135,5 @@ def align(
     frames = np.arange(t_user)
     matched = (frames >= user_anchor[0]) & (frames <= user_anchor[-1])
     step = np.gradient(ref_index.astype(float)) * (user_fps / ref_fps)
-    width = max(1, int(user_fps))
-    padded = np.pad(step, width // 2, mode="edge")
-    tempo = np.convolve(padded, np.ones(width) / width, mode="valid")[:t_user]
+    tempo = moving_average(step, max(1, int(user_fps)))
     return Alignment(ref_index, matched, tempo, float(distance) / max(len(path), 1))

@@ -39,6 +39,11 @@ SEGMENT_FEATURES = {
 SEGMENT_JOINTS = {name: H36M17.segments[name] for name in SEGMENT_FEATURES}
 
 
+def segment_columns(segment: str) -> list[int]:
+    """Feature columns describing ``segment`` (none for ``"timing"``)."""
+    return [F[name] for name in SEGMENT_FEATURES.get(segment, ())]
+
+
 def validate_poses(poses: np.ndarray, name: str = "poses") -> np.ndarray:
     """Check ``(T, 17, 3)`` finite poses with at least 2 frames; return float64."""
     array = np.asarray(poses, dtype=np.float64)

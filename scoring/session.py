@@ -24,7 +24,7 @@ import numpy as np
 
 from pose3d.skeleton import H36M17
 from scoring import feet
-from scoring.alignment import Alignment, align, segment_reps
+from scoring.alignment import Alignment, align, moving_average, segment_reps
 from scoring.checks import MAX_NATURAL_SHORTFALL, OFF_BEAT_CUES, Check, checks_for
 from scoring.features import (
     SEGMENT_FEATURES,
@@ -32,6 +32,7 @@ from scoring.features import (
     compute_features,
     facing_yaw,
     retarget,
+    segment_columns,
     validate_poses,
 )
 from scoring.population import PHASE_BINS, PopulationModel, phase_bins
@@ -55,15 +56,6 @@ class CheckSignal:
     signal: np.ndarray
     phase: np.ndarray
     substantial: np.ndarray  # frames where the check is meaningful (range present)
-
-
-def _smooth(values: np.ndarray, frames: int) -> np.ndarray:
-    if frames <= 1:
-        return values
-    kernel = np.ones(frames) / frames
-    return np.convolve(np.pad(values, frames // 2, mode="edge"), kernel, mode="valid")[
-        : len(values)
-    ]
 
 
 @dataclass
@@ -129,21 +121,14 @@ def check_signals(
     signals = []
     template_max = reference.template_features.max(axis=0)
     for check in checks_for(reference.movement):
-        signal = _smooth(check.signal(user_features, ref_features), max(1, int(0.2 * fps)))
+        signal = moving_average(check.signal(user_features, ref_features), max(1, int(0.2 * fps)))
         substantial = np.ones(len(signal), dtype=bool)
         if check.relative:
-            features = SEGMENT_FEATURES.get(check.segment, ())
-            columns = [i for i, n in enumerate(_feature_names()) if n in features]
+            columns = segment_columns(check.segment)
             strength = ref_features[:, columns].mean(axis=1)
             substantial = strength > 0.75 * template_max[columns].mean()  # near the top
         signals.append(CheckSignal(check, signal, phase, substantial & alignment.matched))
     return signals
-
-
-def _feature_names() -> tuple[str, ...]:
-    from scoring.features import FEATURE_NAMES
-
-    return FEATURE_NAMES
 
 
 def segment_confidence(poses: np.ndarray, scores: np.ndarray | None, check: Check) -> np.ndarray:
@@ -191,9 +176,7 @@ def _tolerance(
     track_index: np.ndarray,
 ) -> np.ndarray:
     check = item.check
-    features = [
-        i for i, n in enumerate(_feature_names()) if n in SEGMENT_FEATURES.get(check.segment, ())
-    ]
+    features = segment_columns(check.segment)
     trainer = reference.variability[track_index][:, features].mean(axis=1) if features else 0.0
     if check.relative:
         ref_values = reference.template_features[track_index][:, features].mean(axis=1)
@@ -218,7 +201,7 @@ def _off_beat_events(
     user_beat = np.interp(times, beats, np.arange(len(beats)))
     frames_per_beat = len(reference.template_features) / reference.beats_per_rep
     ref_beat = alignment.ref_index / frames_per_beat
-    offset = _smooth(ref_beat - user_beat, max(1, int(np.diff(beats).mean() * fps)))
+    offset = moving_average(ref_beat - user_beat, max(1, int(np.diff(beats).mean() * fps)))
     inside = alignment.matched & (times >= beats[0]) & (times <= beats[-1])
     events = []
     for sign, detail in ((-1, "late"), (1, "early")):
