@@ -59,7 +59,12 @@ def load_performance(path: Path) -> Performance:
         )
     from synthetic_data.clip import read_clip
 
-    clip = read_clip(path)
+    return clip_performance(read_clip(path))
+
+
+def clip_performance(clip) -> Performance:
+    """A clip's exact 3D motion; for routines done to music, its repetition length and
+    beats (from the clip's first repetition and beat times)."""
     performance = Performance(
         clip.h36m17(), clip.fps, clip.movement, beat_times=clip.beat_times or None
     )
@@ -71,6 +76,18 @@ def load_performance(path: Path) -> Performance:
     return performance
 
 
+def reference_from(trainer: Performance, movement: str) -> Reference:
+    """The trainer's performance prepared as a scoring reference."""
+    return Reference.from_poses(
+        trainer.poses,
+        trainer.fps,
+        movement,
+        rep_period_s=trainer.rep_period_s,
+        beats_per_rep=trainer.beats_per_rep,
+        beat_times=trainer.beat_times,
+    )
+
+
 def run_score(
     trainer_path: Path, user_path: Path, movement: str | None, strictness: str
 ) -> tuple[SessionReport, Performance, Reference]:
@@ -80,14 +97,7 @@ def run_score(
     movement = movement or trainer.movement or user.movement
     if movement is None:
         raise ValueError("--movement is needed when neither input is a clip file")
-    reference = Reference.from_poses(
-        trainer.poses,
-        trainer.fps,
-        movement,
-        rep_period_s=trainer.rep_period_s,
-        beats_per_rep=trainer.beats_per_rep,
-        beat_times=trainer.beat_times,
-    )
+    reference = reference_from(trainer, movement)
     report = score_session(
         user.poses,
         user.fps,

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from coach_cli.score import clip_performance, reference_from
 from pose3d.keypoints import h36m_scores
 from pose3d.lifter import Lifter
 from pose3d.skeleton import convert_layout
@@ -36,22 +37,7 @@ def reference_for(movement: str, cache: dict) -> tuple[Reference, Clip]:
     """The trainer's reference of ``movement`` (built once)."""
     if movement not in cache:
         trainer = trainer_clip(movement)
-        period, beats = None, 0
-        if trainer.beat_times:
-            start, end = trainer.reps[0]
-            period = (end - start) / trainer.fps
-            beats = sum(start / trainer.fps <= b < end / trainer.fps for b in trainer.beat_times)
-        cache[movement] = (
-            Reference.from_poses(
-                trainer.h36m17(),
-                trainer.fps,
-                movement,
-                rep_period_s=period,
-                beats_per_rep=beats,
-                beat_times=trainer.beat_times or None,
-            ),
-            trainer,
-        )
+        cache[movement] = (reference_from(clip_performance(trainer), movement), trainer)
     return cache[movement]
 
 
