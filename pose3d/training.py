@@ -6,10 +6,11 @@ for inference), Adam with AMSGrad, learning rate decayed every epoch, BatchNorm
 momentum decayed from 0.1 to 0.001, horizontal-flip augmentation.
 
 Semi-supervised mode: only bodies in ``labelled_fraction`` keep their 3D; after
-``warmup_epochs`` of supervised training, a trajectory model (same architecture, one
-output joint: the root in camera space) places the poses of unlabelled windows in the
-camera, which are projected with the clip's intrinsics and compared with the input 2D,
-plus a bone-length loss tying unlabelled to labelled bone lengths.
+``warmup_epochs`` of supervised training, the poses of unlabelled windows are placed in
+the camera (depth from a trajectory model of the same architecture, whose one output
+joint's z is the root depth; sideways position from the observed 2D hip centre, see
+:func:`pose3d.losses.root_from_hips`), projected with the clip's intrinsics and compared
+with the input 2D, plus a bone-length loss tying unlabelled to labelled bone lengths.
 
 Everything is seeded; checkpoints are written every epoch (``last.pt``, ``best.pt``),
 with the optimizer state for ``resume``; ``metrics.jsonl`` and ``loss.png`` record the
@@ -29,7 +30,7 @@ from tqdm import tqdm
 
 from pose3d.checkpoint import LifterMetadata, load_checkpoint, save_checkpoint
 from pose3d.lifter import lift_normalised
-from pose3d.losses import bone_length_loss, reprojection_loss
+from pose3d.losses import COCO17_HIPS, bone_length_loss, reprojection_loss, root_from_hips
 from pose3d.metrics import mpjpe, mpjpe_torch
 from pose3d.model import TemporalModel, TemporalModelStrided
 from pose3d.shards import SequenceRecord, load_split
@@ -175,18 +176,19 @@ class Trainer:
         loss = loss_3d
         logs = {"mpjpe": loss_3d.item()}
         if self.train_traj is not None:
-            root = self.train_traj(batch["inputs"])
-            weight = 1.0 / batch["roots"][..., 2].clamp_min(0.5)
-            loss_traj = (torch.linalg.vector_norm(root - batch["roots"], dim=-1) * weight).mean()
+            depth = self.train_traj(batch["inputs"])[..., 0, 2]
+            true_depth = batch["roots"][..., 0, 2]
+            loss_traj = ((depth - true_depth).abs() / true_depth.clamp_min(0.5)).mean()
             loss = loss + loss_traj
             logs["trajectory"] = loss_traj.item()
         if semi:
             unlabelled = self._sample(self.unlabelled, config.batch_size)
             poses_u = self.train_pos(unlabelled["inputs"])
-            root_u = self.train_traj(unlabelled["inputs"])
-            loss_2d = reprojection_loss(
-                poses_u, root_u, unlabelled["intrinsics"], unlabelled["inputs"][:, self._centre()]
-            )
+            depth_u = self.train_traj(unlabelled["inputs"])[..., 0, 2].clamp_min(0.5)
+            observed = unlabelled["inputs"][:, self._centre()]  # (N, 1, 17, 2)
+            hips_2d = observed[..., COCO17_HIPS, :].mean(dim=-2)
+            root_u = root_from_hips(depth_u, poses_u, hips_2d, unlabelled["intrinsics"])
+            loss_2d = reprojection_loss(poses_u, root_u, unlabelled["intrinsics"], observed)
             loss_bone = bone_length_loss(poses_u, predicted)
             loss = loss + loss_2d + loss_bone
             logs |= {"reprojection": loss_2d.item(), "bone": loss_bone.item()}

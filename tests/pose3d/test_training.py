@@ -14,8 +14,9 @@ from pose3d.evaluation import (
     write_report,
 )
 from pose3d.lifter import Lifter
-from pose3d.losses import project_normalized
+from pose3d.losses import H36M_HIPS, project_normalized, reprojection_loss, root_from_hips
 from pose3d.shards import load_split, shard_bytes
+from pose3d.skeleton import COCO17_SHARED, H36M17_SHARED
 from pose3d.training import TrainConfig, Trainer, evaluate_mpjpe, train
 from pose3d.training_data import build_window_set, flip_batch
 
@@ -132,6 +133,25 @@ def test_projection_matches_numpy_and_flip_keeps_geometry(shards):
     )
     np.testing.assert_allclose(mirrored.numpy()[..., 0], -original.numpy()[..., 0], atol=1e-6)
     np.testing.assert_allclose(mirrored.numpy()[..., 1], original.numpy()[..., 1], atol=1e-6)
+
+
+def test_root_from_hips_places_the_true_pose_on_its_observed_hips(shards):
+    """Depth + the observed 2D hip centre recover the camera-space root, so the true
+    pose reprojects onto its own (noise-free) 2D with zero loss, despite lens distortion."""
+    record = load_split(shards, "train")[0]
+    intrinsics = torch.tensor(record.intrinsics[None], dtype=torch.float64)
+    poses = torch.tensor(record.targets_3d[None], dtype=torch.float64)  # (1, T, 17, 3)
+    root = torch.tensor(record.root_camera[None, :, None], dtype=torch.float64)
+    observed = project_normalized(poses[..., H36M17_SHARED, :] + root, intrinsics)
+    hips_2d = project_normalized((poses[..., H36M_HIPS, :] + root).mean(dim=-2), intrinsics)
+    placed = root_from_hips(root[..., 0, 2], poses, hips_2d, intrinsics)
+    np.testing.assert_allclose(placed.numpy(), root.numpy(), atol=1e-6)
+    target = torch.zeros((*poses.shape[:2], 17, 2), dtype=torch.float64)
+    target[..., COCO17_SHARED, :] = observed
+    assert reprojection_loss(poses, placed, intrinsics, target).item() < 1e-6
+    # A wrong depth no longer explains the 2D.
+    wrong = root_from_hips(root[..., 0, 2] * 0.7, poses, hips_2d, intrinsics)
+    assert reprojection_loss(poses, wrong, intrinsics, target).item() > 1e-3
 
 
 def test_windows_end_at_their_frame_for_causal_models(shards):
