@@ -13,7 +13,14 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
-run: $(STAMP)
+# The MediaPipe pose model for server-side video, assembled offline from the mediapipe
+# 0.10.21 wheel (pip-downloaded like any package). Without it the API still serves;
+# video jobs then fail with instructions.
+POSE_TASK := coach-data/models/pose_landmarker.task
+$(POSE_TASK): $(STAMP)
+	$(BIN)/coach pose-task || echo "warning: no pose model, video uploads disabled"
+
+run: $(STAMP) $(POSE_TASK)
 	$(BIN)/coach serve
 
 test: $(STAMP)

@@ -73,7 +73,11 @@ class WorkoutSession(Base):
 
 
 class Job(Base):
-    """A long session scored in the background: queued -> running -> done | failed."""
+    """Background work (a long session, a video): queued -> running -> done | failed.
+
+    When done, ``session_id`` names the scored session, or ``routine_id`` the routine a
+    trainer's video became.
+    """
 
     __tablename__ = "jobs"
 
@@ -81,6 +85,7 @@ class Job(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(12), default="queued")
     session_id: Mapped[int | None] = mapped_column(default=None)
+    routine_id: Mapped[int | None] = mapped_column(default=None)
     error: Mapped[str] = mapped_column(String(500), default="")
     video_blob: Mapped[str] = mapped_column(String(200), default="")  # a video the user kept
     created_at: Mapped[datetime] = mapped_column(default=_now)

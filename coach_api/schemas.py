@@ -104,11 +104,13 @@ class FeedbackPublic(BaseModel):
 
 
 class JobPublic(BaseModel):
-    """A background scoring job; ``session_id`` is set when ``status`` is ``done``."""
+    """A background job; when ``status`` is ``done``, ``session_id`` (a scored session) or
+    ``routine_id`` (a routine made from a trainer's video) names what it made."""
 
     id: int
     status: Literal["queued", "running", "done", "failed"]
     session_id: int | None
+    routine_id: int | None = None
     error: str
     created_at: datetime
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+POSE_TASK_NAME = "pose_landmarker.task"  # where `coach pose-task` writes, in data_dir/models
+
 
 class Settings(BaseSettings):
     """All settings; each can be set as ``COACH_<NAME>`` (e.g. ``COACH_DATABASE_URL``)."""
@@ -53,6 +55,15 @@ class Settings(BaseSettings):
         if self.gcs_bucket:
             return GcsBlobs(self.gcs_bucket, self.gcs_prefix)
         return LocalBlobs(self.data_dir / "blobs")
+
+    @property
+    def resolved_pose_task(self) -> Path | None:
+        """The pose model for video uploads: ``pose_task``, else the one ``coach pose-task``
+        assembles into ``data_dir/models``, else None (video jobs then explain)."""
+        if self.pose_task is not None:
+            return self.pose_task
+        assembled = self.data_dir / "models" / POSE_TASK_NAME
+        return assembled if assembled.is_file() else None
 
     @property
     def phone_artifacts(self) -> Path:

@@ -51,7 +51,7 @@ def extract_keypoints(path: Path, task: Path | None, max_frames: int) -> Keypoin
     if task is None or not Path(task).is_file():
         raise VideoError(
             "video processing is not configured: "
-            "set COACH_POSE_TASK to a pose_landmarker .task file"
+            "run `coach pose-task` or set COACH_POSE_TASK to a pose_landmarker .task file"
         )
     import mediapipe as mp
     from mediapipe.tasks.python import BaseOptions

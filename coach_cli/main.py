@@ -326,6 +326,31 @@ def serve(
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
 
 
+@app.command("pose-task")
+def pose_task(
+    wheel: Annotated[
+        Path | None,
+        typer.Option(help="mediapipe 0.10.21 wheel; default: pip-download it into --cache."),
+    ] = None,
+    cache: Annotated[Path, typer.Option(help="Folder for the downloaded wheel.")] = Path(
+        ".cache/wheels"
+    ),
+    out: Annotated[
+        Path | None, typer.Option(help="Output .task; default: the API's data_dir/models.")
+    ] = None,
+) -> None:
+    """Assemble the MediaPipe pose landmarker .task offline (for server-side video jobs)."""
+    from coach_api.pose_task import PoseTaskError, assemble_pose_task, download_wheel
+    from coach_api.settings import POSE_TASK_NAME, Settings
+
+    target = out or Settings().data_dir / "models" / POSE_TASK_NAME
+    try:
+        written = assemble_pose_task(wheel or download_wheel(cache), target)
+    except PoseTaskError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"pose model: {written} ({written.stat().st_size / 2**20:.1f} MB)")
+
+
 @bench_app.command("synth")
 def bench_synth(
     clips: Annotated[int, typer.Option(min=1, help="Clips per measurement.")] = 300,

@@ -47,12 +47,20 @@ async def create_routine(
     settings: SettingsDep,
 ) -> RoutinePublic:
     sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
-    poses, reps = await engine.run(engine.build_reference, sequence, body.movement)
+    routine = await store_routine(engine, settings, db, user.id, body.name, body.movement, sequence)
+    return _public(routine)
+
+
+async def store_routine(
+    engine, settings, db, owner_id: int, name: str, movement: str, sequence
+) -> Routine:
+    """Lift ``sequence`` into a reference and store it; nothing is left on failure."""
+    poses, reps = await engine.run(engine.build_reference, sequence, movement)
     blob = save_poses(settings.blobs, f"routine-{uuid.uuid4().hex}.npz", poses, sequence.fps)
     routine = Routine(
-        owner_id=user.id,
-        name=body.name,
-        movement=body.movement,
+        owner_id=owner_id,
+        name=name,
+        movement=movement,
         fps=sequence.fps,
         frames=sequence.num_frames,
         reps=reps,
@@ -64,7 +72,7 @@ async def create_routine(
     except Exception:
         settings.blobs.delete(blob)  # nothing half-stored
         raise
-    return _public(routine)
+    return routine
 
 
 @router.get("/routines", response_model=list[RoutinePublic], operation_id="listRoutines")

@@ -133,6 +133,7 @@ def job_public(job: Job) -> JobPublic:
         id=job.id,
         status=job.status,
         session_id=job.session_id,
+        routine_id=job.routine_id,
         error=job.error,
         created_at=job.created_at,
     )

@@ -1,4 +1,5 @@
-"""Video uploads: stored, turned into keypoints on the server, then scored like keypoints."""
+"""Video uploads: stored, turned into keypoints on the server, then used like keypoints:
+scored as a session, or (a trainer's video) stored as a routine."""
 
 from __future__ import annotations
 
@@ -14,11 +15,40 @@ from fastapi.responses import JSONResponse
 from coach_api.db import Job, Routine
 from coach_api.deps import RateLimitedUser, SessionDep
 from coach_api.errors import ApiError
+from coach_api.routes.routines import store_routine
 from coach_api.routes.sessions import job_public, score_and_store
 from coach_api.schemas import JobPublic
 from coach_api.video import VIDEO_TYPES, extract_keypoints
 
 router = APIRouter(tags=["videos"])
+
+
+def _check_type(video: UploadFile) -> str:
+    """The stored file suffix of an accepted video type; 415 for anything else."""
+    if video.content_type not in VIDEO_TYPES:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"expected one of {', '.join(VIDEO_TYPES)}, got {video.content_type}",
+            "video",
+        )
+    return VIDEO_TYPES[video.content_type]
+
+
+async def _start_job(
+    request: Request, db, user_id: int, video: UploadFile, suffix: str, keep: bool, finish
+) -> JSONResponse:
+    """Store the video, queue its job (extract keypoints, then ``finish``), answer 202."""
+    settings = request.app.state.settings
+    name = f"video-{uuid.uuid4().hex}{suffix}"
+    settings.blobs.put(name, await video.read())
+    job = Job(user_id=user_id, video_blob=name if keep else "")
+    db.add(job)
+    db.commit()
+    task = asyncio.create_task(_process(request.app, job.id, name, keep, finish))
+    request.app.state.background.add(task)
+    task.add_done_callback(request.app.state.background.discard)
+    return JSONResponse(job_public(job).model_dump(mode="json"), status_code=202)
 
 
 @router.post("/videos", status_code=202, response_model=JobPublic, operation_id="uploadVideo")
@@ -34,28 +64,51 @@ async def upload_video(
 
     The video is deleted after processing unless ``keep_video`` is true.
     """
-    if video.content_type not in VIDEO_TYPES:
-        raise ApiError(
-            415,
-            "unsupported_media_type",
-            f"expected one of {', '.join(VIDEO_TYPES)}, got {video.content_type}",
-            "video",
-        )
+    suffix = _check_type(video)
     if db.get(Routine, routine_id) is None:
         raise ApiError(404, "not_found", f"no routine {routine_id}", "routine_id")
-    settings = request.app.state.settings
-    name = f"video-{uuid.uuid4().hex}{VIDEO_TYPES[video.content_type]}"
-    settings.blobs.put(name, await video.read())
-    job = Job(user_id=user.id, video_blob=name if keep_video else "")
-    db.add(job)
-    db.commit()
-    task = asyncio.create_task(_process(request.app, job.id, user.id, routine_id, name, keep_video))
-    request.app.state.background.add(task)
-    task.add_done_callback(request.app.state.background.discard)
-    return JSONResponse(job_public(job).model_dump(mode="json"), status_code=202)
+    settings, engine = request.app.state.settings, request.app.state.engine
+
+    async def finish(db, job: Job, sequence) -> None:
+        routine = db.get(Routine, routine_id)
+        row = await score_and_store(
+            engine, settings, db, user.id, routine, sequence, settings.strictness
+        )
+        job.session_id = row.id
+
+    return await _start_job(request, db, user.id, video, suffix, keep_video, finish)
 
 
-async def _process(app, job_id: int, user_id: int, routine_id: int, name: str, keep: bool) -> None:
+@router.post(
+    "/routines/video",
+    status_code=202,
+    response_model=JobPublic,
+    operation_id="createRoutineFromVideo",
+)
+async def create_routine_from_video(
+    request: Request,
+    user: RateLimitedUser,
+    db: SessionDep,
+    name: Annotated[str, Form(min_length=1, max_length=120)],
+    movement: Annotated[str, Form(min_length=1, max_length=40)],
+    video: Annotated[UploadFile, File()],
+    keep_video: Annotated[bool, Form()] = False,
+) -> JSONResponse:
+    """Upload a trainer's video; a background job extracts keypoints and stores the routine
+    (the job's ``routine_id`` when done). The video is deleted unless ``keep_video``."""
+    suffix = _check_type(video)
+    settings, engine = request.app.state.settings, request.app.state.engine
+
+    async def finish(db, job: Job, sequence) -> None:
+        routine = await store_routine(engine, settings, db, user.id, name, movement, sequence)
+        job.routine_id = routine.id
+
+    return await _start_job(request, db, user.id, video, suffix, keep_video, finish)
+
+
+async def _process(app, job_id: int, name: str, keep: bool, finish) -> None:
+    """Run one video job: keypoints from the video, then ``finish``; failures are recorded
+    on the job (the service carries on) and the video is deleted unless kept."""
     settings, engine = app.state.settings, app.state.engine
     with app.state.sessionmaker() as db:
         job = db.get(Job, job_id)
@@ -66,13 +119,10 @@ async def _process(app, job_id: int, user_id: int, routine_id: int, name: str, k
                 local = Path(folder) / name
                 local.write_bytes(settings.blobs.get(name))
                 sequence = await engine.run(
-                    extract_keypoints, local, settings.pose_task, settings.max_frames
+                    extract_keypoints, local, settings.resolved_pose_task, settings.max_frames
                 )
-            routine = db.get(Routine, routine_id)
-            row = await score_and_store(
-                engine, settings, db, user_id, routine, sequence, settings.strictness
-            )
-            job.status, job.session_id = "done", row.id
+            await finish(db, job, sequence)
+            job.status = "done"
         except Exception as exc:  # reported on the job; the service carries on
             db.rollback()
             job = db.get(Job, job_id)

@@ -1,0 +1,132 @@
+"""Server-side video: the pose model assembled offline, then video -> routine -> session.
+
+Needs the mediapipe 0.10.21 wheel (pip-downloaded once into ``.cache/wheels``, or a
+folder named by ``COACH_WHEEL_CACHE``); skipped with the reason when pip cannot get it.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from coach_api.pose_task import PoseTaskError, assemble_pose_task, download_wheel
+from coach_api.video import extract_keypoints
+from pose3d.skeleton import MEDIAPIPE33
+from tests.coach_api.conftest import auth_headers
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def pose_task(tmp_path_factory) -> Path:
+    cache = Path(os.environ.get("COACH_WHEEL_CACHE", REPO / ".cache" / "wheels"))
+    try:
+        wheel = download_wheel(cache)
+    except PoseTaskError as error:
+        pytest.skip(f"no mediapipe 0.10.21 wheel: {error}")
+    return assemble_pose_task(wheel, tmp_path_factory.mktemp("pose") / "pose_landmarker.task")
+
+
+@pytest.fixture(scope="session")
+def person_video(tmp_path_factory) -> Path:
+    """3 s at 30 fps of a real photo of a person (upper body) bobbing up and down once a
+    second, on a portrait 512x720 canvas, as MPEG-4."""
+    import cv2
+    from skimage.data import astronaut
+
+    photo = astronaut()
+    path = tmp_path_factory.mktemp("video") / "person.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (512, 720))
+    for frame_index in range(90):
+        top = int(100 + 80 * np.sin(2 * np.pi * frame_index / 30))
+        frame = np.zeros((720, 512, 3), np.uint8)
+        frame[top : top + 512] = photo
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+def test_assembled_task_finds_and_tracks_a_person(pose_task, person_video):
+    with zipfile.ZipFile(pose_task) as bundle:
+        assert sorted(bundle.namelist()) == [
+            "pose_detector.tflite",
+            "pose_landmarks_detector.tflite",
+        ]
+    sequence = extract_keypoints(person_video, pose_task, max_frames=1000)
+    assert sequence.keypoints.shape == (90, 33, 2) and sequence.fps == 30
+    joint = MEDIAPIPE33.index
+    nose, left, right = (joint(n) for n in ("nose", "left_shoulder", "right_shoulder"))
+    # Upper body seen and confident; the legs are outside the photo.
+    assert (sequence.scores[:, [nose, left, right]] > 0.9).all()
+    assert sequence.scores[:, joint("left_ankle")].mean() < 0.5
+    # Anatomy: the nose above the shoulders; facing the camera, her left is image right.
+    assert (sequence.keypoints[:, nose, 1] < sequence.keypoints[:, left, 1]).all()
+    assert (sequence.keypoints[:, left, 0] > sequence.keypoints[:, right, 0]).all()
+    # The nose follows the photo's 80-px bob (same phase, same amplitude to 15%).
+    expected = 80 * np.sin(2 * np.pi * np.arange(90) / 30)
+    moved = sequence.keypoints[:, nose, 1] - sequence.keypoints[:, nose, 1].mean()
+    assert np.corrcoef(moved, expected)[0, 1] > 0.98
+    assert np.ptp(moved) == pytest.approx(np.ptp(expected), rel=0.15)
+
+
+def _wait(client, headers, job_id: int) -> dict:
+    for _ in range(600):
+        job = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError("job did not finish")
+
+
+def test_trainer_video_becomes_a_routine_and_user_video_a_session(client, pose_task, person_video):
+    client.app.state.settings.pose_task = pose_task
+    video = ("person.mp4", person_video.read_bytes(), "video/mp4")
+    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    upload = client.post(
+        "/v1/routines/video",
+        headers=trainer,
+        data={"name": "bob", "movement": "squat"},
+        files={"video": video},
+    )
+    assert upload.status_code == 202
+    job = _wait(client, trainer, upload.json()["id"])
+    assert job["status"] == "done", job["error"]
+    routine = client.get(f"/v1/routines/{job['routine_id']}", headers=trainer).json()
+    assert routine["name"] == "bob" and routine["frames"] == 90 and routine["fps"] == 30
+
+    user = auth_headers(client)
+    upload = client.post(
+        "/v1/videos", headers=user, data={"routine_id": routine["id"]}, files={"video": video}
+    )
+    job = _wait(client, user, upload.json()["id"])
+    assert job["status"] == "done", job["error"]
+    session = client.get(f"/v1/sessions/{job['session_id']}", headers=user).json()
+    assert session["routine_id"] == routine["id"]
+    # Neither video was kept (no opt-in).
+    assert not [n for n in client.app.state.settings.blobs.names() if n.startswith("video-")]
+
+
+def test_routine_video_type_is_checked_and_a_broken_one_stores_nothing(client):
+    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    wrong = client.post(
+        "/v1/routines/video",
+        headers=trainer,
+        data={"name": "x", "movement": "squat"},
+        files={"video": ("x.gif", b"GIF89a", "image/gif")},
+    )
+    assert wrong.status_code == 415 and wrong.json()["error"]["field"] == "video"
+    broken = client.post(
+        "/v1/routines/video",
+        headers=trainer,
+        data={"name": "x", "movement": "squat"},
+        files={"video": ("x.mp4", b"\x00 not a video", "video/mp4")},
+    )
+    job = _wait(client, trainer, broken.json()["id"])
+    assert job["status"] == "failed" and job["routine_id"] is None
+    assert client.get("/v1/routines", headers=trainer).json() == []
+    assert not client.app.state.settings.blobs.names()
