@@ -46,6 +46,9 @@ class Engine:
         self.population, self.metrics = population, metrics
         self._references: dict[str, Reference] = {}
         self.limiter = anyio.CapacityLimiter(workers)
+        # Live repetition checks get their own thread: a check (segmenting and scoring a
+        # finished rep) must never hold up another stream's lifting.
+        self.check_limiter = anyio.CapacityLimiter(1)
         self.min_frames, self.max_frames = min_frames, max_frames
 
     def parse(self, payload: dict, field: str) -> KeypointSequence:
@@ -67,14 +70,16 @@ class Engine:
         coco = convert_layout(sequence.scores[..., None], sequence.layout, "coco17")[..., 0]
         return poses, h36m_scores(coco)
 
-    async def run(self, function, *args):
-        """Run ``function(*args)`` in the worker pool, timed and counted in the metrics."""
+    async def run(self, function, *args, checks: bool = False):
+        """Run ``function(*args)`` in the worker pool (``checks``: the live-check thread),
+        timed and counted in the metrics."""
+        limiter = self.check_limiter if checks else self.limiter
         if self.metrics is None:
-            return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
+            return await anyio.to_thread.run_sync(function, *args, limiter=limiter)
         self.metrics.queue.inc()
         started = time.perf_counter()
         try:
-            return await anyio.to_thread.run_sync(function, *args, limiter=self.limiter)
+            return await anyio.to_thread.run_sync(function, *args, limiter=limiter)
         finally:
             self.metrics.queue.dec()
             self.metrics.work.labels(function.__name__).observe(time.perf_counter() - started)

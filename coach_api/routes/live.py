@@ -12,11 +12,17 @@ Protocol (JSON messages; schema in ``docs/live-messages.schema.json``):
 5. client -> ``{"type": "stop"}``; server -> ``{"type": "summary", "report": {...}}``
 
 Errors are ``{"type": "error", "error": {"code", "message", "field"?}}``; the socket is
-then closed. Lifting runs the causal model frame by frame (bounded memory); scoring a
-finished repetition takes a few milliseconds, in the worker pool.
+then closed. Lifting runs the causal model frame by frame (bounded memory) in the
+worker pool. Finished repetitions are looked for every half second in the background,
+on a thread of their own: the socket keeps taking frames while a rep is scored, and
+``rep`` messages may arrive a few batches after the rep ended (always before the
+summary).
 """
 
 from __future__ import annotations
+
+import asyncio
+import threading
 
 import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -48,6 +54,7 @@ class LiveSession:
         )
         self.poses: list[np.ndarray] = []
         self.scores: list[np.ndarray] = []
+        self.lock = threading.Lock()  # pushes append while a check reads
         self.reported = 0
         self.checked_at = 0  # frames when repetitions were last looked for
 
@@ -64,22 +71,25 @@ class LiveSession:
         sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
         coco_scores = convert_layout(sequence.scores[..., None], self.layout, "coco17")[..., 0]
         poses = self.stream.push_many(sequence.keypoints, sequence.scores)
-        for pose, coco in zip(poses, h36m_scores(coco_scores), strict=True):
-            if pose is not None:
-                self.poses.append(pose)
-                self.scores.append(coco)
-        return len(self.poses)
+        with self.lock:
+            for pose, coco in zip(poses, h36m_scores(coco_scores), strict=True):
+                if pose is not None:
+                    self.poses.append(pose)
+                    self.scores.append(coco)
+            return len(self.poses)
+
+    def check_due(self) -> bool:
+        """Whether half a second of new frames arrived since repetitions were last looked
+        for (segmenting the whole buffer on every small batch would cost more than the
+        lifting itself with many streams)."""
+        frames = len(self.poses)
+        return frames >= 2 * self.fps and frames - self.checked_at >= 0.5 * self.fps
 
     def finished_reps(self) -> list[dict]:
-        """Cues for repetitions completed since the last call (the last rep may still grow).
-
-        Looks again only after half a second of new frames: segmenting the whole buffer on
-        every small batch would cost more than the lifting itself with many streams.
-        """
-        if len(self.poses) < 2 * self.fps or len(self.poses) - self.checked_at < 0.5 * self.fps:
-            return []
-        self.checked_at = len(self.poses)
-        poses = np.stack(self.poses)
+        """Cues for repetitions completed since the last call (the last rep may still grow)."""
+        with self.lock:
+            poses, scores = np.stack(self.poses), np.stack(self.scores)
+        self.checked_at = len(poses)
         reps = segment_reps(compute_features(poses), self.fps)
         messages = []
         for number, (start, end) in enumerate(reps[:-1]):
@@ -90,7 +100,7 @@ class LiveSession:
                 poses[segment],
                 self.fps,
                 self.reference,
-                scores=np.stack(self.scores)[segment],
+                scores=scores[segment],
                 strictness=self.strictness,
                 population=self.engine.population,
                 include_ghost=False,
@@ -141,6 +151,7 @@ async def live(websocket: WebSocket) -> None:
     await websocket.accept()
     app = websocket.app
     settings, engine = app.state.settings, app.state.engine
+    checking: asyncio.Task | None = None  # the repetition check in flight, if any
     try:
         start = await websocket.receive_json()
         if not isinstance(start, dict) or start.get("type") != "start":
@@ -185,6 +196,11 @@ async def live(websocket: WebSocket) -> None:
                 "model_version": engine.lifter.metadata.version,
             }
         )
+
+        async def send_finished_reps() -> None:
+            for rep in await engine.run(session.finished_reps, checks=True):
+                await websocket.send_json(rep)
+
         while True:
             message = await websocket.receive_json()
             kind = message.get("type") if isinstance(message, dict) else None
@@ -194,9 +210,14 @@ async def live(websocket: WebSocket) -> None:
                 except SequenceFormatError as exc:
                     return await _fail(websocket, "invalid_input", exc.message, exc.field)
                 await websocket.send_json({"type": "progress", "frames": count})
-                for rep in await engine.run(session.finished_reps):
-                    await websocket.send_json(rep)
+                if (checking is None or checking.done()) and session.check_due():
+                    if checking is not None:
+                        await checking  # a failed check fails the socket, as before
+                    checking = asyncio.create_task(send_finished_reps())
             elif kind == "stop":
+                if checking is not None:
+                    await checking
+                    checking = None
                 try:
                     report = await engine.run(session.summary)
                 except ApiError as exc:
@@ -207,3 +228,6 @@ async def live(websocket: WebSocket) -> None:
                 return await _fail(websocket, "protocol", "expected a 'frames' or 'stop' message")
     except WebSocketDisconnect:
         return
+    finally:
+        if checking is not None and not checking.done():
+            checking.cancel()
