@@ -21,13 +21,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from pose3d.lifter import OFFLINE_CHECKPOINT, Lifter
+        from pose3d.lifter import Lifter
         from scoring import PopulationModel
 
         lifter = Lifter.from_checkpoint(settings.lifter_checkpoint)
         # Recorded sessions use the bundled non-causal model when one ships.
-        offline = settings.lifter_checkpoint is None and OFFLINE_CHECKPOINT.is_file()
-        recordings = Lifter.from_checkpoint(OFFLINE_CHECKPOINT) if offline else lifter
+        bundled = settings.lifter_checkpoint is None
+        recordings = Lifter.for_recordings() if bundled else lifter
         app.state.engine = Engine(
             lifter,
             recordings,

@@ -270,11 +270,22 @@ def fit_scoring_command(
     seed: Annotated[
         int, typer.Option(help="First seed (keep clear of evaluation seeds).")
     ] = 500_000,
+    validation: Annotated[
+        Path | None,
+        typer.Option(
+            help="Labelled clips (coach synth) to calibrate the thresholds on; never the "
+            "held-out evaluation clips.",
+            exists=True,
+        ),
+    ] = None,
 ) -> None:
     """Fit the population model of correct-form variation (ships with the package)."""
     from coach_cli.scoring_eval import fit_scoring
 
-    typer.echo(f"wrote {fit_scoring(sessions, seed)}")
+    try:
+        typer.echo(f"wrote {fit_scoring(sessions, seed, validation)}")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
 
 
 @app.command("evaluate-scoring")

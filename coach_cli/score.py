@@ -39,7 +39,7 @@ def load_performance(path: Path) -> Performance:
         from pose3d.skeleton import convert_layout
 
         sequence = parse_sequence(json.loads(path.read_text()))
-        lifter = Lifter.from_checkpoint()
+        lifter = Lifter.for_recordings()
         poses = lifter.lift(
             sequence.keypoints,
             sequence.scores,

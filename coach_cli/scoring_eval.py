@@ -29,8 +29,11 @@ from scoring import PopulationModel, Reference, fit_population, score_session
 from scoring.report import SessionReport
 from synthetic_data.clip import Clip, read_clip
 from synthetic_data.detector import film
+from synthetic_data.errors import ERROR_KINDS
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 from synthetic_data.movements import MOVEMENTS
+
+ALL_KINDS = tuple(ERROR_KINDS)
 
 
 def reference_for(movement: str, cache: dict) -> tuple[Reference, Clip]:
@@ -59,9 +62,12 @@ def lift_clip(clip: Clip, lifter: Lifter, seed: int):
     return poses, h36m_scores(coco), (observation.keypoints, observation.scores)
 
 
-def fit_scoring(sessions: int, seed: int, out: Path | None = None) -> Path:
-    """Fit and save the population model from ``sessions`` correct lifted sessions."""
-    lifter = Lifter.from_checkpoint()
+def fit_scoring(
+    sessions: int, seed: int, validation: Path | None = None, out: Path | None = None
+) -> Path:
+    """Fit and save the population model from ``sessions`` correct lifted sessions, and
+    with labelled ``validation`` clips, calibrate its decision thresholds on them."""
+    lifter = Lifter.for_recordings()
     cache: dict = {}
     movements = list(MOVEMENTS)
 
@@ -77,6 +83,8 @@ def fit_scoring(sessions: int, seed: int, out: Path | None = None) -> Path:
             yield reference, poses, clip.fps, clip.beat_times or None
 
     model = fit_population(samples())
+    if validation is not None:
+        model.thresholds = calibrate_thresholds(validation, model)
     return model.save(out) if out else model.save()
 
 
@@ -135,52 +143,136 @@ def tally(clip: Clip, report: SessionReport, tallies: dict[str, KindTally]) -> b
     return bool(report.errors)
 
 
+MODES = ("ground-truth 3D", "lifted from noisy 2D")
+
+
+@dataclass
+class PreparedClip:
+    """One labelled clip with the poses to score in one mode (``scores`` None: exact)."""
+
+    clip: Clip
+    poses: np.ndarray
+    scores: np.ndarray | None
+    keypoints_2d: tuple[np.ndarray, np.ndarray] | None
+
+
+def prepare_clips(paths: list[Path], mode: str, lifter: Lifter) -> list[PreparedClip]:
+    """Read the clips, film each (seeded by its index) and, for the lifted mode, lift it.
+    Both modes see the phone's 2D feet (the heel check has no 3D counterpart)."""
+    prepared = []
+    for number, path in enumerate(tqdm(paths, desc=f"prepare ({mode})", leave=False)):
+        clip = read_clip(path)
+        poses, scores, keypoints_2d = lift_clip(clip, lifter, number)
+        if mode == MODES[0]:
+            prepared.append(PreparedClip(clip, clip.h36m17(), None, keypoints_2d))
+        else:
+            prepared.append(PreparedClip(clip, poses, scores, keypoints_2d))
+    return prepared
+
+
+@dataclass
+class ModeResult:
+    """Tallies of one pass over the clips: per kind, and false alarms on correct clips."""
+
+    tallies: dict[str, KindTally]
+    correct: int
+    alarms: int  # correct clips with any event
+    alarms_by_kind: dict[str, int]
+
+    def summary(self, clips: int) -> dict:
+        per_kind = {kind: t.metrics() for kind, t in sorted(self.tallies.items())}
+        labelled = [m for m in per_kind.values() if m["labels"]]
+        ious = [m["timing_iou"] for m in labelled if m["timing_iou"]] or [0]
+        return {
+            "per_kind": per_kind,
+            "macro_f1": round(float(np.mean([m["f1"] for m in labelled])), 3) if labelled else 0.0,
+            "timing_iou": round(float(np.mean(ious)), 3),
+            "false_alarm_rate": round(self.alarms / self.correct, 3) if self.correct else 0.0,
+            "correct_clips": self.correct,
+            "clips": clips,
+        }
+
+
+def score_clips(
+    prepared: list[PreparedClip],
+    population: PopulationModel | None,
+    strictness: str,
+    cache: dict,
+) -> ModeResult:
+    """Score every prepared clip against its movement's trainer and tally the events."""
+    result = ModeResult(defaultdict(KindTally), 0, 0, defaultdict(int))
+    for item in prepared:
+        reference, _ = reference_for(item.clip.movement, cache)
+        report = score_session(
+            item.poses,
+            item.clip.fps,
+            reference,
+            scores=item.scores,
+            strictness=strictness,
+            beat_times=item.clip.beat_times or None,
+            population=population,
+            include_ghost=False,
+            keypoints_2d=item.keypoints_2d,
+        )
+        flagged = tally(item.clip, report, result.tallies)
+        if not item.clip.errors:
+            result.correct += 1
+            result.alarms += flagged
+            for kind in {e.kind for e in report.errors}:
+                result.alarms_by_kind[kind] += 1
+    return result
+
+
+Z_SCALES = (0.4, 0.55, 0.7, 0.85, 1.0, 1.25, 1.5, 2.0, 3.0)
+SEVERITY_SCALES = (0.2, 0.4, 0.7, 1.0, 1.5)
+ALARM_PENALTY = 10.0  # F1 given up per unit false-alarm rate when choosing thresholds
+
+
+def calibrate_thresholds(
+    clips_dir: Path, population: PopulationModel, strictness: str = "intermediate"
+) -> dict[str, dict[str, list[float]]]:
+    """Per pose source and error kind, the threshold factors with the best F1 on the
+    labelled clips in ``clips_dir`` (a validation set: never the held-out clips), less
+    ALARM_PENALTY times the share of correct clips on which that kind alarms. Ties go to
+    the stricter (higher) thresholds."""
+    paths = sorted(clips_dir.glob("*.clip.npz"))
+    if not paths:
+        raise ValueError(f"no clip files in {clips_dir}")
+    lifter = Lifter.for_recordings()
+    cache: dict = {}
+    thresholds = {}
+    for mode, source in zip(MODES, ("exact", "lifted"), strict=True):
+        prepared = prepare_clips(paths, mode, lifter)
+        best: dict[str, tuple] = {}
+        grid = [(z, s) for z in Z_SCALES for s in SEVERITY_SCALES]
+        for z_scale, severity_scale in tqdm(grid, desc=f"calibrate ({source})"):
+            kinds = {kind: [z_scale, severity_scale] for kind in ALL_KINDS}
+            trial = PopulationModel(population.stats, population.sessions, {source: kinds})
+            result = score_clips(prepared, trial, strictness, cache)
+            for kind, counts in result.tallies.items():
+                if not counts.labels:
+                    continue
+                alarms = result.alarms_by_kind.get(kind, 0) / max(1, result.correct)
+                merit = counts.metrics()["f1"] - ALARM_PENALTY * alarms
+                key = (round(merit, 6), z_scale * severity_scale)
+                if kind not in best or key > best[kind][0]:
+                    best[kind] = (key, [z_scale, severity_scale])
+        thresholds[source] = {kind: scales for kind, (_, scales) in sorted(best.items())}
+    return thresholds
+
+
 def evaluate_scoring(clips_dir: Path, out: Path, strictness: str, limit: int | None) -> Path:
     """Score every clip in ``clips_dir`` both ways and write ``report.md`` + ``metrics.json``."""
     paths = sorted(clips_dir.glob("*.clip.npz"))[:limit]
     if not paths:
         raise ValueError(f"no clip files in {clips_dir}")
-    lifter = Lifter.from_checkpoint()
+    lifter = Lifter.for_recordings()
     population = PopulationModel.load()
     cache: dict = {}
     results = {}
-    for mode in ("ground-truth 3D", "lifted from noisy 2D"):
-        tallies: dict[str, KindTally] = defaultdict(KindTally)
-        correct = alarms = 0
-        for number, path in enumerate(tqdm(paths, desc=mode)):
-            clip = read_clip(path)
-            reference, _ = reference_for(clip.movement, cache)
-            if mode.startswith("ground"):
-                poses, scores, keypoints_2d = clip.h36m17(), None, None
-            else:
-                poses, scores, keypoints_2d = lift_clip(clip, lifter, number)
-            report = score_session(
-                poses,
-                clip.fps,
-                reference,
-                scores=scores,
-                strictness=strictness,
-                beat_times=clip.beat_times or None,
-                population=population,
-                include_ghost=False,
-                keypoints_2d=keypoints_2d,
-            )
-            flagged = tally(clip, report, tallies)
-            if not clip.errors:
-                correct += 1
-                alarms += flagged
-        per_kind = {kind: t.metrics() for kind, t in sorted(tallies.items())}
-        labelled = [m for m in per_kind.values() if m["labels"]]
-        results[mode] = {
-            "per_kind": per_kind,
-            "macro_f1": round(float(np.mean([m["f1"] for m in labelled])), 3) if labelled else 0.0,
-            "timing_iou": round(
-                float(np.mean([m["timing_iou"] for m in labelled if m["timing_iou"]] or [0])), 3
-            ),
-            "false_alarm_rate": round(alarms / correct, 3) if correct else 0.0,
-            "correct_clips": correct,
-            "clips": len(paths),
-        }
+    for mode in MODES:
+        prepared = prepare_clips(paths, mode, lifter)
+        results[mode] = score_clips(prepared, population, strictness, cache).summary(len(paths))
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(results, indent=1) + "\n")
     fitted = f"fitted on {population.sessions} correct sessions" if population else "none"

@@ -107,6 +107,12 @@ class Lifter:
         loaded = load_checkpoint(path)
         return cls(loaded.model, loaded.metadata)
 
+    @classmethod
+    def for_recordings(cls) -> Lifter:
+        """The bundled lifter for whole recorded sessions: the non-causal offline model
+        when one ships (it sees each frame's future too), else the default one."""
+        return cls.from_checkpoint(OFFLINE_CHECKPOINT if OFFLINE_CHECKPOINT.is_file() else None)
+
     @property
     def causal(self) -> bool:
         return self.model.causal

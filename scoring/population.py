@@ -6,6 +6,11 @@ and phase bin of the repetition, a robust location and scale of the check's sign
 (scikit-learn's ``RobustScaler``: median and inter-quartile range). At scoring time
 the spread widens the tolerance where correct performers (and the lifter) differ most.
 Saved as a small JSON file that ships with the package.
+
+The same file carries the decision thresholds calibrated on labelled validation clips
+(``coach fit-scoring --validation DIR``): per error kind and pose source (``lifted``
+from 2D, or ``exact`` 3D such as motion capture) a factor on the strictness's z
+threshold and one on its minimum severity. Without them both factors are 1.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import numpy as np
 from sklearn.preprocessing import RobustScaler
 
 PHASE_BINS = 10
+SOURCES = {True: "exact", False: "lifted"}  # keyed by "are the poses exact 3D?"
 IQR_TO_SIGMA = 1.349  # IQR of a normal distribution in standard deviations
 DEFAULT_PATH = Path(__file__).parent / "models" / "population.json"
 
@@ -39,6 +45,13 @@ class PopulationModel:
 
     stats: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
     sessions: int = 0
+    thresholds: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+
+    def scales(self, kind: str, exact: bool) -> tuple[float, float]:
+        """Calibrated (z-threshold factor, minimum-severity factor) of an error ``kind``
+        for exact 3D or lifted poses; (1, 1) when not calibrated."""
+        z_scale, severity_scale = self.thresholds.get(SOURCES[exact], {}).get(kind, (1.0, 1.0))
+        return float(z_scale), float(severity_scale)
 
     def spread(self, movement: str, check, bins: np.ndarray) -> np.ndarray | float:
         """Tolerance contribution per frame: spread plus the absolute centre (a bias shared
@@ -52,9 +65,8 @@ class PopulationModel:
     def save(self, path: str | Path = DEFAULT_PATH) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            json.dumps({"sessions": self.sessions, "stats": self.stats}, indent=1) + "\n"
-        )
+        data = {"sessions": self.sessions, "stats": self.stats, "thresholds": self.thresholds}
+        path.write_text(json.dumps(data, indent=1) + "\n")
         return path
 
     @classmethod
@@ -64,7 +76,7 @@ class PopulationModel:
         if not path.is_file():
             return None
         data = json.loads(path.read_text())
-        return cls(stats=data["stats"], sessions=data["sessions"])
+        return cls(data["stats"], data["sessions"], data.get("thresholds", {}))
 
 
 def fit_population(sessions: Iterable[tuple]) -> PopulationModel:

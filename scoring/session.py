@@ -18,7 +18,7 @@ Steps (``score_session``):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,6 +45,7 @@ STRICTNESS = {  # z threshold, minimum severity, off-beat threshold (beats)
     "expert": (2.0, 0.15, 0.1),
 }
 MIN_CONFIDENCE = 0.5
+HEEL_MIN_SEVERITY = 0.5  # 2D heel rise is noisier than the 3D checks
 MIN_EVENT_S, MAX_GAP_S = 0.25, 0.3
 
 
@@ -228,10 +229,11 @@ def _heel_events(
     keypoints_2d: tuple[np.ndarray, np.ndarray],
     fps: float,
     matched: np.ndarray,
-    min_severity: float,
+    threshold: float,
     notes: list[dict],
 ) -> list[ErrorEvent]:
-    """Heels lifting from the 2D foot landmarks (see :mod:`scoring.feet`)."""
+    """Heels lifting from the 2D foot landmarks (see :mod:`scoring.feet`), where the
+    severity exceeds ``threshold``."""
     keypoints, scores = keypoints_2d
     if keypoints.shape[1:] != (33, 2) or scores.shape != keypoints.shape[:2]:
         raise ValueError("keypoints_2d must be MediaPipe-33 (T, 33, 2) pixels and (T, 33) scores")
@@ -239,7 +241,7 @@ def _heel_events(
     for side in ("left", "right"):
         rise, confidence = feet.heel_rise(keypoints, scores, side, fps)
         severity = rise / feet.FULL_SCALE
-        for start, end in _runs(matched & (severity > max(min_severity, 0.5)), fps):
+        for start, end in _runs(matched & (severity > threshold), fps):
             conf = float(confidence[start:end].mean())
             sev = float(np.clip(np.percentile(severity[start:end], 90), 0, 1))
             segment = f"{side}_leg"
@@ -343,6 +345,36 @@ def reconcile_arm_events(events: list[ErrorEvent]) -> list[ErrorEvent]:
     return kept
 
 
+def extend_to_reps(
+    events: list[ErrorEvent], reps: list[tuple[int, int]], fps: float
+) -> list[ErrorEvent]:
+    """Form errors reported per repetition: each event grows to the whole repetitions it
+    touches (a coach says "your third squat was shallow", not "at 4.2-4.6 s"), and
+    events of the same kind and segment that then touch become one. Timing events
+    and sessions without repetitions are left as they are."""
+    if not reps:
+        return events
+    bounds = np.asarray(reps, dtype=np.float64) / fps  # (R, 2) seconds
+    grown: dict[tuple[str, str], list[ErrorEvent]] = {}
+    kept = []
+    for event in sorted(events, key=lambda e: e.start_s):
+        touched = bounds[(bounds[:, 0] < event.end_s) & (event.start_s < bounds[:, 1])]
+        if event.segment == "timing" or not len(touched):
+            kept.append(event)
+            continue
+        start = min(event.start_s, float(touched[:, 0].min()))
+        end = max(event.end_s, float(touched[:, 1].max()))
+        same = grown.setdefault((event.kind, event.segment), [])
+        if same and start <= same[-1].end_s:  # touching reps: one event
+            last = same[-1]
+            last.end_s = max(last.end_s, end)
+            last.severity = max(last.severity, event.severity)
+            last.confidence = min(last.confidence, event.confidence)
+        else:
+            same.append(replace(event, start_s=start, end_s=end))
+    return kept + [e for runs in grown.values() for e in runs]
+
+
 def _tempo_summary(alignment: Alignment, reps: list[tuple[int, int]], fps: float) -> dict:
     timings = []
     for number, (start, end) in enumerate(reps):
@@ -392,6 +424,7 @@ def score_session(
         if scores.shape != user_poses.shape[:2]:
             raise ValueError(f"scores must have shape {user_poses.shape[:2]}, got {scores.shape}")
     z_threshold, min_severity, beat_threshold = STRICTNESS[strictness]
+    exact = scores is None  # exact 3D (motion capture, simulation) or lifted from 2D
     fps = float(user_fps)
     features = compute_features(user_poses)
     plan, track_phase, alignment = align_session(features, fps, reference, beat_times)
@@ -416,7 +449,12 @@ def score_session(
         z = signal / tolerance
         severity = signal / check.full_scale
         confidence = segment_confidence(user_poses, scores, check)
-        flagged = item.substantial & (z > z_threshold) & (severity > min_severity)
+        z_scale, severity_scale = population.scales(check.kind, exact) if population else (1, 1)
+        flagged = (
+            item.substantial
+            & (z > z_threshold * z_scale)
+            & (severity > min_severity * severity_scale)
+        )
         segment_badness.setdefault(check.segment, []).append(
             np.where(item.substantial, np.clip((z - 1) / (2 * z_threshold), 0, 1), 0)
         )
@@ -440,13 +478,16 @@ def score_session(
                 ErrorEvent(check.kind, check.segment, start / fps, end / fps, sev, conf, check.cue)
             )
     if keypoints_2d is not None and reference.movement == "squat":
-        events += _heel_events(keypoints_2d, fps, alignment.matched, min_severity, notes)
+        _, severity_scale = population.scales("heels_lifting", exact) if population else (1, 1)
+        threshold = max(min_severity, HEEL_MIN_SEVERITY) * severity_scale
+        events += _heel_events(keypoints_2d, fps, alignment.matched, threshold, notes)
     if reference.beats_per_rep and beat_times is not None and len(beat_times) > 1:
         confidence = np.ones(len(features)) if scores is None else scores.mean(axis=1)
+        z_scale, _ = population.scales("off_beat", exact) if population else (1, 1)
         events += _off_beat_events(
-            alignment, reference, track_phase, fps, beat_times, beat_threshold, confidence
+            alignment, reference, track_phase, fps, beat_times, beat_threshold * z_scale, confidence
         )
-    events = reconcile_arm_events(events)
+    events = extend_to_reps(reconcile_arm_events(events), reps, fps)
     events.sort(key=lambda e: (e.start_s, e.kind, e.segment))
     segments = {
         name: 100.0 * (1 - float(np.mean(np.max(values, axis=0)))) if values else 100.0

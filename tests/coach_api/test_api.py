@@ -1,4 +1,5 @@
 import copy
+from itertools import pairwise
 
 from tests.coach_api.conftest import auth_headers
 
@@ -214,7 +215,7 @@ def test_live_websocket_streams_reps_and_a_summary(client, trainer_payload, user
         assert progress == len(frames)
         # Finished repetitions were reported once each, in order, before the summary.
         assert len(reps) >= 1 and [r["rep"] for r in reps] == list(range(1, len(reps) + 1))
-        assert all(a["end_s"] <= b["start_s"] + 1e-6 for a, b in zip(reps, reps[1:]))
+        assert all(a["end_s"] <= b["start_s"] + 1e-6 for a, b in pairwise(reps))
 
 
 def test_live_websocket_rejects_bad_starts(client, trainer_payload):

@@ -74,9 +74,12 @@ def test_each_error_is_flagged_on_its_segment_and_time(movement, plan, segment):
     labels = [e for e in user.errors if e.segment == segment]
     found = [e for e in report.errors if e.kind == plan.kind and e.segment == segment]
     assert found, f"{plan.kind} not found; got {[(e.kind, e.segment) for e in report.errors]}"
-    label_span = (labels[0].start_frame / user.fps, labels[-1].end_frame / user.fps)
-    for event in found:  # every flagged stretch lies inside the labelled time
-        assert event.start_s >= label_span[0] - 0.3 and event.end_s <= label_span[1] + 0.3
+    # Reported on the whole repetition it happened in: the labelled time, give or take
+    # the parts of the rep where the error changes no angle (timing IoU >= 0.6).
+    a, b = labels[0].start_frame / user.fps, labels[-1].end_frame / user.fps
+    overlap = sum(max(0.0, min(b, e.end_s) - max(a, e.start_s)) for e in found)
+    union = max(b, *(e.end_s for e in found)) - min(a, *(e.start_s for e in found))
+    assert overlap / union >= 0.6, (a, b, [(e.start_s, e.end_s) for e in found])
     assert found[0].cue and 0 < found[0].severity <= 1
     others = [e for e in report.errors if e.kind != plan.kind]
     assert not others, f"false alarms: {[(e.kind, e.segment) for e in others]}"

@@ -1,0 +1,88 @@
+"""Per-repetition events and calibrated decision thresholds."""
+
+from scoring import ErrorEvent, PopulationModel, Reference, score_session
+from scoring.session import extend_to_reps
+from synthetic_data.errors import ErrorPlan
+from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
+
+
+def _event(kind, segment, start, end, severity=0.5, confidence=0.9):
+    return ErrorEvent(kind, segment, start, end, severity, confidence, "cue")
+
+
+def test_events_grow_to_their_repetitions_and_merge():
+    reps = [(0, 60), (60, 120), (120, 180)]  # frames at 30 fps: 0-2 s, 2-4 s, 4-6 s
+    events = [
+        _event("shallow_squat", "hips", 1.2, 1.6, severity=0.4),
+        _event("shallow_squat", "hips", 2.5, 2.9, severity=0.7, confidence=0.6),
+        _event("rounded_back", "spine", 4.5, 4.8),
+        _event("off_beat", "timing", 0.5, 0.7),
+    ]
+    grown = {(e.kind, e.start_s, e.end_s): e for e in extend_to_reps(events, reps, 30.0)}
+    assert set(grown) == {
+        ("shallow_squat", 0.0, 4.0),  # reps 1 and 2, one event
+        ("rounded_back", 4.0, 6.0),
+        ("off_beat", 0.5, 0.7),  # timing stays where it was
+    }
+    merged = grown[("shallow_squat", 0.0, 4.0)]
+    assert merged.severity == 0.7 and merged.confidence == 0.6
+    assert extend_to_reps(events, [], 30.0) == events  # no repetitions: as they were
+
+
+def test_population_thresholds_round_trip_and_default_to_one(tmp_path):
+    model = PopulationModel({}, 3, {"lifted": {"rounded_back": [0.7, 1.5]}})
+    loaded = PopulationModel.load(model.save(tmp_path / "p.json"))
+    assert loaded.scales("rounded_back", exact=False) == (0.7, 1.5)
+    assert loaded.scales("rounded_back", exact=True) == (1.0, 1.0)
+    assert loaded.scales("knees_caving_in", exact=False) == (1.0, 1.0)
+
+
+def test_calibrated_thresholds_decide_what_is_flagged():
+    trainer = trainer_clip("squat")
+    reference = Reference.from_poses(trainer.h36m17(), trainer.fps, "squat")
+    user = generate_clip(
+        ClipRequest(
+            seed=4,
+            movement="squat",
+            num_reps=3,
+            errors=[ErrorPlan("rounded_back", 0.6, "both", 1, 2)],
+        )
+    )
+
+    def kinds(thresholds):
+        model = PopulationModel({}, 0, thresholds)
+        report = score_session(user.h36m17(), user.fps, reference, population=model)
+        return {e.kind for e in report.errors}
+
+    assert "rounded_back" in kinds({})
+    assert "rounded_back" not in kinds({"exact": {"rounded_back": [20.0, 1.0]}})
+    assert "rounded_back" not in kinds({"exact": {"rounded_back": [1.0, 4.0]}})
+    assert "rounded_back" in kinds({"lifted": {"rounded_back": [20.0, 4.0]}})  # other source
+
+
+def test_calibration_picks_thresholds_that_find_errors_without_alarms(tmp_path):
+    from coach_cli.scoring_eval import SEVERITY_SCALES, Z_SCALES, calibrate_thresholds
+    from synthetic_data.clip import write_clip
+
+    for seed in range(4):
+        errors = [ErrorPlan("rounded_back", 0.9, "both", 1, 2)] if seed % 2 else []
+        clip = generate_clip(ClipRequest(seed=seed, movement="squat", num_reps=3, errors=errors))
+        write_clip(clip, tmp_path / f"squat-{seed}.clip.npz")
+    thresholds = calibrate_thresholds(tmp_path, PopulationModel({}, 0))
+    assert set(thresholds) == {"exact", "lifted"}
+    z_scale, severity_scale = thresholds["exact"]["rounded_back"]
+    assert z_scale in Z_SCALES and severity_scale in SEVERITY_SCALES
+    # The chosen thresholds find both gross errors and stay silent on the correct clips.
+    model = PopulationModel({}, 0, thresholds)
+    reference = Reference.from_poses(trainer_clip("squat").h36m17(), 30.0, "squat")
+    for seed in range(4):
+        clip = generate_clip(
+            ClipRequest(
+                seed=seed,
+                movement="squat",
+                num_reps=3,
+                errors=[ErrorPlan("rounded_back", 0.9, "both", 1, 2)] if seed % 2 else [],
+            )
+        )
+        found = score_session(clip.h36m17(), clip.fps, reference, population=model).errors
+        assert bool(found) == bool(seed % 2), (seed, [(e.kind, e.segment) for e in found])
