@@ -8,11 +8,18 @@ Every method is one request; read them as the API's usage guide::
     routine = client.create_routine("Squats", "squat", trainer_keypoints)   # phone JSON
     session = client.submit_session(routine["id"], user_keypoints)         # -> report
     html = client.report_html(session["id"])
+    job = client.upload_video(routine["id"], Path("workout.mp4"))        # server-side keypoints
+    session = client.get_session(client.wait_for_job(job["id"])["session_id"])
 """
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import httpx
+
+VIDEO_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm"}
 
 
 class ApiRequestError(RuntimeError):
@@ -26,8 +33,13 @@ class ApiRequestError(RuntimeError):
 
 
 class CoachClient:
-    def __init__(self, base_url: str, timeout: float = 120.0) -> None:
-        self.http = httpx.Client(base_url=base_url.rstrip("/") + "/v1", timeout=timeout)
+    """One app user's connection; ``http`` lets tests pass an in-process client."""
+
+    def __init__(
+        self, base_url: str, timeout: float = 120.0, http: httpx.Client | None = None
+    ) -> None:
+        self.http = http or httpx.Client(timeout=timeout)
+        self.http.base_url = base_url.rstrip("/") + "/v1"
 
     def _check(self, response: httpx.Response) -> httpx.Response:
         if response.status_code >= 400:
@@ -55,6 +67,33 @@ class CoachClient:
         if strictness:
             body["strictness"] = strictness
         return self._check(self.http.post("/sessions", json=body)).json()
+
+    def get_session(self, session_id: int) -> dict:
+        return self._check(self.http.get(f"/sessions/{session_id}")).json()
+
+    def upload_video(self, routine_id: int, video: Path, keep_video: bool = False) -> dict:
+        """A workout video for ``routine_id``; returns the background job to poll."""
+        files = {"video": (video.name, video.read_bytes(), VIDEO_TYPES[video.suffix.lower()])}
+        form = {"routine_id": str(routine_id), "keep_video": str(keep_video).lower()}
+        return self._check(self.http.post("/videos", data=form, files=files)).json()
+
+    def create_routine_from_video(self, name: str, movement: str, video: Path) -> dict:
+        """A trainer's video becomes a routine; returns the job (``routine_id`` when done)."""
+        files = {"video": (video.name, video.read_bytes(), VIDEO_TYPES[video.suffix.lower()])}
+        form = {"name": name, "movement": movement}
+        return self._check(self.http.post("/routines/video", data=form, files=files)).json()
+
+    def wait_for_job(self, job_id: int, timeout_s: float = 600.0) -> dict:
+        """Poll ``/jobs/{id}`` until done; raises with the job's reason if it failed."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            job = self._check(self.http.get(f"/jobs/{job_id}")).json()
+            if job["status"] == "done":
+                return job
+            if job["status"] == "failed":
+                raise RuntimeError(f"job {job_id} failed: {job['error']}")
+            time.sleep(0.5)
+        raise TimeoutError(f"job {job_id} still running after {timeout_s:.0f} s")
 
     def history(self, offset: int = 0, limit: int = 20) -> dict:
         return self._check(

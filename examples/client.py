@@ -1,11 +1,14 @@
-"""What the Flutter app does, as a script: python examples/client.py [BASE_URL]
+"""What the Flutter app does, as a script: python examples/client.py [BASE_URL [VIDEO]]
 
 Against a running API (``make run``): registers a trainer and a user, creates a routine
 from a simulated trainer's keypoints, submits a simulated session and prints the report.
+With a VIDEO (.mp4/.mov/.webm of a squat), the user also uploads it: the server extracts
+the keypoints (MediaPipe), scores them in a background job, and the report is printed.
 """
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +25,7 @@ def phone_keypoints(clip) -> dict:
     ).to_json()
 
 
-def main(base_url: str = "http://127.0.0.1:8000") -> None:
+def main(base_url: str = "http://127.0.0.1:8000", video: str | None = None) -> None:
     suffix = np.random.default_rng().integers(1_000_000)
     trainer, user = CoachClient(base_url), CoachClient(base_url)
     trainer.register(f"trainer{suffix}@example.com", "example password", role="trainer")
@@ -34,6 +37,9 @@ def main(base_url: str = "http://127.0.0.1:8000") -> None:
         routine["id"], phone_keypoints(generate_clip(ClipRequest(seed=5, movement="squat")))
     )
     print(json.dumps(session["report"], indent=1))
+    if video:
+        job = user.wait_for_job(user.upload_video(routine["id"], Path(video))["id"])
+        print(json.dumps(user.get_session(job["session_id"])["report"], indent=1))
 
 
 if __name__ == "__main__":

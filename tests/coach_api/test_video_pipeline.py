@@ -13,9 +13,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fastapi.testclient import TestClient
 
+from coach_api.main import create_app
 from coach_api.pose_task import PoseTaskError, assemble_pose_task, download_wheel
 from coach_api.video import extract_keypoints
+from coach_cli.http_client import CoachClient
 from pose3d.skeleton import MEDIAPIPE33
 from tests.coach_api.conftest import auth_headers
 
@@ -83,32 +86,29 @@ def _wait(client, headers, job_id: int) -> dict:
     raise AssertionError("job did not finish")
 
 
-def test_trainer_video_becomes_a_routine_and_user_video_a_session(client, pose_task, person_video):
-    client.app.state.settings.pose_task = pose_task
-    video = ("person.mp4", person_video.read_bytes(), "video/mp4")
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
-    upload = client.post(
-        "/v1/routines/video",
-        headers=trainer,
-        data={"name": "bob", "movement": "squat"},
-        files={"video": video},
-    )
-    assert upload.status_code == 202
-    job = _wait(client, trainer, upload.json()["id"])
-    assert job["status"] == "done", job["error"]
-    routine = client.get(f"/v1/routines/{job['routine_id']}", headers=trainer).json()
-    assert routine["name"] == "bob" and routine["frames"] == 90 and routine["fps"] == 30
+def test_trainer_video_becomes_a_routine_and_user_video_a_session(
+    settings, pose_task, person_video
+):
+    """The whole video path through the API, driven by the app's client (CoachClient)."""
+    settings.pose_task = pose_task
+    app = create_app(settings)
+    with TestClient(app) as trainer_http, TestClient(app) as user_http:
+        trainer = CoachClient("http://testserver", http=trainer_http)
+        trainer.register("coach@example.com", "correct horse", role="trainer")
+        trainer.login("coach@example.com", "correct horse")
+        job = trainer.create_routine_from_video("bob", "squat", person_video)
+        routine_id = trainer.wait_for_job(job["id"], timeout_s=60)["routine_id"]
+        routine = trainer.http.get(f"/routines/{routine_id}").json()
+        assert routine["name"] == "bob" and routine["frames"] == 90 and routine["fps"] == 30
 
-    user = auth_headers(client)
-    upload = client.post(
-        "/v1/videos", headers=user, data={"routine_id": routine["id"]}, files={"video": video}
-    )
-    job = _wait(client, user, upload.json()["id"])
-    assert job["status"] == "done", job["error"]
-    session = client.get(f"/v1/sessions/{job['session_id']}", headers=user).json()
-    assert session["routine_id"] == routine["id"]
-    # Neither video was kept (no opt-in).
-    assert not [n for n in client.app.state.settings.blobs.names() if n.startswith("video-")]
+        user = CoachClient("http://testserver", http=user_http)
+        user.register("ana@example.com", "correct horse")
+        user.login("ana@example.com", "correct horse")
+        job = user.wait_for_job(user.upload_video(routine_id, person_video)["id"], timeout_s=60)
+        session = user.get_session(job["session_id"])
+        assert session["routine_id"] == routine_id and 0 <= session["report"]["score"] <= 100
+        # Neither video was kept (no opt-in).
+        assert not [n for n in settings.blobs.names() if n.startswith("video-")]
 
 
 def test_routine_video_type_is_checked_and_a_broken_one_stores_nothing(client):
