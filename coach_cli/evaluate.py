@@ -71,8 +71,9 @@ def bundle_default(checkpoint: Path, report: Path, target: Path | None = None) -
 
     ``target`` defaults to the package's default (causal) model. The metadata gets the
     report's overall metrics; ``<name>.json`` beside it holds the full metrics and the
-    report goes to ``REPORT.md`` (``REPORT-<name>.md`` and ``<name>-*.png`` for other
-    names), so they ship with the weights.
+    report and the run's loss curve go to ``REPORT.md`` and ``loss.png``
+    (``REPORT-<name>.md`` and ``<name>-*.png`` for other names), so they ship with the
+    weights.
     """
     loaded = load_checkpoint(checkpoint)
     metrics = json.loads((Path(report) / "metrics.json").read_text())
@@ -101,4 +102,7 @@ def bundle_default(checkpoint: Path, report: Path, target: Path | None = None) -
         shutil.copy(png, target.parent / f"{prefix}{png.name}")
         text = text.replace(f"({png.name})", f"({prefix}{png.name})")
     (target.parent / report_name).write_text(text)
+    curve = Path(checkpoint).parent / "loss.png"  # the training run's loss curve
+    if curve.is_file():
+        shutil.copy(curve, target.parent / f"{prefix}loss.png")
     return target

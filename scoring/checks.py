@@ -8,7 +8,8 @@ error (the same scale the simulator injects), so severity = signal / full_scale.
 ``relative`` checks compare ranges of motion (depth, arm height) as a fraction of the
 trainer's range at that phase, and only where the trainer's range is substantial;
 ``baseline`` checks first remove the user's own consistent shortfall (their natural
-range, up to ``MAX_NATURAL_SHORTFALL``) so a stiff body is not flagged for stiffness.
+range, up to what correct performers of many flexibilities fall short by) so a stiff
+body is not flagged for stiffness.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import numpy as np
 
 from scoring.features import F
 
-MAX_NATURAL_SHORTFALL = 0.35  # a user's consistent range deficit accepted as their own
+# A user's consistent range deficit accepted as their own, when the population model has
+# not measured it for the movement (it does: ``PopulationModel.natural_shortfall``).
+MAX_NATURAL_SHORTFALL = 0.35
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,13 @@ def phase_bins(track_index: np.ndarray, template_length: int) -> np.ndarray:
     return np.minimum(track_index * PHASE_BINS // max(1, template_length), PHASE_BINS - 1)
 
 
+def per_bin_median(signal: np.ndarray, bins: np.ndarray) -> np.ndarray:
+    """``(PHASE_BINS,)`` median of ``signal`` ``(T,)`` in each phase bin (0 where empty)."""
+    return np.array(
+        [np.median(signal[bins == b]) if (bins == b).any() else 0.0 for b in range(PHASE_BINS)]
+    )
+
+
 def check_key(check) -> str:
     return f"{check.kind}:{check.segment}"
 
@@ -62,6 +69,13 @@ class PopulationModel:
         spread = np.asarray(entry["spread"]) + np.abs(np.asarray(entry["centre"]))
         return spread[bins]
 
+    def natural_shortfall(self, movement: str, check) -> float | None:
+        """The largest consistent range shortfall of correct performers (95th percentile
+        over sessions) for a ``baseline`` check: what a stiff body may fall short by
+        without it being an error. ``None`` when not fitted."""
+        entry = self.stats.get(movement, {}).get(check_key(check), {})
+        return entry.get("natural_shortfall")
+
     def save(self, path: str | Path = DEFAULT_PATH) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,6 +101,7 @@ def fit_population(sessions: Iterable[tuple]) -> PopulationModel:
     samples: dict[tuple[str, str], list[list[float]]] = defaultdict(
         lambda: [[] for _ in range(PHASE_BINS)]
     )
+    shortfalls: dict[tuple[str, str], list[float]] = defaultdict(list)
     count = 0
     for reference, poses, fps, beat_times in sessions:
         features = compute_features(poses)
@@ -97,6 +112,9 @@ def fit_population(sessions: Iterable[tuple]) -> PopulationModel:
             for b in range(PHASE_BINS):
                 chosen = (bins == b) & item.substantial
                 samples[key][b] += item.signal[chosen].tolist()
+            if item.check.baseline and item.substantial.any():
+                counted = np.unique(bins[item.substantial])
+                shortfalls[key].append(float(per_bin_median(item.signal, bins)[counted].max()))
         count += 1
     stats: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(dict)
     for (movement, key), per_bin in samples.items():
@@ -110,4 +128,7 @@ def fit_population(sessions: Iterable[tuple]) -> PopulationModel:
             centre.append(round(float(scaler.center_[0]), 4))
             spread.append(round(float(scaler.scale_[0]) / IQR_TO_SIGMA, 4))
         stats[movement][key] = {"centre": centre, "spread": spread}
+        if shortfalls.get((movement, key)):
+            natural = max(0.0, float(np.percentile(shortfalls[(movement, key)], 95)))
+            stats[movement][key]["natural_shortfall"] = round(natural, 4)
     return PopulationModel(stats=dict(stats), sessions=count)

@@ -35,7 +35,7 @@ from scoring.features import (
     segment_columns,
     validate_poses,
 )
-from scoring.population import PHASE_BINS, PopulationModel, phase_bins
+from scoring.population import PopulationModel, per_bin_median, phase_bins
 from scoring.reference import Reference
 from scoring.report import ErrorEvent, RepTiming, SessionReport
 
@@ -350,7 +350,7 @@ def extend_to_reps(
 ) -> list[ErrorEvent]:
     """Form errors reported per repetition: each event grows to the whole repetitions it
     touches (a coach says "your third squat was shallow", not "at 4.2-4.6 s"), and
-    events of the same kind and segment that then touch become one. Timing events
+    events of the same kind and segment in the same repetition become one. Timing events
     and sessions without repetitions are left as they are."""
     if not reps:
         return events
@@ -365,7 +365,7 @@ def extend_to_reps(
         start = min(event.start_s, float(touched[:, 0].min()))
         end = max(event.end_s, float(touched[:, 1].max()))
         same = grown.setdefault((event.kind, event.segment), [])
-        if same and start <= same[-1].end_s:  # touching reps: one event
+        if same and start < same[-1].end_s:  # the same repetition: one event
             last = same[-1]
             last.end_s = max(last.end_s, end)
             last.severity = max(last.severity, event.severity)
@@ -438,13 +438,9 @@ def score_session(
         check = item.check
         signal = item.signal
         if check.baseline:  # the user's own consistent shortfall is their range, not an error
-            per_bin = np.array(
-                [
-                    np.median(signal[bins == b]) if (bins == b).any() else 0.0
-                    for b in range(PHASE_BINS)
-                ]
-            )
-            signal = signal - np.clip(per_bin[bins], 0.0, MAX_NATURAL_SHORTFALL)
+            natural = population and population.natural_shortfall(reference.movement, check)
+            cap = MAX_NATURAL_SHORTFALL if natural is None else natural
+            signal = signal - np.clip(per_bin_median(signal, bins)[bins], 0.0, cap)
         tolerance = _tolerance(item, reference, population, bins, track_index)
         z = signal / tolerance
         severity = signal / check.full_scale

@@ -14,18 +14,24 @@ def test_events_grow_to_their_repetitions_and_merge():
     reps = [(0, 60), (60, 120), (120, 180)]  # frames at 30 fps: 0-2 s, 2-4 s, 4-6 s
     events = [
         _event("shallow_squat", "hips", 1.2, 1.6, severity=0.4),
-        _event("shallow_squat", "hips", 2.5, 2.9, severity=0.7, confidence=0.6),
+        _event("shallow_squat", "hips", 1.8, 2.5, severity=0.7, confidence=0.6),
         _event("rounded_back", "spine", 4.5, 4.8),
         _event("off_beat", "timing", 0.5, 0.7),
     ]
     grown = {(e.kind, e.start_s, e.end_s): e for e in extend_to_reps(events, reps, 30.0)}
     assert set(grown) == {
-        ("shallow_squat", 0.0, 4.0),  # reps 1 and 2, one event
+        ("shallow_squat", 0.0, 4.0),  # overlapping once grown to reps 1 and 2: merged
         ("rounded_back", 4.0, 6.0),
         ("off_beat", 0.5, 0.7),  # timing stays where it was
     }
     merged = grown[("shallow_squat", 0.0, 4.0)]
     assert merged.severity == 0.7 and merged.confidence == 0.6
+    # Errors in neighbouring repetitions stay one event per repetition.
+    apart = [_event("shallow_squat", "hips", 1.0, 1.5), _event("shallow_squat", "hips", 3.0, 3.5)]
+    assert [(e.start_s, e.end_s) for e in extend_to_reps(apart, reps, 30.0)] == [
+        (0.0, 2.0),
+        (2.0, 4.0),
+    ]
     assert extend_to_reps(events, [], 30.0) == events  # no repetitions: as they were
 
 
@@ -86,3 +92,50 @@ def test_calibration_picks_thresholds_that_find_errors_without_alarms(tmp_path):
         )
         found = score_session(clip.h36m17(), clip.fps, reference, population=model).errors
         assert bool(found) == bool(seed % 2), (seed, [(e.kind, e.segment) for e in found])
+
+
+def test_natural_shortfall_from_the_population_decides_what_is_a_stiff_body():
+    """A squat shallow on every rep is the user's own range when correct performers fall
+    that short too, and an error when they do not."""
+    from scoring.checks import SHALLOW
+    from scoring.population import check_key
+
+    trainer = trainer_clip("squat")
+    reference = Reference.from_poses(trainer.h36m17(), trainer.fps, "squat")
+    user = generate_clip(
+        ClipRequest(
+            seed=6,
+            movement="squat",
+            num_reps=3,
+            errors=[ErrorPlan("shallow_squat", 0.8, "both", 0, 2)],
+        )
+    )
+
+    def flagged(natural: float) -> bool:
+        stats = {"squat": {check_key(SHALLOW): {"centre": [0.0] * 10, "spread": [0.0] * 10}}}
+        stats["squat"][check_key(SHALLOW)]["natural_shortfall"] = natural
+        report = score_session(
+            user.h36m17(), user.fps, reference, population=PopulationModel(stats, 1)
+        )
+        return any(e.kind == "shallow_squat" for e in report.errors)
+
+    assert flagged(0.0) and not flagged(0.9)
+
+
+def test_fitted_population_measures_natural_shortfall():
+    from scoring import fit_population
+    from scoring.checks import ROUNDED_BACK, SHALLOW
+
+    trainer = trainer_clip("squat")
+    reference = Reference.from_poses(trainer.h36m17(), trainer.fps, "squat")
+    sessions = [
+        (reference, clip.h36m17(), clip.fps, None)
+        for clip in (
+            generate_clip(ClipRequest(seed=seed, movement="squat", num_reps=3, errors=[]))
+            for seed in range(6)
+        )
+    ]
+    model = fit_population(sessions)
+    natural = model.natural_shortfall("squat", SHALLOW)
+    assert natural is not None and 0.0 <= natural < 0.6
+    assert model.natural_shortfall("squat", ROUNDED_BACK) is None  # not a range check
