@@ -225,6 +225,7 @@ def score_clips(
 
 Z_SCALES = (0.4, 0.55, 0.7, 0.85, 1.0, 1.25, 1.5, 2.0, 3.0)
 SEVERITY_SCALES = (0.2, 0.4, 0.7, 1.0, 1.5)
+CONFIDENCE_SCALES = (0.6, 1.0)  # minimum 2D confidence 0.3 or 0.5 for a cue
 ALARM_PENALTY = 10.0  # F1 given up per unit false-alarm rate when choosing thresholds
 
 
@@ -244,9 +245,9 @@ def calibrate_thresholds(
     for mode, source in zip(MODES, ("exact", "lifted"), strict=True):
         prepared = prepare_clips(paths, mode, lifter)
         best: dict[str, tuple] = {}
-        grid = [(z, s) for z in Z_SCALES for s in SEVERITY_SCALES]
-        for z_scale, severity_scale in tqdm(grid, desc=f"calibrate ({source})"):
-            kinds = {kind: [z_scale, severity_scale] for kind in ALL_KINDS}
+        grid = [(z, s, c) for z in Z_SCALES for s in SEVERITY_SCALES for c in CONFIDENCE_SCALES]
+        for scales in tqdm(grid, desc=f"calibrate ({source})"):
+            kinds = {kind: list(scales) for kind in ALL_KINDS}
             trial = PopulationModel(population.stats, population.sessions, {source: kinds})
             result = score_clips(prepared, trial, strictness, cache)
             for kind, counts in result.tallies.items():
@@ -254,9 +255,9 @@ def calibrate_thresholds(
                     continue
                 alarms = result.alarms_by_kind.get(kind, 0) / max(1, result.correct)
                 merit = counts.metrics()["f1"] - ALARM_PENALTY * alarms
-                key = (round(merit, 6), z_scale * severity_scale)
+                key = (round(merit, 6), float(np.prod(scales)))
                 if kind not in best or key > best[kind][0]:
-                    best[kind] = (key, [z_scale, severity_scale])
+                    best[kind] = (key, list(scales))
         thresholds[source] = {kind: scales for kind, (_, scales) in sorted(best.items())}
     return thresholds
 

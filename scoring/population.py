@@ -9,8 +9,9 @@ Saved as a small JSON file that ships with the package.
 
 The same file carries the decision thresholds calibrated on labelled validation clips
 (``coach fit-scoring --validation DIR``): per error kind and pose source (``lifted``
-from 2D, or ``exact`` 3D such as motion capture) a factor on the strictness's z
-threshold and one on its minimum severity. Without them both factors are 1.
+from 2D, or ``exact`` 3D such as motion capture) factors on the strictness's z
+threshold, its minimum severity and the minimum 2D confidence for a cue
+(:class:`ThresholdScales`). Without them all factors are 1.
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ def check_key(check) -> str:
     return f"{check.kind}:{check.segment}"
 
 
+@dataclass(frozen=True)
+class ThresholdScales:
+    """Factors on the strictness's z threshold, minimum severity and minimum confidence."""
+
+    z: float = 1.0
+    severity: float = 1.0
+    confidence: float = 1.0
+
+
 @dataclass
 class PopulationModel:
     """Per movement and check: ``(PHASE_BINS,)`` robust centre and spread of the signal."""
@@ -54,11 +64,11 @@ class PopulationModel:
     sessions: int = 0
     thresholds: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
-    def scales(self, kind: str, exact: bool) -> tuple[float, float]:
-        """Calibrated (z-threshold factor, minimum-severity factor) of an error ``kind``
-        for exact 3D or lifted poses; (1, 1) when not calibrated."""
-        z_scale, severity_scale = self.thresholds.get(SOURCES[exact], {}).get(kind, (1.0, 1.0))
-        return float(z_scale), float(severity_scale)
+    def scales(self, kind: str, exact: bool) -> ThresholdScales:
+        """Calibrated threshold factors of an error ``kind`` for exact 3D or lifted poses
+        (all 1 when not calibrated)."""
+        factors = self.thresholds.get(SOURCES[exact], {}).get(kind, ())
+        return ThresholdScales(*(float(f) for f in factors))
 
     def spread(self, movement: str, check, bins: np.ndarray) -> np.ndarray | float:
         """Tolerance contribution per frame: spread plus the absolute centre (a bias shared

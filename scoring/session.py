@@ -35,7 +35,7 @@ from scoring.features import (
     segment_columns,
     validate_poses,
 )
-from scoring.population import PopulationModel, per_bin_median, phase_bins
+from scoring.population import PopulationModel, ThresholdScales, per_bin_median, phase_bins
 from scoring.reference import Reference
 from scoring.report import ErrorEvent, RepTiming, SessionReport
 
@@ -230,10 +230,11 @@ def _heel_events(
     fps: float,
     matched: np.ndarray,
     threshold: float,
+    min_confidence: float,
     notes: list[dict],
 ) -> list[ErrorEvent]:
     """Heels lifting from the 2D foot landmarks (see :mod:`scoring.feet`), where the
-    severity exceeds ``threshold``."""
+    severity exceeds ``threshold``; below ``min_confidence`` a note instead of a cue."""
     keypoints, scores = keypoints_2d
     if keypoints.shape[1:] != (33, 2) or scores.shape != keypoints.shape[:2]:
         raise ValueError("keypoints_2d must be MediaPipe-33 (T, 33, 2) pixels and (T, 33) scores")
@@ -245,7 +246,7 @@ def _heel_events(
             conf = float(confidence[start:end].mean())
             sev = float(np.clip(np.percentile(severity[start:end], 90), 0, 1))
             segment = f"{side}_leg"
-            if conf < MIN_CONFIDENCE:
+            if conf < min_confidence:
                 notes.append(
                     {
                         "segment": segment,
@@ -445,11 +446,11 @@ def score_session(
         z = signal / tolerance
         severity = signal / check.full_scale
         confidence = segment_confidence(user_poses, scores, check)
-        z_scale, severity_scale = population.scales(check.kind, exact) if population else (1, 1)
+        scales = population.scales(check.kind, exact) if population else ThresholdScales()
         flagged = (
             item.substantial
-            & (z > z_threshold * z_scale)
-            & (severity > min_severity * severity_scale)
+            & (z > z_threshold * scales.z)
+            & (severity > min_severity * scales.severity)
         )
         segment_badness.setdefault(check.segment, []).append(
             np.where(item.substantial, np.clip((z - 1) / (2 * z_threshold), 0, 1), 0)
@@ -457,7 +458,7 @@ def score_session(
         for start, end in _runs(flagged, fps):
             conf = float(confidence[start:end].mean())
             sev = float(np.clip(np.percentile(severity[start:end], 90), 0, 1))
-            if conf < MIN_CONFIDENCE:
+            if conf < MIN_CONFIDENCE * scales.confidence:
                 notes.append(
                     {
                         "segment": check.segment,
@@ -474,14 +475,27 @@ def score_session(
                 ErrorEvent(check.kind, check.segment, start / fps, end / fps, sev, conf, check.cue)
             )
     if keypoints_2d is not None and reference.movement == "squat":
-        _, severity_scale = population.scales("heels_lifting", exact) if population else (1, 1)
-        threshold = max(min_severity, HEEL_MIN_SEVERITY) * severity_scale
-        events += _heel_events(keypoints_2d, fps, alignment.matched, threshold, notes)
+        scales = population.scales("heels_lifting", exact) if population else ThresholdScales()
+        threshold = max(min_severity, HEEL_MIN_SEVERITY) * scales.severity
+        events += _heel_events(
+            keypoints_2d,
+            fps,
+            alignment.matched,
+            threshold,
+            MIN_CONFIDENCE * scales.confidence,
+            notes,
+        )
     if reference.beats_per_rep and beat_times is not None and len(beat_times) > 1:
         confidence = np.ones(len(features)) if scores is None else scores.mean(axis=1)
-        z_scale, _ = population.scales("off_beat", exact) if population else (1, 1)
+        scales = population.scales("off_beat", exact) if population else ThresholdScales()
         events += _off_beat_events(
-            alignment, reference, track_phase, fps, beat_times, beat_threshold * z_scale, confidence
+            alignment,
+            reference,
+            track_phase,
+            fps,
+            beat_times,
+            beat_threshold * scales.z,
+            confidence,
         )
     events = extend_to_reps(reconcile_arm_events(events), reps, fps)
     events.sort(key=lambda e: (e.start_s, e.kind, e.segment))

@@ -1,6 +1,7 @@
 """Per-repetition events and calibrated decision thresholds."""
 
 from scoring import ErrorEvent, PopulationModel, Reference, score_session
+from scoring.population import ThresholdScales
 from scoring.session import extend_to_reps
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
@@ -38,9 +39,9 @@ def test_events_grow_to_their_repetitions_and_merge():
 def test_population_thresholds_round_trip_and_default_to_one(tmp_path):
     model = PopulationModel({}, 3, {"lifted": {"rounded_back": [0.7, 1.5]}})
     loaded = PopulationModel.load(model.save(tmp_path / "p.json"))
-    assert loaded.scales("rounded_back", exact=False) == (0.7, 1.5)
-    assert loaded.scales("rounded_back", exact=True) == (1.0, 1.0)
-    assert loaded.scales("knees_caving_in", exact=False) == (1.0, 1.0)
+    assert loaded.scales("rounded_back", exact=False) == ThresholdScales(0.7, 1.5, 1.0)
+    assert loaded.scales("rounded_back", exact=True) == ThresholdScales()
+    assert loaded.scales("knees_caving_in", exact=False) == ThresholdScales(1.0, 1.0, 1.0)
 
 
 def test_calibrated_thresholds_decide_what_is_flagged():
@@ -67,7 +68,12 @@ def test_calibrated_thresholds_decide_what_is_flagged():
 
 
 def test_calibration_picks_thresholds_that_find_errors_without_alarms(tmp_path):
-    from coach_cli.scoring_eval import SEVERITY_SCALES, Z_SCALES, calibrate_thresholds
+    from coach_cli.scoring_eval import (
+        CONFIDENCE_SCALES,
+        SEVERITY_SCALES,
+        Z_SCALES,
+        calibrate_thresholds,
+    )
     from synthetic_data.clip import write_clip
 
     for seed in range(4):
@@ -76,8 +82,9 @@ def test_calibration_picks_thresholds_that_find_errors_without_alarms(tmp_path):
         write_clip(clip, tmp_path / f"squat-{seed}.clip.npz")
     thresholds = calibrate_thresholds(tmp_path, PopulationModel({}, 0))
     assert set(thresholds) == {"exact", "lifted"}
-    z_scale, severity_scale = thresholds["exact"]["rounded_back"]
+    z_scale, severity_scale, confidence_scale = thresholds["exact"]["rounded_back"]
     assert z_scale in Z_SCALES and severity_scale in SEVERITY_SCALES
+    assert confidence_scale in CONFIDENCE_SCALES
     # The chosen thresholds find both gross errors and stay silent on the correct clips.
     model = PopulationModel({}, 0, thresholds)
     reference = Reference.from_poses(trainer_clip("squat").h36m17(), 30.0, "squat")
