@@ -42,6 +42,7 @@ class Engine:
         max_frames: int,
         metrics=None,
     ) -> None:
+        torch.set_num_threads(1)  # concurrent requests share the cores
         self.lifter, self.recordings = lifter, recordings
         self.population, self.metrics = population, metrics
         self._references: dict[str, Reference] = {}
@@ -59,7 +60,6 @@ class Engine:
 
     def lift(self, sequence: KeypointSequence) -> tuple[np.ndarray, np.ndarray]:
         """(poses ``(T, 17, 3)``, H36M-order scores ``(T, 17)``)."""
-        torch.set_num_threads(1)
         poses = self.recordings.lift(
             sequence.keypoints,
             sequence.scores,

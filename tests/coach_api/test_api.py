@@ -1,6 +1,8 @@
 import copy
 from itertools import pairwise
 
+import pytest
+
 from tests.coach_api.conftest import auth_headers
 
 
@@ -187,7 +189,8 @@ def test_session_report_page(client, trainer_payload, user_payload):
     assert client.get(f"/v1/sessions/{session['id']}/report.html", headers=other).status_code == 404
 
 
-def test_live_websocket_streams_reps_and_a_summary(client, trainer_payload, user_payload):
+@pytest.mark.parametrize("batch", [5, 30], ids=["small batches: event loop", "large: pool"])
+def test_live_websocket_streams_reps_and_a_summary(client, trainer_payload, user_payload, batch):
     trainer = auth_headers(client, "coach@example.com", role="trainer")
     routine = _routine(client, trainer, trainer_payload)
     token = auth_headers(client)["Authorization"].split()[1]
@@ -198,8 +201,8 @@ def test_live_websocket_streams_reps_and_a_summary(client, trainer_payload, user
         assert ready["type"] == "ready" and ready["receptive_field"] == 9
         frames = user_payload["frames"]
         reps, progress = [], 0
-        for start in range(0, len(frames), 30):
-            socket.send_json({"type": "frames", "frames": frames[start : start + 30]})
+        for start in range(0, len(frames), batch):
+            socket.send_json({"type": "frames", "frames": frames[start : start + batch]})
             message = socket.receive_json()
             while message["type"] == "rep":
                 reps.append(message)
