@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     admin_emails: list[str] = []  # accounts registered with these emails are admins
     rate_per_minute: float = 30.0  # scoring requests per user per minute
     rate_burst: int = 10
+    # Live streams are real time: frames may arrive at most live_max_speed x the stream's
+    # fps, after a catch-up allowance of live_burst_s seconds of frames.
+    live_max_speed: float = 2.0
+    live_burst_s: float = 5.0
 
     @cached_property
     def resolved_database_url(self) -> str:

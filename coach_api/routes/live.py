@@ -12,17 +12,21 @@ Protocol (JSON messages; schema in ``docs/live-messages.schema.json``):
 5. client -> ``{"type": "stop"}``; server -> ``{"type": "summary", "report": {...}}``
 
 Errors are ``{"type": "error", "error": {"code", "message", "field"?}}``; the socket is
-then closed. Lifting runs the causal model frame by frame (bounded memory): small
-batches on the event loop, larger ones in the worker pool. Finished repetitions are
-looked for every half second in the background, on a thread of their own: the socket
-keeps taking frames while a rep is scored, and ``rep`` messages may arrive a few
-batches after the rep ended (always before the summary).
+then closed (``too_fast`` when frames arrive faster than real time: more than
+``COACH_LIVE_MAX_SPEED`` x fps after ``COACH_LIVE_BURST_S`` seconds of catch-up).
+
+Lifting runs the causal model frame by frame (bounded memory): small batches on the
+event loop, larger ones in the worker pool. Finished repetitions are looked for every
+half second in the background, on a thread of their own: the socket keeps taking frames
+while a rep is scored, and ``rep`` messages may arrive a few batches after the rep ended
+(always before the summary).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import numpy as np
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -52,6 +56,8 @@ class LiveSession:
     def __init__(self, engine, reference: Reference, start: dict, strictness: str) -> None:
         self.engine, self.reference, self.strictness = engine, reference, strictness
         self.layout, self.fps = start["layout"], float(start["fps"])
+        self.started = time.monotonic()
+        self.frames_received = 0
         self.size = (int(start["image_width"]), int(start["image_height"]))
         self.stream = engine.lifter.stream(
             image_size=self.size, layout=self.layout, warmup_frames=1
@@ -81,6 +87,16 @@ class LiveSession:
                     self.poses.append(pose)
                     self.scores.append(coco)
             return len(self.poses)
+
+    def admit(self, count: int, max_speed: float, burst_s: float) -> bool:
+        """Whether ``count`` more frames keep the stream real time: at most ``max_speed``
+        times its fps since the start, plus ``burst_s`` seconds of frames to catch up. A
+        phone camera cannot go faster; a client that does is flooding the server."""
+        allowed = ((time.monotonic() - self.started) * max_speed + burst_s) * self.fps
+        if self.frames_received + count > allowed:
+            return False
+        self.frames_received += count
+        return True
 
     def check_due(self) -> bool:
         """Whether half a second of new frames arrived since repetitions were last looked
@@ -210,6 +226,15 @@ async def live(websocket: WebSocket) -> None:
             kind = message.get("type") if isinstance(message, dict) else None
             if kind == "frames":
                 frames = message.get("frames")
+                count = len(frames) if isinstance(frames, list) else 0
+                if not session.admit(count, settings.live_max_speed, settings.live_burst_s):
+                    return await _fail(
+                        websocket,
+                        "too_fast",
+                        f"frames arrive faster than a {session.fps:g}-fps camera can film "
+                        "them; live streams are real time",
+                        "frames",
+                    )
                 try:
                     if isinstance(frames, list) and len(frames) <= INLINE_FRAMES:
                         count = session.push(frames)  # a few ms: cheaper than a thread hop

@@ -54,7 +54,10 @@ def settings(tmp_path):
         LifterMetadata(architecture=model.hyperparameters, fps=30, version="api-test"),
     )
     return Settings(
-        data_dir=tmp_path / "data", lifter_checkpoint=checkpoint, max_body_bytes=2 * 2**20
+        data_dir=tmp_path / "data",
+        lifter_checkpoint=checkpoint,
+        max_body_bytes=2 * 2**20,
+        live_burst_s=60.0,  # tests stream whole clips at once
     )
 
 

@@ -221,6 +221,23 @@ def test_live_websocket_streams_reps_and_a_summary(client, trainer_payload, user
         assert all(a["end_s"] <= b["start_s"] + 1e-6 for a, b in pairwise(reps))
 
 
+def test_live_stream_faster_than_real_time_is_stopped(client, trainer_payload, user_payload):
+    client.app.state.settings.live_burst_s = 1.0
+    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    routine = _routine(client, trainer, trainer_payload)
+    token = auth_headers(client)["Authorization"].split()[1]
+    header = {k: user_payload[k] for k in ("layout", "fps", "image_width", "image_height")}
+    with client.websocket_connect(f"/v1/live?token={token}") as socket:
+        socket.send_json({"type": "start", "routine_id": routine["id"], **header})
+        assert socket.receive_json()["type"] == "ready"
+        socket.send_json({"type": "frames", "frames": user_payload["frames"][:20]})
+        assert socket.receive_json()["type"] == "progress"  # within the 1-s allowance
+        socket.send_json({"type": "frames", "frames": user_payload["frames"][20:100]})
+        error = socket.receive_json()
+        assert error["type"] == "error" and error["error"]["code"] == "too_fast"
+        assert error["error"]["field"] == "frames"
+
+
 def test_live_websocket_rejects_bad_starts(client, trainer_payload):
     with client.websocket_connect("/v1/live") as socket:
         socket.send_json(
