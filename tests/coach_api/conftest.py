@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
@@ -78,3 +80,13 @@ def auth_headers(client: TestClient, email: str = "ana@example.com", role: str =
         "/v1/auth/login", data={"username": email, "password": "correct horse"}
     ).json()["access_token"]
     return {"Authorization": f"Bearer {token}"}
+
+
+def wait_job(client: TestClient, headers: dict, job_id: int) -> dict:
+    """Poll ``/v1/jobs/{job_id}`` until it is done or failed (30 s at most)."""
+    for _ in range(600):
+        job = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.05)
+    raise AssertionError("job did not finish")

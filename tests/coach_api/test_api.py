@@ -1,9 +1,10 @@
 import copy
+from contextlib import contextmanager
 from itertools import pairwise
 
 import pytest
 
-from tests.coach_api.conftest import auth_headers
+from tests.coach_api.conftest import auth_headers, wait_job
 
 
 def _routine(client, headers, trainer_payload, name="Squats"):
@@ -189,14 +190,21 @@ def test_session_report_page(client, trainer_payload, user_payload):
     assert client.get(f"/v1/sessions/{session['id']}/report.html", headers=other).status_code == 404
 
 
-@pytest.mark.parametrize("batch", [5, 30], ids=["small batches: event loop", "large: pool"])
-def test_live_websocket_streams_reps_and_a_summary(client, trainer_payload, user_payload, batch):
+@contextmanager
+def _live_socket(client, trainer_payload, user_payload):
+    """A user's live socket on a trainer's routine, the start message sent."""
     trainer = auth_headers(client, "coach@example.com", role="trainer")
     routine = _routine(client, trainer, trainer_payload)
     token = auth_headers(client)["Authorization"].split()[1]
     header = {k: user_payload[k] for k in ("layout", "fps", "image_width", "image_height")}
     with client.websocket_connect(f"/v1/live?token={token}") as socket:
         socket.send_json({"type": "start", "routine_id": routine["id"], **header})
+        yield socket
+
+
+@pytest.mark.parametrize("batch", [5, 30], ids=["small batches: event loop", "large: pool"])
+def test_live_websocket_streams_reps_and_a_summary(client, trainer_payload, user_payload, batch):
+    with _live_socket(client, trainer_payload, user_payload) as socket:
         ready = socket.receive_json()
         assert ready["type"] == "ready" and ready["receptive_field"] == 9
         frames = user_payload["frames"]
@@ -223,12 +231,7 @@ def test_live_websocket_streams_reps_and_a_summary(client, trainer_payload, user
 
 def test_live_stream_faster_than_real_time_is_stopped(client, trainer_payload, user_payload):
     client.app.state.settings.live_burst_s = 1.0
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
-    routine = _routine(client, trainer, trainer_payload)
-    token = auth_headers(client)["Authorization"].split()[1]
-    header = {k: user_payload[k] for k in ("layout", "fps", "image_width", "image_height")}
-    with client.websocket_connect(f"/v1/live?token={token}") as socket:
-        socket.send_json({"type": "start", "routine_id": routine["id"], **header})
+    with _live_socket(client, trainer_payload, user_payload) as socket:
         assert socket.receive_json()["type"] == "ready"
         socket.send_json({"type": "frames", "frames": user_payload["frames"][:20]})
         assert socket.receive_json()["type"] == "progress"  # within the 1-s allowance
@@ -412,17 +415,6 @@ def test_long_sessions_become_background_jobs(settings, trainer_payload, user_pa
         assert client.get(f"/v1/jobs/{job_id}", headers=other).status_code == 404
 
 
-def _wait_job(client, headers, job_id):
-    import time
-
-    for _ in range(300):
-        job = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError("job did not finish")
-
-
 def test_video_uploads_are_checked_and_failures_explained(client, trainer_payload, tmp_path):
     import cv2
     import numpy as np
@@ -444,7 +436,7 @@ def test_video_uploads_are_checked_and_failures_explained(client, trainer_payloa
         files={"video": ("x.mp4", b"\x00\x01 not a video", "video/mp4")},
     )
     assert corrupt.status_code == 202
-    job = _wait_job(client, user, corrupt.json()["id"])
+    job = wait_job(client, user, corrupt.json()["id"])
     assert job["status"] == "failed"
     assert "cannot be opened" in job["error"] or "no decodable frames" in job["error"]
     # A real (tiny) video without a configured pose model: a clear reason, and the video deleted.
@@ -459,7 +451,7 @@ def test_video_uploads_are_checked_and_failures_explained(client, trainer_payloa
         data={"routine_id": routine["id"]},
         files={"video": ("clip.avi", path.read_bytes(), "video/x-msvideo")},
     )
-    job = _wait_job(client, user, upload.json()["id"])
+    job = wait_job(client, user, upload.json()["id"])
     assert job["status"] == "failed" and "COACH_POSE_TASK" in job["error"]
     assert not [n for n in client.app.state.settings.blobs.names() if n.startswith("video-")]
 

@@ -7,7 +7,6 @@ folder named by ``COACH_WHEEL_CACHE``); skipped with the reason when pip cannot 
 from __future__ import annotations
 
 import os
-import time
 import zipfile
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from coach_api.pose_task import PoseTaskError, assemble_pose_task, download_whee
 from coach_api.video import extract_keypoints
 from coach_cli.http_client import CoachClient
 from pose3d.skeleton import MEDIAPIPE33
-from tests.coach_api.conftest import auth_headers
+from tests.coach_api.conftest import auth_headers, wait_job
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -77,15 +76,6 @@ def test_assembled_task_finds_and_tracks_a_person(pose_task, person_video):
     assert np.ptp(moved) == pytest.approx(np.ptp(expected), rel=0.15)
 
 
-def _wait(client, headers, job_id: int) -> dict:
-    for _ in range(600):
-        job = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed"):
-            return job
-        time.sleep(0.05)
-    raise AssertionError("job did not finish")
-
-
 def test_trainer_video_becomes_a_routine_and_user_video_a_session(
     settings, pose_task, person_video
 ):
@@ -126,7 +116,7 @@ def test_routine_video_type_is_checked_and_a_broken_one_stores_nothing(client):
         data={"name": "x", "movement": "squat"},
         files={"video": ("x.mp4", b"\x00 not a video", "video/mp4")},
     )
-    job = _wait(client, trainer, broken.json()["id"])
+    job = wait_job(client, trainer, broken.json()["id"])
     assert job["status"] == "failed" and job["routine_id"] is None
     assert client.get("/v1/routines", headers=trainer).json() == []
     assert not client.app.state.settings.blobs.names()

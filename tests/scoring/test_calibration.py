@@ -7,6 +7,16 @@ from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 
 
+def _squat_reference() -> Reference:
+    trainer = trainer_clip("squat")
+    return Reference.from_poses(trainer.h36m17(), trainer.fps, "squat")
+
+
+def _squat(seed: int, *errors: ErrorPlan):
+    """A user's 3-rep squat clip with the given errors."""
+    return generate_clip(ClipRequest(seed=seed, movement="squat", num_reps=3, errors=list(errors)))
+
+
 def _event(kind, segment, start, end, severity=0.5, confidence=0.9):
     return ErrorEvent(kind, segment, start, end, severity, confidence, "cue")
 
@@ -45,16 +55,8 @@ def test_population_thresholds_round_trip_and_default_to_one(tmp_path):
 
 
 def test_calibrated_thresholds_decide_what_is_flagged():
-    trainer = trainer_clip("squat")
-    reference = Reference.from_poses(trainer.h36m17(), trainer.fps, "squat")
-    user = generate_clip(
-        ClipRequest(
-            seed=4,
-            movement="squat",
-            num_reps=3,
-            errors=[ErrorPlan("rounded_back", 0.6, "both", 1, 2)],
-        )
-    )
+    reference = _squat_reference()
+    user = _squat(4, ErrorPlan("rounded_back", 0.6, "both", 1, 2))
 
     def kinds(thresholds):
         model = PopulationModel({}, 0, thresholds)
@@ -76,9 +78,9 @@ def test_calibration_picks_thresholds_that_find_errors_without_alarms(tmp_path):
     )
     from synthetic_data.clip import write_clip
 
-    for seed in range(4):
-        errors = [ErrorPlan("rounded_back", 0.9, "both", 1, 2)] if seed % 2 else []
-        clip = generate_clip(ClipRequest(seed=seed, movement="squat", num_reps=3, errors=errors))
+    error = ErrorPlan("rounded_back", 0.9, "both", 1, 2)
+    clips = [_squat(seed, error) if seed % 2 else _squat(seed) for seed in range(4)]
+    for seed, clip in enumerate(clips):
         write_clip(clip, tmp_path / f"squat-{seed}.clip.npz")
     thresholds = calibrate_thresholds(tmp_path, PopulationModel({}, 0))
     assert set(thresholds) == {"exact", "lifted"}
@@ -87,16 +89,8 @@ def test_calibration_picks_thresholds_that_find_errors_without_alarms(tmp_path):
     assert confidence_scale in CONFIDENCE_SCALES
     # The chosen thresholds find both gross errors and stay silent on the correct clips.
     model = PopulationModel({}, 0, thresholds)
-    reference = Reference.from_poses(trainer_clip("squat").h36m17(), 30.0, "squat")
-    for seed in range(4):
-        clip = generate_clip(
-            ClipRequest(
-                seed=seed,
-                movement="squat",
-                num_reps=3,
-                errors=[ErrorPlan("rounded_back", 0.9, "both", 1, 2)] if seed % 2 else [],
-            )
-        )
+    reference = _squat_reference()
+    for seed, clip in enumerate(clips):
         found = score_session(clip.h36m17(), clip.fps, reference, population=model).errors
         assert bool(found) == bool(seed % 2), (seed, [(e.kind, e.segment) for e in found])
 
@@ -107,16 +101,8 @@ def test_natural_shortfall_from_the_population_decides_what_is_a_stiff_body():
     from scoring.checks import SHALLOW
     from scoring.population import check_key
 
-    trainer = trainer_clip("squat")
-    reference = Reference.from_poses(trainer.h36m17(), trainer.fps, "squat")
-    user = generate_clip(
-        ClipRequest(
-            seed=6,
-            movement="squat",
-            num_reps=3,
-            errors=[ErrorPlan("shallow_squat", 0.8, "both", 0, 2)],
-        )
-    )
+    reference = _squat_reference()
+    user = _squat(6, ErrorPlan("shallow_squat", 0.8, "both", 0, 2))
 
     def flagged(natural: float) -> bool:
         stats = {"squat": {check_key(SHALLOW): {"centre": [0.0] * 10, "spread": [0.0] * 10}}}
@@ -133,15 +119,8 @@ def test_fitted_population_measures_natural_shortfall():
     from scoring import fit_population
     from scoring.checks import ROUNDED_BACK, SHALLOW
 
-    trainer = trainer_clip("squat")
-    reference = Reference.from_poses(trainer.h36m17(), trainer.fps, "squat")
-    sessions = [
-        (reference, clip.h36m17(), clip.fps, None)
-        for clip in (
-            generate_clip(ClipRequest(seed=seed, movement="squat", num_reps=3, errors=[]))
-            for seed in range(6)
-        )
-    ]
+    reference = _squat_reference()
+    sessions = [(reference, clip.h36m17(), clip.fps, None) for clip in map(_squat, range(6))]
     model = fit_population(sessions)
     natural = model.natural_shortfall("squat", SHALLOW)
     assert natural is not None and 0.0 <= natural < 0.6
