@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -65,24 +65,25 @@ def lift_clip(clip: Clip, lifter: Lifter, seed: int):
 def fit_scoring(
     sessions: int, seed: int, validation: Path | None = None, out: Path | None = None
 ) -> Path:
-    """Fit and save the population model from ``sessions`` correct lifted sessions, and
-    with labelled ``validation`` clips, calibrate its decision thresholds on them."""
+    """Fit and save the population model from ``sessions`` correct sessions (lifted, and
+    their exact 3D), and with labelled ``validation`` clips, calibrate its decision
+    thresholds on them."""
     lifter = Lifter.for_recordings()
     cache: dict = {}
     movements = list(MOVEMENTS)
 
-    def samples():
-        for index in tqdm(range(sessions), desc="correct sessions"):
-            clip = generate_clip(
-                ClipRequest(
-                    seed=seed + index, movement=movements[index % len(movements)], errors=[]
-                )
-            )
-            reference, _ = reference_for(clip.movement, cache)
-            poses, _, _ = lift_clip(clip, lifter, seed + index)
-            yield reference, poses, clip.fps, clip.beat_times or None
-
-    model = fit_population(samples())
+    sessions_lifted, sessions_exact = [], []
+    for index in tqdm(range(sessions), desc="correct sessions"):
+        clip = generate_clip(
+            ClipRequest(seed=seed + index, movement=movements[index % len(movements)], errors=[])
+        )
+        reference, _ = reference_for(clip.movement, cache)
+        poses, _, _ = lift_clip(clip, lifter, seed + index)
+        beats = clip.beat_times or None
+        sessions_lifted.append((reference, poses, clip.fps, beats))
+        sessions_exact.append((reference, clip.h36m17(), clip.fps, beats))
+    model = fit_population(sessions_lifted)
+    model.exact_stats = fit_population(sessions_exact).stats
     if validation is not None:
         model.thresholds = calibrate_thresholds(validation, model)
     return model.save(out) if out else model.save()
@@ -248,7 +249,7 @@ def calibrate_thresholds(
         grid = [(z, s, c) for z in Z_SCALES for s in SEVERITY_SCALES for c in CONFIDENCE_SCALES]
         for scales in tqdm(grid, desc=f"calibrate ({source})"):
             kinds = {kind: list(scales) for kind in ALL_KINDS}
-            trial = PopulationModel(population.stats, population.sessions, {source: kinds})
+            trial = replace(population, thresholds={source: kinds})
             result = score_clips(prepared, trial, strictness, cache)
             for kind, counts in result.tallies.items():
                 if not counts.labels:

@@ -5,7 +5,9 @@ tempos and cameras, lifted from noisy 2D like real sessions: for every movement,
 and phase bin of the repetition, a robust location and scale of the check's signal
 (scikit-learn's ``RobustScaler``: median and inter-quartile range). At scoring time
 the spread widens the tolerance where correct performers (and the lifter) differ most.
-Saved as a small JSON file that ships with the package.
+The same statistics of the exact 3D of those sessions (``exact_stats``) judge exact input
+(motion capture, simulation), which has no lifting noise to tolerate. Saved as a small
+JSON file that ships with the package.
 
 The same file carries the decision thresholds calibrated on labelled validation clips
 (``coach fit-scoring --validation DIR``): per error kind and pose source (``lifted``
@@ -63,6 +65,12 @@ class PopulationModel:
     stats: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
     sessions: int = 0
     thresholds: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    exact_stats: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+
+    def _entry(self, movement: str, check, exact: bool) -> dict | None:
+        """The check's statistics for lifted poses, or for exact 3D when fitted on it."""
+        stats = self.exact_stats if exact and self.exact_stats else self.stats
+        return stats.get(movement, {}).get(check_key(check))
 
     def scales(self, kind: str, exact: bool) -> ThresholdScales:
         """Calibrated threshold factors of an error ``kind`` for exact 3D or lifted poses
@@ -70,26 +78,32 @@ class PopulationModel:
         factors = self.thresholds.get(SOURCES[exact], {}).get(kind, ())
         return ThresholdScales(*(float(f) for f in factors))
 
-    def spread(self, movement: str, check, bins: np.ndarray) -> np.ndarray | float:
+    def spread(
+        self, movement: str, check, bins: np.ndarray, exact: bool = False
+    ) -> np.ndarray | float:
         """Tolerance contribution per frame: spread plus the absolute centre (a bias shared
         by correct performers is no error either)."""
-        entry = self.stats.get(movement, {}).get(check_key(check))
+        entry = self._entry(movement, check, exact)
         if entry is None:
             return 0.0
         spread = np.asarray(entry["spread"]) + np.abs(np.asarray(entry["centre"]))
         return spread[bins]
 
-    def natural_shortfall(self, movement: str, check) -> float | None:
+    def natural_shortfall(self, movement: str, check, exact: bool = False) -> float | None:
         """The largest consistent range shortfall of correct performers (95th percentile
         over sessions) for a ``baseline`` check: what a stiff body may fall short by
         without it being an error. ``None`` when not fitted."""
-        entry = self.stats.get(movement, {}).get(check_key(check), {})
-        return entry.get("natural_shortfall")
+        return (self._entry(movement, check, exact) or {}).get("natural_shortfall")
 
     def save(self, path: str | Path = DEFAULT_PATH) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = {"sessions": self.sessions, "stats": self.stats, "thresholds": self.thresholds}
+        data = {
+            "sessions": self.sessions,
+            "stats": self.stats,
+            "exact_stats": self.exact_stats,
+            "thresholds": self.thresholds,
+        }
         path.write_text(json.dumps(data, indent=1) + "\n")
         return path
 
@@ -100,7 +114,9 @@ class PopulationModel:
         if not path.is_file():
             return None
         data = json.loads(path.read_text())
-        return cls(data["stats"], data["sessions"], data.get("thresholds", {}))
+        return cls(
+            data["stats"], data["sessions"], data.get("thresholds", {}), data.get("exact_stats", {})
+        )
 
 
 def fit_population(sessions: Iterable[tuple]) -> PopulationModel:

@@ -175,7 +175,10 @@ def _tolerance(
     population: PopulationModel | None,
     bins: np.ndarray,
     track_index: np.ndarray,
+    exact: bool,
 ) -> np.ndarray:
+    """``(T,)`` how far the check's signal may stray: the trainer's rep-to-rep
+    variability, the population's spread (of exact or lifted poses) and a floor."""
     check = item.check
     features = segment_columns(check.segment)
     trainer = reference.variability[track_index][:, features].mean(axis=1) if features else 0.0
@@ -183,7 +186,7 @@ def _tolerance(
         ref_values = reference.template_features[track_index][:, features].mean(axis=1)
         trainer = trainer / np.maximum(ref_values, 20.0)
     floor = check.floor * check.full_scale
-    spread = population.spread(reference.movement, check, bins) if population else 0.0
+    spread = population.spread(reference.movement, check, bins, exact) if population else 0.0
     return np.sqrt(trainer**2 + spread**2 + floor**2)
 
 
@@ -439,10 +442,10 @@ def score_session(
         check = item.check
         signal = item.signal
         if check.baseline:  # the user's own consistent shortfall is their range, not an error
-            natural = population and population.natural_shortfall(reference.movement, check)
+            natural = population and population.natural_shortfall(reference.movement, check, exact)
             cap = MAX_NATURAL_SHORTFALL if natural is None else natural
             signal = signal - np.clip(per_bin_median(signal, bins)[bins], 0.0, cap)
-        tolerance = _tolerance(item, reference, population, bins, track_index)
+        tolerance = _tolerance(item, reference, population, bins, track_index, exact)
         z = signal / tolerance
         severity = signal / check.full_scale
         confidence = segment_confidence(user_poses, scores, check)

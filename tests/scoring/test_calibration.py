@@ -1,5 +1,7 @@
 """Per-repetition events and calibrated decision thresholds."""
 
+import numpy as np
+
 from scoring import ErrorEvent, PopulationModel, Reference, score_session
 from scoring.population import ThresholdScales
 from scoring.session import extend_to_reps
@@ -125,3 +127,27 @@ def test_fitted_population_measures_natural_shortfall():
     natural = model.natural_shortfall("squat", SHALLOW)
     assert natural is not None and 0.0 <= natural < 0.6
     assert model.natural_shortfall("squat", ROUNDED_BACK) is None  # not a range check
+
+
+def test_exact_poses_are_judged_on_exact_statistics(tmp_path):
+    from scoring.checks import ROUNDED_BACK
+    from scoring.population import check_key
+
+    def stats(spread: float) -> dict:
+        return {"squat": {check_key(ROUNDED_BACK): {"centre": [0.0] * 10, "spread": [spread] * 10}}}
+
+    model = PopulationModel(stats(20.0), 1, {}, exact_stats=stats(0.5))
+    loaded = PopulationModel.load(model.save(tmp_path / "p.json"))
+    bins = np.zeros(3, dtype=int)
+    assert list(loaded.spread("squat", ROUNDED_BACK, bins, exact=True)) == [0.5] * 3
+    assert list(loaded.spread("squat", ROUNDED_BACK, bins, exact=False)) == [20.0] * 3
+    # A lifted-size tolerance hides a moderate rounded back; the exact one does not.
+    reference = _squat_reference()
+    user = _squat(4, ErrorPlan("rounded_back", 0.6, "both", 1, 2))
+    wide = PopulationModel(stats(20.0), 1)
+    assert "rounded_back" not in {
+        e.kind for e in score_session(user.h36m17(), 30.0, reference, population=wide).errors
+    }
+    assert "rounded_back" in {
+        e.kind for e in score_session(user.h36m17(), 30.0, reference, population=loaded).errors
+    }
