@@ -140,7 +140,10 @@ def fit_population(sessions: Iterable[tuple]) -> PopulationModel:
                 samples[key][b] += item.signal[chosen].tolist()
             if item.check.baseline and item.substantial.any():
                 counted = np.unique(bins[item.substantial])
-                shortfalls[key].append(float(per_bin_median(item.signal, bins)[counted].max()))
+                # Median over the phase bins: a stiff body falls short in all of them,
+                # a brief misalignment (a partial first rep) only in some.
+                per_bin = per_bin_median(item.signal, bins)[counted]
+                shortfalls[key].append(float(np.median(per_bin)))
         count += 1
     stats: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(dict)
     for (movement, key), per_bin in samples.items():
