@@ -39,6 +39,9 @@ _VERSION_MODULE = "mediapipe.tasks.cc.metadata.python._pywrap_metadata_version"
 
 @dataclass(frozen=True)
 class _Model:
+    """One TFLite model: where it is in the wheel, its name in the .task, its input
+    normalisation (pixel - mean) / std, and a description for its metadata."""
+
     wheel_path: str
     task_name: str
     mean: float

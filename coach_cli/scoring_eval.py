@@ -44,13 +44,18 @@ def reference_for(movement: str, cache: dict) -> tuple[Reference, Clip]:
     return cache[movement]
 
 
+def film_phone(clip: Clip, seed: int):
+    """What the phone sees of ``clip``: its first camera, MediaPipe-33, detector noise."""
+    return film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
+
+
 def lift_clip(clip: Clip, lifter: Lifter, seed: int):
-    """Film ``clip`` with its first camera (MediaPipe-33, noisy) and lift it.
+    """Film ``clip`` as the phone would (:func:`film_phone`) and lift it.
 
     Returns the lifted poses ``(T, 17, 3)``, their H36M-order 2D scores ``(T, 17)`` and
     the MediaPipe keypoints and scores (for the 2D-only checks).
     """
-    observation = film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
+    observation = film_phone(clip, seed)
     poses = lifter.lift(
         observation.keypoints,
         observation.scores,
@@ -163,11 +168,12 @@ def prepare_clips(paths: list[Path], mode: str, lifter: Lifter) -> list[Prepared
     prepared = []
     for number, path in enumerate(tqdm(paths, desc=f"prepare ({mode})", leave=False)):
         clip = read_clip(path)
-        poses, scores, keypoints_2d = lift_clip(clip, lifter, number)
         if mode == MODES[0]:
-            prepared.append(PreparedClip(clip, clip.h36m17(), None, keypoints_2d))
+            seen = film_phone(clip, number)
+            feet = (seen.keypoints, seen.scores)
+            prepared.append(PreparedClip(clip, clip.h36m17(), None, feet))
         else:
-            prepared.append(PreparedClip(clip, poses, scores, keypoints_2d))
+            prepared.append(PreparedClip(clip, *lift_clip(clip, lifter, number)))
     return prepared
 
 

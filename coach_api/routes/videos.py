@@ -67,16 +67,16 @@ async def upload_video(
     suffix = _check_type(video)
     if db.get(Routine, routine_id) is None:
         raise ApiError(404, "not_found", f"no routine {routine_id}", "routine_id")
-    settings, engine = request.app.state.settings, request.app.state.engine
+    settings, engine, user_id = request.app.state.settings, request.app.state.engine, user.id
 
     async def finish(db, job: Job, sequence) -> None:
         routine = db.get(Routine, routine_id)
         row = await score_and_store(
-            engine, settings, db, user.id, routine, sequence, settings.strictness
+            engine, settings, db, user_id, routine, sequence, settings.strictness
         )
         job.session_id = row.id
 
-    return await _start_job(request, db, user.id, video, suffix, keep_video, finish)
+    return await _start_job(request, db, user_id, video, suffix, keep_video, finish)
 
 
 @router.post(
@@ -97,13 +97,13 @@ async def create_routine_from_video(
     """Upload a trainer's video; a background job extracts keypoints and stores the routine
     (the job's ``routine_id`` when done). The video is deleted unless ``keep_video``."""
     suffix = _check_type(video)
-    settings, engine = request.app.state.settings, request.app.state.engine
+    settings, engine, user_id = request.app.state.settings, request.app.state.engine, user.id
 
     async def finish(db, job: Job, sequence) -> None:
-        routine = await store_routine(engine, settings, db, user.id, name, movement, sequence)
+        routine = await store_routine(engine, settings, db, user_id, name, movement, sequence)
         job.routine_id = routine.id
 
-    return await _start_job(request, db, user.id, video, suffix, keep_video, finish)
+    return await _start_job(request, db, user_id, video, suffix, keep_video, finish)
 
 
 async def _process(app, job_id: int, name: str, keep: bool, finish) -> None:
