@@ -152,6 +152,19 @@ def segment_confidence(poses: np.ndarray, scores: np.ndarray | None, check: Chec
     return confidence
 
 
+def _unseen_note(check: Check, duration_s: float) -> dict:
+    """The note for a check the camera could not judge over the session."""
+    kind, segment = check.kind.replace("_", " "), check.segment.replace("_", " ")
+    return {
+        "segment": check.segment,
+        "kind": check.kind,
+        "start_s": 0.0,
+        "end_s": round(duration_s, 2),
+        "message": f"{kind} was not judged: the camera saw the {segment} too poorly "
+        "(out of frame, hidden, or from an angle that cannot show it)",
+    }
+
+
 def _runs(mask: np.ndarray, fps: float) -> list[tuple[int, int]]:
     """``[start, end)`` runs of ``mask``, gaps up to MAX_GAP_S joined, shorter than
     MIN_EVENT_S dropped."""
@@ -438,6 +451,8 @@ def score_session(
     events: list[ErrorEvent] = []
     notes: list[dict] = []
     segment_badness: dict[str, list[np.ndarray]] = {s: [] for s in SEGMENT_FEATURES}
+    judged: set[str] = set()  # segments with at least one check the camera could judge
+    unjudged: set[str] = set()  # segments with a check it could not
     for item in check_signals(features, alignment, reference, track_phase, fps):
         check = item.check
         signal = item.signal
@@ -450,6 +465,14 @@ def score_session(
         severity = signal / check.full_scale
         confidence = segment_confidence(user_poses, scores, check)
         scales = population.scales(check.kind, exact) if population else ThresholdScales()
+        min_confidence = MIN_CONFIDENCE * scales.confidence
+        if float(np.mean(confidence[alignment.matched] if alignment.matched.any() else 0)) < (
+            min_confidence
+        ):  # most of the session unseen: say so, and leave the segment out of the score
+            notes.append(_unseen_note(check, len(features) / fps))
+            unjudged.add(check.segment)
+            continue
+        judged.add(check.segment)
         flagged = (
             item.substantial
             & (z > z_threshold * scales.z)
@@ -461,7 +484,7 @@ def score_session(
         for start, end in _runs(flagged, fps):
             conf = float(confidence[start:end].mean())
             sev = float(np.clip(np.percentile(severity[start:end], 90), 0, 1))
-            if conf < MIN_CONFIDENCE * scales.confidence:
+            if conf < min_confidence:
                 notes.append(
                     {
                         "segment": check.segment,
@@ -505,6 +528,7 @@ def score_session(
     segments = {
         name: 100.0 * (1 - float(np.mean(np.max(values, axis=0)))) if values else 100.0
         for name, values in segment_badness.items()
+        if name not in unjudged - judged
     }
     timing_penalty = sum(10.0 * e.severity for e in events if e.segment == "timing")
     overall = max(0.0, float(np.mean(list(segments.values()))) - timing_penalty)

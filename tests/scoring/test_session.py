@@ -119,19 +119,23 @@ def test_off_beat_dance_moves_are_caught_late_or_early():
 
 def test_low_2d_confidence_suppresses_cues_and_says_so(squat_reference):
     reference, _ = squat_reference
-    user = generate_clip(
-        ClipRequest(
-            seed=3,
-            movement="squat",
-            num_reps=4,
-            errors=[ErrorPlan("knees_caving_in", 0.9, "left", 2, 2)],
-        )
-    )
+    error = ErrorPlan("rounded_back", 0.9, "both", 2, 2)
+    user = generate_clip(ClipRequest(seed=3, movement="squat", num_reps=4, errors=[error]))
+    spine = [0, 7, 8]  # pelvis, spine, thorax
+    label = next(e for e in user.errors if e.segment == "spine")
     scores = np.ones((user.num_frames, 17))
-    scores[:, [4, 5, 6]] = 0.2  # the left leg was barely seen
+    assert [e.segment for e in score_session(user.h36m17(), 30.0, reference, scores=scores).errors]
+    # The back barely seen while it rounded: no cue, a note that says why.
+    scores[label.start_frame : label.end_frame, spine] = 0.2
     report = score_session(user.h36m17(), user.fps, reference, scores=scores)
-    assert not [e for e in report.errors if e.segment == "left_leg"]
-    assert any(n["segment"] == "left_leg" and "could not see" in n["message"] for n in report.notes)
+    assert not [e for e in report.errors if e.segment == "spine"]
+    assert any(n["segment"] == "spine" and "could not see" in n["message"] for n in report.notes)
+    # Barely seen all session (out of frame): not judged, and not scored as perfect either.
+    scores[:, spine] = 0.2
+    report = score_session(user.h36m17(), user.fps, reference, scores=scores)
+    assert not [e for e in report.errors if e.segment == "spine"]
+    assert any(n["segment"] == "spine" and "not judged" in n["message"] for n in report.notes)
+    assert "spine" not in report.segments and "hips" in report.segments
 
 
 def test_report_is_json_ready_with_a_ghost(squat_reference):
