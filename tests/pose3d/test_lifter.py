@@ -151,3 +151,23 @@ def test_batched_stream_pushes_equal_single_pushes(causal_lifter, keypoints):
     ]
     assert [p is None for p in one_by_one] == [p is None for p in in_batches]
     np.testing.assert_allclose(np.stack(one_by_one[2:]), np.stack(in_batches[2:]), atol=1e-5)
+
+
+def test_recordings_use_the_bundled_offline_model_when_one_ships(tmp_path, monkeypatch):
+    import pose3d.lifter as lifter_module
+    from pose3d.checkpoint import LifterMetadata, save_checkpoint
+    from pose3d.lifter import Lifter
+    from tests.conftest import make_model
+
+    def bundle(name: str, causal: bool) -> None:
+        model = make_model((3,), causal=causal, channels=8)
+        metadata = LifterMetadata(architecture=model.hyperparameters, fps=30, version=name)
+        save_checkpoint(tmp_path / f"{name}.pt", model, metadata)
+
+    bundle("default", causal=True)
+    monkeypatch.setattr(lifter_module, "DEFAULT_CHECKPOINT", tmp_path / "default.pt")
+    monkeypatch.setattr(lifter_module, "OFFLINE_CHECKPOINT", tmp_path / "offline.pt")
+    assert Lifter.for_recordings().metadata.version == "default"  # none ships: the default
+    bundle("offline", causal=False)
+    recordings = Lifter.for_recordings()
+    assert recordings.metadata.version == "offline" and not recordings.causal
