@@ -17,7 +17,6 @@ from coach_api.errors import ApiError
 from pose3d.keypoints import h36m_scores
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence, SequenceFormatError, parse_sequence
-from pose3d.skeleton import convert_layout
 from scoring import PopulationModel, Reference, score_session
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
@@ -60,15 +59,9 @@ class Engine:
 
     def lift(self, sequence: KeypointSequence) -> tuple[np.ndarray, np.ndarray]:
         """(poses ``(T, 17, 3)``, H36M-order scores ``(T, 17)``)."""
-        poses = self.recordings.lift(
-            sequence.keypoints,
-            sequence.scores,
-            image_size=sequence.image_size,
-            layout=sequence.layout,
-            fps=sequence.fps,
+        return self.recordings.lift_sequence(sequence), h36m_scores(
+            sequence.scores, sequence.layout
         )
-        coco = convert_layout(sequence.scores[..., None], sequence.layout, "coco17")[..., 0]
-        return poses, h36m_scores(coco)
 
     async def run(self, function, *args, checks: bool = False):
         """Run ``function(*args)`` in the worker pool (``checks``: the live-check thread),

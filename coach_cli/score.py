@@ -36,24 +36,16 @@ def load_performance(path: Path) -> Performance:
         from pose3d.keypoints import h36m_scores
         from pose3d.lifter import Lifter
         from pose3d.sequence_json import parse_sequence
-        from pose3d.skeleton import convert_layout
 
         sequence = parse_sequence(json.loads(path.read_text()))
         lifter = Lifter.for_recordings()
-        poses = lifter.lift(
-            sequence.keypoints,
-            sequence.scores,
-            image_size=sequence.image_size,
-            layout=sequence.layout,
-            fps=sequence.fps,
-        )
-        coco_scores = convert_layout(sequence.scores[..., None], sequence.layout, "coco17")[..., 0]
+        poses = lifter.lift_sequence(sequence)
         feet = (sequence.keypoints, sequence.scores) if sequence.layout == "mediapipe33" else None
         return Performance(
             poses,
             sequence.fps,
             None,
-            h36m_scores(coco_scores),
+            h36m_scores(sequence.scores, sequence.layout),
             model_version=lifter.metadata.version,
             keypoints_2d=feet,
         )

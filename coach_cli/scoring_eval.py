@@ -24,7 +24,7 @@ from tqdm import tqdm
 from coach_cli.score import clip_performance, reference_from
 from pose3d.keypoints import h36m_scores
 from pose3d.lifter import Lifter
-from pose3d.skeleton import convert_layout
+from pose3d.sequence_json import KeypointSequence
 from scoring import PopulationModel, Reference, fit_population, score_session
 from scoring.report import SessionReport
 from synthetic_data.clip import Clip, read_clip
@@ -55,16 +55,12 @@ def lift_clip(clip: Clip, lifter: Lifter, seed: int):
     Returns the lifted poses ``(T, 17, 3)``, their H36M-order 2D scores ``(T, 17)`` and
     the MediaPipe keypoints and scores (for the 2D-only checks).
     """
-    observation = film_phone(clip, seed)
-    poses = lifter.lift(
-        observation.keypoints,
-        observation.scores,
-        image_size=observation.image_size,
-        layout="mediapipe33",
-        fps=clip.fps,
+    seen = film_phone(clip, seed)
+    sequence = KeypointSequence(
+        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
     )
-    coco = convert_layout(observation.scores[..., None], "mediapipe33", "coco17")[..., 0]
-    return poses, h36m_scores(coco), (observation.keypoints, observation.scores)
+    poses = lifter.lift_sequence(sequence)
+    return poses, h36m_scores(seen.scores, "mediapipe33"), (seen.keypoints, seen.scores)
 
 
 def fit_scoring(

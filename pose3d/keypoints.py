@@ -131,7 +131,12 @@ _H36M_SCORE_SOURCES = (
 )  # fmt: skip
 
 
-def h36m_scores(coco_scores: np.ndarray) -> np.ndarray:
+def h36m_scores(scores: np.ndarray, layout: str = "coco17") -> np.ndarray:
     """2D confidence ``(T, 17)`` of each lifted H36M-17 joint: the mean score of the COCO-17
-    detections it rests on (pelvis: both hips; thorax: both shoulders; ...)."""
+    detections it rests on (pelvis: both hips; thorax: both shoulders; ...).
+
+    Args:
+        scores: ``(T, J)`` detector scores in ``layout`` (e.g. MediaPipe-33 from the phone).
+    """
+    coco_scores = convert_layout(np.asarray(scores)[..., None], layout, "coco17")[..., 0]
     return np.stack([coco_scores[:, list(s)].mean(axis=1) for s in _H36M_SCORE_SOURCES], axis=1)

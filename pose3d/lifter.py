@@ -26,6 +26,7 @@ from pose3d.keypoints import (
     validate_keypoints,
 )
 from pose3d.model import TemporalModel, TemporalModelStrided
+from pose3d.sequence_json import KeypointSequence
 from pose3d.skeleton import flip_lr, get_layout
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "models"
@@ -106,6 +107,16 @@ class Lifter:
             path = DEFAULT_CHECKPOINT
         loaded = load_checkpoint(path)
         return cls(loaded.model, loaded.metadata)
+
+    def lift_sequence(self, sequence: KeypointSequence) -> np.ndarray:
+        """:meth:`lift` a parsed phone sequence: ``(T, 17, 3)`` poses (metres)."""
+        return self.lift(
+            sequence.keypoints,
+            sequence.scores,
+            image_size=sequence.image_size,
+            layout=sequence.layout,
+            fps=sequence.fps,
+        )
 
     @classmethod
     def for_recordings(cls) -> Lifter:

@@ -37,7 +37,6 @@ from coach_api.errors import ApiError, error_body
 from coach_api.security import read_token
 from pose3d.keypoints import h36m_scores
 from pose3d.sequence_json import SequenceFormatError, parse_sequence
-from pose3d.skeleton import convert_layout
 from scoring import Reference, score_session
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
@@ -79,10 +78,9 @@ class LiveSession:
     def push(self, frames: list) -> int:
         """Lift a batch; returns the number of frames so far."""
         sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
-        coco_scores = convert_layout(sequence.scores[..., None], self.layout, "coco17")[..., 0]
         poses = self.stream.push_many(sequence.keypoints, sequence.scores)
         with self.lock:
-            for pose, coco in zip(poses, h36m_scores(coco_scores), strict=True):
+            for pose, coco in zip(poses, h36m_scores(sequence.scores, self.layout), strict=True):
                 if pose is not None:
                     self.poses.append(pose)
                     self.scores.append(coco)
