@@ -20,10 +20,8 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
-from bench.common import describe_machine, write_results
+from bench.common import report
 from coach_api.process import free_port, start_server
 from pose3d.sequence_json import KeypointSequence
 from synthetic_data.detector import film
@@ -148,13 +146,7 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             server.terminate()
             server.wait(timeout=30)
-    table = Table(title="Coach API on loopback")
-    for column in COLUMNS:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in COLUMNS))
-    Console().print(table)
-    print(f"wrote {write_results('api', describe_machine(), rows, COLUMNS)}")
+    report("api", "Coach API on loopback", rows, COLUMNS)
 
 
 if __name__ == "__main__":

@@ -75,3 +75,20 @@ def write_results(name: str, machine: dict, rows: list[dict], columns: list[str]
     table = markdown_table(rows, columns)
     (RESULTS_DIR / f"{name}.md").write_text(f"Machine: {machine_line}\n\n{table}\n")
     return path
+
+
+def report(name: str, title: str, rows: list[dict], columns: list[str]) -> Path:
+    """Print ``rows`` as a table titled ``title`` and record them with the machine
+    (:func:`write_results`); return the JSON path."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column)
+    for row in rows:
+        table.add_row(*(str(row[c]) for c in columns))
+    Console().print(table)
+    path = write_results(name, describe_machine(), rows, columns)
+    print(f"wrote {path}")
+    return path

@@ -23,10 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from rich.console import Console
-from rich.table import Table
-
-from bench.common import describe_machine, write_results
+from bench.common import report
 from synthetic_data.batch import generate_batch, plan_requests
 
 COLUMNS = [
@@ -117,13 +114,7 @@ def main(argv: list[str] | None = None) -> None:
                     "peak_rss_mib": round(peak),
                 }
             )
-    table = Table(title="build-shards on the DirectRunner (10-s clips, 4 cameras)")
-    for column in COLUMNS:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in COLUMNS))
-    Console().print(table)
-    print(f"wrote {write_results('dataflow', describe_machine(), rows, COLUMNS)}")
+    report("dataflow", "build-shards on the DirectRunner (10-s clips, 4 cameras)", rows, COLUMNS)
 
 
 if __name__ == "__main__":

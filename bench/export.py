@@ -21,10 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.table import Table
 
-from bench.common import describe_machine, write_results
+from bench.common import report
 from mobile_export.export import export_all
 from mobile_export.parity import onnx_stream_parity, stream_windows
 from mobile_export.variants import StreamingLifter
@@ -126,13 +124,7 @@ def main(argv: list[str] | None = None) -> None:
                         "mpjpe_change_mm": round(parity["mpjpe_change_mm"], 3),
                     }
                 rows.append(row)
-    table = Table(title=f"Phone artifacts of {lifter.metadata.version}")
-    for column in COLUMNS:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in COLUMNS))
-    Console().print(table)
-    print(f"wrote {write_results('export', describe_machine(), rows, COLUMNS)}")
+    report("export", f"Phone artifacts of {lifter.metadata.version}", rows, COLUMNS)
 
 
 if __name__ == "__main__":

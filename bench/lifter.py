@@ -21,11 +21,9 @@ import itertools
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.table import Table
 from tqdm import tqdm
 
-from bench.common import describe_machine, time_calls, time_each, write_results
+from bench.common import report, time_calls, time_each
 from pose3d.checkpoint import LifterMetadata
 from pose3d.lifter import Lifter
 from pose3d.model import TemporalModel
@@ -102,14 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     configs = list(itertools.product(WIDTHS, CHANNELS, THREADS))
     rows = [measure(w, c, t, args.quick) for w, c, t in tqdm(configs, desc="lifter configs")]
-    table = Table(title="Lifter speed")
-    for column in COLUMNS:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in COLUMNS))
-    Console().print(table)
-    path = write_results("lifter", describe_machine(), rows, COLUMNS)
-    print(f"wrote {path}")
+    report("lifter", "Lifter speed", rows, COLUMNS)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,8 @@ Run: ``python -m bench.scoring``. Writes ``bench/results/scoring.json`` and ``.m
 from __future__ import annotations
 
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
-from bench.common import describe_machine, time_calls, write_results
+from bench.common import report, time_calls
 from scoring import Reference, score_session
 from scoring.alignment import FEATURE_SCALE_DEG, align
 from scoring.features import compute_features
@@ -83,13 +81,12 @@ def main(argv: list[str] | None = None) -> None:
                 else "1.0x",
             }
         )
-    table = Table(title="Scoring a 60-s session against a 60-s reference (lifting excluded)")
-    for column in COLUMNS:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in COLUMNS))
-    Console().print(table)
-    print(f"wrote {write_results('scoring', describe_machine(), rows, COLUMNS)}")
+    report(
+        "scoring",
+        "Scoring a 60-s session against a 60-s reference (lifting excluded)",
+        rows,
+        COLUMNS,
+    )
 
 
 if __name__ == "__main__":

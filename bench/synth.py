@@ -12,10 +12,7 @@ import argparse
 import tempfile
 import time
 
-from rich.console import Console
-from rich.table import Table
-
-from bench.common import describe_machine, write_results
+from bench.common import report
 from synthetic_data.batch import generate_batch, plan_requests
 from synthetic_data.generator import generate_clip
 
@@ -53,13 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clips", type=int, default=300)
     args = parser.parse_args(argv)
     rows = measure(args.clips)
-    table = Table(title="Clip generation (10 s at 30 fps)")
-    for column in COLUMNS:
-        table.add_column(column)
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in COLUMNS))
-    Console().print(table)
-    print(f"wrote {write_results('synth', describe_machine(), rows, COLUMNS)}")
+    report("synth", "Clip generation (10 s at 30 fps)", rows, COLUMNS)
 
 
 if __name__ == "__main__":
