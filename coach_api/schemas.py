@@ -16,6 +16,8 @@ class UserCreate(BaseModel):
 
 
 class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the database row
+
     id: int
     email: str
     role: str
@@ -45,6 +47,8 @@ class RoutineCreate(BaseModel):
 
 
 class RoutinePublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the database row
+
     id: int
     name: str
     movement: str
@@ -62,6 +66,8 @@ class SessionCreate(BaseModel):
 
 
 class SessionPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the database row
+
     id: int
     routine_id: int
     score: float
@@ -94,6 +100,8 @@ class FeedbackCreate(BaseModel):
 
 
 class FeedbackPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # built from the database row
+
     id: int
     session_id: int
     error_index: int
@@ -106,6 +114,8 @@ class FeedbackPublic(BaseModel):
 class JobPublic(BaseModel):
     """A background job; when ``status`` is ``done``, ``session_id`` (a scored session) or
     ``routine_id`` (a routine made from a trainer's video) names what it made."""
+
+    model_config = ConfigDict(from_attributes=True)  # built from the database row
 
     id: int
     status: Literal["queued", "running", "done", "failed"]

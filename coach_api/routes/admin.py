@@ -19,4 +19,4 @@ def export_feedback(user: CurrentUser, db: SessionDep) -> list[FeedbackPublic]:
     if user.role != "admin":
         raise ApiError(403, "forbidden", "admins only")
     rows = db.scalars(select(Feedback).order_by(Feedback.id))
-    return [FeedbackPublic.model_validate(r, from_attributes=True) for r in rows]
+    return [FeedbackPublic.model_validate(r) for r in rows]

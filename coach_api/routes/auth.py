@@ -17,10 +17,6 @@ from coach_api.security import create_token, hash_password, verify_password
 router = APIRouter(tags=["auth"])
 
 
-def _public(user: User) -> UserPublic:
-    return UserPublic(id=user.id, email=user.email, role=user.role)
-
-
 @router.post("/auth/register", response_model=UserPublic, status_code=201, operation_id="register")
 def register(body: UserCreate, db: SessionDep, settings: SettingsDep) -> UserPublic:
     email = body.email.lower()
@@ -31,7 +27,7 @@ def register(body: UserCreate, db: SessionDep, settings: SettingsDep) -> UserPub
     user = User(email=email, password_hash=hash_password(body.password), role=role)
     db.add(user)
     db.commit()
-    return _public(user)
+    return UserPublic.model_validate(user)
 
 
 @router.post("/auth/login", response_model=Token, operation_id="login")
@@ -46,7 +42,7 @@ def login(
 
 @router.get("/me", response_model=UserPublic, operation_id="getMe")
 def me(user: CurrentUser) -> UserPublic:
-    return _public(user)
+    return UserPublic.model_validate(user)
 
 
 @router.delete("/me", status_code=204, operation_id="deleteMe")

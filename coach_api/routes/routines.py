@@ -16,18 +16,6 @@ from coach_api.services import save_poses
 router = APIRouter(tags=["routines"])
 
 
-def _public(routine: Routine) -> RoutinePublic:
-    return RoutinePublic(
-        id=routine.id,
-        name=routine.name,
-        movement=routine.movement,
-        fps=routine.fps,
-        frames=routine.frames,
-        reps=routine.reps,
-        created_at=routine.created_at,
-    )
-
-
 def owned_routine(db, user, routine_id: int) -> Routine:
     """The routine if it exists and ``user`` may use it (its owner); 404 otherwise."""
     routine = db.get(Routine, routine_id)
@@ -48,7 +36,7 @@ async def create_routine(
 ) -> RoutinePublic:
     sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
     routine = await store_routine(engine, settings, db, user.id, body.name, body.movement, sequence)
-    return _public(routine)
+    return RoutinePublic.model_validate(routine)
 
 
 async def store_routine(
@@ -78,12 +66,12 @@ async def store_routine(
 @router.get("/routines", response_model=list[RoutinePublic], operation_id="listRoutines")
 def list_routines(user: CurrentUser, db: SessionDep) -> list[RoutinePublic]:
     rows = db.scalars(select(Routine).where(Routine.owner_id == user.id).order_by(Routine.id))
-    return [_public(r) for r in rows]
+    return [RoutinePublic.model_validate(r) for r in rows]
 
 
 @router.get("/routines/{routine_id}", response_model=RoutinePublic, operation_id="getRoutine")
 def get_routine(routine_id: Id, user: CurrentUser, db: SessionDep) -> RoutinePublic:
-    return _public(owned_routine(db, user, routine_id))
+    return RoutinePublic.model_validate(owned_routine(db, user, routine_id))
 
 
 @router.delete("/routines/{routine_id}", status_code=204, operation_id="deleteRoutine")

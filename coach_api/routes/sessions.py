@@ -37,16 +37,6 @@ from coach_api.services import load_poses, save_poses
 router = APIRouter(tags=["sessions"])
 
 
-def _public(row: WorkoutSession) -> SessionPublic:
-    return SessionPublic(
-        id=row.id,
-        routine_id=row.routine_id,
-        score=row.score,
-        created_at=row.created_at,
-        report=row.report,
-    )
-
-
 @router.post(
     "/sessions",
     response_model=SessionPublic,
@@ -73,7 +63,7 @@ async def create_session(
     strictness = body.strictness or settings.strictness
     if sequence.num_frames <= settings.background_frames:
         row = await score_and_store(engine, settings, db, user.id, routine, sequence, strictness)
-        return _public(row)
+        return SessionPublic.model_validate(row)
     job = Job(user_id=user.id)
     db.add(job)
     db.commit()
@@ -82,7 +72,7 @@ async def create_session(
     )
     request.app.state.background.add(task)
     task.add_done_callback(request.app.state.background.discard)
-    return JSONResponse(job_public(job).model_dump(mode="json"), status_code=202)
+    return JSONResponse(JobPublic.model_validate(job).model_dump(mode="json"), status_code=202)
 
 
 async def score_and_store(
@@ -128,23 +118,12 @@ async def _run_job(
         db.commit()
 
 
-def job_public(job: Job) -> JobPublic:
-    return JobPublic(
-        id=job.id,
-        status=job.status,
-        session_id=job.session_id,
-        routine_id=job.routine_id,
-        error=job.error,
-        created_at=job.created_at,
-    )
-
-
 @router.get("/jobs/{job_id}", response_model=JobPublic, operation_id="getJob")
 def get_job(job_id: Id, user: CurrentUser, db: SessionDep) -> JobPublic:
     job = db.get(Job, job_id)
     if job is None or job.user_id != user.id:
         raise ApiError(404, "not_found", f"no job {job_id}", "job_id")
-    return job_public(job)
+    return JobPublic.model_validate(job)
 
 
 @router.get("/sessions", response_model=SessionPage, operation_id="listSessions")
@@ -164,7 +143,12 @@ def list_sessions(
         .offset(offset)
         .limit(limit)
     )
-    return SessionPage(items=[_public(r) for r in rows], total=total, offset=offset, limit=limit)
+    return SessionPage(
+        items=[SessionPublic.model_validate(r) for r in rows],
+        total=total,
+        offset=offset,
+        limit=limit,
+    )
 
 
 def _owned_session(db, user, session_id: int) -> WorkoutSession:
@@ -176,7 +160,7 @@ def _owned_session(db, user, session_id: int) -> WorkoutSession:
 
 @router.get("/sessions/{session_id}", response_model=SessionPublic, operation_id="getSession")
 def get_session(session_id: Id, user: CurrentUser, db: SessionDep) -> SessionPublic:
-    return _public(_owned_session(db, user, session_id))
+    return SessionPublic.model_validate(_owned_session(db, user, session_id))
 
 
 @router.get(
@@ -241,7 +225,7 @@ def create_feedback(
     )
     db.add(feedback)
     db.commit()
-    return FeedbackPublic.model_validate(feedback, from_attributes=True)
+    return FeedbackPublic.model_validate(feedback)
 
 
 @router.get(

@@ -16,7 +16,7 @@ from coach_api.db import Job, Routine
 from coach_api.deps import RateLimitedUser, SessionDep
 from coach_api.errors import ApiError
 from coach_api.routes.routines import store_routine
-from coach_api.routes.sessions import job_public, score_and_store
+from coach_api.routes.sessions import score_and_store
 from coach_api.schemas import JobPublic
 from coach_api.video import VIDEO_TYPES, extract_keypoints
 
@@ -48,7 +48,7 @@ async def _start_job(
     task = asyncio.create_task(_process(request.app, job.id, name, keep, finish))
     request.app.state.background.add(task)
     task.add_done_callback(request.app.state.background.discard)
-    return JSONResponse(job_public(job).model_dump(mode="json"), status_code=202)
+    return JSONResponse(JobPublic.model_validate(job).model_dump(mode="json"), status_code=202)
 
 
 @router.post("/videos", status_code=202, response_model=JobPublic, operation_id="uploadVideo")
