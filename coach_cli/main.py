@@ -278,12 +278,25 @@ def fit_scoring_command(
             exists=True,
         ),
     ] = None,
+    training: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--training",
+            help="Folders of labelled clips (coach synth) to train the learned detector on "
+            "(repeat); needs --validation.",
+            exists=True,
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write it (default: the bundled model).")
+    ] = None,
 ) -> None:
-    """Fit the population model of correct-form variation (ships with the package)."""
+    """Fit the population model of correct-form variation and, with --training, the learned
+    per-repetition detector (both ship with the package)."""
     from coach_cli.scoring_eval import fit_scoring
 
     try:
-        typer.echo(f"wrote {fit_scoring(sessions, seed, validation)}")
+        typer.echo(f"wrote {fit_scoring(sessions, seed, validation, out, training)}")
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 
@@ -296,12 +309,18 @@ def evaluate_scoring_command(
     ),
     strictness: Annotated[str, typer.Option()] = "intermediate",
     limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N clips.")] = None,
+    population: Annotated[
+        Path | None,
+        typer.Option(
+            help="A population.json from fit-scoring --out (default: the bundled one).", exists=True
+        ),
+    ] = None,
 ) -> None:
     """Precision / recall / F1 per error kind, timing IoU and false alarms; writes a report."""
     from coach_cli.scoring_eval import evaluate_scoring
 
     try:
-        typer.echo(f"wrote {evaluate_scoring(clips, out, strictness, limit)}")
+        typer.echo(f"wrote {evaluate_scoring(clips, out, strictness, limit, population)}")
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 

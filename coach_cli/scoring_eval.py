@@ -64,11 +64,18 @@ def lift_clip(clip: Clip, lifter: Lifter, seed: int):
 
 
 def fit_scoring(
-    sessions: int, seed: int, validation: Path | None = None, out: Path | None = None
+    sessions: int,
+    seed: int,
+    validation: Path | None = None,
+    out: Path | None = None,
+    training: list[Path] | None = None,
 ) -> Path:
     """Fit and save the population model from ``sessions`` correct sessions (lifted, and
-    their exact 3D), and with labelled ``validation`` clips, calibrate its decision
-    thresholds on them."""
+    their exact 3D); with labelled ``validation`` clips, calibrate its decision
+    thresholds on them; with labelled ``training`` clip folders too, train the learned
+    detector (:mod:`coach_cli.detector_training`) and calibrate it on ``validation``."""
+    if training and validation is None:
+        raise ValueError("training the detector needs validation clips to calibrate it on")
     lifter = Lifter.for_recordings()
     cache: dict = {}
     movements = list(MOVEMENTS)
@@ -87,6 +94,10 @@ def fit_scoring(
     model.exact_stats = fit_population(sessions_exact).stats
     if validation is not None:
         model.thresholds = calibrate_thresholds(validation, model)
+    if training:
+        from coach_cli.detector_training import train_detector
+
+        model.detector = train_detector(training, validation, model)
     return model.save(out) if out else model.save()
 
 
@@ -158,19 +169,22 @@ class PreparedClip:
     keypoints_2d: tuple[np.ndarray, np.ndarray] | None
 
 
+def prepare_clip(clip: Clip, number: int, mode: str, lifter: Lifter) -> PreparedClip:
+    """Film ``clip`` (seeded by ``number``) and, for the lifted mode, lift it. Both modes
+    see the phone's 2D landmarks (the heel and knee image measures have no exact-3D
+    counterpart)."""
+    if mode == MODES[0]:
+        seen = film_phone(clip, number)
+        return PreparedClip(clip, clip.h36m17(), None, (seen.keypoints, seen.scores))
+    return PreparedClip(clip, *lift_clip(clip, lifter, number))
+
+
 def prepare_clips(paths: list[Path], mode: str, lifter: Lifter) -> list[PreparedClip]:
-    """Read the clips, film each (seeded by its index) and, for the lifted mode, lift it.
-    Both modes see the phone's 2D feet (the heel check has no 3D counterpart)."""
-    prepared = []
-    for number, path in enumerate(tqdm(paths, desc=f"prepare ({mode})", leave=False)):
-        clip = read_clip(path)
-        if mode == MODES[0]:
-            seen = film_phone(clip, number)
-            feet = (seen.keypoints, seen.scores)
-            prepared.append(PreparedClip(clip, clip.h36m17(), None, feet))
-        else:
-            prepared.append(PreparedClip(clip, *lift_clip(clip, lifter, number)))
-    return prepared
+    """Read and prepare (:func:`prepare_clip`) every clip."""
+    return [
+        prepare_clip(read_clip(path), number, mode, lifter)
+        for number, path in enumerate(tqdm(paths, desc=f"prepare ({mode})", leave=False))
+    ]
 
 
 @dataclass
@@ -265,13 +279,22 @@ def calibrate_thresholds(
     return thresholds
 
 
-def evaluate_scoring(clips_dir: Path, out: Path, strictness: str, limit: int | None) -> Path:
-    """Score every clip in ``clips_dir`` both ways and write ``report.md`` + ``metrics.json``."""
+def evaluate_scoring(
+    clips_dir: Path,
+    out: Path,
+    strictness: str,
+    limit: int | None,
+    population_path: Path | None = None,
+) -> Path:
+    """Score every clip in ``clips_dir`` both ways and write ``report.md`` + ``metrics.json``
+    (with the bundled population model and detector, or the one at ``population_path``)."""
     paths = sorted(clips_dir.glob("*.clip.npz"))[:limit]
     if not paths:
         raise ValueError(f"no clip files in {clips_dir}")
     lifter = Lifter.for_recordings()
-    population = PopulationModel.load()
+    population = (
+        PopulationModel.load(population_path) if population_path else PopulationModel.load()
+    )
     cache: dict = {}
     results = {}
     for mode in MODES:
@@ -280,10 +303,18 @@ def evaluate_scoring(clips_dir: Path, out: Path, strictness: str, limit: int | N
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(results, indent=1) + "\n")
     fitted = f"fitted on {population.sessions} correct sessions" if population else "none"
+    detector = population.detector if population else None
+    learned = (
+        f"learned per-repetition detector trained on {detector.info.get('training_clips')} "
+        "labelled clips (kinds it knows; rules for the rest)"
+        if detector
+        else "rules only"
+    )
     lines = [
         f"# Form-error detection on {len(paths)} held-out clips ({clips_dir})",
         "",
-        f"Strictness: {strictness}; lifter: {lifter.metadata.version}; population model: {fitted}.",
+        f"Strictness: {strictness}; lifter: {lifter.metadata.version}; population model: {fitted}; "
+        f"decisions: {learned}.",
         "",
     ]
     for mode, result in results.items():

@@ -14,6 +14,10 @@ The same file carries the decision thresholds calibrated on labelled validation 
 from 2D, or ``exact`` 3D such as motion capture) factors on the strictness's z
 threshold, its minimum severity and the minimum 2D confidence for a cue
 (:class:`ThresholdScales`). Without them all factors are 1.
+
+Beside the JSON file, ``population.detector.joblib`` holds the learned per-repetition
+detector (:mod:`scoring.detector`); when present, it decides the error kinds it was trained
+for, and the thresholds above serve the rule-based judgement of the others.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.preprocessing import RobustScaler
+
+from scoring.detector import FormErrorDetector
 
 PHASE_BINS = 10
 SOURCES = {True: "exact", False: "lifted"}  # keyed by "are the poses exact 3D?"
@@ -43,6 +49,11 @@ def per_bin_median(signal: np.ndarray, bins: np.ndarray) -> np.ndarray:
     return np.array(
         [np.median(signal[bins == b]) if (bins == b).any() else 0.0 for b in range(PHASE_BINS)]
     )
+
+
+def detector_path(population_path: Path) -> Path:
+    """Where the learned detector of a population model is kept: beside it."""
+    return population_path.with_name(population_path.name.replace(".json", "") + ".detector.joblib")
 
 
 def check_key(check) -> str:
@@ -66,6 +77,7 @@ class PopulationModel:
     sessions: int = 0
     thresholds: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     exact_stats: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
+    detector: FormErrorDetector | None = None
 
     def _entry(self, movement: str, check, exact: bool) -> dict | None:
         """The check's statistics for lifted poses, or for exact 3D when fitted on it."""
@@ -105,6 +117,8 @@ class PopulationModel:
             "thresholds": self.thresholds,
         }
         path.write_text(json.dumps(data, indent=1) + "\n")
+        if self.detector is not None:
+            self.detector.save(detector_path(path))
         return path
 
     @classmethod
@@ -115,14 +129,19 @@ class PopulationModel:
             return None
         data = json.loads(path.read_text())
         return cls(
-            data["stats"], data["sessions"], data.get("thresholds", {}), data.get("exact_stats", {})
+            data["stats"],
+            data["sessions"],
+            data.get("thresholds", {}),
+            data.get("exact_stats", {}),
+            FormErrorDetector.load(detector_path(path)),
         )
 
 
 def fit_population(sessions: Iterable[tuple]) -> PopulationModel:
     """Fit from correct sessions ``(reference, user_poses, fps, beat_times)``."""
     from scoring.features import compute_features
-    from scoring.session import align_session, check_signals
+    from scoring.session import align_session
+    from scoring.signals import check_signals
 
     samples: dict[tuple[str, str], list[list[float]]] = defaultdict(
         lambda: [[] for _ in range(PHASE_BINS)]

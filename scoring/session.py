@@ -9,8 +9,11 @@ Steps (``score_session``):
    against three references: the trainer's own rep-to-rep variability, the population
    of correct performances (:mod:`scoring.population`) and, for ranges of motion, the
    user's own consistent range;
-4. events where the signal is both beyond tolerance and large enough to matter, gated by
-   2D confidence and by whether the camera view can show that error;
+4. events, gated by 2D confidence and by whether the camera view can show that error:
+   with the population model's learned detector (:mod:`scoring.detector`), one per
+   repetition (or dance move) it judges to hold the error; without it, or for kinds it
+   was not trained on, where the signal is both beyond tolerance and large enough to
+   matter (rules; off-beat timing always);
 5. scores, timing verdicts, cues and the "ghost" (the user's motion with flagged
    segments moved to the trainer's).
 """
@@ -24,20 +27,27 @@ import numpy as np
 
 from pose3d.skeleton import H36M17
 from scoring import feet
-from scoring.alignment import Alignment, align, moving_average, segment_reps
-from scoring.checks import MAX_NATURAL_SHORTFALL, OFF_BEAT_CUES, Check, checks_for
+from scoring.alignment import Alignment, align, segment_reps
+from scoring.checks import ALL_CHECKS, ALL_KINDS, MAX_NATURAL_SHORTFALL, OFF_BEAT_CUES, Check
+from scoring.detector import STAT_NAMES, FormErrorDetector
+from scoring.evidence import UnitEvidence, unit_evidence
 from scoring.features import (
     SEGMENT_FEATURES,
     SEGMENT_JOINTS,
     compute_features,
-    facing_yaw,
     retarget,
-    segment_columns,
     validate_poses,
 )
-from scoring.population import PopulationModel, ThresholdScales, per_bin_median, phase_bins
+from scoring.population import (
+    SOURCES,
+    PopulationModel,
+    ThresholdScales,
+    per_bin_median,
+    phase_bins,
+)
 from scoring.reference import Reference
 from scoring.report import ErrorEvent, RepTiming, SessionReport
+from scoring.signals import beat_offset, check_signals, segment_confidence, tolerance
 
 STRICTNESS = {  # z threshold, minimum severity, off-beat threshold (beats)
     "beginner": (3.5, 0.4, 0.25),
@@ -47,16 +57,6 @@ STRICTNESS = {  # z threshold, minimum severity, off-beat threshold (beats)
 MIN_CONFIDENCE = 0.5
 HEEL_MIN_SEVERITY = 0.5  # 2D heel rise is noisier than the 3D checks
 MIN_EVENT_S, MAX_GAP_S = 0.25, 0.3
-
-
-@dataclass
-class CheckSignal:
-    """One check evaluated over the session: ``signal`` and ``phase`` are ``(T,)``."""
-
-    check: Check
-    signal: np.ndarray
-    phase: np.ndarray
-    substantial: np.ndarray  # frames where the check is meaningful (range present)
 
 
 @dataclass
@@ -109,49 +109,6 @@ def align_session(
     return plan, track_phase, alignment
 
 
-def check_signals(
-    user_features: np.ndarray,
-    alignment: Alignment,
-    reference: Reference,
-    track_phase: np.ndarray,
-    fps: float,
-) -> list[CheckSignal]:
-    """Every check's raw signal at the user's frames (before tolerances and baselines)."""
-    ref_features = reference.template_features[track_phase[alignment.ref_index]]
-    phase = track_phase[alignment.ref_index] / max(1, len(reference.template_features))
-    signals = []
-    template_max = reference.template_features.max(axis=0)
-    for check in checks_for(reference.movement):
-        signal = moving_average(check.signal(user_features, ref_features), max(1, int(0.2 * fps)))
-        substantial = np.ones(len(signal), dtype=bool)
-        if check.relative:
-            columns = segment_columns(check.segment)
-            strength = ref_features[:, columns].mean(axis=1)
-            substantial = strength > 0.75 * template_max[columns].mean()  # near the top
-        signals.append(CheckSignal(check, signal, phase, substantial & alignment.matched))
-    return signals
-
-
-def segment_confidence(poses: np.ndarray, scores: np.ndarray | None, check: Check) -> np.ndarray:
-    """``(T,)`` how far the 2D evidence and the camera view support ``check``.
-
-    Without ``scores`` the poses are taken as exact (e.g. motion capture) and every
-    frame counts fully; with them, the poses are camera-space lifts and the camera's
-    view of the person also matters.
-    """
-    frames = len(poses)
-    if scores is None:
-        return np.ones(frames)
-    joints = SEGMENT_JOINTS.get(check.segment, tuple(range(17)))
-    confidence = scores[:, list(joints)].mean(axis=1)
-    yaw = np.radians(facing_yaw(poses))
-    if check.view == "frontal":  # a caving knee shows from the front, not from the side
-        confidence = confidence * np.clip(1.3 * np.abs(np.cos(yaw)), 0, 1)
-    elif check.view == "sagittal":  # bending depth is clearest from the side
-        confidence = confidence * np.clip(0.6 + 0.6 * np.abs(np.sin(yaw)), 0, 1)
-    return confidence
-
-
 def _unseen_note(check: Check, duration_s: float) -> dict:
     """The note for a check the camera could not judge over the session."""
     kind, segment = check.kind.replace("_", " "), check.segment.replace("_", " ")
@@ -163,6 +120,87 @@ def _unseen_note(check: Check, duration_s: float) -> dict:
         "message": f"{kind} was not judged: the camera saw the {segment} too poorly "
         "(out of frame, hidden, or from an angle that cannot show it)",
     }
+
+
+def session_evidence(
+    user_poses: np.ndarray,
+    user_fps: float,
+    reference: Reference,
+    *,
+    scores: np.ndarray | None = None,
+    beat_times: Sequence[float] | None = None,
+    population: PopulationModel | None = None,
+    keypoints_2d: tuple[np.ndarray, np.ndarray] | None = None,
+) -> UnitEvidence:
+    """What the learned detector sees of a session (arguments as for :func:`score_session`):
+    the examples it is trained on."""
+    features = compute_features(user_poses)
+    _, track_phase, alignment = align_session(features, user_fps, reference, beat_times)
+    items = check_signals(features, alignment, reference, track_phase, user_fps)
+    return unit_evidence(
+        items, features, user_poses, scores, alignment, reference, track_phase, population,
+        user_fps, keypoints_2d, beat_times,
+    )  # fmt: skip
+
+
+def _unsure_note(kind: str, segment: str, start_s: float, end_s: float) -> dict:
+    """The note for a possible error the camera did not show clearly enough for a cue."""
+    return {
+        "segment": segment,
+        "kind": kind,
+        "start_s": round(start_s, 2),
+        "end_s": round(end_s, 2),
+        "message": f"possible {kind.replace('_', ' ')} on the {segment.replace('_', ' ')}, "
+        "but the camera could not see it clearly enough to say",
+    }
+
+
+def _detected_events(
+    evidence: UnitEvidence,
+    detector: FormErrorDetector,
+    source: str,
+    kinds: set[str],
+    unseen: set[tuple[str, str]],
+    strictness: str,
+    fps: float,
+    notes: list[dict],
+) -> list[ErrorEvent]:
+    """Events of the learned detector: one per flagged unit (repetition or move) of each
+    (kind, segment) in ``kinds`` the camera could judge; a note where it flags a unit it
+    saw poorly."""
+    cues = {(c.kind, c.segment): c.cue for c in ALL_CHECKS} | {
+        ("heels_lifting", side): feet.CUE for side in ("left_leg", "right_leg")
+    }
+    lead = STAT_NAMES.index("mean")  # off-beat rows start with the mean lead on the beat
+    events = []
+    for (kind, segment), rows in sorted(evidence.rows.items()):
+        if kind not in kinds or (kind, segment) in unseen:
+            continue
+        flagged, _, severity = detector.judge(source, kind, rows, strictness)
+        confidence = evidence.confidence[(kind, segment)]
+        for index in np.flatnonzero(flagged):
+            unit = evidence.units[index]
+            start_s, end_s = unit.start / fps, unit.end / fps
+            if confidence[index] < detector.models[source][kind].min_confidence:
+                notes.append(_unsure_note(kind, segment, start_s, end_s))
+                continue
+            detail = ""
+            if kind == "off_beat":
+                detail = "late" if rows[index, lead] < 0 else "early"
+            cue = OFF_BEAT_CUES[detail] if detail else cues[(kind, segment)]
+            events.append(
+                ErrorEvent(
+                    kind,
+                    segment,
+                    start_s,
+                    end_s,
+                    float(severity[index]),
+                    float(confidence[index]),
+                    cue,
+                    detail,
+                )
+            )
+    return events
 
 
 def _runs(mask: np.ndarray, fps: float) -> list[tuple[int, int]]:
@@ -182,27 +220,6 @@ def _runs(mask: np.ndarray, fps: float) -> list[tuple[int, int]]:
     return [(a, b) for a, b in runs if (b - a) / fps >= MIN_EVENT_S]
 
 
-def _tolerance(
-    item: CheckSignal,
-    reference: Reference,
-    population: PopulationModel | None,
-    bins: np.ndarray,
-    track_index: np.ndarray,
-    exact: bool,
-) -> np.ndarray:
-    """``(T,)`` how far the check's signal may stray: the trainer's rep-to-rep
-    variability, the population's spread (of exact or lifted poses) and a floor."""
-    check = item.check
-    features = segment_columns(check.segment)
-    trainer = reference.variability[track_index][:, features].mean(axis=1) if features else 0.0
-    if check.relative:
-        ref_values = reference.template_features[track_index][:, features].mean(axis=1)
-        trainer = trainer / np.maximum(ref_values, 20.0)
-    floor = check.floor * check.full_scale
-    spread = population.spread(reference.movement, check, bins, exact) if population else 0.0
-    return np.sqrt(trainer**2 + spread**2 + floor**2)
-
-
 def _off_beat_events(
     alignment: Alignment,
     reference: Reference,
@@ -213,13 +230,8 @@ def _off_beat_events(
     confidence: np.ndarray,
 ) -> list[ErrorEvent]:
     """Where the user's move runs ahead of or behind the music's beat."""
-    times = np.arange(len(alignment.ref_index)) / fps
     beats = np.asarray(beat_times, dtype=np.float64)
-    user_beat = np.interp(times, beats, np.arange(len(beats)))
-    frames_per_beat = len(reference.template_features) / reference.beats_per_rep
-    ref_beat = alignment.ref_index / frames_per_beat
-    offset = moving_average(ref_beat - user_beat, max(1, int(np.diff(beats).mean() * fps)))
-    inside = alignment.matched & (times >= beats[0]) & (times <= beats[-1])
+    offset, inside = beat_offset(alignment, reference, fps, beats)
     events = []
     for sign, detail in ((-1, "late"), (1, "early")):
         for start, end in _runs(inside & (sign * offset > threshold), fps):
@@ -453,24 +465,34 @@ def score_session(
     segment_badness: dict[str, list[np.ndarray]] = {s: [] for s in SEGMENT_FEATURES}
     judged: set[str] = set()  # segments with at least one check the camera could judge
     unjudged: set[str] = set()  # segments with a check it could not
-    for item in check_signals(features, alignment, reference, track_phase, fps):
+    detector = population.detector if population else None
+    source = SOURCES[exact]
+    learned = {kind for kind in ALL_KINDS if detector and detector.knows(source, kind)}
+    unseen: set[tuple[str, str]] = set()
+    items = check_signals(features, alignment, reference, track_phase, fps)
+    for item in items:
         check = item.check
         signal = item.signal
         if check.baseline:  # the user's own consistent shortfall is their range, not an error
             natural = population and population.natural_shortfall(reference.movement, check, exact)
             cap = MAX_NATURAL_SHORTFALL if natural is None else natural
             signal = signal - np.clip(per_bin_median(signal, bins)[bins], 0.0, cap)
-        tolerance = _tolerance(item, reference, population, bins, track_index, exact)
-        z = signal / tolerance
+        allowed = tolerance(item, reference, population, bins, track_index, exact)
+        z = signal / allowed
         severity = signal / check.full_scale
         confidence = segment_confidence(user_poses, scores, check)
         scales = population.scales(check.kind, exact) if population else ThresholdScales()
-        min_confidence = MIN_CONFIDENCE * scales.confidence
+        min_confidence = (
+            detector.models[source][check.kind].min_confidence
+            if check.kind in learned
+            else MIN_CONFIDENCE * scales.confidence
+        )
         if float(np.mean(confidence[alignment.matched] if alignment.matched.any() else 0)) < (
             min_confidence
         ):  # most of the session unseen: say so, and leave the segment out of the score
             notes.append(_unseen_note(check, len(features) / fps))
             unjudged.add(check.segment)
+            unseen.add((check.kind, check.segment))
             continue
         judged.add(check.segment)
         flagged = (
@@ -481,26 +503,22 @@ def score_session(
         segment_badness.setdefault(check.segment, []).append(
             np.where(item.substantial, np.clip((z - 1) / (2 * z_threshold), 0, 1), 0)
         )
+        if check.kind in learned:
+            continue
         for start, end in _runs(flagged, fps):
             conf = float(confidence[start:end].mean())
             sev = float(np.clip(np.percentile(severity[start:end], 90), 0, 1))
             if conf < min_confidence:
-                notes.append(
-                    {
-                        "segment": check.segment,
-                        "kind": check.kind,
-                        "start_s": round(start / fps, 2),
-                        "end_s": round(end / fps, 2),
-                        "message": f"possible {check.kind.replace('_', ' ')} on the "
-                        f"{check.segment.replace('_', ' ')}, but the camera could not see "
-                        "it clearly enough to say",
-                    }
-                )
+                notes.append(_unsure_note(check.kind, check.segment, start / fps, end / fps))
                 continue
             events.append(
                 ErrorEvent(check.kind, check.segment, start / fps, end / fps, sev, conf, check.cue)
             )
-    if keypoints_2d is not None and reference.movement == "squat":
+    if (
+        keypoints_2d is not None
+        and reference.movement == "squat"
+        and "heels_lifting" not in learned
+    ):
         scales = population.scales("heels_lifting", exact) if population else ThresholdScales()
         threshold = max(min_severity, HEEL_MIN_SEVERITY) * scales.severity
         events += _heel_events(
@@ -511,7 +529,12 @@ def score_session(
             MIN_CONFIDENCE * scales.confidence,
             notes,
         )
-    if reference.beats_per_rep and beat_times is not None and len(beat_times) > 1:
+    if (
+        reference.beats_per_rep
+        and beat_times is not None
+        and len(beat_times) > 1
+        and "off_beat" not in learned
+    ):
         confidence = np.ones(len(features)) if scores is None else scores.mean(axis=1)
         scales = population.scales("off_beat", exact) if population else ThresholdScales()
         events += _off_beat_events(
@@ -524,6 +547,14 @@ def score_session(
             confidence,
         )
     events = extend_to_reps(reconcile_arm_events(events), reps, fps)
+    if learned:  # judged per unit (repetition or move) already
+        evidence = unit_evidence(
+            items, features, user_poses, scores, alignment, reference, track_phase,
+            population, fps, keypoints_2d, beat_times,
+        )  # fmt: skip
+        events += _detected_events(
+            evidence, detector, source, learned, unseen, strictness, fps, notes
+        )
     events.sort(key=lambda e: (e.start_s, e.kind, e.segment))
     segments = {
         name: 100.0 * (1 - float(np.mean(np.max(values, axis=0)))) if values else 100.0

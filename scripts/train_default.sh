@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the bundled models from scratch on a 2-core CPU (about 1.5 hours):
+# Reproduce the bundled models from scratch on a 2-core CPU (about 2 hours):
 # data -> shards -> causal model (live) + non-causal model (recordings) + per-frame
 # baseline -> evaluation -> pose3d/models/ -> the scoring's population model and
 # thresholds (calibrated on validation clips; data/heldout is for evaluation only).
@@ -36,8 +36,14 @@ $COACH evaluate --checkpoint "$RUNS/offline81/best.pt" --baseline "$RUNS/perfram
 $COACH bundle --checkpoint "$RUNS/causal81/best.pt" --report "$RUNS/report"
 $COACH bundle --offline --checkpoint "$RUNS/offline81/best.pt" --report "$RUNS/report-offline"
 # The scoring's population model of correct form (correct sessions lifted by the bundled
-# recordings model) and its thresholds, calibrated on labelled validation clips.
+# recordings model), its rule thresholds, and the learned per-repetition detector trained
+# on 14,000 labelled clips (8,000 of them squats and lunges, whose knee errors are the
+# hardest to see), all calibrated on labelled validation clips (about 20 minutes).
 $COACH synth --out "$DATA/validation" --clips 180 --seed 11
-$COACH fit-scoring --validation "$DATA/validation"
+$COACH synth --out "$DATA/detector-train" --clips 6000 --seed 23 --workers 2
+$COACH synth --out "$DATA/detector-train-legs" --clips 8000 --seed 29 \
+  --exercises squat --exercises lunge --workers 2
+$COACH fit-scoring --validation "$DATA/validation" \
+  --training "$DATA/detector-train" --training "$DATA/detector-train-legs"
 # Held-out clips for `coach evaluate-scoring --clips data/heldout` (never fitted on).
 $COACH synth --out "$DATA/heldout" --clips 180 --seed 7

@@ -27,3 +27,9 @@ def test_every_sub_command_has_help():
 
 def test_unknown_command_fails():
     assert runner.invoke(app, ["no-such-command"]).exit_code != 0
+
+
+def test_training_the_detector_needs_validation_clips(tmp_path):
+    result = runner.invoke(app, ["fit-scoring", "--training", str(tmp_path), "--sessions", "6"])
+    assert result.exit_code != 0
+    assert "validation" in result.output

@@ -1,0 +1,353 @@
+"""The learned form-error detector: per repetition (or dance move), is this error there?
+
+The rule-based judgement in :mod:`scoring.session` thresholds one z-score per frame.
+That works on exact 3D, but a lifter trained on natural motion shrinks small deviations
+(a knee caving in by 10 degrees comes out as 1-2), the timing of a range's top moves the
+frame-by-frame difference more than a lower arm does, and the deviation from the trainer
+alone cannot tell a stiff body from a shallow squat. A coach judges a repetition as a
+whole, against the trainer *and* against the person's own other repetitions: the lifter's
+bias is the same in every repetition of one person filmed by one camera, so it cancels.
+
+For each check (:mod:`scoring.checks`) and *unit* of the session (a repetition, or a
+4-beat move of a routine done to music), :func:`unit_features` describes the check's
+signal in that unit: its level against the trainer, its z-score against the population
+of correct performers, the same after taking the local peaks (robust to small timing
+errors), relative to the user's other units, the other side's signal, every joint
+angle's deviation (:func:`posture_features`), the 2D confidence and the camera view.
+Knee errors add the knee measures of :mod:`scoring.knee_measures` (3D and 2D), heels the
+2D heel rise, routines the lead or lag on the beat. A gradient-boosted classifier per
+error kind (scikit-learn), trained on labelled simulated sessions lifted like real ones
+(``coach fit-scoring``), turns that into a probability; a regressor trained on the same
+units gives the severity on the simulator's 0-1 scale (de-biased: the lifter's shrinkage
+is learned, not reported).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import joblib
+import numpy as np
+from scipy.ndimage import maximum_filter1d, minimum_filter1d
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+MOVE_BEATS = 4  # routines are judged per 4-count move
+MIN_UNIT_S = 0.3
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Frames ``[start, end)`` of the user's session matched to one repetition or move.
+
+    ``part`` is the move's index within a repetition (0 when units are repetitions):
+    units with the same ``part`` show the same move, so they can be compared.
+    """
+
+    start: int
+    end: int
+    part: int
+
+
+def session_units(
+    track_index: np.ndarray,
+    matched: np.ndarray,
+    template_length: int,
+    parts: int,
+    fps: float,
+) -> list[Unit]:
+    """The user's units: runs of matched frames aligned to the same template repetition
+    (or the same ``1/parts`` of it).
+
+    Args:
+        track_index: ``(T,)`` matched frame of the repeated template track.
+        matched: ``(T,)`` frames inside the alignment.
+        template_length: Frames of one template repetition.
+        parts: Units per repetition (moves of a routine, else 1).
+    """
+    part_length = template_length / parts
+    unit_id = np.where(matched, (track_index // part_length).astype(int), -1)
+    units = []
+    start = 0
+    for t in range(1, len(unit_id) + 1):
+        if t == len(unit_id) or unit_id[t] != unit_id[start]:
+            if unit_id[start] >= 0 and (t - start) / fps >= MIN_UNIT_S:
+                units.append(Unit(start, t, int(unit_id[start]) % parts))
+            start = t
+    return units
+
+
+@dataclass
+class Trace:
+    """One check over the session, per frame (all ``(T,)``).
+
+    Attributes:
+        signal: Deviation from the trainer in the error's direction (check units).
+        z: ``signal`` over its tolerance (trainer variability, population, floor).
+        peak: The signal between local peaks (each side's maximum over a short window):
+            a range of motion compared top to top, robust to a slightly early or late top.
+        trough: The same between local minima.
+        confidence: How well the camera shows this segment (2D scores, view).
+        substantial: Frames where the check is meaningful (for ranges: near the top).
+        source: What the trace measures: "3d" (the check's joint-angle signal), a knee
+            measure ("3d_inward", "2d_bend", ...), "2d_heel_rise" or "beat" (the lead
+            on the music).
+    """
+
+    kind: str
+    segment: str
+    signal: np.ndarray
+    z: np.ndarray
+    peak: np.ndarray
+    trough: np.ndarray
+    confidence: np.ndarray
+    substantial: np.ndarray
+    source: str = "3d"
+
+
+def local_extremes(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """Running maximum and minimum of ``values`` ``(T, F)`` over ``window`` frames."""
+    window = max(1, window)
+    return (
+        maximum_filter1d(values, window, axis=0, mode="nearest"),
+        minimum_filter1d(values, window, axis=0, mode="nearest"),
+    )
+
+
+STAT_NAMES = (
+    "mean",
+    "p90",
+    "p10",
+    "z_mean",
+    "z_p90",
+    "peak_p90",
+    "trough_p10",
+    "top_mean",
+    "top_share",
+)
+
+
+def _unit_stats(trace: Trace, unit: Unit) -> np.ndarray:
+    """``(len(STAT_NAMES),)`` summary of ``trace`` over ``unit``."""
+    frames = slice(unit.start, unit.end)
+    signal, top = trace.signal[frames], trace.substantial[frames]
+    return np.array(
+        [
+            signal.mean(),
+            np.percentile(signal, 90),
+            np.percentile(signal, 10),
+            trace.z[frames].mean(),
+            np.percentile(trace.z[frames], 90),
+            np.percentile(trace.peak[frames], 90),
+            np.percentile(trace.trough[frames], 10),
+            signal[top].mean() if top.any() else 0.0,
+            top.mean(),
+        ]
+    )
+
+
+def _relative(stats: np.ndarray, units: Sequence[Unit]) -> tuple[np.ndarray, np.ndarray]:
+    """Each unit's stats minus the median, and minus the minimum, over units showing the
+    same move (``stats`` is ``(U, S)``): how this repetition differs from the user's own."""
+    to_median, to_min = np.zeros_like(stats), np.zeros_like(stats)
+    parts = np.array([u.part for u in units])
+    for part in np.unique(parts):
+        rows = parts == part
+        to_median[rows] = stats[rows] - np.median(stats[rows], axis=0)
+        to_min[rows] = stats[rows] - stats[rows].min(axis=0)
+    return to_median, to_min
+
+
+def feature_names(
+    sources: Sequence[str], movements: Sequence[str], angles: Sequence[str]
+) -> list[str]:
+    """Column names of :func:`unit_features` rows for traces from ``sources``, with
+    ``angles`` the joint-angle features (:data:`scoring.features.FEATURE_NAMES`)."""
+    names = []
+    for source in sources:
+        stats = [f"{source}_{s}" for s in STAT_NAMES]
+        names += stats + [f"{s}_vs_median" for s in stats] + [f"{s}_vs_min" for s in stats]
+    return (
+        names
+        + ["other_mean", "other_p90", "other_p90_vs_median"]
+        + [f"{a}_{s}" for s in POSTURE_STATS for a in angles]
+        + ["confidence", "facing", "side_on", "units", "unit_s"]
+        + [f"is_{m}" for m in movements]
+    )
+
+
+POSTURE_STATS = ("p90", "p10", "p90_vs_median", "p10_vs_median")
+
+
+def posture_features(deviation: np.ndarray, units: Sequence[Unit]) -> np.ndarray:
+    """``(U, 4 F)`` how every joint angle differs from the trainer's in each unit: the
+    90th and 10th percentiles of ``deviation`` ``(T, F)`` (user minus trainer, degrees)
+    and the same relative to the user's other units. The whole posture tells errors from
+    look-alikes: a knee bent further in a deeper repetition is depth, not the knee
+    travelling past the toes."""
+    high = np.stack([np.percentile(deviation[u.start : u.end], 90, axis=0) for u in units])
+    low = np.stack([np.percentile(deviation[u.start : u.end], 10, axis=0) for u in units])
+    high_vs, _ = _relative(high, units)
+    low_vs, _ = _relative(low, units)
+    return np.concatenate([high, low, high_vs, low_vs], axis=1)
+
+
+def unit_features(
+    traces: Sequence[Trace],
+    deviation: np.ndarray,
+    units: Sequence[Unit],
+    movement: str,
+    movements: Sequence[str],
+    yaw_deg: np.ndarray,
+    fps: float,
+) -> dict[tuple[str, str], np.ndarray]:
+    """Per (kind, segment) of ``traces``, the ``(U, len(feature_names))`` unit features.
+
+    Traces of the same kind and segment (3D, then 2D) share one row; the first one's
+    confidence is the row's. ``deviation`` ``(T, F)`` is the user's joint angles minus
+    the trainer's at the matched frames (:func:`posture_features`). ``yaw_deg`` ``(T,)``
+    is the person's facing relative to the camera (0 facing it).
+    """
+    if not units:
+        return {}
+    groups: dict[tuple[str, str], list[Trace]] = {}
+    for trace in traces:
+        groups.setdefault((trace.kind, trace.segment), []).append(trace)
+    blocks = {}
+    for key, members in groups.items():
+        parts = []
+        for trace in members:
+            stats = np.stack([_unit_stats(trace, u) for u in units])
+            parts += [stats, *_relative(stats, units)]
+        blocks[key] = np.concatenate(parts, axis=1)
+    yaw = np.radians(yaw_deg)
+    context = np.array(
+        [
+            [
+                np.abs(np.cos(yaw[u.start : u.end])).mean(),
+                np.abs(np.sin(yaw[u.start : u.end])).mean(),
+                len(units),
+                (u.end - u.start) / fps,
+            ]
+            for u in units
+        ]
+    )
+    onehot = np.tile([float(movement == m) for m in movements], (len(units), 1))
+    posture = posture_features(deviation, units)
+    width = len(STAT_NAMES)
+    rows = {}
+    for key, members in groups.items():
+        other = [k for k in groups if k[0] == key[0] and k != key]
+        if other:  # the other side's mean, 90th percentile, and its vs-median
+            block = blocks[other[0]]
+            partner = block[:, [0, 1, width + 1]]
+        else:
+            partner = np.zeros((len(units), 3))
+        confidence = np.array([[members[0].confidence[u.start : u.end].mean()] for u in units])
+        rows[key] = np.concatenate(
+            [blocks[key], partner, posture, confidence, context, onehot], axis=1
+        )
+    return rows
+
+
+STRICTNESS = {  # factor on the calibrated probability threshold, minimum severity
+    "beginner": (1.4, 0.4),
+    "intermediate": (1.0, 0.0),
+    "expert": (0.7, 0.0),
+}
+
+
+@dataclass
+class KindModel:
+    """The detector of one error kind from one pose source.
+
+    Attributes:
+        classifier: P(error in this unit) from a :func:`unit_features` row.
+        severity: The error's severity (0-1, the simulator's scale) where it is present.
+        threshold: Probability above which a unit is flagged (calibrated on validation
+            clips for the "intermediate" strictness).
+        columns: The feature names the models were trained on.
+        min_confidence: Below this mean 2D confidence of the segment a flagged unit gets
+            a note instead of a cue, and a session a "not judged" note (calibrated too).
+    """
+
+    classifier: HistGradientBoostingClassifier
+    severity: HistGradientBoostingRegressor
+    threshold: float
+    columns: list[str]
+    min_confidence: float = 0.5
+
+
+@dataclass
+class FormErrorDetector:
+    """Per pose source and error kind, a :class:`KindModel`; ``info`` records how the
+    detector was trained and measured."""
+
+    models: dict[str, dict[str, KindModel]] = field(default_factory=dict)
+    info: dict = field(default_factory=dict)
+
+    def knows(self, source: str, kind: str) -> bool:
+        return kind in self.models.get(source, {})
+
+    def judge(
+        self, source: str, kind: str, rows: np.ndarray, strictness: str
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For ``rows`` ``(U, C)`` of one (kind, segment): ``(U,)`` flagged, probability
+        and severity."""
+        model = self.models[source][kind]
+        if rows.shape[1] != len(model.columns):
+            raise ValueError(
+                f"{kind} detector expects {len(model.columns)} features per unit, got "
+                f"{rows.shape[1]}: retrain it (coach fit-scoring) after changing the features"
+            )
+        factor, min_severity = STRICTNESS[strictness]
+        probability = model.classifier.predict_proba(rows)[:, 1]
+        severity = np.clip(model.severity.predict(rows), 0.0, 1.0)
+        flagged = (probability >= min(0.95, model.threshold * factor)) & (severity >= min_severity)
+        return flagged, probability, severity
+
+    def save(self, path: str | Path) -> Path:
+        """Write the models (joblib) and ``info`` beside them as readable JSON."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump({"models": self.models, "info": self.info}, path, compress=("xz", 6))
+        path.with_suffix(".json").write_text(json.dumps(self.info, indent=1) + "\n")
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> FormErrorDetector | None:
+        """The saved detector, or ``None`` if there is none."""
+        path = Path(path)
+        if not path.is_file():
+            return None
+        data = joblib.load(path)
+        return cls(data["models"], data["info"])
+
+
+CLASSIFIER_PARAMS = {
+    "max_iter": 200,
+    "learning_rate": 0.07,
+    "max_leaf_nodes": 15,
+    "l2_regularization": 1.0,
+    "random_state": 0,
+}
+SEVERITY_PARAMS = CLASSIFIER_PARAMS | {"max_iter": 100, "learning_rate": 0.1}
+
+
+def fit_kind(
+    rows: np.ndarray, labels: np.ndarray, severities: np.ndarray, columns: list[str]
+) -> KindModel:
+    """Train one kind's classifier on ``rows`` ``(N, C)`` with ``labels`` ``(N,)`` (1:
+    the error is in the unit) and its severity regressor on the positive units."""
+    if rows.shape != (len(labels), len(columns)) or len(severities) != len(labels):
+        raise ValueError(f"rows {rows.shape} do not match {len(labels)} labels x {len(columns)}")
+    if labels.min() == labels.max():
+        raise ValueError("need units with and without the error to train a detector")
+    classifier = HistGradientBoostingClassifier(**CLASSIFIER_PARAMS).fit(rows, labels)
+    positive = labels == 1
+    severity = HistGradientBoostingRegressor(**SEVERITY_PARAMS).fit(
+        rows[positive], severities[positive]
+    )
+    return KindModel(classifier, severity, 0.5, list(columns))

@@ -1,0 +1,204 @@
+"""What the learned detector (:mod:`scoring.detector`) sees of a session.
+
+Per check, :class:`~scoring.detector.Trace` s: the check's signal against the trainer
+(:mod:`scoring.signals`), plus what the knees (:mod:`scoring.knee_measures`) and the feet
+(:mod:`scoring.feet`) show in 3D and in the phone's 2D landmarks; the session cut into
+units (repetitions, or 4-beat moves of a routine); and each unit's feature rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from scoring import feet, knee_measures
+from scoring.alignment import Alignment
+from scoring.checks import CHECKS
+from scoring.detector import MOVE_BEATS, Trace, Unit, local_extremes, session_units, unit_features
+from scoring.features import facing_yaw
+from scoring.population import PopulationModel, phase_bins
+from scoring.reference import Reference
+from scoring.signals import CheckSignal, beat_offset, segment_confidence
+from scoring.signals import tolerance as signal_tolerance
+
+MOVEMENTS = tuple(CHECKS)  # movements the detector knows (one-hot columns)
+
+
+def check_traces(
+    items: Sequence[CheckSignal],
+    user_features: np.ndarray,
+    user_poses: np.ndarray,
+    scores: np.ndarray | None,
+    alignment: Alignment,
+    reference: Reference,
+    track_phase: np.ndarray,
+    population: PopulationModel | None,
+    fps: float,
+) -> list[Trace]:
+    """Every check's per-frame evidence for the learned detector (:mod:`scoring.detector`)."""
+    exact = scores is None
+    track_index = track_phase[alignment.ref_index]
+    bins = phase_bins(track_index, len(reference.template_features))
+    ref_features = reference.template_features[track_index]
+    window = max(1, int(0.15 * reference.template_length * fps / reference.fps))
+    user_high, user_low = local_extremes(user_features, window)
+    ref_high, ref_low = local_extremes(ref_features, window)
+    traces = []
+    for item in items:
+        check = item.check
+        tolerance = signal_tolerance(item, reference, population, bins, track_index, exact)
+        peak = check.signal(user_high, ref_high)
+        trough = check.signal(user_low, ref_low)
+        traces.append(
+            Trace(
+                check.kind,
+                check.segment,
+                item.signal,
+                item.signal / tolerance,
+                np.where(np.isfinite(peak), peak, 0.0),
+                np.where(np.isfinite(trough), trough, 0.0),
+                segment_confidence(user_poses, scores, check),
+                item.substantial,
+            )
+        )
+    return traces
+
+
+def heel_traces(
+    keypoints_2d: tuple[np.ndarray, np.ndarray], fps: float, matched: np.ndarray
+) -> list[Trace]:
+    """Heels lifting seen in the 2D foot landmarks, as detector evidence per foot."""
+    keypoints, scores = keypoints_2d
+    traces = []
+    for side in ("left", "right"):
+        rise, confidence = feet.heel_rise(keypoints, scores, side, fps)
+        severity = rise / feet.FULL_SCALE
+        high, low = local_extremes(severity[:, None], max(1, int(0.5 * fps)))
+        traces.append(
+            Trace(
+                "heels_lifting",
+                f"{side}_leg",
+                severity,
+                severity,
+                high[:, 0],
+                low[:, 0],
+                confidence,
+                matched,
+                "2d_heel_rise",
+            )
+        )
+    return traces
+
+
+KNEE_MEASURES = {  # error kind -> the knee measures that show it: (source, name)
+    "knees_caving_in": (("3d", "inward"), ("2d", "inward"), ("2d", "off_line")),
+    "knee_over_toes": (("3d", "ahead"), ("2d", "bend"), ("2d", "past_toes")),
+}
+
+
+def knee_traces(
+    kinds: set[tuple[str, str]],
+    poses: np.ndarray,
+    keypoints_2d: tuple[np.ndarray, np.ndarray] | None,
+    fps: float,
+    matched: np.ndarray,
+) -> list[Trace]:
+    """The knee measures (:mod:`scoring.knee_measures`) behind each knee check in
+    ``kinds`` (``(kind, segment)`` pairs), as detector evidence; the 2D ones are NaN
+    (unknown) without MediaPipe keypoints."""
+    frames = len(poses)
+    traces = []
+    for kind, segment in sorted(kinds):
+        if kind not in KNEE_MEASURES:
+            continue
+        side = segment.split("_")[0]
+        measures = {"3d": knee_measures.pose_measures(poses, side)}
+        if keypoints_2d is not None:
+            measures["2d"] = knee_measures.image_measures(*keypoints_2d, side, fps)
+        for source, name in KNEE_MEASURES[kind]:
+            values = measures.get(source, {}).get(name, np.full(frames, np.nan))
+            confidence = measures.get(source, {}).get("confidence", np.ones(frames))
+            high, low = local_extremes(values[:, None], max(1, int(0.5 * fps)))
+            traces.append(
+                Trace(
+                    kind,
+                    segment,
+                    values,
+                    values,
+                    high[:, 0],
+                    low[:, 0],
+                    confidence,
+                    matched,
+                    source=f"{source}_{name}",
+                )
+            )
+    return traces
+
+
+def beat_trace(
+    alignment: Alignment,
+    reference: Reference,
+    fps: float,
+    beat_times: Sequence[float],
+    confidence: np.ndarray,
+) -> Trace:
+    """The user's lead (+) or lag (-) on the music's beat (beats), as detector evidence."""
+    offset, inside = beat_offset(alignment, reference, fps, np.asarray(beat_times, dtype=float))
+    high, low = local_extremes(offset[:, None], max(1, int(0.5 * fps)))
+    return Trace(
+        "off_beat", "timing", offset, offset, high[:, 0], low[:, 0], confidence, inside, "beat"
+    )
+
+
+@dataclass
+class UnitEvidence:
+    """The session cut into units, with each (kind, segment)'s ``(U, C)`` feature rows
+    and ``(U,)`` mean confidence (how well the camera showed that segment)."""
+
+    units: list[Unit]
+    rows: dict[tuple[str, str], np.ndarray]
+    confidence: dict[tuple[str, str], np.ndarray]
+
+
+def unit_evidence(
+    items: Sequence[CheckSignal],
+    user_features: np.ndarray,
+    user_poses: np.ndarray,
+    scores: np.ndarray | None,
+    alignment: Alignment,
+    reference: Reference,
+    track_phase: np.ndarray,
+    population: PopulationModel | None,
+    fps: float,
+    keypoints_2d: tuple[np.ndarray, np.ndarray] | None,
+    beat_times: Sequence[float] | None = None,
+) -> UnitEvidence:
+    """Everything the detector needs to judge each unit of the session."""
+    traces = check_traces(
+        items, user_features, user_poses, scores, alignment, reference, track_phase,
+        population, fps,
+    )  # fmt: skip
+    traces += knee_traces(
+        {(t.kind, t.segment) for t in traces}, user_poses, keypoints_2d, fps, alignment.matched
+    )
+    if keypoints_2d is not None and reference.movement == "squat":
+        traces += heel_traces(keypoints_2d, fps, alignment.matched)
+    if reference.beats_per_rep and beat_times is not None and len(beat_times) > 1:
+        confidence = np.ones(len(user_poses)) if scores is None else scores.mean(axis=1)
+        traces.append(beat_trace(alignment, reference, fps, beat_times, confidence))
+    parts = reference.beats_per_rep // MOVE_BEATS if reference.beats_per_rep else 1
+    units = session_units(
+        alignment.ref_index, alignment.matched, reference.template_length, max(1, parts), fps
+    )
+    deviation = user_features - reference.template_features[track_phase[alignment.ref_index]]
+    rows = unit_features(
+        traces, deviation, units, reference.movement, MOVEMENTS, facing_yaw(user_poses), fps
+    )
+    confidence = {}
+    for trace in traces:
+        key = (trace.kind, trace.segment)
+        if key not in confidence:
+            confidence[key] = np.array([trace.confidence[u.start : u.end].mean() for u in units])
+    return UnitEvidence(units, rows, confidence)

@@ -1,0 +1,183 @@
+"""The learned per-repetition detector: units, features, knee measures, training, use."""
+
+import numpy as np
+import pytest
+
+from coach_cli.detector_training import trace_sources, unit_labels
+from scoring import PopulationModel, Reference, score_session
+from scoring.detector import (
+    STAT_NAMES,
+    FormErrorDetector,
+    Trace,
+    Unit,
+    feature_names,
+    fit_kind,
+    session_units,
+    unit_features,
+)
+from scoring.evidence import MOVEMENTS
+from scoring.features import FEATURE_NAMES
+from scoring.knee_measures import image_measures, pose_measures
+from scoring.session import session_evidence
+from synthetic_data.clip import ErrorLabel
+from synthetic_data.errors import ErrorPlan
+from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
+
+
+@pytest.fixture(scope="module")
+def squat_reference() -> Reference:
+    trainer = trainer_clip("squat")
+    return Reference.from_poses(trainer.h36m17(), trainer.fps, "squat")
+
+
+def _squat(seed: int, *errors: ErrorPlan, reps: int = 4):
+    return generate_clip(
+        ClipRequest(seed=seed, movement="squat", num_reps=reps, errors=list(errors), tempo=1.0)
+    )
+
+
+def test_units_follow_the_matched_template_repetitions_and_moves():
+    # 3 template repetitions of 30 frames, matched by a user twice as slow after frame 10.
+    track = np.concatenate([np.zeros(10), np.repeat(np.arange(90), 2)]).astype(int)
+    matched = np.arange(len(track)) >= 10
+    units = session_units(track, matched, 30, 1, fps=30.0)
+    assert [(u.start, u.end, u.part) for u in units] == [(10, 70, 0), (70, 130, 0), (130, 190, 0)]
+    moves = session_units(track, matched, 30, 3, fps=30.0)  # 10-frame moves
+    assert [u.part for u in moves] == [0, 1, 2] * 3
+    assert all(u.end - u.start == 20 for u in moves)
+    # Runs shorter than MIN_UNIT_S (0.3 s) are no unit.
+    assert session_units(track, matched, 30, 9, fps=30.0) == []
+
+
+def test_unit_labels_need_a_real_overlap_of_the_same_kind_and_segment():
+    units = [Unit(0, 60, 0), Unit(60, 120, 0), Unit(120, 180, 0)]
+    labels = [
+        ErrorLabel("knees_caving_in", "left_leg", 55, 118, 0.7),  # 5 frames into unit 0
+        ErrorLabel("knees_caving_in", "right_leg", 120, 180, 0.4),
+    ]
+    present, severity = unit_labels(units, labels, "knees_caving_in", "left_leg")
+    assert list(present) == [0, 1, 0] and list(severity) == [0.0, 0.7, 0.0]
+    assert list(unit_labels(units, labels, "shallow_squat", "hips")[0]) == [0, 0, 0]
+
+
+def _trace(kind, segment, signal):
+    ones = np.ones(len(signal))
+    return Trace(kind, segment, signal, signal, signal, signal, ones, ones.astype(bool))
+
+
+def test_unit_features_compare_each_repetition_with_the_users_others():
+    units = [Unit(30 * i, 30 * (i + 1), 0) for i in range(5)]
+    left = np.full(150, 2.0)
+    left[60:90] = 7.0  # the third repetition deviates by 5 more
+    traces = [_trace("knees_caving_in", "left_leg", left)]
+    traces.append(_trace("knees_caving_in", "right_leg", np.zeros(150)))
+    deviation = np.zeros((150, len(FEATURE_NAMES)))
+    rows = unit_features(traces, deviation, units, "squat", MOVEMENTS, np.zeros(150), 30.0)
+    columns = feature_names(["3d"], MOVEMENTS, FEATURE_NAMES)
+    assert rows[("knees_caving_in", "left_leg")].shape == (5, len(columns))
+    row = dict(zip(columns, rows[("knees_caving_in", "left_leg")].T, strict=True))
+    assert list(row["3d_mean"]) == [2.0, 2.0, 7.0, 2.0, 2.0]
+    assert list(row["3d_mean_vs_median"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
+    assert list(row["3d_mean_vs_min"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
+    # The right leg's row carries the left's (the other side's) level.
+    right = dict(zip(columns, rows[("knees_caving_in", "right_leg")].T, strict=True))
+    assert list(right["other_mean"]) == [2.0, 2.0, 7.0, 2.0, 2.0]
+    assert list(row["is_squat"]) == [1.0] * 5 and list(row["is_lunge"]) == [0.0] * 5
+    assert len(STAT_NAMES) * 3 == columns.index("other_mean")
+
+
+def _bottoms(values, clip):
+    """The value at the deepest frame of each repetition (knee flexion peak)."""
+    from scoring.features import F, compute_features
+
+    bend = compute_features(clip.h36m17())[:, F["knee_flexion_left"]]
+    return np.array([values[a + np.argmax(bend[a:b])] for a, b in clip.reps])
+
+
+def test_knee_measures_see_a_caving_knee_in_3d_and_in_2d():
+    from coach_cli.scoring_eval import film_phone
+
+    caving = ErrorPlan("knees_caving_in", 1.0, "left", 2, 3)
+    clip = _squat(3, caving)
+    correct = _squat(3)
+    inward_3d = pose_measures(clip.h36m17(), "left")["inward"]
+    baseline_3d = pose_measures(correct.h36m17(), "left")["inward"]
+    assert np.all(np.abs(inward_3d[:60] - baseline_3d[:60]) < 1e-6)  # same body, same start
+    gain = _bottoms(inward_3d, clip) - _bottoms(baseline_3d, correct)
+    assert gain[2:].min() > 0.08 and np.abs(gain[:2]).max() < 0.02  # reps 3 and 4 only
+    seen, seen_correct = film_phone(clip, 0), film_phone(correct, 0)
+    inward_2d = image_measures(seen.keypoints, seen.scores, "left", clip.fps)["off_line"]
+    inward_2d_correct = image_measures(
+        seen_correct.keypoints, seen_correct.scores, "left", clip.fps
+    )["off_line"]
+    gain_2d = _bottoms(inward_2d, clip) - _bottoms(inward_2d_correct, correct)
+    assert gain_2d[2:].min() > 2 * np.abs(gain_2d[:2]).max()
+
+
+@pytest.fixture(scope="module")
+def tiny_detector(squat_reference):
+    """A detector of shallow squats trained on 24 exact-3D sessions."""
+    rows, present, severity = [], [], []
+    for seed in range(24):
+        plan = ErrorPlan("shallow_squat", 0.5 + 0.02 * seed, "both", seed % 3, seed % 3 + 1)
+        clip = _squat(100 + seed, *([plan] if seed % 2 else []))
+        evidence = session_evidence(clip.h36m17(), clip.fps, squat_reference)
+        labels = unit_labels(evidence.units, clip.errors, "shallow_squat", "hips")
+        rows.append(evidence.rows[("shallow_squat", "hips")])
+        present.append(labels[0])
+        severity.append(labels[1])
+    columns = feature_names(trace_sources("shallow_squat"), MOVEMENTS, FEATURE_NAMES)
+    model = fit_kind(
+        np.concatenate(rows), np.concatenate(present), np.concatenate(severity), columns
+    )
+    return FormErrorDetector({"exact": {"shallow_squat": model}}, {"note": "test"})
+
+
+def test_the_learned_detector_flags_the_shallow_repetitions_only(squat_reference, tiny_detector):
+    population = PopulationModel({}, 0, detector=tiny_detector)
+    shallow = _squat(7, ErrorPlan("shallow_squat", 0.9, "both", 1, 2))
+    report = score_session(shallow.h36m17(), shallow.fps, squat_reference, population=population)
+    found = [e for e in report.errors if e.kind == "shallow_squat"]
+    assert found and all(e.segment == "hips" for e in found)
+    label_s = [(lab.start_frame / 30, lab.end_frame / 30) for lab in shallow.errors]
+    for event in found:  # every event lies on a labelled repetition
+        assert any(a < event.end_s and event.start_s < b for a, b in label_s)
+        assert 0.4 < event.severity <= 1.0
+    assert any(a < found[0].end_s for a, _ in label_s)
+    correct = _squat(8)
+    quiet = score_session(correct.h36m17(), correct.fps, squat_reference, population=population)
+    assert not [e for e in quiet.errors if e.kind == "shallow_squat"]
+    # The lifted source has no model here: those poses are judged by the rules.
+    assert not tiny_detector.knows("lifted", "shallow_squat")
+
+
+def test_strictness_moves_the_learned_threshold(tiny_detector):
+    model = tiny_detector.models["exact"]["shallow_squat"]
+    rows = np.zeros((3, len(model.columns)))
+    _, probability, _ = tiny_detector.judge("exact", "shallow_squat", rows, "intermediate")
+    model.threshold = float(probability[0])
+    try:
+        assert tiny_detector.judge("exact", "shallow_squat", rows, "expert")[0].all()
+        assert not tiny_detector.judge("exact", "shallow_squat", rows, "beginner")[0].any()
+    finally:
+        model.threshold = 0.5
+
+
+def test_detector_round_trips_beside_its_population_and_rejects_other_features(
+    tmp_path, tiny_detector
+):
+    path = PopulationModel({}, 0, detector=tiny_detector).save(tmp_path / "population.json")
+    assert (tmp_path / "population.detector.joblib").is_file()
+    assert (tmp_path / "population.detector.json").read_text().strip().startswith("{")
+    loaded = PopulationModel.load(path).detector
+    rows = np.random.default_rng(0).normal(
+        size=(4, len(loaded.models["exact"]["shallow_squat"].columns))
+    )
+    assert np.array_equal(
+        loaded.judge("exact", "shallow_squat", rows, "intermediate")[1],
+        tiny_detector.judge("exact", "shallow_squat", rows, "intermediate")[1],
+    )
+    with pytest.raises(ValueError, match="retrain"):
+        loaded.judge("exact", "shallow_squat", rows[:, :-1], "intermediate")
+    with pytest.raises(ValueError, match="with and without"):
+        fit_kind(rows, np.ones(4, dtype=int), np.ones(4), ["a"] * rows.shape[1])
