@@ -333,5 +333,36 @@ def evaluate_scoring(
                 f"| {m['labels']} | {m['events']} |"
             )
         lines.append("")
+    plot_f1(results, out / "f1.png")
+    lines += ["![F1 per error kind](f1.png)", ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return out / "report.md"
+
+
+def plot_f1(results: dict[str, dict], path: Path) -> Path:
+    """Bar chart of F1 per error kind, one bar per mode, with the 0.9 target line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = sorted({kind for result in results.values() for kind in result["per_kind"]})
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    width = 0.8 / max(1, len(results))
+    for number, (mode, result) in enumerate(results.items()):
+        f1 = [result["per_kind"].get(kind, {}).get("f1", 0.0) for kind in kinds]
+        ax.bar(
+            np.arange(len(kinds)) + (number - (len(results) - 1) / 2) * width,
+            f1,
+            width,
+            label=f"{mode} (macro {result['macro_f1']:.2f})",
+        )
+    ax.axhline(0.9, color="grey", linestyle="--", linewidth=1, label="target 0.9")
+    ax.set_xticks(np.arange(len(kinds)), [k.replace("_", " ") for k in kinds], rotation=25)
+    ax.set_ylabel("F1")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -47,6 +47,9 @@ MAX_BATCH = 120
 # 20 streams, handing each to the worker pool cost more in queueing and thread switches
 # than the lifting itself (p99 96 -> 12 ms). Larger batches go to the pool.
 INLINE_FRAMES = 10
+# Earlier repetitions scored with each newly finished one: the detector compares each
+# repetition with the user's others, and this bounds the cost of a long session.
+LIVE_CONTEXT_REPS = 8
 
 
 class LiveSession:
@@ -104,40 +107,49 @@ class LiveSession:
         return frames >= 2 * self.fps and frames - self.checked_at >= 0.5 * self.fps
 
     def finished_reps(self) -> list[dict]:
-        """Cues for repetitions completed since the last call (the last rep may still grow)."""
+        """Cues for repetitions completed since the last call (the last rep may still grow).
+
+        The new repetitions are scored together with up to LIVE_CONTEXT_REPS earlier ones,
+        so each is judged against the user's own other repetitions too (as the detector
+        was trained) at a bounded cost, and the errors of each new one are sent.
+        """
         with self.lock:
             poses, scores = np.stack(self.poses), np.stack(self.scores)
         self.checked_at = len(poses)
         reps = segment_reps(compute_features(poses), self.fps)
+        finished = [(n, rep) for n, rep in enumerate(reps[:-1]) if n >= self.reported]
+        if not finished:
+            return []
+        first = reps[max(0, finished[0][0] - LIVE_CONTEXT_REPS)][0]
+        done = finished[-1][1][1]  # the end of the last finished repetition
+        report = score_session(
+            poses[first:done],
+            self.fps,
+            self.reference,
+            scores=scores[first:done],
+            strictness=self.strictness,
+            population=self.engine.population,
+            include_ghost=False,
+        ).to_dict()
+        offset = first / self.fps  # session time of the scored stretch's start
+        errors = [
+            {
+                **e,
+                "start_s": round(e["start_s"] + offset, 2),
+                "end_s": round(e["end_s"] + offset, 2),
+            }
+            for e in report["errors"]
+        ]
         messages = []
-        for number, (start, end) in enumerate(reps[:-1]):
-            if number < self.reported:
-                continue
-            segment = slice(start, end)
-            report = score_session(
-                poses[segment],
-                self.fps,
-                self.reference,
-                scores=scores[segment],
-                strictness=self.strictness,
-                population=self.engine.population,
-                include_ghost=False,
-            )
-            errors = [
-                {
-                    **e,
-                    "start_s": round(e["start_s"] + start / self.fps, 2),
-                    "end_s": round(e["end_s"] + start / self.fps, 2),
-                }
-                for e in report.to_dict()["errors"]
-            ]
+        for number, (start, end) in finished:
+            start_s, end_s = start / self.fps, end / self.fps
             messages.append(
                 {
                     "type": "rep",
                     "rep": number + 1,
-                    "start_s": round(start / self.fps, 2),
-                    "end_s": round(end / self.fps, 2),
-                    "errors": errors,
+                    "start_s": round(start_s, 2),
+                    "end_s": round(end_s, 2),
+                    "errors": [e for e in errors if e["start_s"] < end_s and start_s < e["end_s"]],
                 }
             )
             self.reported = number + 1
