@@ -126,13 +126,18 @@ STAT_NAMES = (
     "trough_p10",
     "top_mean",
     "top_share",
+    "key_mean",
 )
+KEY_SHARE = 0.9  # key frames: the user at least this far into the movement
 
 
-def _unit_stats(trace: Trace, unit: Unit) -> np.ndarray:
-    """``(len(STAT_NAMES),)`` summary of ``trace`` over ``unit``."""
+def _unit_stats(trace: Trace, unit: Unit, progress: np.ndarray) -> np.ndarray:
+    """``(len(STAT_NAMES),)`` summary of ``trace`` over ``unit``; ``progress`` ``(T,)`` is
+    how far into the movement the user is (its key frames: the bottom of a squat, the
+    top of a raise)."""
     frames = slice(unit.start, unit.end)
     signal, top = trace.signal[frames], trace.substantial[frames]
+    key = progress[frames] >= KEY_SHARE * progress[frames].max()
     return np.array(
         [
             signal.mean(),
@@ -144,6 +149,7 @@ def _unit_stats(trace: Trace, unit: Unit) -> np.ndarray:
             np.percentile(trace.trough[frames], 10),
             signal[top].mean() if top.any() else 0.0,
             top.mean(),
+            signal[key].mean(),
         ]
     )
 
@@ -197,6 +203,7 @@ def posture_features(deviation: np.ndarray, units: Sequence[Unit]) -> np.ndarray
 def unit_features(
     traces: Sequence[Trace],
     deviation: np.ndarray,
+    progress: np.ndarray,
     units: Sequence[Unit],
     movement: str,
     movements: Sequence[str],
@@ -207,7 +214,8 @@ def unit_features(
 
     Traces of the same kind and segment (3D, then 2D) share one row; the first one's
     confidence is the row's. ``deviation`` ``(T, F)`` is the user's joint angles minus
-    the trainer's at the matched frames (:func:`posture_features`). ``yaw_deg`` ``(T,)``
+    the trainer's at the matched frames (:func:`posture_features`); ``progress`` ``(T,)``
+    how far into the movement the user is (any unit). ``yaw_deg`` ``(T,)``
     is the person's facing relative to the camera (0 facing it).
     """
     if not units:
@@ -219,7 +227,7 @@ def unit_features(
     for key, members in groups.items():
         parts = []
         for trace in members:
-            stats = np.stack([_unit_stats(trace, u) for u in units])
+            stats = np.stack([_unit_stats(trace, u, progress) for u in units])
             parts += [stats, *_relative(stats, units)]
         blocks[key] = np.concatenate(parts, axis=1)
     yaw = np.radians(yaw_deg)

@@ -192,9 +192,19 @@ def unit_evidence(
     units = session_units(
         alignment.ref_index, alignment.matched, reference.template_length, max(1, parts), fps
     )
-    deviation = user_features - reference.template_features[track_phase[alignment.ref_index]]
+    trainer = reference.template_features[track_phase[alignment.ref_index]]
+    # How far the user is from the start pose (degrees): the key frames are the user's
+    # own deepest or highest, not the trainer's at the matched phase.
+    progress = np.abs(user_features - reference.template_features[0]).sum(axis=1)
     rows = unit_features(
-        traces, deviation, units, reference.movement, MOVEMENTS, facing_yaw(user_poses), fps
+        traces,
+        user_features - trainer,
+        progress,
+        units,
+        reference.movement,
+        MOVEMENTS,
+        facing_yaw(user_poses),
+        fps,
     )
     confidence = {}
     for trace in traces:

@@ -72,13 +72,16 @@ def test_unit_features_compare_each_repetition_with_the_users_others():
     traces = [_trace("knees_caving_in", "left_leg", left)]
     traces.append(_trace("knees_caving_in", "right_leg", np.zeros(150)))
     deviation = np.zeros((150, len(FEATURE_NAMES)))
-    rows = unit_features(traces, deviation, units, "squat", MOVEMENTS, np.zeros(150), 30.0)
+    rows = unit_features(
+        traces, deviation, np.ones(150), units, "squat", MOVEMENTS, np.zeros(150), 30.0
+    )
     columns = feature_names(["3d"], MOVEMENTS, FEATURE_NAMES)
     assert rows[("knees_caving_in", "left_leg")].shape == (5, len(columns))
     row = dict(zip(columns, rows[("knees_caving_in", "left_leg")].T, strict=True))
     assert list(row["3d_mean"]) == [2.0, 2.0, 7.0, 2.0, 2.0]
     assert list(row["3d_mean_vs_median"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
     assert list(row["3d_mean_vs_min"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
+    assert list(row["3d_key_mean_vs_median"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
     # The right leg's row carries the left's (the other side's) level.
     right = dict(zip(columns, rows[("knees_caving_in", "right_leg")].T, strict=True))
     assert list(right["other_mean"]) == [2.0, 2.0, 7.0, 2.0, 2.0]
