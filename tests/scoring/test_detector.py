@@ -184,3 +184,35 @@ def test_detector_round_trips_beside_its_population_and_rejects_other_features(
         loaded.judge("exact", "shallow_squat", rows[:, :-1], "intermediate")
     with pytest.raises(ValueError, match="with and without"):
         fit_kind(rows, np.ones(4, dtype=int), np.ones(4), ["a"] * rows.shape[1])
+
+
+def test_the_bundled_detector_judges_phone_sessions(squat_reference):
+    """The shipped detector, on sessions filmed with detector noise and lifted by the
+    bundled lifter: a rounded back is found on its repetitions, a correct squat is not
+    flagged, and the severity comes back on the simulator's scale."""
+    from coach_cli.scoring_eval import lift_clip
+    from pose3d.lifter import Lifter
+
+    population = PopulationModel.load()
+    assert population is not None and population.detector is not None
+    assert population.detector.knows("lifted", "knees_caving_in")
+    lifter = Lifter.for_recordings()
+
+    def judged(clip):
+        poses, scores, keypoints = lift_clip(clip, lifter, 0)
+        return score_session(
+            poses,
+            clip.fps,
+            squat_reference,
+            scores=scores,
+            population=population,
+            keypoints_2d=keypoints,
+        )
+
+    rounded = _squat(21, ErrorPlan("rounded_back", 0.9, "both", 1, 2))
+    found = [e for e in judged(rounded).errors if e.kind == "rounded_back"]
+    labels = [(lab.start_frame / 30, lab.end_frame / 30) for lab in rounded.errors]
+    assert found and all(e.segment == "spine" for e in found)
+    assert all(any(a < e.end_s and e.start_s < b for a, b in labels) for e in found)
+    assert max(e.severity for e in found) > 0.5  # not the lifter's shrunken deviation
+    assert judged(_squat(22)).errors == []

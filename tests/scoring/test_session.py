@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scoring import Reference, score_session
+from scoring import PopulationModel, Reference, score_session
 from synthetic_data.body import BodyParams
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
@@ -11,6 +11,12 @@ from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 def squat_reference():
     trainer = trainer_clip("squat")
     return Reference.from_poses(trainer.h36m17(), trainer.fps, "squat"), trainer
+
+
+@pytest.fixture(scope="module", params=["rules", "bundled detector"])
+def population(request) -> PopulationModel | None:
+    """Judged by the rules alone, and by the bundled population model's learned detector."""
+    return PopulationModel.load() if request.param == "bundled detector" else None
 
 
 def _time_warp(poses: np.ndarray, factor: float) -> np.ndarray:
@@ -23,9 +29,9 @@ def _time_warp(poses: np.ndarray, factor: float) -> np.ndarray:
     return warped.reshape(len(frames), 17, 3)
 
 
-def test_identical_motion_scores_100_without_errors(squat_reference):
+def test_identical_motion_scores_100_without_errors(squat_reference, population):
     reference, trainer = squat_reference
-    report = score_session(trainer.h36m17(), trainer.fps, reference)
+    report = score_session(trainer.h36m17(), trainer.fps, reference, population=population)
     assert report.score == pytest.approx(100.0, abs=0.5)
     assert not report.errors and report.reps == 3
     assert report.tempo["mean"] == pytest.approx(1.0, abs=0.05)
@@ -33,22 +39,23 @@ def test_identical_motion_scores_100_without_errors(squat_reference):
 
 
 @pytest.mark.parametrize("factor", [0.7, 1.5])
-def test_a_slower_or_faster_user_is_not_wrong(squat_reference, factor):
+def test_a_slower_or_faster_user_is_not_wrong(squat_reference, factor, population):
     reference, trainer = squat_reference
-    report = score_session(_time_warp(trainer.h36m17(), factor), trainer.fps, reference)
+    warped = _time_warp(trainer.h36m17(), factor)
+    report = score_session(warped, trainer.fps, reference, population=population)
     assert not report.errors and report.reps == 3 and report.score > 95
     assert report.tempo["mean"] == pytest.approx(factor, rel=0.1)
 
 
-def test_pauses_and_a_taller_body_are_not_errors(squat_reference):
+def test_pauses_and_a_taller_body_are_not_errors(squat_reference, population):
     reference, trainer = squat_reference
     poses = trainer.h36m17()
     paused = np.concatenate([poses[:105], np.repeat(poses[105:106], 30, axis=0), poses[105:]])
-    assert not score_session(paused, trainer.fps, reference).errors
+    assert not score_session(paused, trainer.fps, reference, population=population).errors
     tall = generate_clip(
         ClipRequest(seed=0, movement="squat", role="trainer", body=BodyParams.average(height=1.95))
     )
-    report = score_session(tall.h36m17(), tall.fps, reference)
+    report = score_session(tall.h36m17(), tall.fps, reference, population=population)
     assert not report.errors and report.score > 95
 
 
@@ -64,13 +71,13 @@ CASES = [
 
 
 @pytest.mark.parametrize(("movement", "plan", "segment"), CASES, ids=[c[1].kind for c in CASES])
-def test_each_error_is_flagged_on_its_segment_and_time(movement, plan, segment):
+def test_each_error_is_flagged_on_its_segment_and_time(movement, plan, segment, population):
     trainer = trainer_clip(movement)
     reference = Reference.from_poses(trainer.h36m17(), trainer.fps, movement)
     user = generate_clip(
         ClipRequest(seed=3, movement=movement, num_reps=4, errors=[plan], tempo=1.2)
     )
-    report = score_session(user.h36m17(), user.fps, reference)
+    report = score_session(user.h36m17(), user.fps, reference, population=population)
     labels = [e for e in user.errors if e.segment == segment]
     found = [e for e in report.errors if e.kind == plan.kind and e.segment == segment]
     assert found, f"{plan.kind} not found; got {[(e.kind, e.segment) for e in report.errors]}"
