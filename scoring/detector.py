@@ -131,26 +131,34 @@ STAT_NAMES = (
 KEY_SHARE = 0.9  # key frames: the user at least this far into the movement
 
 
-def _unit_stats(trace: Trace, unit: Unit, progress: np.ndarray) -> np.ndarray:
-    """``(len(STAT_NAMES),)`` summary of ``trace`` over ``unit``; ``progress`` ``(T,)`` is
-    how far into the movement the user is (its key frames: the bottom of a squat, the
-    top of a raise)."""
+def _unit_stats(traces: Sequence[Trace], unit: Unit, progress: np.ndarray) -> np.ndarray:
+    """``(len(traces), len(STAT_NAMES))`` summary of each trace over ``unit``;
+    ``progress`` ``(T,)`` is how far into the movement the user is (its key frames: the
+    bottom of a squat, the top of a raise)."""
     frames = slice(unit.start, unit.end)
-    signal, top = trace.signal[frames], trace.substantial[frames]
+    series = np.stack(
+        [np.stack([t.signal, t.z, t.peak, t.trough])[:, frames] for t in traces]
+    )  # (traces, 4, L)
+    low, high = np.percentile(series, [10, 90], axis=2)  # each (traces, 4)
+    signal = series[:, 0]
+    top = np.stack([t.substantial[frames] for t in traces])
     key = progress[frames] >= KEY_SHARE * progress[frames].max()
-    return np.array(
+    top_share = top.mean(axis=1)
+    top_mean = np.where(top.any(axis=1), (signal * top).sum(axis=1) / np.maximum(1, top.sum(1)), 0)
+    return np.stack(
         [
-            signal.mean(),
-            np.percentile(signal, 90),
-            np.percentile(signal, 10),
-            trace.z[frames].mean(),
-            np.percentile(trace.z[frames], 90),
-            np.percentile(trace.peak[frames], 90),
-            np.percentile(trace.trough[frames], 10),
-            signal[top].mean() if top.any() else 0.0,
-            top.mean(),
-            signal[key].mean(),
-        ]
+            signal.mean(axis=1),
+            high[:, 0],
+            low[:, 0],
+            series[:, 1].mean(axis=1),
+            high[:, 1],
+            high[:, 2],
+            low[:, 3],
+            top_mean,
+            top_share,
+            signal[:, key].mean(axis=1),
+        ],
+        axis=1,
     )
 
 
@@ -223,12 +231,15 @@ def unit_features(
     groups: dict[tuple[str, str], list[Trace]] = {}
     for trace in traces:
         groups.setdefault((trace.kind, trace.segment), []).append(trace)
-    blocks = {}
+    ordered = [trace for members in groups.values() for trace in members]
+    per_unit = np.stack([_unit_stats(ordered, u, progress) for u in units])  # (U, traces, S)
+    blocks, index = {}, 0
     for key, members in groups.items():
         parts = []
-        for trace in members:
-            stats = np.stack([_unit_stats(trace, u, progress) for u in units])
+        for _ in members:
+            stats = per_unit[:, index]
             parts += [stats, *_relative(stats, units)]
+            index += 1
         blocks[key] = np.concatenate(parts, axis=1)
     yaw = np.radians(yaw_deg)
     context = np.array(
