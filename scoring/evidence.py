@@ -26,24 +26,44 @@ from scoring.signals import tolerance as signal_tolerance
 MOVEMENTS = tuple(CHECKS)  # movements the detector knows (one-hot columns)
 
 
+@dataclass(frozen=True)
+class MatchedSession:
+    """The user's session matched to the trainer's reference: what the evidence reads.
+
+    Attributes:
+        poses: ``(T, 17, 3)`` the user's poses (camera space when lifted).
+        features: ``(T, F)`` their joint angles (degrees).
+        scores: ``(T, 17)`` 2D confidences, or ``None`` for exact 3D.
+        fps: The user's frame rate.
+        reference: The trainer's reference.
+        alignment: The user's frames matched to the reference track.
+        track_phase: Template frame of each track frame.
+        keypoints_2d: MediaPipe-33 ``(T, 33, 2)`` pixels and ``(T, 33)`` scores, if any.
+        beat_times: The music's beats on the user's timeline (s), for routines.
+    """
+
+    poses: np.ndarray
+    features: np.ndarray
+    scores: np.ndarray | None
+    fps: float
+    reference: Reference
+    alignment: Alignment
+    track_phase: np.ndarray
+    keypoints_2d: tuple[np.ndarray, np.ndarray] | None = None
+    beat_times: Sequence[float] | None = None
+
+
 def check_traces(
-    items: Sequence[CheckSignal],
-    user_features: np.ndarray,
-    user_poses: np.ndarray,
-    scores: np.ndarray | None,
-    alignment: Alignment,
-    reference: Reference,
-    track_phase: np.ndarray,
-    population: PopulationModel | None,
-    fps: float,
+    items: Sequence[CheckSignal], session: MatchedSession, population: PopulationModel | None
 ) -> list[Trace]:
     """Every check's per-frame evidence for the learned detector (:mod:`scoring.detector`)."""
-    exact = scores is None
-    track_index = track_phase[alignment.ref_index]
+    reference, alignment, fps = session.reference, session.alignment, session.fps
+    exact = session.scores is None
+    track_index = session.track_phase[alignment.ref_index]
     bins = phase_bins(track_index, len(reference.template_features))
     ref_features = reference.template_features[track_index]
     window = max(1, int(0.15 * reference.template_length * fps / reference.fps))
-    user_high, user_low = local_extremes(user_features, window)
+    user_high, user_low = local_extremes(session.features, window)
     ref_high, ref_low = local_extremes(ref_features, window)
     traces = []
     for item in items:
@@ -59,7 +79,7 @@ def check_traces(
                 item.signal / tolerance,
                 np.where(np.isfinite(peak), peak, 0.0),
                 np.where(np.isfinite(trough), trough, 0.0),
-                segment_confidence(user_poses, scores, check),
+                segment_confidence(session.poses, session.scores, check),
                 item.substantial,
             )
         )
@@ -163,47 +183,37 @@ class UnitEvidence:
 
 
 def unit_evidence(
-    items: Sequence[CheckSignal],
-    user_features: np.ndarray,
-    user_poses: np.ndarray,
-    scores: np.ndarray | None,
-    alignment: Alignment,
-    reference: Reference,
-    track_phase: np.ndarray,
-    population: PopulationModel | None,
-    fps: float,
-    keypoints_2d: tuple[np.ndarray, np.ndarray] | None,
-    beat_times: Sequence[float] | None = None,
+    items: Sequence[CheckSignal], session: MatchedSession, population: PopulationModel | None
 ) -> UnitEvidence:
     """Everything the detector needs to judge each unit of the session."""
-    traces = check_traces(
-        items, user_features, user_poses, scores, alignment, reference, track_phase,
-        population, fps,
-    )  # fmt: skip
+    reference, alignment, fps = session.reference, session.alignment, session.fps
+    keypoints_2d, beat_times = session.keypoints_2d, session.beat_times
+    traces = check_traces(items, session, population)
     traces += knee_traces(
-        {(t.kind, t.segment) for t in traces}, user_poses, keypoints_2d, fps, alignment.matched
+        {(t.kind, t.segment) for t in traces}, session.poses, keypoints_2d, fps, alignment.matched
     )
     if keypoints_2d is not None and reference.movement == "squat":
         traces += heel_traces(keypoints_2d, fps, alignment.matched)
     if reference.beats_per_rep and beat_times is not None and len(beat_times) > 1:
-        confidence = np.ones(len(user_poses)) if scores is None else scores.mean(axis=1)
+        scores = session.scores
+        confidence = np.ones(len(session.poses)) if scores is None else scores.mean(axis=1)
         traces.append(beat_trace(alignment, reference, fps, beat_times, confidence))
     parts = reference.beats_per_rep // MOVE_BEATS if reference.beats_per_rep else 1
     units = session_units(
         alignment.ref_index, alignment.matched, reference.template_length, max(1, parts), fps
     )
-    trainer = reference.template_features[track_phase[alignment.ref_index]]
+    trainer = reference.template_features[session.track_phase[alignment.ref_index]]
     # How far the user is from the start pose (degrees): the key frames are the user's
     # own deepest or highest, not the trainer's at the matched phase.
-    progress = np.abs(user_features - reference.template_features[0]).sum(axis=1)
+    progress = np.abs(session.features - reference.template_features[0]).sum(axis=1)
     rows = unit_features(
         traces,
-        user_features - trainer,
+        session.features - trainer,
         progress,
         units,
         reference.movement,
         MOVEMENTS,
-        facing_yaw(user_poses),
+        facing_yaw(session.poses),
         fps,
     )
     confidence = {}

@@ -30,7 +30,7 @@ from scoring import feet
 from scoring.alignment import Alignment, align, segment_reps
 from scoring.checks import ALL_CHECKS, ALL_KINDS, MAX_NATURAL_SHORTFALL, OFF_BEAT_CUES, Check
 from scoring.detector import STAT_NAMES, FormErrorDetector
-from scoring.evidence import UnitEvidence, unit_evidence
+from scoring.evidence import MatchedSession, UnitEvidence, unit_evidence
 from scoring.features import (
     SEGMENT_FEATURES,
     SEGMENT_JOINTS,
@@ -137,10 +137,11 @@ def session_evidence(
     features = compute_features(user_poses)
     _, track_phase, alignment = align_session(features, user_fps, reference, beat_times)
     items = check_signals(features, alignment, reference, track_phase, user_fps)
-    return unit_evidence(
-        items, features, user_poses, scores, alignment, reference, track_phase, population,
-        user_fps, keypoints_2d, beat_times,
+    session = MatchedSession(
+        user_poses, features, scores, user_fps, reference, alignment, track_phase,
+        keypoints_2d, beat_times,
     )  # fmt: skip
+    return unit_evidence(items, session, population)
 
 
 def _unsure_note(kind: str, segment: str, start_s: float, end_s: float) -> dict:
@@ -548,10 +549,11 @@ def score_session(
         )
     events = extend_to_reps(reconcile_arm_events(events), reps, fps)
     if learned:  # judged per unit (repetition or move) already
-        evidence = unit_evidence(
-            items, features, user_poses, scores, alignment, reference, track_phase,
-            population, fps, keypoints_2d, beat_times,
+        session = MatchedSession(
+            user_poses, features, scores, fps, reference, alignment, track_phase,
+            keypoints_2d, beat_times,
         )  # fmt: skip
+        evidence = unit_evidence(items, session, population)
         events += _detected_events(
             evidence, detector, source, learned, unseen, strictness, fps, notes
         )
