@@ -66,6 +66,9 @@ class LiveSession:
         )
         self.poses: list[np.ndarray] = []
         self.scores: list[np.ndarray] = []
+        # The phone's MediaPipe landmarks of the same frames (the detector's 2D knee and
+        # heel measures); kept only for that layout.
+        self.keypoints: list[tuple[np.ndarray, np.ndarray]] = []
         self.lock = threading.Lock()  # pushes append while a check reads
         self.reported = 0
         self.checked_at = 0  # frames when repetitions were last looked for
@@ -82,12 +85,23 @@ class LiveSession:
         """Lift a batch; returns the number of frames so far."""
         sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
         poses = self.stream.push_many(sequence.keypoints, sequence.scores)
+        h36m = h36m_scores(sequence.scores, self.layout)
         with self.lock:
-            for pose, coco in zip(poses, h36m_scores(sequence.scores, self.layout), strict=True):
+            for index, pose in enumerate(poses):
                 if pose is not None:
                     self.poses.append(pose)
-                    self.scores.append(coco)
+                    self.scores.append(h36m[index])
+                    if self.layout == "mediapipe33":
+                        self.keypoints.append((sequence.keypoints[index], sequence.scores[index]))
             return len(self.poses)
+
+    def landmarks(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
+        """The MediaPipe keypoints ``(T, 33, 2)`` and scores ``(T, 33)`` of ``frames``."""
+        with self.lock:
+            chosen = self.keypoints[frames]
+        if not chosen:
+            return None
+        return np.stack([k for k, _ in chosen]), np.stack([s for _, s in chosen])
 
     def admit(self, count: int, max_speed: float, burst_s: float) -> bool:
         """Whether ``count`` more frames keep the stream real time: at most ``max_speed``
@@ -130,6 +144,7 @@ class LiveSession:
             strictness=self.strictness,
             population=self.engine.population,
             include_ghost=False,
+            keypoints_2d=self.landmarks(slice(first, done)),
         ).to_dict()
         offset = first / self.fps  # session time of the scored stretch's start
         errors = [
@@ -167,6 +182,7 @@ class LiveSession:
             population=self.engine.population,
             model_version=self.engine.lifter.metadata.version,
             include_ghost=False,
+            keypoints_2d=self.landmarks(slice(None)),
         )
         return report.to_dict()
 

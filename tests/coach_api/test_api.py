@@ -488,3 +488,30 @@ def test_default_settings_serve_the_bundled_lifter_once(tmp_path):
     if OFFLINE_CHECKPOINT.is_file():
         expected.append(Lifter.from_checkpoint(OFFLINE_CHECKPOINT).metadata.version)
     assert [m["version"] for m in models] == expected
+
+
+def test_live_session_keeps_the_phone_landmarks_of_its_lifted_frames(user_payload):
+    """The detector's 2D knee and heel measures need the landmarks of exactly the frames
+    that were lifted, in the same order."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from coach_api.routes.live import LiveSession
+    from pose3d.checkpoint import LifterMetadata
+    from pose3d.lifter import Lifter
+    from tests.conftest import make_model
+
+    model = make_model((3, 3), causal=True, channels=16)
+    lifter = Lifter(model, LifterMetadata(architecture=model.hyperparameters, fps=30))
+    header = {k: user_payload[k] for k in ("layout", "fps", "image_width", "image_height")}
+    session = LiveSession(SimpleNamespace(lifter=lifter), None, header, "intermediate")
+    frames = user_payload["frames"][:40]
+    assert session.push(frames[:25]) == len(session.poses)
+    session.push(frames[25:])
+    keypoints, scores = session.landmarks(slice(None))
+    assert len(keypoints) == len(scores) == len(session.poses) == 40
+    sent = np.array([[point[:2] for point in frame] for frame in frames], dtype=np.float32)
+    assert np.allclose(keypoints[-1], sent[-1], equal_nan=True)
+    assert np.allclose(keypoints[:, 0], sent[:, 0], equal_nan=True)
+    assert session.landmarks(slice(100, 120)) is None
