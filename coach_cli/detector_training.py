@@ -79,13 +79,7 @@ def unit_dataset(paths: list[Path], mode: str, lifter: Lifter, population: Popul
         item = prepare_clip(read_clip(path), number, mode, lifter)
         reference, _ = reference_for(item.clip.movement, cache)
         evidence = session_evidence(
-            item.poses,
-            item.clip.fps,
-            reference,
-            scores=item.scores,
-            beat_times=item.clip.beat_times or None,
-            population=population,
-            keypoints_2d=item.keypoints_2d,
+            item.poses, item.clip.fps, reference, **item.observed(), population=population
         )
         for (kind, segment), unit_rows in evidence.rows.items():
             present, severity = unit_labels(evidence.units, item.clip.errors, kind, segment)

@@ -168,6 +168,15 @@ class PreparedClip:
     scores: np.ndarray | None
     keypoints_2d: tuple[np.ndarray, np.ndarray] | None
 
+    def observed(self) -> dict:
+        """What the phone and the music add to the poses, as scoring's keyword arguments
+        (``score_session`` and ``session_evidence`` take the same ones)."""
+        return {
+            "scores": self.scores,
+            "beat_times": self.clip.beat_times or None,
+            "keypoints_2d": self.keypoints_2d,
+        }
+
 
 def prepare_clip(clip: Clip, number: int, mode: str, lifter: Lifter) -> PreparedClip:
     """Film ``clip`` (seeded by ``number``) and, for the lifted mode, lift it. Both modes
@@ -224,12 +233,10 @@ def score_clips(
             item.poses,
             item.clip.fps,
             reference,
-            scores=item.scores,
+            **item.observed(),
             strictness=strictness,
-            beat_times=item.clip.beat_times or None,
             population=population,
             include_ghost=False,
-            keypoints_2d=item.keypoints_2d,
         )
         flagged = tally(item.clip, report, result.tallies)
         if not item.clip.errors:

@@ -162,7 +162,7 @@ CHECKS: dict[str, list[Check]] = {
     "dance": [*ARMS_LOW],
 }
 GENERIC = [ROUNDED_BACK, *KNEES_IN, *ARMS_LOW]
-ALL_CHECKS = [ROUNDED_BACK, *KNEES_IN, SHALLOW, SAGGING, *KNEE_OVER_TOES, *ARMS_LOW, *ONE_SIDE]
+ALL_CHECKS = list(dict.fromkeys(c for checks in (*CHECKS.values(), GENERIC) for c in checks))
 ALL_KINDS = (*dict.fromkeys(c.kind for c in ALL_CHECKS), "heels_lifting", "off_beat")
 
 OFF_BEAT_CUES = {

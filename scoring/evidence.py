@@ -129,14 +129,17 @@ def knee_traces(
     ``kinds`` (``(kind, segment)`` pairs), as detector evidence; the 2D ones are NaN
     (unknown) without MediaPipe keypoints."""
     frames = len(poses)
+    by_side: dict[str, dict[str, dict]] = {}  # a lunge checks both kinds on each knee
     traces = []
     for kind, segment in sorted(kinds):
         if kind not in KNEE_MEASURES:
             continue
         side = segment.split("_")[0]
-        measures = {"3d": knee_measures.pose_measures(poses, side)}
-        if keypoints_2d is not None:
-            measures["2d"] = knee_measures.image_measures(*keypoints_2d, side, fps)
+        if side not in by_side:
+            by_side[side] = {"3d": knee_measures.pose_measures(poses, side)}
+            if keypoints_2d is not None:
+                by_side[side]["2d"] = knee_measures.image_measures(*keypoints_2d, side, fps)
+        measures = by_side[side]
         for source, name in KNEE_MEASURES[kind]:
             values = measures.get(source, {}).get(name, np.full(frames, np.nan))
             confidence = measures.get(source, {}).get("confidence", np.ones(frames))

@@ -53,7 +53,7 @@ def per_bin_median(signal: np.ndarray, bins: np.ndarray) -> np.ndarray:
 
 def detector_path(population_path: Path) -> Path:
     """Where the learned detector of a population model is kept: beside it."""
-    return population_path.with_name(population_path.name.replace(".json", "") + ".detector.joblib")
+    return population_path.with_name(f"{population_path.stem}.detector.joblib")
 
 
 def check_key(check) -> str:
