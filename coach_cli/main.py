@@ -155,6 +155,15 @@ def train(
     threads: Annotated[int, typer.Option(min=1)] = 2,
     version: Annotated[str, typer.Option(help="Model version to record.")] = "dev",
     resume: Annotated[bool, typer.Option(help="Continue from OUT/last.pt.")] = False,
+    extra_shards: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="More shard folders to train on (repeat); val stays on --shards.", exists=True
+        ),
+    ] = None,
+    init_from: Annotated[
+        Path | None, typer.Option(help="Checkpoint to start from (fine-tuning).", exists=True)
+    ] = None,
 ) -> None:
     """Train the lifter on Beam shards (strided twin, flip augmentation, decays)."""
     from pose3d.training import TrainConfig
@@ -177,6 +186,8 @@ def train(
         seed=seed,
         threads=threads,
         version=version,
+        extra_shards=[str(folder) for folder in extra_shards or []],
+        init_from=str(init_from or ""),
     )
     try:
         best = run_training(config, resume=resume)
@@ -290,13 +301,18 @@ def fit_scoring_command(
     out: Annotated[
         Path | None, typer.Option(help="Where to write it (default: the bundled model).")
     ] = None,
+    units_cache: Annotated[
+        Path | None,
+        typer.Option(help="Folder to keep the detector's training units in (retrain faster)."),
+    ] = None,
 ) -> None:
     """Fit the population model of correct-form variation and, with --training, the learned
     per-repetition detector (both ship with the package)."""
     from coach_cli.scoring_eval import fit_scoring
 
     try:
-        typer.echo(f"wrote {fit_scoring(sessions, seed, validation, out, training)}")
+        written = fit_scoring(sessions, seed, validation, out, training, units_cache)
+        typer.echo(f"wrote {written}")
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 
@@ -315,12 +331,16 @@ def evaluate_scoring_command(
             help="A population.json from fit-scoring --out (default: the bundled one).", exists=True
         ),
     ] = None,
+    live: Annotated[
+        bool, typer.Option(help="Also replay every clip through the live socket's session.")
+    ] = False,
 ) -> None:
     """Precision / recall / F1 per error kind, timing IoU and false alarms; writes a report."""
     from coach_cli.scoring_eval import evaluate_scoring
 
     try:
-        typer.echo(f"wrote {evaluate_scoring(clips, out, strictness, limit, population)}")
+        report = evaluate_scoring(clips, out, strictness, limit, population, live)
+        typer.echo(f"wrote {report}")
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
 

@@ -26,7 +26,7 @@ from pose3d.keypoints import h36m_scores
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence
 from scoring import PopulationModel, Reference, fit_population, score_session
-from scoring.report import SessionReport
+from scoring.report import ErrorEvent
 from synthetic_data.clip import Clip, read_clip
 from synthetic_data.detector import film
 from synthetic_data.errors import ERROR_KINDS
@@ -69,11 +69,13 @@ def fit_scoring(
     validation: Path | None = None,
     out: Path | None = None,
     training: list[Path] | None = None,
+    units_cache: Path | None = None,
 ) -> Path:
     """Fit and save the population model from ``sessions`` correct sessions (lifted, and
     their exact 3D); with labelled ``validation`` clips, calibrate its decision
     thresholds on them; with labelled ``training`` clip folders too, train the learned
-    detector (:mod:`coach_cli.detector_training`) and calibrate it on ``validation``."""
+    detector (:mod:`coach_cli.detector_training`, its units kept in ``units_cache``) and
+    measure it on ``validation``."""
     if training and validation is None:
         raise ValueError("training the detector needs validation clips to calibrate it on")
     lifter = Lifter.for_recordings()
@@ -97,8 +99,21 @@ def fit_scoring(
     if training:
         from coach_cli.detector_training import train_detector
 
-        model.detector = train_detector(training, validation, model)
+        model.detector = train_detector(training, validation, model, units_cache)
     return model.save(out) if out else model.save()
+
+
+def f1_from_counts(events, true_events, labels, found_labels):
+    """Precision, recall and F1 of events against labels (numbers or equal-shape arrays)."""
+    events, true_events, labels, found_labels = map(
+        np.asarray, (events, true_events, labels, found_labels)
+    )
+    with np.errstate(invalid="ignore", divide="ignore"):
+        precision = np.where(events > 0, true_events / events, 0.0)
+        recall = np.where(labels > 0, found_labels / labels, 0.0)
+        total = precision + recall
+        f1 = np.where(total > 0, 2 * precision * recall / total, 0.0)
+    return precision, recall, f1
 
 
 @dataclass
@@ -111,10 +126,19 @@ class KindTally:
     found_labels: int = 0
     ious: list[float] = field(default_factory=list)
 
+    def add(self, other: KindTally) -> None:
+        self.events += other.events
+        self.true_events += other.true_events
+        self.labels += other.labels
+        self.found_labels += other.found_labels
+        self.ious += other.ious
+
+    def counts(self) -> tuple[int, int, int, int]:
+        """``(events, true events, labels, found labels)``, what F1 is made of."""
+        return self.events, self.true_events, self.labels, self.found_labels
+
     def metrics(self) -> dict:
-        precision = self.true_events / self.events if self.events else 0.0
-        recall = self.found_labels / self.labels if self.labels else 0.0
-        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        precision, recall, f1 = (float(v) for v in f1_from_counts(*self.counts()))
         return {
             "precision": round(precision, 3),
             "recall": round(recall, 3),
@@ -134,17 +158,17 @@ def _intervals(clip: Clip) -> dict[tuple[str, str], list[tuple[float, float]]]:
     return spans
 
 
-def tally(clip: Clip, report: SessionReport, tallies: dict[str, KindTally]) -> bool:
+def tally(clip: Clip, errors: list[ErrorEvent], tallies: dict[str, KindTally]) -> bool:
     """Add one clip's events and labels to ``tallies``; True if it raised any event."""
     labels = _intervals(clip)
-    for event in report.errors:
+    for event in errors:
         tallies[event.kind].events += 1
         spans = labels.get((event.kind, event.segment), [])
         tallies[event.kind].true_events += any(
             a < event.end_s and event.start_s < b for a, b in spans
         )
     for (kind, segment), spans in labels.items():
-        events = [e for e in report.errors if e.kind == kind and e.segment == segment]
+        events = [e for e in errors if e.kind == kind and e.segment == segment]
         for a, b in spans:
             tallies[kind].labels += 1
             hits = [e for e in events if a < e.end_s and e.start_s < b]
@@ -153,10 +177,11 @@ def tally(clip: Clip, report: SessionReport, tallies: dict[str, KindTally]) -> b
                 lo, hi = min(e.start_s for e in hits), max(e.end_s for e in hits)
                 overlap = sum(max(0.0, min(b, e.end_s) - max(a, e.start_s)) for e in hits)
                 tallies[kind].ious.append(min(1.0, overlap / (max(b, hi) - min(a, lo))))
-    return bool(report.errors)
+    return bool(errors)
 
 
 MODES = ("ground-truth 3D", "lifted from noisy 2D")
+BOOTSTRAP_RESAMPLES = 1000
 
 
 @dataclass
@@ -204,14 +229,56 @@ class ModeResult:
     correct: int
     alarms: int  # correct clips with any event
     alarms_by_kind: dict[str, int]
+    per_clip: list[dict[str, tuple[int, int, int, int]]] = field(default_factory=list)
+
+    def add_clip(self, clip: Clip, errors: list[ErrorEvent], correct: bool) -> None:
+        """Tally the ``errors`` reported for ``clip`` against its labels; a ``correct``
+        clip (no error at all) with any error reported is a false alarm."""
+        tallies: dict[str, KindTally] = defaultdict(KindTally)
+        flagged = tally(clip, errors, tallies)
+        self.add_tallies(tallies)
+        if correct:
+            self.correct += 1
+            self.alarms += flagged
+            for kind in {e.kind for e in errors}:
+                self.alarms_by_kind[kind] += 1
+
+    def add_tallies(self, tallies: dict[str, KindTally]) -> None:
+        """Add one clip's tallies (kept per clip too, for :meth:`f1_intervals`)."""
+        for kind, counts in tallies.items():
+            self.tallies[kind].add(counts)
+        self.per_clip.append({kind: counts.counts() for kind, counts in tallies.items()})
+
+    def f1_intervals(
+        self, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
+    ) -> tuple[dict[str, list[float]], list[float]]:
+        """90% bootstrap intervals of each kind's F1 and of the macro F1, resampling
+        clips: how far the figures could move on another draw of as many clips."""
+        kinds = sorted(k for k, t in self.tallies.items() if t.labels)
+        if not kinds or not self.per_clip:
+            return {}, [0.0, 0.0]
+        counts = np.array(
+            [[clip.get(kind, (0, 0, 0, 0)) for kind in kinds] for clip in self.per_clip], float
+        )  # (clips, kinds, 4)
+        rng = np.random.default_rng(seed)
+        draws = rng.integers(0, len(counts), size=(resamples, len(counts)))
+        sums = counts[draws].sum(axis=1)  # (resamples, kinds, 4)
+        f1 = f1_from_counts(*np.moveaxis(sums, -1, 0))[2]  # (resamples, kinds)
+        low, high = np.percentile(f1, [5, 95], axis=0).round(3).tolist()
+        macro = np.percentile(f1.mean(axis=1), [5, 95]).round(3).tolist()
+        return {kind: [low[i], high[i]] for i, kind in enumerate(kinds)}, macro
 
     def summary(self, clips: int) -> dict:
         per_kind = {kind: t.metrics() for kind, t in sorted(self.tallies.items())}
+        intervals, macro_interval = self.f1_intervals()
+        for kind, interval in intervals.items():
+            per_kind[kind]["f1_interval"] = interval
         labelled = [m for m in per_kind.values() if m["labels"]]
         ious = [m["timing_iou"] for m in labelled if m["timing_iou"]] or [0]
         return {
             "per_kind": per_kind,
             "macro_f1": round(float(np.mean([m["f1"] for m in labelled])), 3) if labelled else 0.0,
+            "macro_f1_interval": macro_interval,
             "timing_iou": round(float(np.mean(ious)), 3),
             "false_alarm_rate": round(self.alarms / self.correct, 3) if self.correct else 0.0,
             "correct_clips": self.correct,
@@ -238,12 +305,7 @@ def score_clips(
             population=population,
             include_ghost=False,
         )
-        flagged = tally(item.clip, report, result.tallies)
-        if not item.clip.errors:
-            result.correct += 1
-            result.alarms += flagged
-            for kind in {e.kind for e in report.errors}:
-                result.alarms_by_kind[kind] += 1
+        result.add_clip(item.clip, report.errors, correct=not item.clip.errors)
     return result
 
 
@@ -292,9 +354,11 @@ def evaluate_scoring(
     strictness: str,
     limit: int | None,
     population_path: Path | None = None,
+    live: bool = False,
 ) -> Path:
     """Score every clip in ``clips_dir`` both ways and write ``report.md`` + ``metrics.json``
-    (with the bundled population model and detector, or the one at ``population_path``)."""
+    (with the bundled population model and detector, or the one at ``population_path``);
+    with ``live``, also the live socket's cues (:mod:`coach_cli.live_eval`)."""
     paths = sorted(clips_dir.glob("*.clip.npz"))[:limit]
     if not paths:
         raise ValueError(f"no clip files in {clips_dir}")
@@ -307,6 +371,11 @@ def evaluate_scoring(
     for mode in MODES:
         prepared = prepare_clips(paths, mode, lifter)
         results[mode] = score_clips(prepared, population, strictness, cache).summary(len(paths))
+    if live:
+        from coach_cli.live_eval import LIVE_MODE, live_result
+
+        clips = [read_clip(path) for path in paths]
+        results[LIVE_MODE] = live_result(clips, population, strictness).summary(len(paths))
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(results, indent=1) + "\n")
     fitted = f"fitted on {population.sessions} correct sessions" if population else "none"
@@ -328,22 +397,35 @@ def evaluate_scoring(
         lines += [
             f"## {mode}",
             "",
-            f"Macro F1 {result['macro_f1']}, timing IoU {result['timing_iou']}, false alarms on "
+            f"Macro F1 {result['macro_f1']} "
+            f"(90% interval {_interval(result['macro_f1_interval'])}), "
+            f"timing IoU {result['timing_iou']}, false alarms on "
             f"{100 * result['false_alarm_rate']:.1f}% of {result['correct_clips']} correct clips.",
             "",
-            "| error kind | precision | recall | F1 | timing IoU | labels | events |",
-            "|---|---|---|---|---|---|---|",
+            "| error kind | precision | recall | F1 | F1 90% interval | timing IoU | labels "
+            "| events |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for kind, m in result["per_kind"].items():
             lines.append(
-                f"| {kind} | {m['precision']} | {m['recall']} | {m['f1']} | {m['timing_iou']} "
+                f"| {kind} | {m['precision']} | {m['recall']} | {m['f1']} "
+                f"| {_interval(m.get('f1_interval'))} | {m['timing_iou']} "
                 f"| {m['labels']} | {m['events']} |"
             )
         lines.append("")
+    lines += [
+        "Intervals: 5th to 95th percentile over 1000 bootstrap resamples of the clips; a kind "
+        "with few labels can move that far on another draw of clips.",
+        "",
+    ]
     plot_f1(results, out / "f1.png")
     lines += ["![F1 per error kind](f1.png)", ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return out / "report.md"
+
+
+def _interval(interval: list[float] | None) -> str:
+    return f"{interval[0]}-{interval[1]}" if interval else "-"
 
 
 def plot_f1(results: dict[str, dict], path: Path) -> Path:

@@ -19,6 +19,7 @@ run.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass, field
@@ -60,6 +61,11 @@ class TrainConfig:
         seed: Seeds numpy and torch.
         threads: torch intra-op threads.
         version: Model version written into the checkpoint.
+        extra_shards: More shard folders whose training sequences join ``shards``' (for
+            instance clips rich in the errors the lifter must keep); validation stays on
+            ``shards``.
+        init_from: Checkpoint whose weights start the run (fine-tuning); its architecture
+            must be the configured one.
     """
 
     shards: str
@@ -82,6 +88,8 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     version: str = "dev"
+    extra_shards: list[str] = field(default_factory=list)
+    init_from: str = ""
 
     def bn_momentum(self, epoch: int) -> float:
         if self.epochs <= 1:
@@ -96,6 +104,14 @@ def shards_fingerprint(shards: str) -> str:
     if not summary.is_file():
         return ""
     return json.loads(summary.read_text()).get("fingerprint", "")
+
+
+def training_fingerprint(config: TrainConfig) -> str:
+    """The fingerprint of all the run's shards (one folder: that folder's own)."""
+    prints = [shards_fingerprint(folder) for folder in [config.shards, *config.extra_shards]]
+    if len(prints) == 1:
+        return prints[0]
+    return hashlib.sha256("+".join(prints).encode()).hexdigest()
 
 
 def _models(config: TrainConfig, joints_out: int) -> tuple[TemporalModelStrided, TemporalModel]:
@@ -134,12 +150,19 @@ class Trainer:
         records = load_split(config.shards, "train")
         if not records:
             raise ValueError(f"no training shards (train-*.npz) in {config.shards}")
+        for folder in config.extra_shards:
+            extra = load_split(folder, "train")
+            if not extra:
+                raise ValueError(f"no training shards (train-*.npz) in {folder}")
+            records += extra
         self.val_records = load_split(config.shards, "val")
         self.fps = records[0].fps
         labelled, unlabelled = split_labelled(records, config.labelled_fraction)
         if not labelled:
             raise ValueError("no labelled training sequences; raise labelled_fraction")
         self.train_pos, self.infer_pos = _models(config, 17)
+        if config.init_from:
+            self._start_from(config.init_from)
         rf = self.train_pos.receptive_field()
         self.labelled = build_window_set(labelled, rf, config.causal)
         self.unlabelled: WindowSet | None = None
@@ -155,6 +178,17 @@ class Trainer:
         self.epoch = 0
         self.best_val = float("inf")
         self.history: list[dict] = []
+
+    def _start_from(self, path: str) -> None:
+        """Load the pose model's weights from the checkpoint at ``path`` (fine-tuning)."""
+        loaded = load_checkpoint(path)
+        wanted = self.infer_pos.hyperparameters
+        if loaded.model.hyperparameters != wanted:
+            raise ValueError(
+                f"{path} has architecture {loaded.model.hyperparameters}; this run is {wanted}"
+            )
+        self.train_pos.load_state_dict(loaded.model.state_dict())
+        self.infer_pos.load_state_dict(loaded.model.state_dict())
 
     # -- steps -----------------------------------------------------------------------
 
@@ -251,7 +285,7 @@ class Trainer:
         return self.history[-1] if self.history else {}
 
     def metadata(self, metrics: dict | None = None) -> LifterMetadata:
-        fingerprint = shards_fingerprint(self.config.shards)
+        fingerprint = training_fingerprint(self.config)
         return LifterMetadata(
             architecture=self.infer_pos.hyperparameters,
             fps=self.fps,

@@ -355,6 +355,12 @@ CLASSIFIER_PARAMS = {
 SEVERITY_PARAMS = CLASSIFIER_PARAMS | {"max_iter": 100, "learning_rate": 0.1}
 
 
+def fit_classifier(rows: np.ndarray, labels: np.ndarray) -> HistGradientBoostingClassifier:
+    """A classifier of ``labels`` ``(N,)`` (1: the error is in the unit) from ``rows``
+    ``(N, C)``, with the detector's settings."""
+    return HistGradientBoostingClassifier(**CLASSIFIER_PARAMS).fit(rows, labels)
+
+
 def fit_kind(
     rows: np.ndarray, labels: np.ndarray, severities: np.ndarray, columns: list[str]
 ) -> KindModel:
@@ -364,7 +370,7 @@ def fit_kind(
         raise ValueError(f"rows {rows.shape} do not match {len(labels)} labels x {len(columns)}")
     if labels.min() == labels.max():
         raise ValueError("need units with and without the error to train a detector")
-    classifier = HistGradientBoostingClassifier(**CLASSIFIER_PARAMS).fit(rows, labels)
+    classifier = fit_classifier(rows, labels)
     positive = labels == 1
     severity = HistGradientBoostingRegressor(**SEVERITY_PARAMS).fit(
         rows[positive], severities[positive]

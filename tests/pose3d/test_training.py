@@ -93,6 +93,33 @@ def test_semi_supervised_training_uses_unlabelled_sequences(shards, tmp_path):
     assert "model_traj" in raw and raw["model_traj"]["shrink.weight"].shape[0] == 3
 
 
+def test_fine_tuning_starts_from_a_checkpoint_and_adds_shards(shards, tmp_path):
+    train(_config(shards, tmp_path / "base", epochs=3, samples_per_epoch=4096, lr=3e-3))
+    base = Trainer(_config(shards, tmp_path / "scratch"))
+    tuned = Trainer(
+        _config(
+            shards,
+            tmp_path / "tuned",
+            extra_shards=[str(shards)],
+            init_from=str(tmp_path / "base" / "best.pt"),
+        )
+    )
+    # The extra folder's sequences join the training set; validation stays on --shards.
+    assert tuned.labelled.num_frames == 2 * base.labelled.num_frames
+    assert len(tuned.val_records) == len(base.val_records)
+    start = 1000 * evaluate_mpjpe(tuned.infer_pos, tuned.val_records)
+    assert start < 0.7 * 1000 * evaluate_mpjpe(base.infer_pos, base.val_records)
+    tuned.run()
+    fingerprint = Lifter.from_checkpoint(tmp_path / "tuned" / "best.pt").metadata
+    assert fingerprint.training_fingerprint not in ("", "tiny-fingerprint")
+    with pytest.raises(ValueError, match="architecture"):
+        Trainer(
+            _config(
+                shards, tmp_path / "x", channels=32, init_from=str(tmp_path / "base" / "best.pt")
+            )
+        )
+
+
 def test_bad_training_data_is_explained(tmp_path):
     with pytest.raises(ValueError, match="no training shards"):
         Trainer(_config(tmp_path, tmp_path / "out"))

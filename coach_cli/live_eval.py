@@ -1,0 +1,89 @@
+"""``coach evaluate-scoring --live``: the cues the live socket sends, measured.
+
+A recorded session is lifted by the non-causal model and judged as a whole. Live, the
+causal (streaming) model lifts each frame as it arrives, and each finished repetition is
+judged with up to ``LIVE_CONTEXT_REPS`` earlier ones (:class:`LiveSession`): less
+context, no future, and a detector trained on the recordings model's lifts. This replays
+each held-out clip through the socket's own session object, the phone's MediaPipe
+frames pushed in batches of BATCH_FRAMES as JSON, and tallies the errors sent with the
+repetitions against the labels. The last repetition is never "finished" while the
+stream runs (its errors come in the closing summary), so labels after the last reported
+repetition are left out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+
+from tqdm import tqdm
+
+from coach_api.routes.live import LiveSession
+from coach_api.services import Engine
+from coach_cli.scoring_eval import KindTally, ModeResult, film_phone, reference_for
+from pose3d.lifter import Lifter
+from pose3d.sequence_json import KeypointSequence
+from scoring import PopulationModel
+from scoring.report import ErrorEvent
+from synthetic_data.clip import Clip
+
+BATCH_FRAMES = 6  # frames per socket message (a phone sends every 0.2 s at 30 fps)
+LIVE_MODE = "live cues (causal lifter, per repetition)"
+
+
+def live_engine(population: PopulationModel | None) -> Engine:
+    """The API's engine with the bundled models (the live socket lifts with ``lifter``)."""
+    return Engine(
+        Lifter.from_checkpoint(),
+        Lifter.for_recordings(),
+        population,
+        workers=1,
+        min_frames=1,
+        max_frames=36_000,
+    )
+
+
+def replay_live(
+    clip: Clip, number: int, engine: Engine, cache: dict, strictness: str
+) -> tuple[list[ErrorEvent], float]:
+    """Stream ``clip``, filmed by the phone (seeded by ``number``), through a live session.
+
+    Returns the distinct errors sent with the finished repetitions, and the end (seconds)
+    of the last repetition reported.
+    """
+    seen = film_phone(clip, number)
+    sequence = KeypointSequence(
+        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
+    ).to_json()
+    frames = sequence.pop("frames")
+    session = LiveSession(engine, reference_for(clip.movement, cache)[0], sequence, strictness)
+    messages = []
+    for start in range(0, len(frames), BATCH_FRAMES):
+        session.push(frames[start : start + BATCH_FRAMES])
+        if session.check_due():
+            messages += session.finished_reps()
+    errors = {
+        (e["kind"], e["segment"], e["start_s"], e["end_s"]): e
+        for message in messages
+        for e in message["errors"]
+    }  # an error spanning two repetitions is sent with both
+    events = [
+        ErrorEvent(**{k: e[k] for k in ErrorEvent.__dataclass_fields__ if k in e})
+        for e in errors.values()
+    ]
+    return events, max((m["end_s"] for m in messages), default=0.0)
+
+
+def live_result(
+    clips: list[Clip], population: PopulationModel | None, strictness: str
+) -> ModeResult:
+    """Tallies of the live cues of every clip (labels after the last reported repetition
+    left out)."""
+    engine = live_engine(population)
+    result = ModeResult(defaultdict(KindTally), 0, 0, defaultdict(int))
+    cache: dict = {}
+    for number, clip in enumerate(tqdm(clips, desc="live replay", leave=False)):
+        events, reported_s = replay_live(clip, number, engine, cache, strictness)
+        judged = [label for label in clip.errors if label.start_frame / clip.fps < reported_s]
+        result.add_clip(replace(clip, errors=judged), events, correct=not clip.errors)
+    return result

@@ -1,0 +1,100 @@
+"""Training the learned detector: out-of-fold thresholds and the cached training units."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from coach_cli import detector_training
+from coach_cli.detector_training import (
+    KindUnits,
+    UnitDataset,
+    cached_unit_dataset,
+    choose_threshold,
+    dataset_key,
+    out_of_fold,
+)
+from coach_cli.scoring_eval import MODES
+from pose3d.lifter import Lifter
+from scoring import PopulationModel
+
+
+def _units(probability_like: np.ndarray, present: np.ndarray, clip: np.ndarray) -> KindUnits:
+    return KindUnits(probability_like[:, None], present, present * 0.5, clip)
+
+
+def test_the_threshold_trades_missed_errors_for_no_false_alarms():
+    # Ten clips of four units; clip 0..4 carry errors (units with probability 0.8), clips
+    # 5..9 are correct, and one of their units looks like an error (0.6).
+    clip = np.repeat(np.arange(10), 4)
+    present = np.zeros(40, dtype=int)
+    present[[0, 4, 8, 12, 16]] = 1
+    probability = np.where(present == 1, 0.8, 0.2)
+    probability[20] = 0.6  # clip 5, correct
+    correct = np.arange(10) >= 5
+    confidence = np.full(40, 0.9)
+    chosen = choose_threshold(probability, _units(probability, present, clip), confidence, correct)
+    assert 0.6 < chosen["threshold"] <= 0.8
+    assert chosen["f1"] == 1.0 and chosen["false_alarm_rate"] == 0.0
+    # Positives seen at confidence 0.4 are notes, not events, under a 0.5 minimum.
+    confidence[present == 1] = 0.4
+    chosen = choose_threshold(probability, _units(probability, present, clip), confidence, correct)
+    assert chosen["min_confidence"] == 0.3 and chosen["recall"] == 1.0
+
+
+def test_out_of_fold_probabilities_do_not_remember_their_own_clip():
+    rng = np.random.default_rng(0)
+    clip = np.repeat(np.arange(60), 5)
+    signal = rng.normal(size=300)
+    present = (signal + rng.normal(0, 0.5, 300) > 1.0).astype(int)
+    noise = rng.normal(size=(300, 6))  # labels are not in these: only memory could fit them
+    units = KindUnits(np.column_stack([signal, noise]), present, present * 1.0, clip)
+    assert roc_auc_score(present, out_of_fold(units)) > 0.85  # the real signal generalises
+    noise_only = KindUnits(noise, present, present * 1.0, clip)
+    in_sample = detector_training.fit_classifier(noise, present).predict_proba(noise)[:, 1]
+    assert roc_auc_score(present, in_sample) > 0.95  # a model remembers what it saw ...
+    assert roc_auc_score(present, out_of_fold(noise_only)) < 0.7  # ... out of fold, no
+
+
+def _dataset(rows: int) -> UnitDataset:
+    units = KindUnits(np.ones((rows, 3)), np.zeros(rows, int), np.zeros(rows), np.arange(rows))
+    return UnitDataset({"shallow_squat": units}, np.ones(rows, bool))
+
+
+def test_unit_datasets_are_cached_on_what_they_depend_on(tmp_path, monkeypatch):
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    paths = [clips / f"{name}.clip.npz" for name in ("a", "b")]
+    for path in paths:
+        path.write_bytes(b"x" * 10)
+    lifter, population = Lifter.for_recordings(), PopulationModel.load()
+    built = []
+
+    def build(paths, mode, lifter, population):
+        built.append(mode)
+        return _dataset(len(paths))
+
+    monkeypatch.setattr(detector_training, "unit_dataset", build)
+    first = cached_unit_dataset(paths, MODES[1], lifter, population, tmp_path / "cache")
+    again = cached_unit_dataset(paths, MODES[1], lifter, population, tmp_path / "cache")
+    assert built == [MODES[1]]  # the second call read the cache
+    np.testing.assert_array_equal(
+        again.kinds["shallow_squat"].rows, first.kinds["shallow_squat"].rows
+    )
+    np.testing.assert_array_equal(again.correct, first.correct)
+    key = dataset_key(paths, MODES[1], lifter, population)
+    assert dataset_key(paths, MODES[0], lifter, population) != key
+    paths[0].write_bytes(b"x" * 11)  # a regenerated clip
+    assert dataset_key(paths, MODES[1], lifter, population) != key
+
+
+@pytest.mark.parametrize("rows", [1, 7])
+def test_a_unit_dataset_round_trips(tmp_path, rows):
+    dataset = _dataset(rows)
+    dataset.save(tmp_path / "units.npz")
+    loaded = UnitDataset.load(tmp_path / "units.npz")
+    assert list(loaded.kinds) == ["shallow_squat"]
+    for name in ("rows", "present", "severity", "clip"):
+        np.testing.assert_array_equal(
+            getattr(loaded.kinds["shallow_squat"], name),
+            getattr(dataset.kinds["shallow_squat"], name),
+        )

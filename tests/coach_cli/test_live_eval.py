@@ -1,0 +1,39 @@
+"""Replaying clips through the live socket's session (coach evaluate-scoring --live)."""
+
+import pytest
+
+from coach_cli.live_eval import live_engine, live_result, replay_live
+from scoring import PopulationModel
+from synthetic_data.errors import ErrorPlan
+from synthetic_data.generator import ClipRequest, generate_clip
+
+
+@pytest.fixture(scope="module")
+def population() -> PopulationModel:
+    return PopulationModel.load()
+
+
+def _arm_raise(*errors: ErrorPlan):
+    request = ClipRequest(seed=4, movement="arm_raise", num_reps=6, errors=list(errors), tempo=1.0)
+    return generate_clip(request)
+
+
+def test_live_cues_flag_the_lowered_arms_in_their_repetitions(population):
+    clip = _arm_raise(ErrorPlan("arms_not_raised", 1.0, "both", 2, 3))
+    events, reported_s = replay_live(clip, 0, live_engine(population), {}, "intermediate")
+    spans = [(lb.start_frame / clip.fps, lb.end_frame / clip.fps) for lb in clip.errors]
+    assert reported_s >= max(end for _, end in spans)  # the later repetitions were sent
+    arms = [e for e in events if e.kind == "arms_not_raised"]
+    assert all(any(e.start_s < b and a < e.end_s for a, b in spans) for e in arms)
+    for a, b in spans:  # both lowered repetitions, each arm
+        assert {e.segment for e in arms if e.start_s < b and a < e.end_s} == {
+            "left_arm",
+            "right_arm",
+        }
+
+
+def test_live_results_count_only_what_was_reported(population):
+    correct, faulty = _arm_raise(), _arm_raise(ErrorPlan("arms_not_raised", 1.0, "both", 5, 5))
+    result = live_result([correct, faulty], population, "intermediate")
+    # The error is in the last repetition, which is never finished while streaming.
+    assert result.correct == 1 and result.tallies["arms_not_raised"].labels == 0
