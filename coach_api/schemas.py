@@ -2,10 +2,46 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from coach_api.errors import ApiError
+
+MAX_BEATS = 20_000  # beats of a 2-hour session at 166 bpm
+
+
+def _increasing(times: list[float]) -> list[float]:
+    if any(later <= earlier for earlier, later in itertools.pairwise(times)):
+        raise ValueError("beat times must be strictly increasing")
+    return times
+
+
+# When the music's beats play, in seconds from the recording's first frame.
+BeatTimes = Annotated[
+    list[Annotated[float, Field(ge=0, le=86_400, allow_inf_nan=False)]],
+    Field(min_length=2, max_length=MAX_BEATS),
+    AfterValidator(_increasing),
+]
+_BEAT_TIMES = TypeAdapter(BeatTimes | None)
+
+
+def check_beat_times(value: object) -> list[float] | None:
+    """``value`` (a list, or JSON text of one, as a form field sends it) as beat times, or
+    ``None``; a 422 naming what is wrong otherwise."""
+    try:
+        if isinstance(value, str):
+            value = json.loads(value)
+        return _BEAT_TIMES.validate_python(value)
+    except json.JSONDecodeError:
+        message = "beat_times must be a JSON list of seconds"
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        message = f"beat_times{''.join(f'[{p}]' for p in error['loc'])}: {error['msg']}"
+    raise ApiError(422, "invalid_input", message, "beat_times")
 
 
 class UserCreate(BaseModel):
@@ -40,10 +76,15 @@ class KeypointSequenceIn(BaseModel):
 
 
 class RoutineCreate(BaseModel):
+    """A trainer's routine; for one done to music, the beats on the trainer's recording
+    and how many beats one repetition of the routine lasts (4-beat moves)."""
+
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=120)
     movement: str = Field(min_length=1, max_length=40)
     keypoints: KeypointSequenceIn
+    beat_times: BeatTimes | None = None
+    beats_per_rep: int | None = Field(default=None, ge=4, le=256, multiple_of=4)
 
 
 class RoutinePublic(BaseModel):
@@ -63,6 +104,7 @@ class SessionCreate(BaseModel):
     routine_id: int = Field(ge=1, le=2**62)
     keypoints: KeypointSequenceIn
     strictness: Literal["beginner", "intermediate", "expert"] | None = None
+    beat_times: BeatTimes | None = None  # for routines to music: off-beat and move checks
 
 
 class SessionPublic(BaseModel):

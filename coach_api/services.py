@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import time
+from typing import NamedTuple
 
 import anyio
 import numpy as np
@@ -77,10 +78,14 @@ class Engine:
             self.metrics.queue.dec()
             self.metrics.work.labels(function.__name__).observe(time.perf_counter() - started)
 
-    def build_reference(self, sequence: KeypointSequence, movement: str) -> tuple[np.ndarray, int]:
+    def build_reference(
+        self, sequence: KeypointSequence, movement: str, music: Music | None = None
+    ) -> tuple[np.ndarray, int]:
+        """Lift a trainer's routine and check it makes a reference; returns the poses and
+        the repetitions found."""
         poses, _ = self.lift(sequence)
         try:
-            Reference.from_poses(poses, sequence.fps, movement)
+            Reference.for_routine(poses, sequence.fps, movement, *(music or ()))
         except ValueError as exc:
             raise ApiError(422, "invalid_reference", str(exc), "keypoints") from None
         return poses, len(segment_reps(compute_features(poses), sequence.fps))
@@ -89,15 +94,19 @@ class Engine:
         """The routine's prepared reference, built once per routine (routines never change)."""
         cached = self._references.get(routine.blob)
         if cached is None:
-            poses, fps = load_poses(blobs, routine.blob)
-            cached = Reference.from_poses(poses, fps, routine.movement)
+            poses, fps, music = load_motion(blobs, routine.blob)
+            cached = Reference.for_routine(poses, fps, routine.movement, *(music or ()))
             if len(self._references) >= REFERENCE_CACHE:
                 self._references.pop(next(iter(self._references)))
             self._references[routine.blob] = cached
         return cached
 
     def score(
-        self, sequence: KeypointSequence, reference: Reference, strictness: str
+        self,
+        sequence: KeypointSequence,
+        reference: Reference,
+        strictness: str,
+        beat_times: list[float] | None = None,
     ) -> tuple[dict, np.ndarray]:
         poses, scores = self.lift(sequence)
         feet = (sequence.keypoints, sequence.scores) if sequence.layout == "mediapipe33" else None
@@ -111,18 +120,41 @@ class Engine:
             model_version=self.recordings.metadata.version,
             include_ghost=False,
             keypoints_2d=feet,
+            beat_times=beat_times,
         )
         return report.to_dict(), poses
 
 
-def save_poses(blobs, name: str, poses: np.ndarray, fps: float) -> str:
-    """Store a motion blob (npz); returns its name."""
+class Music(NamedTuple):
+    """A routine's music: its beats on the trainer's recording (s), beats per repetition."""
+
+    beat_times: list[float]
+    beats_per_rep: int
+
+
+def save_poses(blobs, name: str, poses: np.ndarray, fps: float, music: Music | None = None) -> str:
+    """Store a motion blob (npz), with a routine's music; returns its name."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, poses=poses.astype(np.float32), fps=np.float32(fps))
+    extra = {}
+    if music is not None:
+        extra = {
+            "beat_times": np.asarray(music.beat_times, dtype=np.float64),
+            "beats_per_rep": np.int32(music.beats_per_rep),
+        }
+    np.savez_compressed(buffer, poses=poses.astype(np.float32), fps=np.float32(fps), **extra)
     blobs.put(name, buffer.getvalue())
     return name
 
 
-def load_poses(blobs, name: str) -> tuple[np.ndarray, float]:
+def load_motion(blobs, name: str) -> tuple[np.ndarray, float, Music | None]:
+    """A motion blob's poses ``(T, 17, 3)``, fps and music (``None`` without beats)."""
     with np.load(io.BytesIO(blobs.get(name))) as data:
-        return data["poses"], float(data["fps"])
+        music = None
+        if "beat_times" in data.files:
+            music = Music(data["beat_times"].tolist(), int(data["beats_per_rep"]))
+        return data["poses"], float(data["fps"]), music
+
+
+def load_poses(blobs, name: str) -> tuple[np.ndarray, float]:
+    poses, fps, _ = load_motion(blobs, name)
+    return poses, fps

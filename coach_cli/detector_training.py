@@ -202,7 +202,7 @@ def cached_unit_dataset(
     return dataset
 
 
-def out_of_fold(units: KindUnits, folds: int = FOLDS) -> np.ndarray:
+def out_of_fold(units: KindUnits, kind: str = "", folds: int = FOLDS) -> np.ndarray:
     """``(N,)`` each unit's probability from a classifier trained on the other folds'
     clips (folds grouped by clip, so no clip is judged by a model that saw it)."""
     probability = np.zeros(len(units.present))
@@ -211,7 +211,7 @@ def out_of_fold(units: KindUnits, folds: int = FOLDS) -> np.ndarray:
         if units.present[train].min() == units.present[train].max():
             probability[test] = units.present[train][0]  # one class only: it is the answer
             continue
-        model = fit_classifier(units.rows[train], units.present[train])
+        model = fit_classifier(units.rows[train], units.present[train], kind)
         probability[test] = model.predict_proba(units.rows[test])[:, 1]
     return probability
 
@@ -254,6 +254,13 @@ def choose_threshold(
     return best[1]
 
 
+def timed_movements() -> list[str]:
+    """The movements done to music: their trainer has beats, so their sessions come with
+    beat times and are judged move by move on the beat."""
+    cache: dict = {}
+    return [m for m in MOVEMENTS if reference_for(m, cache)[0].beats_per_rep]
+
+
 def train_detector(
     training: list[Path],
     validation: Path,
@@ -276,6 +283,7 @@ def train_detector(
             "lifter": lifter.metadata.version,
             "units": {},
             "out_of_fold": {},
+            "timed_movements": timed_movements(),
         }
     )
     for mode, exact in zip(MODES, (True, False), strict=True):
@@ -286,9 +294,9 @@ def train_detector(
         dataset = cached_unit_dataset(paths, mode, lifter, population, cache)
         for kind, units in tqdm(sorted(dataset.kinds.items()), desc=f"fit ({source})"):
             columns = feature_names(trace_sources(kind), MOVEMENTS, FEATURE_NAMES)
-            model = fit_kind(units.rows, units.present, units.severity, columns)
+            model = fit_kind(units.rows, units.present, units.severity, columns, kind)
             confidence = units.rows[:, columns.index("confidence")]
-            chosen = choose_threshold(out_of_fold(units), units, confidence, dataset.correct)
+            chosen = choose_threshold(out_of_fold(units, kind), units, confidence, dataset.correct)
             model.threshold, model.min_confidence = chosen["threshold"], chosen["min_confidence"]
             detector.models[source][kind] = model
             detector.info["out_of_fold"][source][kind] = chosen

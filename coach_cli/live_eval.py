@@ -5,7 +5,8 @@ causal (streaming) model lifts each frame as it arrives, and each finished repet
 judged with up to ``LIVE_CONTEXT_REPS`` earlier ones (:class:`LiveSession`): less
 context, no future, and a detector trained on the recordings model's lifts. This replays
 each held-out clip through the socket's own session object, the phone's MediaPipe
-frames pushed in batches of BATCH_FRAMES as JSON, and tallies the errors sent with the
+frames pushed in batches of BATCH_FRAMES as JSON (with the music's beat times for a
+dance, which the app playing the music knows), and tallies the errors sent with the
 repetitions against the labels. The last repetition is never "finished" while the
 stream runs (its errors come in the closing summary), so labels after the last reported
 repetition are left out.
@@ -56,6 +57,7 @@ def replay_live(
         "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
     ).to_json()
     frames = sequence.pop("frames")
+    sequence["beat_times"] = [float(b) for b in clip.beat_times] or None  # the app plays it
     session = LiveSession(engine, reference_for(clip.movement, cache)[0], sequence, strictness)
     messages = []
     for start in range(0, len(frames), BATCH_FRAMES):

@@ -7,6 +7,7 @@ compared against the template repeated as many times as the user repeated it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +86,32 @@ class Reference:
         template = reps[int(np.argsort(lengths)[len(lengths) // 2])]
         variability = _rep_variability(features, reps, template, fps)
         return cls(movement, float(fps), poses, features, template, variability, beats_per_rep)
+
+    @classmethod
+    def for_routine(
+        cls,
+        poses: np.ndarray,
+        fps: float,
+        movement: str,
+        beat_times: Sequence[float] | None = None,
+        beats_per_rep: int = 0,
+    ) -> Reference:
+        """A trainer's routine; one done to music (``beat_times``: seconds of the beats on
+        the trainer's recording, ``beats_per_rep`` beats to one repetition of the routine)
+        has repetitions of that many beats from the first beat, like the simulated dance."""
+        if not beat_times:
+            return cls.from_poses(poses, fps, movement)
+        if len(beat_times) < 2 or beats_per_rep < 1:
+            raise ValueError("a routine to music needs at least 2 beat times and beats_per_rep")
+        period = beats_per_rep * float(np.median(np.diff(np.asarray(beat_times, dtype=float))))
+        return cls.from_poses(
+            poses,
+            fps,
+            movement,
+            rep_period_s=period,
+            beats_per_rep=beats_per_rep,
+            beat_times=list(beat_times),
+        )
 
     @property
     def template_length(self) -> int:

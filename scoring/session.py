@@ -122,6 +122,19 @@ def _unseen_note(check: Check, duration_s: float) -> dict:
     }
 
 
+def _untimed_note(movement: str, duration_s: float) -> dict:
+    """The note for a routine done to music scored without the music's beat times."""
+    return {
+        "segment": "timing",
+        "kind": "off_beat",
+        "start_s": 0.0,
+        "end_s": round(duration_s, 2),
+        "message": f"this {movement.replace('_', ' ')} is done to music, but the beat times "
+        "are missing (the routine's or the session's): the moves were judged on the motion "
+        "alone, and the timing on the beat was not judged",
+    }
+
+
 def session_evidence(
     user_poses: np.ndarray,
     user_fps: float,
@@ -467,6 +480,14 @@ def score_session(
     judged: set[str] = set()  # segments with at least one check the camera could judge
     unjudged: set[str] = set()  # segments with a check it could not
     detector = population.detector if population else None
+    timed = bool(reference.beats_per_rep) and beat_times is not None and len(beat_times) > 1
+    to_music = bool(reference.beats_per_rep) or (
+        detector is not None and reference.movement in detector.timed_movements
+    )
+    if to_music and not timed:
+        notes.append(_untimed_note(reference.movement, len(features) / fps))
+    if detector and not detector.fits(reference.movement, timed):
+        detector = None  # the rules judge what the detector was not trained on
     source = SOURCES[exact]
     learned = {kind for kind in ALL_KINDS if detector and detector.knows(source, kind)}
     unseen: set[tuple[str, str]] = set()
@@ -530,12 +551,7 @@ def score_session(
             MIN_CONFIDENCE * scales.confidence,
             notes,
         )
-    if (
-        reference.beats_per_rep
-        and beat_times is not None
-        and len(beat_times) > 1
-        and "off_beat" not in learned
-    ):
+    if timed and "off_beat" not in learned:
         confidence = np.ones(len(features)) if scores is None else scores.mean(axis=1)
         scales = population.scales("off_beat", exact) if population else ThresholdScales()
         events += _off_beat_events(

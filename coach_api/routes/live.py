@@ -3,8 +3,9 @@
 Protocol (JSON messages; schema in ``docs/live-messages.schema.json``):
 
 1. client -> ``{"type": "start", "token": JWT?, "routine_id", "layout", "fps",
-   "image_width", "image_height", "strictness"?}`` (the token may instead be in the
-   ``token`` query parameter)
+   "image_width", "image_height", "strictness"?, "beat_times"?}`` (the token may instead
+   be in the ``token`` query parameter; ``beat_times``: for a routine to music, when the
+   music's beats play, in seconds from the first frame)
 2. server -> ``{"type": "ready", "receptive_field", "model_version"}``
 3. client -> ``{"type": "frames", "frames": [[[x, y, score], ...], ...]}`` small batches
 4. server -> ``{"type": "progress", "frames": n}`` per batch, and when a repetition
@@ -34,6 +35,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from coach_api.db import Routine, User
 from coach_api.deps import MAX_ID
 from coach_api.errors import ApiError, error_body
+from coach_api.schemas import check_beat_times
 from coach_api.security import read_token
 from pose3d.keypoints import h36m_scores
 from pose3d.sequence_json import SequenceFormatError, parse_sequence
@@ -72,6 +74,8 @@ class LiveSession:
         self.lock = threading.Lock()  # pushes append while a check reads
         self.reported = 0
         self.checked_at = 0  # frames when repetitions were last looked for
+        # The music's beats (s from the first frame), for routines to music; validated.
+        self.beat_times: list[float] | None = start.get("beat_times")
 
     def header(self) -> dict:
         return {
@@ -102,6 +106,13 @@ class LiveSession:
         if not chosen:
             return None
         return np.stack([k for k, _ in chosen]), np.stack([s for _, s in chosen])
+
+    def beats(self, first: int, end: int) -> list[float] | None:
+        """The beats within frames ``[first, end)``, in seconds from frame ``first``."""
+        if not self.beat_times:
+            return None
+        start_s, end_s = first / self.fps, end / self.fps
+        return [b - start_s for b in self.beat_times if start_s <= b < end_s] or None
 
     def admit(self, count: int, max_speed: float, burst_s: float) -> bool:
         """Whether ``count`` more frames keep the stream real time: at most ``max_speed``
@@ -145,6 +156,7 @@ class LiveSession:
             population=self.engine.population,
             include_ghost=False,
             keypoints_2d=self.landmarks(slice(first, done)),
+            beat_times=self.beats(first, done),
         ).to_dict()
         offset = first / self.fps  # session time of the scored stretch's start
         errors = [
@@ -183,6 +195,7 @@ class LiveSession:
             model_version=self.engine.lifter.metadata.version,
             include_ghost=False,
             keypoints_2d=self.landmarks(slice(None)),
+            beat_times=self.beats(0, len(self.poses)),
         )
         return report.to_dict()
 
@@ -232,6 +245,10 @@ async def live(websocket: WebSocket) -> None:
             )
         except SequenceFormatError as exc:
             return await _fail(websocket, "invalid_input", exc.message, exc.field)
+        try:
+            start["beat_times"] = check_beat_times(start.get("beat_times"))
+        except ApiError as exc:
+            return await _fail(websocket, exc.code, exc.message, exc.field)
         session = LiveSession(
             engine, reference, start, start.get("strictness") or settings.strictness
         )

@@ -11,7 +11,7 @@ from coach_api.db import Routine
 from coach_api.deps import CurrentUser, EngineDep, Id, RateLimitedUser, SessionDep, SettingsDep
 from coach_api.errors import ApiError
 from coach_api.schemas import RoutineCreate, RoutinePublic
-from coach_api.services import save_poses
+from coach_api.services import Music, save_poses
 
 router = APIRouter(tags=["routines"])
 
@@ -34,17 +34,31 @@ async def create_routine(
     engine: EngineDep,
     settings: SettingsDep,
 ) -> RoutinePublic:
+    music = music_of(body.beat_times, body.beats_per_rep)
     sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
-    routine = await store_routine(engine, settings, db, user.id, body.name, body.movement, sequence)
+    routine = await store_routine(
+        engine, settings, db, user.id, body.name, body.movement, sequence, music
+    )
     return RoutinePublic.model_validate(routine)
 
 
+def music_of(beat_times: list[float] | None, beats_per_rep: int | None) -> Music | None:
+    """A routine's music from its two fields (both or neither); 422 naming the missing one."""
+    if (beat_times is None) != (beats_per_rep is None):
+        missing = "beats_per_rep" if beats_per_rep is None else "beat_times"
+        raise ApiError(
+            422, "invalid_input", "a routine to music needs beat_times and beats_per_rep", missing
+        )
+    return Music(beat_times, beats_per_rep) if beat_times else None
+
+
 async def store_routine(
-    engine, settings, db, owner_id: int, name: str, movement: str, sequence
+    engine, settings, db, owner_id: int, name: str, movement: str, sequence, music=None
 ) -> Routine:
-    """Lift ``sequence`` into a reference and store it; nothing is left on failure."""
-    poses, reps = await engine.run(engine.build_reference, sequence, movement)
-    blob = save_poses(settings.blobs, f"routine-{uuid.uuid4().hex}.npz", poses, sequence.fps)
+    """Lift ``sequence`` into a reference (to ``music``, if given) and store it; nothing is
+    left on failure."""
+    poses, reps = await engine.run(engine.build_reference, sequence, movement, music)
+    blob = save_poses(settings.blobs, f"routine-{uuid.uuid4().hex}.npz", poses, sequence.fps, music)
     routine = Routine(
         owner_id=owner_id,
         name=name,

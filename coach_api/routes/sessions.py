@@ -62,13 +62,15 @@ async def create_session(
     sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
     strictness = body.strictness or settings.strictness
     if sequence.num_frames <= settings.background_frames:
-        row = await score_and_store(engine, settings, db, user.id, routine, sequence, strictness)
+        row = await score_and_store(
+            engine, settings, db, user.id, routine, sequence, strictness, body.beat_times
+        )
         return SessionPublic.model_validate(row)
     job = Job(user_id=user.id)
     db.add(job)
     db.commit()
     task = asyncio.create_task(
-        _run_job(request.app, job.id, user.id, routine.id, sequence, strictness)
+        _run_job(request.app, job.id, user.id, routine.id, sequence, strictness, body.beat_times)
     )
     request.app.state.background.add(task)
     task.add_done_callback(request.app.state.background.discard)
@@ -76,11 +78,19 @@ async def create_session(
 
 
 async def score_and_store(
-    engine, settings, db, user_id: int, routine: Routine, sequence, strictness: str
+    engine,
+    settings,
+    db,
+    user_id: int,
+    routine: Routine,
+    sequence,
+    strictness: str,
+    beat_times: list[float] | None = None,
 ) -> WorkoutSession:
-    """Score ``sequence`` against ``routine`` and store it; nothing is left on failure."""
+    """Score ``sequence`` (with the music's ``beat_times`` on it, for routines to music)
+    against ``routine`` and store it; nothing is left on failure."""
     reference = await engine.run(engine.reference, settings.blobs, routine)
-    report, poses = await engine.run(engine.score, sequence, reference, strictness)
+    report, poses = await engine.run(engine.score, sequence, reference, strictness, beat_times)
     blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, sequence.fps)
     row = WorkoutSession(
         user_id=user_id,
@@ -99,7 +109,13 @@ async def score_and_store(
 
 
 async def _run_job(
-    app, job_id: int, user_id: int, routine_id: int, sequence, strictness: str
+    app,
+    job_id: int,
+    user_id: int,
+    routine_id: int,
+    sequence,
+    strictness: str,
+    beat_times: list[float] | None,
 ) -> None:
     with app.state.sessionmaker() as db:
         job = db.get(Job, job_id)
@@ -108,7 +124,14 @@ async def _run_job(
         try:
             routine = db.get(Routine, routine_id)
             row = await score_and_store(
-                app.state.engine, app.state.settings, db, user_id, routine, sequence, strictness
+                app.state.engine,
+                app.state.settings,
+                db,
+                user_id,
+                routine,
+                sequence,
+                strictness,
+                beat_times,
             )
             job.status, job.session_id = "done", row.id
         except Exception as exc:  # the job reports it; the service carries on

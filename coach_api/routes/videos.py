@@ -15,12 +15,14 @@ from fastapi.responses import JSONResponse
 from coach_api.db import Job, Routine
 from coach_api.deps import RateLimitedUser, SessionDep
 from coach_api.errors import ApiError
-from coach_api.routes.routines import store_routine
+from coach_api.routes.routines import music_of, store_routine
 from coach_api.routes.sessions import score_and_store
-from coach_api.schemas import JobPublic
+from coach_api.schemas import JobPublic, check_beat_times
 from coach_api.video import VIDEO_TYPES, extract_keypoints
 
 router = APIRouter(tags=["videos"])
+
+BEATS_HELP = "For a routine to music: a JSON list of the beats' times in seconds."
 
 
 def _check_type(video: UploadFile) -> str:
@@ -59,12 +61,14 @@ async def upload_video(
     routine_id: Annotated[int, Form(ge=1, le=2**62)],
     video: Annotated[UploadFile, File()],
     keep_video: Annotated[bool, Form()] = False,
+    beat_times: Annotated[str | None, Form(description=BEATS_HELP)] = None,
 ) -> JSONResponse:
     """Upload a workout video; a background job extracts keypoints and scores them.
 
     The video is deleted after processing unless ``keep_video`` is true.
     """
     suffix = _check_type(video)
+    beats = check_beat_times(beat_times)
     if db.get(Routine, routine_id) is None:
         raise ApiError(404, "not_found", f"no routine {routine_id}", "routine_id")
     settings, engine, user_id = request.app.state.settings, request.app.state.engine, user.id
@@ -72,7 +76,7 @@ async def upload_video(
     async def finish(db, job: Job, sequence) -> None:
         routine = db.get(Routine, routine_id)
         row = await score_and_store(
-            engine, settings, db, user_id, routine, sequence, settings.strictness
+            engine, settings, db, user_id, routine, sequence, settings.strictness, beats
         )
         job.session_id = row.id
 
@@ -93,14 +97,19 @@ async def create_routine_from_video(
     movement: Annotated[str, Form(min_length=1, max_length=40)],
     video: Annotated[UploadFile, File()],
     keep_video: Annotated[bool, Form()] = False,
+    beat_times: Annotated[str | None, Form(description=BEATS_HELP)] = None,
+    beats_per_rep: Annotated[int | None, Form(ge=4, le=256, multiple_of=4)] = None,
 ) -> JSONResponse:
     """Upload a trainer's video; a background job extracts keypoints and stores the routine
     (the job's ``routine_id`` when done). The video is deleted unless ``keep_video``."""
     suffix = _check_type(video)
+    music = music_of(check_beat_times(beat_times), beats_per_rep)
     settings, engine, user_id = request.app.state.settings, request.app.state.engine, user.id
 
     async def finish(db, job: Job, sequence) -> None:
-        routine = await store_routine(engine, settings, db, user_id, name, movement, sequence)
+        routine = await store_routine(
+            engine, settings, db, user_id, name, movement, sequence, music
+        )
         job.routine_id = routine.id
 
     return await _start_job(request, db, user_id, video, suffix, keep_video, finish)

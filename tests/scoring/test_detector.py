@@ -216,3 +216,23 @@ def test_the_bundled_detector_judges_phone_sessions(squat_reference):
     assert all(any(a < e.end_s and e.start_s < b for a, b in labels) for e in found)
     assert max(e.severity for e in found) > 0.5  # not the lifter's shrunken deviation
     assert judged(_squat(22)).errors == []
+
+
+def test_a_dance_without_its_beat_times_is_not_judged_as_if_it_had_them():
+    """The detector learned routines to music move by move on the beat. Without the beat
+    times a correct dance is not flagged (it was: "reach all the way up" on most moves),
+    and a note says what could not be judged."""
+    from coach_cli.scoring_eval import lift_clip, reference_for
+    from pose3d.lifter import Lifter
+
+    population = PopulationModel.load()
+    assert "dance" in population.detector.timed_movements
+    reference, _ = reference_for("dance", {})
+    clip = generate_clip(ClipRequest(seed=31, movement="dance", num_reps=2, errors=[]))
+    poses, scores, keypoints = lift_clip(clip, Lifter.for_recordings(), 0)
+    inputs = {"scores": scores, "keypoints_2d": keypoints, "population": population}
+    untimed = score_session(poses, clip.fps, reference, **inputs)
+    timed = score_session(poses, clip.fps, reference, beat_times=clip.beat_times, **inputs)
+    assert untimed.errors == [] and timed.errors == []
+    assert [n["kind"] for n in untimed.notes if "beat times" in n["message"]] == ["off_beat"]
+    assert not [n for n in timed.notes if "beat times" in n["message"]]
