@@ -1,16 +1,15 @@
 """``coach evaluate-scoring --live``: the cues the live socket sends, measured.
 
 A recorded session is lifted by the non-causal model and judged as a whole. Live, the
-causal (streaming) model lifts each frame as it arrives, and each finished repetition is
-judged with up to ``LIVE_CONTEXT_REPS`` earlier ones (:class:`LiveSession`): less
-context, no future, and a detector trained on the recordings model's lifts. This replays
-each held-out clip through the socket's own session object, the phone's MediaPipe
-frames pushed in batches of BATCH_FRAMES as JSON (with the music's beat times for a
-dance, which the app playing the music knows), and tallies the errors sent with the
+causal model lifts each frame as it arrives, and each finished repetition is judged with
+up to ``LIVE_CONTEXT_REPS`` earlier ones (a routine to music: from its start), after the
+recordings model lifts that stretch again (:class:`LiveSession`). This replays each
+held-out clip through the socket's own session object, the phone's MediaPipe frames
+pushed in batches of BATCH_FRAMES as JSON (with the music's beat times for a dance,
+which the app playing the music knows), and tallies the errors sent with the
 repetitions against the labels. The last repetition is never "finished" while the
 stream runs (its errors come in the closing summary), so labels after the last reported
-repetition are left out.
-"""
+repetition are left out."""
 
 from __future__ import annotations
 
@@ -29,7 +28,7 @@ from scoring.report import ErrorEvent
 from synthetic_data.clip import Clip
 
 BATCH_FRAMES = 6  # frames per socket message (a phone sends every 0.2 s at 30 fps)
-LIVE_MODE = "live cues (causal lifter, per repetition)"
+LIVE_MODE = "live cues (per finished repetition, as the socket sends them)"
 
 
 def live_engine(population: PopulationModel | None) -> Engine:

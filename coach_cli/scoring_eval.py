@@ -429,7 +429,8 @@ def _interval(interval: list[float] | None) -> str:
 
 
 def plot_f1(results: dict[str, dict], path: Path) -> Path:
-    """Bar chart of F1 per error kind, one bar per mode, with the 0.9 target line."""
+    """Bar chart of F1 per error kind, one bar per mode (whiskers: the 90% bootstrap
+    interval), with the 0.9 target line."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -439,11 +440,15 @@ def plot_f1(results: dict[str, dict], path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(9, 3.6))
     width = 0.8 / max(1, len(results))
     for number, (mode, result) in enumerate(results.items()):
-        f1 = [result["per_kind"].get(kind, {}).get("f1", 0.0) for kind in kinds]
+        metrics = [result["per_kind"].get(kind, {}) for kind in kinds]
+        f1 = np.array([m.get("f1", 0.0) for m in metrics])
+        low, high = np.array([m.get("f1_interval", [m.get("f1", 0.0)] * 2) for m in metrics]).T
         ax.bar(
             np.arange(len(kinds)) + (number - (len(results) - 1) / 2) * width,
             f1,
             width,
+            yerr=[f1 - low, high - f1],
+            error_kw={"elinewidth": 0.8, "capsize": 2},
             label=f"{mode} (macro {result['macro_f1']:.2f})",
         )
     ax.axhline(0.9, color="grey", linestyle="--", linewidth=1, label="target 0.9")

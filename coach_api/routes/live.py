@@ -26,6 +26,7 @@ while a rep is scored, and ``rep`` messages may arrive a few batches after the r
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 import time
 
@@ -38,7 +39,7 @@ from coach_api.errors import ApiError, error_body
 from coach_api.schemas import check_beat_times
 from coach_api.security import read_token
 from pose3d.keypoints import h36m_scores
-from pose3d.sequence_json import SequenceFormatError, parse_sequence
+from pose3d.sequence_json import KeypointSequence, SequenceFormatError, parse_sequence
 from scoring import Reference, score_session
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
@@ -68,8 +69,8 @@ class LiveSession:
         )
         self.poses: list[np.ndarray] = []
         self.scores: list[np.ndarray] = []
-        # The phone's MediaPipe landmarks of the same frames (the detector's 2D knee and
-        # heel measures); kept only for that layout.
+        # The phone's keypoints of the same frames: the recordings model lifts finished
+        # repetitions again from them, and MediaPipe's give the 2D knee and heel measures.
         self.keypoints: list[tuple[np.ndarray, np.ndarray]] = []
         self.lock = threading.Lock()  # pushes append while a check reads
         self.reported = 0
@@ -95,17 +96,49 @@ class LiveSession:
                 if pose is not None:
                     self.poses.append(pose)
                     self.scores.append(h36m[index])
-                    if self.layout == "mediapipe33":
-                        self.keypoints.append((sequence.keypoints[index], sequence.scores[index]))
+                    self.keypoints.append((sequence.keypoints[index], sequence.scores[index]))
             return len(self.poses)
 
-    def landmarks(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
-        """The MediaPipe keypoints ``(T, 33, 2)`` and scores ``(T, 33)`` of ``frames``."""
+    def observed(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
+        """The phone's keypoints ``(T, J, 2)`` and scores ``(T, J)`` of ``frames``."""
         with self.lock:
             chosen = self.keypoints[frames]
         if not chosen:
             return None
         return np.stack([k for k, _ in chosen]), np.stack([s for _, s in chosen])
+
+    def landmarks(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
+        """The MediaPipe keypoints ``(T, 33, 2)`` and scores ``(T, 33)`` of ``frames``."""
+        return self.observed(frames) if self.layout == "mediapipe33" else None
+
+    def judged_poses(self, first: int, done: int, streamed: np.ndarray) -> np.ndarray:
+        """Poses ``(done - first, 17, 3)`` to judge frames ``[first, done)`` on: lifted again
+        by the recordings model, with the frames received after ``done`` as its future
+        context. The detector learned from that model's lifts; the causal stream's
+        (``streamed``, the fallback) lag and add false cues (off beat on a correct dance)."""
+        recordings = self.engine.recordings
+        end = min(len(self.keypoints), done + recordings.receptive_field // 2)
+        keypoints, scores = self.observed(slice(first, end))
+        sequence = KeypointSequence(self.layout, self.fps, *self.size, keypoints, scores)
+        try:
+            return recordings.lift_sequence(sequence)[: done - first]
+        except ValueError:  # nothing usable to lift (every joint missing)
+            return streamed
+
+    def routine_reps(self, frames: int) -> list[tuple[int, int]]:
+        """For a routine to music with the beat times: its repetitions on the beat grid
+        (every ``beats_per_rep`` beats from the first), the last one still growing.
+        Scored stretches then start where the routine does, as the detector learned
+        them; repetitions found in the motion need not."""
+        per_rep = self.reference.beats_per_rep
+        if not (self.beat_times and per_rep):
+            return []
+        bounds = [round(b * self.fps) for b in self.beat_times[::per_rep]]
+        bounds = [b for b in bounds if b <= frames]
+        reps = list(itertools.pairwise(bounds))
+        if bounds and frames > bounds[-1]:
+            reps.append((bounds[-1], frames))
+        return reps
 
     def beats(self, first: int, end: int) -> list[float] | None:
         """The beats within frames ``[first, end)``, in seconds from frame ``first``."""
@@ -136,19 +169,25 @@ class LiveSession:
 
         The new repetitions are scored together with up to LIVE_CONTEXT_REPS earlier ones,
         so each is judged against the user's own other repetitions too (as the detector
-        was trained) at a bounded cost, and the errors of each new one are sent.
+        was trained) at a bounded cost, and the errors of each new one are sent. A routine
+        to music with its beat times is cut into repetitions on the beat grid and scored
+        from its start.
         """
         with self.lock:
             poses, scores = np.stack(self.poses), np.stack(self.scores)
         self.checked_at = len(poses)
-        reps = segment_reps(compute_features(poses), self.fps)
+        routine = self.routine_reps(len(poses))
+        reps = routine or segment_reps(compute_features(poses), self.fps)
         finished = [(n, rep) for n, rep in enumerate(reps[:-1]) if n >= self.reported]
         if not finished:
             return []
-        first = reps[max(0, finished[0][0] - LIVE_CONTEXT_REPS)][0]
+        # A routine to music is scored from the start, as the detector learned it: a stretch
+        # cut on a later beat starts mid-move, and its alignment then reads the moves as early
+        # or late (22 of 23 off-beat cues were false on held-out dances).
+        first = 0 if routine else reps[max(0, finished[0][0] - LIVE_CONTEXT_REPS)][0]
         done = finished[-1][1][1]  # the end of the last finished repetition
         report = score_session(
-            poses[first:done],
+            self.judged_poses(first, done, poses[first:done]),
             self.fps,
             self.reference,
             scores=scores[first:done],
@@ -185,17 +224,18 @@ class LiveSession:
     def summary(self) -> dict:
         if len(self.poses) < 2:
             raise ApiError(422, "too_few_frames", "no pose was lifted yet", "frames")
+        frames = len(self.poses)
         report = score_session(
-            np.stack(self.poses),
+            self.judged_poses(0, frames, np.stack(self.poses)),
             self.fps,
             self.reference,
             scores=np.stack(self.scores),
             strictness=self.strictness,
             population=self.engine.population,
-            model_version=self.engine.lifter.metadata.version,
+            model_version=self.engine.recordings.metadata.version,
             include_ghost=False,
             keypoints_2d=self.landmarks(slice(None)),
-            beat_times=self.beats(0, len(self.poses)),
+            beat_times=self.beats(0, frames),
         )
         return report.to_dict()
 

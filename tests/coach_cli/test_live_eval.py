@@ -37,3 +37,23 @@ def test_live_results_count_only_what_was_reported(population):
     result = live_result([correct, faulty], population, "intermediate")
     # The error is in the last repetition, which is never finished while streaming.
     assert result.correct == 1 and result.tallies["arms_not_raised"].labels == 0
+
+
+def test_a_dance_streamed_with_its_beats_is_judged_on_the_beat(population):
+    """Live, a routine to music is cut on its beat grid, scored from its start and lifted
+    again by the recordings model: a correct dance draws no cue (it drew false off-beat
+    cues on most moves), a late one is called late where it was."""
+    engine = live_engine(population)
+
+    def dance(*errors: ErrorPlan):
+        request = ClipRequest(seed=6, movement="dance", num_reps=3, errors=list(errors))
+        return generate_clip(request)
+
+    events, reported_s = replay_live(dance(), 0, engine, {}, "intermediate")
+    assert events == [] and reported_s > 10
+    late = dance(ErrorPlan("off_beat", 1.0, "late", 5, 6))
+    events, _ = replay_live(late, 0, engine, {}, "intermediate")
+    spans = [(lb.start_frame / late.fps, lb.end_frame / late.fps) for lb in late.errors]
+    calls = [e for e in events if e.kind == "off_beat"]
+    assert calls and all(e.detail == "late" for e in calls)
+    assert all(any(e.start_s < b and a < e.end_s for a, b in spans) for e in calls)
