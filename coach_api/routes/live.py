@@ -182,8 +182,9 @@ class LiveSession:
         if not finished:
             return []
         # A routine to music is scored from the start, as the detector learned it: a stretch
-        # cut on a later beat starts mid-move, and its alignment then reads the moves as early
-        # or late (22 of 23 off-beat cues were false on held-out dances).
+        # cut on a beat starts mid-move, and its alignment then reads the moves as early or
+        # late (off-beat precision 0.19 on the held-out dances). The cost grows with the
+        # session: a 10-minute routine is ~0.3 s of lifting and ~0.5 s of scoring per check.
         first = 0 if routine else reps[max(0, finished[0][0] - LIVE_CONTEXT_REPS)][0]
         done = finished[-1][1][1]  # the end of the last finished repetition
         report = score_session(
