@@ -82,11 +82,13 @@ def test_unit_features_compare_each_repetition_with_the_users_others():
     assert list(row["3d_mean_vs_median"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
     assert list(row["3d_mean_vs_min"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
     assert list(row["3d_key_mean_vs_median"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
-    # The right leg's row carries the left's (the other side's) level.
+    # The right leg's row carries the left's (the other side's) evidence, whole.
     right = dict(zip(columns, rows[("knees_caving_in", "right_leg")].T, strict=True))
-    assert list(right["other_mean"]) == [2.0, 2.0, 7.0, 2.0, 2.0]
+    assert list(right["other_3d_mean"]) == [2.0, 2.0, 7.0, 2.0, 2.0]
+    assert list(right["other_3d_mean_vs_median"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
+    assert list(row["other_3d_mean"]) == [0.0] * 5
     assert list(row["is_squat"]) == [1.0] * 5 and list(row["is_lunge"]) == [0.0] * 5
-    assert len(STAT_NAMES) * 3 == columns.index("other_mean")
+    assert len(STAT_NAMES) * 3 == columns.index("other_3d_mean")
 
 
 def _bottoms(values, clip):
