@@ -13,14 +13,13 @@ repetition are left out."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import replace
 
 from tqdm import tqdm
 
 from coach_api.routes.live import LiveSession
 from coach_api.services import Engine
-from coach_cli.scoring_eval import KindTally, ModeResult, film_phone, reference_for
+from coach_cli.scoring_eval import ModeResult, film_phone, reference_for
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence
 from scoring import PopulationModel
@@ -68,10 +67,7 @@ def replay_live(
         for message in messages
         for e in message["errors"]
     }  # an error spanning two repetitions is sent with both
-    events = [
-        ErrorEvent(**{k: e[k] for k in ErrorEvent.__dataclass_fields__ if k in e})
-        for e in errors.values()
-    ]
+    events = [ErrorEvent(**e) for e in errors.values()]
     return events, max((m["end_s"] for m in messages), default=0.0)
 
 
@@ -81,7 +77,7 @@ def live_result(
     """Tallies of the live cues of every clip (labels after the last reported repetition
     left out)."""
     engine = live_engine(population)
-    result = ModeResult(defaultdict(KindTally), 0, 0, defaultdict(int))
+    result = ModeResult()
     cache: dict = {}
     for number, clip in enumerate(tqdm(clips, desc="live replay", leave=False)):
         events, reported_s = replay_live(clip, number, engine, cache, strictness)

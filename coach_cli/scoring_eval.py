@@ -225,10 +225,10 @@ def prepare_clips(paths: list[Path], mode: str, lifter: Lifter) -> list[Prepared
 class ModeResult:
     """Tallies of one pass over the clips: per kind, and false alarms on correct clips."""
 
-    tallies: dict[str, KindTally]
-    correct: int
-    alarms: int  # correct clips with any event
-    alarms_by_kind: dict[str, int]
+    tallies: dict[str, KindTally] = field(default_factory=lambda: defaultdict(KindTally))
+    correct: int = 0
+    alarms: int = 0  # correct clips with any event
+    alarms_by_kind: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     per_clip: list[dict[str, tuple[int, int, int, int]]] = field(default_factory=list)
 
     def add_clip(self, clip: Clip, errors: list[ErrorEvent], correct: bool) -> None:
@@ -293,7 +293,7 @@ def score_clips(
     cache: dict,
 ) -> ModeResult:
     """Score every prepared clip against its movement's trainer and tally the events."""
-    result = ModeResult(defaultdict(KindTally), 0, 0, defaultdict(int))
+    result = ModeResult()
     for item in prepared:
         reference, _ = reference_for(item.clip.movement, cache)
         report = score_session(

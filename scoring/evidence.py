@@ -197,7 +197,7 @@ def unit_evidence(
     )
     if keypoints_2d is not None and reference.movement == "squat":
         traces += heel_traces(keypoints_2d, fps, alignment.matched)
-    if reference.beats_per_rep and beat_times is not None and len(beat_times) > 1:
+    if reference.on_the_beat(beat_times):
         scores = session.scores
         confidence = np.ones(len(session.poses)) if scores is None else scores.mean(axis=1)
         traces.append(beat_trace(alignment, reference, fps, beat_times, confidence))

@@ -113,6 +113,11 @@ class Reference:
             beat_times=list(beat_times),
         )
 
+    def on_the_beat(self, beat_times: Sequence[float] | None) -> bool:
+        """Whether a session with these beat times is judged on the beat: the routine is
+        done to music and at least two of its beats are known."""
+        return bool(self.beats_per_rep) and beat_times is not None and len(beat_times) > 1
+
     @property
     def template_length(self) -> int:
         return self.template[1] - self.template[0]

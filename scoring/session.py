@@ -83,7 +83,7 @@ def plan_track(
     beat times are known), repetition boundaries otherwise."""
     reps = segment_reps(user_features, fps)
     length = reference.template_length
-    if reference.beats_per_rep and beat_times is not None and len(beat_times) > 1:
+    if reference.on_the_beat(beat_times):
         beats = np.asarray(beat_times, dtype=np.float64) * fps
         per_beat = length / reference.beats_per_rep
         repetitions = max(1, int(np.ceil(len(beats) / reference.beats_per_rep)))
@@ -480,7 +480,7 @@ def score_session(
     judged: set[str] = set()  # segments with at least one check the camera could judge
     unjudged: set[str] = set()  # segments with a check it could not
     detector = population.detector if population else None
-    timed = bool(reference.beats_per_rep) and beat_times is not None and len(beat_times) > 1
+    timed = reference.on_the_beat(beat_times)
     to_music = bool(reference.beats_per_rep) or (
         detector is not None and reference.movement in detector.timed_movements
     )

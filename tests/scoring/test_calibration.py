@@ -1,7 +1,5 @@
 """Per-repetition events and calibrated decision thresholds."""
 
-from collections import defaultdict
-
 import numpy as np
 import pytest
 
@@ -159,7 +157,7 @@ def test_exact_poses_are_judged_on_exact_statistics(tmp_path):
 def test_f1_intervals_are_wide_where_labels_are_few():
     from coach_cli.scoring_eval import KindTally, ModeResult
 
-    result = ModeResult(defaultdict(KindTally), 0, 0, defaultdict(int))
+    result = ModeResult()
     rng = np.random.default_rng(1)
     for clip in range(200):
         # Every clip has an arm label (found 80% of the time); one clip in ten a knee label
