@@ -42,7 +42,7 @@ from coach_cli.scoring_eval import (
     score_clips,
 )
 from pose3d.lifter import Lifter
-from scoring import PopulationModel
+from scoring import PopulationModel, knee_net
 from scoring.detector import (
     FormErrorDetector,
     Unit,
@@ -167,7 +167,7 @@ def unit_dataset(
 
 def dataset_key(paths: list[Path], mode: str, lifter: Lifter, population: PopulationModel) -> str:
     """What a unit dataset depends on, hashed: the clip files (names and sizes), the mode,
-    the lifter, the population model's statistics and the scoring code."""
+    the lifter, the population model's statistics, the scoring code and the knee network."""
     digest = hashlib.sha256()
     for path in paths:
         digest.update(f"{path.name}:{path.stat().st_size};".encode())
@@ -178,6 +178,8 @@ def dataset_key(paths: list[Path], mode: str, lifter: Lifter, population: Popula
     code = Path(__file__).resolve().parents[1] / "scoring"
     for source in sorted(code.glob("*.py")):
         digest.update(source.read_bytes())
+    if knee_net.DEFAULT_PATH.is_file():
+        digest.update(knee_net.DEFAULT_PATH.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -261,6 +263,20 @@ def timed_movements() -> list[str]:
     return [m for m in MOVEMENTS if reference_for(m, cache)[0].beats_per_rep]
 
 
+def knee_net_summary() -> dict | None:
+    """What the detector's knee evidence was read with: the bundled knee network's
+    training clips, held-out AUC and file digest (``None`` without one)."""
+    network = knee_net.bundled()
+    if network is None:
+        return None
+    return {
+        "sha256": hashlib.sha256(knee_net.DEFAULT_PATH.read_bytes()).hexdigest()[:16],
+        "folders": network.info.get("folders"),
+        "clips": network.info.get("clips"),
+        "held_out_auc": network.info.get("held_out_auc"),
+    }
+
+
 def train_detector(
     training: list[Path],
     validation: Path,
@@ -284,6 +300,7 @@ def train_detector(
             "units": {},
             "out_of_fold": {},
             "timed_movements": timed_movements(),
+            "knee_net": knee_net_summary(),
         }
     )
     for mode, exact in zip(MODES, (True, False), strict=True):

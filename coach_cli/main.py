@@ -317,6 +317,37 @@ def fit_scoring_command(
         raise typer.BadParameter(str(exc)) from None
 
 
+@app.command("train-knee-net")
+def train_knee_net_command(
+    clips: Annotated[
+        list[Path],
+        typer.Option(
+            "--clips",
+            help="Folders of labelled clips (coach synth; repeat). Never the clips the "
+            "detector is trained on (fit-scoring --training) nor the held-out ones.",
+            exists=True,
+        ),
+    ],
+    epochs: Annotated[int, typer.Option(min=1)] = 12,
+    seed: Annotated[int, typer.Option()] = 0,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write it (default: the bundled network).")
+    ] = None,
+) -> None:
+    """Train the network that reads knee errors from the 2D landmarks (scoring.knee_net);
+    refit the detector afterwards (fit-scoring), which reads its outputs."""
+    from coach_cli.knee_net_training import KneeNetTraining, plot_history, train_knee_net
+    from scoring.knee_net import DEFAULT_PATH
+
+    try:
+        network = train_knee_net(clips, KneeNetTraining(epochs=epochs, seed=seed))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"held-out AUC per output: {network.info['held_out_auc']}")
+    written = network.save(out or DEFAULT_PATH)
+    typer.echo(f"wrote {written} and {plot_history(network.info, written.with_suffix('.png'))}")
+
+
 @app.command("evaluate-scoring")
 def evaluate_scoring_command(
     clips: Annotated[Path, typer.Option(help="Folder of held-out clip files.", exists=True)],

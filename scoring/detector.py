@@ -14,8 +14,9 @@ signal in that unit: its level against the trainer, its z-score against the popu
 of correct performers, the same after taking the local peaks (robust to small timing
 errors), relative to the user's other units, the other side's same evidence, every joint
 angle's deviation (:func:`posture_features`), the 2D confidence and the camera view.
-Knee errors add the knee measures of :mod:`scoring.knee_measures` (3D and 2D), heels the
-2D heel rise, routines the lead or lag on the beat. A gradient-boosted classifier per
+Knee errors add the knee measures of :mod:`scoring.knee_measures` (3D and 2D) and the
+per-frame probabilities of :mod:`scoring.knee_net`, heels the 2D heel rise, routines the
+lead or lag on the beat. A gradient-boosted classifier per
 error kind (scikit-learn), trained on labelled simulated sessions lifted like real ones
 (``coach fit-scoring``), turns that into a probability; a regressor trained on the same
 units gives the severity on the simulator's 0-1 scale (de-biased: the lifter's shrinkage

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scoring import feet, knee_measures
+from scoring import feet, knee_measures, knee_net
 from scoring.alignment import Alignment
 from scoring.checks import CHECKS
 from scoring.detector import MOVE_BEATS, Trace, Unit, local_extremes, session_units, unit_features
@@ -113,8 +113,8 @@ def heel_traces(
 
 
 KNEE_MEASURES = {  # error kind -> the knee measures that show it: (source, name)
-    "knees_caving_in": (("3d", "inward"), ("2d", "inward"), ("2d", "off_line")),
-    "knee_over_toes": (("3d", "ahead"), ("2d", "bend"), ("2d", "past_toes")),
+    "knees_caving_in": (("3d", "inward"), ("2d", "inward"), ("2d", "off_line"), ("net", "caving")),
+    "knee_over_toes": (("3d", "ahead"), ("2d", "bend"), ("2d", "past_toes"), ("net", "over_toes")),
 }
 
 
@@ -125,20 +125,30 @@ def knee_traces(
     fps: float,
     matched: np.ndarray,
 ) -> list[Trace]:
-    """The knee measures (:mod:`scoring.knee_measures`) behind each knee check in
-    ``kinds`` (``(kind, segment)`` pairs), as detector evidence; the 2D ones are NaN
-    (unknown) without MediaPipe keypoints."""
+    """The knee measures (:mod:`scoring.knee_measures`) and the knee network's
+    probabilities (:mod:`scoring.knee_net`) behind each knee check in ``kinds``
+    (``(kind, segment)`` pairs), as detector evidence; the 2D ones are NaN (unknown)
+    without MediaPipe keypoints, the network's without a bundled network."""
+    knee_checks = sorted((kind, segment) for kind, segment in kinds if kind in KNEE_MEASURES)
+    if not knee_checks:
+        return []
     frames = len(poses)
     by_side: dict[str, dict[str, dict]] = {}  # a lunge checks both kinds on each knee
+    network = knee_net.bundled() if keypoints_2d is not None else None
+    probabilities = network.probabilities(*keypoints_2d, fps) if network else {}
     traces = []
-    for kind, segment in sorted(kinds):
-        if kind not in KNEE_MEASURES:
-            continue
+    for kind, segment in knee_checks:
         side = segment.split("_")[0]
         if side not in by_side:
             by_side[side] = {"3d": knee_measures.pose_measures(poses, side)}
             if keypoints_2d is not None:
                 by_side[side]["2d"] = knee_measures.image_measures(*keypoints_2d, side, fps)
+            if probabilities:
+                by_side[side]["net"] = {
+                    "caving": probabilities[f"{side}_caving"],
+                    "over_toes": probabilities[f"{side}_over_toes"],
+                    "confidence": by_side[side]["2d"]["confidence"],
+                }
         measures = by_side[side]
         for source, name in KNEE_MEASURES[kind]:
             values = measures.get(source, {}).get(name, np.full(frames, np.nan))

@@ -45,6 +45,12 @@ $COACH synth --out "$DATA/validation" --clips 180 --seed 11
 $COACH synth --out "$DATA/detector-train" --clips 6000 --seed 23 --workers 2
 $COACH synth --out "$DATA/detector-train-legs" --clips 8000 --seed 29 \
   --exercises squat --exercises lunge --workers 2
+# The knee network (scoring/knee_net.py) reads caving knees and knees past the toes from the
+# 2D landmarks; it learns from its own 10,000 squats and lunges (seed 31), never the
+# detector's training clips, so the detector sees its outputs as on new sessions.
+$COACH synth --out "$DATA/knee-net-train" --clips 10000 --seed 31 \
+  --exercises squat --exercises lunge --workers 2
+$COACH train-knee-net --clips "$DATA/knee-net-train" --epochs 12
 $COACH fit-scoring --validation "$DATA/validation" \
   --training "$DATA/detector-train" --training "$DATA/detector-train-legs" \
   --units-cache "$RUNS/detector-units"

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from coach_cli.detector_training import trace_sources, unit_labels
-from scoring import PopulationModel, Reference, score_session
+from scoring import PopulationModel, Reference, knee_net, score_session
 from scoring.detector import (
     STAT_NAMES,
     FormErrorDetector,
@@ -15,7 +15,7 @@ from scoring.detector import (
     session_units,
     unit_features,
 )
-from scoring.evidence import MOVEMENTS
+from scoring.evidence import MOVEMENTS, knee_traces
 from scoring.features import FEATURE_NAMES
 from scoring.knee_measures import image_measures, pose_measures
 from scoring.session import session_evidence
@@ -117,6 +117,48 @@ def test_knee_measures_see_a_caving_knee_in_3d_and_in_2d():
     )["off_line"]
     gain_2d = _bottoms(inward_2d, clip) - _bottoms(inward_2d_correct, correct)
     assert gain_2d[2:].min() > 2 * np.abs(gain_2d[:2]).max()
+
+
+def test_the_bundled_knee_network_sees_which_knee_caves_and_when():
+    """The lifter keeps ~3% of a caving knee's sideways travel; the knee network, reading
+    the same noisy 2D landmarks, flags the caving knee's repetitions and nothing else."""
+    from coach_cli.scoring_eval import film_phone
+
+    network = knee_net.bundled()
+    assert network is not None
+    for seed in (3, 4):
+        clip = _squat(seed, ErrorPlan("knees_caving_in", 0.7, "left", 2, 3))
+        seen = film_phone(clip, 0)
+        probability = network.probabilities(seen.keypoints, seen.scores, clip.fps)
+        left = _bottoms(probability["left_caving"], clip)
+        assert left[2:].min() > 0.9 and left[:2].max() < 0.1  # reps 3 and 4 only
+        assert _bottoms(probability["right_caving"], clip).max() < 0.2
+        correct = film_phone(_squat(seed), 0)
+        clean = network.probabilities(correct.keypoints, correct.scores, clip.fps)
+        assert max(values.max() for values in clean.values()) < 0.2
+
+
+def test_the_bundled_detector_was_trained_on_the_bundled_knee_networks_outputs():
+    # A retrained knee network changes what the detector's knee rows mean: refit it.
+    from coach_cli.detector_training import knee_net_summary
+
+    detector = PopulationModel.load().detector
+    assert detector.info["knee_net"] == knee_net_summary()
+
+
+def test_knee_evidence_carries_the_networks_trace_only_when_there_are_landmarks():
+    from coach_cli.scoring_eval import film_phone
+
+    clip = _squat(3)
+    seen = film_phone(clip, 0)
+    matched = np.ones(clip.num_frames, bool)
+    kinds = {("knees_caving_in", "left_leg")}
+    traces = knee_traces(kinds, clip.h36m17(), (seen.keypoints, seen.scores), clip.fps, matched)
+    assert [t.source for t in traces] == trace_sources("knees_caving_in")[1:]
+    network = next(t for t in traces if t.source == "net_caving")
+    assert ((network.signal >= 0) & (network.signal <= 1)).all()
+    without = knee_traces(kinds, clip.h36m17(), None, clip.fps, matched)
+    assert np.isnan(next(t for t in without if t.source == "net_caving").signal).all()
 
 
 @pytest.fixture(scope="module")

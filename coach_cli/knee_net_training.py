@@ -1,0 +1,236 @@
+"""Train the knee-error network (:mod:`scoring.knee_net`) on labelled simulated clips.
+
+Each clip is filmed by its phone camera ``views`` times with independent detector noise
+(:func:`synthetic_data.detector.film`), encoded, and labelled frame by frame from its
+error labels (knees caving in, per knee; knee over toes, per knee). Training reads random
+crops, mirrored half of the time (image x negated, left and right swapped), with a
+binary cross-entropy per output. A share of the clips is kept aside, and the epoch with
+the best mean area under the ROC curve on them is kept.
+
+The clips must not be those the learned detector is trained on (``coach fit-scoring
+--training``): the detector reads this network's outputs and must see them as they come
+on sessions the network never saw.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from torch import nn
+from tqdm import tqdm
+
+from scoring.knee_net import (
+    JOINTS,
+    NET_FPS,
+    OUTPUTS,
+    KneeErrorNet,
+    KneeNet,
+    KneeNetConfig,
+    encode,
+    resample,
+)
+from synthetic_data.clip import Clip, read_clip
+from synthetic_data.detector import film
+
+LABELLED = {"knees_caving_in": "caving", "knee_over_toes": "over_toes"}
+
+
+@dataclass(frozen=True)
+class KneeNetTraining:
+    """How the network is trained."""
+
+    epochs: int = 12
+    crop: int = 243
+    batch: int = 64
+    learning_rate: float = 2e-3
+    views: int = 2
+    held_out_share: float = 0.05
+    seed: int = 0
+
+
+def frame_targets(clip: Clip, frames: int) -> np.ndarray:
+    """``(frames, len(OUTPUTS))`` 1 where a labelled knee error covers the frame."""
+    targets = np.zeros((frames, len(OUTPUTS)), dtype=np.float32)
+    for label in clip.errors:
+        if label.kind not in LABELLED:
+            continue
+        side = label.segment.split("_")[0]
+        targets[
+            label.start_frame : label.end_frame, OUTPUTS.index(f"{side}_{LABELLED[label.kind]}")
+        ] = 1
+    return targets
+
+
+def clip_examples(clip: Clip, views: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``views`` noisy filmings of ``clip``: (encoded ``(T, INPUTS)``, targets ``(T, O)``)
+    at the network's frame rate."""
+    examples = []
+    for view in range(views):
+        seen = film(
+            clip, clip.cameras[0], np.random.default_rng([seed, view]), layout="mediapipe33"
+        )
+        encoded = resample(encode(seen.keypoints, seen.scores), clip.fps, NET_FPS)
+        targets = frame_targets(clip, len(seen.keypoints))
+        targets = (resample(targets, clip.fps, NET_FPS) > 0.5).astype(np.float32)
+        examples.append((encoded, targets))
+    return examples
+
+
+def _mirror_permutations() -> tuple[np.ndarray, np.ndarray]:
+    """Input column and output order of the mirrored person (left and right swapped)."""
+    swapped = [
+        JOINTS.index(j.replace("left", "@").replace("right", "left").replace("@", "right"))
+        for j in JOINTS
+    ]
+    columns = np.concatenate(
+        [np.ravel([[2 * j, 2 * j + 1] for j in swapped]), 2 * len(JOINTS) + np.array(swapped)]
+    )
+    outputs = [
+        OUTPUTS.index(o.replace("left", "@").replace("right", "left").replace("@", "right"))
+        for o in OUTPUTS
+    ]
+    return columns, np.array(outputs)
+
+
+MIRROR_COLUMNS, MIRROR_OUTPUTS = _mirror_permutations()
+
+
+def mirrored(encoded: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The same session seen in a mirror: x negated, left and right swapped."""
+    flipped = encoded[:, MIRROR_COLUMNS].copy()
+    flipped[:, 0 : 2 * len(JOINTS) : 2] *= -1
+    return flipped, targets[:, MIRROR_OUTPUTS]
+
+
+def _batch(examples, indices, crop: int, rng: np.random.Generator):
+    """Random crops ``(B, INPUTS, crop)``, targets ``(B, O, crop)`` and a mask of real
+    frames ``(B, crop)`` (short clips are padded by repeating their last frame)."""
+    inputs, targets, mask = [], [], []
+    for index in indices:
+        encoded, target = examples[index]
+        if rng.random() < 0.5:
+            encoded, target = mirrored(encoded, target)
+        start = rng.integers(0, max(1, len(encoded) - crop + 1))
+        x, y = encoded[start : start + crop], target[start : start + crop]
+        real = np.ones(crop, dtype=np.float32)
+        real[len(x) :] = 0
+        pad = crop - len(x)
+        inputs.append(np.pad(x, ((0, pad), (0, 0)), mode="edge"))
+        targets.append(np.pad(y, ((0, pad), (0, 0)), mode="edge"))
+        mask.append(real)
+    return (
+        torch.from_numpy(np.stack(inputs).transpose(0, 2, 1).copy()),
+        torch.from_numpy(np.stack(targets).transpose(0, 2, 1).copy()),
+        torch.from_numpy(np.stack(mask)),
+    )
+
+
+@torch.no_grad()
+def held_out_auc(model: KneeErrorNet, examples) -> dict[str, float]:
+    """Per output, the area under the ROC curve over every frame of ``examples``."""
+    model.eval()
+    scores, truth = [], []
+    for encoded, target in examples:
+        scores.append(model(torch.from_numpy(encoded.T[None].copy()))[0].numpy().T)
+        truth.append(target)
+    score, label = np.concatenate(scores), np.concatenate(truth)
+    return {
+        name: round(float(roc_auc_score(label[:, i], score[:, i])), 4)
+        for i, name in enumerate(OUTPUTS)
+        if 0 < label[:, i].sum() < len(label)
+    }
+
+
+def train_knee_net(
+    folders: list[Path],
+    settings: KneeNetTraining = KneeNetTraining(),
+    config: KneeNetConfig | None = None,
+) -> KneeNet:
+    """Train on every clip in ``folders``; returns the epoch with the best mean held-out
+    AUC over the outputs."""
+    paths = sorted(p for folder in folders for p in folder.glob("*.clip.npz"))
+    if len(paths) < 2:
+        raise ValueError(f"need at least 2 clip files in {', '.join(map(str, folders))}")
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    held_out = rng.random(len(paths)) < settings.held_out_share
+    held_out[-1] |= not held_out.any()  # a few clips: keep the last one aside
+    train, check = [], []
+    for number, path in enumerate(tqdm(paths, desc="film clips")):
+        examples = clip_examples(
+            read_clip(path), settings.views, settings.seed * 1_000_003 + number
+        )
+        (check if held_out[number] else train).extend(
+            examples[:1] if held_out[number] else examples
+        )
+    model = KneeErrorNet(config or KneeNetConfig())
+    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
+    batches = max(1, len(train) // settings.batch)  # per epoch; few clips: one smaller batch
+    steps = settings.epochs * batches
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, settings.learning_rate, total_steps=steps
+    )
+    loss_function = nn.BCEWithLogitsLoss(reduction="none")
+    best, history, started = None, [], time.time()
+    for epoch in range(settings.epochs):
+        model.train()
+        order = rng.permutation(len(train))
+        losses = []
+        for batch in tqdm(range(batches), desc=f"epoch {epoch + 1}/{settings.epochs}", leave=False):
+            chosen = order[batch * settings.batch : (batch + 1) * settings.batch]
+            x, y, mask = _batch(train, chosen, settings.crop, rng)
+            loss = (loss_function(model(x), y).mean(dim=1) * mask).sum() / mask.sum()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            losses.append(loss.item())
+        auc = held_out_auc(model, check)
+        # Without a labelled frame among the held-out clips, the latest epoch is kept.
+        mean_auc = float(np.mean(list(auc.values()))) if auc else float(epoch)
+        history.append({"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 5), "auc": auc})
+        tqdm.write(f"epoch {epoch + 1}: loss {np.mean(losses):.4f} held-out AUC {auc}")
+        if best is None or mean_auc > best[0]:
+            best = (mean_auc, {k: v.clone() for k, v in model.state_dict().items()}, epoch + 1)
+    model.load_state_dict(best[1])
+    model.eval()
+    info = {
+        "clips": len(paths),
+        "folders": [str(f) for f in folders],
+        "held_out_clips": int(held_out.sum()),
+        "best_epoch": best[2],
+        "held_out_auc": history[best[2] - 1]["auc"],
+        "history": history,
+        "training": asdict(settings),
+        "train_minutes": round((time.time() - started) / 60, 1),
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+    return KneeNet(model, info)
+
+
+def plot_history(info: dict, path: Path) -> Path:
+    """The training loss and the held-out AUC per output, epoch by epoch, as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    history = info["history"]
+    epochs = [entry["epoch"] for entry in history]
+    figure, (loss_axis, auc_axis) = plt.subplots(1, 2, figsize=(9, 3.2))
+    loss_axis.plot(epochs, [entry["loss"] for entry in history], marker="o")
+    loss_axis.set(xlabel="epoch", ylabel="training loss (BCE)", title="knee network: loss")
+    for name in history[-1]["auc"]:
+        auc_axis.plot(epochs, [entry["auc"].get(name) for entry in history], marker="o", label=name)
+    auc_axis.axvline(info["best_epoch"], color="grey", linestyle=":", label="kept")
+    auc_axis.set(xlabel="epoch", ylabel="per-frame ROC AUC", title="held-out clips")
+    auc_axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path

@@ -1,0 +1,146 @@
+"""The knee-error network: its input encoding, inference, mirroring and training."""
+
+import numpy as np
+import pytest
+import torch
+
+from coach_cli.knee_net_training import (
+    KneeNetTraining,
+    frame_targets,
+    mirrored,
+    train_knee_net,
+)
+from scoring.knee_net import (
+    INPUTS,
+    JOINTS,
+    OUTPUTS,
+    KneeErrorNet,
+    KneeNet,
+    KneeNetConfig,
+    encode,
+)
+from synthetic_data.clip import CLIP_SUFFIX, write_clip
+from synthetic_data.detector import film
+from synthetic_data.errors import ErrorPlan
+from synthetic_data.generator import ClipRequest, generate_clip
+
+
+def _squat(seed: int, errors: list[ErrorPlan] | None = None):
+    return generate_clip(ClipRequest(seed=seed, movement="squat", num_reps=3, errors=errors))
+
+
+def _caving(severity: float = 1.0) -> list[ErrorPlan]:
+    return [ErrorPlan("knees_caving_in", severity, "left", 0, 2)]
+
+
+def _tiny_net(seed: int = 0) -> KneeNet:
+    torch.manual_seed(seed)
+    return KneeNet(KneeErrorNet(KneeNetConfig(channels=8, dilations=(1, 3))).eval(), {})
+
+
+def test_the_encoding_ignores_where_the_person_stands_and_how_large_they_look():
+    seen = film(_squat(1), _squat(1).cameras[0], np.random.default_rng(0), layout="mediapipe33")
+    encoded = encode(seen.keypoints, seen.scores)
+    assert encoded.shape == (len(seen.keypoints), INPUTS) and np.isfinite(encoded).all()
+    moved = encode(seen.keypoints * 1.7 + np.array([120.0, -40.0]), seen.scores)
+    np.testing.assert_allclose(moved, encoded, atol=1e-4)
+
+
+def test_unseen_joints_are_filled_in_time_and_carry_no_confidence():
+    seen = film(_squat(1), _squat(1).cameras[0], np.random.default_rng(0), layout="mediapipe33")
+    keypoints = seen.keypoints.copy()
+    keypoints[10:20, 25] = np.nan  # left knee hidden for ten frames
+    encoded = encode(keypoints, seen.scores)
+    knee = JOINTS.index("left_knee")
+    assert np.isfinite(encoded).all()
+    assert (encoded[10:20, 2 * len(JOINTS) + knee] == 0).all()
+    assert (encoded[:10, 2 * len(JOINTS) + knee] > 0).all()
+
+
+def test_probabilities_come_per_frame_at_the_sessions_own_rate():
+    clip = generate_clip(ClipRequest(seed=3, movement="squat", num_reps=2, fps=60.0))
+    seen = film(clip, clip.cameras[0], np.random.default_rng(0), layout="mediapipe33")
+    probabilities = _tiny_net().probabilities(seen.keypoints, seen.scores, 60.0)
+    assert set(probabilities) == set(OUTPUTS)
+    for values in probabilities.values():
+        assert values.shape == (len(seen.keypoints),)
+        assert ((values >= 0) & (values <= 1)).all()
+
+
+def test_wrong_keypoint_layouts_are_refused():
+    with pytest.raises(ValueError, match=r"\(T, 33, 2\)"):
+        _tiny_net().probabilities(np.zeros((30, 17, 2)), np.ones((30, 17)), 30.0)
+
+
+def test_a_saved_network_gives_the_same_probabilities(tmp_path):
+    clip = _squat(4)
+    seen = film(clip, clip.cameras[0], np.random.default_rng(0), layout="mediapipe33")
+    network = _tiny_net()
+    loaded = KneeNet.load(network.save(tmp_path / "knee.pt"))
+    assert (tmp_path / "knee.json").is_file()  # what it was trained on, readable
+    before = network.probabilities(seen.keypoints, seen.scores, clip.fps)
+    after = loaded.probabilities(seen.keypoints, seen.scores, clip.fps)
+    for name in OUTPUTS:  # weights are stored as float16
+        np.testing.assert_allclose(after[name], before[name], atol=5e-3)
+    assert KneeNet.load(tmp_path / "missing.pt") is None
+
+
+def test_frame_targets_follow_the_labels_per_knee():
+    clip = _squat(5, _caving())
+    targets = frame_targets(clip, clip.num_frames)
+    label = next(e for e in clip.errors if e.kind == "knees_caving_in")
+    left = OUTPUTS.index("left_caving")
+    assert targets[label.start_frame : label.end_frame, left].all()
+    assert targets[:, left].sum() == sum(
+        e.end_frame - e.start_frame for e in clip.errors if e.segment == "left_leg"
+    )
+    assert targets[:, OUTPUTS.index("right_caving")].sum() == 0
+
+
+def test_a_mirrored_session_swaps_the_knees_and_mirrors_back():
+    rng = np.random.default_rng(0)
+    encoded = rng.normal(size=(20, INPUTS)).astype(np.float32)
+    targets = np.zeros((20, len(OUTPUTS)), np.float32)
+    targets[:, OUTPUTS.index("left_caving")] = 1
+    flipped, flipped_targets = mirrored(encoded, targets)
+    assert flipped_targets[:, OUTPUTS.index("right_caving")].all()
+    right_knee_x = 2 * JOINTS.index("right_knee")
+    np.testing.assert_allclose(flipped[:, right_knee_x], -encoded[:, 2 * JOINTS.index("left_knee")])
+    back, back_targets = mirrored(flipped, flipped_targets)
+    np.testing.assert_allclose(back, encoded)
+    np.testing.assert_array_equal(back_targets, targets)
+
+
+def test_training_learns_caving_knees_from_the_landmarks(tmp_path):
+    # Gross caving on the left knee in half the clips: a few epochs must lower the loss
+    # and rank the caving frames of clips it did not train on above the others.
+    for seed in range(24):
+        clip = _squat(100 + seed, _caving() if seed % 2 else [])
+        write_clip(clip, tmp_path / f"{clip.clip_id}{CLIP_SUFFIX}")
+    settings = KneeNetTraining(epochs=4, batch=8, crop=81, held_out_share=0.25, views=2)
+    network = train_knee_net([tmp_path], settings, KneeNetConfig(channels=16, dilations=(1, 3, 9)))
+    losses = [epoch["loss"] for epoch in network.info["history"]]
+    assert losses[-1] < losses[0]
+    assert network.info["held_out_auc"]["left_caving"] > 0.7
+    with pytest.raises(ValueError, match="at least 2 clip files"):
+        train_knee_net([tmp_path / "empty"])
+
+
+def test_the_command_writes_the_network_its_record_and_its_training_curve(tmp_path):
+    from typer.testing import CliRunner
+
+    from coach_cli.main import app
+
+    clips = tmp_path / "clips"
+    for seed in range(6):
+        clip = _squat(200 + seed, _caving() if seed % 2 else [])
+        write_clip(clip, clips / f"{clip.clip_id}{CLIP_SUFFIX}")
+    out = tmp_path / "knee.pt"
+    result = CliRunner().invoke(
+        app, ["train-knee-net", "--clips", str(clips), "--epochs", "1", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert KneeNet.load(out) is not None
+    assert out.with_suffix(".json").is_file() and out.with_suffix(".png").is_file()
+    missing = CliRunner().invoke(app, ["train-knee-net", "--clips", str(tmp_path / "none")])
+    assert missing.exit_code != 0 and "none" in missing.output
