@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduce the bundled models from scratch on a 2-core CPU (about 2 hours):
+# Reproduce the bundled models from scratch on a 2-core CPU (about 2.5 hours):
 # data -> shards -> causal model (live) + non-causal model (recordings) + per-frame
 # baseline -> evaluation -> pose3d/models/ -> the scoring's population model and
 # thresholds (calibrated on validation clips; data/heldout is for evaluation only).
