@@ -30,7 +30,7 @@ from scoring import feet
 from scoring.alignment import Alignment, align, segment_reps
 from scoring.checks import ALL_CHECKS, ALL_KINDS, MAX_NATURAL_SHORTFALL, OFF_BEAT_CUES, Check
 from scoring.detector import STAT_NAMES, FormErrorDetector
-from scoring.evidence import MatchedSession, UnitEvidence, unit_evidence
+from scoring.evidence import KNEE_MEASURES, MatchedSession, UnitEvidence, unit_evidence
 from scoring.features import (
     SEGMENT_FEATURES,
     SEGMENT_JOINTS,
@@ -119,6 +119,19 @@ def _unseen_note(check: Check, duration_s: float) -> dict:
         "end_s": round(duration_s, 2),
         "message": f"{kind} was not judged: the camera saw the {segment} too poorly "
         "(out of frame, hidden, or from an angle that cannot show it)",
+    }
+
+
+def _no_landmarks_note(check: Check, duration_s: float) -> dict:
+    """The note for a knee check of lifted poses sent without MediaPipe landmarks."""
+    kind, segment = check.kind.replace("_", " "), check.segment.replace("_", " ")
+    return {
+        "segment": check.segment,
+        "kind": check.kind,
+        "start_s": 0.0,
+        "end_s": round(duration_s, 2),
+        "message": f"{kind} on the {segment} was judged from the 3D poses alone, which keep "
+        "little of it: send MediaPipe-33 landmarks (with the feet) to have it judged closely",
     }
 
 
@@ -517,6 +530,8 @@ def score_session(
             unseen.add((check.kind, check.segment))
             continue
         judged.add(check.segment)
+        if not exact and keypoints_2d is None and check.kind in KNEE_MEASURES:
+            notes.append(_no_landmarks_note(check, len(features) / fps))
         flagged = (
             item.substantial
             & (z > z_threshold * scales.z)

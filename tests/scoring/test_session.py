@@ -145,6 +145,20 @@ def test_low_2d_confidence_suppresses_cues_and_says_so(squat_reference):
     assert "spine" not in report.segments and "hips" in report.segments
 
 
+def test_lifted_knees_without_landmarks_are_flagged_as_judged_from_3d_alone(squat_reference):
+    # Lifted poses keep ~3% of a caving knee's sideways travel: without the MediaPipe
+    # landmarks (a COCO-17 session) the report says the knees were not judged closely.
+    reference, _ = squat_reference
+    user = generate_clip(ClipRequest(seed=3, movement="squat", num_reps=3))
+    scores = np.ones((user.num_frames, 17))
+    report = score_session(user.h36m17(), user.fps, reference, scores=scores)
+    knee_notes = [n for n in report.notes if "MediaPipe-33 landmarks" in n["message"]]
+    assert {n["kind"] for n in knee_notes} == {"knees_caving_in"}
+    assert {n["segment"] for n in knee_notes} == {"left_leg", "right_leg"}
+    exact = score_session(user.h36m17(), user.fps, reference)
+    assert not [n for n in exact.notes if "MediaPipe-33 landmarks" in n["message"]]
+
+
 def test_report_is_json_ready_with_a_ghost(squat_reference):
     import json
 
