@@ -109,30 +109,37 @@ def align_session(
     return plan, track_phase, alignment
 
 
-def _unseen_note(check: Check, duration_s: float) -> dict:
-    """The note for a check the camera could not judge over the session."""
-    kind, segment = check.kind.replace("_", " "), check.segment.replace("_", " ")
+def _whole_session_note(check: Check, duration_s: float, message: str) -> dict:
+    """A note about ``check`` over the whole session."""
     return {
         "segment": check.segment,
         "kind": check.kind,
         "start_s": 0.0,
         "end_s": round(duration_s, 2),
-        "message": f"{kind} was not judged: the camera saw the {segment} too poorly "
-        "(out of frame, hidden, or from an angle that cannot show it)",
+        "message": message,
     }
+
+
+def _unseen_note(check: Check, duration_s: float) -> dict:
+    """The note for a check the camera could not judge over the session."""
+    kind, segment = check.kind.replace("_", " "), check.segment.replace("_", " ")
+    return _whole_session_note(
+        check,
+        duration_s,
+        f"{kind} was not judged: the camera saw the {segment} too poorly "
+        "(out of frame, hidden, or from an angle that cannot show it)",
+    )
 
 
 def _no_landmarks_note(check: Check, duration_s: float) -> dict:
     """The note for a knee check of lifted poses sent without MediaPipe landmarks."""
     kind, segment = check.kind.replace("_", " "), check.segment.replace("_", " ")
-    return {
-        "segment": check.segment,
-        "kind": check.kind,
-        "start_s": 0.0,
-        "end_s": round(duration_s, 2),
-        "message": f"{kind} on the {segment} was judged from the 3D poses alone, which keep "
-        "little of it: send MediaPipe-33 landmarks (with the feet) to have it judged closely",
-    }
+    return _whole_session_note(
+        check,
+        duration_s,
+        f"{kind} on the {segment} was judged from the 3D poses alone, which keep little of "
+        "it: send MediaPipe-33 landmarks (with the feet) to have it judged closely",
+    )
 
 
 def _untimed_note(movement: str, duration_s: float) -> dict:
