@@ -94,13 +94,15 @@ def encode(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
     Coordinates are centred on each frame's mid-hip and divided by the session's median
     shoulder-to-hip length (so distance and image size do not matter); unseen joints are
-    interpolated over time and get score 0.
+    interpolated over time (0 if never seen) and get score 0.
     """
     index = [MEDIAPIPE33.index(name) for name in JOINTS]
     points = _filled(keypoints[:, index].reshape(len(keypoints), -1)).reshape(-1, len(index), 2)
     hips = points[:, [JOINTS.index("left_hip"), JOINTS.index("right_hip")]].mean(axis=1)
     shoulders = points[:, [JOINTS.index("left_shoulder"), JOINTS.index("right_shoulder")]]
     torso = np.median(np.linalg.norm(shoulders.mean(axis=1) - hips, axis=1)) + 1e-6
+    if torso < 1.0:  # shoulders or hips never seen (pixels): no scale, and scores are 0
+        torso = 1.0
     centred = (points - hips[:, None]) / torso
     confidence = np.where(np.isfinite(keypoints[:, index, 0]), scores[:, index], 0.0)
     return np.concatenate([centred.reshape(len(points), -1), confidence], axis=1).astype(np.float32)

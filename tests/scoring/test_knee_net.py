@@ -57,6 +57,17 @@ def test_unseen_joints_are_filled_in_time_and_carry_no_confidence():
     assert (encoded[:10, 2 * len(JOINTS) + knee] > 0).all()
 
 
+def test_a_session_without_shoulders_or_hips_gives_finite_unsure_input():
+    seen = film(_squat(1), _squat(1).cameras[0], np.random.default_rng(0), layout="mediapipe33")
+    keypoints = seen.keypoints.copy()
+    keypoints[:, 11:13] = np.nan  # the shoulders never seen
+    keypoints[:, 23:25] = np.nan  # nor the hips
+    encoded = encode(keypoints, seen.scores)
+    assert np.isfinite(encoded).all()
+    for joint in ("left_shoulder", "right_shoulder", "left_hip", "right_hip"):
+        assert (encoded[:, 2 * len(JOINTS) + JOINTS.index(joint)] == 0).all()
+
+
 def test_probabilities_come_per_frame_at_the_sessions_own_rate():
     clip = generate_clip(ClipRequest(seed=3, movement="squat", num_reps=2, fps=60.0))
     seen = film(clip, clip.cameras[0], np.random.default_rng(0), layout="mediapipe33")
