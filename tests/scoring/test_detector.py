@@ -262,6 +262,36 @@ def test_the_bundled_detector_judges_phone_sessions(squat_reference):
     assert judged(_squat(22)).errors == []
 
 
+@pytest.mark.parametrize("fps", [24.0, 60.0])
+def test_caving_knees_are_found_in_phone_sessions_at_other_frame_rates(squat_reference, fps):
+    """The knee network reads 30 fps; sessions filmed at 24 or 60 fps are resampled for it
+    and back, so the bundled detector still finds caving knees and nothing on a correct
+    session."""
+    from coach_cli.scoring_eval import lift_clip
+    from pose3d.lifter import Lifter
+
+    population, lifter = PopulationModel.load(), Lifter.for_recordings()
+
+    def judged(errors):
+        clip = generate_clip(
+            ClipRequest(seed=901, movement="squat", num_reps=4, fps=fps, errors=errors)
+        )
+        poses, scores, keypoints = lift_clip(clip, lifter, 0)
+        report = score_session(
+            poses,
+            fps,
+            squat_reference,
+            scores=scores,
+            population=population,
+            keypoints_2d=keypoints,
+        )
+        return report.errors
+
+    caving = judged([ErrorPlan("knees_caving_in", 0.8, "both", 1, 2)])
+    assert {e.segment for e in caving if e.kind == "knees_caving_in"} == {"left_leg", "right_leg"}
+    assert judged([]) == []
+
+
 def test_a_dance_without_its_beat_times_is_not_judged_as_if_it_had_them():
     """The detector learned routines to music move by move on the beat. Without the beat
     times a correct dance is not flagged (it was: "reach all the way up" on most moves),
