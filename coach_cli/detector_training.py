@@ -36,6 +36,7 @@ from tqdm import tqdm
 from coach_cli.scoring_eval import (
     ALARM_PENALTY,
     MODES,
+    f1_from_counts,
     prepare_clip,
     prepare_clips,
     reference_for,
@@ -238,9 +239,9 @@ def choose_threshold(
         for min_confidence in MIN_CONFIDENCES:
             flagged = (probability >= threshold) & (confidence >= min_confidence)
             found = int((flagged & positive).sum())
-            precision = found / flagged.sum() if flagged.any() else 0.0
-            recall = found / positive.sum() if positive.any() else 0.0
-            f1 = 2 * precision * recall / (precision + recall) if found else 0.0
+            precision, recall, f1 = (
+                float(v) for v in f1_from_counts(flagged.sum(), found, positive.sum(), found)
+            )
             alarms = len(np.unique(units.clip[flagged & on_correct_clip])) / max(1, correct.sum())
             key = (round(f1 - ALARM_PENALTY * alarms, 6), float(threshold), min_confidence)
             if best is None or key > best[0]:

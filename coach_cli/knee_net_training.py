@@ -24,7 +24,9 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from tqdm import tqdm
 
+from pose3d.skeleton import MEDIAPIPE33
 from scoring.knee_net import (
+    JOINT_INDEX,
     JOINTS,
     NET_FPS,
     OUTPUTS,
@@ -83,16 +85,15 @@ def clip_examples(clip: Clip, views: int, seed: int) -> list[tuple[np.ndarray, n
 
 def _mirror_permutations() -> tuple[np.ndarray, np.ndarray]:
     """Input column and output order of the mirrored person (left and right swapped)."""
-    swapped = [
-        JOINTS.index(j.replace("left", "@").replace("right", "left").replace("@", "right"))
-        for j in JOINTS
-    ]
+    twin = MEDIAPIPE33.flip_permutation[JOINT_INDEX]  # each joint's twin, in MediaPipe-33
+    swapped = np.array([list(JOINT_INDEX).index(joint) for joint in twin])
     columns = np.concatenate(
-        [np.ravel([[2 * j, 2 * j + 1] for j in swapped]), 2 * len(JOINTS) + np.array(swapped)]
+        [np.ravel([[2 * j, 2 * j + 1] for j in swapped]), 2 * len(JOINTS) + swapped]
     )
+    other_side = {"left": "right", "right": "left"}
     outputs = [
-        OUTPUTS.index(o.replace("left", "@").replace("right", "left").replace("@", "right"))
-        for o in OUTPUTS
+        OUTPUTS.index("_".join([other_side[side], what]))
+        for side, what in (name.split("_", 1) for name in OUTPUTS)
     ]
     return columns, np.array(outputs)
 

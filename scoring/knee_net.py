@@ -34,6 +34,7 @@ JOINTS = tuple(
     for side in ("left", "right")
     for part in ("shoulder", "hip", "knee", "ankle", "heel", "foot_index")
 )
+JOINT_INDEX = np.array([MEDIAPIPE33.index(name) for name in JOINTS])  # in MediaPipe-33
 INPUTS = 3 * len(JOINTS)  # x, y, score per joint
 OUTPUTS = ("left_caving", "right_caving", "left_over_toes", "right_over_toes")
 DEFAULT_PATH = Path(__file__).parent / "models" / "knee_net.pt"
@@ -96,7 +97,7 @@ def encode(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
     shoulder-to-hip length (so distance and image size do not matter); unseen joints are
     interpolated over time (0 if never seen) and get score 0.
     """
-    index = [MEDIAPIPE33.index(name) for name in JOINTS]
+    index = JOINT_INDEX
     points = _filled(keypoints[:, index].reshape(len(keypoints), -1)).reshape(-1, len(index), 2)
     hips = points[:, [JOINTS.index("left_hip"), JOINTS.index("right_hip")]].mean(axis=1)
     shoulders = points[:, [JOINTS.index("left_shoulder"), JOINTS.index("right_shoulder")]]

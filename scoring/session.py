@@ -109,11 +109,11 @@ def align_session(
     return plan, track_phase, alignment
 
 
-def _whole_session_note(check: Check, duration_s: float, message: str) -> dict:
-    """A note about ``check`` over the whole session."""
+def _whole_session_note(kind: str, segment: str, duration_s: float, message: str) -> dict:
+    """A note about ``kind`` on ``segment`` over the whole session."""
     return {
-        "segment": check.segment,
-        "kind": check.kind,
+        "segment": segment,
+        "kind": kind,
         "start_s": 0.0,
         "end_s": round(duration_s, 2),
         "message": message,
@@ -124,7 +124,8 @@ def _unseen_note(check: Check, duration_s: float) -> dict:
     """The note for a check the camera could not judge over the session."""
     kind, segment = check.kind.replace("_", " "), check.segment.replace("_", " ")
     return _whole_session_note(
-        check,
+        check.kind,
+        check.segment,
         duration_s,
         f"{kind} was not judged: the camera saw the {segment} too poorly "
         "(out of frame, hidden, or from an angle that cannot show it)",
@@ -135,7 +136,8 @@ def _no_landmarks_note(check: Check, duration_s: float) -> dict:
     """The note for a knee check of lifted poses sent without MediaPipe landmarks."""
     kind, segment = check.kind.replace("_", " "), check.segment.replace("_", " ")
     return _whole_session_note(
-        check,
+        check.kind,
+        check.segment,
         duration_s,
         f"{kind} on the {segment} was judged from the 3D poses alone, which keep little of "
         "it: send MediaPipe-33 landmarks (with the feet) to have it judged closely",
@@ -144,15 +146,14 @@ def _no_landmarks_note(check: Check, duration_s: float) -> dict:
 
 def _untimed_note(movement: str, duration_s: float) -> dict:
     """The note for a routine done to music scored without the music's beat times."""
-    return {
-        "segment": "timing",
-        "kind": "off_beat",
-        "start_s": 0.0,
-        "end_s": round(duration_s, 2),
-        "message": f"this {movement.replace('_', ' ')} is done to music, but the beat times "
-        "are missing (the routine's or the session's): the moves were judged on the motion "
-        "alone, and the timing on the beat was not judged",
-    }
+    return _whole_session_note(
+        "off_beat",
+        "timing",
+        duration_s,
+        f"this {movement.replace('_', ' ')} is done to music, but the beat times are missing "
+        "(the routine's or the session's): the moves were judged on the motion alone, and the "
+        "timing on the beat was not judged",
+    )
 
 
 def session_evidence(
