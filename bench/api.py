@@ -22,6 +22,7 @@ import httpx
 import numpy as np
 
 from bench.common import report
+from coach_api.accounts import grant_role_in
 from coach_api.process import free_port, start_server
 from pose3d.sequence_json import KeypointSequence
 from synthetic_data.detector import film
@@ -62,9 +63,10 @@ async def _live(ws_url, token, routine_id, payload, streams, seconds=10, batch=5
     latencies = []
 
     async def stream():
-        async with websockets.connect(f"{ws_url}?token={token}", max_size=2**24) as socket:
+        async with websockets.connect(ws_url, max_size=2**24) as socket:
             header = {k: payload[k] for k in ("layout", "fps", "image_width", "image_height")}
-            await socket.send(json.dumps({"type": "start", "routine_id": routine_id, **header}))
+            start = {"type": "start", "token": token, "routine_id": routine_id, **header}
+            await socket.send(json.dumps(start))
             await socket.recv()
             frames = payload["frames"][: int(seconds * payload["fps"])]
             for start in range(0, len(frames), batch):
@@ -102,9 +104,9 @@ def main(argv: list[str] | None = None) -> None:
         try:
             http = httpx.Client(base_url=url, timeout=300)
             http.post(
-                "/auth/register",
-                json={"email": "t@example.com", "password": "bench password", "role": "trainer"},
+                "/auth/register", json={"email": "t@example.com", "password": "bench password"}
             )
+            grant_role_in(f"sqlite:///{Path(data) / 'coach.db'}", "t@example.com", "trainer")
             token = http.post(
                 "/auth/login", data={"username": "t@example.com", "password": "bench password"}
             ).json()["access_token"]

@@ -13,14 +13,16 @@ from pose3d.archive import atomic_write
 
 
 class LocalBlobs:
-    """Blobs as files in one folder (written atomically)."""
+    """Blobs as files in one folder (written atomically), readable by this account only:
+    they are people's motion and videos."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        folder.chmod(0o700)
 
     def put(self, name: str, data: bytes) -> None:
-        atomic_write(self.folder / name, data)
+        atomic_write(self.folder / name, data, mode=0o600)
 
     def get(self, name: str) -> bytes:
         return (self.folder / name).read_bytes()

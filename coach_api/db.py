@@ -1,11 +1,19 @@
-"""Persistence: SQLAlchemy models and the engine (SQLite in WAL mode by default)."""
+"""Persistence: SQLAlchemy models and the engine (SQLite in WAL mode by default).
+
+Ids are never reused (``AUTOINCREMENT`` on SQLite, sequences elsewhere): a deleted
+account's, session's or job's id never names a newer row, so a stale token or link
+cannot reach someone else's data.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
 from datetime import UTC, datetime
+from pathlib import Path
 
-from sqlalchemy import ForeignKey, String, Text, create_engine, event
+from sqlalchemy import ForeignKey, String, Text, create_engine, event, inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -14,17 +22,28 @@ class Base(DeclarativeBase):
     pass
 
 
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def new_token_key() -> str:
+    """A random per-account value that every token of the account carries: replacing it
+    (or deleting the account) invalidates all of them."""
+    return secrets.token_urlsafe(16)
+
+
 class User(Base):
     __tablename__ = "users"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(16), default="user")
+    token_key: Mapped[str] = mapped_column(String(32), default=new_token_key)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     sessions: Mapped[list[WorkoutSession]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -37,9 +56,14 @@ class User(Base):
 
 
 class Routine(Base):
-    """A trainer's reference performance: the lifted 3D motion is a blob."""
+    """A trainer's reference performance: the lifted 3D motion is a blob.
+
+    Private to its trainer until ``published``; published routines are the catalogue
+    every user may score against.
+    """
 
     __tablename__ = "routines"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -49,18 +73,27 @@ class Routine(Base):
     frames: Mapped[int]
     reps: Mapped[int]
     blob: Mapped[str] = mapped_column(String(200))
+    published: Mapped[bool] = mapped_column(default=False, index=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     owner: Mapped[User] = relationship(back_populates="routines")
 
 
 class WorkoutSession(Base):
-    """A scored user session; the report is JSON, the lifted motion a blob."""
+    """A scored user session; the report is JSON, the lifted motion a blob.
+
+    ``routine_id`` is not a foreign key: a session is the user's and outlives the
+    trainer's routine (its deletion, or the trainer's erasure). It keeps its own copy of
+    what it needs (report, motion, the routine's name and movement); only the trainer's
+    reference motion, the trainer's data, goes with the routine.
+    """
 
     __tablename__ = "sessions"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    routine_id: Mapped[int] = mapped_column(ForeignKey("routines.id"), index=True)
+    routine_id: Mapped[int] = mapped_column(index=True)
+    routine_name: Mapped[str] = mapped_column(String(120), default="")
     score: Mapped[float]
     report_json: Mapped[str] = mapped_column(Text)
     blob: Mapped[str] = mapped_column(String(200))
@@ -76,18 +109,21 @@ class Job(Base):
     """Background work (a long session, a video): queued -> running -> done | failed.
 
     When done, ``session_id`` names the scored session, or ``routine_id`` the routine a
-    trainer's video became.
+    trainer's video became. ``video_blob`` is the uploaded video while the job needs it,
+    and afterwards only when the user asked to keep it (``keep_video``).
     """
 
     __tablename__ = "jobs"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(String(12), default="queued")
+    status: Mapped[str] = mapped_column(String(12), default="queued", index=True)
     session_id: Mapped[int | None] = mapped_column(default=None)
     routine_id: Mapped[int | None] = mapped_column(default=None)
     error: Mapped[str] = mapped_column(String(500), default="")
-    video_blob: Mapped[str] = mapped_column(String(200), default="")  # a video the user kept
+    video_blob: Mapped[str] = mapped_column(String(200), default="")
+    keep_video: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
@@ -95,6 +131,7 @@ class Feedback(Base):
     """A user's verdict on one cue of a session, kept for retraining."""
 
     __tablename__ = "feedback"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(
@@ -108,11 +145,75 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a busy timeout."""
+class Invitation(Base):
+    """A single-use code an admin hands out: registering with it grants ``role``.
+
+    Only the code's SHA-256 is stored, so a leaked database does not leak usable codes.
+    """
+
+    __tablename__ = "invitations"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    expires_at: Mapped[datetime]
+    used_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class OutdatedDatabaseError(RuntimeError):
+    """The database was made by an older version of the schema."""
+
+
+def _check_schema(engine: Engine) -> None:
+    """Refuse a database whose tables lack today's columns (there are no migrations yet:
+    ``create_all`` only adds missing tables), instead of failing request by request."""
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing = sorted(set(table.columns.keys()) - present)
+        if missing:
+            raise OutdatedDatabaseError(
+                f"the database {engine.url.render_as_string(hide_password=True)} is from an "
+                f"older version (table {table.name} lacks {', '.join(missing)}); move it "
+                "away to start afresh"
+            )
+
+
+def _private_sqlite_file(url: str) -> None:
+    """Create a SQLite database file readable by its owner only (its WAL and shared-memory
+    files take the same mode), before SQLite creates it with the umask."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix) :] in ("", ":memory:"):
+        return
+    path = Path(url[len(prefix) :].split("?", 1)[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    path.chmod(0o600)
+
+
+def make_engine(url: str, pool_size: int = 8, pool_timeout_s: float = 10.0) -> Engine:
+    """An engine for ``url`` whose pool holds ``pool_size`` connections (no overflow): a
+    request that waits ``pool_timeout_s`` for one fails (the API answers 503). SQLite gets
+    WAL, foreign keys and a busy timeout."""
     sqlite = url.startswith("sqlite")
+    in_memory = sqlite and (url in ("sqlite://", "sqlite:///:memory:"))
+    options = {} if in_memory else {"pool_size": pool_size, "max_overflow": 0}
+    if sqlite:
+        _private_sqlite_file(url)
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30} if sqlite else {}
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30} if sqlite else {},
+        pool_timeout=pool_timeout_s,
+        **options,
     )
     if sqlite:
 
@@ -124,6 +225,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
+    _check_schema(engine)
     Base.metadata.create_all(engine)
     return engine
 

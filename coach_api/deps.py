@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -38,11 +39,22 @@ SessionDep = Annotated[Session, Depends(get_db)]
 EngineDep = Annotated[Engine, Depends(get_engine)]
 
 
+def user_for_token(db: Session, token: str | None, settings: Settings) -> User | None:
+    """The account a bearer token belongs to, or ``None`` (bad, expired, or the account was
+    deleted or its tokens revoked)."""
+    claims = read_token(token, settings.signing_key) if token else None
+    if claims is None:
+        return None
+    user = db.get(User, claims[0])
+    if user is None or not secrets.compare_digest(user.token_key, claims[1]):
+        return None
+    return user
+
+
 def current_user(
     db: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> User:
-    user_id = read_token(token, settings.signing_key) if token else None
-    user = db.get(User, user_id) if user_id is not None else None
+    user = user_for_token(db, token, settings)
     if user is None:
         raise ApiError(401, "unauthorized", "a valid bearer token is required")
     return user
@@ -52,9 +64,29 @@ CurrentUser = Annotated[User, Depends(current_user)]
 
 
 def rate_limited_user(request: Request, user: CurrentUser) -> User:
-    """The current user, if under their rate limit for expensive requests (else 429)."""
-    request.app.state.rate_limiter.check(user.id)
+    """The current user, if they have an expensive request left (else 429). Nothing is
+    spent here: the route calls :func:`spend_rate` once the request is valid."""
+    request.app.state.rate_limits.peek_scoring(user.id)
     return user
 
 
 RateLimitedUser = Annotated[User, Depends(rate_limited_user)]
+
+
+def spend_rate(request: Request, user: User) -> None:
+    """Count a valid expensive request against the user's rate limit (429 if none left)."""
+    request.app.state.rate_limits.spend_scoring(user.id)
+
+
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy, uvicorn's ``--proxy-headers`` sets it)."""
+    return request.client.host if request.client is not None else "unknown"
+
+
+def require_admin(user: CurrentUser) -> User:
+    if user.role != "admin":
+        raise ApiError(403, "forbidden", "admins only")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]

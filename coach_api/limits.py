@@ -1,4 +1,5 @@
-"""Request-size limit enforced while the body is read (not only from Content-Length)."""
+"""HTTP middleware: the request-size limit (enforced while the body is read, not only from
+Content-Length) and the security headers of every response."""
 
 from __future__ import annotations
 
@@ -58,3 +59,28 @@ class BodySizeLimit:
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeaders:
+    """ASGI middleware: headers every response carries, so that browsers never sniff a
+    download into a page, and no page of ours is framed or leaks its URL onward."""
+
+    HEADERS = (
+        (b"x-content-type-options", b"nosniff"),
+        (b"referrer-policy", b"no-referrer"),
+        (b"x-frame-options", b"DENY"),
+    )
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *self.HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

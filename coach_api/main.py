@@ -8,10 +8,13 @@ from fastapi import FastAPI
 
 from coach_api.db import make_engine, make_sessionmaker
 from coach_api.errors import install_error_handlers
-from coach_api.limits import BodySizeLimit
-from coach_api.observability import Metrics, RateLimiter, RequestLog
+from coach_api.json_requests import DOCUMENTED_BODIES
+from coach_api.limits import BodySizeLimit, SecurityHeaders
+from coach_api.observability import Metrics, RequestLog
+from coach_api.ratelimits import RateLimits
+from coach_api.recovery import recover_interrupted_jobs
 from coach_api.routes import admin, auth, live, ops, routines, sessions, videos
-from coach_api.services import Engine
+from coach_api.services import Engine, SequenceLimits
 from coach_api.settings import Settings
 
 
@@ -33,10 +36,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             recordings,
             PopulationModel.load(),
             settings.worker_threads,
-            settings.min_frames,
-            settings.max_frames,
+            SequenceLimits.from_settings(settings),
             app.state.metrics,
         )
+        recover_interrupted_jobs(app.state.sessionmaker, settings.blobs)
         yield
         app.state.db_engine.dispose()
 
@@ -51,8 +54,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.background = set()  # running background jobs (kept referenced)
-    app.state.rate_limiter = RateLimiter(settings.rate_per_minute, settings.rate_burst)
-    app.state.db_engine = make_engine(settings.resolved_database_url)
+    app.state.rate_limits = RateLimits.from_settings(settings)
+    settings.private_data_dir()
+    app.state.db_engine = make_engine(
+        settings.resolved_database_url, settings.db_pool_size, settings.db_pool_timeout_s
+    )
     app.state.sessionmaker = make_sessionmaker(app.state.db_engine)
     install_error_handlers(app)
     for router in (
@@ -66,5 +72,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router, prefix="/v1")
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog, metrics=app.state.metrics)
+    app.openapi = _with_read_bodies(app.openapi)
     return app
+
+
+def _with_read_bodies(generate):
+    """Wrap ``app.openapi`` so that the bodies routes read by hand (after authentication)
+    are in the schema's components, where their ``$ref`` points."""
+
+    def openapi() -> dict:
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for model in DOCUMENTED_BODIES:
+            if model.__name__ not in components:
+                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                components.update(body.pop("$defs", {}))
+                components[model.__name__] = body
+        return schema
+
+    return openapi

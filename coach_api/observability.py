@@ -1,4 +1,4 @@
-"""Request ids, structured logs, Prometheus metrics and per-user rate limits."""
+"""Request ids, structured logs and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ import json
 import logging
 import time
 import uuid
-from collections import defaultdict
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
 
-from coach_api.errors import ApiError
-
-logger = logging.getLogger("coach_api")
+logger = logging.getLogger("coach_api.requests")  # one JSON line per request
 
 
 class Metrics:
@@ -79,21 +76,3 @@ class RequestLog:
                     }
                 )
             )
-
-
-class RateLimiter:
-    """Token buckets per user: ``rate`` requests per minute, bursts of ``burst``."""
-
-    def __init__(self, per_minute: float, burst: int) -> None:
-        self.rate, self.burst = per_minute / 60.0, burst
-        self.buckets: dict[int, tuple[float, float]] = defaultdict(
-            lambda: (float(burst), time.monotonic())
-        )
-
-    def check(self, user_id: int) -> None:
-        tokens, last = self.buckets[user_id]
-        now = time.monotonic()
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
-        if tokens < 1:
-            raise ApiError(429, "rate_limited", "too many requests; slow down", None)
-        self.buckets[user_id] = (tokens - 1, now)

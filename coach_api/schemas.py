@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import itertools
 import json
+import unicodedata
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
 
 from coach_api.errors import ApiError
+from pose3d.sequence_json import MAX_FPS, MAX_IMAGE_SIDE, MIN_FPS
 
 MAX_BEATS = 20_000  # beats of a 2-hour session at 166 bpm
 
@@ -44,11 +54,40 @@ def check_beat_times(value: object) -> list[float] | None:
     raise ApiError(422, "invalid_input", message, "beat_times")
 
 
+def normalise_email(email: str) -> str:
+    """One spelling per address: Unicode NFKC, no surrounding spaces, lower case."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+def _normalised_if_text(value: object) -> object:
+    return normalise_email(value) if isinstance(value, str) else value
+
+
+def _no_control_characters(text: str) -> str:
+    if any(unicodedata.category(c) == "Cc" for c in text):
+        raise ValueError("must not contain control characters (NUL, newlines, ...)")
+    return text
+
+
+# A name shown to people: printable, one line.
+DisplayText = Annotated[str, AfterValidator(_no_control_characters)]
+Email = Annotated[
+    str,
+    Field(pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$", max_length=320),
+    BeforeValidator(_normalised_if_text),  # checked as normalised
+]
+Role = Literal["user", "trainer", "admin"]
+
+
 class UserCreate(BaseModel):
+    """A new account. It is a ``user``; ``trainer`` (or ``admin``) needs an ``invitation``
+    code of that role from an admin."""
+
     model_config = ConfigDict(extra="forbid")
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    email: Email
     password: str = Field(min_length=8, max_length=200)
-    role: Literal["user", "trainer"] = "user"
+    role: Role = "user"
+    invitation: str | None = Field(default=None, min_length=8, max_length=100)
 
 
 class UserPublic(BaseModel):
@@ -65,14 +104,15 @@ class Token(BaseModel):
 
 
 class KeypointSequenceIn(BaseModel):
-    """The phone's keypoint sequence (see DESIGN.md); validated in depth by the service."""
+    """The phone's keypoint sequence (see DESIGN.md): ``frames`` lists per frame one
+    ``[x, y, score]`` per joint (pixels, pixels, [0, 1]; ``[null, null, 0]`` unseen)."""
 
     model_config = ConfigDict(extra="forbid")
-    layout: str
-    fps: float
-    image_width: int
-    image_height: int
-    frames: list[list[list[Any]]]
+    layout: Literal["mediapipe33", "coco17"]
+    fps: float = Field(ge=MIN_FPS, le=MAX_FPS, allow_inf_nan=False)
+    image_width: int = Field(ge=1, le=MAX_IMAGE_SIDE)
+    image_height: int = Field(ge=1, le=MAX_IMAGE_SIDE)
+    frames: list[list[Annotated[list[float | None], Field(min_length=3, max_length=3)]]]
 
 
 class RoutineCreate(BaseModel):
@@ -80,14 +120,18 @@ class RoutineCreate(BaseModel):
     and how many beats one repetition of the routine lasts (4-beat moves)."""
 
     model_config = ConfigDict(extra="forbid")
-    name: str = Field(min_length=1, max_length=120)
-    movement: str = Field(min_length=1, max_length=40)
+    name: DisplayText = Field(min_length=1, max_length=120)
+    movement: DisplayText = Field(min_length=1, max_length=40)
     keypoints: KeypointSequenceIn
     beat_times: BeatTimes | None = None
     beats_per_rep: int | None = Field(default=None, ge=4, le=256, multiple_of=4)
+    published: bool = False  # in the users' catalogue at once (else private until PATCHed)
 
 
 class RoutinePublic(BaseModel):
+    """A routine; ``published`` ones are in every user's catalogue, others only its
+    trainer's."""
+
     model_config = ConfigDict(from_attributes=True)  # built from the database row
 
     id: int
@@ -96,7 +140,37 @@ class RoutinePublic(BaseModel):
     fps: float
     frames: int
     reps: int
+    published: bool
     created_at: datetime
+
+
+class RoutineUpdate(BaseModel):
+    """Publish a routine to the users' catalogue (or withdraw it), or rename it."""
+
+    model_config = ConfigDict(extra="forbid")
+    published: bool | None = None
+    name: DisplayText | None = Field(default=None, min_length=1, max_length=120)
+
+
+class RoleUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    role: Role
+
+
+class InvitationCreate(BaseModel):
+    """An invitation: whoever registers with its code gets ``role``."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Literal["trainer", "admin"] = "trainer"
+    valid_days: int = Field(default=7, ge=1, le=30)
+
+
+class InvitationPublic(BaseModel):
+    """The code is shown once, here; only its hash is stored."""
+
+    code: str
+    role: str
+    expires_at: datetime
 
 
 class SessionCreate(BaseModel):
@@ -112,6 +186,7 @@ class SessionPublic(BaseModel):
 
     id: int
     routine_id: int
+    routine_name: str
     score: float
     created_at: datetime
     report: dict
@@ -138,7 +213,7 @@ class FeedbackCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     error_index: int = Field(ge=0, le=10_000)
     verdict: Literal["right", "wrong"]
-    comment: str = Field(default="", max_length=500)
+    comment: str = Field(default="", max_length=500, pattern=r"^[^\x00]*$")
 
 
 class FeedbackPublic(BaseModel):

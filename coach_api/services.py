@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import time
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import anyio
@@ -15,14 +16,38 @@ import numpy as np
 import torch
 
 from coach_api.errors import ApiError
-from pose3d.keypoints import h36m_scores
+from pose3d.keypoints import DEFAULT_MIN_SCORE, h36m_scores
 from pose3d.lifter import Lifter
-from pose3d.sequence_json import KeypointSequence, SequenceFormatError, parse_sequence
+from pose3d.sequence_json import KeypointSequence, SequenceFormatError, sequence_from_array
 from scoring import PopulationModel, Reference, score_session
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
 
 REFERENCE_CACHE = 64  # prepared routine references kept in memory
+# Keypoints spanning less than this share of the image's longer side are no person (all
+# joints at one point scored 96.7 before this check).
+MIN_PERSON_EXTENT = 0.01
+
+
+@dataclass(frozen=True)
+class SequenceLimits:
+    """What one request's keypoint sequence may be: frames, frame rate, duration (s)."""
+
+    min_frames: int
+    max_frames: int
+    min_fps: float
+    max_fps: float
+    max_duration_s: float
+
+    @classmethod
+    def from_settings(cls, settings) -> SequenceLimits:
+        return cls(
+            settings.min_frames,
+            settings.max_frames,
+            settings.min_fps,
+            settings.max_fps,
+            settings.max_duration_s,
+        )
 
 
 class Engine:
@@ -38,8 +63,7 @@ class Engine:
         recordings: Lifter,
         population: PopulationModel | None,
         workers: int,
-        min_frames: int,
-        max_frames: int,
+        limits: SequenceLimits,
         metrics=None,
     ) -> None:
         torch.set_num_threads(1)  # concurrent requests share the cores
@@ -50,19 +74,85 @@ class Engine:
         # Live repetition checks get their own thread: a check (segmenting and scoring a
         # finished rep) must never hold up another stream's lifting.
         self.check_limiter = anyio.CapacityLimiter(1)
-        self.min_frames, self.max_frames = min_frames, max_frames
+        self.limits = limits
 
-    def parse(self, payload: dict, field: str) -> KeypointSequence:
+    def sequence(
+        self, header, frames: np.ndarray | None, field: str = "keypoints"
+    ) -> KeypointSequence:
+        """The keypoint sequence of a request: ``header`` (layout, fps, image size; a
+        validated ``KeypointSequenceIn``) and ``frames`` ``(T, J, 3)`` from
+        :func:`~coach_api.json_body.read_body_with_frames`. 422 naming the field unless it
+        is well formed, within the work one request may cause, and shows a person."""
+        if frames is None:
+            raise ApiError(422, "invalid_keypoints", "is required", f"{field}.frames")
         try:
-            return parse_sequence(payload, min_frames=self.min_frames, max_frames=self.max_frames)
+            sequence = sequence_from_array(
+                header.layout,
+                header.fps,
+                header.image_width,
+                header.image_height,
+                frames,
+                min_frames=self.limits.min_frames,
+                max_frames=self.limits.max_frames,
+                min_fps=self.limits.min_fps,
+                max_fps=self.limits.max_fps,
+            )
         except SequenceFormatError as exc:
             raise ApiError(422, "invalid_keypoints", exc.message, f"{field}.{exc.field}") from None
+        self._check_workload(sequence, field)
+        self._check_person(sequence, field)
+        return sequence
+
+    def _check_workload(self, sequence: KeypointSequence, field: str) -> None:
+        """Bound the work: the duration, and the frames the lifter will see after
+        resampling to its own rate (a low fps multiplies them)."""
+        seconds = sequence.num_frames / sequence.fps
+        lifted = seconds * self.recordings.metadata.fps
+        if seconds > self.limits.max_duration_s or lifted > self.limits.max_frames:
+            raise ApiError(
+                413,
+                "too_long",
+                f"{sequence.num_frames} frames at {sequence.fps:g} fps last {seconds:.0f} s; "
+                f"at most {self.limits.max_duration_s:g} s per request",
+                f"{field}.frames",
+            )
+
+    def _check_person(self, sequence: KeypointSequence, field: str) -> None:
+        """Refuse what cannot be a person: no confident keypoint at all (the lifter would
+        see nothing), or keypoints that span (almost) no image area."""
+        min_score = DEFAULT_MIN_SCORE  # what the lifter treats as seen
+        confident = sequence.scores >= min_score
+        if not confident.any():
+            raise ApiError(
+                422,
+                "no_person",
+                f"no keypoint has a score of at least {min_score:g}: no person was seen",
+                f"{field}.frames",
+            )
+        visible = confident.sum(axis=1) >= 2  # frames where an extent exists
+        extent = np.zeros(1)
+        if visible.any():
+            points = np.where(confident[visible, :, None], sequence.keypoints[visible], np.nan)
+            spans = np.nanmax(points, axis=1) - np.nanmin(points, axis=1)  # (T, 2) px
+            extent = spans.max(axis=1)
+        least = MIN_PERSON_EXTENT * max(sequence.image_size)
+        if float(np.median(extent)) < least:
+            raise ApiError(
+                422,
+                "no_person",
+                f"the keypoints span {float(np.median(extent)):.1f} px (median over frames); "
+                f"a person spans at least {least:.0f} px of this image",
+                f"{field}.frames",
+            )
 
     def lift(self, sequence: KeypointSequence) -> tuple[np.ndarray, np.ndarray]:
-        """(poses ``(T, 17, 3)``, H36M-order scores ``(T, 17)``)."""
-        return self.recordings.lift_sequence(sequence), h36m_scores(
-            sequence.scores, sequence.layout
-        )
+        """(poses ``(T, 17, 3)``, H36M-order scores ``(T, 17)``); 422 for input the lifter
+        refuses (it raises ValueError only for bad input)."""
+        try:
+            poses = self.recordings.lift_sequence(sequence)
+        except ValueError as exc:
+            raise ApiError(422, "invalid_keypoints", str(exc), "keypoints") from None
+        return poses, h36m_scores(sequence.scores, sequence.layout)
 
     async def run(self, function, *args, checks: bool = False):
         """Run ``function(*args)`` in the worker pool (``checks``: the live-check thread),
@@ -100,6 +190,10 @@ class Engine:
                 self._references.pop(next(iter(self._references)))
             self._references[routine.blob] = cached
         return cached
+
+    def forget_reference(self, blob: str) -> None:
+        """Drop a deleted routine's prepared reference (the trainer's motion) from memory."""
+        self._references.pop(blob, None)
 
     def score(
         self,

@@ -7,6 +7,7 @@ generated once and kept in the data folder.
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -36,13 +37,42 @@ class Settings(BaseSettings):
     strictness: str = "intermediate"
     gcs_bucket: str = ""  # store blobs in this GCS bucket instead of data_dir/blobs
     gcs_prefix: str = "coach"
-    admin_emails: list[str] = []  # accounts registered with these emails are admins
     rate_per_minute: float = 30.0  # scoring requests per user per minute
     rate_burst: int = 10
+    # Per client address (behind a proxy: run uvicorn with --proxy-headers): sign-ups and
+    # logins per minute, and failed logins per account before it must wait.
+    signup_per_minute: float = 5.0
+    login_per_minute: float = 20.0
+    login_failures_per_account: int = 10  # in login_failure_window_s
+    login_failure_window_s: int = 900
+    # Keypoint sequences: a camera's frame rate, and the most frames and seconds one
+    # request may cause work for (after resampling to the lifter's rate too).
+    min_fps: float = 5.0
+    max_fps: float = 240.0
+    max_duration_s: float = 600.0
+    # Database connections (no overflow); a request waiting longer gets 503 + Retry-After.
+    db_pool_size: int = 8
+    db_pool_timeout_s: float = 10.0
+    # Server-side video: decoded pixels per upload (frames x width x height; 3 minutes of
+    # 1080p at 30 fps), and the longest image side frames are downscaled to for detection.
+    video_max_pixels: int = 180 * 30 * 1920 * 1080
+    video_max_side: int = 640
+    # Live sockets: the start message (with the token) must come within live_auth_timeout_s;
+    # a socket silent for live_idle_timeout_s is closed; no message may exceed
+    # live_max_message_bytes.
+    live_auth_timeout_s: float = 10.0
+    live_idle_timeout_s: float = 60.0
+    live_max_message_bytes: int = 512 * 1024
     # Live streams are real time: frames may arrive at most live_max_speed x the stream's
     # fps, after a catch-up allowance of live_burst_s seconds of frames.
     live_max_speed: float = 2.0
     live_burst_s: float = 5.0
+
+    def private_data_dir(self) -> None:
+        """Create the data folder readable by this account only (it holds the database,
+        the signing key and people's motion)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.data_dir.chmod(0o700)
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -80,6 +110,11 @@ class Settings(BaseSettings):
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key_file = self.data_dir / "secret.key"
         if not key_file.exists():
-            key_file.write_text(secrets.token_urlsafe(48))
-            key_file.chmod(0o600)
+            # Created 0600 (never readable by others, not even briefly), written once.
+            try:
+                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process just made it
+                return key_file.read_text().strip()
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
         return key_file.read_text().strip()

@@ -3,15 +3,28 @@
 The pose model is not downloaded: ``COACH_POSE_TASK`` must name a
 ``pose_landmarker*.task`` file (the official one, or one assembled offline as
 ``../shared/STACK.md`` describes). Without it, video jobs fail with that instruction.
+
+Uploads are hostile input: a few MiB of video can decode to tens of GB of pixels. So
+frames are decoded, downscaled and detected one at a time (memory is one decoded frame
+plus the ``(T, 33, ...)`` outputs, whatever the video's length), and the pixels decoded
+per upload are bounded twice: from the container's metadata before decoding anything,
+then by counting while decoding, because metadata can be missing or lie.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from pose3d.sequence_json import KeypointSequence
+from pose3d.sequence_json import MAX_FPS, MIN_FPS, KeypointSequence
+
+if TYPE_CHECKING:
+    import cv2
 
 VIDEO_TYPES = {
     "video/mp4": ".mp4",
@@ -20,59 +33,221 @@ VIDEO_TYPES = {
     "video/x-msvideo": ".avi",
 }
 
+JOINTS = 33  # MediaPipe pose landmarks per person
+MAX_FRAME_SIDE = 8192  # pixels; larger than any camera a user films with
+# What a keypoint sequence may declare (as ``parse_sequence``): a camera's frame rates.
+DEFAULT_FPS = 30.0  # when the container does not say
+
 
 class VideoError(ValueError):
     """The video cannot be turned into keypoints; the message says why."""
 
 
-def read_frames(path: Path, max_frames: int) -> tuple[list[np.ndarray], float]:
-    """Decode up to ``max_frames`` RGB frames and the frame rate; VideoError if unreadable."""
-    import cv2
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the container claims, before decoding: ``frame_count`` (0 when unknown),
+    ``width`` and ``height`` in pixels (0 when unknown), ``fps`` in frames per second."""
 
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise VideoError("the video cannot be opened (corrupt file or unsupported codec)")
-    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    frames = []
-    while len(frames) < max_frames:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    if not frames:
-        raise VideoError("the video has no decodable frames (corrupt or empty file)")
-    return frames, float(fps)
+    frame_count: int
+    width: int
+    height: int
+    fps: float
 
 
-def extract_keypoints(path: Path, task: Path | None, max_frames: int) -> KeypointSequence:
-    """MediaPipe-33 keypoints of the person in the video at ``path``."""
-    frames, fps = read_frames(path, max_frames)
+def extract_keypoints(
+    path: Path,
+    task: Path | None,
+    max_frames: int,
+    *,
+    max_pixels: int = 180 * 30 * 1920 * 1080,
+    max_side: int = 640,
+) -> KeypointSequence:
+    """MediaPipe-33 keypoints of the person in the video at ``path``.
+
+    At most ``max_frames`` frames are used (the rest is ignored). VideoError when the
+    pose model ``task`` is missing, the video is unreadable, its metadata is absurd, it
+    would decode to more than ``max_pixels`` pixels (frames x width x height, at the
+    video's own resolution), or no person is seen. Frames are downscaled so their
+    longest side is at most ``max_side`` pixels before detection; the sequence's
+    keypoints ``(T, 33, 2)`` and image size are in those downscaled pixels.
+    """
+    # First, so that a misconfigured server spends nothing on decoding.
     if task is None or not Path(task).is_file():
         raise VideoError(
             "video processing is not configured: "
             "run `coach pose-task` or set COACH_POSE_TASK to a pose_landmarker .task file"
         )
+    capture = _open(path)
+    try:
+        info = _probe(capture)
+        _check_budget(info, max_frames, max_pixels)
+        frames = _frames(capture, max_frames, max_pixels, max_side)
+        width, height, keypoints, scores = _detect(frames, Path(task), info.fps)
+    finally:
+        capture.release()
+    if not np.isfinite(keypoints).any():
+        raise VideoError("no person was found in the video")
+    return KeypointSequence("mediapipe33", info.fps, width, height, keypoints, scores)
+
+
+def _open(path: Path) -> cv2.VideoCapture:
+    """The opened capture of ``path``; VideoError when OpenCV cannot read it."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        capture.release()
+        raise VideoError("the video cannot be opened (corrupt file or unsupported codec)")
+    return capture
+
+
+def _probe(capture: cv2.VideoCapture) -> VideoInfo:
+    """The container's metadata, checked for sanity; nothing is decoded.
+
+    Unknown (0, NaN, negative) frame counts and sizes become 0: the decoder's own
+    count catches those. Frame rates are refused outside (0, 240], except that 0 or NaN
+    (the container does not say) falls back to 30 fps.
+    """
+    import cv2
+
+    frame_count = _known(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+    width = _known(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+    height = _known(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    _check_side(width, height)
+    return VideoInfo(frame_count, width, height, _fps(capture.get(cv2.CAP_PROP_FPS)))
+
+
+def _known(value: float) -> int:
+    """A metadata count as an int; 0 when the container reports nothing usable."""
+    return int(value) if math.isfinite(value) and value > 0 else 0
+
+
+def _fps(value: float) -> float:
+    """The container's frame rate in frames per second; VideoError if absurd."""
+    if value == 0 or math.isnan(value):
+        return DEFAULT_FPS
+    if not MIN_FPS <= value <= MAX_FPS:  # also catches +-inf
+        raise VideoError(
+            f"the video's frame rate must be in [{MIN_FPS:g}, {MAX_FPS:g}] fps, got {value}"
+        )
+    return float(value)
+
+
+def _check_side(width: int, height: int) -> None:
+    """VideoError when a frame side (pixels) is over MAX_FRAME_SIDE."""
+    if max(width, height) > MAX_FRAME_SIDE:
+        raise VideoError(
+            f"the video's frames are {width}x{height} pixels; "
+            f"each side must be at most {MAX_FRAME_SIDE} pixels"
+        )
+
+
+def _check_budget(info: VideoInfo, max_frames: int, max_pixels: int) -> None:
+    """VideoError when the metadata says the video decodes to more than ``max_pixels``.
+
+    Only the first ``max_frames`` frames are ever decoded, so only they count.
+    """
+    frames = min(info.frame_count, max_frames)
+    pixels = frames * info.width * info.height
+    if pixels > max_pixels:
+        raise VideoError(
+            f"the video is too large: {frames} frames of {info.width}x{info.height} pixels "
+            f"is {pixels} pixels, over the limit of {max_pixels} pixels per video"
+        )
+
+
+def _frames(
+    capture: cv2.VideoCapture, max_frames: int, max_pixels: int, max_side: int
+) -> Iterator[np.ndarray]:
+    """Yield up to ``max_frames`` RGB frames ``(H, W, 3)`` uint8, one at a time, all
+    downscaled to the first frame's size with its longest side at most ``max_side``.
+
+    Pixels are counted as decoded (at the video's own resolution), and VideoError is
+    raised as soon as they pass ``max_pixels``: the metadata checked beforehand may be
+    missing or wrong. VideoError too if the video has no decodable frame.
+    """
+    import cv2
+
+    size: tuple[int, int] | None = None  # (width, height) of every yielded frame
+    decoded = 0
+    for index in range(max_frames):
+        ok, frame = capture.read()
+        if not ok:
+            break
+        height, width = frame.shape[:2]
+        _check_side(width, height)
+        decoded += width * height
+        if decoded > max_pixels:
+            raise VideoError(
+                f"the video is too large: its first {index + 1} frames decode to "
+                f"{decoded} pixels, over the limit of {max_pixels} pixels per video"
+            )
+        # The first frame's size for all, so that one image size describes every keypoint.
+        size = size or _output_size(width, height, max_side)
+        if (width, height) != size:
+            frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        yield cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+    if size is None:
+        raise VideoError("the video has no decodable frames (corrupt or empty file)")
+
+
+def _output_size(width: int, height: int, max_side: int) -> tuple[int, int]:
+    """(width, height) in pixels, scaled so the longest side is at most ``max_side``,
+    aspect ratio kept; never upscaled (detail the camera did not record cannot help)."""
+    if max_side < 1:
+        raise ValueError(f"max_side must be at least 1 pixel, got {max_side}")
+    scale = min(1.0, max_side / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def _detect(
+    frames: Iterator[np.ndarray], task: Path, fps: float
+) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """Run the pose landmarker over ``frames`` (RGB ``(H, W, 3)``, all the same size).
+
+    Returns the frames' width and height in pixels, keypoints ``(T, 33, 2)`` float32 in
+    those pixels (NaN where no person was seen) and visibility scores ``(T, 33)``.
+    """
     import mediapipe as mp
+
+    width = height = 0
+    keypoints: list[np.ndarray] = []
+    scores: list[np.ndarray] = []
+    with _landmarker(task) as landmarker:
+        for index, frame in enumerate(frames):
+            height, width = frame.shape[:2]
+            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
+            # Video mode tracks across frames and needs strictly increasing times in ms;
+            # fps <= 240 keeps consecutive frames >= 4 ms apart.
+            result = landmarker.detect_for_video(image, int(index * 1000 / fps))
+            points, visibility = _landmarks(result, width, height)
+            keypoints.append(points)
+            scores.append(visibility)
+    return width, height, np.stack(keypoints), np.stack(scores)
+
+
+def _landmarker(task: Path):
+    """A MediaPipe PoseLandmarker (a context manager) in video mode, for one person."""
     from mediapipe.tasks.python import BaseOptions
     from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
 
-    height, width = frames[0].shape[:2]
-    keypoints = np.full((len(frames), 33, 2), np.nan, dtype=np.float32)
-    scores = np.zeros((len(frames), 33), dtype=np.float32)
     options = PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(task)),
         running_mode=RunningMode.VIDEO,
         num_poses=1,
     )
-    with PoseLandmarker.create_from_options(options) as landmarker:
-        for index, frame in enumerate(frames):
-            image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
-            result = landmarker.detect_for_video(image, int(index * 1000 / fps))
-            if result.pose_landmarks:
-                for joint, landmark in enumerate(result.pose_landmarks[0]):
-                    keypoints[index, joint] = (landmark.x * width, landmark.y * height)
-                    scores[index, joint] = landmark.visibility
-    if not np.isfinite(keypoints).any():
-        raise VideoError("no person was found in the video")
-    return KeypointSequence("mediapipe33", fps, width, height, keypoints, scores)
+    return PoseLandmarker.create_from_options(options)
+
+
+def _landmarks(result, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's keypoints ``(33, 2)`` in pixels (NaN if nobody) and scores ``(33,)``.
+
+    MediaPipe gives coordinates normalised to [0, 1] of the image it was given.
+    """
+    points = np.full((JOINTS, 2), np.nan, dtype=np.float32)
+    scores = np.zeros(JOINTS, dtype=np.float32)
+    if result.pose_landmarks:
+        for joint, landmark in enumerate(result.pose_landmarks[0]):
+            points[joint] = (landmark.x * width, landmark.y * height)
+            scores[joint] = landmark.visibility
+    return points, scores

@@ -79,6 +79,8 @@ def _lift_error_mm(clip, keypoints: dict) -> float:
 
 def run_demo(out: Path, seed: int = 7) -> dict:
     """Run the demo; writes ``out/session.html``; returns the report JSON."""
+    from coach_api.accounts import grant_role_in
+    from coach_api.settings import Settings
     from coach_cli.http_client import CoachClient
     from pose3d import Lifter
     from synthetic_data.errors import ErrorPlan
@@ -105,9 +107,17 @@ def run_demo(out: Path, seed: int = 7) -> dict:
         try:
             console.print(f"coach API on {url} (data in a temporary folder)")
             coach, athlete = CoachClient(url), CoachClient(url)
-            coach.register("trainer@example.com", "demo password 1", role="trainer")
+            coach.register("trainer@example.com", "demo password 1")
+            # What the operator does once: `coach users grant trainer@example.com --role trainer`.
+            grant_role_in(
+                Settings(data_dir=Path(data_dir)).resolved_database_url,
+                "trainer@example.com",
+                "trainer",
+            )
             coach.login("trainer@example.com", "demo password 1")
-            routine = coach.create_routine("Bodyweight squats", "squat", _phone_json(trainer, 0))
+            routine = coach.create_routine(
+                "Bodyweight squats", "squat", _phone_json(trainer, 0), published=True
+            )
             console.print(
                 f"trainer created routine {routine['id']}: "
                 f"{routine['reps']} reps at {routine['fps']:.0f} fps"

@@ -3,9 +3,9 @@
 Every method is one request; read them as the API's usage guide::
 
     client = CoachClient("http://127.0.0.1:8000")
-    client.register("coach@example.com", "a long password", role="trainer")
+    client.register("coach@example.com", "a long password", invitation=code_from_an_admin)
     client.login("coach@example.com", "a long password")
-    routine = client.create_routine("Squats", "squat", trainer_keypoints)   # phone JSON
+    routine = client.create_routine("Squats", "squat", trainer_keypoints, published=True)
     session = client.submit_session(routine["id"], user_keypoints)         # -> report
     html = client.report_html(session["id"])
     job = client.upload_video(routine["id"], Path("workout.mp4"))        # server-side keypoints
@@ -46,8 +46,11 @@ class CoachClient:
             raise ApiRequestError(response.status_code, response.json().get("error", {}))
         return response
 
-    def register(self, email: str, password: str, role: str = "user") -> dict:
-        payload = {"email": email, "password": password, "role": role}
+    def register(self, email: str, password: str, invitation: str | None = None) -> dict:
+        """A new account: a user, or what the admin's ``invitation`` code grants."""
+        payload = {"email": email, "password": password}
+        if invitation:
+            payload["invitation"] = invitation
         return self._check(self.http.post("/auth/register", json=payload)).json()
 
     def login(self, email: str, password: str) -> None:
@@ -56,8 +59,11 @@ class CoachClient:
         token = self._check(self.http.post("/auth/login", data=form)).json()["access_token"]
         self.http.headers["Authorization"] = f"Bearer {token}"
 
-    def create_routine(self, name: str, movement: str, keypoints: dict) -> dict:
-        body = {"name": name, "movement": movement, "keypoints": keypoints}
+    def create_routine(
+        self, name: str, movement: str, keypoints: dict, published: bool = False
+    ) -> dict:
+        """A trainer's routine; ``published`` puts it in every user's catalogue."""
+        body = {"name": name, "movement": movement, "keypoints": keypoints, "published": published}
         return self._check(self.http.post("/routines", json=body)).json()
 
     def submit_session(
@@ -77,11 +83,22 @@ class CoachClient:
         form = {"routine_id": str(routine_id), "keep_video": str(keep_video).lower()}
         return self._check(self.http.post("/videos", data=form, files=files)).json()
 
-    def create_routine_from_video(self, name: str, movement: str, video: Path) -> dict:
+    def create_routine_from_video(
+        self, name: str, movement: str, video: Path, published: bool = False
+    ) -> dict:
         """A trainer's video becomes a routine; returns the job (``routine_id`` when done)."""
         files = {"video": (video.name, video.read_bytes(), VIDEO_TYPES[video.suffix.lower()])}
-        form = {"name": name, "movement": movement}
+        form = {"name": name, "movement": movement, "published": str(published).lower()}
         return self._check(self.http.post("/routines/video", data=form, files=files)).json()
+
+    def publish_routine(self, routine_id: int, published: bool = True) -> dict:
+        """Put a routine in the users' catalogue (or take it out)."""
+        body = {"published": published}
+        return self._check(self.http.patch(f"/routines/{routine_id}", json=body)).json()
+
+    def invite(self, role: str = "trainer") -> str:
+        """(Admins) a single-use invitation code for ``role``."""
+        return self._check(self.http.post("/admin/invitations", json={"role": role})).json()["code"]
 
     def wait_for_job(self, job_id: int, timeout_s: float = 600.0) -> dict:
         """Poll ``/jobs/{id}`` until done; raises with the job's reason if it failed."""

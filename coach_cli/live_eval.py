@@ -18,7 +18,8 @@ from dataclasses import replace
 from tqdm import tqdm
 
 from coach_api.routes.live import LiveSession
-from coach_api.services import Engine
+from coach_api.services import Engine, SequenceLimits
+from coach_api.settings import Settings
 from coach_cli.scoring_eval import ModeResult, film_phone, reference_for
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence
@@ -37,8 +38,7 @@ def live_engine(population: PopulationModel | None) -> Engine:
         Lifter.for_recordings(),
         population,
         workers=1,
-        min_frames=1,
-        max_frames=36_000,
+        limits=SequenceLimits.from_settings(Settings()),
     )
 
 

@@ -26,6 +26,10 @@ synth_app = typer.Typer(
 app.add_typer(synth_app, name="synth")
 dataflow_app = typer.Typer(help="Apache Beam jobs (DirectRunner here, Dataflow at scale).")
 app.add_typer(dataflow_app, name="dataflow")
+users_app = typer.Typer(
+    help="Accounts of the API's database (COACH_DATABASE_URL / COACH_DATA_DIR)."
+)
+app.add_typer(users_app, name="users")
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -402,9 +406,40 @@ def serve(
     """Start the coach API (SQLite file, local blobs, bundled lifter by default)."""
     import uvicorn
 
+    from coach_api.logging_config import log_config
     from coach_api.main import create_app
+    from coach_api.settings import Settings
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=log_config(),
+        # No WebSocket message may be larger than the live protocol allows (uvicorn would
+        # otherwise buffer 16 MiB per message before the app sees it).
+        ws_max_size=settings.live_max_message_bytes,
+        proxy_headers=True,  # client addresses (rate limits) from a trusted proxy's headers
+    )
+
+
+@users_app.command("grant")
+def users_grant(
+    email: Annotated[str, typer.Argument(help="The account's email.")],
+    role: Annotated[str, typer.Option(help="user, trainer or admin.")] = "admin",
+) -> None:
+    """Give an account a role: how the first admin is made (admins then grant roles and
+    send invitations through the API)."""
+    from coach_api.accounts import grant_role_in
+    from coach_api.settings import Settings
+
+    if role not in ("user", "trainer", "admin"):
+        raise typer.BadParameter("role must be user, trainer or admin")
+    try:
+        user = grant_role_in(Settings().resolved_database_url, email, role)
+    except LookupError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"{user.email} is now {user.role}")
 
 
 @app.command("pose-task")

@@ -1,9 +1,11 @@
 """What the Flutter app does, as a script: python examples/client.py [BASE_URL [VIDEO]]
 
-Against a running API (``make run``): registers a trainer and a user, creates a routine
-from a simulated trainer's keypoints, submits a simulated session and prints the report.
-With a VIDEO (.mp4/.mov/.webm of a squat), the user also uploads it: the server extracts
-the keypoints (MediaPipe), scores them in a background job, and the report is printed.
+Against a running API (``make run``, from this folder): registers a trainer (granted the
+role on the API's database, as the operator's ``coach users grant`` does) and a user,
+creates and publishes a routine from a simulated trainer's keypoints, submits a simulated
+session and prints the report. With a VIDEO (.mp4/.mov/.webm of a squat), the user also
+uploads it: the server extracts the keypoints (MediaPipe), scores them in a background
+job, and the report is printed.
 """
 
 import json
@@ -12,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from coach_api.accounts import grant_role_in
+from coach_api.settings import Settings
 from coach_cli.http_client import CoachClient
 from pose3d.sequence_json import KeypointSequence
 from synthetic_data.detector import film
@@ -28,9 +32,11 @@ def phone_keypoints(clip) -> dict:
 def main(base_url: str = "http://127.0.0.1:8000", video: str | None = None) -> None:
     suffix = np.random.default_rng().integers(1_000_000)
     trainer, user = CoachClient(base_url), CoachClient(base_url)
-    trainer.register(f"trainer{suffix}@example.com", "example password", role="trainer")
+    trainer.register(f"trainer{suffix}@example.com", "example password")
+    grant_role_in(Settings().resolved_database_url, f"trainer{suffix}@example.com", "trainer")
     trainer.login(f"trainer{suffix}@example.com", "example password")
-    routine = trainer.create_routine("Squats", "squat", phone_keypoints(trainer_clip("squat")))
+    keypoints = phone_keypoints(trainer_clip("squat"))
+    routine = trainer.create_routine("Squats", "squat", keypoints, published=True)
     user.register(f"user{suffix}@example.com", "example password")
     user.login(f"user{suffix}@example.com", "example password")
     session = user.submit_session(

@@ -68,39 +68,141 @@ class KeypointSequence:
         }
 
 
+MIN_FPS, MAX_FPS = 5.0, 240.0  # what phone cameras film at
+MAX_IMAGE_SIDE = 16_384  # pixels; larger "images" are not a camera's
+# Keypoints may lie outside the image (a joint out of frame), but not by more than this
+# many image sizes: beyond it a coordinate is garbage (and 1e300 overflows float32).
+MAX_OUTSIDE = 4.0
+
+
 def _number(value: object, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise SequenceFormatError(field, f"must be a finite number, got {value!r}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer with hundreds of digits
+        raise SequenceFormatError(field, "must be a finite number, got a huge one") from None
+    if not math.isfinite(number):
+        raise SequenceFormatError(field, f"must be a finite number, got {value!r}")
+    return number
+
+
+def _image_side(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise SequenceFormatError(field, f"must be a positive integer, got {value!r}")
+    if not (isinstance(value, int) or (math.isfinite(value) and value == int(value))):
+        raise SequenceFormatError(field, f"must be a positive integer, got {value!r}")
+    if not 1 <= value <= MAX_IMAGE_SIDE:
+        raise SequenceFormatError(field, f"must be in 1..{MAX_IMAGE_SIDE} pixels")
+    return int(value)
+
+
+def check_header(
+    layout: object,
+    fps: object,
+    image_width: object,
+    image_height: object,
+    *,
+    min_fps: float = MIN_FPS,
+    max_fps: float = MAX_FPS,
+) -> tuple[str, float, int, int]:
+    """Validated ``(layout, fps, image_width, image_height)``; SequenceFormatError naming
+    the field otherwise."""
+    if layout not in INPUT_LAYOUTS:
+        shown = repr(layout)[:40]
+        raise SequenceFormatError(
+            "layout", f"must be one of {', '.join(INPUT_LAYOUTS)}, got {shown}"
+        )
+    rate = _number(fps, "fps")
+    if not min_fps <= rate <= max_fps:
+        raise SequenceFormatError("fps", f"must be in [{min_fps:g}, {max_fps:g}], got {rate:g}")
+    return (
+        layout,
+        rate,
+        _image_side(image_width, "image_width"),
+        _image_side(image_height, "image_height"),
+    )
+
+
+def sequence_from_array(
+    layout: object,
+    fps: object,
+    image_width: object,
+    image_height: object,
+    frames: np.ndarray,
+    *,
+    min_frames: int = 1,
+    max_frames: int = 36_000,
+    min_fps: float = MIN_FPS,
+    max_fps: float = MAX_FPS,
+) -> KeypointSequence:
+    """Validate a sequence whose frames are already numbers: ``frames`` ``(T, J, 3)`` of
+    ``[x, y, score]`` (pixels, pixels, [0, 1]), NaN where the JSON had ``null``.
+
+    Checks are vectorised; errors name the first offending field (``frames[5][3][2]``).
+    """
+    layout, fps, width, height = check_header(
+        layout, fps, image_width, image_height, min_fps=min_fps, max_fps=max_fps
+    )
+    joints = get_layout(layout).num_joints
+    if not min_frames <= len(frames) <= max_frames:
+        raise SequenceFormatError(
+            "frames", f"needs {min_frames} to {max_frames} frames, got {len(frames)}"
+        )
+    if frames.ndim != 3 or frames.shape[1:] != (joints, 3):
+        got = frames.shape[1] if frames.ndim == 3 else "?"
+        raise SequenceFormatError("frames[0]", f"must list {joints} joints for {layout}, got {got}")
+    x, y, score = frames[..., 0], frames[..., 1], frames[..., 2]
+    _first_bad(~np.isfinite(score), "[2]", "score must be a number")
+    _first_bad((score < 0) | (score > 1), "[2]", "score must be in [0, 1]")
+    half = "x and y must both be numbers, or both null for an unseen joint"
+    _first_bad(np.isnan(x) & ~np.isnan(y), "[0]", half)
+    _first_bad(np.isnan(y) & ~np.isnan(x), "[1]", half)
+    _first_bad(np.isinf(x) | np.isinf(y), "", "coordinates must be finite")
+    limit = MAX_OUTSIDE * max(width, height)
+    outside = (np.abs(x - width / 2) > limit) | (np.abs(y - height / 2) > limit)
+    _first_bad(outside, "", f"coordinates must be within {MAX_OUTSIDE:g} image sizes")
+    seen = ~np.isnan(x)
+    if not seen.any():
+        raise SequenceFormatError("frames", "every joint of every frame is missing")
+    keypoints = np.where(seen[..., None], frames[..., :2], np.nan).astype(np.float32)
+    scores = np.where(seen, score, 0.0).astype(np.float32)
+    return KeypointSequence(layout, fps, width, height, keypoints, scores)
+
+
+def _first_bad(bad: np.ndarray, suffix: str, message: str) -> None:
+    """Raise naming the first ``(frame, joint)`` where ``bad`` ``(T, J)`` is true."""
+    if bad.any():
+        t, j = np.argwhere(bad)[0]
+        raise SequenceFormatError(f"frames[{t}][{j}]{suffix}", message)
 
 
 def parse_sequence(
-    data: object, *, min_frames: int = 1, max_frames: int = 36_000
+    data: object,
+    *,
+    min_frames: int = 1,
+    max_frames: int = 36_000,
+    min_fps: float = MIN_FPS,
+    max_fps: float = MAX_FPS,
 ) -> KeypointSequence:
     """Validate and convert the JSON object ``data`` (already decoded)."""
     if not isinstance(data, dict):
         raise SequenceFormatError("$", "must be a JSON object")
-    unknown = sorted(set(data) - set(KEYS))
+    unknown = sorted(str(key) for key in set(data) - set(KEYS))
     if unknown:
-        raise SequenceFormatError(unknown[0], f"unknown key (expected only {', '.join(KEYS)})")
+        raise SequenceFormatError(unknown[0][:40], f"unknown key (expected only {', '.join(KEYS)})")
     for key in KEYS:
         if key not in data:
             raise SequenceFormatError(key, "is required")
-    layout = data["layout"]
-    if layout not in INPUT_LAYOUTS:
-        raise SequenceFormatError(
-            "layout", f"must be one of {', '.join(INPUT_LAYOUTS)}, got {layout!r}"
-        )
+    layout, _, _, _ = check_header(
+        data["layout"],
+        data["fps"],
+        data["image_width"],
+        data["image_height"],
+        min_fps=min_fps,
+        max_fps=max_fps,
+    )
     joints = get_layout(layout).num_joints
-    fps = _number(data["fps"], "fps")
-    if fps <= 0 or fps > 240:
-        raise SequenceFormatError("fps", f"must be in (0, 240], got {fps}")
-    size = []
-    for key in ("image_width", "image_height"):
-        value = _number(data[key], key)
-        if value <= 0 or value != int(value):
-            raise SequenceFormatError(key, f"must be a positive integer, got {data[key]!r}")
-        size.append(int(value))
     frames = data["frames"]
     if not isinstance(frames, list):
         raise SequenceFormatError("frames", "must be a list of frames")
@@ -108,8 +210,7 @@ def parse_sequence(
         raise SequenceFormatError(
             "frames", f"needs {min_frames} to {max_frames} frames, got {len(frames)}"
         )
-    keypoints = np.full((len(frames), joints, 2), np.nan, dtype=np.float32)
-    scores = np.zeros((len(frames), joints), dtype=np.float32)
+    values = np.full((len(frames), joints, 3), np.nan)
     for t, frame in enumerate(frames):
         if not isinstance(frame, list) or len(frame) != joints:
             got = len(frame) if isinstance(frame, list) else type(frame).__name__
@@ -120,14 +221,17 @@ def parse_sequence(
             field = f"frames[{t}][{j}]"
             if not isinstance(joint, list) or len(joint) != 3:
                 raise SequenceFormatError(field, "must be [x, y, score]")
-            x, y, score = joint
-            score = _number(score, f"{field}[2]")
-            if not 0 <= score <= 1:
-                raise SequenceFormatError(f"{field}[2]", f"score must be in [0, 1], got {score}")
-            if x is None and y is None:
-                continue
-            keypoints[t, j] = (_number(x, f"{field}[0]"), _number(y, f"{field}[1]"))
-            scores[t, j] = score
-    if not np.isfinite(keypoints).any():
-        raise SequenceFormatError("frames", "every joint of every frame is missing")
-    return KeypointSequence(layout, fps, size[0], size[1], keypoints, scores)
+            for k, value in enumerate(joint):
+                if value is not None or k == 2:
+                    values[t, j, k] = _number(value, f"{field}[{k}]")
+    return sequence_from_array(
+        layout,
+        data["fps"],
+        data["image_width"],
+        data["image_height"],
+        values,
+        min_frames=min_frames,
+        max_frames=max_frames,
+        min_fps=min_fps,
+        max_fps=max_fps,
+    )

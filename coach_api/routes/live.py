@@ -1,11 +1,14 @@
 """Live coaching over a WebSocket: frames in, 3D poses and per-repetition cues out.
 
-Protocol (JSON messages; schema in ``docs/live-messages.schema.json``):
+Protocol (JSON text messages; schema in ``docs/live-messages.schema.json``):
 
-1. client -> ``{"type": "start", "token": JWT?, "routine_id", "layout", "fps",
-   "image_width", "image_height", "strictness"?, "beat_times"?}`` (the token may instead
-   be in the ``token`` query parameter; ``beat_times``: for a routine to music, when the
-   music's beats play, in seconds from the first frame)
+1. client -> ``{"type": "start", "token": JWT, "routine_id", "layout", "fps",
+   "image_width", "image_height", "strictness"?, "beat_times"?}`` within
+   ``COACH_LIVE_AUTH_TIMEOUT_S`` of connecting (``beat_times``: for a routine to music,
+   when the music's beats play, in seconds from the first frame). The token goes in this
+   message only: URLs are written to access logs, so a ``token`` query parameter is
+   refused (``token_in_url``) without being looked at. The routine must be the user's
+   own or a published one. Unknown keys are refused.
 2. server -> ``{"type": "ready", "receptive_field", "model_version"}``
 3. client -> ``{"type": "frames", "frames": [[[x, y, score], ...], ...]}`` small batches
 4. server -> ``{"type": "progress", "frames": n}`` per batch, and when a repetition
@@ -13,8 +16,14 @@ Protocol (JSON messages; schema in ``docs/live-messages.schema.json``):
 5. client -> ``{"type": "stop"}``; server -> ``{"type": "summary", "report": {...}}``
 
 Errors are ``{"type": "error", "error": {"code", "message", "field"?}}``; the socket is
-then closed (``too_fast`` when frames arrive faster than real time: more than
-``COACH_LIVE_MAX_SPEED`` x fps after ``COACH_LIVE_BURST_S`` seconds of catch-up).
+then closed, with code 1008 for what the client did and 1011 (``internal_error``) for a
+failure of the server. Every message is checked before it is used: text only
+(``protocol``), at most ``COACH_LIVE_MAX_MESSAGE_BYTES`` (``message_too_large``), JSON
+nested at most ``MAX_DEPTH`` levels (``invalid_json``). A socket silent for
+``COACH_LIVE_IDLE_TIMEOUT_S`` after the start is closed (``idle_timeout``), as is one
+whose start message does not come in time (``auth_timeout``); ``too_fast`` when frames
+arrive faster than real time: more than ``COACH_LIVE_MAX_SPEED`` x fps after
+``COACH_LIVE_BURST_S`` seconds of catch-up.
 
 Lifting runs the causal model frame by frame (bounded memory): small batches on the
 event loop, larger ones in the worker pool. Finished repetitions are looked for every
@@ -27,23 +36,29 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
+import logging
 import threading
 import time
 
+import anyio
 import numpy as np
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
 
-from coach_api.db import Routine, User
-from coach_api.deps import MAX_ID
+from coach_api.access import usable_routine
+from coach_api.db import Routine
+from coach_api.deps import MAX_ID, user_for_token
 from coach_api.errors import ApiError, error_body
 from coach_api.schemas import check_beat_times
-from coach_api.security import read_token
+from coach_api.settings import Settings
 from pose3d.keypoints import h36m_scores
 from pose3d.sequence_json import KeypointSequence, SequenceFormatError, parse_sequence
 from scoring import Reference, score_session
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
 
+logger = logging.getLogger("coach_api")
 router = APIRouter()
 MAX_BATCH = 120
 # Batches up to this many frames are lifted on the event loop (~2 ms for 5 frames): with
@@ -53,6 +68,27 @@ INLINE_FRAMES = 10
 # Earlier repetitions scored with each newly finished one: the detector compares each
 # repetition with the user's others, and this bounds the cost of a long session.
 LIVE_CONTEXT_REPS = 8
+# Nesting levels a message may have: a frames message has 4 ({"frames": [[[x, y, s]]]}).
+# Deeper values could exhaust the recursion limit wherever they are printed or walked.
+MAX_DEPTH = 6
+START_KEYS = frozenset(
+    {
+        "type",
+        "token",
+        "routine_id",
+        "layout",
+        "fps",
+        "image_width",
+        "image_height",
+        "strictness",
+        "beat_times",
+    }
+)
+HEADER_KEYS = ("layout", "fps", "image_width", "image_height")
+STRICTNESS = ("beginner", "intermediate", "expert")
+# What parse_sequence may raise, besides SequenceFormatError, on hostile values (an
+# integer of hundreds of digits overflows the conversion to float).
+HOSTILE_VALUE_ERRORS = (OverflowError, ValueError, TypeError)
 
 
 class LiveSession:
@@ -88,7 +124,7 @@ class LiveSession:
 
     def push(self, frames: list) -> int:
         """Lift a batch; returns the number of frames so far."""
-        sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
+        sequence = _parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
         poses = self.stream.push_many(sequence.keypoints, sequence.scores)
         h36m = h36m_scores(sequence.scores, self.layout)
         with self.lock:
@@ -241,110 +277,273 @@ class LiveSession:
         return report.to_dict()
 
 
-async def _fail(websocket: WebSocket, code: str, message: str, field: str | None = None) -> None:
-    await websocket.send_json({"type": "error", **error_body(code, message, field)})
-    await websocket.close(code=1008)
-
-
-@router.websocket("/live")
-async def live(websocket: WebSocket) -> None:
-    await websocket.accept()
-    app = websocket.app
-    settings, engine = app.state.settings, app.state.engine
-    checking: asyncio.Task | None = None  # the repetition check in flight, if any
+def _parse_sequence(data: dict, max_frames: int = MAX_BATCH) -> KeypointSequence:
+    """``parse_sequence``, with every error a hostile value can cause reported as a
+    SequenceFormatError naming the field (``frames`` when no header field is to blame)."""
     try:
-        start = await websocket.receive_json()
-        if not isinstance(start, dict) or start.get("type") != "start":
-            return await _fail(
-                websocket, "protocol", "the first message must be {'type': 'start', ...}"
-            )
-        token = start.get("token") or websocket.query_params.get("token")
-        user_id = read_token(token, settings.signing_key) if token else None
-        routine_id = start.get("routine_id")
-        if not isinstance(routine_id, int) or not 1 <= routine_id <= MAX_ID:
-            return await _fail(
-                websocket, "invalid_input", "routine_id must be a routine id", "routine_id"
-            )
-        with app.state.sessionmaker() as db:
-            user = db.get(User, user_id) if user_id is not None else None
-            routine = db.get(Routine, routine_id) if user is not None else None
+        return parse_sequence(data, max_frames=max_frames)
+    except SequenceFormatError:
+        raise
+    except HOSTILE_VALUE_ERRORS:
+        field = next((key for key in HEADER_KEYS[1:] if not _is_float(data.get(key))), "frames")
+        raise SequenceFormatError(field, "must hold finite numbers of sensible size") from None
+
+
+def _is_float(value: object) -> bool:
+    """Whether ``value`` converts to a float (an integer of 400 digits does not)."""
+    try:
+        float(value)
+    except HOSTILE_VALUE_ERRORS:
+        return False
+    return True
+
+
+def _too_large(text: str, limit: int) -> bool:
+    """Whether ``text`` is over ``limit`` bytes in UTF-8. A character is 1 to 4 bytes, so
+    the text is encoded only when its length alone cannot tell."""
+    if len(text) > limit:
+        return True
+    return len(text) * 4 > limit and len(text.encode("utf-8", "surrogatepass")) > limit
+
+
+def _depth_exceeds(value: object, limit: int) -> bool:
+    """Whether ``value`` (decoded JSON) nests more than ``limit`` lists or objects deep.
+    Iterative, so it cannot hit the recursion limit itself."""
+    pending = [(value, 1)] if isinstance(value, list | dict) else []
+    while pending:
+        container, depth = pending.pop()
+        if depth > limit:
+            return True
+        children = container.values() if isinstance(container, dict) else container
+        pending.extend((child, depth + 1) for child in children if isinstance(child, list | dict))
+    return False
+
+
+def _decode(text: str) -> object:
+    """The JSON value of a message; ApiError ``invalid_json`` naming what is wrong."""
+    too_deep = ApiError(400, "invalid_json", f"messages nest at most {MAX_DEPTH} levels deep")
+    try:
+        value = json.loads(text)
+    except RecursionError:  # the C decoder recurses per level: 5,000 "[" exhaust it
+        raise too_deep from None
+    except json.JSONDecodeError as exc:
+        message = f"the message is not JSON: {exc.msg} at character {exc.pos}"
+        raise ApiError(400, "invalid_json", message) from None
+    except ValueError:  # an integer over Python's 4,300-digit conversion limit
+        message = "a number in the message has too many digits"
+        raise ApiError(400, "invalid_json", message) from None
+    if _depth_exceeds(value, MAX_DEPTH):
+        raise too_deep
+    return value
+
+
+async def _receive(websocket: WebSocket, timeout_s: float, on_timeout: ApiError) -> object:
+    """The next message, decoded: text JSON, checked for size and nesting before use.
+
+    Raises ``on_timeout`` when nothing arrives within ``timeout_s``, WebSocketDisconnect
+    when the client left, and ApiError for a binary, oversized or malformed message.
+    """
+    try:
+        with anyio.fail_after(timeout_s):
+            message = await websocket.receive()
+    except TimeoutError:
+        raise on_timeout from None
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    text = message.get("text")
+    if text is None:
+        raise ApiError(400, "protocol", "messages are JSON text; binary frames are refused")
+    limit = websocket.app.state.settings.live_max_message_bytes
+    if _too_large(text, limit):
+        raise ApiError(413, "message_too_large", f"messages are limited to {limit} bytes")
+    return _decode(text)
+
+
+def _invalid(message: str, field: str | None = None) -> ApiError:
+    return ApiError(422, "invalid_input", message, field)
+
+
+def _check_start(start: object) -> dict:
+    """The start message's fields, every one validated (``fps`` a float, the image size
+    ints); ApiError naming the first that is wrong."""
+    if not isinstance(start, dict) or start.get("type") != "start":
+        raise ApiError(400, "protocol", "the first message must be {'type': 'start', ...}")
+    unknown = sorted(str(key) for key in start.keys() - START_KEYS)
+    if unknown:
+        expected = ", ".join(sorted(START_KEYS))
+        message = f"unknown key in the start message (expected only {expected})"
+        raise _invalid(message, unknown[0][:40])
+    token = start.get("token")
+    if not isinstance(token, str) or not token:
+        raise ApiError(
+            401, "unauthorized", "a valid token is required in the start message", "token"
+        )
+    routine_id = start.get("routine_id")
+    # bool is an int in Python, but JSON true is no id.
+    is_id = isinstance(routine_id, int) and not isinstance(routine_id, bool)
+    if not (is_id and 1 <= routine_id <= MAX_ID):
+        raise _invalid(f"routine_id must be a routine id (1 to {MAX_ID})", "routine_id")
+    strictness = start.get("strictness")
+    if strictness is not None and strictness not in STRICTNESS:
+        raise _invalid(f"strictness must be one of {', '.join(STRICTNESS)}", "strictness")
+    beat_times = start.get("beat_times")
+    if beat_times is not None and not isinstance(beat_times, list):
+        # A string would be decoded once more by check_beat_times (its form-field case).
+        raise _invalid("beat_times must be a list of seconds", "beat_times")
+    return {
+        "token": token,
+        "routine_id": routine_id,
+        "strictness": strictness,
+        **_check_header(start),
+        "beat_times": check_beat_times(beat_times),
+    }
+
+
+def _check_header(start: dict) -> dict:
+    """``layout``, ``fps``, ``image_width``, ``image_height``, validated as parse_sequence
+    validates a whole sequence's (with one placeholder frame)."""
+    header = {key: start.get(key) for key in HEADER_KEYS}
+    joints = 33 if header["layout"] == "mediapipe33" else 17
+    try:
+        sequence = _parse_sequence(header | {"frames": [[[0.0, 0.0, 1.0]] * joints]})
+    except SequenceFormatError as exc:
+        raise _invalid(exc.message, exc.field) from None
+    return {
+        "layout": sequence.layout,
+        "fps": sequence.fps,
+        "image_width": sequence.image_width,
+        "image_height": sequence.image_height,
+    }
+
+
+def _authorize(app: FastAPI, token: str, routine_id: int) -> Routine:
+    """The routine, if the token's user may stream against it (theirs or published)."""
+    with app.state.sessionmaker() as db:
+        user = user_for_token(db, token, app.state.settings)
         if user is None:
-            return await _fail(websocket, "unauthorized", "a valid token is required")
-        if routine is None:
-            return await _fail(websocket, "not_found", "no such routine", "routine_id")
-        if not engine.lifter.causal:
-            return await _fail(websocket, "unavailable", "the loaded lifter is not causal")
-        reference = await engine.run(engine.reference, settings.blobs, routine)
-        try:
-            parse_sequence(
-                {k: start.get(k) for k in ("layout", "fps", "image_width", "image_height")}
-                | {
-                    "frames": [
-                        [[0.0, 0.0, 1.0]] * (33 if start.get("layout") == "mediapipe33" else 17)
-                    ]
-                }
+            raise ApiError(
+                401, "unauthorized", "a valid token is required in the start message", "token"
             )
-        except SequenceFormatError as exc:
-            return await _fail(websocket, "invalid_input", exc.message, exc.field)
-        try:
-            start["beat_times"] = check_beat_times(start.get("beat_times"))
-        except ApiError as exc:
-            return await _fail(websocket, exc.code, exc.message, exc.field)
-        session = LiveSession(
-            engine, reference, start, start.get("strictness") or settings.strictness
-        )
-        await websocket.send_json(
-            {
-                "type": "ready",
-                "receptive_field": engine.lifter.receptive_field,
-                "model_version": engine.lifter.metadata.version,
-            }
-        )
+        # A routine the user may not see answers exactly like one that does not exist.
+        return usable_routine(db, user, routine_id)
 
-        async def send_finished_reps() -> None:
-            for rep in await engine.run(session.finished_reps, checks=True):
-                await websocket.send_json(rep)
 
+async def _start(websocket: WebSocket) -> LiveSession:
+    """Take the start message (token, routine, stream header), answer ``ready``."""
+    app = websocket.app
+    settings: Settings = app.state.settings
+    engine = app.state.engine
+    # The token travels in the start message only: URLs end up in access logs.
+    if "token" in websocket.query_params:
+        raise ApiError(
+            400,
+            "token_in_url",
+            "send the token in the start message, not in the URL: URLs are logged",
+            "token",
+        )
+    late = ApiError(
+        408,
+        "auth_timeout",
+        f"the start message (with the token) must come within {settings.live_auth_timeout_s:g} s",
+    )
+    start = _check_start(await _receive(websocket, settings.live_auth_timeout_s, late))
+    routine = _authorize(app, start["token"], start["routine_id"])
+    if not engine.lifter.causal:
+        raise ApiError(503, "unavailable", "the loaded lifter is not causal")
+    reference = await engine.run(engine.reference, settings.blobs, routine)
+    session = LiveSession(engine, reference, start, start["strictness"] or settings.strictness)
+    await websocket.send_json(
+        {
+            "type": "ready",
+            "receptive_field": engine.lifter.receptive_field,
+            "model_version": engine.lifter.metadata.version,
+        }
+    )
+    return session
+
+
+async def _stream(websocket: WebSocket, session: LiveSession) -> None:
+    """Take frame batches until ``stop``: progress per batch, reps as they finish, then
+    the summary and a normal close."""
+    settings: Settings = websocket.app.state.settings
+    engine = websocket.app.state.engine
+    checking: asyncio.Task | None = None  # the repetition check in flight, if any
+
+    async def send_finished_reps() -> None:
+        for rep in await engine.run(session.finished_reps, checks=True):
+            await websocket.send_json(rep)
+
+    idle = ApiError(408, "idle_timeout", f"no message for {settings.live_idle_timeout_s:g} s")
+    try:
         while True:
-            message = await websocket.receive_json()
+            message = await _receive(websocket, settings.live_idle_timeout_s, idle)
             kind = message.get("type") if isinstance(message, dict) else None
             if kind == "frames":
-                frames = message.get("frames")
-                count = len(frames) if isinstance(frames, list) else 0
-                if not session.admit(count, settings.live_max_speed, settings.live_burst_s):
-                    return await _fail(
-                        websocket,
-                        "too_fast",
-                        f"frames arrive faster than a {session.fps:g}-fps camera can film "
-                        "them; live streams are real time",
-                        "frames",
-                    )
-                try:
-                    if isinstance(frames, list) and len(frames) <= INLINE_FRAMES:
-                        count = session.push(frames)  # a few ms: cheaper than a thread hop
-                    else:
-                        count = await engine.run(session.push, frames)
-                except SequenceFormatError as exc:
-                    return await _fail(websocket, "invalid_input", exc.message, exc.field)
+                count = await _take_frames(session, message.get("frames"), settings)
                 await websocket.send_json({"type": "progress", "frames": count})
                 if (checking is None or checking.done()) and session.check_due():
                     if checking is not None:
-                        await checking  # a failed check fails the socket, as before
+                        await checking  # a failed check fails the socket
                     checking = asyncio.create_task(send_finished_reps())
             elif kind == "stop":
                 if checking is not None:
                     await checking
                     checking = None
-                try:
-                    report = await engine.run(session.summary)
-                except ApiError as exc:
-                    return await _fail(websocket, exc.code, exc.message, exc.field)
+                report = await engine.run(session.summary)
                 await websocket.send_json({"type": "summary", "report": report})
                 return await websocket.close()
             else:
-                return await _fail(websocket, "protocol", "expected a 'frames' or 'stop' message")
-    except WebSocketDisconnect:
-        return
+                raise ApiError(400, "protocol", "expected a 'frames' or 'stop' message")
     finally:
         if checking is not None and not checking.done():
             checking.cancel()
+
+
+async def _take_frames(session: LiveSession, frames: object, settings: Settings) -> int:
+    """Lift a batch of frames; the number of poses so far."""
+    if not isinstance(frames, list):
+        raise _invalid("frames must be a list of frames", "frames")
+    if not session.admit(len(frames), settings.live_max_speed, settings.live_burst_s):
+        raise ApiError(
+            429,
+            "too_fast",
+            f"frames arrive faster than a {session.fps:g}-fps camera can film them; live "
+            "streams are real time",
+            "frames",
+        )
+    try:
+        if len(frames) <= INLINE_FRAMES:
+            return session.push(frames)  # a few ms: cheaper than a thread hop
+        return await session.engine.run(session.push, frames)
+    except SequenceFormatError as exc:
+        raise _invalid(exc.message, exc.field) from None
+
+
+async def _fail(
+    websocket: WebSocket, code: str, message: str, field: str | None = None, close: int = 1008
+) -> None:
+    """Send the error message, then close with ``close``; nothing if the client left."""
+    connected = WebSocketState.CONNECTED
+    if websocket.client_state != connected or websocket.application_state != connected:
+        return
+    try:
+        await websocket.send_json({"type": "error", **error_body(code, message, field)})
+        await websocket.close(code=close)
+    except WebSocketDisconnect:  # the client left meanwhile: nobody to tell
+        return
+
+
+@router.websocket("/live")
+async def live(websocket: WebSocket) -> None:
+    """The live socket (protocol in the module docstring). Every way it ends after the
+    accept is one of: a summary, an error message and a close, or the client leaving."""
+    await websocket.accept()
+    try:
+        await _stream(websocket, await _start(websocket))
+    except WebSocketDisconnect:
+        return  # the client left: nobody to answer
+    except ApiError as exc:
+        await _fail(websocket, exc.code, exc.message, exc.field)
+    except Exception:
+        logger.exception("live socket failed")
+        await _fail(websocket, "internal_error", "something went wrong on our side", close=1011)

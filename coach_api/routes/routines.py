@@ -1,43 +1,54 @@
-"""Routines: a trainer's reference performance, lifted and stored."""
+"""Routines: a trainer's reference performance, lifted and stored; private to the
+trainer until published to the users' catalogue."""
 
 from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 
+from coach_api.access import owned_routine, require_trainer, usable_routine, visible_to
 from coach_api.db import Routine
-from coach_api.deps import CurrentUser, EngineDep, Id, RateLimitedUser, SessionDep, SettingsDep
+from coach_api.deps import (
+    CurrentUser,
+    EngineDep,
+    Id,
+    RateLimitedUser,
+    SessionDep,
+    SettingsDep,
+    spend_rate,
+)
 from coach_api.errors import ApiError
-from coach_api.schemas import RoutineCreate, RoutinePublic
+from coach_api.json_requests import documented, read_keypoint_body
+from coach_api.schemas import RoutineCreate, RoutinePublic, RoutineUpdate
 from coach_api.services import Music, save_poses
 
 router = APIRouter(tags=["routines"])
 
 
-def owned_routine(db, user, routine_id: int) -> Routine:
-    """The routine if it exists and ``user`` may use it (its owner); 404 otherwise."""
-    routine = db.get(Routine, routine_id)
-    if routine is None or routine.owner_id != user.id:
-        raise ApiError(404, "not_found", f"no routine {routine_id}", "routine_id")
-    return routine
-
-
 @router.post(
-    "/routines", response_model=RoutinePublic, status_code=201, operation_id="createRoutine"
+    "/routines",
+    response_model=RoutinePublic,
+    status_code=201,
+    operation_id="createRoutine",
+    openapi_extra=documented(RoutineCreate),
 )
 async def create_routine(
-    body: RoutineCreate,
+    request: Request,
     user: RateLimitedUser,
     db: SessionDep,
     engine: EngineDep,
     settings: SettingsDep,
 ) -> RoutinePublic:
+    """A trainer's routine from phone keypoints (trainers only; private until published)."""
+    require_trainer(user)
+    body, frames = await read_keypoint_body(request, RoutineCreate, engine, settings.max_frames)
     music = music_of(body.beat_times, body.beats_per_rep)
-    sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
+    sequence = engine.sequence(body.keypoints, frames)
+    spend_rate(request, user)
     routine = await store_routine(
-        engine, settings, db, user.id, body.name, body.movement, sequence, music
+        engine, settings, db, user.id, body.name, body.movement, sequence, music, body.published
     )
     return RoutinePublic.model_validate(routine)
 
@@ -53,10 +64,19 @@ def music_of(beat_times: list[float] | None, beats_per_rep: int | None) -> Music
 
 
 async def store_routine(
-    engine, settings, db, owner_id: int, name: str, movement: str, sequence, music=None
+    engine,
+    settings,
+    db,
+    owner_id: int,
+    name: str,
+    movement: str,
+    sequence,
+    music=None,
+    published: bool = False,
 ) -> Routine:
     """Lift ``sequence`` into a reference (to ``music``, if given) and store it; nothing is
-    left on failure."""
+    left on failure. The database connection is not held while the lifting runs."""
+    db.commit()  # ends the read transaction: the connection goes back to the pool
     poses, reps = await engine.run(engine.build_reference, sequence, movement, music)
     blob = save_poses(settings.blobs, f"routine-{uuid.uuid4().hex}.npz", poses, sequence.fps, music)
     routine = Routine(
@@ -67,6 +87,7 @@ async def store_routine(
         frames=sequence.num_frames,
         reps=reps,
         blob=blob,
+        published=published,
     )
     db.add(routine)
     try:
@@ -79,21 +100,40 @@ async def store_routine(
 
 @router.get("/routines", response_model=list[RoutinePublic], operation_id="listRoutines")
 def list_routines(user: CurrentUser, db: SessionDep) -> list[RoutinePublic]:
-    rows = db.scalars(select(Routine).where(Routine.owner_id == user.id).order_by(Routine.id))
+    """The routines the caller may use: the catalogue of published ones, and a trainer's
+    own (published or not)."""
+    rows = db.scalars(select(Routine).where(visible_to(user)).order_by(Routine.id))
     return [RoutinePublic.model_validate(r) for r in rows]
 
 
 @router.get("/routines/{routine_id}", response_model=RoutinePublic, operation_id="getRoutine")
 def get_routine(routine_id: Id, user: CurrentUser, db: SessionDep) -> RoutinePublic:
-    return RoutinePublic.model_validate(owned_routine(db, user, routine_id))
+    return RoutinePublic.model_validate(usable_routine(db, user, routine_id))
+
+
+@router.patch("/routines/{routine_id}", response_model=RoutinePublic, operation_id="updateRoutine")
+def update_routine(
+    routine_id: Id, body: RoutineUpdate, user: CurrentUser, db: SessionDep
+) -> RoutinePublic:
+    """Publish the routine to the users' catalogue (or withdraw it), or rename it. Users
+    who scored it keep their sessions either way."""
+    routine = owned_routine(db, user, routine_id)
+    if body.published is not None:
+        routine.published = body.published
+    if body.name is not None:
+        routine.name = body.name
+    db.commit()
+    return RoutinePublic.model_validate(routine)
 
 
 @router.delete("/routines/{routine_id}", status_code=204, operation_id="deleteRoutine")
 def delete_routine(
-    routine_id: Id, user: CurrentUser, db: SessionDep, settings: SettingsDep
+    routine_id: Id, user: CurrentUser, db: SessionDep, settings: SettingsDep, engine: EngineDep
 ) -> None:
+    """Delete the routine and the trainer's motion; users' sessions of it stay theirs."""
     routine = owned_routine(db, user, routine_id)
     blob = routine.blob
     db.delete(routine)
     db.commit()
+    engine.forget_reference(blob)
     settings.blobs.delete(blob)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from typing import Annotated
 
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import func, select
 
+from coach_api.access import check_progress_allowed, usable_routine
 from coach_api.db import Feedback, Job, Routine, WorkoutSession
 from coach_api.deps import (
     MAX_ID,
@@ -20,9 +22,10 @@ from coach_api.deps import (
     RateLimitedUser,
     SessionDep,
     SettingsDep,
+    spend_rate,
 )
 from coach_api.errors import ApiError
-from coach_api.routes.routines import owned_routine
+from coach_api.json_requests import documented, read_keypoint_body
 from coach_api.schemas import (
     FeedbackCreate,
     FeedbackPublic,
@@ -35,6 +38,7 @@ from coach_api.schemas import (
 from coach_api.services import load_poses, save_poses
 
 router = APIRouter(tags=["sessions"])
+logger = logging.getLogger("coach_api")
 
 
 @router.post(
@@ -43,23 +47,22 @@ router = APIRouter(tags=["sessions"])
     status_code=201,
     operation_id="createSession",
     responses={202: {"model": JobPublic, "description": "long session: scored in the background"}},
+    openapi_extra=documented(SessionCreate),
 )
 async def create_session(
-    body: SessionCreate,
+    request: Request,
     user: RateLimitedUser,
     db: SessionDep,
     engine: EngineDep,
     settings: SettingsDep,
-    request: Request,
 ):
-    """Lift, align and score a session; sessions over ``COACH_BACKGROUND_FRAMES`` frames
-    answer 202 with a job to poll at ``/v1/jobs/{id}``."""
-    routine = owned_routine(db, user, body.routine_id) if user.role != "user" else None
-    if routine is None:  # users score against any trainer's routine they know the id of
-        routine = db.get(Routine, body.routine_id)
-        if routine is None:
-            raise ApiError(404, "not_found", f"no routine {body.routine_id}", "routine_id")
-    sequence = engine.parse(body.keypoints.model_dump(), "keypoints")
+    """Lift, align and score a session against a routine the user may use (their own or
+    a published one); sessions over ``COACH_BACKGROUND_FRAMES`` frames answer 202 with a
+    job to poll at ``/v1/jobs/{id}``."""
+    body, frames = await read_keypoint_body(request, SessionCreate, engine, settings.max_frames)
+    routine = usable_routine(db, user, body.routine_id)
+    sequence = engine.sequence(body.keypoints, frames)
+    spend_rate(request, user)
     strictness = body.strictness or settings.strictness
     if sequence.num_frames <= settings.background_frames:
         row = await score_and_store(
@@ -69,12 +72,18 @@ async def create_session(
     job = Job(user_id=user.id)
     db.add(job)
     db.commit()
-    task = asyncio.create_task(
-        _run_job(request.app, job.id, user.id, routine.id, sequence, strictness, body.beat_times)
+    start_background(
+        request.app,
+        _run_job(request.app, job.id, user.id, routine.id, sequence, strictness, body.beat_times),
     )
-    request.app.state.background.add(task)
-    task.add_done_callback(request.app.state.background.discard)
     return JSONResponse(JobPublic.model_validate(job).model_dump(mode="json"), status_code=202)
+
+
+def start_background(app, work) -> None:
+    """Run the coroutine ``work`` in the background, kept referenced until it ends."""
+    task = asyncio.create_task(work)
+    app.state.background.add(task)
+    task.add_done_callback(app.state.background.discard)
 
 
 async def score_and_store(
@@ -88,13 +97,17 @@ async def score_and_store(
     beat_times: list[float] | None = None,
 ) -> WorkoutSession:
     """Score ``sequence`` (with the music's ``beat_times`` on it, for routines to music)
-    against ``routine`` and store it; nothing is left on failure."""
+    against ``routine`` and store it; nothing is left on failure. The database connection
+    is not held while the work runs."""
+    routine_id, routine_name = routine.id, routine.name
+    db.commit()  # ends the read transaction: the connection goes back to the pool
     reference = await engine.run(engine.reference, settings.blobs, routine)
     report, poses = await engine.run(engine.score, sequence, reference, strictness, beat_times)
     blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, sequence.fps)
     row = WorkoutSession(
         user_id=user_id,
-        routine_id=routine.id,
+        routine_id=routine_id,
+        routine_name=routine_name,
         score=report["score"],
         report_json=json.dumps(report),
         blob=blob,
@@ -103,6 +116,7 @@ async def score_and_store(
     try:
         db.commit()
     except Exception:
+        db.rollback()
         settings.blobs.delete(blob)
         raise
     return row
@@ -117,28 +131,53 @@ async def _run_job(
     strictness: str,
     beat_times: list[float] | None,
 ) -> None:
-    with app.state.sessionmaker() as db:
-        job = db.get(Job, job_id)
-        job.status = "running"
-        db.commit()
-        try:
-            routine = db.get(Routine, routine_id)
-            row = await score_and_store(
-                app.state.engine,
-                app.state.settings,
-                db,
-                user_id,
-                routine,
-                sequence,
-                strictness,
-                beat_times,
-            )
-            job.status, job.session_id = "done", row.id
-        except Exception as exc:  # the job reports it; the service carries on
-            db.rollback()
+    async def work(db, job: Job) -> None:
+        routine = db.get(Routine, routine_id)
+        if routine is None:
+            raise ValueError("the routine was deleted before the session was scored")
+        row = await score_and_store(
+            app.state.engine,
+            app.state.settings,
+            db,
+            user_id,
+            routine,
+            sequence,
+            strictness,
+            beat_times,
+        )
+        job.session_id = row.id
+
+    await run_job(app, job_id, work)
+
+
+async def run_job(app, job_id: int, work, cleanup=None) -> None:
+    """Run a background job: ``running``, then ``await work(db, job)``, then ``done``; any
+    failure is recorded on the job as ``failed`` with its reason (the service carries on).
+    A job whose account was erased meanwhile just stops. ``cleanup()`` runs at the end in
+    every case."""
+    try:
+        with app.state.sessionmaker() as db:
             job = db.get(Job, job_id)
-            job.status, job.error = "failed", str(exc)[:500] or type(exc).__name__
-        db.commit()
+            if job is None:
+                return
+            job.status = "running"
+            db.commit()
+            try:
+                await work(db, job)
+                job.status = "done"
+            except Exception as exc:  # reported on the job; the service carries on
+                db.rollback()
+                job = db.get(Job, job_id)
+                if job is None:
+                    return
+                reason = exc.message if isinstance(exc, ApiError) else str(exc)
+                job.status, job.error = "failed", reason[:500] or type(exc).__name__
+            db.commit()
+    except Exception:  # the account went away mid-job (or the database did)
+        logger.exception("background job %s could not be recorded", job_id)
+    finally:
+        if cleanup is not None:
+            cleanup()
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic, operation_id="getJob")
@@ -153,7 +192,7 @@ def get_job(job_id: Id, user: CurrentUser, db: SessionDep) -> JobPublic:
 def list_sessions(
     user: CurrentUser,
     db: SessionDep,
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_ID),
     limit: int = Query(20, ge=1, le=100),
     routine_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> SessionPage:
@@ -198,10 +237,26 @@ async def session_report(
     row = _owned_session(db, user, session_id)
     routine = db.get(Routine, row.routine_id)
     if routine is None:
-        raise ApiError(404, "not_found", "the session's routine was deleted", "session_id")
+        raise ApiError(
+            404,
+            "routine_deleted",
+            "the trainer deleted this session's routine, and with it the motion the page "
+            "compares you with; the session's report is still at /v1/sessions/{id}",
+            "session_id",
+        )
+    db.commit()  # ends the read transaction: the connection goes back to the pool
     reference = await engine.run(engine.reference, settings.blobs, routine)
     page = await engine.run(_render, row, routine, reference, settings.blobs)
-    return HTMLResponse(page)
+    return HTMLResponse(page, headers=REPORT_HEADERS)
+
+
+# The report is self-contained (inline style, data: images, no script): allow nothing else.
+REPORT_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+}
 
 
 def _render(row: WorkoutSession, routine, reference, blobs) -> str:
@@ -257,7 +312,9 @@ def create_feedback(
     operation_id="getRoutineProgress",
 )
 def routine_progress(routine_id: Id, user: CurrentUser, db: SessionDep) -> list[ProgressPoint]:
-    """The user's sessions of one routine over time, oldest first: score, reps, cue count."""
+    """The user's sessions of one routine over time, oldest first: score, reps, cue count.
+    404 unless the user may see the routine or has scored it before."""
+    check_progress_allowed(db, user, routine_id)
     rows = db.scalars(
         select(WorkoutSession)
         .where(WorkoutSession.user_id == user.id, WorkoutSession.routine_id == routine_id)

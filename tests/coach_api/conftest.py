@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from coach_api.accounts import grant_role
 from coach_api.main import create_app
 from coach_api.settings import Settings
 from pose3d.checkpoint import LifterMetadata, save_checkpoint
@@ -60,6 +61,9 @@ def settings(tmp_path):
         lifter_checkpoint=checkpoint,
         max_body_bytes=2 * 2**20,
         live_burst_s=60.0,  # tests stream whole clips at once
+        # Every test client is one address: sign-up and login limits are tested on their own.
+        signup_per_minute=1000.0,
+        login_per_minute=1000.0,
     )
 
 
@@ -69,13 +73,20 @@ def client(settings):
         yield test_client
 
 
+def grant(client: TestClient, email: str, role: str) -> None:
+    """Give an account a role, as the operator's ``coach users grant`` does."""
+    with client.app.state.sessionmaker() as db:
+        grant_role(db, email, role)
+
+
 def auth_headers(client: TestClient, email: str = "ana@example.com", role: str = "user") -> dict:
-    assert (
-        client.post(
-            "/v1/auth/register", json={"email": email, "password": "correct horse", "role": role}
-        ).status_code
-        == 201
+    """Register ``email`` (granted ``role`` if not a plain user) and log in."""
+    registered = client.post(
+        "/v1/auth/register", json={"email": email, "password": "correct horse"}
     )
+    assert registered.status_code == 201, registered.text
+    if role != "user":
+        grant(client, email, role)
     token = client.post(
         "/v1/auth/login", data={"username": email, "password": "correct horse"}
     ).json()["access_token"]

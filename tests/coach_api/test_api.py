@@ -11,7 +11,7 @@ def _routine(client, headers, trainer_payload, name="Squats"):
     response = client.post(
         "/v1/routines",
         headers=headers,
-        json={"name": name, "movement": "squat", "keypoints": trainer_payload},
+        json={"name": name, "movement": "squat", "keypoints": trainer_payload, "published": True},
     )
     assert response.status_code == 201, response.text
     return response.json()
@@ -84,8 +84,14 @@ def test_users_see_only_their_own_data(client, trainer_payload, user_payload):
     assert client.get(f"/v1/sessions/{session['id']}", headers=bob).status_code == 404
     assert client.get("/v1/sessions", headers=bob).json()["total"] == 0
     other_trainer = auth_headers(client, "other@example.com", role="trainer")
-    assert client.get(f"/v1/routines/{routine['id']}", headers=other_trainer).status_code == 404
+    # A published routine is in everyone's catalogue, but only its trainer may change it.
+    assert client.get(f"/v1/routines/{routine['id']}", headers=other_trainer).status_code == 200
     assert client.delete(f"/v1/routines/{routine['id']}", headers=other_trainer).status_code == 404
+    patch = {"published": False}
+    url = f"/v1/routines/{routine['id']}"
+    assert client.patch(url, headers=other_trainer, json=patch).status_code == 404
+    assert client.patch(url, headers=trainer, json=patch).json()["published"] is False
+    assert client.get(url, headers=other_trainer).status_code == 404
 
 
 def test_malformed_keypoints_name_the_field(client, trainer_payload):
@@ -197,8 +203,8 @@ def _live_socket(client, trainer_payload, user_payload):
     routine = _routine(client, trainer, trainer_payload)
     token = auth_headers(client)["Authorization"].split()[1]
     header = {k: user_payload[k] for k in ("layout", "fps", "image_width", "image_height")}
-    with client.websocket_connect(f"/v1/live?token={token}") as socket:
-        socket.send_json({"type": "start", "routine_id": routine["id"], **header})
+    with client.websocket_connect("/v1/live") as socket:
+        socket.send_json({"type": "start", "token": token, "routine_id": routine["id"], **header})
         yield socket
 
 
@@ -254,8 +260,7 @@ def test_live_websocket_rejects_bad_starts(client, trainer_payload):
             }
         )
         assert socket.receive_json()["error"]["code"] == "unauthorized"
-    token = auth_headers(client)["Authorization"].split()[1]
-    with client.websocket_connect(f"/v1/live?token={token}") as socket:
+    with client.websocket_connect("/v1/live") as socket:
         socket.send_json({"type": "frames"})
         assert socket.receive_json()["error"]["code"] == "protocol"
 
@@ -295,7 +300,6 @@ def test_feedback_on_cues_is_kept_and_exported_to_admins(settings, trainer_paylo
 
     from coach_api.main import create_app
 
-    settings.admin_emails = ["boss@example.com"]
     with TestClient(create_app(settings)) as client:
         _, _, user, session = _scored_session(client, trainer_payload, user_payload)
         session = session.json()
@@ -320,7 +324,7 @@ def test_feedback_on_cues_is_kept_and_exported_to_admins(settings, trainer_paylo
                 and given.json()["kind"] == session["report"]["errors"][0]["kind"]
             )
         assert client.get("/v1/admin/feedback", headers=user).status_code == 403
-        admin = auth_headers(client, "boss@example.com")
+        admin = auth_headers(client, "boss@example.com", role="admin")
         exported = client.get("/v1/admin/feedback", headers=admin).json()
         assert len(exported) == (1 if cues else 0)
 
@@ -429,6 +433,9 @@ def test_video_uploads_are_checked_and_failures_explained(client, trainer_payloa
         files={"video": ("notes.txt", b"hello", "text/plain")},
     )
     assert wrong_type.status_code == 415 and wrong_type.json()["error"]["field"] == "video"
+    settings = client.app.state.settings
+    settings.pose_task = tmp_path / "pose.task"  # present: the video itself is looked at
+    settings.pose_task.write_bytes(b"not read: the video fails first")
     corrupt = client.post(
         "/v1/videos",
         headers=user,
@@ -439,6 +446,7 @@ def test_video_uploads_are_checked_and_failures_explained(client, trainer_payloa
     job = wait_job(client, user, corrupt.json()["id"])
     assert job["status"] == "failed"
     assert "cannot be opened" in job["error"] or "no decodable frames" in job["error"]
+    settings.pose_task = None
     # A real (tiny) video without a configured pose model: a clear reason, and the video deleted.
     path = tmp_path / "clip.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 30, (64, 48))

@@ -25,6 +25,7 @@ def dance():
 def _dance_routine(client, dance, **music):
     trainer = auth_headers(client, "coach@example.com", role="trainer")
     body = {"name": "Routine", "movement": "dance", "keypoints": dance["trainer"], **music}
+    body["published"] = True
     return client.post("/v1/routines", headers=trainer, json=body)
 
 
@@ -82,12 +83,12 @@ def test_live_starts_take_the_beat_times_and_check_them(client, dance):
     routine = _dance_routine(client, dance, beat_times=dance["trainer_beats"], beats_per_rep=16)
     token = auth_headers(client)["Authorization"].split()[1]
     header = {k: dance["user"][k] for k in ("layout", "fps", "image_width", "image_height")}
-    start = {"type": "start", "routine_id": routine.json()["id"], **header}
-    with client.websocket_connect(f"/v1/live?token={token}") as socket:
+    start = {"type": "start", "token": token, "routine_id": routine.json()["id"], **header}
+    with client.websocket_connect("/v1/live") as socket:
         socket.send_json({**start, "beat_times": [2.0, 1.0]})
         error = socket.receive_json()["error"]
         assert error["code"] == "invalid_input" and error["field"] == "beat_times"
-    with client.websocket_connect(f"/v1/live?token={token}") as socket:
+    with client.websocket_connect("/v1/live") as socket:
         socket.send_json({**start, "beat_times": dance["user_beats"]})
         assert socket.receive_json()["type"] == "ready"
         frames = dance["user"]["frames"]
@@ -118,9 +119,11 @@ def test_video_uploads_take_beat_times_as_a_json_form_field(client, dance):
         )
         assert response.status_code == 422 and response.json()["error"]["field"] == "beat_times"
         assert message in response.json()["error"]["message"]
+    login = {"username": "coach@example.com", "password": "correct horse"}
+    token = client.post("/v1/auth/login", data=login).json()["access_token"]
     response = client.post(
         "/v1/routines/video",
-        headers=user,
+        headers={"Authorization": f"Bearer {token}"},
         data={"name": "Routine", "movement": "dance", "beat_times": "[0.5, 1.0]"},
         files=video,
     )

@@ -9,6 +9,7 @@ import time
 
 import httpx
 
+from coach_api.accounts import grant_role_in
 from coach_api.process import free_port, start_server
 from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from tests.conftest import make_model
@@ -28,10 +29,8 @@ def test_killed_server_loses_no_committed_session(tmp_path, trainer_payload, use
     )
     try:
         client = httpx.Client(base_url=url, timeout=60)
-        client.post(
-            "/auth/register",
-            json={"email": "a@example.com", "password": "long password", "role": "trainer"},
-        )
+        client.post("/auth/register", json={"email": "a@example.com", "password": "long password"})
+        grant_role_in(f"sqlite:///{data / 'coach.db'}", "a@example.com", "trainer")
         token = client.post(
             "/auth/login", data={"username": "a@example.com", "password": "long password"}
         ).json()

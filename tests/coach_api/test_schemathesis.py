@@ -14,6 +14,7 @@ import schemathesis
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
+from coach_api.accounts import grant_role
 from coach_api.main import create_app
 from coach_api.settings import Settings
 from pose3d.checkpoint import LifterMetadata, save_checkpoint
@@ -48,9 +49,10 @@ schema = schemathesis.openapi.from_asgi("/v1/openapi.json", APP)
 def running_app():
     with TestClient(APP) as client:  # runs the lifespan: the lifter is loaded
         client.post(
-            "/v1/auth/register",
-            json={"email": "fuzz@example.com", "password": "fuzz password", "role": "trainer"},
+            "/v1/auth/register", json={"email": "fuzz@example.com", "password": "fuzz password"}
         )
+        with APP.state.sessionmaker() as db:
+            grant_role(db, "fuzz@example.com", "trainer")
         token = client.post(
             "/v1/auth/login", data={"username": "fuzz@example.com", "password": "fuzz password"}
         ).json()["access_token"]

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from coach_api.accounts import grant_role
 from coach_api.main import create_app
 from coach_api.pose_task import PoseTaskError, assemble_pose_task, download_wheel
 from coach_api.video import extract_keypoints
@@ -70,7 +71,8 @@ def test_assembled_task_finds_and_tracks_a_person(pose_task, person_video):
     assert (sequence.keypoints[:, nose, 1] < sequence.keypoints[:, left, 1]).all()
     assert (sequence.keypoints[:, left, 0] > sequence.keypoints[:, right, 0]).all()
     # The nose follows the photo's 80-px bob (same phase, same amplitude to 15%).
-    expected = 80 * np.sin(2 * np.pi * np.arange(90) / 30)
+    # 80 px on the 720-px canvas, in the pixels of the frame the detector saw.
+    expected = 80 * sequence.image_height / 720 * np.sin(2 * np.pi * np.arange(90) / 30)
     moved = sequence.keypoints[:, nose, 1] - sequence.keypoints[:, nose, 1].mean()
     assert np.corrcoef(moved, expected)[0, 1] > 0.98
     assert np.ptp(moved) == pytest.approx(np.ptp(expected), rel=0.15)
@@ -84,9 +86,11 @@ def test_trainer_video_becomes_a_routine_and_user_video_a_session(
     app = create_app(settings)
     with TestClient(app) as trainer_http, TestClient(app) as user_http:
         trainer = CoachClient("http://testserver", http=trainer_http)
-        trainer.register("coach@example.com", "correct horse", role="trainer")
+        trainer.register("coach@example.com", "correct horse")
+        with app.state.sessionmaker() as db:
+            grant_role(db, "coach@example.com", "trainer")
         trainer.login("coach@example.com", "correct horse")
-        job = trainer.create_routine_from_video("bob", "squat", person_video)
+        job = trainer.create_routine_from_video("bob", "squat", person_video, published=True)
         routine_id = trainer.wait_for_job(job["id"], timeout_s=60)["routine_id"]
         routine = trainer.http.get(f"/routines/{routine_id}").json()
         assert routine["name"] == "bob" and routine["frames"] == 90 and routine["fps"] == 30

@@ -1,0 +1,65 @@
+"""Reading a JSON body that carries keypoints, after the caller is authenticated.
+
+Routes that take keypoints declare no body parameter (FastAPI would parse it before any
+dependency, i.e. before the bearer token is checked): they call :func:`read_keypoint_body`
+once the user is known. The OpenAPI schema still documents the body (:func:`documented`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from coach_api.errors import ApiError
+from coach_api.json_body import BodyError, read_body_with_frames
+
+DOCUMENTED_BODIES: list[type[BaseModel]] = []  # added to the OpenAPI components
+
+
+def documented(model: type[BaseModel]) -> dict:
+    """``openapi_extra`` for a route whose JSON body is ``model``, read by hand."""
+    DOCUMENTED_BODIES.append(model)
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def check_json_type(request: Request) -> None:
+    """415 unless the body is declared JSON (``application/json``, parameters allowed)."""
+    declared = request.headers.get("content-type", "")
+    media = declared.split(";", 1)[0].strip().lower()
+    if media != "application/json" and not (
+        media.startswith("application/") and media.endswith("+json")
+    ):
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"expected an application/json body, got {declared[:60] or 'no content type'}",
+        )
+
+
+async def read_keypoint_body(
+    request: Request, model: type[BaseModel], engine, max_frames: int
+) -> tuple[BaseModel, np.ndarray | None]:
+    """The body as ``model`` (its ``keypoints.frames`` left empty) and the keypoint frames
+    ``(T, J, 3)``; 415, 413 or 422 naming what is wrong. Parsed in the worker pool: a large
+    body takes a few hundred ms of CPU, which must not stall the event loop."""
+    check_json_type(request)
+    raw = await request.body()  # bounded by the body-size middleware
+    try:
+        document, frames = await engine.run(
+            read_body_with_frames, raw, "keypoints.frames", max_frames
+        )
+    except BodyError as exc:
+        code = "payload_too_large" if exc.status == 413 else "invalid_input"
+        field = None if exc.field == "$" else exc.field
+        raise ApiError(exc.status, code, exc.message, field) from None
+    if not isinstance(document, dict):
+        raise ApiError(422, "invalid_input", "the body must be a JSON object")
+    try:
+        body = model.model_validate(document)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError(errors) from None
+    return body, frames

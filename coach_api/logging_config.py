@@ -1,0 +1,58 @@
+"""Logging for ``coach serve``: the API's JSON request lines and uvicorn's own logs on
+stderr, with bearer tokens never written (a token in a URL's query is redacted)."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token)=)[^&\s\"]*", re.IGNORECASE)
+
+
+class RedactTokens(logging.Filter):
+    """Replace the value of ``token=`` / ``access_token=`` query parameters in a record's
+    arguments (uvicorn's access log passes the request path with its query)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _TOKEN_IN_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        record.msg = _TOKEN_IN_QUERY.sub(r"\1[redacted]", str(record.msg))
+        return True
+
+
+def log_config(level: str = "INFO") -> dict:
+    """A ``logging.config.dictConfig`` dict for uvicorn's ``log_config``."""
+    redact = {"()": RedactTokens}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"redact_tokens": redact},
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+            "message": {"format": "%(message)s"},  # the API's lines are JSON already
+        },
+        "handlers": {
+            "default": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["redact_tokens"],
+                "stream": "ext://sys.stderr",
+            },
+            "json_lines": {
+                "class": "logging.StreamHandler",
+                "formatter": "message",
+                "filters": ["redact_tokens"],
+                "stream": "ext://sys.stderr",
+            },
+        },
+        "loggers": {
+            "uvicorn": {"handlers": ["default"], "level": level, "propagate": False},
+            "uvicorn.error": {"level": level},
+            "uvicorn.access": {"handlers": ["default"], "level": level, "propagate": False},
+            "coach_api.requests": {"handlers": ["json_lines"], "level": level, "propagate": False},
+            "coach_api": {"handlers": ["default"], "level": level, "propagate": False},
+        },
+    }

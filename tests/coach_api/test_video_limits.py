@@ -1,0 +1,233 @@
+"""Hostile uploads: a video's decoded pixels are bounded, and decoding streams frame by frame.
+
+The pose model is replaced by a fake landmarker (``PoseLandmarker.create_from_options``
+patched), so these tests need neither the model file nor the mediapipe 0.10.21 wheel;
+they still go through ``extract_keypoints`` and the real OpenCV decoder.
+"""
+
+from __future__ import annotations
+
+import math
+import tracemalloc
+from pathlib import Path
+from types import SimpleNamespace
+from typing import ClassVar
+
+import numpy as np
+import pytest
+
+from coach_api.video import VideoError, extract_keypoints
+
+cv2 = pytest.importorskip("cv2")
+vision = pytest.importorskip("mediapipe.tasks.python.vision")
+
+MB = 1 << 20
+
+
+def write_video(path: Path, width: int, height: int, frames: int, fps: float = 30) -> Path:
+    """A black MPEG-4 (mp4v) video: black frames compress to almost nothing on disk."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (width, height))
+    assert writer.isOpened()
+    frame = np.zeros((height, width, 3), np.uint8)
+    for _ in range(frames):
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("videos")
+
+
+@pytest.fixture(scope="module")
+def full_hd(videos) -> Path:
+    """300 frames of 1920x1080: 1.9 GB once decoded, under 1 MB on disk."""
+    return write_video(videos / "full_hd.mp4", 1920, 1080, 300)
+
+
+@pytest.fixture(scope="module")
+def small(videos) -> Path:
+    """10 frames of 64x48 (30720 pixels in all)."""
+    return write_video(videos / "small.mp4", 64, 48, 10)
+
+
+@pytest.fixture
+def task(tmp_path) -> Path:
+    """A file where the pose model would be; the fake landmarker never reads it."""
+    path = tmp_path / "pose_landmarker.task"
+    path.write_bytes(b"not a model")
+    return path
+
+
+class FakeLandmarker:
+    """Stands in for MediaPipe's PoseLandmarker in video mode: records what it is given
+    and finds a person at ``point`` (normalised x, y) in every frame, or nobody."""
+
+    def __init__(self, point: tuple[float, float] | None) -> None:
+        self.point = point
+        self.sizes: list[tuple[int, int]] = []  # (width, height) of each image seen
+        self.timestamps_ms: list[int] = []
+
+    def __enter__(self) -> FakeLandmarker:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def detect_for_video(self, image, timestamp_ms: int) -> SimpleNamespace:
+        self.sizes.append((image.width, image.height))
+        self.timestamps_ms.append(timestamp_ms)
+        if self.point is None:
+            return SimpleNamespace(pose_landmarks=[])
+        x, y = self.point
+        return SimpleNamespace(pose_landmarks=[[SimpleNamespace(x=x, y=y, visibility=0.9)] * 33])
+
+
+@pytest.fixture
+def fake_landmarker(monkeypatch):
+    """Install a FakeLandmarker; ``fake_landmarker(point)`` returns it."""
+
+    def install(point: tuple[float, float] | None = (0.25, 0.5)) -> FakeLandmarker:
+        fake = FakeLandmarker(point)
+        monkeypatch.setattr(vision.PoseLandmarker, "create_from_options", lambda options: fake)
+        return fake
+
+    return install
+
+
+@pytest.fixture
+def capture(monkeypatch):
+    """Replace ``cv2.VideoCapture`` with a wrapper that counts what is opened and decoded
+    and reports the metadata in its ``metadata`` dict (property -> value) instead.
+
+    A wrapper, not a subclass: subclassing OpenCV 5's VideoCapture crashes the
+    interpreter when the subclass is garbage-collected.
+    """
+    real = cv2.VideoCapture
+
+    class CountingCapture:
+        opened = 0
+        decoded = 0  # frames decoded (read or grab)
+        metadata: ClassVar[dict[int, float]] = {}
+
+        def __init__(self, *args) -> None:
+            self.capture = real(*args)
+            type(self).opened += 1
+
+        def __getattr__(self, name: str):
+            return getattr(self.capture, name)
+
+        def read(self, *args):
+            type(self).decoded += 1
+            return self.capture.read(*args)
+
+        def grab(self):
+            type(self).decoded += 1
+            return self.capture.grab()
+
+        def get(self, prop: int) -> float:
+            return self.metadata[prop] if prop in self.metadata else self.capture.get(prop)
+
+    monkeypatch.setattr(cv2, "VideoCapture", CountingCapture)
+    return CountingCapture
+
+
+def test_without_a_task_nothing_is_decoded(small, capture):
+    with pytest.raises(VideoError, match="not configured"):
+        extract_keypoints(small, None, max_frames=1000)
+    assert capture.opened == 0 and capture.decoded == 0
+
+
+def test_video_over_the_pixel_budget_is_refused_before_decoding(
+    small, task, capture, fake_landmarker
+):
+    fake = fake_landmarker()
+    budget = 10 * 64 * 48 - 1
+    with pytest.raises(VideoError, match=f"limit of {budget} pixels") as error:
+        extract_keypoints(small, task, max_frames=1000, max_pixels=budget)
+    assert "10 frames of 64x48" in str(error.value)
+    assert capture.decoded == 0 and fake.sizes == []
+    # Only the frames that would be used count: the first 5 fit in half the budget.
+    sequence = extract_keypoints(small, task, max_frames=5, max_pixels=5 * 64 * 48)
+    assert sequence.num_frames == 5
+
+
+def test_budget_holds_while_decoding_when_the_metadata_under_reports(
+    small, task, capture, fake_landmarker
+):
+    fake = fake_landmarker()
+    capture.metadata[cv2.CAP_PROP_FRAME_COUNT] = 0  # some containers do not say
+    budget = 3 * 64 * 48
+    with pytest.raises(VideoError, match=f"limit of {budget} pixels"):
+        extract_keypoints(small, task, max_frames=1000, max_pixels=budget)
+    # Refused at the 4th frame, which was never shown to the model.
+    assert capture.decoded == 4 and len(fake.sizes) == 3
+
+
+@pytest.mark.parametrize(
+    ("prop", "value", "message"),
+    [
+        (cv2.CAP_PROP_FPS, 1000.0, "frame rate"),
+        (cv2.CAP_PROP_FPS, math.inf, "frame rate"),
+        (cv2.CAP_PROP_FPS, -25.0, "frame rate"),
+        (cv2.CAP_PROP_FRAME_WIDTH, 10_000.0, "at most 8192 pixels"),
+        (cv2.CAP_PROP_FRAME_HEIGHT, 10_000.0, "at most 8192 pixels"),
+    ],
+)
+def test_absurd_metadata_is_refused_before_decoding(
+    small, task, capture, fake_landmarker, prop, value, message
+):
+    fake_landmarker()
+    capture.metadata[prop] = value
+    with pytest.raises(VideoError, match=message):
+        extract_keypoints(small, task, max_frames=1000)
+    assert capture.decoded == 0
+
+
+def test_unknown_frame_rate_falls_back_to_30_fps(small, task, capture, fake_landmarker):
+    fake = fake_landmarker()
+    capture.metadata[cv2.CAP_PROP_FPS] = math.nan
+    sequence = extract_keypoints(small, task, max_frames=1000)
+    assert sequence.fps == 30 and fake.timestamps_ms == [int(i * 1000 / 30) for i in range(10)]
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [((1280, 720), (640, 360)), ((720, 1280), (360, 640)), ((320, 240), (320, 240))],
+)
+def test_frames_are_downscaled_and_keypoints_are_in_their_pixels(
+    videos, task, fake_landmarker, size, expected
+):
+    """Longest side at most max_side, aspect kept, never upscaled."""
+    video = write_video(videos / f"{size[0]}x{size[1]}.mp4", *size, frames=3)
+    fake = fake_landmarker((0.25, 0.5))
+    sequence = extract_keypoints(video, task, max_frames=1000, max_side=640)
+    width, height = expected
+    assert fake.sizes == [expected] * 3
+    assert (sequence.image_width, sequence.image_height) == expected
+    assert sequence.keypoints.shape == (3, 33, 2)
+    np.testing.assert_allclose(sequence.keypoints[..., 0], 0.25 * width)
+    np.testing.assert_allclose(sequence.keypoints[..., 1], 0.5 * height)
+    np.testing.assert_allclose(sequence.scores, 0.9)
+
+
+def test_memory_is_bounded_whatever_the_video_length(full_hd, task, fake_landmarker):
+    """300 decoded 1080p frames are 1.9 GB; streaming them must stay far below."""
+    fake = fake_landmarker(None)  # nobody in a black video
+    tracemalloc.start()
+    try:
+        # Sanity: tracemalloc sees the numpy arrays OpenCV decodes into.
+        frame_capture = cv2.VideoCapture(str(full_hd))
+        _, frame = frame_capture.read()
+        frame_capture.release()
+        assert tracemalloc.get_traced_memory()[0] >= frame.nbytes == 1920 * 1080 * 3
+        del frame
+        tracemalloc.reset_peak()
+        with pytest.raises(VideoError, match="no person"):
+            extract_keypoints(full_hd, task, max_frames=1000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(fake.sizes) == 300
+    assert peak < 100 * MB, f"peak traced memory {peak / MB:.0f} MB"
