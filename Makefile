@@ -36,4 +36,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	for b in lifter synth dataflow scoring export api; do $(BIN)/python -m bench.$$b || exit 1; done
+	for b in lifter synth dataflow scoring export api hostile; do $(BIN)/python -m bench.$$b || exit 1; done

@@ -39,6 +39,7 @@ class BodySizeLimit:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        del chunks  # held until the app returns otherwise: the body twice in memory
         replayed = False
 
         async def replay():

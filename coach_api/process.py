@@ -36,6 +36,8 @@ def start_server(data_dir: Path, port: int, **settings: str) -> subprocess.Popen
         str(port),
         "--log-level",
         "warning",
+        "--ws-max-size",  # as `coach serve` does
+        str(512 * 1024),
     ]
     server = subprocess.Popen(command, env=env)
     for _ in range(600):

@@ -423,6 +423,29 @@ def serve(
     )
 
 
+@app.command("fuzz-api")
+def fuzz_api_command(
+    out: Annotated[Path, typer.Option(help="Folder for fuzz-summary.json.")] = Path(
+        "docs/security"
+    ),
+    reports: Annotated[Path, typer.Option(help="Folder for schemathesis' reports.")] = Path(
+        "runs/fuzz"
+    ),
+    examples: Annotated[int, typer.Option(min=1, help="Generated cases per operation.")] = 100,
+    seed: Annotated[int, typer.Option(help="Schemathesis' random seed.")] = 1,
+) -> None:
+    """Schemathesis against a fresh server as a user and a trainer: no case may get a 5xx."""
+    from coach_cli.fuzz_api import fuzz_api
+
+    summary = fuzz_api(out, reports, examples, seed)
+    typer.echo(
+        f"{summary['cases']} cases, {summary['server_errors']} server errors, "
+        f"server alive: {summary['server_alive_after']} -> {out / 'fuzz-summary.json'}"
+    )
+    if summary["server_errors"] or not summary["server_alive_after"]:
+        raise typer.Exit(1)
+
+
 @users_app.command("grant")
 def users_grant(
     email: Annotated[str, typer.Argument(help="The account's email.")],

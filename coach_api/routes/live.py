@@ -447,7 +447,8 @@ async def _start(websocket: WebSocket) -> LiveSession:
         f"the start message (with the token) must come within {settings.live_auth_timeout_s:g} s",
     )
     start = _check_start(await _receive(websocket, settings.live_auth_timeout_s, late))
-    routine = _authorize(app, start["token"], start["routine_id"])
+    # The database is not asked on the event loop (a slow query would stall every stream).
+    routine = await anyio.to_thread.run_sync(_authorize, app, start["token"], start["routine_id"])
     if not engine.lifter.causal:
         raise ApiError(503, "unavailable", "the loaded lifter is not causal")
     reference = await engine.run(engine.reference, settings.blobs, routine)

@@ -1,0 +1,153 @@
+"""`coach fuzz-api`: schemathesis against a running API, as a user and as a trainer.
+
+Starts the API on loopback (a fresh data folder, rate limits lifted so the fuzzer is not
+just answered 429), makes a user and a trainer (with a published routine, so generated
+ids can hit real rows), then runs schemathesis' CLI from the OpenAPI schema once per
+token with the ``not_a_server_error`` check. Writes ``fuzz-summary.json`` (cases, statuses,
+failures) into ``--out`` and schemathesis' own reports (large) into ``--reports``.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from coach_api.accounts import grant_role_in
+from coach_api.process import free_port, start_server
+
+PASSWORD = "fuzzing password"
+
+
+def _token(client: httpx.Client, email: str) -> str:
+    client.post("/auth/register", json={"email": email, "password": PASSWORD})
+    form = {"username": email, "password": PASSWORD}
+    return client.post("/auth/login", data=form).json()["access_token"]
+
+
+def _phone_keypoints() -> dict:
+    from pose3d.sequence_json import KeypointSequence
+    from synthetic_data.detector import film
+    from synthetic_data.generator import trainer_clip
+
+    clip = trainer_clip("squat")
+    seen = film(clip, clip.cameras[0], np.random.default_rng(0), layout="mediapipe33")
+    return KeypointSequence(
+        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
+    ).to_json()
+
+
+def _run_schemathesis(url: str, token: str, examples: int, seed: int, out: Path) -> dict:
+    """One schemathesis run with ``token``; returns its counts from the NDJSON events."""
+    events = out / "events.ndjson"
+    command = [
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "run",
+        f"{url}/openapi.json",
+        "--url",
+        url.removesuffix("/v1"),
+        "-H",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "not_a_server_error",
+        "--max-examples",
+        str(examples),
+        "--seed",
+        str(seed),
+        "--workers",
+        "2",
+        "--report",
+        "ndjson,junit",
+        "--report-ndjson-path",
+        str(events),
+        "--report-junit-path",
+        str(out / "junit.xml"),
+        "--suppress-health-check",
+        "all",
+        # Erasing its own account would leave the rest of the run answering 401.
+        "--exclude-operation-id",
+        "deleteMe",
+    ]
+    finished = subprocess.run(command, capture_output=True, text=True)
+    (out / "output.txt").write_text(finished.stdout + finished.stderr)
+    statuses, failures, cases = Counter(), [], 0
+    for line in events.read_text().splitlines():
+        event = json.loads(line)
+        for kind, body in event.items():
+            if kind != "ScenarioFinished":
+                continue
+            for case in (body.get("recorder") or {}).get("interactions", {}).values():
+                response = case.get("response") or {}
+                if response.get("status_code") is not None:
+                    cases += 1
+                    statuses[str(response["status_code"])[0] + "xx"] += 1
+            for check in (body.get("recorder") or {}).get("checks", {}).values():
+                for result in check:
+                    if result.get("status") == "FAILURE":
+                        failures.append(result.get("failure_info") or result.get("name"))
+    return {
+        "exit_code": finished.returncode,
+        "cases": cases,
+        "statuses": dict(statuses),
+        "failures": len(failures),
+        "failure_examples": [str(f)[:300] for f in failures[:10]],
+    }
+
+
+def fuzz_api(out: Path, reports: Path, examples: int = 100, seed: int = 1) -> dict:
+    """Fuzz a fresh server as a user and as a trainer; returns and writes the summary."""
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as data:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/v1"
+        server = start_server(
+            Path(data),
+            port,
+            rate_per_minute=1e9,
+            rate_burst=10**9,
+            signup_per_minute=1e9,
+            login_per_minute=1e9,
+            login_failures_per_account=10**9,
+        )
+        try:
+            with httpx.Client(base_url=url, timeout=120) as client:
+                trainer = _token(client, "trainer@example.com")
+                grant_role_in(
+                    f"sqlite:///{Path(data) / 'coach.db'}", "trainer@example.com", "trainer"
+                )
+                body = {
+                    "name": "Squats",
+                    "movement": "squat",
+                    "keypoints": _phone_keypoints(),
+                    "published": True,
+                }
+                headers = {"Authorization": f"Bearer {trainer}"}
+                client.post("/routines", headers=headers, json=body).raise_for_status()
+                user = _token(client, "user@example.com")
+            runs = {}
+            for role, token in (("user", user), ("trainer", trainer)):
+                folder = reports / role
+                folder.mkdir(parents=True, exist_ok=True)
+                runs[role] = _run_schemathesis(url, token, examples, seed, folder)
+            alive = server.poll() is None
+        finally:
+            server.kill()
+            server.wait(timeout=10)
+    summary = {
+        "examples_per_operation": examples,
+        "seed": seed,
+        "cases": sum(r["cases"] for r in runs.values()),
+        "server_errors": sum(r["statuses"].get("5xx", 0) for r in runs.values()),
+        "server_alive_after": alive,
+        "runs": runs,
+    }
+    (out / "fuzz-summary.json").write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
