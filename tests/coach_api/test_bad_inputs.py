@@ -181,22 +181,14 @@ def _forged(claims: dict, key: str = "not the key", algorithm: str = "HS256") ->
     return {"Authorization": f"Bearer {jwt.encode(claims, key, algorithm=algorithm)}"}
 
 
-def _expired(client) -> dict:
-    user = client.app.state.sessionmaker()
-    with user as db:
-        ana = db.query(User).filter_by(email="ana@example.com").one()
-        claims = {
-            "sub": str(ana.id),
-            "key": ana.token_key,
-            "exp": datetime.now(UTC) - timedelta(minutes=1),
-        }
-    return _forged(claims, client.app.state.settings.signing_key)
-
-
-def _no_expiry(client) -> dict:
+def _signed_for_ana(client, expires: datetime | None) -> dict:
+    """A token for ana signed with the service's own key, expiring at ``expires`` (or
+    never: no ``exp`` claim)."""
     with client.app.state.sessionmaker() as db:
         ana = db.query(User).filter_by(email="ana@example.com").one()
         claims = {"sub": str(ana.id), "key": ana.token_key}
+    if expires is not None:
+        claims["exp"] = expires
     return _forged(claims, client.app.state.settings.signing_key)
 
 
@@ -204,8 +196,8 @@ BAD_TOKENS = [
     ("garbage", lambda c: {"Authorization": "Bearer not-a-token"}),
     ("wrong key", lambda c: _forged({"sub": "2", "key": "x", "exp": 2**40})),
     ("alg none", lambda c: _forged({"sub": "2", "exp": 2**40}, "", "none")),
-    ("expired", _expired),
-    ("no expiry", _no_expiry),
+    ("expired", lambda c: _signed_for_ana(c, datetime.now(UTC) - timedelta(minutes=1))),
+    ("no expiry", lambda c: _signed_for_ana(c, None)),
     ("basic auth", lambda c: {"Authorization": "Basic YW5hOnB3"}),
 ]
 
