@@ -67,6 +67,27 @@ class BuildShardsOptions(PipelineOptions):
         parser.add_argument(
             "--num-shards", dest="num_shards", type=int, default=16, help="Shards per split."
         )
+        parser.add_argument(
+            "--camera-coverage",
+            dest="camera_coverage",
+            choices=("front", "anywhere"),
+            default="front",
+            help="front: within 60 deg of the person's facing; anywhere: all around them.",
+        )
+        parser.add_argument(
+            "--noise-profile",
+            dest="noise_profile",
+            choices=("phone-v1", "mediapipe-real"),
+            default="phone-v1",
+            help="Detector noise; mediapipe-real adds real MediaPipe's side swaps, hidden "
+            "joints and identity switches.",
+        )
+        parser.add_argument(
+            "--partial-framing",
+            dest="partial_framing",
+            action="store_true",
+            help="Let some cameras cut off the feet or the head, as users do.",
+        )
 
 
 class GenerateClipsOptions(PipelineOptions):

@@ -17,7 +17,7 @@ import hashlib
 import json
 from argparse import Namespace
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -26,9 +26,10 @@ from apache_beam.pvalue import TaggedOutput
 from dataflow_jobs import fileio
 from dataflow_jobs.records import (
     ERROR_KIND_NAMES,
+    Filming,
+    clip_split,
     film_clip,
     shard_index,
-    split_for,
     window_record,
 )
 from dataflow_jobs.sources import expand_patterns, read_source
@@ -73,7 +74,7 @@ class PlanSources(beam.DoFn):
         for index, item in enumerate(clips):
             self.read.inc()
             clip = item.clip
-            key = (split_for(clip.body.body_id), shard_index(clip.clip_id, self.num_shards))
+            key = (clip_split(clip), shard_index(clip.clip_id, self.num_shards))
             yield key, ClipRef(item.source, index, clip.clip_id, item.sha256)
 
 
@@ -89,6 +90,7 @@ class BuildShard(beam.DoFn):
         self.output, self.num_shards = args.output, args.num_shards
         self.cameras, self.seed, self.window = args.cameras_per_clip, args.seed, args.window
         self.skip_existing = args.skip_existing
+        self.filming = filming_of(args)
         self.windows = Metrics.counter("build_shards", "windows")
 
     def process(self, element):
@@ -105,7 +107,7 @@ class BuildShard(beam.DoFn):
                 clip = read_source(ref.source)[ref.index].clip
                 records += [
                     piece
-                    for record in film_clip(clip, self.cameras, self.seed)
+                    for record in film_clip(clip, self.cameras, self.seed, self.filming)
                     for piece in window_record(record, self.window)
                 ]
             except Exception as exc:
@@ -163,6 +165,15 @@ def write_summary(
     return summary
 
 
+def filming_of(args: Namespace) -> Filming:
+    """The filming options of a build-shards run (the seed's setup when not given)."""
+    return Filming(
+        coverage=getattr(args, "camera_coverage", "front"),
+        profile=getattr(args, "noise_profile", "phone-v1"),
+        allow_partial=getattr(args, "partial_framing", False),
+    )
+
+
 def build_shards(pipeline: beam.Pipeline, args: Namespace) -> None:
     """Clip files -> filmed, normalised, split, sharded training data (see module doc)."""
     options = {
@@ -171,6 +182,9 @@ def build_shards(pipeline: beam.Pipeline, args: Namespace) -> None:
         "num_shards": args.num_shards,
         "seed": args.seed,
     }
+    filming = filming_of(args)
+    if filming != Filming():  # fingerprints of shard sets filmed the old way stay the same
+        options["filming"] = asdict(filming)
     planned = (
         pipeline
         | "ListInputs" >> beam.Create(expand_patterns(args.input))

@@ -7,6 +7,8 @@ give the same records, whatever order the runner processes them in.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from pose3d.camera import normalize_screen_coordinates, world_to_camera
@@ -31,6 +33,21 @@ def split_for(body_id: str) -> str:
             return split
         bucket -= share
     return SPLIT_SHARES[-1][0]
+
+
+# Splits a source may fix for its clips (real motion capture has an agreed split by person).
+FIXED_SPLITS = {"train": "train", "validation": "val", "val": "val", "test": "test"}
+
+
+def clip_split(clip: Clip) -> str:
+    """The clip's split: the one its source fixed (``body.extra["split"]``: real motion
+    capture, split by person once and for all), else by a hash of the body."""
+    fixed = clip.body.extra.get("split")
+    if fixed is not None:
+        if fixed not in FIXED_SPLITS:
+            raise ValueError(f"clip {clip.clip_id}: unknown split {fixed!r}")
+        return FIXED_SPLITS[fixed]
+    return split_for(clip.body.body_id)
 
 
 def shard_index(key: str, num_shards: int) -> int:
@@ -61,9 +78,24 @@ def error_severity(clip: Clip) -> np.ndarray:
     return dense
 
 
-def film_clip(clip: Clip, cameras: int, seed: int) -> list[SequenceRecord]:
+@dataclass(frozen=True)
+class Filming:
+    """How clips are filmed: where the cameras stand (``"front"``: within 60° of the
+    person's facing, the seed's setup; ``"anywhere"``: all around, floor to head height,
+    1.5-6 m), the detector's noise (``"phone-v1"``, or ``"mediapipe-real"`` with the
+    left/right swaps, self-occlusion and identity switches of real MediaPipe), and whether
+    people may be partly out of frame."""
+
+    coverage: str = "front"
+    profile: str = "phone-v1"
+    allow_partial: bool = False
+
+
+def film_clip(
+    clip: Clip, cameras: int, seed: int, filming: Filming = Filming()
+) -> list[SequenceRecord]:
     """Film ``clip`` with ``cameras`` sampled phone cameras: one record per camera."""
-    split = split_for(clip.body.body_id)
+    split = clip_split(clip)
     severity = error_severity(clip)
     labels = [
         {k: getattr(label, k) for k in ("kind", "segment", "start_frame", "end_frame", "severity")}
@@ -75,10 +107,18 @@ def film_clip(clip: Clip, cameras: int, seed: int) -> list[SequenceRecord]:
     for index in range(cameras):
         rng = np.random.default_rng([seed, stable_hash(clip.clip_id), index])
         camera = frame_subject(
-            rng, clip.joints, subject_height=clip.body.height, facing_deg=facing, name=f"cam{index}"
+            rng,
+            clip.joints,
+            subject_height=clip.body.height,
+            facing_deg=facing,
+            name=f"cam{index}",
+            coverage=filming.coverage,
+            allow_partial=filming.allow_partial,
         )
         noise_level = float(rng.uniform(0.5, 1.5))
-        observation = film(clip, camera, rng, layout="coco17", noise_level=noise_level)
+        observation = film(
+            clip, camera, rng, layout="coco17", noise_level=noise_level, profile=filming.profile
+        )
         width, height = observation.image_size
         missing = missing_mask(observation.keypoints, observation.scores, DEFAULT_MIN_SCORE)
         filled = fill_missing(observation.keypoints, missing)

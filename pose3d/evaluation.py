@@ -22,7 +22,14 @@ from pose3d.shards import SequenceRecord
 from pose3d.skeleton import H36M17
 
 METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
-YAW_BUCKETS = ((0, 20, "0-20°"), (20, 40, "20-40°"), (40, 60, "40-60°"), (60, 181, ">60°"))
+# Camera yaw from the person's facing direction: front (the product's old training
+# cameras covered 0-60°), side and back (real users film themselves from anywhere).
+YAW_BUCKETS = (
+    (0, 30, "front 0-30°"),
+    (30, 60, "front 30-60°"),
+    (60, 120, "side 60-120°"),
+    (120, 181, "back 120-180°"),
+)
 HEIGHT_BUCKETS = (
     (0, 1.6, "<1.60 m"),
     (1.6, 1.75, "1.60-1.75 m"),

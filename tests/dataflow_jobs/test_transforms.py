@@ -122,3 +122,27 @@ def test_source_kinds(tmp_path):
     assert source_kind("notes.txt") is None
     with pytest.raises(ValueError, match="not a clip, BVH or SOLO"):
         read_source(str(tmp_path / "notes.txt"))
+
+
+def test_cameras_anywhere_and_real_noise_are_options_of_filming(clip):
+    from dataflow_jobs.records import Filming
+
+    front = film_clip(clip, 12, seed=3)
+    anywhere = film_clip(clip, 12, seed=3, filming=Filming("anywhere", "mediapipe-real"))
+    assert max(abs(r.camera_yaw_deg) for r in front) <= 61
+    assert max(abs(r.camera_yaw_deg) for r in anywhere) > 90  # side and back views too
+    assert [r.inputs_2d.shape for r in front] == [r.inputs_2d.shape for r in anywhere]
+
+
+def test_a_split_fixed_by_the_source_wins_over_the_body_hash(clip):
+    from dataclasses import replace
+
+    from dataflow_jobs.records import clip_split
+
+    for fixed, split in (("test", "test"), ("validation", "val"), ("train", "train")):
+        body = replace(clip.body, extra={**clip.body.extra, "split": fixed})
+        assert clip_split(replace(clip, body=body)) == split
+        assert {r.split for r in film_clip(replace(clip, body=body), 2, seed=0)} == {split}
+    body = replace(clip.body, extra={"split": "holdout"})
+    with pytest.raises(ValueError, match="unknown split"):
+        clip_split(replace(clip, body=body))

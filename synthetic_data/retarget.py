@@ -1,0 +1,131 @@
+"""Real motion on other bodies: retargeting, mirroring and tempo.
+
+One motion-capture take is one person; the lifter must see the motion on many bodies.
+:func:`retarget` keeps every bone's direction frame by frame (so every joint angle of the
+real motion) and gives the bones the lengths of a simulated body; the root's path is
+scaled by the ratio of leg lengths, so steps and jumps fit the new legs. :func:`mirror`
+swaps the body's sides (a left-handed dancer from a right-handed one) and
+:func:`resample` changes the frame rate or the tempo.
+
+The simulator's flexibility limits are not applied: the motion is what a real person did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from synthetic_data.body import BODY28, BODY_PARENTS, BodyParams, J, rest_offsets
+from synthetic_data.clip import Clip
+
+_TOPOLOGICAL = tuple(range(len(BODY_PARENTS)))  # parents always come before children
+
+
+def _leg_length(joints: np.ndarray) -> float:
+    """Hip-knee-ankle length (m) of body-28 positions ``(T, 28, 3)`` or ``(28, 3)``, the
+    median over frames and both legs."""
+    lengths = []
+    for side in ("left", "right"):
+        hip, knee, ankle = (joints[..., J[f"{side}_{n}"], :] for n in ("hip", "knee", "ankle"))
+        lengths.append(np.linalg.norm(knee - hip, axis=-1) + np.linalg.norm(ankle - knee, axis=-1))
+    return float(np.median(np.stack(lengths)))
+
+
+def retarget(clip: Clip, body: BodyParams, clip_id: str) -> Clip:
+    """``clip``'s motion performed by ``body`` (a new clip named ``clip_id``).
+
+    Joints ``(T, 28, 3)``: each bone keeps its source direction per frame and takes the
+    length of ``body``'s rest skeleton; the pelvis path is scaled by the ratio of leg
+    lengths; the floor is put at the lowest joint. The body's ``body_id`` is kept from
+    ``body`` (callers choose it: splits are by body), its ``extra`` records the source.
+    """
+    source = clip.joints.astype(np.float64)
+    lengths = np.linalg.norm(rest_offsets(body), axis=1)  # (28,) metres
+    target = np.zeros_like(source)
+    scale = _leg_length(_rest(body)) / max(_leg_length(source), 1e-6)
+    root = J["pelvis"]
+    start = source[0, root] * [1.0, 0.0, 1.0]  # keep where the take starts on the floor
+    target[:, root] = start + (source[:, root] - start) * scale
+    for joint in _TOPOLOGICAL:
+        parent = BODY_PARENTS[joint]
+        if parent < 0:
+            continue
+        bone = source[:, joint] - source[:, parent]
+        norm = np.linalg.norm(bone, axis=-1, keepdims=True)
+        direction = np.where(norm > 1e-9, bone / np.maximum(norm, 1e-9), 0.0)
+        target[:, joint] = target[:, parent] + direction * lengths[joint]
+    target[..., 1] -= target[..., 1].min()
+    extra = {**body.extra, "retargeted_from": clip.clip_id, **_source_facts(clip)}
+    return replace(
+        clip,
+        clip_id=clip_id,
+        joints=target.astype(np.float32),
+        body=replace(body, extra=extra),
+        cameras=[],
+    )
+
+
+def _rest(body: BodyParams) -> np.ndarray:
+    """Rest-pose positions ``(28, 3)`` of ``body`` relative to its pelvis."""
+    offsets = rest_offsets(body)
+    positions = np.zeros_like(offsets)
+    for joint, parent in enumerate(BODY_PARENTS):
+        if parent >= 0:
+            positions[joint] = positions[parent] + offsets[joint]
+    return positions
+
+
+def _source_facts(clip: Clip) -> dict:
+    """What a derived clip keeps of its source: subject, split, licence, derived joints."""
+    keep = ("subject", "split", "licence", "source", "derived_joints", "take")
+    return {key: clip.body.extra[key] for key in keep if key in clip.body.extra}
+
+
+def mirror(clip: Clip, clip_id: str) -> Clip:
+    """The clip with the body's left and right swapped and the world mirrored in x."""
+    flipped = clip.joints[:, BODY28.flip_permutation].copy()
+    flipped[..., 0] *= -1
+    return replace(clip, clip_id=clip_id, joints=flipped, cameras=[])
+
+
+def resample(clip: Clip, fps: float, tempo: float = 1.0, clip_id: str | None = None) -> Clip:
+    """The clip at ``fps`` frames per second, played ``tempo`` times as fast (linear
+    interpolation of positions; 1 keeps the timing). Error labels are not carried over:
+    use it on unlabelled motion."""
+    if fps <= 0 or tempo <= 0:
+        raise ValueError(f"fps and tempo must be positive, got {fps} and {tempo}")
+    duration = (clip.num_frames - 1) / clip.fps  # seconds of source motion
+    frames = int(np.floor(duration / tempo * fps)) + 1
+    source_times = np.arange(frames) * tempo / fps * clip.fps  # in source frames
+    low = np.clip(np.floor(source_times).astype(int), 0, clip.num_frames - 1)
+    high = np.minimum(low + 1, clip.num_frames - 1)
+    weight = (source_times - low)[:, None, None]
+    joints = clip.joints[low] * (1 - weight) + clip.joints[high] * weight
+    return replace(
+        clip,
+        clip_id=clip_id or clip.clip_id,
+        fps=float(fps),
+        joints=joints.astype(np.float32),
+        tempo=clip.tempo * tempo,
+        errors=[],
+        cameras=[],
+        reps=[],
+        beat_times=[],
+    )
+
+
+def variants(clip: Clip, rng: np.random.Generator, count: int, fps: float = 30.0) -> list[Clip]:
+    """``count`` new people performing ``clip``: each a sampled body, mirrored half the
+    time, at a tempo of 0.8-1.25x, resampled to ``fps``. Every variant keeps the source
+    subject as its ``body_id``, so a real person's motion stays in one split."""
+    subject = clip.body.extra.get("subject", clip.body.body_id)
+    out = []
+    for number in range(count):
+        name = f"{clip.clip_id}-v{number}"
+        body = BodyParams.sample(rng, body_id=subject)
+        moved = retarget(clip, body, name)
+        if rng.random() < 0.5:
+            moved = mirror(moved, name)
+        out.append(resample(moved, fps, tempo=float(rng.uniform(0.8, 1.25)), clip_id=name))
+    return out
