@@ -59,8 +59,9 @@ def run_evaluation(
     summaries = {}
     for path in [checkpoint, *baselines]:
         summaries[_label(path)] = summarise(evaluate_model(load_checkpoint(path).model, records))
-    if shards is not None:
-        mean_pose = mean_training_pose(load_split(shards, "train"))
+    training = load_split(shards, "train") if shards is not None else []
+    if training:  # an evaluation-only shard folder has no training poses to average
+        mean_pose = mean_training_pose(training)
         summaries["mean training pose"] = summarise(evaluate_constant(mean_pose, records))
     notes.append(f"{len(records)} sequences, {sum(r.num_frames for r in records)} frames")
     return write_report(summaries, out, f"Lifter evaluation: {checkpoint}", notes)

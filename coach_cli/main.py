@@ -26,6 +26,8 @@ synth_app = typer.Typer(
 app.add_typer(synth_app, name="synth")
 dataflow_app = typer.Typer(help="Apache Beam jobs (DirectRunner here, Dataflow at scale).")
 app.add_typer(dataflow_app, name="dataflow")
+mocap_app = typer.Typer(help="Real motion capture (../shared/mocap) for training and evaluation.")
+app.add_typer(mocap_app, name="mocap")
 users_app = typer.Typer(
     help="Accounts of the API's database (COACH_DATABASE_URL / COACH_DATA_DIR)."
 )
@@ -421,6 +423,23 @@ def serve(
         ws_max_size=settings.live_max_message_bytes,
         proxy_headers=True,  # client addresses (rate limits) from a trusted proxy's headers
     )
+
+
+@mocap_app.command("clips")
+def mocap_clips(
+    root: Annotated[Path, typer.Option(help="The unpacked archives.")] = Path("data/mocap"),
+    manifest: Annotated[Path, typer.Option(help="MANIFEST.tsv of the archives.")] = Path(
+        "../shared/mocap/MANIFEST.tsv"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for the clip files.")] = Path("data/real-clips"),
+    variants: Annotated[int, typer.Option(min=1, help="Bodies per training take.")] = 4,
+    seed: Annotated[int, typer.Option(help="Seed of the sampled bodies.")] = 0,
+) -> None:
+    """Real takes -> clips: training subjects on sampled bodies, others as they are."""
+    from coach_cli.mocap_clips import make_real_clips
+
+    summary = make_real_clips(root, manifest, out, variant_count=variants, seed=seed)
+    typer.echo(json.dumps(summary, indent=1))
 
 
 @app.command("fuzz-api")

@@ -77,10 +77,10 @@ class BuildShardsOptions(PipelineOptions):
         parser.add_argument(
             "--noise-profile",
             dest="noise_profile",
-            choices=("phone-v1", "mediapipe-real"),
+            choices=("phone-v1", "mediapipe-real", "exact"),
             default="phone-v1",
             help="Detector noise; mediapipe-real adds real MediaPipe's side swaps, hidden "
-            "joints and identity switches.",
+            "joints and identity switches; exact is the true projection (no noise).",
         )
         parser.add_argument(
             "--partial-framing",

@@ -83,8 +83,9 @@ class Filming:
     """How clips are filmed: where the cameras stand (``"front"``: within 60° of the
     person's facing, the seed's setup; ``"anywhere"``: all around, floor to head height,
     1.5-6 m), the detector's noise (``"phone-v1"``, or ``"mediapipe-real"`` with the
-    left/right swaps, self-occlusion and identity switches of real MediaPipe), and whether
-    people may be partly out of frame."""
+    left/right swaps, self-occlusion and identity switches of real MediaPipe; ``"exact"``:
+    the true projection, to measure what the detector's noise costs), and whether people
+    may be partly out of frame."""
 
     coverage: str = "front"
     profile: str = "phone-v1"
@@ -116,8 +117,11 @@ def film_clip(
             allow_partial=filming.allow_partial,
         )
         noise_level = float(rng.uniform(0.5, 1.5))
+        profile = filming.profile
+        if profile == "exact":  # the same cameras, perfect 2D
+            noise_level, profile = 0.0, "phone-v1"
         observation = film(
-            clip, camera, rng, layout="coco17", noise_level=noise_level, profile=filming.profile
+            clip, camera, rng, layout="coco17", noise_level=noise_level, profile=profile
         )
         width, height = observation.image_size
         missing = missing_mask(observation.keypoints, observation.scores, DEFAULT_MIN_SCORE)

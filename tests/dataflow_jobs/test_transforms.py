@@ -146,3 +146,13 @@ def test_a_split_fixed_by_the_source_wins_over_the_body_hash(clip):
     body = replace(clip.body, extra={"split": "holdout"})
     with pytest.raises(ValueError, match="unknown split"):
         clip_split(replace(clip, body=body))
+
+
+def test_exact_filming_is_the_noisy_filming_without_noise(clip):
+    from dataflow_jobs.records import Filming
+
+    noisy = film_clip(clip, 2, seed=5, filming=Filming("anywhere", "mediapipe-real"))
+    exact = film_clip(clip, 2, seed=5, filming=Filming("anywhere", "exact"))
+    assert [r.camera_yaw_deg for r in noisy] == [r.camera_yaw_deg for r in exact]
+    assert all(r.noise_level == 0 and (r.scores == 1).all() for r in exact)
+    assert not np.allclose(noisy[0].inputs_2d, exact[0].inputs_2d)
