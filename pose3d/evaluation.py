@@ -45,6 +45,7 @@ class SequenceResult:
 
     key: str
     movement: str
+    dataset: str
     frames: int
     camera_yaw_deg: float
     body_height: float
@@ -54,6 +55,15 @@ class SequenceResult:
     n_mpjpe: float
     mpjve: float
     per_joint: list[float]
+
+
+REAL_DATASETS = {"cmu": "CMU (real)", "hdm05": "HDM05 (real)"}
+
+
+def dataset_of(body_id: str) -> str:
+    """Where a sequence's person comes from: a real motion-capture database (its subjects
+    are named ``cmu_002``, ``hdm05_bd``) or the simulator."""
+    return REAL_DATASETS.get(body_id.split("_", 1)[0], "simulated")
 
 
 def _bucket(value: float, buckets) -> str:
@@ -69,6 +79,7 @@ def score_sequence(record: SequenceRecord, predicted: np.ndarray) -> SequenceRes
     return SequenceResult(
         key=record.key,
         movement=record.movement,
+        dataset=dataset_of(record.body_id),
         frames=record.num_frames,
         camera_yaw_deg=record.camera_yaw_deg,
         body_height=record.body_height,
@@ -115,6 +126,7 @@ def summarise(results: list[SequenceResult]) -> dict:
         return {k: round(v, 2) if isinstance(v, float) else v for k, v in out.items()}
 
     groups: dict[str, Callable[[SequenceResult], str]] = {
+        "dataset": lambda r: r.dataset,
         "movement": lambda r: r.movement,
         "camera_yaw": lambda r: _bucket(abs(r.camera_yaw_deg), YAW_BUCKETS),
         "body_height": lambda r: _bucket(r.body_height, HEIGHT_BUCKETS),
@@ -163,7 +175,7 @@ def write_report(
     for baseline in names[1:]:
         gain = 1 - main["overall"]["mpjpe"] / summaries[baseline]["overall"]["mpjpe"]
         lines.append(f"\n{names[0]} vs {baseline}: MPJPE {100 * gain:+.1f}% better")
-    for group in ("movement", "camera_yaw", "body_height", "noise"):
+    for group in ("dataset", "movement", "camera_yaw", "body_height", "noise"):
         lines += ["", f"## MPJPE / P-MPJPE by {group.replace('_', ' ')} (mm)", ""]
         lines.append("| " + group + " | " + " | ".join(names) + " | frames |")
         lines.append("|---" * (len(names) + 2) + "|")

@@ -202,6 +202,7 @@ def test_evaluation_breakdowns_baselines_and_report(shards, tmp_path):
     summary = summarise(evaluate_model(make_model((3, 3), causal=True), records))
     assert set(summary) == {
         "overall",
+        "dataset",
         "movement",
         "camera_yaw",
         "body_height",
@@ -214,3 +215,10 @@ def test_evaluation_breakdowns_baselines_and_report(shards, tmp_path):
     text = report.read_text()
     assert "| model |" in text and "vs mean pose" in text
     assert (tmp_path / "mpjpe_by_movement.png").exists() and (tmp_path / "metrics.json").exists()
+
+
+def test_results_say_which_database_a_real_person_comes_from():
+    from pose3d.evaluation import dataset_of
+
+    assert dataset_of("cmu_002") == "CMU (real)" and dataset_of("hdm05_bd") == "HDM05 (real)"
+    assert dataset_of("body-000123") == "simulated"
