@@ -18,7 +18,7 @@ the AMC translation with ``D_root = C_root @ M_root @ C_root^-1`` (``C_root`` fr
 ``orientation`` in the root's ``axis`` order).
 
 Body-28 joints come from the CMU bone names exactly as for BVH files (a bone's start is
-its parent's end; see :mod:`synthetic_data.bvh` for the table and what is derived).
+its parent's end; see :mod:`synthetic_data.rig` for the table and what is derived).
 Units: the file's length unit is taken as VICON's inch divided by ``length`` (CMU and
 HDM05 say ``length 0.45``: 0.056444 m), validated by the skeleton's standing height
 (another plausible unit is chosen when that height is implausible). The world is
@@ -32,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from synthetic_data.bvh import PosedSkeleton, finish_clip, skeleton_to_body28
 from synthetic_data.clip import Clip, ClipFormatError
 from synthetic_data.kinematics import rot_x, rot_y, rot_z
+from synthetic_data.rig import PosedSkeleton, finish_clip, skeleton_to_body28
 
 VICON_INCH_METRES = 0.0254
 _ROTATIONS = {"x": rot_x, "y": rot_y, "z": rot_z}

@@ -15,7 +15,7 @@ to handle:
 * DeepMimic takes (``cmu_deepmimic_jump``) are skipped, raising :class:`UnsupportedTake`:
   they hold local joint rotations of DeepMimic's generic 15-joint humanoid, not the
   subject's bone lengths, so no positions of the person can be rebuilt;
-* units come from the skeleton's measured height (see :mod:`synthetic_data.bvh`).
+* units come from the skeleton's measured height (see :mod:`synthetic_data.rig`).
 
 The clip's ``body.body_id`` is the subject (``cmu_002``, ``hdm05_bd``), so anything split
 by body keeps a person in one split; ``body.extra`` records ``subject``, ``split`` (the
