@@ -25,10 +25,15 @@ def documented(model: type[BaseModel]) -> dict:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+def media_type(declared: str | None) -> str:
+    """``"Video/MP4; codecs=avc1"`` -> ``"video/mp4"``: the type without its parameters."""
+    return (declared or "").split(";", 1)[0].strip().lower()
+
+
 def check_json_type(request: Request) -> None:
     """415 unless the body is declared JSON (``application/json``, parameters allowed)."""
     declared = request.headers.get("content-type", "")
-    media = declared.split(";", 1)[0].strip().lower()
+    media = media_type(declared)
     if media != "application/json" and not (
         media.startswith("application/") and media.endswith("+json")
     ):
@@ -40,16 +45,17 @@ def check_json_type(request: Request) -> None:
 
 
 async def read_keypoint_body(
-    request: Request, model: type[BaseModel], engine, max_frames: int
+    request: Request, model: type[BaseModel], engine
 ) -> tuple[BaseModel, np.ndarray | None]:
     """The body as ``model`` (its ``keypoints.frames`` left empty) and the keypoint frames
-    ``(T, J, 3)``; 415, 413 or 422 naming what is wrong. Parsed in the worker pool: a large
-    body takes a few hundred ms of CPU, which must not stall the event loop."""
+    ``(T, J, 3)``, at most the engine's ``limits.max_frames``; 415, 413 or 422 naming what
+    is wrong. Parsed in the worker pool: a large body takes a few hundred ms of CPU, which
+    must not stall the event loop."""
     check_json_type(request)
     raw = await request.body()  # bounded by the body-size middleware
     try:
         document, frames = await engine.run(
-            read_body_with_frames, raw, "keypoints.frames", max_frames
+            read_body_with_frames, raw, "keypoints.frames", engine.limits.max_frames
         )
     except BodyError as exc:
         code = "payload_too_large" if exc.status == 413 else "invalid_input"

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 
+from coach_api.settings import Settings
+
 
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
@@ -37,7 +39,7 @@ def start_server(data_dir: Path, port: int, **settings: str) -> subprocess.Popen
         "--log-level",
         "warning",
         "--ws-max-size",  # as `coach serve` does
-        str(512 * 1024),
+        str(Settings.model_fields["live_max_message_bytes"].default),
     ]
     server = subprocess.Popen(command, env=env)
     for _ in range(600):

@@ -53,7 +53,12 @@ from coach_api.errors import ApiError, error_body
 from coach_api.schemas import check_beat_times
 from coach_api.settings import Settings
 from pose3d.keypoints import h36m_scores
-from pose3d.sequence_json import KeypointSequence, SequenceFormatError, parse_sequence
+from pose3d.sequence_json import (
+    KeypointSequence,
+    SequenceFormatError,
+    check_header,
+    parse_sequence,
+)
 from scoring import Reference, score_session
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
@@ -86,9 +91,6 @@ START_KEYS = frozenset(
 )
 HEADER_KEYS = ("layout", "fps", "image_width", "image_height")
 STRICTNESS = ("beginner", "intermediate", "expert")
-# What parse_sequence may raise, besides SequenceFormatError, on hostile values (an
-# integer of hundreds of digits overflows the conversion to float).
-HOSTILE_VALUE_ERRORS = (OverflowError, ValueError, TypeError)
 
 
 class LiveSession:
@@ -124,7 +126,7 @@ class LiveSession:
 
     def push(self, frames: list) -> int:
         """Lift a batch; returns the number of frames so far."""
-        sequence = _parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
+        sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
         poses = self.stream.push_many(sequence.keypoints, sequence.scores)
         h36m = h36m_scores(sequence.scores, self.layout)
         with self.lock:
@@ -277,27 +279,6 @@ class LiveSession:
         return report.to_dict()
 
 
-def _parse_sequence(data: dict, max_frames: int = MAX_BATCH) -> KeypointSequence:
-    """``parse_sequence``, with every error a hostile value can cause reported as a
-    SequenceFormatError naming the field (``frames`` when no header field is to blame)."""
-    try:
-        return parse_sequence(data, max_frames=max_frames)
-    except SequenceFormatError:
-        raise
-    except HOSTILE_VALUE_ERRORS:
-        field = next((key for key in HEADER_KEYS[1:] if not _is_float(data.get(key))), "frames")
-        raise SequenceFormatError(field, "must hold finite numbers of sensible size") from None
-
-
-def _is_float(value: object) -> bool:
-    """Whether ``value`` converts to a float (an integer of 400 digits does not)."""
-    try:
-        float(value)
-    except HOSTILE_VALUE_ERRORS:
-        return False
-    return True
-
-
 def _too_large(text: str, limit: int) -> bool:
     """Whether ``text`` is over ``limit`` bytes in UTF-8. A character is 1 to 4 bytes, so
     the text is encoded only when its length alone cannot tell."""
@@ -400,20 +381,13 @@ def _check_start(start: object) -> dict:
 
 
 def _check_header(start: dict) -> dict:
-    """``layout``, ``fps``, ``image_width``, ``image_height``, validated as parse_sequence
-    validates a whole sequence's (with one placeholder frame)."""
-    header = {key: start.get(key) for key in HEADER_KEYS}
-    joints = 33 if header["layout"] == "mediapipe33" else 17
+    """``layout``, ``fps``, ``image_width``, ``image_height``, validated as a keypoint
+    sequence's header is (:func:`~pose3d.sequence_json.check_header`)."""
     try:
-        sequence = _parse_sequence(header | {"frames": [[[0.0, 0.0, 1.0]] * joints]})
+        values = check_header(*(start.get(key) for key in HEADER_KEYS))
     except SequenceFormatError as exc:
         raise _invalid(exc.message, exc.field) from None
-    return {
-        "layout": sequence.layout,
-        "fps": sequence.fps,
-        "image_width": sequence.image_width,
-        "image_height": sequence.image_height,
-    }
+    return dict(zip(HEADER_KEYS, values, strict=True))
 
 
 def _authorize(app: FastAPI, token: str, routine_id: int) -> Routine:

@@ -43,7 +43,7 @@ async def create_routine(
 ) -> RoutinePublic:
     """A trainer's routine from phone keypoints (trainers only; private until published)."""
     require_trainer(user)
-    body, frames = await read_keypoint_body(request, RoutineCreate, engine, settings.max_frames)
+    body, frames = await read_keypoint_body(request, RoutineCreate, engine)
     music = music_of(body.beat_times, body.beats_per_rep)
     sequence = engine.sequence(body.keypoints, frames)
     spend_rate(request, user)

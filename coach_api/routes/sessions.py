@@ -59,7 +59,7 @@ async def create_session(
     """Lift, align and score a session against a routine the user may use (their own or
     a published one); sessions over ``COACH_BACKGROUND_FRAMES`` frames answer 202 with a
     job to poll at ``/v1/jobs/{id}``."""
-    body, frames = await read_keypoint_body(request, SessionCreate, engine, settings.max_frames)
+    body, frames = await read_keypoint_body(request, SessionCreate, engine)
     routine = usable_routine(db, user, body.routine_id)
     sequence = engine.sequence(body.keypoints, frames)
     spend_rate(request, user)
@@ -72,10 +72,12 @@ async def create_session(
     job = Job(user_id=user.id)
     db.add(job)
     db.commit()
-    start_background(
-        request.app,
-        _run_job(request.app, job.id, user.id, routine.id, sequence, strictness, body.beat_times),
-    )
+    app, user_id, routine_id, beats = request.app, user.id, routine.id, body.beat_times
+
+    async def work(db, job: Job) -> None:
+        await score_into_job(app, db, job, user_id, routine_id, sequence, strictness, beats)
+
+    start_background(app, run_job(app, job.id, work))
     return JSONResponse(JobPublic.model_validate(job).model_dump(mode="json"), status_code=202)
 
 
@@ -122,32 +124,32 @@ async def score_and_store(
     return row
 
 
-async def _run_job(
+async def score_into_job(
     app,
-    job_id: int,
+    db,
+    job: Job,
     user_id: int,
     routine_id: int,
     sequence,
     strictness: str,
     beat_times: list[float] | None,
 ) -> None:
-    async def work(db, job: Job) -> None:
-        routine = db.get(Routine, routine_id)
-        if routine is None:
-            raise ValueError("the routine was deleted before the session was scored")
-        row = await score_and_store(
-            app.state.engine,
-            app.state.settings,
-            db,
-            user_id,
-            routine,
-            sequence,
-            strictness,
-            beat_times,
-        )
-        job.session_id = row.id
-
-    await run_job(app, job_id, work)
+    """The background half of a session (a long one, or a video's): score ``sequence``
+    against the routine, if it still exists, and name the stored session on ``job``."""
+    routine = db.get(Routine, routine_id)
+    if routine is None:
+        raise ValueError("the routine was deleted before the session was scored")
+    row = await score_and_store(
+        app.state.engine,
+        app.state.settings,
+        db,
+        user_id,
+        routine,
+        sequence,
+        strictness,
+        beat_times,
+    )
+    job.session_id = row.id
 
 
 async def run_job(app, job_id: int, work, cleanup=None) -> None:

@@ -12,11 +12,12 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 
 from coach_api.access import require_trainer, usable_routine
-from coach_api.db import Job, Routine
+from coach_api.db import Job
 from coach_api.deps import RateLimitedUser, SessionDep, spend_rate
 from coach_api.errors import ApiError
+from coach_api.json_requests import media_type
 from coach_api.routes.routines import music_of, store_routine
-from coach_api.routes.sessions import run_job, score_and_store, start_background
+from coach_api.routes.sessions import run_job, score_into_job, start_background
 from coach_api.schemas import DisplayText, JobPublic, check_beat_times
 from coach_api.video import VIDEO_TYPES, extract_keypoints
 
@@ -29,7 +30,7 @@ def _check_type(video: UploadFile) -> str:
     """The stored file suffix of an accepted video type (media-type parameters such as
     ``codecs=avc1`` allowed); 415 for anything else."""
     declared = video.content_type or ""
-    media = declared.split(";", 1)[0].strip().lower()
+    media = media_type(declared)
     if media not in VIDEO_TYPES:
         raise ApiError(
             415,
@@ -78,16 +79,10 @@ async def upload_video(
     beats = check_beat_times(beat_times)
     usable_routine(db, user, routine_id)
     spend_rate(request, user)
-    settings, engine, user_id = request.app.state.settings, request.app.state.engine, user.id
+    app, user_id, strictness = request.app, user.id, request.app.state.settings.strictness
 
     async def finish(db, job: Job, sequence) -> None:
-        routine = db.get(Routine, routine_id)
-        if routine is None:
-            raise ValueError("the routine was deleted before the video was scored")
-        row = await score_and_store(
-            engine, settings, db, user_id, routine, sequence, settings.strictness, beats
-        )
-        job.session_id = row.id
+        await score_into_job(app, db, job, user_id, routine_id, sequence, strictness, beats)
 
     return await _start_job(request, db, user_id, video, suffix, keep_video, finish)
 
