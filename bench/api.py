@@ -24,18 +24,10 @@ import numpy as np
 from bench.common import report
 from coach_api.accounts import grant_role_in
 from coach_api.process import free_port, start_server
-from pose3d.sequence_json import KeypointSequence
-from synthetic_data.detector import film
+from synthetic_data.detector import phone_json
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 
 COLUMNS = ["test", "clients", "requests", "per_second", "p50_ms", "p99_ms"]
-
-
-def _phone_json(clip, seed=0) -> dict:
-    seen = film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
-    return KeypointSequence(
-        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
-    ).to_json()
 
 
 async def _sessions(url, headers, routine_id, payload, clients, total):
@@ -117,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
                 json={
                     "name": "squat",
                     "movement": "squat",
-                    "keypoints": _phone_json(trainer_clip("squat")),
+                    "keypoints": phone_json(trainer_clip("squat")),
                 },
             ).json()
             rows = []
@@ -125,13 +117,13 @@ def main(argv: list[str] | None = None) -> None:
                 clip = generate_clip(
                     ClipRequest(seed=5, movement="squat", duration_s=seconds, num_cameras=1)
                 )
-                payload = _phone_json(clip, 1)
+                payload = phone_json(clip, 1)
                 for clients, total in ((1, 6), (4, 16)):
                     rate, latencies = asyncio.run(
                         _sessions(url, headers, routine["id"], payload, clients, total)
                     )
                     rows.append(_row(f"session {seconds} s", clients, latencies, rate))
-            live_payload = _phone_json(
+            live_payload = phone_json(
                 generate_clip(ClipRequest(seed=6, movement="squat", duration_s=10, num_cameras=1))
             )
             for streams in (1, 20):

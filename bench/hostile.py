@@ -30,8 +30,7 @@ import psutil
 from bench.common import report
 from coach_api.accounts import grant_role_in
 from coach_api.process import free_port, start_server
-from pose3d.sequence_json import KeypointSequence
-from synthetic_data.detector import film
+from synthetic_data.detector import phone_json
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 
 MIB = 2**20
@@ -64,13 +63,6 @@ class PeakRss:
     @property
     def growth_mb(self) -> float:
         return (self.peak - self.start) / MIB
-
-
-def _phone_json(clip) -> dict:
-    seen = film(clip, clip.cameras[0], np.random.default_rng(0), layout="mediapipe33")
-    return KeypointSequence(
-        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
-    ).to_json()
 
 
 def _empty_frames_body(size_bytes: int) -> bytes:
@@ -247,10 +239,10 @@ def main(argv: list[str] | None = None) -> None:
                 ).json()["access_token"]
                 headers = {"Authorization": f"Bearer {token}"}
                 routine = {"name": "Squats", "movement": "squat", "published": True}
-                routine["keypoints"] = _phone_json(trainer_clip("squat"))
+                routine["keypoints"] = phone_json(trainer_clip("squat"))
                 client.post("/routines", headers=headers, json=routine).raise_for_status()
                 clip = generate_clip(ClipRequest(seed=5, movement="squat", duration_s=10.0))
-                user_body = {"routine_id": 1, "keypoints": _phone_json(clip)}
+                user_body = {"routine_id": 1, "keypoints": phone_json(clip)}
                 cases = _cases(client, url, headers, user_body, folder)
                 results = {name: [] for name, _ in cases}
                 baseline_name, baseline = cases[0]

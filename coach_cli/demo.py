@@ -47,17 +47,6 @@ def _start_server(data_dir: Path):
     raise RuntimeError("the API did not start (see the log above)")
 
 
-def _phone_json(clip, seed: int) -> dict:
-    from pose3d.sequence_json import KeypointSequence
-    from synthetic_data.detector import film
-
-    seen = film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
-    width, height = seen.image_size
-    return KeypointSequence(
-        "mediapipe33", clip.fps, width, height, seen.keypoints, seen.scores
-    ).to_json()
-
-
 def _lift_error_mm(clip, keypoints: dict) -> float:
     from pose3d import Lifter
     from pose3d.camera import world_to_camera
@@ -83,6 +72,7 @@ def run_demo(out: Path, seed: int = 7) -> dict:
     from coach_api.settings import Settings
     from coach_cli.http_client import CoachClient
     from pose3d import Lifter
+    from synthetic_data.detector import phone_json
     from synthetic_data.errors import ErrorPlan
     from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 
@@ -116,7 +106,7 @@ def run_demo(out: Path, seed: int = 7) -> dict:
             )
             coach.login("trainer@example.com", "demo password 1")
             routine = coach.create_routine(
-                "Bodyweight squats", "squat", _phone_json(trainer, 0), published=True
+                "Bodyweight squats", "squat", phone_json(trainer, 0), published=True
             )
             console.print(
                 f"trainer created routine {routine['id']}: "
@@ -124,7 +114,7 @@ def run_demo(out: Path, seed: int = 7) -> dict:
             )
             athlete.register("athlete@example.com", "demo password 2")
             athlete.login("athlete@example.com", "demo password 2")
-            keypoints = _phone_json(user, seed)
+            keypoints = phone_json(user, seed)
             session = athlete.submit_session(routine["id"], keypoints)
             report_path = out / "session.html"
             report_path.write_text(athlete.report_html(session["id"]))

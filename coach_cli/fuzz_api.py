@@ -17,10 +17,11 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-import numpy as np
 
 from coach_api.accounts import grant_role_in
 from coach_api.process import free_port, start_server
+from synthetic_data.detector import phone_json
+from synthetic_data.generator import trainer_clip
 
 PASSWORD = "fuzzing password"
 
@@ -29,18 +30,6 @@ def _token(client: httpx.Client, email: str) -> str:
     client.post("/auth/register", json={"email": email, "password": PASSWORD})
     form = {"username": email, "password": PASSWORD}
     return client.post("/auth/login", data=form).json()["access_token"]
-
-
-def _phone_keypoints() -> dict:
-    from pose3d.sequence_json import KeypointSequence
-    from synthetic_data.detector import film
-    from synthetic_data.generator import trainer_clip
-
-    clip = trainer_clip("squat")
-    seen = film(clip, clip.cameras[0], np.random.default_rng(0), layout="mediapipe33")
-    return KeypointSequence(
-        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
-    ).to_json()
 
 
 def _run_schemathesis(url: str, token: str, examples: int, seed: int, out: Path) -> dict:
@@ -126,7 +115,7 @@ def fuzz_api(out: Path, reports: Path, examples: int = 100, seed: int = 1) -> di
                 body = {
                     "name": "Squats",
                     "movement": "squat",
-                    "keypoints": _phone_keypoints(),
+                    "keypoints": phone_json(trainer_clip("squat")),
                     "published": True,
                 }
                 headers = {"Authorization": f"Bearer {trainer}"}

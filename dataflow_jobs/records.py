@@ -15,7 +15,7 @@ from pose3d.camera import normalize_screen_coordinates, world_to_camera
 from pose3d.keypoints import DEFAULT_MIN_SCORE, fill_missing, missing_mask
 from pose3d.shards import SequenceRecord, stable_hash
 from synthetic_data.body import J
-from synthetic_data.cameras import frame_subject
+from synthetic_data.cameras import camera_yaw_deg, frame_subject
 from synthetic_data.clip import Clip
 from synthetic_data.detector import film
 from synthetic_data.errors import ERROR_KINDS
@@ -59,13 +59,6 @@ def facing_deg(clip: Clip) -> float:
     hips = clip.joints[0, J["left_hip"]] - clip.joints[0, J["right_hip"]]
     forward = np.cross(hips, [0.0, 1.0, 0.0])
     return float(np.degrees(np.arctan2(forward[0], forward[2])))
-
-
-def camera_yaw(clip: Clip, position: np.ndarray) -> float:
-    """Signed angle (deg) from the person's facing direction to the camera, in (-180, 180]."""
-    to_camera = position - clip.joints[0, J["pelvis"]]
-    angle = np.degrees(np.arctan2(to_camera[0], to_camera[2])) - facing_deg(clip)
-    return float((angle + 180) % 360 - 180)
 
 
 def error_severity(clip: Clip) -> np.ndarray:
@@ -143,7 +136,7 @@ def film_clip(
                 error_severity=severity,
                 intrinsics=camera.intrinsics.normalized(),
                 image_size=(width, height),
-                camera_yaw_deg=camera_yaw(clip, camera.position),
+                camera_yaw_deg=camera_yaw_deg(camera, facing, clip.joints[0, J["pelvis"]]),
                 body_height=clip.body.height,
                 noise_level=noise_level,
                 labels=labels,

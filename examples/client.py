@@ -17,16 +17,8 @@ import numpy as np
 from coach_api.accounts import grant_role_in
 from coach_api.settings import Settings
 from coach_cli.http_client import CoachClient
-from pose3d.sequence_json import KeypointSequence
-from synthetic_data.detector import film
+from synthetic_data.detector import phone_json
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
-
-
-def phone_keypoints(clip) -> dict:
-    seen = film(clip, clip.cameras[0], np.random.default_rng(0), layout="mediapipe33")
-    return KeypointSequence(
-        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
-    ).to_json()
 
 
 def main(base_url: str = "http://127.0.0.1:8000", video: str | None = None) -> None:
@@ -35,12 +27,12 @@ def main(base_url: str = "http://127.0.0.1:8000", video: str | None = None) -> N
     trainer.register(f"trainer{suffix}@example.com", "example password")
     grant_role_in(Settings().resolved_database_url, f"trainer{suffix}@example.com", "trainer")
     trainer.login(f"trainer{suffix}@example.com", "example password")
-    keypoints = phone_keypoints(trainer_clip("squat"))
+    keypoints = phone_json(trainer_clip("squat"))
     routine = trainer.create_routine("Squats", "squat", keypoints, published=True)
     user.register(f"user{suffix}@example.com", "example password")
     user.login(f"user{suffix}@example.com", "example password")
     session = user.submit_session(
-        routine["id"], phone_keypoints(generate_clip(ClipRequest(seed=5, movement="squat")))
+        routine["id"], phone_json(generate_clip(ClipRequest(seed=5, movement="squat")))
     )
     print(json.dumps(session["report"], indent=1))
     if video:

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from pose3d.camera import project, world_to_camera
+from pose3d.sequence_json import KeypointSequence
 from pose3d.skeleton import Layout, get_layout
 from synthetic_data.body import J
 from synthetic_data.cameras import clip_camera_yaw_deg
@@ -185,12 +186,7 @@ def film(
     half_width = 0.6 * np.linalg.norm(torso_uv[:, 0] - torso_uv[:, 1], axis=-1)[:, None] + 1
     band = np.linalg.norm(uv - centre, axis=-1) < 1.5 * half_width
     occluded = (cam[..., 2] > torso_depth + 0.06 * clip.body.height / 1.75) & band
-    outside = (
-        (uv[..., 0] < 0)
-        | (uv[..., 0] >= intr.width)
-        | (uv[..., 1] < 0)
-        | (uv[..., 1] >= intr.height)
-    )
+    outside = _outside_image(uv, (intr.width, intr.height))
     visible_score = 0.98 - np.abs(rng.normal(0, 0.03 * noise_level, size=scores.shape))
     scores = np.clip(visible_score, 0.5, 1.0)
     scores[occluded] = rng.uniform(0.25, 0.6, size=occluded.sum())
@@ -647,3 +643,13 @@ def _film_real(
         "mediapipe-real",
         events,
     )
+
+
+def phone_json(clip: Clip, seed: int = 0) -> dict:
+    """The clip as the phone app sends it: MediaPipe-33 keypoint-sequence JSON (see
+    ``pose3d.sequence_json``) filmed by the clip's first camera with detector noise seeded
+    by ``seed``."""
+    seen = film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
+    return KeypointSequence(
+        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
+    ).to_json()

@@ -16,7 +16,14 @@ from dataclasses import replace
 
 import numpy as np
 
-from synthetic_data.body import BODY28, BODY_PARENTS, BodyParams, J, rest_offsets
+from synthetic_data.body import (
+    BODY28,
+    BODY_PARENTS,
+    BodyParams,
+    J,
+    positions_from_offsets,
+    rest_offsets,
+)
 from synthetic_data.clip import Clip
 
 _TOPOLOGICAL = tuple(range(len(BODY_PARENTS)))  # parents always come before children
@@ -41,9 +48,10 @@ def retarget(clip: Clip, body: BodyParams, clip_id: str) -> Clip:
     ``body`` (callers choose it: splits are by body), its ``extra`` records the source.
     """
     source = clip.joints.astype(np.float64)
-    lengths = np.linalg.norm(rest_offsets(body), axis=1)  # (28,) metres
+    offsets = rest_offsets(body)  # (28, 3) metres
+    lengths = np.linalg.norm(offsets, axis=1)
     target = np.zeros_like(source)
-    scale = _leg_length(_rest(body)) / max(_leg_length(source), 1e-6)
+    scale = _leg_length(positions_from_offsets(offsets)) / max(_leg_length(source), 1e-6)
     root = J["pelvis"]
     start = source[0, root] * [1.0, 0.0, 1.0]  # keep where the take starts on the floor
     target[:, root] = start + (source[:, root] - start) * scale
@@ -64,16 +72,6 @@ def retarget(clip: Clip, body: BodyParams, clip_id: str) -> Clip:
         body=replace(body, extra=extra),
         cameras=[],
     )
-
-
-def _rest(body: BodyParams) -> np.ndarray:
-    """Rest-pose positions ``(28, 3)`` of ``body`` relative to its pelvis."""
-    offsets = rest_offsets(body)
-    positions = np.zeros_like(offsets)
-    for joint, parent in enumerate(BODY_PARENTS):
-        if parent >= 0:
-            positions[joint] = positions[parent] + offsets[joint]
-    return positions
 
 
 def _source_facts(clip: Clip) -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -12,26 +11,16 @@ from coach_api.accounts import grant_role
 from coach_api.main import create_app
 from coach_api.settings import Settings
 from pose3d.checkpoint import LifterMetadata, save_checkpoint
-from pose3d.sequence_json import KeypointSequence
-from synthetic_data.detector import film
+from synthetic_data.detector import phone_json
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 from tests.conftest import make_model
 from tests.dataflow_jobs.conftest import gcs_emulator  # noqa: F401 - the GCS emulator fixture
 
 
-def payload(clip, seed: int = 0) -> dict:
-    """A clip as the phone would send it: MediaPipe-33 keypoint JSON."""
-    seen = film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
-    width, height = seen.image_size
-    return KeypointSequence(
-        "mediapipe33", clip.fps, width, height, seen.keypoints, seen.scores
-    ).to_json()
-
-
 @pytest.fixture(scope="session")
 def trainer_payload():
-    return payload(trainer_clip("squat"))
+    return phone_json(trainer_clip("squat"))
 
 
 @pytest.fixture(scope="session")
@@ -45,7 +34,7 @@ def user_payload():
             errors=[ErrorPlan("rounded_back", 0.9, "both", 1, 1)],
         )
     )
-    return payload(clip, seed=1)
+    return phone_json(clip, seed=1)
 
 
 @pytest.fixture

@@ -5,8 +5,9 @@ import json
 import pytest
 
 from coach_api.db import Routine
+from synthetic_data.detector import phone_json
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
-from tests.coach_api.conftest import auth_headers, payload, wait_job
+from tests.coach_api.conftest import auth_headers, wait_job
 
 
 @pytest.fixture(scope="module")
@@ -15,9 +16,9 @@ def dance():
     trainer = trainer_clip("dance")
     user = generate_clip(ClipRequest(seed=2, movement="dance", num_reps=2, errors=[]))
     return {
-        "trainer": payload(trainer),
+        "trainer": phone_json(trainer),
         "trainer_beats": [float(b) for b in trainer.beat_times],
-        "user": payload(user, seed=1),
+        "user": phone_json(user, seed=1),
         "user_beats": [float(b) for b in user.beat_times],
     }
 
