@@ -142,6 +142,15 @@ def _widths(text: str) -> list[int]:
         raise typer.BadParameter(f"expected comma-separated integers, got {text!r}") from None
 
 
+def _shares(text: str) -> list[float]:
+    if not text:
+        return []
+    try:
+        return [float(share) for share in text.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}") from None
+
+
 @app.command()
 def train(
     shards: Annotated[Path, typer.Option(help="Folder of training shards.", exists=True)],
@@ -170,6 +179,13 @@ def train(
     init_from: Annotated[
         Path | None, typer.Option(help="Checkpoint to start from (fine-tuning).", exists=True)
     ] = None,
+    source_shares: Annotated[
+        str,
+        typer.Option(
+            help="Share of each batch from --shards and each --extra-shards, in order "
+            "(e.g. 0.4,0.3,0.3); default: every frame equally likely."
+        ),
+    ] = "",
 ) -> None:
     """Train the lifter on Beam shards (strided twin, flip augmentation, decays)."""
     from pose3d.training import TrainConfig
@@ -194,6 +210,7 @@ def train(
         version=version,
         extra_shards=[str(folder) for folder in extra_shards or []],
         init_from=str(init_from or ""),
+        source_shares=_shares(source_shares),
     )
     try:
         best = run_training(config, resume=resume)

@@ -35,7 +35,13 @@ from pose3d.losses import COCO17_HIPS, bone_length_loss, reprojection_loss, root
 from pose3d.metrics import mpjpe, mpjpe_torch
 from pose3d.model import TemporalModel, TemporalModelStrided
 from pose3d.shards import SequenceRecord, load_split
-from pose3d.training_data import WindowSet, build_window_set, flip_batch, split_labelled
+from pose3d.training_data import (
+    WindowMix,
+    WindowSet,
+    build_window_set,
+    flip_batch,
+    split_labelled,
+)
 
 
 @dataclass
@@ -66,6 +72,9 @@ class TrainConfig:
             ``shards``.
         init_from: Checkpoint whose weights start the run (fine-tuning); its architecture
             must be the configured one.
+        source_shares: Share of each batch drawn from ``shards`` and each of
+            ``extra_shards``, in that order (normalised); empty: every training frame
+            equally likely, whatever its folder.
     """
 
     shards: str
@@ -90,6 +99,11 @@ class TrainConfig:
     version: str = "dev"
     extra_shards: list[str] = field(default_factory=list)
     init_from: str = ""
+    source_shares: list[float] = field(default_factory=list)
+
+    def source_folders(self) -> list[str]:
+        """``shards`` and then ``extra_shards``: the training sources, in order."""
+        return [self.shards, *self.extra_shards]
 
     def bn_momentum(self, epoch: int) -> float:
         if self.epochs <= 1:
@@ -147,24 +161,27 @@ class Trainer:
         torch.manual_seed(config.seed)
         torch.set_num_threads(config.threads)
         self.rng = np.random.default_rng(config.seed)
-        records = load_split(config.shards, "train")
-        if not records:
-            raise ValueError(f"no training shards (train-*.npz) in {config.shards}")
-        for folder in config.extra_shards:
-            extra = load_split(folder, "train")
-            if not extra:
+        sources = [load_split(folder, "train") for folder in config.source_folders()]
+        for folder, records in zip(config.source_folders(), sources, strict=True):
+            if not records:
                 raise ValueError(f"no training shards (train-*.npz) in {folder}")
-            records += extra
         self.val_records = load_split(config.shards, "val")
-        self.fps = records[0].fps
-        labelled, unlabelled = split_labelled(records, config.labelled_fraction)
-        if not labelled:
+        self.fps = sources[0][0].fps
+        splits = [split_labelled(records, config.labelled_fraction) for records in sources]
+        if not any(labelled for labelled, _ in splits):
             raise ValueError("no labelled training sequences; raise labelled_fraction")
+        unlabelled = [record for _, rest in splits for record in rest]
         self.train_pos, self.infer_pos = _models(config, 17)
         if config.init_from:
             self._start_from(config.init_from)
         rf = self.train_pos.receptive_field()
-        self.labelled = build_window_set(labelled, rf, config.causal)
+        labelled_sets = []
+        for folder, (labelled, _) in zip(config.source_folders(), splits, strict=True):
+            if labelled:
+                labelled_sets.append(build_window_set(labelled, rf, config.causal))
+            elif config.source_shares:
+                raise ValueError(f"no labelled training sequences in {folder}")
+        self.labelled = WindowMix(labelled_sets, config.source_shares or None)
         self.unlabelled: WindowSet | None = None
         self.train_traj = self.infer_traj = None
         parameters = list(self.train_pos.parameters())
@@ -195,9 +212,10 @@ class Trainer:
     def _tensors(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {k: torch.from_numpy(v) for k, v in batch.items()}
 
-    def _sample(self, windows: WindowSet, size: int) -> dict[str, torch.Tensor]:
-        frames = self.rng.integers(0, windows.num_frames, size=size)
-        batch = windows.batch(frames)
+    def _sample(self, windows: WindowSet | WindowMix, size: int) -> dict[str, torch.Tensor]:
+        if isinstance(windows, WindowSet):
+            windows = WindowMix([windows])
+        batch = windows.sample(self.rng, size)
         if self.config.flip_augment:
             batch = flip_batch(batch, self.rng.random(size) < 0.5)
         return self._tensors(batch)

@@ -51,6 +51,72 @@ class WindowSet:
         }
 
 
+@dataclass
+class WindowMix:
+    """Training windows from several sources (shard folders) in fixed shares per batch.
+
+    Without shares every frame of every source is equally likely, so a large source
+    drowns a small one; with shares each batch draws ``shares[i]`` of its windows from
+    source ``i`` (real motion capture keeps its weight beside far more simulated frames).
+
+    Attributes:
+        sources: One :class:`WindowSet` per source.
+        shares: Share of each batch per source (sums to 1), or ``None``: one pool.
+    """
+
+    sources: list[WindowSet]
+    shares: list[float] | None = None
+
+    def __post_init__(self) -> None:
+        if self.shares is not None:
+            if len(self.shares) != len(self.sources):
+                raise ValueError(
+                    f"{len(self.shares)} source shares for {len(self.sources)} shard folders"
+                )
+            if min(self.shares) < 0 or sum(self.shares) <= 0:
+                raise ValueError(f"source shares must be >= 0 and not all 0: {self.shares}")
+            total = sum(self.shares)
+            self.shares = [share / total for share in self.shares]
+        elif len(self.sources) > 1:
+            self.sources = [concatenate_window_sets(self.sources)]
+
+    @property
+    def num_frames(self) -> int:
+        return sum(source.num_frames for source in self.sources)
+
+    @property
+    def receptive_field(self) -> int:
+        return self.sources[0].receptive_field
+
+    def sample(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
+        """A batch of ``size`` windows (see :meth:`WindowSet.batch`), drawn at random."""
+        if self.shares is None:
+            source = self.sources[0]
+            return source.batch(rng.integers(0, source.num_frames, size=size))
+        counts = rng.multinomial(size, self.shares)
+        parts = [
+            source.batch(rng.integers(0, source.num_frames, size=count))
+            for source, count in zip(self.sources, counts, strict=True)
+            if count
+        ]
+        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+
+def concatenate_window_sets(sets: list[WindowSet]) -> WindowSet:
+    """One :class:`WindowSet` holding every window of ``sets`` (same receptive field)."""
+    offsets = np.cumsum([0] + [len(s.inputs) for s in sets[:-1]])
+    return WindowSet(
+        inputs=np.concatenate([s.inputs for s in sets]),
+        targets=np.concatenate([s.targets for s in sets]),
+        roots=np.concatenate([s.roots for s in sets]),
+        intrinsics=np.concatenate([s.intrinsics for s in sets]),
+        window_starts=np.concatenate(
+            [s.window_starts + offset for s, offset in zip(sets, offsets, strict=True)]
+        ),
+        receptive_field=sets[0].receptive_field,
+    )
+
+
 def build_window_set(
     records: list[SequenceRecord], receptive_field: int, causal: bool
 ) -> WindowSet:

@@ -36,18 +36,27 @@ fi
     --cameras-per-clip 4 --num-shards 8 --seed 0
 
 # Validation (model selection) is on the real validation subjects (CMU 16, 135).
-train() {  # run folder, filter widths, causal flag, version
+# v2 recipe: start from the bundled simulator-trained lifter of the same architecture and
+# train on three sources in fixed shares per batch: real motion (all around, real-like
+# noise) 40%, procedural clips filmed the same way 30%, and the seed's front cameras with
+# phone-v1 noise 30% (so the simulator's own split does not regress).
+train() {  # run folder, filter widths, causal flag, version, starting checkpoint
   $COACH train --shards "$DATA/shards-real" --extra-shards "$DATA/shards-proc" \
+    --extra-shards "$DATA/shards" --source-shares 0.4,0.3,0.3 --init-from "$5" \
     --out "$RUNS/$1" --filter-widths "$2" --channels 256 "$3" --epochs "$EPOCHS" \
-    --samples-per-epoch "$SAMPLES" --lr-decay 0.92 --seed 0 --version "$4"
+    --samples-per-epoch "$SAMPLES" --lr-decay 0.92 --seed 0 --version "$4" --resume
 }
-train real-offline81 3,3,3,3 --no-causal offline81-v2-candidate
-train real-perframe 1,1,1,1 --causal real-perframe
-train real-causal81 3,3,3,3 --causal real-causal81
+# The v1 lifters (simulator only) as committed before v2 replaced them.
+V1_COMMIT=990367f
+mkdir -p "$RUNS/v1"
+git show "$V1_COMMIT:pose3d/models/offline.pt" > "$RUNS/v1/offline81-v1.pt"
+git show "$V1_COMMIT:pose3d/models/default.pt" > "$RUNS/v1/causal81-v1.pt"
+train real-offline81-v2 3,3,3,3 --no-causal offline81-v2 "$RUNS/v1/offline81-v1.pt"
+train real-causal81-v2 3,3,3,3 --causal causal81-v2 "$RUNS/v1/causal81-v1.pt"
 
-for model in real-offline81 real-causal81; do
-  $COACH evaluate --checkpoint "$RUNS/$model/best.pt" --baseline "$RUNS/real-perframe/best.pt" \
-    --shards "$DATA/shards-real" --out "$RUNS/eval-real/$model"
+for model in real-offline81-v2 real-causal81-v2; do
+  $COACH evaluate --checkpoint "$RUNS/$model/best.pt" --shards "$DATA/shards-real" \
+    --out "$RUNS/eval-real/$model"
   $COACH evaluate --checkpoint "$RUNS/$model/best.pt" --shards "$DATA/shards" \
     --out "$RUNS/eval-synth/$model"
 done

@@ -18,7 +18,7 @@ from pose3d.losses import H36M_HIPS, project_normalized, reprojection_loss, root
 from pose3d.shards import load_split, shard_bytes
 from pose3d.skeleton import COCO17_SHARED, H36M17_SHARED
 from pose3d.training import TrainConfig, Trainer, evaluate_mpjpe, train
-from pose3d.training_data import build_window_set, flip_batch
+from pose3d.training_data import WindowMix, build_window_set, flip_batch
 
 
 @pytest.fixture(scope="module")
@@ -118,6 +118,31 @@ def test_fine_tuning_starts_from_a_checkpoint_and_adds_shards(shards, tmp_path):
                 shards, tmp_path / "x", channels=32, init_from=str(tmp_path / "base" / "best.pt")
             )
         )
+
+
+def test_source_shares_set_each_batch_mix_whatever_the_folder_sizes(shards, tmp_path):
+    records = load_split(shards, "train")
+    small = build_window_set(records[:4], 27, causal=False)
+    large = build_window_set(records, 27, causal=False)
+    large.targets[:] = 9.0  # marks windows drawn from the large source
+    rng = np.random.default_rng(0)
+
+    def large_share(mix: WindowMix) -> float:
+        batch = mix.sample(rng, 4000)
+        assert batch["inputs"].shape == (4000, 27, 17, 2)
+        return float(np.mean(batch["targets"][:, 0, 0, 0] == 9.0))
+
+    by_frames = large.num_frames / (small.num_frames + large.num_frames)
+    assert abs(large_share(WindowMix([small, large])) - by_frames) < 0.03
+    assert abs(large_share(WindowMix([small, large], [3.0, 1.0])) - 0.25) < 0.03
+    with pytest.raises(ValueError, match="2 source shares for 3"):
+        WindowMix([small, large, small], [0.5, 0.5])
+    trainer = Trainer(
+        _config(shards, tmp_path / "mix", extra_shards=[str(shards)], source_shares=[0.5, 0.5])
+    )
+    assert len(trainer.labelled.sources) == 2
+    with pytest.raises(ValueError, match="1 source shares for 2"):
+        Trainer(_config(shards, tmp_path / "x", extra_shards=[str(shards)], source_shares=[1.0]))
 
 
 def test_bad_training_data_is_explained(tmp_path):
