@@ -234,7 +234,7 @@ def evaluate(
     cameras: Annotated[int, typer.Option(min=1, help="Cameras per BVH clip.")] = 4,
 ) -> None:
     """MPJPE, P-MPJPE, N-MPJPE, MPJVE with breakdowns, against baselines; writes a report."""
-    from coach_cli.evaluate import run_evaluation
+    from lab.evaluate import run_evaluation
 
     if shards is None and not bvh:
         raise typer.BadParameter("give --shards and/or --bvh")
@@ -251,7 +251,7 @@ def bundle(
     ] = False,
 ) -> None:
     """Install a trained lifter as a bundled model (with its metrics and report)."""
-    from coach_cli.evaluate import bundle_default
+    from lab.evaluate import bundle_default
     from pose3d.lifter import OFFLINE_CHECKPOINT
 
     typer.echo(
@@ -331,7 +331,7 @@ def fit_scoring_command(
 ) -> None:
     """Fit the population model of correct-form variation and, with --training, the learned
     per-repetition detector (both ship with the package)."""
-    from coach_cli.scoring_eval import fit_scoring
+    from lab.scoring_eval import fit_scoring
 
     try:
         written = fit_scoring(sessions, seed, validation, out, training, units_cache)
@@ -359,7 +359,7 @@ def train_knee_net_command(
 ) -> None:
     """Train the network that reads knee errors from the 2D landmarks (scoring.knee_net);
     refit the detector afterwards (fit-scoring), which reads its outputs."""
-    from coach_cli.knee_net_training import KneeNetTraining, plot_history, train_knee_net
+    from lab.knee_net_training import KneeNetTraining, plot_history, train_knee_net
     from scoring.knee_net import DEFAULT_PATH
 
     try:
@@ -390,7 +390,7 @@ def evaluate_scoring_command(
     ] = False,
 ) -> None:
     """Precision / recall / F1 per error kind, timing IoU and false alarms; writes a report."""
-    from coach_cli.scoring_eval import evaluate_scoring
+    from lab.scoring_eval import evaluate_scoring
 
     try:
         report = evaluate_scoring(clips, out, strictness, limit, population, live)
@@ -453,7 +453,7 @@ def mocap_clips(
     seed: Annotated[int, typer.Option(help="Seed of the sampled bodies.")] = 0,
 ) -> None:
     """Real takes -> clips: training subjects on sampled bodies, others as they are."""
-    from coach_cli.mocap_clips import make_real_clips
+    from lab.mocap_clips import make_real_clips
 
     summary = make_real_clips(root, manifest, out, variant_count=variants, seed=seed)
     typer.echo(json.dumps(summary, indent=1))

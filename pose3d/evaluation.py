@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -224,7 +224,3 @@ def _plot(summaries: dict[str, dict], out: Path) -> None:
         fig.tight_layout()
         fig.savefig(out / filename, dpi=100)
         plt.close(fig)
-
-
-def results_to_json(results: list[SequenceResult]) -> list[dict]:
-    return [asdict(r) for r in results]

@@ -17,7 +17,7 @@ from synthetic_data.cameras import frame_subject
 from synthetic_data.clip import Clip, ErrorLabel
 from synthetic_data.errors import ERROR_KINDS, ErrorPlan, envelope, labels_from_change
 from synthetic_data.kinematics import forward_kinematics
-from synthetic_data.movements import DANCE_MOVES, MOVEMENTS, Controls, Movement, get_movement
+from synthetic_data.movements import DANCE_MOVES, Controls, Movement, get_movement
 from synthetic_data.timeline import Timeline, build_timeline
 
 GENERATOR_NAME = "coach-synth"
@@ -205,7 +205,3 @@ def trainer_clip(movement: str, *, fps: float = 30.0, num_cameras: int = 1) -> C
     return generate_clip(
         ClipRequest(seed=0, movement=movement, role="trainer", fps=fps, num_cameras=num_cameras)
     )
-
-
-def movement_names() -> list[str]:
-    return list(MOVEMENTS)

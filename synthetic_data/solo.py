@@ -33,7 +33,7 @@ import numpy as np
 
 from pose3d.camera import Intrinsics, project, world_to_camera
 from pose3d.skeleton import COCO17
-from synthetic_data.clip import BODY_TO_COCO17, CameraSpec, Clip, ClipFormatError
+from synthetic_data.clip import CameraSpec, Clip, ClipFormatError
 from synthetic_data.completion import complete_body, external_clip
 
 CAMERA_TYPE = "type.unity.com/unity.solo.RGBCamera"
@@ -315,8 +315,3 @@ def write_solo(clip: Clip, root: str | Path, *, sequence: int = 0, camera: int =
         }
         (folder / f"step{t}.frame_data.json").write_text(json.dumps(frame))
     return folder
-
-
-def coco_indices() -> list[int]:
-    """Body-28 indices of the COCO-17 joints (what a COCO template gives exactly)."""
-    return list(BODY_TO_COCO17)

@@ -4,8 +4,8 @@ import json
 
 from typer.testing import CliRunner
 
-from coach_cli.evaluate import bundle_default
 from coach_cli.main import app
+from lab.evaluate import bundle_default
 from pose3d import lifter as lifter_module
 from pose3d.checkpoint import load_checkpoint
 from tests.pose3d.test_training import shards  # noqa: F401 - the tiny shards fixture

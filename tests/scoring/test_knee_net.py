@@ -1,15 +1,11 @@
-"""The knee-error network: its input encoding, inference, mirroring and training."""
+"""The knee-error network: its input encoding, inference, saving, and its training command.
+
+(Its training: tests/lab/test_knee_net_training.py.)"""
 
 import numpy as np
 import pytest
 import torch
 
-from coach_cli.knee_net_training import (
-    KneeNetTraining,
-    frame_targets,
-    mirrored,
-    train_knee_net,
-)
 from scoring.knee_net import (
     INPUTS,
     JOINTS,
@@ -94,47 +90,6 @@ def test_a_saved_network_gives_the_same_probabilities(tmp_path):
     for name in OUTPUTS:  # weights are stored as float16
         np.testing.assert_allclose(after[name], before[name], atol=5e-3)
     assert KneeNet.load(tmp_path / "missing.pt") is None
-
-
-def test_frame_targets_follow_the_labels_per_knee():
-    clip = _squat(5, _caving())
-    targets = frame_targets(clip, clip.num_frames)
-    label = next(e for e in clip.errors if e.kind == "knees_caving_in")
-    left = OUTPUTS.index("left_caving")
-    assert targets[label.start_frame : label.end_frame, left].all()
-    assert targets[:, left].sum() == sum(
-        e.end_frame - e.start_frame for e in clip.errors if e.segment == "left_leg"
-    )
-    assert targets[:, OUTPUTS.index("right_caving")].sum() == 0
-
-
-def test_a_mirrored_session_swaps_the_knees_and_mirrors_back():
-    rng = np.random.default_rng(0)
-    encoded = rng.normal(size=(20, INPUTS)).astype(np.float32)
-    targets = np.zeros((20, len(OUTPUTS)), np.float32)
-    targets[:, OUTPUTS.index("left_caving")] = 1
-    flipped, flipped_targets = mirrored(encoded, targets)
-    assert flipped_targets[:, OUTPUTS.index("right_caving")].all()
-    right_knee_x = 2 * JOINTS.index("right_knee")
-    np.testing.assert_allclose(flipped[:, right_knee_x], -encoded[:, 2 * JOINTS.index("left_knee")])
-    back, back_targets = mirrored(flipped, flipped_targets)
-    np.testing.assert_allclose(back, encoded)
-    np.testing.assert_array_equal(back_targets, targets)
-
-
-def test_training_learns_caving_knees_from_the_landmarks(tmp_path):
-    # Gross caving on the left knee in half the clips: a few epochs must lower the loss
-    # and rank the caving frames of clips it did not train on above the others.
-    for seed in range(24):
-        clip = _squat(100 + seed, _caving() if seed % 2 else [])
-        write_clip(clip, tmp_path / f"{clip.clip_id}{CLIP_SUFFIX}")
-    settings = KneeNetTraining(epochs=4, batch=8, crop=81, held_out_share=0.25, views=2)
-    network = train_knee_net([tmp_path], settings, KneeNetConfig(channels=16, dilations=(1, 3, 9)))
-    losses = [epoch["loss"] for epoch in network.info["history"]]
-    assert losses[-1] < losses[0]
-    assert network.info["held_out_auc"]["left_caving"] > 0.7
-    with pytest.raises(ValueError, match="at least 2 clip files"):
-        train_knee_net([tmp_path / "empty"])
 
 
 def test_the_command_writes_the_network_its_record_and_its_training_curve(tmp_path):

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from coach_cli import detector_training
-from coach_cli.detector_training import (
+from lab import detector_training
+from lab.clips import MODES
+from lab.detector_training import (
     KindUnits,
     UnitDataset,
     cached_unit_dataset,
@@ -13,7 +14,6 @@ from coach_cli.detector_training import (
     dataset_key,
     out_of_fold,
 )
-from coach_cli.scoring_eval import MODES
 from pose3d.lifter import Lifter
 from scoring import PopulationModel
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from coach_cli.live_eval import live_engine, live_result, replay_live
+from lab.live_eval import live_engine, live_result, replay_live
 from scoring import PopulationModel
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip

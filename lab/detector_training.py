@@ -33,15 +33,9 @@ import sklearn
 from sklearn.model_selection import GroupKFold
 from tqdm import tqdm
 
-from coach_cli.scoring_eval import (
-    ALARM_PENALTY,
-    MODES,
-    f1_from_counts,
-    prepare_clip,
-    prepare_clips,
-    reference_for,
-    score_clips,
-)
+from lab.calibration import ALARM_PENALTY, score_clips
+from lab.clips import MODES, prepare_clip, prepare_clips, reference_for
+from lab.tallies import f1_from_counts
 from pose3d.lifter import Lifter
 from scoring import PopulationModel, knee_net
 from scoring.detector import (
@@ -176,7 +170,7 @@ def dataset_key(paths: list[Path], mode: str, lifter: Lifter, population: Popula
         f"{mode};{lifter.metadata.version};{lifter.metadata.training_fingerprint}".encode()
     )
     digest.update(json.dumps([population.stats, population.exact_stats], sort_keys=True).encode())
-    code = Path(__file__).resolve().parents[1] / "scoring"
+    code = Path(__file__).resolve().parents[1] / "scoring"  # the scoring package, beside lab
     for source in sorted(code.glob("*.py")):
         digest.update(source.read_bytes())
     if knee_net.DEFAULT_PATH.is_file():

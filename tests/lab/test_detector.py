@@ -1,20 +1,15 @@
-"""The learned per-repetition detector: units, features, knee measures, training, use."""
+"""The learned per-repetition detector trained and used on filmed, lifted sessions: unit
+labels, knee measures and the knee network on the phone's landmarks, a small detector
+trained on labelled units, and the bundled detector on phone sessions. (Units and
+features alone: tests/scoring/test_detector_units.py.)"""
 
 import numpy as np
 import pytest
 
-from coach_cli.detector_training import trace_sources, unit_labels
+from lab.clips import film_phone, lift_clip, reference_for
+from lab.detector_training import knee_net_summary, trace_sources, unit_labels
 from scoring import PopulationModel, Reference, knee_net, score_session
-from scoring.detector import (
-    STAT_NAMES,
-    FormErrorDetector,
-    Trace,
-    Unit,
-    feature_names,
-    fit_kind,
-    session_units,
-    unit_features,
-)
+from scoring.detector import FormErrorDetector, Unit, feature_names, fit_kind
 from scoring.evidence import MOVEMENTS, knee_traces
 from scoring.features import FEATURE_NAMES
 from scoring.knee_measures import image_measures, pose_measures
@@ -36,19 +31,6 @@ def _squat(seed: int, *errors: ErrorPlan, reps: int = 4):
     )
 
 
-def test_units_follow_the_matched_template_repetitions_and_moves():
-    # 3 template repetitions of 30 frames, matched by a user twice as slow after frame 10.
-    track = np.concatenate([np.zeros(10), np.repeat(np.arange(90), 2)]).astype(int)
-    matched = np.arange(len(track)) >= 10
-    units = session_units(track, matched, 30, 1, fps=30.0)
-    assert [(u.start, u.end, u.part) for u in units] == [(10, 70, 0), (70, 130, 0), (130, 190, 0)]
-    moves = session_units(track, matched, 30, 3, fps=30.0)  # 10-frame moves
-    assert [u.part for u in moves] == [0, 1, 2] * 3
-    assert all(u.end - u.start == 20 for u in moves)
-    # Runs shorter than MIN_UNIT_S (0.3 s) are no unit.
-    assert session_units(track, matched, 30, 9, fps=30.0) == []
-
-
 def test_unit_labels_need_a_real_overlap_of_the_same_kind_and_segment():
     units = [Unit(0, 60, 0), Unit(60, 120, 0), Unit(120, 180, 0)]
     labels = [
@@ -60,37 +42,6 @@ def test_unit_labels_need_a_real_overlap_of_the_same_kind_and_segment():
     assert list(unit_labels(units, labels, "shallow_squat", "hips")[0]) == [0, 0, 0]
 
 
-def _trace(kind, segment, signal):
-    ones = np.ones(len(signal))
-    return Trace(kind, segment, signal, signal, signal, signal, ones, ones.astype(bool))
-
-
-def test_unit_features_compare_each_repetition_with_the_users_others():
-    units = [Unit(30 * i, 30 * (i + 1), 0) for i in range(5)]
-    left = np.full(150, 2.0)
-    left[60:90] = 7.0  # the third repetition deviates by 5 more
-    traces = [_trace("knees_caving_in", "left_leg", left)]
-    traces.append(_trace("knees_caving_in", "right_leg", np.zeros(150)))
-    deviation = np.zeros((150, len(FEATURE_NAMES)))
-    rows = unit_features(
-        traces, deviation, np.ones(150), units, "squat", MOVEMENTS, np.zeros(150), 30.0
-    )
-    columns = feature_names(["3d"], MOVEMENTS, FEATURE_NAMES)
-    assert rows[("knees_caving_in", "left_leg")].shape == (5, len(columns))
-    row = dict(zip(columns, rows[("knees_caving_in", "left_leg")].T, strict=True))
-    assert list(row["3d_mean"]) == [2.0, 2.0, 7.0, 2.0, 2.0]
-    assert list(row["3d_mean_vs_median"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
-    assert list(row["3d_mean_vs_min"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
-    assert list(row["3d_key_mean_vs_median"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
-    # The right leg's row carries the left's (the other side's) evidence, whole.
-    right = dict(zip(columns, rows[("knees_caving_in", "right_leg")].T, strict=True))
-    assert list(right["other_3d_mean"]) == [2.0, 2.0, 7.0, 2.0, 2.0]
-    assert list(right["other_3d_mean_vs_median"]) == [0.0, 0.0, 5.0, 0.0, 0.0]
-    assert list(row["other_3d_mean"]) == [0.0] * 5
-    assert list(row["is_squat"]) == [1.0] * 5 and list(row["is_lunge"]) == [0.0] * 5
-    assert len(STAT_NAMES) * 3 == columns.index("other_3d_mean")
-
-
 def _bottoms(values, clip):
     """The value at the deepest frame of each repetition (knee flexion peak)."""
     from scoring.features import F, compute_features
@@ -100,8 +51,6 @@ def _bottoms(values, clip):
 
 
 def test_knee_measures_see_a_caving_knee_in_3d_and_in_2d():
-    from coach_cli.scoring_eval import film_phone
-
     caving = ErrorPlan("knees_caving_in", 1.0, "left", 2, 3)
     clip = _squat(3, caving)
     correct = _squat(3)
@@ -122,8 +71,6 @@ def test_knee_measures_see_a_caving_knee_in_3d_and_in_2d():
 def test_the_bundled_knee_network_sees_which_knee_caves_and_when():
     """The lifter keeps ~3% of a caving knee's sideways travel; the knee network, reading
     the same noisy 2D landmarks, flags the caving knee's repetitions and nothing else."""
-    from coach_cli.scoring_eval import film_phone
-
     network = knee_net.bundled()
     assert network is not None
     for seed in (3, 4):
@@ -140,15 +87,11 @@ def test_the_bundled_knee_network_sees_which_knee_caves_and_when():
 
 def test_the_bundled_detector_was_trained_on_the_bundled_knee_networks_outputs():
     # A retrained knee network changes what the detector's knee rows mean: refit it.
-    from coach_cli.detector_training import knee_net_summary
-
     detector = PopulationModel.load().detector
     assert detector.info["knee_net"] == knee_net_summary()
 
 
 def test_knee_evidence_carries_the_networks_trace_only_when_there_are_landmarks():
-    from coach_cli.scoring_eval import film_phone
-
     clip = _squat(3)
     seen = film_phone(clip, 0)
     matched = np.ones(clip.num_frames, bool)
@@ -234,7 +177,6 @@ def test_the_bundled_detector_judges_phone_sessions(squat_reference):
     """The shipped detector, on sessions filmed with detector noise and lifted by the
     bundled lifter: a rounded back is found on its repetitions, a correct squat is not
     flagged, and the severity comes back on the simulator's scale."""
-    from coach_cli.scoring_eval import lift_clip
     from pose3d.lifter import Lifter
 
     population = PopulationModel.load()
@@ -267,7 +209,6 @@ def test_caving_knees_are_found_in_phone_sessions_at_other_frame_rates(squat_ref
     """The knee network reads 30 fps; sessions filmed at 24 or 60 fps are resampled for it
     and back, so the bundled detector still finds caving knees and nothing on a correct
     session."""
-    from coach_cli.scoring_eval import lift_clip
     from pose3d.lifter import Lifter
 
     population, lifter = PopulationModel.load(), Lifter.for_recordings()
@@ -296,7 +237,6 @@ def test_a_dance_without_its_beat_times_is_not_judged_as_if_it_had_them():
     """The detector learned routines to music move by move on the beat. Without the beat
     times a correct dance is not flagged (it was: "reach all the way up" on most moves),
     and a note says what could not be judged."""
-    from coach_cli.scoring_eval import lift_clip, reference_for
     from pose3d.lifter import Lifter
 
     population = PopulationModel.load()

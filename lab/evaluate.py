@@ -1,7 +1,8 @@
 """``coach evaluate`` and ``coach bundle``: lifter reports and the shipped default model.
 
-Lives in the CLI layer because evaluating on BVH needs both the simulator's cameras
-(synthetic_data / dataflow_jobs) and pose3d's evaluation, which must not import them.
+Lives in the lab because evaluating on BVH needs both the simulator's cameras, filmed
+as the training shards are (synthetic_data / dataflow_jobs), and pose3d's evaluation,
+which must not import them.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from coach_cli.mocap_clips import make_real_clips
+from lab.mocap_clips import make_real_clips
 from synthetic_data.bvh import write_bvh
 from synthetic_data.clip import read_clip
 from synthetic_data.generator import ClipRequest, generate_clip

@@ -9,7 +9,11 @@ pushed in batches of BATCH_FRAMES as JSON (with the music's beat times for a dan
 which the app playing the music knows), and tallies the errors sent with the
 repetitions against the labels. The last repetition is never "finished" while the
 stream runs (its errors come in the closing summary), so labels after the last reported
-repetition are left out."""
+repetition are left out.
+
+The only module of the lab that imports ``coach_api``: the live session and the engine
+it runs on are the API's own.
+"""
 
 from __future__ import annotations
 
@@ -20,7 +24,8 @@ from tqdm import tqdm
 from coach_api.routes.live import LiveSession
 from coach_api.services import Engine, SequenceLimits
 from coach_api.settings import Settings
-from coach_cli.scoring_eval import ModeResult, film_phone, reference_for
+from lab.clips import film_phone, reference_for
+from lab.tallies import ModeResult
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence
 from scoring import PopulationModel

@@ -1,0 +1,133 @@
+"""Clips made ready for scoring: the trainer's reference, what the phone sees, lifted.
+
+A labelled clip is scored in one of two modes (:data:`MODES`): from its exact 3D, or
+filmed by its first phone camera with MediaPipe-33 detector noise and lifted by the
+bundled recordings lifter. Both modes see the phone's 2D landmarks. Fitting, calibration,
+detector training and evaluation all prepare their clips here, so they judge the same
+inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from pose3d.keypoints import h36m_scores
+from pose3d.lifter import Lifter
+from pose3d.sequence_json import KeypointSequence
+from scoring import Reference
+from synthetic_data.clip import Clip, read_clip
+from synthetic_data.detector import Observation, film
+from synthetic_data.generator import trainer_clip
+
+MODES = ("ground-truth 3D", "lifted from noisy 2D")
+
+
+@dataclass
+class Performance:
+    """3D motion ready for scoring, with where it came from."""
+
+    poses: np.ndarray
+    fps: float
+    movement: str | None
+    scores: np.ndarray | None = None
+    beat_times: list[float] | None = None
+    rep_period_s: float | None = None
+    beats_per_rep: int = 0
+    model_version: str = ""
+    keypoints_2d: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def clip_performance(clip: Clip) -> Performance:
+    """A clip's exact 3D motion; for routines done to music, its repetition length and
+    beats (from the clip's first repetition and beat times)."""
+    performance = Performance(
+        clip.h36m17(), clip.fps, clip.movement, beat_times=clip.beat_times or None
+    )
+    if clip.beat_times and clip.reps:
+        start, end = clip.reps[0]
+        beats = [b for b in clip.beat_times if start / clip.fps <= b < end / clip.fps]
+        performance.rep_period_s = (end - start) / clip.fps
+        performance.beats_per_rep = len(beats)
+    return performance
+
+
+def reference_from(trainer: Performance, movement: str) -> Reference:
+    """The trainer's performance prepared as a scoring reference."""
+    return Reference.from_poses(
+        trainer.poses,
+        trainer.fps,
+        movement,
+        rep_period_s=trainer.rep_period_s,
+        beats_per_rep=trainer.beats_per_rep,
+        beat_times=trainer.beat_times,
+    )
+
+
+def reference_for(movement: str, cache: dict) -> tuple[Reference, Clip]:
+    """The trainer's reference of ``movement`` (built once)."""
+    if movement not in cache:
+        trainer = trainer_clip(movement)
+        cache[movement] = (reference_from(clip_performance(trainer), movement), trainer)
+    return cache[movement]
+
+
+def film_phone(clip: Clip, seed: int) -> Observation:
+    """What the phone sees of ``clip``: its first camera, MediaPipe-33, detector noise."""
+    return film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
+
+
+def lift_clip(
+    clip: Clip, lifter: Lifter, seed: int
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """Film ``clip`` as the phone would (:func:`film_phone`) and lift it.
+
+    Returns the lifted poses ``(T, 17, 3)``, their H36M-order 2D scores ``(T, 17)`` and
+    the MediaPipe keypoints and scores (for the 2D-only checks).
+    """
+    seen = film_phone(clip, seed)
+    sequence = KeypointSequence(
+        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
+    )
+    poses = lifter.lift_sequence(sequence)
+    return poses, h36m_scores(seen.scores, "mediapipe33"), (seen.keypoints, seen.scores)
+
+
+@dataclass
+class PreparedClip:
+    """One labelled clip with the poses to score in one mode (``scores`` None: exact)."""
+
+    clip: Clip
+    poses: np.ndarray
+    scores: np.ndarray | None
+    keypoints_2d: tuple[np.ndarray, np.ndarray] | None
+
+    def observed(self) -> dict:
+        """What the phone and the music add to the poses, as scoring's keyword arguments
+        (``score_session`` and ``session_evidence`` take the same ones)."""
+        return {
+            "scores": self.scores,
+            "beat_times": self.clip.beat_times or None,
+            "keypoints_2d": self.keypoints_2d,
+        }
+
+
+def prepare_clip(clip: Clip, number: int, mode: str, lifter: Lifter) -> PreparedClip:
+    """Film ``clip`` (seeded by ``number``) and, for the lifted mode, lift it. Both modes
+    see the phone's 2D landmarks (the heel and knee image measures have no exact-3D
+    counterpart)."""
+    if mode == MODES[0]:
+        seen = film_phone(clip, number)
+        return PreparedClip(clip, clip.h36m17(), None, (seen.keypoints, seen.scores))
+    return PreparedClip(clip, *lift_clip(clip, lifter, number))
+
+
+def prepare_clips(paths: list[Path], mode: str, lifter: Lifter) -> list[PreparedClip]:
+    """Read and prepare (:func:`prepare_clip`) every clip."""
+    return [
+        prepare_clip(read_clip(path), number, mode, lifter)
+        for number, path in enumerate(tqdm(paths, desc=f"prepare ({mode})", leave=False))
+    ]

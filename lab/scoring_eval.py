@@ -1,0 +1,186 @@
+"""``coach fit-scoring`` and ``coach evaluate-scoring``: the form-error detector, measured.
+
+Fitting: correct (error-free) simulated sessions of many bodies, flexibilities, tempos
+and cameras, filmed with detector noise and lifted by the bundled lifter, give the
+population model of correct-form variation (:mod:`scoring.population`); labelled
+validation clips calibrate its thresholds (:mod:`lab.calibration`) and labelled training
+clips train the learned detector (:mod:`lab.detector_training`).
+
+Evaluation: held-out simulated clips with labelled errors, scored from the exact 3D
+and from the bundled lifter on noisy 2D. Per error kind: precision, recall and F1 of
+(kind, segment) events against labels (an event counts when it overlaps a label of the
+same kind and segment), the timing IoU of detected labels, and the share of correct
+clips with any false alarm (counted by :mod:`lab.tallies`); with ``--live``, also the
+cues the live socket sends (:mod:`lab.live_eval`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from lab.calibration import calibrate_thresholds, score_clips
+from lab.clips import MODES, lift_clip, prepare_clips, reference_for
+from lab.detector_training import train_detector
+from pose3d.lifter import Lifter
+from scoring import PopulationModel, fit_population
+from synthetic_data.clip import read_clip
+from synthetic_data.generator import ClipRequest, generate_clip
+from synthetic_data.movements import MOVEMENTS
+
+
+def fit_scoring(
+    sessions: int,
+    seed: int,
+    validation: Path | None = None,
+    out: Path | None = None,
+    training: list[Path] | None = None,
+    units_cache: Path | None = None,
+) -> Path:
+    """Fit and save the population model from ``sessions`` correct sessions (lifted, and
+    their exact 3D); with labelled ``validation`` clips, calibrate its decision
+    thresholds on them; with labelled ``training`` clip folders too, train the learned
+    detector (:mod:`lab.detector_training`, its units kept in ``units_cache``) and
+    measure it on ``validation``."""
+    if training and validation is None:
+        raise ValueError("training the detector needs validation clips to calibrate it on")
+    lifter = Lifter.for_recordings()
+    cache: dict = {}
+    movements = list(MOVEMENTS)
+
+    sessions_lifted, sessions_exact = [], []
+    for index in tqdm(range(sessions), desc="correct sessions"):
+        clip = generate_clip(
+            ClipRequest(seed=seed + index, movement=movements[index % len(movements)], errors=[])
+        )
+        reference, _ = reference_for(clip.movement, cache)
+        poses, _, _ = lift_clip(clip, lifter, seed + index)
+        beats = clip.beat_times or None
+        sessions_lifted.append((reference, poses, clip.fps, beats))
+        sessions_exact.append((reference, clip.h36m17(), clip.fps, beats))
+    model = fit_population(sessions_lifted)
+    model.exact_stats = fit_population(sessions_exact).stats
+    if validation is not None:
+        model.thresholds = calibrate_thresholds(validation, model)
+    if training:
+        model.detector = train_detector(training, validation, model, units_cache)
+    return model.save(out) if out else model.save()
+
+
+def evaluate_scoring(
+    clips_dir: Path,
+    out: Path,
+    strictness: str,
+    limit: int | None,
+    population_path: Path | None = None,
+    live: bool = False,
+) -> Path:
+    """Score every clip in ``clips_dir`` both ways and write ``report.md`` + ``metrics.json``
+    (with the bundled population model and detector, or the one at ``population_path``);
+    with ``live``, also the live socket's cues (:mod:`lab.live_eval`)."""
+    paths = sorted(clips_dir.glob("*.clip.npz"))[:limit]
+    if not paths:
+        raise ValueError(f"no clip files in {clips_dir}")
+    lifter = Lifter.for_recordings()
+    population = (
+        PopulationModel.load(population_path) if population_path else PopulationModel.load()
+    )
+    cache: dict = {}
+    results = {}
+    for mode in MODES:
+        prepared = prepare_clips(paths, mode, lifter)
+        results[mode] = score_clips(prepared, population, strictness, cache).summary(len(paths))
+    if live:
+        # Imported here: the live replay runs the API's session (FastAPI, SQLAlchemy),
+        # which only --live needs.
+        from lab.live_eval import LIVE_MODE, live_result
+
+        clips = [read_clip(path) for path in paths]
+        results[LIVE_MODE] = live_result(clips, population, strictness).summary(len(paths))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(results, indent=1) + "\n")
+    fitted = f"fitted on {population.sessions} correct sessions" if population else "none"
+    detector = population.detector if population else None
+    learned = (
+        f"learned per-repetition detector trained on {detector.info.get('training_clips')} "
+        "labelled clips (kinds it knows; rules for the rest)"
+        if detector
+        else "rules only"
+    )
+    lines = [
+        f"# Form-error detection on {len(paths)} held-out clips ({clips_dir})",
+        "",
+        f"Strictness: {strictness}; lifter: {lifter.metadata.version}; population model: {fitted}; "
+        f"decisions: {learned}.",
+        "",
+    ]
+    for mode, result in results.items():
+        lines += [
+            f"## {mode}",
+            "",
+            f"Macro F1 {result['macro_f1']} "
+            f"(90% interval {_interval(result['macro_f1_interval'])}), "
+            f"timing IoU {result['timing_iou']}, false alarms on "
+            f"{100 * result['false_alarm_rate']:.1f}% of {result['correct_clips']} correct clips.",
+            "",
+            "| error kind | precision | recall | F1 | F1 90% interval | timing IoU | labels "
+            "| events |",
+            "|---|---|---|---|---|---|---|---|",
+        ]
+        for kind, m in result["per_kind"].items():
+            lines.append(
+                f"| {kind} | {m['precision']} | {m['recall']} | {m['f1']} "
+                f"| {_interval(m.get('f1_interval'))} | {m['timing_iou']} "
+                f"| {m['labels']} | {m['events']} |"
+            )
+        lines.append("")
+    lines += [
+        "Intervals: 5th to 95th percentile over 1000 bootstrap resamples of the clips; a kind "
+        "with few labels can move that far on another draw of clips.",
+        "",
+    ]
+    plot_f1(results, out / "f1.png")
+    lines += ["![F1 per error kind](f1.png)", ""]
+    (out / "report.md").write_text("\n".join(lines) + "\n")
+    return out / "report.md"
+
+
+def _interval(interval: list[float] | None) -> str:
+    return f"{interval[0]}-{interval[1]}" if interval else "-"
+
+
+def plot_f1(results: dict[str, dict], path: Path) -> Path:
+    """Bar chart of F1 per error kind, one bar per mode (whiskers: the 90% bootstrap
+    interval), with the 0.9 target line."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    kinds = sorted({kind for result in results.values() for kind in result["per_kind"]})
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    width = 0.8 / max(1, len(results))
+    for number, (mode, result) in enumerate(results.items()):
+        metrics = [result["per_kind"].get(kind, {}) for kind in kinds]
+        f1 = np.array([m.get("f1", 0.0) for m in metrics])
+        low, high = np.array([m.get("f1_interval", [m.get("f1", 0.0)] * 2) for m in metrics]).T
+        ax.bar(
+            np.arange(len(kinds)) + (number - (len(results) - 1) / 2) * width,
+            f1,
+            width,
+            yerr=[f1 - low, high - f1],
+            error_kw={"elinewidth": 0.8, "capsize": 2},
+            label=f"{mode} (macro {result['macro_f1']:.2f})",
+        )
+    ax.axhline(0.9, color="grey", linestyle="--", linewidth=1, label="target 0.9")
+    ax.set_xticks(np.arange(len(kinds)), [k.replace("_", " ") for k in kinds], rotation=25)
+    ax.set_ylabel("F1")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
