@@ -249,14 +249,20 @@ def bundle(
     offline: Annotated[
         bool, typer.Option(help="Bundle as the non-causal model for recorded sessions.")
     ] = False,
+    command: Annotated[
+        str, typer.Option(help="The command that made the weights (recorded beside them).")
+    ] = "scripts/train_default.sh",
+    extra_report: Annotated[
+        list[Path] | None,
+        typer.Option(help="More `coach evaluate` folders to ship (repeat).", exists=True),
+    ] = None,
 ) -> None:
-    """Install a trained lifter as a bundled model (with its metrics and report)."""
+    """Install a trained lifter as a bundled model (with its metrics and reports)."""
     from lab.evaluate import bundle_default
     from pose3d.lifter import OFFLINE_CHECKPOINT
 
-    typer.echo(
-        f"bundled {bundle_default(checkpoint, report, OFFLINE_CHECKPOINT if offline else None)}"
-    )
+    target = OFFLINE_CHECKPOINT if offline else None
+    typer.echo(f"bundled {bundle_default(checkpoint, report, target, command, extra_report)}")
 
 
 @app.command()

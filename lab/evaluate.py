@@ -68,14 +68,21 @@ def run_evaluation(
     return write_report(summaries, out, f"Lifter evaluation: {checkpoint}", notes)
 
 
-def bundle_default(checkpoint: Path, report: Path, target: Path | None = None) -> Path:
+def bundle_default(
+    checkpoint: Path,
+    report: Path,
+    target: Path | None = None,
+    command: str = "scripts/train_default.sh",
+    extra_reports: list[Path] | None = None,
+) -> Path:
     """Copy a checkpoint (weights and metadata only) to a bundled model file.
 
     ``target`` defaults to the package's default (causal) model. The metadata gets the
-    report's overall metrics; ``<name>.json`` beside it holds the full metrics and the
-    report and the run's loss curve go to ``REPORT.md`` and ``loss.png``
-    (``REPORT-<name>.md`` and ``<name>-*.png`` for other names), so they ship with the
-    weights.
+    main ``report``'s overall metrics; ``<name>.json`` beside it holds the full metrics of
+    every report (``extra_reports`` keyed by folder name, e.g. the synthetic split beside
+    real people) and the ``command`` that made the weights; the reports and the run's loss
+    curve go to ``REPORT.md`` and ``loss.png`` (``REPORT-<name>.md`` and ``<name>-*.png``
+    for other names), so they ship with the weights.
     """
     loaded = load_checkpoint(checkpoint)
     metrics = json.loads((Path(report) / "metrics.json").read_text())
@@ -84,6 +91,7 @@ def bundle_default(checkpoint: Path, report: Path, target: Path | None = None) -
     target = Path(target or lifter_module.DEFAULT_CHECKPOINT)
     save_checkpoint(target, loaded.model, loaded.metadata)
     prefix = "" if target.stem == "default" else f"{target.stem}-"
+    extra_reports = [Path(folder) for folder in extra_reports or []]
     (target.parent / f"{target.stem}.json").write_text(
         json.dumps(
             {
@@ -91,7 +99,11 @@ def bundle_default(checkpoint: Path, report: Path, target: Path | None = None) -
                 "architecture": loaded.metadata.architecture,
                 "training_fingerprint": loaded.metadata.training_fingerprint,
                 "metrics": metrics,
-                "command": "scripts/train_default.sh",
+                "more_metrics": {
+                    folder.name: json.loads((folder / "metrics.json").read_text())
+                    for folder in extra_reports
+                },
+                "command": command,
             },
             indent=1,
             ensure_ascii=False,
@@ -99,12 +111,19 @@ def bundle_default(checkpoint: Path, report: Path, target: Path | None = None) -
         + "\n"
     )
     report_name = "REPORT.md" if not prefix else f"REPORT-{target.stem}.md"
-    text = (Path(report) / "report.md").read_text()
-    for png in Path(report).glob("*.png"):
-        shutil.copy(png, target.parent / f"{prefix}{png.name}")
-        text = text.replace(f"({png.name})", f"({prefix}{png.name})")
-    (target.parent / report_name).write_text(text)
+    texts = [_copy_report(Path(report), target.parent, prefix)]
+    texts += [_copy_report(f, target.parent, f"{prefix}{f.name}-") for f in extra_reports]
+    (target.parent / report_name).write_text("\n\n".join(texts))
     curve = Path(checkpoint).parent / "loss.png"  # the training run's loss curve
     if curve.is_file():
         shutil.copy(curve, target.parent / f"{prefix}loss.png")
     return target
+
+
+def _copy_report(report: Path, folder: Path, prefix: str) -> str:
+    """``report``'s markdown, its images copied into ``folder`` as ``<prefix><name>``."""
+    text = (report / "report.md").read_text()
+    for png in report.glob("*.png"):
+        shutil.copy(png, folder / f"{prefix}{png.name}")
+        text = text.replace(f"({png.name})", f"({prefix}{png.name})")
+    return text

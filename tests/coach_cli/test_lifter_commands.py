@@ -1,6 +1,7 @@
 """`coach train`, `coach evaluate`, `coach bundle` and `coach demo` on tiny data."""
 
 import json
+import shutil
 
 from typer.testing import CliRunner
 
@@ -133,9 +134,19 @@ def test_an_offline_model_is_bundled_beside_the_default(shards, tmp_path):  # no
             str(tmp_path / "rep"),
         ],
     )
-    target = bundle_default(checkpoint, tmp_path / "rep", target=tmp_path / "models" / "offline.pt")
-    assert (target.parent / "offline.json").exists() and (
-        target.parent / "REPORT-offline.md"
-    ).exists()
-    assert "(offline-mpjpe_by_movement.png)" in (target.parent / "REPORT-offline.md").read_text()
+    shutil.copytree(tmp_path / "rep", tmp_path / "synthetic")
+    target = bundle_default(
+        checkpoint,
+        tmp_path / "rep",
+        target=tmp_path / "models" / "offline.pt",
+        command="scripts/train_real.sh",
+        extra_reports=[tmp_path / "synthetic"],
+    )
+    sidecar = json.loads((target.parent / "offline.json").read_text())
+    assert sidecar["command"] == "scripts/train_real.sh"
+    assert sidecar["more_metrics"]["synthetic"] == sidecar["metrics"]
+    report = (target.parent / "REPORT-offline.md").read_text()
+    assert "(offline-mpjpe_by_movement.png)" in report
+    assert "(offline-synthetic-mpjpe_by_movement.png)" in report
+    assert (target.parent / "offline-synthetic-mpjpe_by_movement.png").is_file()
     assert not load_checkpoint(target).metadata.architecture["causal"]
