@@ -8,7 +8,8 @@ models it fits or measures (``pose3d``, ``scoring``), which must not import each
 * :mod:`lab.calibration`: scoring prepared clips, and the rule thresholds chosen on them;
 * :mod:`lab.detector_training`: the learned per-repetition detector (``scoring.detector``);
 * :mod:`lab.knee_net_training`: the knee-error network (``scoring.knee_net``);
-* :mod:`lab.live_eval`: held-out clips replayed through the live socket's session;
+* :mod:`lab.live_eval`: held-out clips replayed through the live socket's session
+  (``scoring.live``);
 * :mod:`lab.scoring_eval`: ``coach fit-scoring`` and ``coach evaluate-scoring``;
 * :mod:`lab.evaluate`: lifter reports and the bundled lifter (``coach evaluate`` / ``bundle``);
 * :mod:`lab.mocap_clips`: real motion capture -> clip files (``coach mocap clips``).
