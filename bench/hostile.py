@@ -29,7 +29,7 @@ import psutil
 
 from bench.common import report
 from coach_api.accounts import grant_role_in
-from coach_api.process import free_port, start_server
+from coach_cli.server_process import free_port, start_server
 from synthetic_data.detector import phone_json
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 
@@ -87,7 +87,7 @@ def _black_video(path: Path) -> Path:
 
 def _pose_task(folder: Path) -> Path | None:
     """The MediaPipe pose model assembled from the cached wheel, if pip can get it."""
-    from coach_api.pose_task import PoseTaskError, assemble_pose_task, download_wheel
+    from coach_cli.pose_task import PoseTaskError, assemble_pose_task, download_wheel
 
     try:
         wheel = download_wheel(Path(".cache/wheels"))

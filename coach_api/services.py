@@ -226,6 +226,16 @@ class Music(NamedTuple):
     beats_per_rep: int
 
 
+def music_of(beat_times: list[float] | None, beats_per_rep: int | None) -> Music | None:
+    """A routine's music from its two fields (both or neither); 422 naming the missing one."""
+    if (beat_times is None) != (beats_per_rep is None):
+        missing = "beats_per_rep" if beats_per_rep is None else "beat_times"
+        raise ApiError(
+            422, "invalid_input", "a routine to music needs beat_times and beats_per_rep", missing
+        )
+    return Music(beat_times, beats_per_rep) if beat_times else None
+
+
 def save_poses(blobs, name: str, poses: np.ndarray, fps: float, music: Music | None = None) -> str:
     """Store a motion blob (npz), with a routine's music; returns its name."""
     buffer = io.BytesIO()

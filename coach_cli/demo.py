@@ -24,8 +24,8 @@ def _start_server(data_dir: Path):
     import uvicorn
 
     from coach_api.main import create_app
-    from coach_api.process import free_port
     from coach_api.settings import Settings
+    from coach_cli.server_process import free_port
 
     port = free_port()
     server = uvicorn.Server(

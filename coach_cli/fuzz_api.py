@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from coach_api.accounts import grant_role_in
-from coach_api.process import free_port, start_server
+from coach_cli.server_process import free_port, start_server
 from synthetic_data.detector import phone_json
 from synthetic_data.generator import trainer_clip
 

@@ -521,8 +521,8 @@ def pose_task(
     ] = None,
 ) -> None:
     """Assemble the MediaPipe pose landmarker .task offline (for server-side video jobs)."""
-    from coach_api.pose_task import PoseTaskError, assemble_pose_task, download_wheel
     from coach_api.settings import POSE_TASK_NAME, Settings
+    from coach_cli.pose_task import PoseTaskError, assemble_pose_task, download_wheel
 
     target = out or Settings().data_dir / "models" / POSE_TASK_NAME
     try:

@@ -11,24 +11,23 @@ repetitions against the labels. The last repetition is never "finished" while th
 stream runs (its errors come in the closing summary), so labels after the last reported
 repetition are left out.
 
-The only module of the lab that imports ``coach_api``: the live session and the engine
-it runs on are the API's own.
+The session is the socket's own (:class:`scoring.live.LiveSession`), on the models the
+API loads, run as the API runs them (one torch thread per call).
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+import torch
 from tqdm import tqdm
 
-from coach_api.routes.live import LiveSession
-from coach_api.services import Engine, SequenceLimits
-from coach_api.settings import Settings
 from lab.clips import film_phone, reference_for
 from lab.tallies import ModeResult
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence
 from scoring import PopulationModel
+from scoring.live import LiveModels, LiveSession
 from scoring.report import ErrorEvent
 from synthetic_data.clip import Clip
 
@@ -36,19 +35,16 @@ BATCH_FRAMES = 6  # frames per socket message (a phone sends every 0.2 s at 30 f
 LIVE_MODE = "live cues (per finished repetition, as the socket sends them)"
 
 
-def live_engine(population: PopulationModel | None) -> Engine:
-    """The API's engine with the bundled models (the live socket lifts with ``lifter``)."""
-    return Engine(
-        Lifter.from_checkpoint(),
-        Lifter.for_recordings(),
-        population,
-        workers=1,
-        limits=SequenceLimits.from_settings(Settings()),
-    )
+def live_models(population: PopulationModel | None) -> LiveModels:
+    """The models the API's live socket runs: the bundled causal lifter for the stream,
+    the recordings lifter to judge finished repetitions. Torch gets one thread, as in the
+    API's engine, so the replay computes as the socket does."""
+    torch.set_num_threads(1)
+    return LiveModels(Lifter.from_checkpoint(), Lifter.for_recordings(), population)
 
 
 def replay_live(
-    clip: Clip, number: int, engine: Engine, cache: dict, strictness: str
+    clip: Clip, number: int, models: LiveModels, cache: dict, strictness: str
 ) -> tuple[list[ErrorEvent], float]:
     """Stream ``clip``, filmed by the phone (seeded by ``number``), through a live session.
 
@@ -61,7 +57,7 @@ def replay_live(
     ).to_json()
     frames = sequence.pop("frames")
     sequence["beat_times"] = [float(b) for b in clip.beat_times] or None  # the app plays it
-    session = LiveSession(engine, reference_for(clip.movement, cache)[0], sequence, strictness)
+    session = LiveSession(models, reference_for(clip.movement, cache)[0], sequence, strictness)
     messages = []
     for start in range(0, len(frames), BATCH_FRAMES):
         session.push(frames[start : start + BATCH_FRAMES])
@@ -81,11 +77,11 @@ def live_result(
 ) -> ModeResult:
     """Tallies of the live cues of every clip (labels after the last reported repetition
     left out)."""
-    engine = live_engine(population)
+    models = live_models(population)
     result = ModeResult()
     cache: dict = {}
     for number, clip in enumerate(tqdm(clips, desc="live replay", leave=False)):
-        events, reported_s = replay_live(clip, number, engine, cache, strictness)
+        events, reported_s = replay_live(clip, number, models, cache, strictness)
         judged = [label for label in clip.errors if label.start_frame / clip.fps < reported_s]
         result.add_clip(replace(clip, errors=judged), events, correct=not clip.errors)
     return result

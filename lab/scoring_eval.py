@@ -2,9 +2,10 @@
 
 Fitting: correct (error-free) simulated sessions of many bodies, flexibilities, tempos
 and cameras, filmed with detector noise and lifted by the bundled lifter, give the
-population model of correct-form variation (:mod:`scoring.population`); labelled
-validation clips calibrate its thresholds (:mod:`lab.calibration`) and labelled training
-clips train the learned detector (:mod:`lab.detector_training`).
+population model of correct-form variation (:mod:`scoring.population`, fitted by
+:mod:`lab.population_fitting`); labelled validation clips calibrate its thresholds
+(:mod:`lab.calibration`) and labelled training clips train the learned detector
+(:mod:`lab.detector_training`).
 
 Evaluation: held-out simulated clips with labelled errors, scored from the exact 3D
 and from the bundled lifter on noisy 2D. Per error kind: precision, recall and F1 of
@@ -25,8 +26,9 @@ from tqdm import tqdm
 from lab.calibration import calibrate_thresholds, score_clips
 from lab.clips import MODES, lift_clip, prepare_clips, reference_for
 from lab.detector_training import train_detector
+from lab.population_fitting import fit_population
 from pose3d.lifter import Lifter
-from scoring import PopulationModel, fit_population
+from scoring import PopulationModel
 from synthetic_data.clip import read_clip
 from synthetic_data.generator import ClipRequest, generate_clip
 from synthetic_data.movements import MOVEMENTS

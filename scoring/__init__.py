@@ -4,7 +4,7 @@ Depends on ``pose3d`` only.
 """
 
 from scoring.features import FEATURE_NAMES, compute_features, retarget
-from scoring.population import PopulationModel, fit_population
+from scoring.population import PopulationModel
 from scoring.reference import Reference
 from scoring.report import ErrorEvent, SessionReport
 from scoring.session import STRICTNESS, score_session
@@ -17,7 +17,6 @@ __all__ = [
     "Reference",
     "SessionReport",
     "compute_features",
-    "fit_population",
     "retarget",
     "score_session",
 ]

@@ -7,7 +7,9 @@ and phase bin of the repetition, a robust location and scale of the check's sign
 the spread widens the tolerance where correct performers (and the lifter) differ most.
 The same statistics of the exact 3D of those sessions (``exact_stats``) judge exact input
 (motion capture, simulation), which has no lifting noise to tolerate. Saved as a small
-JSON file that ships with the package.
+JSON file that ships with the package. This module holds and reads the fitted model; the
+fitting runs the whole scoring pipeline, so it sits above it, in
+:mod:`lab.population_fitting` (``coach fit-scoring``).
 
 The same file carries the decision thresholds calibrated on labelled validation clips
 (``coach fit-scoring --validation DIR``): per error kind and pose source (``lifted``
@@ -23,19 +25,15 @@ for, and the thresholds above serve the rule-based judgement of the others.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.preprocessing import RobustScaler
 
 from scoring.detector import FormErrorDetector
 
 PHASE_BINS = 10
 SOURCES = {True: "exact", False: "lifted"}  # keyed by "are the poses exact 3D?"
-IQR_TO_SIGMA = 1.349  # IQR of a normal distribution in standard deviations
 DEFAULT_PATH = Path(__file__).parent / "models" / "population.json"
 
 
@@ -135,48 +133,3 @@ class PopulationModel:
             data.get("exact_stats", {}),
             FormErrorDetector.load(detector_path(path)),
         )
-
-
-def fit_population(sessions: Iterable[tuple]) -> PopulationModel:
-    """Fit from correct sessions ``(reference, user_poses, fps, beat_times)``."""
-    from scoring.features import compute_features
-    from scoring.session import align_session
-    from scoring.signals import check_signals
-
-    samples: dict[tuple[str, str], list[list[float]]] = defaultdict(
-        lambda: [[] for _ in range(PHASE_BINS)]
-    )
-    shortfalls: dict[tuple[str, str], list[float]] = defaultdict(list)
-    count = 0
-    for reference, poses, fps, beat_times in sessions:
-        features = compute_features(poses)
-        _, track_phase, alignment = align_session(features, fps, reference, beat_times)
-        bins = phase_bins(track_phase[alignment.ref_index], len(reference.template_features))
-        for item in check_signals(features, alignment, reference, track_phase, fps):
-            key = (reference.movement, check_key(item.check))
-            for b in range(PHASE_BINS):
-                chosen = (bins == b) & item.substantial
-                samples[key][b] += item.signal[chosen].tolist()
-            if item.check.baseline and item.substantial.any():
-                counted = np.unique(bins[item.substantial])
-                # Median over the phase bins: a stiff body falls short in all of them,
-                # a brief misalignment (a partial first rep) only in some.
-                per_bin = per_bin_median(item.signal, bins)[counted]
-                shortfalls[key].append(float(np.median(per_bin)))
-        count += 1
-    stats: dict[str, dict[str, dict[str, list[float]]]] = defaultdict(dict)
-    for (movement, key), per_bin in samples.items():
-        centre, spread = [], []
-        for values in per_bin:
-            if len(values) < 10:
-                centre.append(0.0)
-                spread.append(0.0)
-                continue
-            scaler = RobustScaler().fit(np.asarray(values)[:, None])
-            centre.append(round(float(scaler.center_[0]), 4))
-            spread.append(round(float(scaler.scale_[0]) / IQR_TO_SIGMA, 4))
-        stats[movement][key] = {"centre": centre, "spread": spread}
-        if shortfalls.get((movement, key)):
-            natural = max(0.0, float(np.percentile(shortfalls[(movement, key)], 95)))
-            stats[movement][key]["natural_shortfall"] = round(natural, 4)
-    return PopulationModel(stats=dict(stats), sessions=count)

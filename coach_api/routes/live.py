@@ -25,6 +25,8 @@ whose start message does not come in time (``auth_timeout``); ``too_fast`` when 
 arrive faster than real time: more than ``COACH_LIVE_MAX_SPEED`` x fps after
 ``COACH_LIVE_BURST_S`` seconds of catch-up.
 
+The start message is validated whole (:class:`LiveStart`). This module keeps the
+protocol; the stream's state, lifting and judging are :class:`scoring.live.LiveSession`'s.
 Lifting runs the causal model frame by frame (bounded memory): small batches on the
 event loop, larger ones in the worker pool. Finished repetitions are looked for every
 half second in the background, on a thread of their own: the socket keeps taking frames
@@ -35,15 +37,13 @@ while a rep is scored, and ``rep`` messages may arrive a few batches after the r
 from __future__ import annotations
 
 import asyncio
-import itertools
 import json
 import logging
-import threading
-import time
+from typing import Annotated, Literal, get_args
 
 import anyio
-import numpy as np
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError, model_validator
 from starlette.websockets import WebSocketState
 
 from coach_api.access import usable_routine
@@ -51,232 +51,23 @@ from coach_api.db import Routine
 from coach_api.deps import MAX_ID, user_for_token
 from coach_api.errors import ApiError, error_body
 from coach_api.schemas import check_beat_times
+from coach_api.services import Engine
 from coach_api.settings import Settings
-from pose3d.keypoints import h36m_scores
-from pose3d.sequence_json import (
-    KeypointSequence,
-    SequenceFormatError,
-    check_header,
-    parse_sequence,
-)
-from scoring import Reference, score_session
-from scoring.alignment import segment_reps
-from scoring.features import compute_features
+from pose3d.sequence_json import SequenceFormatError, check_header
+from scoring.live import LiveModels, LiveSession, TooFewFrames
 
 logger = logging.getLogger("coach_api")
 router = APIRouter()
-MAX_BATCH = 120
 # Batches up to this many frames are lifted on the event loop (~2 ms for 5 frames): with
 # 20 streams, handing each to the worker pool cost more in queueing and thread switches
 # than the lifting itself (p99 96 -> 12 ms). Larger batches go to the pool.
 INLINE_FRAMES = 10
-# Earlier repetitions scored with each newly finished one: the detector compares each
-# repetition with the user's others, and this bounds the cost of a long session.
-LIVE_CONTEXT_REPS = 8
 # Nesting levels a message may have: a frames message has 4 ({"frames": [[[x, y, s]]]}).
 # Deeper values could exhaust the recursion limit wherever they are printed or walked.
 MAX_DEPTH = 6
-START_KEYS = frozenset(
-    {
-        "type",
-        "token",
-        "routine_id",
-        "layout",
-        "fps",
-        "image_width",
-        "image_height",
-        "strictness",
-        "beat_times",
-    }
-)
 HEADER_KEYS = ("layout", "fps", "image_width", "image_height")
-STRICTNESS = ("beginner", "intermediate", "expert")
-
-
-class LiveSession:
-    """State of one live connection: the stream, the poses so far, reps reported."""
-
-    def __init__(self, engine, reference: Reference, start: dict, strictness: str) -> None:
-        self.engine, self.reference, self.strictness = engine, reference, strictness
-        self.layout, self.fps = start["layout"], float(start["fps"])
-        self.started = time.monotonic()
-        self.frames_received = 0
-        self.size = (int(start["image_width"]), int(start["image_height"]))
-        self.stream = engine.lifter.stream(
-            image_size=self.size, layout=self.layout, warmup_frames=1
-        )
-        self.poses: list[np.ndarray] = []
-        self.scores: list[np.ndarray] = []
-        # The phone's keypoints of the same frames: the recordings model lifts finished
-        # repetitions again from them, and MediaPipe's give the 2D knee and heel measures.
-        self.keypoints: list[tuple[np.ndarray, np.ndarray]] = []
-        self.lock = threading.Lock()  # pushes append while a check reads
-        self.reported = 0
-        self.checked_at = 0  # frames when repetitions were last looked for
-        # The music's beats (s from the first frame), for routines to music; validated.
-        self.beat_times: list[float] | None = start.get("beat_times")
-
-    def header(self) -> dict:
-        return {
-            "layout": self.layout,
-            "fps": self.fps,
-            "image_width": self.size[0],
-            "image_height": self.size[1],
-        }
-
-    def push(self, frames: list) -> int:
-        """Lift a batch; returns the number of frames so far."""
-        sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
-        poses = self.stream.push_many(sequence.keypoints, sequence.scores)
-        h36m = h36m_scores(sequence.scores, self.layout)
-        with self.lock:
-            for index, pose in enumerate(poses):
-                if pose is not None:
-                    self.poses.append(pose)
-                    self.scores.append(h36m[index])
-                    self.keypoints.append((sequence.keypoints[index], sequence.scores[index]))
-            return len(self.poses)
-
-    def observed(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
-        """The phone's keypoints ``(T, J, 2)`` and scores ``(T, J)`` of ``frames``."""
-        with self.lock:
-            chosen = self.keypoints[frames]
-        if not chosen:
-            return None
-        return np.stack([k for k, _ in chosen]), np.stack([s for _, s in chosen])
-
-    def landmarks(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
-        """The MediaPipe keypoints ``(T, 33, 2)`` and scores ``(T, 33)`` of ``frames``."""
-        return self.observed(frames) if self.layout == "mediapipe33" else None
-
-    def judged_poses(self, first: int, done: int, streamed: np.ndarray) -> np.ndarray:
-        """Poses ``(done - first, 17, 3)`` to judge frames ``[first, done)`` on: lifted again
-        by the recordings model, with the frames received after ``done`` as its future
-        context. The detector learned from that model's lifts; the causal stream's
-        (``streamed``, the fallback) lag and add false cues (off beat on a correct dance)."""
-        recordings = self.engine.recordings
-        end = min(len(self.keypoints), done + recordings.receptive_field // 2)
-        keypoints, scores = self.observed(slice(first, end))
-        sequence = KeypointSequence(self.layout, self.fps, *self.size, keypoints, scores)
-        try:
-            return recordings.lift_sequence(sequence)[: done - first]
-        except ValueError:  # nothing usable to lift (every joint missing)
-            return streamed
-
-    def routine_reps(self, frames: int) -> list[tuple[int, int]]:
-        """For a routine to music with the beat times: its repetitions on the beat grid
-        (every ``beats_per_rep`` beats from the first), the last one still growing.
-        Scored stretches then start where the routine does, as the detector learned
-        them; repetitions found in the motion need not."""
-        per_rep = self.reference.beats_per_rep
-        if not (self.beat_times and per_rep):
-            return []
-        bounds = [round(b * self.fps) for b in self.beat_times[::per_rep]]
-        bounds = [b for b in bounds if b <= frames]
-        reps = list(itertools.pairwise(bounds))
-        if bounds and frames > bounds[-1]:
-            reps.append((bounds[-1], frames))
-        return reps
-
-    def beats(self, first: int, end: int) -> list[float] | None:
-        """The beats within frames ``[first, end)``, in seconds from frame ``first``."""
-        if not self.beat_times:
-            return None
-        start_s, end_s = first / self.fps, end / self.fps
-        return [b - start_s for b in self.beat_times if start_s <= b < end_s] or None
-
-    def admit(self, count: int, max_speed: float, burst_s: float) -> bool:
-        """Whether ``count`` more frames keep the stream real time: at most ``max_speed``
-        times its fps since the start, plus ``burst_s`` seconds of frames to catch up. A
-        phone camera cannot go faster; a client that does is flooding the server."""
-        allowed = ((time.monotonic() - self.started) * max_speed + burst_s) * self.fps
-        if self.frames_received + count > allowed:
-            return False
-        self.frames_received += count
-        return True
-
-    def check_due(self) -> bool:
-        """Whether half a second of new frames arrived since repetitions were last looked
-        for (segmenting the whole buffer on every small batch would cost more than the
-        lifting itself with many streams)."""
-        frames = len(self.poses)
-        return frames >= 2 * self.fps and frames - self.checked_at >= 0.5 * self.fps
-
-    def finished_reps(self) -> list[dict]:
-        """Cues for repetitions completed since the last call (the last rep may still grow).
-
-        The new repetitions are scored together with up to LIVE_CONTEXT_REPS earlier ones,
-        so each is judged against the user's own other repetitions too (as the detector
-        was trained) at a bounded cost, and the errors of each new one are sent. A routine
-        to music with its beat times is cut into repetitions on the beat grid and scored
-        from its start.
-        """
-        with self.lock:
-            poses, scores = np.stack(self.poses), np.stack(self.scores)
-        self.checked_at = len(poses)
-        routine = self.routine_reps(len(poses))
-        reps = routine or segment_reps(compute_features(poses), self.fps)
-        finished = [(n, rep) for n, rep in enumerate(reps[:-1]) if n >= self.reported]
-        if not finished:
-            return []
-        # A routine to music is scored from the start, as the detector learned it: a stretch
-        # cut on a beat starts mid-move, and its alignment then reads the moves as early or
-        # late (off-beat precision 0.19 on the held-out dances). The cost grows with the
-        # session: a 10-minute routine is ~0.3 s of lifting and ~0.5 s of scoring per check.
-        first = 0 if routine else reps[max(0, finished[0][0] - LIVE_CONTEXT_REPS)][0]
-        done = finished[-1][1][1]  # the end of the last finished repetition
-        report = score_session(
-            self.judged_poses(first, done, poses[first:done]),
-            self.fps,
-            self.reference,
-            scores=scores[first:done],
-            strictness=self.strictness,
-            population=self.engine.population,
-            include_ghost=False,
-            keypoints_2d=self.landmarks(slice(first, done)),
-            beat_times=self.beats(first, done),
-        ).to_dict()
-        offset = first / self.fps  # session time of the scored stretch's start
-        errors = [
-            {
-                **e,
-                "start_s": round(e["start_s"] + offset, 2),
-                "end_s": round(e["end_s"] + offset, 2),
-            }
-            for e in report["errors"]
-        ]
-        messages = []
-        for number, (start, end) in finished:
-            start_s, end_s = start / self.fps, end / self.fps
-            messages.append(
-                {
-                    "type": "rep",
-                    "rep": number + 1,
-                    "start_s": round(start_s, 2),
-                    "end_s": round(end_s, 2),
-                    "errors": [e for e in errors if e["start_s"] < end_s and start_s < e["end_s"]],
-                }
-            )
-            self.reported = number + 1
-        return messages
-
-    def summary(self) -> dict:
-        if len(self.poses) < 2:
-            raise ApiError(422, "too_few_frames", "no pose was lifted yet", "frames")
-        frames = len(self.poses)
-        report = score_session(
-            self.judged_poses(0, frames, np.stack(self.poses)),
-            self.fps,
-            self.reference,
-            scores=np.stack(self.scores),
-            strictness=self.strictness,
-            population=self.engine.population,
-            model_version=self.engine.recordings.metadata.version,
-            include_ghost=False,
-            keypoints_2d=self.landmarks(slice(None)),
-            beat_times=self.beats(0, frames),
-        )
-        return report.to_dict()
+Strictness = Literal["beginner", "intermediate", "expert"]
+STRICTNESS = get_args(Strictness)
 
 
 def _too_large(text: str, limit: int) -> bool:
@@ -344,50 +135,83 @@ def _invalid(message: str, field: str | None = None) -> ApiError:
     return ApiError(422, "invalid_input", message, field)
 
 
-def _check_start(start: object) -> dict:
-    """The start message's fields, every one validated (``fps`` a float, the image size
-    ints); ApiError naming the first that is wrong."""
-    if not isinstance(start, dict) or start.get("type") != "start":
-        raise ApiError(400, "protocol", "the first message must be {'type': 'start', ...}")
-    unknown = sorted(str(key) for key in start.keys() - START_KEYS)
+class LiveStart(BaseModel):
+    """The start message, validated whole, with JSON's own types (strict: ``true`` is no
+    id, ``"5"`` no number, ``3.0`` no id).
+
+    Pydantic checks the ``type``, unknown keys, the token, the routine id, the strictness
+    and that ``beat_times`` is a list; :func:`_start_error` words the first problem as the
+    socket reports it. Only then are the stream header (as a keypoint sequence's,
+    :func:`~pose3d.sequence_json.check_header`) and the beats' values
+    (:func:`~coach_api.schemas.check_beat_times`) checked, raising the ApiError the socket
+    sends (pydantic lets an exception that is no ValueError through unchanged).
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: Literal["start"]
+    token: Annotated[str, Field(min_length=1)]
+    routine_id: Annotated[int, Field(ge=1, le=MAX_ID)]
+    strictness: Strictness | None = None
+    # As sent until _checked_header replaces them with their checked values.
+    layout: SkipValidation[str] = None
+    fps: SkipValidation[float] = None
+    image_width: SkipValidation[int] = None
+    image_height: SkipValidation[int] = None
+    beat_times: list | None = None  # a list here; its values are checked after the header
+
+    @model_validator(mode="after")
+    def _checked_header(self) -> LiveStart:
+        try:
+            values = check_header(*(getattr(self, key) for key in HEADER_KEYS))
+        except SequenceFormatError as exc:
+            raise _invalid(exc.message, exc.field) from None
+        for key, value in zip(HEADER_KEYS, values, strict=True):
+            setattr(self, key, value)
+        self.beat_times = check_beat_times(self.beat_times)
+        return self
+
+    def stream_header(self) -> dict:
+        """What a :class:`~scoring.live.LiveSession` streams by: header and beat times."""
+        return {key: getattr(self, key) for key in (*HEADER_KEYS, "beat_times")}
+
+
+START_KEYS = frozenset(LiveStart.model_fields)
+# The socket's answer when pydantic refused one of these fields, in the order they are
+# reported (the first wrong one): status, code, message.
+_FIELD_ERRORS = {
+    "token": (401, "unauthorized", "a valid token is required in the start message"),
+    "routine_id": (422, "invalid_input", f"routine_id must be a routine id (1 to {MAX_ID})"),
+    "strictness": (422, "invalid_input", f"strictness must be one of {', '.join(STRICTNESS)}"),
+    "beat_times": (422, "invalid_input", "beat_times must be a list of seconds"),
+}
+
+
+def _check_start(start: object) -> LiveStart:
+    """The start message, every field validated (``fps`` a float, the image size ints);
+    ApiError naming the first that is wrong."""
+    try:
+        return LiveStart.model_validate(start)
+    except ValidationError as exc:
+        raise _start_error(exc) from None
+
+
+def _start_error(exc: ValidationError) -> ApiError:
+    """The first problem pydantic found, as the socket reports it: not a start message,
+    then an unknown key, then the fields in the order of ``_FIELD_ERRORS``."""
+    errors = exc.errors()
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    fields = {str(e["loc"][0]) if e["loc"] else "" for e in errors}
+    if "" in fields or "type" in fields:  # not an object, or not {"type": "start"}
+        return ApiError(400, "protocol", "the first message must be {'type': 'start', ...}")
     if unknown:
         expected = ", ".join(sorted(START_KEYS))
         message = f"unknown key in the start message (expected only {expected})"
-        raise _invalid(message, unknown[0][:40])
-    token = start.get("token")
-    if not isinstance(token, str) or not token:
-        raise ApiError(
-            401, "unauthorized", "a valid token is required in the start message", "token"
-        )
-    routine_id = start.get("routine_id")
-    # bool is an int in Python, but JSON true is no id.
-    is_id = isinstance(routine_id, int) and not isinstance(routine_id, bool)
-    if not (is_id and 1 <= routine_id <= MAX_ID):
-        raise _invalid(f"routine_id must be a routine id (1 to {MAX_ID})", "routine_id")
-    strictness = start.get("strictness")
-    if strictness is not None and strictness not in STRICTNESS:
-        raise _invalid(f"strictness must be one of {', '.join(STRICTNESS)}", "strictness")
-    beat_times = start.get("beat_times")
-    if beat_times is not None and not isinstance(beat_times, list):
-        # A string would be decoded once more by check_beat_times (its form-field case).
-        raise _invalid("beat_times must be a list of seconds", "beat_times")
-    return {
-        "token": token,
-        "routine_id": routine_id,
-        "strictness": strictness,
-        **_check_header(start),
-        "beat_times": check_beat_times(beat_times),
-    }
-
-
-def _check_header(start: dict) -> dict:
-    """``layout``, ``fps``, ``image_width``, ``image_height``, validated as a keypoint
-    sequence's header is (:func:`~pose3d.sequence_json.check_header`)."""
-    try:
-        values = check_header(*(start.get(key) for key in HEADER_KEYS))
-    except SequenceFormatError as exc:
-        raise _invalid(exc.message, exc.field) from None
-    return dict(zip(HEADER_KEYS, values, strict=True))
+        return _invalid(message, unknown[0][:40])
+    for field, (status, code, message) in _FIELD_ERRORS.items():
+        if field in fields:
+            return ApiError(status, code, message, field)
+    return _invalid(errors[0]["msg"])  # pydantic checks no other field
 
 
 def _authorize(app: FastAPI, token: str, routine_id: int) -> Routine:
@@ -402,12 +226,8 @@ def _authorize(app: FastAPI, token: str, routine_id: int) -> Routine:
         return usable_routine(db, user, routine_id)
 
 
-async def _start(websocket: WebSocket) -> LiveSession:
-    """Take the start message (token, routine, stream header), answer ``ready``."""
-    app = websocket.app
-    settings: Settings = app.state.settings
-    engine = app.state.engine
-    # The token travels in the start message only: URLs end up in access logs.
+def _refuse_token_in_url(websocket: WebSocket) -> None:
+    """The token travels in the start message only: URLs end up in access logs."""
     if "token" in websocket.query_params:
         raise ApiError(
             400,
@@ -415,18 +235,35 @@ async def _start(websocket: WebSocket) -> LiveSession:
             "send the token in the start message, not in the URL: URLs are logged",
             "token",
         )
+
+
+async def _receive_start(websocket: WebSocket, settings: Settings) -> LiveStart:
+    """The start message, validated, if it comes within ``live_auth_timeout_s``."""
     late = ApiError(
         408,
         "auth_timeout",
         f"the start message (with the token) must come within {settings.live_auth_timeout_s:g} s",
     )
-    start = _check_start(await _receive(websocket, settings.live_auth_timeout_s, late))
+    return _check_start(await _receive(websocket, settings.live_auth_timeout_s, late))
+
+
+async def _start(websocket: WebSocket, engine: Engine) -> LiveSession:
+    """Take the start message (token, routine, stream header), answer ``ready``."""
+    app = websocket.app
+    settings: Settings = app.state.settings
+    _refuse_token_in_url(websocket)
+    start = await _receive_start(websocket, settings)
     # The database is not asked on the event loop (a slow query would stall every stream).
-    routine = await anyio.to_thread.run_sync(_authorize, app, start["token"], start["routine_id"])
+    routine = await anyio.to_thread.run_sync(_authorize, app, start.token, start.routine_id)
     if not engine.lifter.causal:
         raise ApiError(503, "unavailable", "the loaded lifter is not causal")
     reference = await engine.run(engine.reference, settings.blobs, routine)
-    session = LiveSession(engine, reference, start, start["strictness"] or settings.strictness)
+    session = LiveSession(
+        LiveModels(engine.lifter, engine.recordings, engine.population),
+        reference,
+        start.stream_header(),
+        start.strictness or settings.strictness,
+    )
     await websocket.send_json(
         {
             "type": "ready",
@@ -437,44 +274,62 @@ async def _start(websocket: WebSocket) -> LiveSession:
     return session
 
 
-async def _stream(websocket: WebSocket, session: LiveSession) -> None:
+class _RepChecks:
+    """The repetition check in flight on a socket, at most one: started when half a
+    second of new frames came, awaited before the next one and before the summary (a
+    failed check fails the socket), cancelled if the socket ends first. It runs on the
+    engine's check thread and sends a ``rep`` message per finished repetition."""
+
+    def __init__(self, websocket: WebSocket, engine: Engine, session: LiveSession) -> None:
+        self.websocket, self.engine, self.session = websocket, engine, session
+        self.task: asyncio.Task | None = None
+
+    async def start_if_due(self) -> None:
+        if (self.task is None or self.task.done()) and self.session.check_due():
+            if self.task is not None:
+                await self.task  # a failed check fails the socket
+            self.task = asyncio.create_task(self._send_finished_reps())
+
+    async def finish(self) -> None:
+        if self.task is not None:
+            await self.task
+            self.task = None
+
+    def cancel(self) -> None:
+        if self.task is not None and not self.task.done():
+            self.task.cancel()
+
+    async def _send_finished_reps(self) -> None:
+        for rep in await self.engine.run(self.session.finished_reps, checks=True):
+            await self.websocket.send_json(rep)
+
+
+async def _stream(websocket: WebSocket, engine: Engine, session: LiveSession) -> None:
     """Take frame batches until ``stop``: progress per batch, reps as they finish, then
     the summary and a normal close."""
     settings: Settings = websocket.app.state.settings
-    engine = websocket.app.state.engine
-    checking: asyncio.Task | None = None  # the repetition check in flight, if any
-
-    async def send_finished_reps() -> None:
-        for rep in await engine.run(session.finished_reps, checks=True):
-            await websocket.send_json(rep)
-
+    checks = _RepChecks(websocket, engine, session)
     idle = ApiError(408, "idle_timeout", f"no message for {settings.live_idle_timeout_s:g} s")
     try:
         while True:
             message = await _receive(websocket, settings.live_idle_timeout_s, idle)
             kind = message.get("type") if isinstance(message, dict) else None
             if kind == "frames":
-                count = await _take_frames(session, message.get("frames"), settings)
+                count = await _take_frames(engine, session, message.get("frames"), settings)
                 await websocket.send_json({"type": "progress", "frames": count})
-                if (checking is None or checking.done()) and session.check_due():
-                    if checking is not None:
-                        await checking  # a failed check fails the socket
-                    checking = asyncio.create_task(send_finished_reps())
+                await checks.start_if_due()
             elif kind == "stop":
-                if checking is not None:
-                    await checking
-                    checking = None
-                report = await engine.run(session.summary)
-                await websocket.send_json({"type": "summary", "report": report})
-                return await websocket.close()
+                await checks.finish()
+                return await _summarize(websocket, engine, session)
             else:
                 raise ApiError(400, "protocol", "expected a 'frames' or 'stop' message")
     finally:
-        if checking is not None and not checking.done():
-            checking.cancel()
+        checks.cancel()
 
 
-async def _take_frames(session: LiveSession, frames: object, settings: Settings) -> int:
+async def _take_frames(
+    engine: Engine, session: LiveSession, frames: object, settings: Settings
+) -> int:
     """Lift a batch of frames; the number of poses so far."""
     if not isinstance(frames, list):
         raise _invalid("frames must be a list of frames", "frames")
@@ -489,9 +344,19 @@ async def _take_frames(session: LiveSession, frames: object, settings: Settings)
     try:
         if len(frames) <= INLINE_FRAMES:
             return session.push(frames)  # a few ms: cheaper than a thread hop
-        return await session.engine.run(session.push, frames)
+        return await engine.run(session.push, frames)
     except SequenceFormatError as exc:
         raise _invalid(exc.message, exc.field) from None
+
+
+async def _summarize(websocket: WebSocket, engine: Engine, session: LiveSession) -> None:
+    """Send the session's summary and close normally."""
+    try:
+        report = await engine.run(session.summary)
+    except TooFewFrames as exc:
+        raise ApiError(422, "too_few_frames", str(exc), "frames") from None
+    await websocket.send_json({"type": "summary", "report": report})
+    await websocket.close()
 
 
 async def _fail(
@@ -514,7 +379,8 @@ async def live(websocket: WebSocket) -> None:
     accept is one of: a summary, an error message and a close, or the client leaving."""
     await websocket.accept()
     try:
-        await _stream(websocket, await _start(websocket))
+        engine: Engine = websocket.app.state.engine
+        await _stream(websocket, engine, await _start(websocket, engine))
     except WebSocketDisconnect:
         return  # the client left: nobody to answer
     except ApiError as exc:

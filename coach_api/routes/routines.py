@@ -3,8 +3,6 @@ trainer until published to the users' catalogue."""
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 
@@ -19,10 +17,10 @@ from coach_api.deps import (
     SettingsDep,
     spend_rate,
 )
-from coach_api.errors import ApiError
 from coach_api.json_requests import documented, read_keypoint_body
+from coach_api.persistence import store_routine
 from coach_api.schemas import RoutineCreate, RoutinePublic, RoutineUpdate
-from coach_api.services import Music, save_poses
+from coach_api.services import music_of
 
 router = APIRouter(tags=["routines"])
 
@@ -51,51 +49,6 @@ async def create_routine(
         engine, settings, db, user.id, body.name, body.movement, sequence, music, body.published
     )
     return RoutinePublic.model_validate(routine)
-
-
-def music_of(beat_times: list[float] | None, beats_per_rep: int | None) -> Music | None:
-    """A routine's music from its two fields (both or neither); 422 naming the missing one."""
-    if (beat_times is None) != (beats_per_rep is None):
-        missing = "beats_per_rep" if beats_per_rep is None else "beat_times"
-        raise ApiError(
-            422, "invalid_input", "a routine to music needs beat_times and beats_per_rep", missing
-        )
-    return Music(beat_times, beats_per_rep) if beat_times else None
-
-
-async def store_routine(
-    engine,
-    settings,
-    db,
-    owner_id: int,
-    name: str,
-    movement: str,
-    sequence,
-    music=None,
-    published: bool = False,
-) -> Routine:
-    """Lift ``sequence`` into a reference (to ``music``, if given) and store it; nothing is
-    left on failure. The database connection is not held while the lifting runs."""
-    db.commit()  # ends the read transaction: the connection goes back to the pool
-    poses, reps = await engine.run(engine.build_reference, sequence, movement, music)
-    blob = save_poses(settings.blobs, f"routine-{uuid.uuid4().hex}.npz", poses, sequence.fps, music)
-    routine = Routine(
-        owner_id=owner_id,
-        name=name,
-        movement=movement,
-        fps=sequence.fps,
-        frames=sequence.num_frames,
-        reps=reps,
-        blob=blob,
-        published=published,
-    )
-    db.add(routine)
-    try:
-        db.commit()
-    except Exception:
-        settings.blobs.delete(blob)  # nothing half-stored
-        raise
-    return routine
 
 
 @router.get("/routines", response_model=list[RoutinePublic], operation_id="listRoutines")

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
-import logging
-import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from coach_api.access import check_progress_allowed, usable_routine
@@ -25,7 +21,9 @@ from coach_api.deps import (
     spend_rate,
 )
 from coach_api.errors import ApiError
+from coach_api.jobs import queue_job
 from coach_api.json_requests import documented, read_keypoint_body
+from coach_api.persistence import score_and_store, score_into_job
 from coach_api.schemas import (
     FeedbackCreate,
     FeedbackPublic,
@@ -35,10 +33,9 @@ from coach_api.schemas import (
     SessionPage,
     SessionPublic,
 )
-from coach_api.services import load_poses, save_poses
+from coach_api.services import load_poses
 
 router = APIRouter(tags=["sessions"])
-logger = logging.getLogger("coach_api")
 
 
 @router.post(
@@ -69,117 +66,12 @@ async def create_session(
             engine, settings, db, user.id, routine, sequence, strictness, body.beat_times
         )
         return SessionPublic.model_validate(row)
-    job = Job(user_id=user.id)
-    db.add(job)
-    db.commit()
     app, user_id, routine_id, beats = request.app, user.id, routine.id, body.beat_times
 
     async def work(db, job: Job) -> None:
         await score_into_job(app, db, job, user_id, routine_id, sequence, strictness, beats)
 
-    start_background(app, run_job(app, job.id, work))
-    return JSONResponse(JobPublic.model_validate(job).model_dump(mode="json"), status_code=202)
-
-
-def start_background(app, work) -> None:
-    """Run the coroutine ``work`` in the background, kept referenced until it ends."""
-    task = asyncio.create_task(work)
-    app.state.background.add(task)
-    task.add_done_callback(app.state.background.discard)
-
-
-async def score_and_store(
-    engine,
-    settings,
-    db,
-    user_id: int,
-    routine: Routine,
-    sequence,
-    strictness: str,
-    beat_times: list[float] | None = None,
-) -> WorkoutSession:
-    """Score ``sequence`` (with the music's ``beat_times`` on it, for routines to music)
-    against ``routine`` and store it; nothing is left on failure. The database connection
-    is not held while the work runs."""
-    routine_id, routine_name = routine.id, routine.name
-    db.commit()  # ends the read transaction: the connection goes back to the pool
-    reference = await engine.run(engine.reference, settings.blobs, routine)
-    report, poses = await engine.run(engine.score, sequence, reference, strictness, beat_times)
-    blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, sequence.fps)
-    row = WorkoutSession(
-        user_id=user_id,
-        routine_id=routine_id,
-        routine_name=routine_name,
-        score=report["score"],
-        report_json=json.dumps(report),
-        blob=blob,
-    )
-    db.add(row)
-    try:
-        db.commit()
-    except Exception:
-        db.rollback()
-        settings.blobs.delete(blob)
-        raise
-    return row
-
-
-async def score_into_job(
-    app,
-    db,
-    job: Job,
-    user_id: int,
-    routine_id: int,
-    sequence,
-    strictness: str,
-    beat_times: list[float] | None,
-) -> None:
-    """The background half of a session (a long one, or a video's): score ``sequence``
-    against the routine, if it still exists, and name the stored session on ``job``."""
-    routine = db.get(Routine, routine_id)
-    if routine is None:
-        raise ValueError("the routine was deleted before the session was scored")
-    row = await score_and_store(
-        app.state.engine,
-        app.state.settings,
-        db,
-        user_id,
-        routine,
-        sequence,
-        strictness,
-        beat_times,
-    )
-    job.session_id = row.id
-
-
-async def run_job(app, job_id: int, work, cleanup=None) -> None:
-    """Run a background job: ``running``, then ``await work(db, job)``, then ``done``; any
-    failure is recorded on the job as ``failed`` with its reason (the service carries on).
-    A job whose account was erased meanwhile just stops. ``cleanup()`` runs at the end in
-    every case."""
-    try:
-        with app.state.sessionmaker() as db:
-            job = db.get(Job, job_id)
-            if job is None:
-                return
-            job.status = "running"
-            db.commit()
-            try:
-                await work(db, job)
-                job.status = "done"
-            except Exception as exc:  # reported on the job; the service carries on
-                db.rollback()
-                job = db.get(Job, job_id)
-                if job is None:
-                    return
-                reason = exc.message if isinstance(exc, ApiError) else str(exc)
-                job.status, job.error = "failed", reason[:500] or type(exc).__name__
-            db.commit()
-    except Exception:  # the account went away mid-job (or the database did)
-        logger.exception("background job %s could not be recorded", job_id)
-    finally:
-        if cleanup is not None:
-            cleanup()
+    return queue_job(app, db, Job(user_id=user_id), work)
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic, operation_id="getJob")

@@ -15,10 +15,11 @@ from coach_api.access import require_trainer, usable_routine
 from coach_api.db import Job
 from coach_api.deps import RateLimitedUser, SessionDep, spend_rate
 from coach_api.errors import ApiError
+from coach_api.jobs import queue_job
 from coach_api.json_requests import media_type
-from coach_api.routes.routines import music_of, store_routine
-from coach_api.routes.sessions import run_job, score_into_job, start_background
+from coach_api.persistence import score_into_job, store_routine
 from coach_api.schemas import DisplayText, JobPublic, check_beat_times
+from coach_api.services import music_of
 from coach_api.video import VIDEO_TYPES, extract_keypoints
 
 router = APIRouter(tags=["videos"])
@@ -48,18 +49,14 @@ async def _start_job(
 
     The job row names the video from the start, so a job cut short by a crash can still
     delete it (see ``recover_interrupted_jobs``)."""
-    settings = request.app.state.settings
+    app = request.app
+    blobs = app.state.settings.blobs
     name = f"video-{uuid.uuid4().hex}{suffix}"
-    settings.blobs.put(name, await video.read())
+    blobs.put(name, await video.read())
     job = Job(user_id=user_id, video_blob=name, keep_video=keep)
-    db.add(job)
-    try:
-        db.commit()
-    except Exception:
-        settings.blobs.delete(name)  # nothing half-stored
-        raise
-    start_background(request.app, _process(request.app, job.id, name, keep, finish))
-    return JSONResponse(JobPublic.model_validate(job).model_dump(mode="json"), status_code=202)
+    work, cleanup = _video_work(app, name, keep, finish)
+    # A job that cannot be stored leaves no video behind (nothing half-stored).
+    return queue_job(app, db, job, work, cleanup, unstored=lambda: blobs.delete(name))
 
 
 @router.post("/videos", status_code=202, response_model=JobPublic, operation_id="uploadVideo")
@@ -123,9 +120,9 @@ async def create_routine_from_video(
     return await _start_job(request, db, user_id, video, suffix, keep_video, finish)
 
 
-async def _process(app, job_id: int, name: str, keep: bool, finish) -> None:
-    """Run one video job: keypoints from the video, then ``finish``; failures are recorded
-    on the job (the service carries on) and the video is deleted unless kept."""
+def _video_work(app, name: str, keep: bool, finish):
+    """A video job's work and cleanup (:func:`~coach_api.jobs.run_job`): keypoints from
+    the video, then ``finish``; the video is deleted at the end unless kept."""
     settings, engine = app.state.settings, app.state.engine
 
     async def work(db, job: Job) -> None:
@@ -143,7 +140,7 @@ async def _process(app, job_id: int, name: str, keep: bool, finish) -> None:
         if not keep:
             settings.blobs.delete(name)
 
-    await run_job(app, job_id, work, cleanup)
+    return work, cleanup
 
 
 def extract_video_keypoints(path: Path, settings, max_frames: int):

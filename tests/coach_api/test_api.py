@@ -505,9 +505,9 @@ def test_live_session_keeps_the_phone_landmarks_of_its_lifted_frames(user_payloa
 
     import numpy as np
 
-    from coach_api.routes.live import LiveSession
     from pose3d.checkpoint import LifterMetadata
     from pose3d.lifter import Lifter
+    from scoring.live import LiveSession
     from tests.conftest import make_model
 
     model = make_model((3, 3), causal=True, channels=16)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab.live_eval import live_engine, live_result, replay_live
+from lab.live_eval import live_models, live_result, replay_live
 from scoring import PopulationModel
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip
@@ -20,7 +20,7 @@ def _arm_raise(*errors: ErrorPlan):
 
 def test_live_cues_flag_the_lowered_arms_in_their_repetitions(population):
     clip = _arm_raise(ErrorPlan("arms_not_raised", 1.0, "both", 2, 3))
-    events, reported_s = replay_live(clip, 0, live_engine(population), {}, "intermediate")
+    events, reported_s = replay_live(clip, 0, live_models(population), {}, "intermediate")
     spans = [(lb.start_frame / clip.fps, lb.end_frame / clip.fps) for lb in clip.errors]
     assert reported_s >= max(end for _, end in spans)  # the later repetitions were sent
     arms = [e for e in events if e.kind == "arms_not_raised"]
@@ -43,16 +43,16 @@ def test_a_dance_streamed_with_its_beats_is_judged_on_the_beat(population):
     """Live, a routine to music is cut on its beat grid, scored from its start and lifted
     again by the recordings model: a correct dance draws no cue (it drew false off-beat
     cues on most moves), a late one is called late where it was."""
-    engine = live_engine(population)
+    models = live_models(population)
 
     def dance(*errors: ErrorPlan):
         request = ClipRequest(seed=6, movement="dance", num_reps=3, errors=list(errors))
         return generate_clip(request)
 
-    events, reported_s = replay_live(dance(), 0, engine, {}, "intermediate")
+    events, reported_s = replay_live(dance(), 0, models, {}, "intermediate")
     assert events == [] and reported_s > 10
     late = dance(ErrorPlan("off_beat", 1.0, "late", 5, 6))
-    events, _ = replay_live(late, 0, engine, {}, "intermediate")
+    events, _ = replay_live(late, 0, models, {}, "intermediate")
     spans = [(lb.start_frame / late.fps, lb.end_frame / late.fps) for lb in late.errors]
     calls = [e for e in events if e.kind == "off_beat"]
     assert calls and all(e.detail == "late" for e in calls)

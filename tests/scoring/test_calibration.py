@@ -1,6 +1,7 @@
 """Per-repetition events and calibrated decision thresholds.
 
-(Choosing the thresholds on labelled clips: tests/lab/test_calibration.py.)"""
+(Choosing the thresholds on labelled clips: tests/lab/test_calibration.py; fitting the
+population model on correct sessions: tests/lab/test_population_fitting.py.)"""
 
 import numpy as np
 
@@ -91,18 +92,6 @@ def test_natural_shortfall_from_the_population_decides_what_is_a_stiff_body():
         return any(e.kind == "shallow_squat" for e in report.errors)
 
     assert flagged(0.0) and not flagged(0.9)
-
-
-def test_fitted_population_measures_natural_shortfall():
-    from scoring import fit_population
-    from scoring.checks import ROUNDED_BACK, SHALLOW
-
-    reference = _squat_reference()
-    sessions = [(reference, clip.h36m17(), clip.fps, None) for clip in map(_squat, range(6))]
-    model = fit_population(sessions)
-    natural = model.natural_shortfall("squat", SHALLOW)
-    assert natural is not None and 0.0 <= natural < 0.6
-    assert model.natural_shortfall("squat", ROUNDED_BACK) is None  # not a range check
 
 
 def test_exact_poses_are_judged_on_exact_statistics(tmp_path):

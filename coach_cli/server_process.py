@@ -1,4 +1,7 @@
-"""Running the API as a separate process on loopback (benchmarks, restart tests)."""
+"""Running the API as a separate process on loopback: ``coach fuzz-api`` and
+``coach demo`` (a free port), the benchmarks (``bench.api``, ``bench.hostile``) and the
+restart tests. Not part of the service: it starts the server the way ``coach serve``
+does."""
 
 from __future__ import annotations
 

@@ -1,5 +1,8 @@
 """Assemble MediaPipe's pose landmarker ``.task`` offline, from the mediapipe 0.10.21 wheel.
 
+An offline build step (``coach pose-task``, ``make run``), not part of the service: the
+API only reads the finished file (``Settings.resolved_pose_task``).
+
 mediapipe 1.x ships no pose model and nothing may be downloaded at run time. The
 0.10.21 wheel (a package, fetched like any other with ``pip download``) contains the
 two TFLite models of the pose pipeline. A ``.task`` file is a zip of both, under the

@@ -1,0 +1,118 @@
+"""Storing what the engine made: a trainer's routine, a user's scored session.
+
+Each is all or nothing (a failed commit deletes the blob just written), and the database
+connection is not held while the lifting or scoring runs. Used by the routes that take
+keypoints and by the background jobs of long sessions and videos.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from fastapi import FastAPI
+from sqlalchemy.orm import Session
+
+from coach_api.db import Job, Routine, WorkoutSession
+from coach_api.services import Engine, Music, save_poses
+from coach_api.settings import Settings
+from pose3d.sequence_json import KeypointSequence
+
+
+async def store_routine(
+    engine: Engine,
+    settings: Settings,
+    db: Session,
+    owner_id: int,
+    name: str,
+    movement: str,
+    sequence: KeypointSequence,
+    music: Music | None = None,
+    published: bool = False,
+) -> Routine:
+    """Lift ``sequence`` into a reference (to ``music``, if given) and store it; nothing is
+    left on failure. The database connection is not held while the lifting runs."""
+    db.commit()  # ends the read transaction: the connection goes back to the pool
+    poses, reps = await engine.run(engine.build_reference, sequence, movement, music)
+    blob = save_poses(settings.blobs, f"routine-{uuid.uuid4().hex}.npz", poses, sequence.fps, music)
+    routine = Routine(
+        owner_id=owner_id,
+        name=name,
+        movement=movement,
+        fps=sequence.fps,
+        frames=sequence.num_frames,
+        reps=reps,
+        blob=blob,
+        published=published,
+    )
+    db.add(routine)
+    try:
+        db.commit()
+    except Exception:
+        settings.blobs.delete(blob)  # nothing half-stored
+        raise
+    return routine
+
+
+async def score_and_store(
+    engine: Engine,
+    settings: Settings,
+    db: Session,
+    user_id: int,
+    routine: Routine,
+    sequence: KeypointSequence,
+    strictness: str,
+    beat_times: list[float] | None = None,
+) -> WorkoutSession:
+    """Score ``sequence`` (with the music's ``beat_times`` on it, for routines to music)
+    against ``routine`` and store it; nothing is left on failure. The database connection
+    is not held while the work runs."""
+    routine_id, routine_name = routine.id, routine.name
+    db.commit()  # ends the read transaction: the connection goes back to the pool
+    reference = await engine.run(engine.reference, settings.blobs, routine)
+    report, poses = await engine.run(engine.score, sequence, reference, strictness, beat_times)
+    blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, sequence.fps)
+    row = WorkoutSession(
+        user_id=user_id,
+        routine_id=routine_id,
+        routine_name=routine_name,
+        score=report["score"],
+        report_json=json.dumps(report),
+        blob=blob,
+    )
+    db.add(row)
+    try:
+        db.commit()
+    except Exception:
+        db.rollback()
+        settings.blobs.delete(blob)
+        raise
+    return row
+
+
+async def score_into_job(
+    app: FastAPI,
+    db: Session,
+    job: Job,
+    user_id: int,
+    routine_id: int,
+    sequence: KeypointSequence,
+    strictness: str,
+    beat_times: list[float] | None,
+) -> None:
+    """The background half of a session (a long one, or a video's): score ``sequence``
+    against the routine, if it still exists, and name the stored session on ``job``."""
+    routine = db.get(Routine, routine_id)
+    if routine is None:
+        raise ValueError("the routine was deleted before the session was scored")
+    row = await score_and_store(
+        app.state.engine,
+        app.state.settings,
+        db,
+        user_id,
+        routine,
+        sequence,
+        strictness,
+        beat_times,
+    )
+    job.session_id = row.id

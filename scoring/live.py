@@ -1,0 +1,242 @@
+"""A live session: a stream of phone keypoints lifted frame by frame, each finished
+repetition judged as it completes, and a closing summary.
+
+This is the streaming and scoring logic behind the API's live socket
+(``coach_api/routes/live.py``, which keeps only the protocol) and the live replay of
+``coach evaluate-scoring --live`` (:mod:`lab.live_eval`). It depends on ``pose3d`` and
+``scoring`` only: the models come in as :class:`LiveModels` (the API's engine has the
+same three attributes).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+
+from pose3d.keypoints import h36m_scores
+from pose3d.sequence_json import KeypointSequence, parse_sequence
+from scoring.alignment import segment_reps
+from scoring.features import compute_features
+from scoring.session import score_session
+
+if TYPE_CHECKING:
+    from pose3d.lifter import Lifter
+    from scoring.population import PopulationModel
+    from scoring.reference import Reference
+
+MAX_BATCH = 120  # frames per pushed batch
+# Earlier repetitions scored with each newly finished one: the detector compares each
+# repetition with the user's others, and this bounds the cost of a long session.
+LIVE_CONTEXT_REPS = 8
+
+
+class LiveModels(NamedTuple):
+    """The models a live session runs on."""
+
+    lifter: Lifter  # causal: lifts the stream frame by frame
+    recordings: Lifter  # lifts finished stretches again to judge them (non-causal if bundled)
+    population: PopulationModel | None  # the detector's population model
+
+
+class TooFewFrames(ValueError):
+    """The summary was asked for before any pose was lifted."""
+
+
+class LiveSession:
+    """State of one live stream: the stream, the poses so far, reps reported.
+
+    ``start`` holds the stream header (``layout``, ``fps``, ``image_width``,
+    ``image_height``, validated) and, for a routine to music, ``beat_times`` (validated,
+    seconds from the first frame). ``models`` needs ``lifter`` to stream, and
+    ``recordings`` and ``population`` to judge (:class:`LiveModels`).
+    """
+
+    def __init__(
+        self, models: LiveModels, reference: Reference, start: dict, strictness: str
+    ) -> None:
+        self.models, self.reference, self.strictness = models, reference, strictness
+        self.layout, self.fps = start["layout"], float(start["fps"])
+        self.started = time.monotonic()
+        self.frames_received = 0
+        self.size = (int(start["image_width"]), int(start["image_height"]))
+        self.stream = models.lifter.stream(
+            image_size=self.size, layout=self.layout, warmup_frames=1
+        )
+        self.poses: list[np.ndarray] = []
+        self.scores: list[np.ndarray] = []
+        # The phone's keypoints of the same frames: the recordings model lifts finished
+        # repetitions again from them, and MediaPipe's give the 2D knee and heel measures.
+        self.keypoints: list[tuple[np.ndarray, np.ndarray]] = []
+        self.lock = threading.Lock()  # pushes append while a check reads
+        self.reported = 0
+        self.checked_at = 0  # frames when repetitions were last looked for
+        # The music's beats (s from the first frame), for routines to music; validated.
+        self.beat_times: list[float] | None = start.get("beat_times")
+
+    def header(self) -> dict:
+        return {
+            "layout": self.layout,
+            "fps": self.fps,
+            "image_width": self.size[0],
+            "image_height": self.size[1],
+        }
+
+    def push(self, frames: list) -> int:
+        """Lift a batch (JSON frames; SequenceFormatError naming what is wrong); returns the
+        number of poses so far."""
+        sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
+        poses = self.stream.push_many(sequence.keypoints, sequence.scores)
+        h36m = h36m_scores(sequence.scores, self.layout)
+        with self.lock:
+            for index, pose in enumerate(poses):
+                if pose is not None:
+                    self.poses.append(pose)
+                    self.scores.append(h36m[index])
+                    self.keypoints.append((sequence.keypoints[index], sequence.scores[index]))
+            return len(self.poses)
+
+    def observed(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
+        """The phone's keypoints ``(T, J, 2)`` and scores ``(T, J)`` of ``frames``."""
+        with self.lock:
+            chosen = self.keypoints[frames]
+        if not chosen:
+            return None
+        return np.stack([k for k, _ in chosen]), np.stack([s for _, s in chosen])
+
+    def landmarks(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
+        """The MediaPipe keypoints ``(T, 33, 2)`` and scores ``(T, 33)`` of ``frames``."""
+        return self.observed(frames) if self.layout == "mediapipe33" else None
+
+    def judged_poses(self, first: int, done: int, streamed: np.ndarray) -> np.ndarray:
+        """Poses ``(done - first, 17, 3)`` to judge frames ``[first, done)`` on: lifted again
+        by the recordings model, with the frames received after ``done`` as its future
+        context. The detector learned from that model's lifts; the causal stream's
+        (``streamed``, the fallback) lag and add false cues (off beat on a correct dance)."""
+        recordings = self.models.recordings
+        end = min(len(self.keypoints), done + recordings.receptive_field // 2)
+        keypoints, scores = self.observed(slice(first, end))
+        sequence = KeypointSequence(self.layout, self.fps, *self.size, keypoints, scores)
+        try:
+            return recordings.lift_sequence(sequence)[: done - first]
+        except ValueError:  # nothing usable to lift (every joint missing)
+            return streamed
+
+    def routine_reps(self, frames: int) -> list[tuple[int, int]]:
+        """For a routine to music with the beat times: its repetitions on the beat grid
+        (every ``beats_per_rep`` beats from the first), the last one still growing.
+        Scored stretches then start where the routine does, as the detector learned
+        them; repetitions found in the motion need not."""
+        per_rep = self.reference.beats_per_rep
+        if not (self.beat_times and per_rep):
+            return []
+        bounds = [round(b * self.fps) for b in self.beat_times[::per_rep]]
+        bounds = [b for b in bounds if b <= frames]
+        reps = list(itertools.pairwise(bounds))
+        if bounds and frames > bounds[-1]:
+            reps.append((bounds[-1], frames))
+        return reps
+
+    def beats(self, first: int, end: int) -> list[float] | None:
+        """The beats within frames ``[first, end)``, in seconds from frame ``first``."""
+        if not self.beat_times:
+            return None
+        start_s, end_s = first / self.fps, end / self.fps
+        return [b - start_s for b in self.beat_times if start_s <= b < end_s] or None
+
+    def admit(self, count: int, max_speed: float, burst_s: float) -> bool:
+        """Whether ``count`` more frames keep the stream real time: at most ``max_speed``
+        times its fps since the start, plus ``burst_s`` seconds of frames to catch up. A
+        phone camera cannot go faster; a client that does is flooding the server."""
+        allowed = ((time.monotonic() - self.started) * max_speed + burst_s) * self.fps
+        if self.frames_received + count > allowed:
+            return False
+        self.frames_received += count
+        return True
+
+    def check_due(self) -> bool:
+        """Whether half a second of new frames arrived since repetitions were last looked
+        for (segmenting the whole buffer on every small batch would cost more than the
+        lifting itself with many streams)."""
+        frames = len(self.poses)
+        return frames >= 2 * self.fps and frames - self.checked_at >= 0.5 * self.fps
+
+    def finished_reps(self) -> list[dict]:
+        """Cues for repetitions completed since the last call (the last rep may still grow).
+
+        The new repetitions are scored together with up to LIVE_CONTEXT_REPS earlier ones,
+        so each is judged against the user's own other repetitions too (as the detector
+        was trained) at a bounded cost, and the errors of each new one are sent. A routine
+        to music with its beat times is cut into repetitions on the beat grid and scored
+        from its start.
+        """
+        with self.lock:
+            poses, scores = np.stack(self.poses), np.stack(self.scores)
+        self.checked_at = len(poses)
+        routine = self.routine_reps(len(poses))
+        reps = routine or segment_reps(compute_features(poses), self.fps)
+        finished = [(n, rep) for n, rep in enumerate(reps[:-1]) if n >= self.reported]
+        if not finished:
+            return []
+        # A routine to music is scored from the start, as the detector learned it: a stretch
+        # cut on a beat starts mid-move, and its alignment then reads the moves as early or
+        # late (off-beat precision 0.19 on the held-out dances). The cost grows with the
+        # session: a 10-minute routine is ~0.3 s of lifting and ~0.5 s of scoring per check.
+        first = 0 if routine else reps[max(0, finished[0][0] - LIVE_CONTEXT_REPS)][0]
+        done = finished[-1][1][1]  # the end of the last finished repetition
+        report = score_session(
+            self.judged_poses(first, done, poses[first:done]),
+            self.fps,
+            self.reference,
+            scores=scores[first:done],
+            strictness=self.strictness,
+            population=self.models.population,
+            include_ghost=False,
+            keypoints_2d=self.landmarks(slice(first, done)),
+            beat_times=self.beats(first, done),
+        ).to_dict()
+        offset = first / self.fps  # session time of the scored stretch's start
+        errors = [
+            {
+                **e,
+                "start_s": round(e["start_s"] + offset, 2),
+                "end_s": round(e["end_s"] + offset, 2),
+            }
+            for e in report["errors"]
+        ]
+        messages = []
+        for number, (start, end) in finished:
+            start_s, end_s = start / self.fps, end / self.fps
+            messages.append(
+                {
+                    "type": "rep",
+                    "rep": number + 1,
+                    "start_s": round(start_s, 2),
+                    "end_s": round(end_s, 2),
+                    "errors": [e for e in errors if e["start_s"] < end_s and start_s < e["end_s"]],
+                }
+            )
+            self.reported = number + 1
+        return messages
+
+    def summary(self) -> dict:
+        """The whole session's report (JSON); TooFewFrames before any pose was lifted."""
+        if len(self.poses) < 2:
+            raise TooFewFrames("no pose was lifted yet")
+        frames = len(self.poses)
+        report = score_session(
+            self.judged_poses(0, frames, np.stack(self.poses)),
+            self.fps,
+            self.reference,
+            scores=np.stack(self.scores),
+            strictness=self.strictness,
+            population=self.models.population,
+            model_version=self.models.recordings.metadata.version,
+            include_ghost=False,
+            keypoints_2d=self.landmarks(slice(None)),
+            beat_times=self.beats(0, frames),
+        )
+        return report.to_dict()
