@@ -37,7 +37,6 @@ from pose3d.model import TemporalModel, TemporalModelStrided
 from pose3d.shards import SequenceRecord, load_split
 from pose3d.training_data import (
     WindowMix,
-    WindowSet,
     build_window_set,
     flip_batch,
     split_labelled,
@@ -175,20 +174,23 @@ class Trainer:
         if config.init_from:
             self._start_from(config.init_from)
         rf = self.train_pos.receptive_field()
-        labelled_sets = []
-        for folder, (labelled, _) in zip(config.source_folders(), splits, strict=True):
-            if labelled:
+        if config.source_shares:  # one window set per source, drawn in fixed shares
+            labelled_sets = []
+            for folder, (labelled, _) in zip(config.source_folders(), splits, strict=True):
+                if not labelled:
+                    raise ValueError(f"no labelled training sequences in {folder}")
                 labelled_sets.append(build_window_set(labelled, rf, config.causal))
-            elif config.source_shares:
-                raise ValueError(f"no labelled training sequences in {folder}")
-        self.labelled = WindowMix(labelled_sets, config.source_shares or None)
-        self.unlabelled: WindowSet | None = None
+            self.labelled = WindowMix(labelled_sets, config.source_shares)
+        else:  # one pool: every labelled frame equally likely
+            pool = [record for labelled, _ in splits for record in labelled]
+            self.labelled = WindowMix([build_window_set(pool, rf, config.causal)])
+        self.unlabelled: WindowMix | None = None
         self.train_traj = self.infer_traj = None
         parameters = list(self.train_pos.parameters())
         if config.semi_supervised:
             if not unlabelled:
                 raise ValueError("semi-supervised training needs unlabelled sequences")
-            self.unlabelled = build_window_set(unlabelled, rf, config.causal)
+            self.unlabelled = WindowMix([build_window_set(unlabelled, rf, config.causal)])
             self.train_traj, self.infer_traj = _models(config, 1)
             parameters += list(self.train_traj.parameters())
         self.optimizer = torch.optim.Adam(parameters, lr=config.lr, amsgrad=True)
@@ -212,9 +214,7 @@ class Trainer:
     def _tensors(self, batch: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
         return {k: torch.from_numpy(v) for k, v in batch.items()}
 
-    def _sample(self, windows: WindowSet | WindowMix, size: int) -> dict[str, torch.Tensor]:
-        if isinstance(windows, WindowSet):
-            windows = WindowMix([windows])
+    def _sample(self, windows: WindowMix, size: int) -> dict[str, torch.Tensor]:
         batch = windows.sample(self.rng, size)
         if self.config.flip_augment:
             batch = flip_batch(batch, self.rng.random(size) < 0.5)

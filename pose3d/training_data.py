@@ -61,24 +61,24 @@ class WindowMix:
 
     Attributes:
         sources: One :class:`WindowSet` per source.
-        shares: Share of each batch per source (sums to 1), or ``None``: one pool.
+        shares: Share of each batch per source (normalised), or ``None``: in proportion
+            to the sources' frames.
     """
 
     sources: list[WindowSet]
     shares: list[float] | None = None
 
     def __post_init__(self) -> None:
-        if self.shares is not None:
-            if len(self.shares) != len(self.sources):
-                raise ValueError(
-                    f"{len(self.shares)} source shares for {len(self.sources)} shard folders"
-                )
-            if min(self.shares) < 0 or sum(self.shares) <= 0:
-                raise ValueError(f"source shares must be >= 0 and not all 0: {self.shares}")
-            total = sum(self.shares)
-            self.shares = [share / total for share in self.shares]
-        elif len(self.sources) > 1:
-            self.sources = [concatenate_window_sets(self.sources)]
+        if self.shares is None:
+            self.shares = [float(source.num_frames) for source in self.sources]
+        if len(self.shares) != len(self.sources):
+            raise ValueError(
+                f"{len(self.shares)} source shares for {len(self.sources)} shard folders"
+            )
+        if min(self.shares) < 0 or sum(self.shares) <= 0:
+            raise ValueError(f"source shares must be >= 0 and not all 0: {self.shares}")
+        total = sum(self.shares)
+        self.shares = [share / total for share in self.shares]
 
     @property
     def num_frames(self) -> int:
@@ -90,7 +90,7 @@ class WindowMix:
 
     def sample(self, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
         """A batch of ``size`` windows (see :meth:`WindowSet.batch`), drawn at random."""
-        if self.shares is None:
+        if len(self.sources) == 1:  # one draw of frame indices, as a single pool always had
             source = self.sources[0]
             return source.batch(rng.integers(0, source.num_frames, size=size))
         counts = rng.multinomial(size, self.shares)
@@ -100,21 +100,6 @@ class WindowMix:
             if count
         ]
         return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
-
-
-def concatenate_window_sets(sets: list[WindowSet]) -> WindowSet:
-    """One :class:`WindowSet` holding every window of ``sets`` (same receptive field)."""
-    offsets = np.cumsum([0] + [len(s.inputs) for s in sets[:-1]])
-    return WindowSet(
-        inputs=np.concatenate([s.inputs for s in sets]),
-        targets=np.concatenate([s.targets for s in sets]),
-        roots=np.concatenate([s.roots for s in sets]),
-        intrinsics=np.concatenate([s.intrinsics for s in sets]),
-        window_starts=np.concatenate(
-            [s.window_starts + offset for s, offset in zip(sets, offsets, strict=True)]
-        ),
-        receptive_field=sets[0].receptive_field,
-    )
 
 
 def build_window_set(
