@@ -16,7 +16,7 @@ import numpy as np
 
 from bench.common import report, time_calls
 from pose3d.camera import world_to_camera
-from scoring import PopulationModel, Reference, score_session
+from scoring import Landmarks, ObservedSession, PopulationModel, Reference, score_session
 from scoring.alignment import FEATURE_SCALE_DEG, align
 from scoring.features import compute_features
 from synthetic_data.detector import film
@@ -61,21 +61,17 @@ def main(argv: list[str] | None = None) -> None:
     ref_features = compute_features(trainer.h36m17())[: len(features)]
     window = int(0.1 * len(ref_features))
     rows = []
-    full = time_calls(lambda: score_session(poses, user.fps, reference), 10)
+    full = time_calls(lambda: score_session(ObservedSession(poses, user.fps), reference), 10)
     population = PopulationModel.load()
     seen = film(user, user.cameras[0], np.random.default_rng(0), layout="mediapipe33")
     camera = user.cameras[0]
     in_camera = world_to_camera(poses, camera.rotation, camera.position)  # as lifted
     scores = np.full(poses.shape[:2], 0.9)
+    observed = ObservedSession(
+        in_camera, user.fps, scores=scores, landmarks=Landmarks(seen.keypoints, seen.scores)
+    )
     phone = time_calls(
-        lambda: score_session(
-            in_camera,
-            user.fps,
-            reference,
-            scores=scores,
-            population=population,
-            keypoints_2d=(seen.keypoints, seen.scores),
-        ),
+        lambda: score_session(observed, reference, population=population),
         10,
     )
     dtw_c = time_calls(

@@ -19,7 +19,7 @@ from coach_api.errors import ApiError
 from pose3d.keypoints import DEFAULT_MIN_SCORE, h36m_scores
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence, SequenceFormatError, sequence_from_array
-from scoring import PopulationModel, Reference, score_session
+from scoring import Landmarks, ObservedSession, PopulationModel, Reference, score_session
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
 
@@ -203,18 +203,21 @@ class Engine:
         beat_times: list[float] | None = None,
     ) -> tuple[dict, np.ndarray]:
         poses, scores = self.lift(sequence)
-        feet = (sequence.keypoints, sequence.scores) if sequence.layout == "mediapipe33" else None
+        landmarks = (
+            Landmarks(sequence.keypoints, sequence.scores)
+            if sequence.layout == "mediapipe33"
+            else None
+        )
+        observed = ObservedSession(
+            poses, sequence.fps, scores=scores, landmarks=landmarks, beat_times=beat_times
+        )
         report = score_session(
-            poses,
-            sequence.fps,
+            observed,
             reference,
-            scores=scores,
             strictness=strictness,
             population=self.population,
             model_version=self.recordings.metadata.version,
             include_ghost=False,
-            keypoints_2d=feet,
-            beat_times=beat_times,
         )
         return report.to_dict(), poses
 

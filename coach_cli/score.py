@@ -13,7 +13,7 @@ from lab.clips import Performance, clip_performance, reference_from
 from pose3d.keypoints import h36m_scores
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import parse_sequence
-from scoring import PopulationModel, Reference, SessionReport, score_session
+from scoring import Landmarks, PopulationModel, Reference, SessionReport, score_session
 from synthetic_data.clip import read_clip
 
 
@@ -23,14 +23,18 @@ def load_performance(path: Path) -> Performance:
         sequence = parse_sequence(json.loads(path.read_text()))
         lifter = Lifter.for_recordings()
         poses = lifter.lift_sequence(sequence)
-        feet = (sequence.keypoints, sequence.scores) if sequence.layout == "mediapipe33" else None
+        landmarks = (
+            Landmarks(sequence.keypoints, sequence.scores)
+            if sequence.layout == "mediapipe33"
+            else None
+        )
         return Performance(
             poses,
             sequence.fps,
             None,
             h36m_scores(sequence.scores, sequence.layout),
             model_version=lifter.metadata.version,
-            keypoints_2d=feet,
+            landmarks=landmarks,
         )
     return clip_performance(read_clip(path))
 
@@ -46,14 +50,10 @@ def run_score(
         raise ValueError("--movement is needed when neither input is a clip file")
     reference = reference_from(trainer, movement)
     report = score_session(
-        user.poses,
-        user.fps,
+        user.observed(),
         reference,
-        scores=user.scores,
-        beat_times=user.beat_times,
         strictness=strictness,
         population=PopulationModel.load(),
         model_version=user.model_version or "ground-truth 3D",
-        keypoints_2d=user.keypoints_2d,
     )
     return report, user, reference

@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lab.clips import MODES, PreparedClip, prepare_clips, reference_for
+from lab.clips import PreparedClip, prepare_clips, reference_for
 from lab.tallies import ModeResult
 from pose3d.lifter import Lifter
-from scoring import PopulationModel, score_session
+from scoring import PopulationModel, PoseSource, score_session
 from synthetic_data.errors import ERROR_KINDS
 
 ALL_KINDS = tuple(ERROR_KINDS)
@@ -40,10 +40,8 @@ def score_clips(
     for item in prepared:
         reference, _ = reference_for(item.clip.movement, cache)
         report = score_session(
-            item.poses,
-            item.clip.fps,
+            item.observed,
             reference,
-            **item.observed(),
             strictness=strictness,
             population=population,
             include_ghost=False,
@@ -65,8 +63,8 @@ def calibrate_thresholds(
     lifter = Lifter.for_recordings()
     cache: dict = {}
     thresholds = {}
-    for mode, source in zip(MODES, ("exact", "lifted"), strict=True):
-        prepared = prepare_clips(paths, mode, lifter)
+    for source in PoseSource:
+        prepared = prepare_clips(paths, source, lifter)
         best: dict[str, tuple] = {}
         grid = [(z, s, c) for z in Z_SCALES for s in SEVERITY_SCALES for c in CONFIDENCE_SCALES]
         for scales in tqdm(grid, desc=f"calibrate ({source})"):

@@ -1,6 +1,6 @@
 """Clips made ready for scoring: the trainer's reference, what the phone sees, lifted.
 
-A labelled clip is scored in one of two modes (:data:`MODES`): from its exact 3D, or
+A labelled clip is scored from one of two pose sources (:data:`MODE_NAMES`): its exact 3D, or
 filmed by its first phone camera with MediaPipe-33 detector noise and lifted by the
 bundled recordings lifter. Both modes see the phone's 2D landmarks. Fitting, calibration,
 detector training and evaluation all prepare their clips here, so they judge the same
@@ -18,12 +18,15 @@ from tqdm import tqdm
 from pose3d.keypoints import h36m_scores
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence
-from scoring import Reference
+from scoring import Landmarks, ObservedSession, PoseSource, Reference
 from synthetic_data.clip import Clip, read_clip
 from synthetic_data.detector import Observation, film
 from synthetic_data.generator import trainer_clip
 
-MODES = ("ground-truth 3D", "lifted from noisy 2D")
+MODE_NAMES = {  # how reports name the poses each source scores
+    PoseSource.EXACT: "ground-truth 3D",
+    PoseSource.LIFTED: "lifted from noisy 2D",
+}
 
 
 @dataclass
@@ -38,7 +41,17 @@ class Performance:
     rep_period_s: float | None = None
     beats_per_rep: int = 0
     model_version: str = ""
-    keypoints_2d: tuple[np.ndarray, np.ndarray] | None = None
+    landmarks: Landmarks | None = None
+
+    def observed(self) -> ObservedSession:
+        """The performance as scoring takes it."""
+        return ObservedSession(
+            self.poses,
+            self.fps,
+            scores=self.scores,
+            landmarks=self.landmarks,
+            beat_times=self.beat_times,
+        )
 
 
 def clip_performance(clip: Clip) -> Performance:
@@ -80,9 +93,7 @@ def film_phone(clip: Clip, seed: int) -> Observation:
     return film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
 
 
-def lift_clip(
-    clip: Clip, lifter: Lifter, seed: int
-) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
+def lift_clip(clip: Clip, lifter: Lifter, seed: int) -> tuple[np.ndarray, np.ndarray, Landmarks]:
     """Film ``clip`` as the phone would (:func:`film_phone`) and lift it.
 
     Returns the lifted poses ``(T, 17, 3)``, their H36M-order 2D scores ``(T, 17)`` and
@@ -93,41 +104,36 @@ def lift_clip(
         "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
     )
     poses = lifter.lift_sequence(sequence)
-    return poses, h36m_scores(seen.scores, "mediapipe33"), (seen.keypoints, seen.scores)
+    return poses, h36m_scores(seen.scores, "mediapipe33"), Landmarks(seen.keypoints, seen.scores)
 
 
 @dataclass
 class PreparedClip:
-    """One labelled clip with the poses to score in one mode (``scores`` None: exact)."""
+    """One labelled clip with what scoring is given of it from one pose source."""
 
     clip: Clip
-    poses: np.ndarray
-    scores: np.ndarray | None
-    keypoints_2d: tuple[np.ndarray, np.ndarray] | None
-
-    def observed(self) -> dict:
-        """What the phone and the music add to the poses, as scoring's keyword arguments
-        (``score_session`` and ``session_evidence`` take the same ones)."""
-        return {
-            "scores": self.scores,
-            "beat_times": self.clip.beat_times or None,
-            "keypoints_2d": self.keypoints_2d,
-        }
+    observed: ObservedSession
 
 
-def prepare_clip(clip: Clip, number: int, mode: str, lifter: Lifter) -> PreparedClip:
-    """Film ``clip`` (seeded by ``number``) and, for the lifted mode, lift it. Both modes
+def prepare_clip(clip: Clip, number: int, source: PoseSource, lifter: Lifter) -> PreparedClip:
+    """Film ``clip`` (seeded by ``number``) and, for lifted poses, lift it. Both sources
     see the phone's 2D landmarks (the heel and knee image measures have no exact-3D
     counterpart)."""
-    if mode == MODES[0]:
+    if source is PoseSource.EXACT:
         seen = film_phone(clip, number)
-        return PreparedClip(clip, clip.h36m17(), None, (seen.keypoints, seen.scores))
-    return PreparedClip(clip, *lift_clip(clip, lifter, number))
+        poses, scores, landmarks = clip.h36m17(), None, Landmarks(seen.keypoints, seen.scores)
+    else:
+        poses, scores, landmarks = lift_clip(clip, lifter, number)
+    observed = ObservedSession(
+        poses, clip.fps, scores=scores, landmarks=landmarks, beat_times=clip.beat_times or None
+    )
+    return PreparedClip(clip, observed)
 
 
-def prepare_clips(paths: list[Path], mode: str, lifter: Lifter) -> list[PreparedClip]:
+def prepare_clips(paths: list[Path], source: PoseSource, lifter: Lifter) -> list[PreparedClip]:
     """Read and prepare (:func:`prepare_clip`) every clip."""
+    desc = f"prepare ({MODE_NAMES[source]})"
     return [
-        prepare_clip(read_clip(path), number, mode, lifter)
-        for number, path in enumerate(tqdm(paths, desc=f"prepare ({mode})", leave=False))
+        prepare_clip(read_clip(path), number, source, lifter)
+        for number, path in enumerate(tqdm(paths, desc=desc, leave=False))
     ]

@@ -34,10 +34,10 @@ from sklearn.model_selection import GroupKFold
 from tqdm import tqdm
 
 from lab.calibration import ALARM_PENALTY, score_clips
-from lab.clips import MODES, prepare_clip, prepare_clips, reference_for
+from lab.clips import MODE_NAMES, prepare_clip, prepare_clips, reference_for
 from lab.tallies import f1_from_counts
 from pose3d.lifter import Lifter
-from scoring import PopulationModel, knee_net
+from scoring import PopulationModel, PoseSource, knee_net
 from scoring.detector import (
     FormErrorDetector,
     Unit,
@@ -47,7 +47,6 @@ from scoring.detector import (
 )
 from scoring.evidence import KNEE_MEASURES, MOVEMENTS
 from scoring.features import FEATURE_NAMES
-from scoring.population import SOURCES
 from scoring.session import session_evidence
 from synthetic_data.clip import ErrorLabel, read_clip
 
@@ -129,19 +128,17 @@ class UnitDataset:
 
 
 def unit_dataset(
-    paths: list[Path], mode: str, lifter: Lifter, population: PopulationModel
+    paths: list[Path], source: PoseSource, lifter: Lifter, population: PopulationModel
 ) -> UnitDataset:
-    """Every unit of every clip in ``paths``, seen as in ``mode``, with its labels."""
+    """Every unit of every clip in ``paths``, from ``source`` poses, with its labels."""
     rows, labels, severities, clips = (defaultdict(list) for _ in range(4))
     correct = np.zeros(len(paths), dtype=bool)
     cache: dict = {}
-    for number, path in enumerate(tqdm(paths, desc=f"units ({mode})")):
-        item = prepare_clip(read_clip(path), number, mode, lifter)
+    for number, path in enumerate(tqdm(paths, desc=f"units ({MODE_NAMES[source]})")):
+        item = prepare_clip(read_clip(path), number, source, lifter)
         correct[number] = not item.clip.errors
         reference, _ = reference_for(item.clip.movement, cache)
-        evidence = session_evidence(
-            item.poses, item.clip.fps, reference, **item.observed(), population=population
-        )
+        evidence = session_evidence(item.observed, reference, population)
         for (kind, segment), unit_rows in evidence.rows.items():
             present, severity = unit_labels(evidence.units, item.clip.errors, kind, segment)
             rows[kind].append(unit_rows)
@@ -160,14 +157,16 @@ def unit_dataset(
     return UnitDataset(kinds, correct)
 
 
-def dataset_key(paths: list[Path], mode: str, lifter: Lifter, population: PopulationModel) -> str:
-    """What a unit dataset depends on, hashed: the clip files (names and sizes), the mode,
+def dataset_key(
+    paths: list[Path], source: PoseSource, lifter: Lifter, population: PopulationModel
+) -> str:
+    """What a unit dataset depends on, hashed: the clip files (names and sizes), the source,
     the lifter, the population model's statistics, the scoring code and the knee network."""
     digest = hashlib.sha256()
     for path in paths:
         digest.update(f"{path.name}:{path.stat().st_size};".encode())
     digest.update(
-        f"{mode};{lifter.metadata.version};{lifter.metadata.training_fingerprint}".encode()
+        f"{source};{lifter.metadata.version};{lifter.metadata.training_fingerprint}".encode()
     )
     digest.update(json.dumps([population.stats, population.exact_stats], sort_keys=True).encode())
     code = Path(__file__).resolve().parents[1] / "scoring"  # the scoring package, beside lab
@@ -180,21 +179,18 @@ def dataset_key(paths: list[Path], mode: str, lifter: Lifter, population: Popula
 
 def cached_unit_dataset(
     paths: list[Path],
-    mode: str,
+    source: PoseSource,
     lifter: Lifter,
     population: PopulationModel,
     cache: Path | None,
 ) -> UnitDataset:
     """:func:`unit_dataset`, read from (or written to) ``cache`` when it is given."""
     if cache is None:
-        return unit_dataset(paths, mode, lifter, population)
-    path = (
-        cache
-        / f"units-{SOURCES[mode == MODES[0]]}-{dataset_key(paths, mode, lifter, population)}.npz"
-    )
+        return unit_dataset(paths, source, lifter, population)
+    path = cache / f"units-{source}-{dataset_key(paths, source, lifter, population)}.npz"
     if path.is_file():
         return UnitDataset.load(path)
-    dataset = unit_dataset(paths, mode, lifter, population)
+    dataset = unit_dataset(paths, source, lifter, population)
     dataset.save(path)
     return dataset
 
@@ -298,12 +294,11 @@ def train_detector(
             "knee_net": knee_net_summary(),
         }
     )
-    for mode, exact in zip(MODES, (True, False), strict=True):
-        source = SOURCES[exact]
+    for source in PoseSource:
         detector.models[source] = {}
         detector.info["units"][source] = {}
         detector.info["out_of_fold"][source] = {}
-        dataset = cached_unit_dataset(paths, mode, lifter, population, cache)
+        dataset = cached_unit_dataset(paths, source, lifter, population, cache)
         for kind, units in tqdm(sorted(dataset.kinds.items()), desc=f"fit ({source})"):
             columns = feature_names(trace_sources(kind), MOVEMENTS, FEATURE_NAMES)
             model = fit_kind(units.rows, units.present, units.severity, columns, kind)
@@ -335,7 +330,7 @@ def validation_figures(
     cache: dict = {}
     trial = replace(population, detector=detector)
     figures = {}
-    for mode, exact in zip(MODES, (True, False), strict=True):
-        result = score_clips(prepare_clips(paths, mode, lifter), trial, strictness, cache)
-        figures[SOURCES[exact]] = result.summary(len(paths))
+    for source in PoseSource:
+        result = score_clips(prepare_clips(paths, source, lifter), trial, strictness, cache)
+        figures[source.value] = result.summary(len(paths))
     return figures

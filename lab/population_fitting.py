@@ -23,9 +23,9 @@ from collections.abc import Iterable
 import numpy as np
 from sklearn.preprocessing import RobustScaler
 
-from scoring.features import compute_features
+from scoring.matching import match_session
+from scoring.observed import ObservedSession
 from scoring.population import PHASE_BINS, PopulationModel, check_key, per_bin_median, phase_bins
-from scoring.session import align_session
 from scoring.signals import check_signals
 
 IQR_TO_SIGMA = 1.349  # IQR of a normal distribution in standard deviations
@@ -39,9 +39,9 @@ def fit_population(sessions: Iterable[tuple]) -> PopulationModel:
     shortfalls: dict[tuple[str, str], list[float]] = defaultdict(list)
     count = 0
     for reference, poses, fps, beat_times in sessions:
-        features = compute_features(poses)
-        _, track_phase, alignment = align_session(features, fps, reference, beat_times)
-        bins = phase_bins(track_phase[alignment.ref_index], len(reference.template_features))
+        matched = match_session(ObservedSession(poses, fps, beat_times=beat_times), reference)
+        features, alignment, track_phase = matched.features, matched.alignment, matched.track_phase
+        bins = phase_bins(matched.track_index, len(reference.template_features))
         for item in check_signals(features, alignment, reference, track_phase, fps):
             key = (reference.movement, check_key(item.check))
             for b in range(PHASE_BINS):

@@ -24,8 +24,9 @@ import numpy as np
 from tqdm import tqdm
 
 from lab.calibration import calibrate_thresholds, score_clips
-from lab.clips import MODES, lift_clip, prepare_clips, reference_for
+from lab.clips import MODE_NAMES, lift_clip, prepare_clips, reference_for
 from lab.detector_training import train_detector
+from lab.live_eval import LIVE_MODE, live_result
 from lab.population_fitting import fit_population
 from pose3d.lifter import Lifter
 from scoring import PopulationModel
@@ -92,14 +93,10 @@ def evaluate_scoring(
     )
     cache: dict = {}
     results = {}
-    for mode in MODES:
-        prepared = prepare_clips(paths, mode, lifter)
-        results[mode] = score_clips(prepared, population, strictness, cache).summary(len(paths))
+    for source, name in MODE_NAMES.items():
+        prepared = prepare_clips(paths, source, lifter)
+        results[name] = score_clips(prepared, population, strictness, cache).summary(len(paths))
     if live:
-        # Imported here: the live replay runs the API's session (FastAPI, SQLAlchemy),
-        # which only --live needs.
-        from lab.live_eval import LIVE_MODE, live_result
-
         clips = [read_clip(path) for path in paths]
         results[LIVE_MODE] = live_result(clips, population, strictness).summary(len(paths))
     out.mkdir(parents=True, exist_ok=True)

@@ -259,8 +259,8 @@ def unit_features(
     rows = {}
     for key, members in groups.items():
         # The other side's evidence, whole: a knee that travels further than its partner
-        # in the same repetition, or both caving together (out-of-fold F1 of knee over
-        # toes 0.60 -> 0.66, heels 0.90 -> 0.93, against its mean and 90th percentile).
+        # in the same repetition, or both caving together, shows better than the
+        # partner's mean and 90th percentile alone (docs/design-notes.md, scoring).
         other = [k for k in groups if k[0] == key[0] and k != key]
         partner = blocks[other[0]] if other else np.zeros_like(blocks[key])
         confidence = np.array([[members[0].confidence[u.start : u.end].mean()] for u in units])
@@ -365,8 +365,8 @@ CLASSIFIER_PARAMS = {
 }
 SEVERITY_PARAMS = CLASSIFIER_PARAMS | {"max_iter": 100, "learning_rate": 0.1}
 # Per kind, chosen on out-of-fold F1 over the training clips: caving knees (the most units,
-# the subtlest signal) and low arms gain from larger trees (lifted F1 0.51 -> 0.59 and
-# 0.88 -> 0.90); knee over toes, hips sagging, heels and shallow squats did not.
+# the subtlest signal) and low arms gain from larger trees; knee over toes, hips sagging,
+# heels and shallow squats did not (docs/design-notes.md, scoring).
 LARGER_TREES = {"max_iter": 400, "learning_rate": 0.05, "max_leaf_nodes": 31}
 KIND_CLASSIFIER_PARAMS = {"knees_caving_in": LARGER_TREES, "arms_not_raised": LARGER_TREES}
 

@@ -18,6 +18,8 @@ from scoring.alignment import Alignment
 from scoring.checks import CHECKS
 from scoring.detector import MOVE_BEATS, Trace, Unit, local_extremes, session_units, unit_features
 from scoring.features import facing_yaw
+from scoring.matching import MatchedSession
+from scoring.observed import Landmarks
 from scoring.population import PopulationModel, phase_bins
 from scoring.reference import Reference
 from scoring.signals import CheckSignal, beat_offset, segment_confidence
@@ -26,40 +28,12 @@ from scoring.signals import tolerance as signal_tolerance
 MOVEMENTS = tuple(CHECKS)  # movements the detector knows (one-hot columns)
 
 
-@dataclass(frozen=True)
-class MatchedSession:
-    """The user's session matched to the trainer's reference: what the evidence reads.
-
-    Attributes:
-        poses: ``(T, 17, 3)`` the user's poses (camera space when lifted).
-        features: ``(T, F)`` their joint angles (degrees).
-        scores: ``(T, 17)`` 2D confidences, or ``None`` for exact 3D.
-        fps: The user's frame rate.
-        reference: The trainer's reference.
-        alignment: The user's frames matched to the reference track.
-        track_phase: Template frame of each track frame.
-        keypoints_2d: MediaPipe-33 ``(T, 33, 2)`` pixels and ``(T, 33)`` scores, if any.
-        beat_times: The music's beats on the user's timeline (s), for routines.
-    """
-
-    poses: np.ndarray
-    features: np.ndarray
-    scores: np.ndarray | None
-    fps: float
-    reference: Reference
-    alignment: Alignment
-    track_phase: np.ndarray
-    keypoints_2d: tuple[np.ndarray, np.ndarray] | None = None
-    beat_times: Sequence[float] | None = None
-
-
 def check_traces(
     items: Sequence[CheckSignal], session: MatchedSession, population: PopulationModel | None
 ) -> list[Trace]:
     """Every check's per-frame evidence for the learned detector (:mod:`scoring.detector`)."""
-    reference, alignment, fps = session.reference, session.alignment, session.fps
-    exact = session.scores is None
-    track_index = session.track_phase[alignment.ref_index]
+    reference, fps, observed = session.reference, session.fps, session.observed
+    track_index = session.track_index
     bins = phase_bins(track_index, len(reference.template_features))
     ref_features = reference.template_features[track_index]
     window = max(1, int(0.15 * reference.template_length * fps / reference.fps))
@@ -68,7 +42,9 @@ def check_traces(
     traces = []
     for item in items:
         check = item.check
-        tolerance = signal_tolerance(item, reference, population, bins, track_index, exact)
+        tolerance = signal_tolerance(
+            item, reference, population, bins, track_index, observed.source
+        )
         peak = check.signal(user_high, ref_high)
         trough = check.signal(user_low, ref_low)
         traces.append(
@@ -79,18 +55,16 @@ def check_traces(
                 item.signal / tolerance,
                 np.where(np.isfinite(peak), peak, 0.0),
                 np.where(np.isfinite(trough), trough, 0.0),
-                segment_confidence(session.poses, session.scores, check),
+                segment_confidence(observed.poses, observed.scores, check),
                 item.substantial,
             )
         )
     return traces
 
 
-def heel_traces(
-    keypoints_2d: tuple[np.ndarray, np.ndarray], fps: float, matched: np.ndarray
-) -> list[Trace]:
+def heel_traces(landmarks: Landmarks, fps: float, matched: np.ndarray) -> list[Trace]:
     """Heels lifting seen in the 2D foot landmarks, as detector evidence per foot."""
-    keypoints, scores = keypoints_2d
+    keypoints, scores = landmarks
     traces = []
     for side in ("left", "right"):
         rise, confidence = feet.heel_rise(keypoints, scores, side, fps)
@@ -121,7 +95,7 @@ KNEE_MEASURES = {  # error kind -> the knee measures that show it: (source, name
 def knee_traces(
     kinds: set[tuple[str, str]],
     poses: np.ndarray,
-    keypoints_2d: tuple[np.ndarray, np.ndarray] | None,
+    landmarks: Landmarks | None,
     fps: float,
     matched: np.ndarray,
 ) -> list[Trace]:
@@ -134,15 +108,15 @@ def knee_traces(
         return []
     frames = len(poses)
     by_side: dict[str, dict[str, dict]] = {}  # a lunge checks both kinds on each knee
-    network = knee_net.bundled() if keypoints_2d is not None else None
-    probabilities = network.probabilities(*keypoints_2d, fps) if network else {}
+    network = knee_net.bundled() if landmarks is not None else None
+    probabilities = network.probabilities(*landmarks, fps) if network else {}
     traces = []
     for kind, segment in knee_checks:
         side = segment.split("_")[0]
         if side not in by_side:
             by_side[side] = {"3d": knee_measures.pose_measures(poses, side)}
-            if keypoints_2d is not None:
-                by_side[side]["2d"] = knee_measures.image_measures(*keypoints_2d, side, fps)
+            if landmarks is not None:
+                by_side[side]["2d"] = knee_measures.image_measures(*landmarks, side, fps)
             if probabilities:
                 by_side[side]["net"] = {
                     "caving": probabilities[f"{side}_caving"],
@@ -200,22 +174,25 @@ def unit_evidence(
 ) -> UnitEvidence:
     """Everything the detector needs to judge each unit of the session."""
     reference, alignment, fps = session.reference, session.alignment, session.fps
-    keypoints_2d, beat_times = session.keypoints_2d, session.beat_times
+    observed = session.observed
     traces = check_traces(items, session, population)
     traces += knee_traces(
-        {(t.kind, t.segment) for t in traces}, session.poses, keypoints_2d, fps, alignment.matched
+        {(t.kind, t.segment) for t in traces},
+        observed.poses,
+        observed.landmarks,
+        fps,
+        alignment.matched,
     )
-    if keypoints_2d is not None and reference.movement == "squat":
-        traces += heel_traces(keypoints_2d, fps, alignment.matched)
-    if reference.on_the_beat(beat_times):
-        scores = session.scores
-        confidence = np.ones(len(session.poses)) if scores is None else scores.mean(axis=1)
-        traces.append(beat_trace(alignment, reference, fps, beat_times, confidence))
+    if observed.landmarks is not None and reference.movement == "squat":
+        traces += heel_traces(observed.landmarks, fps, alignment.matched)
+    if session.timed:
+        confidence = observed.frame_confidence()
+        traces.append(beat_trace(alignment, reference, fps, observed.beat_times, confidence))
     parts = reference.beats_per_rep // MOVE_BEATS if reference.beats_per_rep else 1
     units = session_units(
         alignment.ref_index, alignment.matched, reference.template_length, max(1, parts), fps
     )
-    trainer = reference.template_features[session.track_phase[alignment.ref_index]]
+    trainer = reference.template_features[session.track_index]
     # How far the user is from the start pose (degrees): the key frames are the user's
     # own deepest or highest, not the trainer's at the matched phase.
     progress = np.abs(session.features - reference.template_features[0]).sum(axis=1)
@@ -226,7 +203,7 @@ def unit_evidence(
         units,
         reference.movement,
         MOVEMENTS,
-        facing_yaw(session.poses),
+        facing_yaw(observed.poses),
         fps,
     )
     confidence = {}

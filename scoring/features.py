@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from pose3d import angles
-from pose3d.skeleton import H36M17
+from pose3d.skeleton import H36M17, bone_lengths
 
 FEATURE_NAMES = (
     "spine_flexion",
@@ -87,21 +87,12 @@ def facing_yaw(poses: np.ndarray) -> np.ndarray:
     return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
 
 
-def bone_scale(poses: np.ndarray) -> float:
-    """The person's size: median total bone length (metres) over frames."""
-    from pose3d.skeleton import bone_lengths
-
-    return float(np.median(bone_lengths(poses, H36M17).sum(axis=1)))
-
-
 def retarget(reference: np.ndarray, target_poses: np.ndarray) -> np.ndarray:
     """``reference`` motion ``(T, 17, 3)`` expressed on the bone lengths of ``target_poses``.
 
     Each bone keeps the reference's direction and takes the target person's median
     length; joints are rebuilt from the root down the kinematic tree.
     """
-    from pose3d.skeleton import bone_lengths
-
     lengths = np.median(bone_lengths(target_poses, H36M17), axis=0)
     out = np.zeros_like(reference)
     out[:, 0] = reference[:, 0]

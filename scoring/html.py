@@ -19,10 +19,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from pose3d.skeleton import H36M17
-from scoring.features import SEGMENT_FEATURES, F, compute_features, retarget
+from scoring.features import SEGMENT_FEATURES, F, retarget
+from scoring.matching import match_session
+from scoring.observed import ObservedSession
 from scoring.reference import Reference
 from scoring.report import SessionReport
-from scoring.session import align_session
 
 SEGMENT_COLOURS = {
     "spine": "tab:red",
@@ -107,9 +108,10 @@ def render_html(
     title: str = "Your session",
 ) -> str:
     """The report page as one HTML string."""
-    features = compute_features(user_poses)
-    _, track_phase, alignment = align_session(features, fps, reference, beat_times)
-    index = track_phase[alignment.ref_index]
+    matched_session = match_session(
+        ObservedSession(user_poses, fps, beat_times=beat_times), reference
+    )
+    features, index = matched_session.features, matched_session.track_index
     matched = reference.template_features[index]
     trainer = retarget(reference.template_poses[index], user_poses)
     ghost = report.ghost_poses if report.ghost_poses is not None else user_poses
@@ -135,7 +137,7 @@ def render_html(
         )
         or "<li>No form errors found. Great work!</li>"
     )
-    notes = "".join(f"<li>{html.escape(n['message'])}</li>" for n in report.notes)
+    notes = "".join(f"<li>{html.escape(n.message)}</li>" for n in report.notes)
     segments = "".join(
         f"<td>{s.replace('_', ' ')}<br><b>{v:.0f}</b></td>" for s, v in report.segments.items()
     )

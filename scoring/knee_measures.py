@@ -5,8 +5,8 @@ which are often hidden, and jitter, at the bottom of a squat. These measures tak
 body's axes from the whole session instead.
 
 A lifter trained on natural motion pulls a caving or over-bent knee back towards the
-average pose (a 10-degree change of valgus angle comes out as 1-2 degrees, the knee's
-sideways travel at about 40%), but the 2D landmarks it lifted from still show it: seen
+average pose (it keeps a small part of the valgus angle's change, and less than half of
+the knee's sideways travel), but the 2D landmarks it lifted from still show it: seen
 from the front, the knee leaves the hip-ankle line towards the body's midline; seen
 from the side, the knee bends further and travels past the toes. The 2D measures are
 ratios of image lengths, so they do not depend on distance or image size. All are

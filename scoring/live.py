@@ -21,6 +21,7 @@ from pose3d.keypoints import h36m_scores
 from pose3d.sequence_json import KeypointSequence, parse_sequence
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
+from scoring.observed import Landmarks, ObservedSession
 from scoring.session import score_session
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class LiveSession:
                     self.keypoints.append((sequence.keypoints[index], sequence.scores[index]))
             return len(self.poses)
 
-    def observed(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
+    def received(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
         """The phone's keypoints ``(T, J, 2)`` and scores ``(T, J)`` of ``frames``."""
         with self.lock:
             chosen = self.keypoints[frames]
@@ -107,9 +108,10 @@ class LiveSession:
             return None
         return np.stack([k for k, _ in chosen]), np.stack([s for _, s in chosen])
 
-    def landmarks(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
+    def landmarks(self, frames: slice) -> Landmarks | None:
         """The MediaPipe keypoints ``(T, 33, 2)`` and scores ``(T, 33)`` of ``frames``."""
-        return self.observed(frames) if self.layout == "mediapipe33" else None
+        received = self.received(frames) if self.layout == "mediapipe33" else None
+        return Landmarks(*received) if received else None
 
     def judged_poses(self, first: int, done: int, streamed: np.ndarray) -> np.ndarray:
         """Poses ``(done - first, 17, 3)`` to judge frames ``[first, done)`` on: lifted again
@@ -118,7 +120,7 @@ class LiveSession:
         (``streamed``, the fallback) lag and add false cues (off beat on a correct dance)."""
         recordings = self.models.recordings
         end = min(len(self.keypoints), done + recordings.receptive_field // 2)
-        keypoints, scores = self.observed(slice(first, end))
+        keypoints, scores = self.received(slice(first, end))
         sequence = KeypointSequence(self.layout, self.fps, *self.size, keypoints, scores)
         try:
             return recordings.lift_sequence(sequence)[: done - first]
@@ -183,20 +185,22 @@ class LiveSession:
             return []
         # A routine to music is scored from the start, as the detector learned it: a stretch
         # cut on a beat starts mid-move, and its alignment then reads the moves as early or
-        # late (off-beat precision 0.19 on the held-out dances). The cost grows with the
-        # session: a 10-minute routine is ~0.3 s of lifting and ~0.5 s of scoring per check.
+        # late. The cost grows with the session (docs/design-notes.md, scoring).
         first = 0 if routine else reps[max(0, finished[0][0] - LIVE_CONTEXT_REPS)][0]
         done = finished[-1][1][1]  # the end of the last finished repetition
-        report = score_session(
+        observed = ObservedSession(
             self.judged_poses(first, done, poses[first:done]),
             self.fps,
-            self.reference,
             scores=scores[first:done],
+            landmarks=self.landmarks(slice(first, done)),
+            beat_times=self.beats(first, done),
+        )
+        report = score_session(
+            observed,
+            self.reference,
             strictness=self.strictness,
             population=self.models.population,
             include_ghost=False,
-            keypoints_2d=self.landmarks(slice(first, done)),
-            beat_times=self.beats(first, done),
         ).to_dict()
         offset = first / self.fps  # session time of the scored stretch's start
         errors = [
@@ -227,16 +231,19 @@ class LiveSession:
         if len(self.poses) < 2:
             raise TooFewFrames("no pose was lifted yet")
         frames = len(self.poses)
-        report = score_session(
+        observed = ObservedSession(
             self.judged_poses(0, frames, np.stack(self.poses)),
             self.fps,
-            self.reference,
             scores=np.stack(self.scores),
+            landmarks=self.landmarks(slice(None)),
+            beat_times=self.beats(0, frames),
+        )
+        report = score_session(
+            observed,
+            self.reference,
             strictness=self.strictness,
             population=self.models.population,
             model_version=self.models.recordings.metadata.version,
             include_ghost=False,
-            keypoints_2d=self.landmarks(slice(None)),
-            beat_times=self.beats(0, frames),
         )
         return report.to_dict()

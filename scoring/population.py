@@ -31,9 +31,9 @@ from pathlib import Path
 import numpy as np
 
 from scoring.detector import FormErrorDetector
+from scoring.observed import PoseSource
 
 PHASE_BINS = 10
-SOURCES = {True: "exact", False: "lifted"}  # keyed by "are the poses exact 3D?"
 DEFAULT_PATH = Path(__file__).parent / "models" / "population.json"
 
 
@@ -77,33 +77,35 @@ class PopulationModel:
     exact_stats: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
     detector: FormErrorDetector | None = None
 
-    def _entry(self, movement: str, check, exact: bool) -> dict | None:
+    def _entry(self, movement: str, check, source: PoseSource) -> dict | None:
         """The check's statistics for lifted poses, or for exact 3D when fitted on it."""
-        stats = self.exact_stats if exact and self.exact_stats else self.stats
+        stats = self.exact_stats if source is PoseSource.EXACT and self.exact_stats else self.stats
         return stats.get(movement, {}).get(check_key(check))
 
-    def scales(self, kind: str, exact: bool) -> ThresholdScales:
+    def scales(self, kind: str, source: PoseSource) -> ThresholdScales:
         """Calibrated threshold factors of an error ``kind`` for exact 3D or lifted poses
         (all 1 when not calibrated)."""
-        factors = self.thresholds.get(SOURCES[exact], {}).get(kind, ())
+        factors = self.thresholds.get(source, {}).get(kind, ())
         return ThresholdScales(*(float(f) for f in factors))
 
     def spread(
-        self, movement: str, check, bins: np.ndarray, exact: bool = False
+        self, movement: str, check, bins: np.ndarray, source: PoseSource = PoseSource.LIFTED
     ) -> np.ndarray | float:
         """Tolerance contribution per frame: spread plus the absolute centre (a bias shared
         by correct performers is no error either)."""
-        entry = self._entry(movement, check, exact)
+        entry = self._entry(movement, check, source)
         if entry is None:
             return 0.0
         spread = np.asarray(entry["spread"]) + np.abs(np.asarray(entry["centre"]))
         return spread[bins]
 
-    def natural_shortfall(self, movement: str, check, exact: bool = False) -> float | None:
+    def natural_shortfall(
+        self, movement: str, check, source: PoseSource = PoseSource.LIFTED
+    ) -> float | None:
         """The largest consistent range shortfall of correct performers (95th percentile
         over sessions) for a ``baseline`` check: what a stiff body may fall short by
         without it being an error. ``None`` when not fitted."""
-        return (self._entry(movement, check, exact) or {}).get("natural_shortfall")
+        return (self._entry(movement, check, source) or {}).get("natural_shortfall")
 
     def save(self, path: str | Path = DEFAULT_PATH) -> Path:
         path = Path(path)

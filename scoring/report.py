@@ -27,6 +27,24 @@ class ErrorEvent:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Note:
+    """Something the coach could not judge, or not surely enough for a cue, and why
+    (seconds on the user's timeline)."""
+
+    segment: str
+    kind: str
+    start_s: float
+    end_s: float
+    message: str
+
+    @classmethod
+    def over(cls, kind: str, segment: str, start_s: float, end_s: float, message: str) -> Note:
+        """A note about ``kind`` on ``segment`` from ``start_s`` to ``end_s`` (rounded to
+        hundredths of a second)."""
+        return cls(segment, kind, round(start_s, 2), round(end_s, 2), message)
+
+
 @dataclass
 class RepTiming:
     """One repetition: when, how fast relative to the trainer, and the verdict."""
@@ -47,7 +65,7 @@ class SessionReport:
     reps: int
     tempo: dict
     errors: list[ErrorEvent]
-    notes: list[dict] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
     model_version: str = ""
     strictness: str = "intermediate"
     duration_s: float = 0.0
@@ -64,7 +82,7 @@ class SessionReport:
                 {k: (round(v, 3) if isinstance(v, float) else v) for k, v in asdict(e).items()}
                 for e in self.errors
             ],
-            "notes": self.notes,
+            "notes": [asdict(note) for note in self.notes],
             "model_version": self.model_version,
             "strictness": self.strictness,
             "duration_s": round(float(self.duration_s), 3),
@@ -72,6 +90,21 @@ class SessionReport:
         if include_ghost and self.ghost_poses is not None:
             out["ghost_poses"] = np.round(self.ghost_poses, 3).tolist()
         return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SessionReport:
+        """The report back from :meth:`to_dict`'s JSON (without the ghost)."""
+        return cls(
+            score=data["score"],
+            segments=data["segments"],
+            reps=data["reps"],
+            tempo=data["tempo"],
+            errors=[ErrorEvent(**e) for e in data["errors"]],
+            notes=[Note(**n) for n in data["notes"]],
+            model_version=data["model_version"],
+            strictness=data["strictness"],
+            duration_s=data["duration_s"],
+        )
 
     def summary_lines(self) -> list[str]:
         """A few lines a person reads: score, reps, then each cue once with its times."""
@@ -82,5 +115,5 @@ class SessionReport:
         for cue, events in by_cue.items():
             times = ", ".join(f"{e.start_s:.1f}-{e.end_s:.1f}s" for e in events[:4])
             lines.append(f"- {cue} ({times})")
-        lines += [f"- note: {n['message']}" for n in self.notes]
+        lines += [f"- note: {note.message}" for note in self.notes]
         return lines

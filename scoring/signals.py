@@ -10,6 +10,7 @@ import numpy as np
 from scoring.alignment import Alignment, moving_average
 from scoring.checks import Check, checks_for
 from scoring.features import SEGMENT_JOINTS, facing_yaw, segment_columns
+from scoring.observed import PoseSource
 from scoring.population import PopulationModel
 from scoring.reference import Reference
 
@@ -73,7 +74,7 @@ def tolerance(
     population: PopulationModel | None,
     bins: np.ndarray,
     track_index: np.ndarray,
-    exact: bool,
+    source: PoseSource,
 ) -> np.ndarray:
     """``(T,)`` how far the check's signal may stray: the trainer's rep-to-rep
     variability, the population's spread (of exact or lifted poses) and a floor."""
@@ -84,7 +85,7 @@ def tolerance(
         ref_values = reference.template_features[track_index][:, features].mean(axis=1)
         trainer = trainer / np.maximum(ref_values, 20.0)
     floor = check.floor * check.full_scale
-    spread = population.spread(reference.movement, check, bins, exact) if population else 0.0
+    spread = population.spread(reference.movement, check, bins, source) if population else 0.0
     return np.sqrt(trainer**2 + spread**2 + floor**2)
 
 

@@ -58,9 +58,9 @@ from scoring.live import LiveModels, LiveSession, TooFewFrames
 
 logger = logging.getLogger("coach_api")
 router = APIRouter()
-# Batches up to this many frames are lifted on the event loop (~2 ms for 5 frames): with
-# 20 streams, handing each to the worker pool cost more in queueing and thread switches
-# than the lifting itself (p99 96 -> 12 ms). Larger batches go to the pool.
+# Batches up to this many frames are lifted on the event loop (a few milliseconds): with
+# many streams, handing each to the worker pool cost more in queueing and thread switches
+# than the lifting itself (docs/design-notes.md, coach_api). Larger batches go to the pool.
 INLINE_FRAMES = 10
 # Nesting levels a message may have: a frames message has 4 ({"frames": [[[x, y, s]]]}).
 # Deeper values could exhaust the recursion limit wherever they are printed or walked.

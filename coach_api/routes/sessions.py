@@ -155,21 +155,10 @@ REPORT_HEADERS = {
 
 def _render(row: WorkoutSession, routine, reference, blobs) -> str:
     from scoring.html import render_html
-    from scoring.report import ErrorEvent, SessionReport
+    from scoring.report import SessionReport
 
     poses, fps = load_poses(blobs, row.blob)
-    data = row.report
-    report = SessionReport(
-        score=data["score"],
-        segments=data["segments"],
-        reps=data["reps"],
-        tempo=data["tempo"],
-        errors=[ErrorEvent(**e) for e in data["errors"]],
-        notes=data["notes"],
-        model_version=data["model_version"],
-        strictness=data["strictness"],
-        duration_s=data["duration_s"],
-    )
+    report = SessionReport.from_dict(row.report)
     return render_html(report, poses, fps, reference, title=f"{routine.name}: session {row.id}")
 
 

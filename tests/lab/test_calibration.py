@@ -1,7 +1,7 @@
 """Decision thresholds calibrated on labelled clips (coach fit-scoring --validation)."""
 
 from lab.calibration import CONFIDENCE_SCALES, SEVERITY_SCALES, Z_SCALES, calibrate_thresholds
-from scoring import PopulationModel, Reference, score_session
+from scoring import ObservedSession, PopulationModel, Reference, score_session
 from synthetic_data.clip import write_clip
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
@@ -31,5 +31,7 @@ def test_calibration_picks_thresholds_that_find_errors_without_alarms(tmp_path):
     model = PopulationModel({}, 0, thresholds)
     reference = _squat_reference()
     for seed, clip in enumerate(clips):
-        found = score_session(clip.h36m17(), clip.fps, reference, population=model).errors
+        found = score_session(
+            ObservedSession(clip.h36m17(), clip.fps), reference, population=model
+        ).errors
         assert bool(found) == bool(seed % 2), (seed, [(e.kind, e.segment) for e in found])

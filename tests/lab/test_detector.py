@@ -3,12 +3,14 @@ labels, knee measures and the knee network on the phone's landmarks, a small det
 trained on labelled units, and the bundled detector on phone sessions. (Units and
 features alone: tests/scoring/test_detector_units.py.)"""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from lab.clips import film_phone, lift_clip, reference_for
 from lab.detector_training import knee_net_summary, trace_sources, unit_labels
-from scoring import PopulationModel, Reference, knee_net, score_session
+from scoring import ObservedSession, PopulationModel, Reference, knee_net, score_session
 from scoring.detector import FormErrorDetector, Unit, feature_names, fit_kind
 from scoring.evidence import MOVEMENTS, knee_traces
 from scoring.features import FEATURE_NAMES
@@ -111,7 +113,7 @@ def tiny_detector(squat_reference):
     for seed in range(24):
         plan = ErrorPlan("shallow_squat", 0.5 + 0.02 * seed, "both", seed % 3, seed % 3 + 1)
         clip = _squat(100 + seed, *([plan] if seed % 2 else []))
-        evidence = session_evidence(clip.h36m17(), clip.fps, squat_reference)
+        evidence = session_evidence(ObservedSession(clip.h36m17(), clip.fps), squat_reference)
         labels = unit_labels(evidence.units, clip.errors, "shallow_squat", "hips")
         rows.append(evidence.rows[("shallow_squat", "hips")])
         present.append(labels[0])
@@ -126,7 +128,9 @@ def tiny_detector(squat_reference):
 def test_the_learned_detector_flags_the_shallow_repetitions_only(squat_reference, tiny_detector):
     population = PopulationModel({}, 0, detector=tiny_detector)
     shallow = _squat(7, ErrorPlan("shallow_squat", 0.9, "both", 1, 2))
-    report = score_session(shallow.h36m17(), shallow.fps, squat_reference, population=population)
+    report = score_session(
+        ObservedSession(shallow.h36m17(), shallow.fps), squat_reference, population=population
+    )
     found = [e for e in report.errors if e.kind == "shallow_squat"]
     assert found and all(e.segment == "hips" for e in found)
     label_s = [(lab.start_frame / 30, lab.end_frame / 30) for lab in shallow.errors]
@@ -135,7 +139,9 @@ def test_the_learned_detector_flags_the_shallow_repetitions_only(squat_reference
         assert 0.4 < event.severity <= 1.0
     assert any(a < found[0].end_s for a, _ in label_s)
     correct = _squat(8)
-    quiet = score_session(correct.h36m17(), correct.fps, squat_reference, population=population)
+    quiet = score_session(
+        ObservedSession(correct.h36m17(), correct.fps), squat_reference, population=population
+    )
     assert not [e for e in quiet.errors if e.kind == "shallow_squat"]
     # The lifted source has no model here: those poses are judged by the rules.
     assert not tiny_detector.knows("lifted", "shallow_squat")
@@ -187,12 +193,9 @@ def test_the_bundled_detector_judges_phone_sessions(squat_reference):
     def judged(clip):
         poses, scores, keypoints = lift_clip(clip, lifter, 0)
         return score_session(
-            poses,
-            clip.fps,
+            ObservedSession(poses, clip.fps, scores=scores, landmarks=keypoints),
             squat_reference,
-            scores=scores,
             population=population,
-            keypoints_2d=keypoints,
         )
 
     rounded = _squat(21, ErrorPlan("rounded_back", 0.9, "both", 1, 2))
@@ -219,12 +222,9 @@ def test_caving_knees_are_found_in_phone_sessions_at_other_frame_rates(squat_ref
         )
         poses, scores, keypoints = lift_clip(clip, lifter, 0)
         report = score_session(
-            poses,
-            fps,
+            ObservedSession(poses, fps, scores=scores, landmarks=keypoints),
             squat_reference,
-            scores=scores,
             population=population,
-            keypoints_2d=keypoints,
         )
         return report.errors
 
@@ -249,9 +249,10 @@ def test_a_dance_without_its_beat_times_is_not_judged_as_if_it_had_them():
     reference, _ = reference_for("dance", {})
     clip = generate_clip(ClipRequest(seed=31, movement="dance", num_reps=2, errors=[]))
     poses, scores, keypoints = lift_clip(clip, Lifter.for_recordings(), 0)
-    inputs = {"scores": scores, "keypoints_2d": keypoints, "population": population}
-    untimed = score_session(poses, clip.fps, reference, **inputs)
-    timed = score_session(poses, clip.fps, reference, beat_times=clip.beat_times, **inputs)
+    untimed = ObservedSession(poses, clip.fps, scores=scores, landmarks=keypoints)
+    timed = replace(untimed, beat_times=clip.beat_times)
+    untimed = score_session(untimed, reference, population=population)
+    timed = score_session(timed, reference, population=population)
     assert untimed.errors == [] and timed.errors == []
-    assert [n["kind"] for n in untimed.notes if "beat times" in n["message"]] == ["off_beat"]
-    assert not [n for n in timed.notes if "beat times" in n["message"]]
+    assert [n.kind for n in untimed.notes if "beat times" in n.message] == ["off_beat"]
+    assert not [n for n in timed.notes if "beat times" in n.message]

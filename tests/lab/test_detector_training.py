@@ -5,7 +5,6 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from lab import detector_training
-from lab.clips import MODES
 from lab.detector_training import (
     KindUnits,
     UnitDataset,
@@ -15,7 +14,7 @@ from lab.detector_training import (
     out_of_fold,
 )
 from pose3d.lifter import Lifter
-from scoring import PopulationModel
+from scoring import PopulationModel, PoseSource
 
 
 def _units(probability_like: np.ndarray, present: np.ndarray, clip: np.ndarray) -> KindUnits:
@@ -74,17 +73,17 @@ def test_unit_datasets_are_cached_on_what_they_depend_on(tmp_path, monkeypatch):
         return _dataset(len(paths))
 
     monkeypatch.setattr(detector_training, "unit_dataset", build)
-    first = cached_unit_dataset(paths, MODES[1], lifter, population, tmp_path / "cache")
-    again = cached_unit_dataset(paths, MODES[1], lifter, population, tmp_path / "cache")
-    assert built == [MODES[1]]  # the second call read the cache
+    first = cached_unit_dataset(paths, PoseSource.LIFTED, lifter, population, tmp_path / "cache")
+    again = cached_unit_dataset(paths, PoseSource.LIFTED, lifter, population, tmp_path / "cache")
+    assert built == [PoseSource.LIFTED]  # the second call read the cache
     np.testing.assert_array_equal(
         again.kinds["shallow_squat"].rows, first.kinds["shallow_squat"].rows
     )
     np.testing.assert_array_equal(again.correct, first.correct)
-    key = dataset_key(paths, MODES[1], lifter, population)
-    assert dataset_key(paths, MODES[0], lifter, population) != key
+    key = dataset_key(paths, PoseSource.LIFTED, lifter, population)
+    assert dataset_key(paths, PoseSource.EXACT, lifter, population) != key
     paths[0].write_bytes(b"x" * 11)  # a regenerated clip
-    assert dataset_key(paths, MODES[1], lifter, population) != key
+    assert dataset_key(paths, PoseSource.LIFTED, lifter, population) != key
 
 
 @pytest.mark.parametrize("rows", [1, 7])

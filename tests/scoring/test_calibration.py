@@ -5,7 +5,14 @@ population model on correct sessions: tests/lab/test_population_fitting.py.)"""
 
 import numpy as np
 
-from scoring import ErrorEvent, PopulationModel, Reference, score_session
+from scoring import (
+    ErrorEvent,
+    ObservedSession,
+    PopulationModel,
+    PoseSource,
+    Reference,
+    score_session,
+)
 from scoring.population import ThresholdScales
 from scoring.session import extend_to_reps
 from synthetic_data.errors import ErrorPlan
@@ -54,9 +61,9 @@ def test_events_grow_to_their_repetitions_and_merge():
 def test_population_thresholds_round_trip_and_default_to_one(tmp_path):
     model = PopulationModel({}, 3, {"lifted": {"rounded_back": [0.7, 1.5]}})
     loaded = PopulationModel.load(model.save(tmp_path / "p.json"))
-    assert loaded.scales("rounded_back", exact=False) == ThresholdScales(0.7, 1.5, 1.0)
-    assert loaded.scales("rounded_back", exact=True) == ThresholdScales()
-    assert loaded.scales("knees_caving_in", exact=False) == ThresholdScales(1.0, 1.0, 1.0)
+    assert loaded.scales("rounded_back", PoseSource.LIFTED) == ThresholdScales(0.7, 1.5, 1.0)
+    assert loaded.scales("rounded_back", PoseSource.EXACT) == ThresholdScales()
+    assert loaded.scales("knees_caving_in", PoseSource.LIFTED) == ThresholdScales(1.0, 1.0, 1.0)
 
 
 def test_calibrated_thresholds_decide_what_is_flagged():
@@ -65,7 +72,9 @@ def test_calibrated_thresholds_decide_what_is_flagged():
 
     def kinds(thresholds):
         model = PopulationModel({}, 0, thresholds)
-        report = score_session(user.h36m17(), user.fps, reference, population=model)
+        report = score_session(
+            ObservedSession(user.h36m17(), user.fps), reference, population=model
+        )
         return {e.kind for e in report.errors}
 
     assert "rounded_back" in kinds({})
@@ -87,7 +96,9 @@ def test_natural_shortfall_from_the_population_decides_what_is_a_stiff_body():
         stats = {"squat": {check_key(SHALLOW): {"centre": [0.0] * 10, "spread": [0.0] * 10}}}
         stats["squat"][check_key(SHALLOW)]["natural_shortfall"] = natural
         report = score_session(
-            user.h36m17(), user.fps, reference, population=PopulationModel(stats, 1)
+            ObservedSession(user.h36m17(), user.fps),
+            reference,
+            population=PopulationModel(stats, 1),
         )
         return any(e.kind == "shallow_squat" for e in report.errors)
 
@@ -104,15 +115,21 @@ def test_exact_poses_are_judged_on_exact_statistics(tmp_path):
     model = PopulationModel(stats(20.0), 1, {}, exact_stats=stats(0.5))
     loaded = PopulationModel.load(model.save(tmp_path / "p.json"))
     bins = np.zeros(3, dtype=int)
-    assert list(loaded.spread("squat", ROUNDED_BACK, bins, exact=True)) == [0.5] * 3
-    assert list(loaded.spread("squat", ROUNDED_BACK, bins, exact=False)) == [20.0] * 3
+    assert list(loaded.spread("squat", ROUNDED_BACK, bins, PoseSource.EXACT)) == [0.5] * 3
+    assert list(loaded.spread("squat", ROUNDED_BACK, bins, PoseSource.LIFTED)) == [20.0] * 3
     # A lifted-size tolerance hides a moderate rounded back; the exact one does not.
     reference = _squat_reference()
     user = _squat(4, ErrorPlan("rounded_back", 0.6, "both", 1, 2))
     wide = PopulationModel(stats(20.0), 1)
     assert "rounded_back" not in {
-        e.kind for e in score_session(user.h36m17(), 30.0, reference, population=wide).errors
+        e.kind
+        for e in score_session(
+            ObservedSession(user.h36m17(), 30.0), reference, population=wide
+        ).errors
     }
     assert "rounded_back" in {
-        e.kind for e in score_session(user.h36m17(), 30.0, reference, population=loaded).errors
+        e.kind
+        for e in score_session(
+            ObservedSession(user.h36m17(), 30.0), reference, population=loaded
+        ).errors
     }

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from scoring import PopulationModel, Reference, score_session
+from scoring import ObservedSession, PopulationModel, Reference, SessionReport, score_session
 from synthetic_data.body import BodyParams
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
@@ -31,7 +31,9 @@ def _time_warp(poses: np.ndarray, factor: float) -> np.ndarray:
 
 def test_identical_motion_scores_100_without_errors(squat_reference, population):
     reference, trainer = squat_reference
-    report = score_session(trainer.h36m17(), trainer.fps, reference, population=population)
+    report = score_session(
+        ObservedSession(trainer.h36m17(), trainer.fps), reference, population=population
+    )
     assert report.score == pytest.approx(100.0, abs=0.5)
     assert not report.errors and report.reps == 3
     assert report.tempo["mean"] == pytest.approx(1.0, abs=0.05)
@@ -42,7 +44,7 @@ def test_identical_motion_scores_100_without_errors(squat_reference, population)
 def test_a_slower_or_faster_user_is_not_wrong(squat_reference, factor, population):
     reference, trainer = squat_reference
     warped = _time_warp(trainer.h36m17(), factor)
-    report = score_session(warped, trainer.fps, reference, population=population)
+    report = score_session(ObservedSession(warped, trainer.fps), reference, population=population)
     assert not report.errors and report.reps == 3 and report.score > 95
     assert report.tempo["mean"] == pytest.approx(factor, rel=0.1)
 
@@ -51,11 +53,15 @@ def test_pauses_and_a_taller_body_are_not_errors(squat_reference, population):
     reference, trainer = squat_reference
     poses = trainer.h36m17()
     paused = np.concatenate([poses[:105], np.repeat(poses[105:106], 30, axis=0), poses[105:]])
-    assert not score_session(paused, trainer.fps, reference, population=population).errors
+    assert not score_session(
+        ObservedSession(paused, trainer.fps), reference, population=population
+    ).errors
     tall = generate_clip(
         ClipRequest(seed=0, movement="squat", role="trainer", body=BodyParams.average(height=1.95))
     )
-    report = score_session(tall.h36m17(), tall.fps, reference, population=population)
+    report = score_session(
+        ObservedSession(tall.h36m17(), tall.fps), reference, population=population
+    )
     assert not report.errors and report.score > 95
 
 
@@ -77,7 +83,9 @@ def test_each_error_is_flagged_on_its_segment_and_time(movement, plan, segment, 
     user = generate_clip(
         ClipRequest(seed=3, movement=movement, num_reps=4, errors=[plan], tempo=1.2)
     )
-    report = score_session(user.h36m17(), user.fps, reference, population=population)
+    report = score_session(
+        ObservedSession(user.h36m17(), user.fps), reference, population=population
+    )
     labels = [e for e in user.errors if e.segment == segment]
     found = [e for e in report.errors if e.kind == plan.kind and e.segment == segment]
     assert found, f"{plan.kind} not found; got {[(e.kind, e.segment) for e in report.errors]}"
@@ -103,7 +111,9 @@ def test_off_beat_dance_moves_are_caught_late_or_early():
         beat_times=trainer.beat_times,
     )
     on_beat = generate_clip(ClipRequest(seed=4, movement="dance", num_reps=2, errors=[], tempo=1.0))
-    report = score_session(on_beat.h36m17(), on_beat.fps, reference, beat_times=on_beat.beat_times)
+    report = score_session(
+        ObservedSession(on_beat.h36m17(), on_beat.fps, beat_times=on_beat.beat_times), reference
+    )
     assert not [e for e in report.errors if e.kind == "off_beat"]
     late = generate_clip(
         ClipRequest(
@@ -114,7 +124,9 @@ def test_off_beat_dance_moves_are_caught_late_or_early():
             errors=[ErrorPlan("off_beat", 1.0, "late", 2, 2)],
         )
     )
-    report = score_session(late.h36m17(), late.fps, reference, beat_times=late.beat_times)
+    report = score_session(
+        ObservedSession(late.h36m17(), late.fps, beat_times=late.beat_times), reference
+    )
     found = [e for e in report.errors if e.kind == "off_beat"]
     assert found and found[0].detail == "late" and found[0].segment == "timing"
     label = late.errors[0]
@@ -131,17 +143,22 @@ def test_low_2d_confidence_suppresses_cues_and_says_so(squat_reference):
     spine = [0, 7, 8]  # pelvis, spine, thorax
     label = next(e for e in user.errors if e.segment == "spine")
     scores = np.ones((user.num_frames, 17))
-    assert [e.segment for e in score_session(user.h36m17(), 30.0, reference, scores=scores).errors]
+    assert [
+        e.segment
+        for e in score_session(
+            ObservedSession(user.h36m17(), 30.0, scores=scores), reference
+        ).errors
+    ]
     # The back barely seen while it rounded: no cue, a note that says why.
     scores[label.start_frame : label.end_frame, spine] = 0.2
-    report = score_session(user.h36m17(), user.fps, reference, scores=scores)
+    report = score_session(ObservedSession(user.h36m17(), user.fps, scores=scores), reference)
     assert not [e for e in report.errors if e.segment == "spine"]
-    assert any(n["segment"] == "spine" and "could not see" in n["message"] for n in report.notes)
+    assert any(n.segment == "spine" and "could not see" in n.message for n in report.notes)
     # Barely seen all session (out of frame): not judged, and not scored as perfect either.
     scores[:, spine] = 0.2
-    report = score_session(user.h36m17(), user.fps, reference, scores=scores)
+    report = score_session(ObservedSession(user.h36m17(), user.fps, scores=scores), reference)
     assert not [e for e in report.errors if e.segment == "spine"]
-    assert any(n["segment"] == "spine" and "not judged" in n["message"] for n in report.notes)
+    assert any(n.segment == "spine" and "not judged" in n.message for n in report.notes)
     assert "spine" not in report.segments and "hips" in report.segments
 
 
@@ -151,12 +168,12 @@ def test_lifted_knees_without_landmarks_are_flagged_as_judged_from_3d_alone(squa
     reference, _ = squat_reference
     user = generate_clip(ClipRequest(seed=3, movement="squat", num_reps=3))
     scores = np.ones((user.num_frames, 17))
-    report = score_session(user.h36m17(), user.fps, reference, scores=scores)
-    knee_notes = [n for n in report.notes if "MediaPipe-33 landmarks" in n["message"]]
-    assert {n["kind"] for n in knee_notes} == {"knees_caving_in"}
-    assert {n["segment"] for n in knee_notes} == {"left_leg", "right_leg"}
-    exact = score_session(user.h36m17(), user.fps, reference)
-    assert not [n for n in exact.notes if "MediaPipe-33 landmarks" in n["message"]]
+    report = score_session(ObservedSession(user.h36m17(), user.fps, scores=scores), reference)
+    knee_notes = [n for n in report.notes if "MediaPipe-33 landmarks" in n.message]
+    assert {n.kind for n in knee_notes} == {"knees_caving_in"}
+    assert {n.segment for n in knee_notes} == {"left_leg", "right_leg"}
+    exact = score_session(ObservedSession(user.h36m17(), user.fps), reference)
+    assert not [n for n in exact.notes if "MediaPipe-33 landmarks" in n.message]
 
 
 def test_report_is_json_ready_with_a_ghost(squat_reference):
@@ -171,7 +188,9 @@ def test_report_is_json_ready_with_a_ghost(squat_reference):
             errors=[ErrorPlan("rounded_back", 0.9, "both", 1, 1)],
         )
     )
-    report = score_session(user.h36m17(), user.fps, reference, model_version="test-1")
+    report = score_session(
+        ObservedSession(user.h36m17(), user.fps), reference, model_version="test-1"
+    )
     data = json.loads(json.dumps(report.to_dict(include_ghost=True)))
     assert set(data) >= {"score", "segments", "reps", "tempo", "errors", "model_version"}
     assert data["errors"][0]["kind"] == "rounded_back" and data["model_version"] == "test-1"
@@ -183,6 +202,9 @@ def test_report_is_json_ready_with_a_ghost(squat_reference):
     middle = int((event.start_s + event.end_s) / 2 * user.fps)
     # The ghost's back is straighter than the user's where the error was flagged.
     assert spine_flexion(ghost[middle]) < spine_flexion(user.h36m17()[middle]) - 10
+    # What the API stores reads back as the same report (the HTML page is drawn from it).
+    again = SessionReport.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert again.to_dict() == report.to_dict() and again.errors[0].kind == "rounded_back"
 
 
 @pytest.mark.parametrize(
@@ -200,7 +222,7 @@ def test_bad_inputs_are_named(squat_reference, poses, fps, message):
     reference, trainer = squat_reference
     poses = trainer.h36m17() if poses is None else poses
     with pytest.raises(ValueError, match=message):
-        score_session(poses, fps, reference)
+        score_session(ObservedSession(poses, fps), reference)
 
 
 def test_bad_reference_and_strictness(squat_reference):
@@ -208,9 +230,9 @@ def test_bad_reference_and_strictness(squat_reference):
     with pytest.raises(ValueError, match="no repetition"):
         Reference.from_poses(np.repeat(trainer.h36m17()[:1], 60, axis=0), 30, "squat")
     with pytest.raises(ValueError, match="unknown strictness"):
-        score_session(trainer.h36m17(), 30, reference, strictness="olympic")
+        score_session(ObservedSession(trainer.h36m17(), 30), reference, strictness="olympic")
     with pytest.raises(ValueError, match="scores must have shape"):
-        score_session(trainer.h36m17(), 30, reference, scores=np.ones((5, 17)))
+        score_session(ObservedSession(trainer.h36m17(), 30, scores=np.ones((5, 17))), reference)
 
 
 def test_heels_lifting_is_seen_in_the_2d_foot_landmarks(squat_reference):
@@ -221,7 +243,7 @@ def test_heels_lifting_is_seen_in_the_2d_foot_landmarks(squat_reference):
     user = generate_clip(ClipRequest(seed=11, movement="squat", num_reps=3, errors=[plan]))
     seen = film(user, user.cameras[0], np.random.default_rng(0), layout="mediapipe33")
     with_feet = score_session(
-        user.h36m17(), user.fps, reference, keypoints_2d=(seen.keypoints, seen.scores)
+        ObservedSession(user.h36m17(), user.fps, landmarks=(seen.keypoints, seen.scores)), reference
     )
     found = [e for e in with_feet.errors if e.kind == "heels_lifting"]
     label = user.errors[0]
@@ -233,6 +255,6 @@ def test_heels_lifting_is_seen_in_the_2d_foot_landmarks(squat_reference):
     # 3D alone has no feet: without the 2D landmarks nothing is claimed.
     assert not [
         e
-        for e in score_session(user.h36m17(), user.fps, reference).errors
+        for e in score_session(ObservedSession(user.h36m17(), user.fps), reference).errors
         if e.kind == "heels_lifting"
     ]
