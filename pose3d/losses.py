@@ -7,7 +7,8 @@ and compared with the input 2D.
 Placing the pose: the trajectory model predicts only the root's *depth*; the sideways
 position comes from the observed 2D hip centre (:func:`root_from_hips`). Predicting all
 three root coordinates (as the paper does) diverged on our data: after a short warm-up
-the root was ~30 cm off sideways and the pose model bent itself to explain the 2D error.
+the predicted root drifted sideways and the pose model bent itself to explain the
+resulting 2D error (see docs/design-notes.md).
 """
 
 from __future__ import annotations

@@ -94,34 +94,62 @@ class BvhMotion:
 
 def parse_bvh(text: str, source: str = "<bvh>") -> BvhMotion:
     """Parse BVH text; :class:`ClipFormatError` names ``source`` and the problem."""
-    tokens = text.split()
-    position = 0
-
-    def take() -> str:
-        nonlocal position
-        if position >= len(tokens):
-            raise ClipFormatError(f"{source}: unexpected end of file (truncated?)")
-        position += 1
-        return tokens[position - 1]
-
-    def numbers(count: int) -> np.ndarray:
-        try:
-            return np.array([float(take()) for _ in range(count)])
-        except ValueError as exc:
-            raise ClipFormatError(f"{source}: expected a number ({exc})") from None
-
-    if take().upper() != "HIERARCHY":
+    tokens = _Tokens(text, source)
+    if tokens.take().upper() != "HIERARCHY":
         raise ClipFormatError(f"{source}: not a BVH file (no HIERARCHY)")
+    joints = _parse_hierarchy(tokens)
+    frames, frame_time = _parse_motion_header(tokens)
+    channels = sum(len(j.channels) for j in joints)
+    values = _motion_values(tokens.rest(), frames, channels, frame_time, source)
+    return BvhMotion(joints, frame_time, values)
+
+
+class _Tokens:
+    """The whitespace-separated tokens of a BVH file, read in order; errors name
+    ``source``."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.tokens = text.split()
+        self.position = 0
+        self.source = source
+
+    def take(self) -> str:
+        """The next token (:class:`ClipFormatError` at the end of the file)."""
+        if self.position >= len(self.tokens):
+            raise ClipFormatError(f"{self.source}: unexpected end of file (truncated?)")
+        self.position += 1
+        return self.tokens[self.position - 1]
+
+    def numbers(self, count: int) -> np.ndarray:
+        """The next ``count`` tokens as a ``(count,)`` float64 array."""
+        try:
+            return np.array([float(self.take()) for _ in range(count)])
+        except ValueError as exc:
+            raise ClipFormatError(f"{self.source}: expected a number ({exc})") from None
+
+    def rest(self) -> list[str]:
+        """The tokens not read yet."""
+        return self.tokens[self.position :]
+
+
+def _parse_hierarchy(tokens: _Tokens) -> list[BvhJoint]:
+    """Joints of the HIERARCHY section, in file order (parents before children), read
+    up to and including the ``MOTION`` keyword.
+
+    ``OFFSET`` and ``End Site`` offsets are in file units; ``channels`` are the names as
+    written (e.g. ``Zrotation``), in file order.
+    """
+    source = tokens.source
     joints: list[BvhJoint] = []
-    stack: list[int] = []
+    stack: list[int] = []  # open braces: joint index, or -2 for an End Site's
     pending_end = False
     while True:
-        token = take()
+        token = tokens.take()
         upper = token.upper()
         if upper in ("ROOT", "JOINT"):
-            joints.append(BvhJoint(take(), stack[-1] if stack else -1, np.zeros(3)))
+            joints.append(BvhJoint(tokens.take(), stack[-1] if stack else -1, np.zeros(3)))
         elif upper == "END":
-            take()  # "Site"
+            tokens.take()  # "Site"
             pending_end = True
         elif token == "{":
             stack.append(-2 if pending_end else len(joints) - 1)
@@ -131,37 +159,51 @@ def parse_bvh(text: str, source: str = "<bvh>") -> BvhMotion:
             closed = stack.pop()
             pending_end = False if closed == -2 else pending_end
         elif upper == "OFFSET":
-            offset = numbers(3)
+            offset = tokens.numbers(3)
             if pending_end:
                 joints[[s for s in stack if s >= 0][-1]].end_site = offset
             else:
                 joints[-1].offset = offset
         elif upper == "CHANNELS":
             try:
-                count = int(take())
+                count = int(tokens.take())
             except ValueError:
                 raise ClipFormatError(f"{source}: CHANNELS needs a count") from None
-            joints[-1].channels = [take() for _ in range(count)]
+            joints[-1].channels = [tokens.take() for _ in range(count)]
         elif upper == "MOTION":
             break
         else:
             raise ClipFormatError(f"{source}: unexpected token {token!r} in HIERARCHY")
     if not joints:
         raise ClipFormatError(f"{source}: the HIERARCHY has no joints")
-    if take().rstrip(":").upper() != "FRAMES":
+    return joints
+
+
+def _parse_motion_header(tokens: _Tokens) -> tuple[int, float]:
+    """``(frames, frame_time)`` from ``Frames: N`` and ``Frame Time: S`` (seconds), as
+    written (checked by :func:`_motion_values`)."""
+    source = tokens.source
+    if tokens.take().rstrip(":").upper() != "FRAMES":
         raise ClipFormatError(f"{source}: MOTION lacks 'Frames:'")
     try:
-        frames = int(take())
+        frames = int(tokens.take())
     except ValueError:
         raise ClipFormatError(f"{source}: 'Frames:' needs a whole number") from None
-    if take().upper() != "FRAME" or take().upper() != "TIME:":
+    if tokens.take().upper() != "FRAME" or tokens.take().upper() != "TIME:":
         raise ClipFormatError(f"{source}: MOTION lacks 'Frame Time:'")
     try:
-        frame_time = float(take())
+        frame_time = float(tokens.take())
     except ValueError:
         raise ClipFormatError(f"{source}: 'Frame Time:' needs a number") from None
-    channels = sum(len(j.channels) for j in joints)
-    data = tokens[position:]
+    return frames, frame_time
+
+
+def _motion_values(
+    data: list[str], frames: int, channels: int, frame_time: float, source: str
+) -> np.ndarray:
+    """Channel values ``(frames, channels)`` float64 from the motion tokens ``data``
+    (values beyond ``frames`` rows are ignored), after checking them, ``frames`` and
+    ``frame_time`` (s)."""
     if len(data) < frames * channels:
         raise ClipFormatError(
             f"{source}: truncated motion: {len(data)} values "
@@ -177,7 +219,7 @@ def parse_bvh(text: str, source: str = "<bvh>") -> BvhMotion:
         raise ClipFormatError(f"{source}: no motion frames")
     if not np.isfinite(values).all():
         raise ClipFormatError(f"{source}: motion data holds NaN or infinite values")
-    return BvhMotion(joints, frame_time, values)
+    return values
 
 
 def posed_skeleton(motion: BvhMotion) -> PosedSkeleton:

@@ -140,7 +140,8 @@ def film(
         profile: ``"phone-v1"`` (default, the original model, bit for bit),
             ``"mediapipe-real"`` or a :class:`DetectorNoise` (e.g. ``MEDIAPIPE_REAL``
             with an option changed by :func:`dataclasses.replace`). The real profile
-            costs ~65 ms for 300 frames (occlusion rays), ~20x the original's 3 ms.
+            costs far more than the original per frame: it casts occlusion rays through
+            the body for every joint (:func:`self_occluded`).
 
     Returns an :class:`Observation` in ``layout`` with ``(T, J, 2)`` float32 pixels (NaN
     where missing) and ``(T, J)`` scores in [0, 1].
@@ -151,31 +152,74 @@ def film(
     if noise is not None:
         return _film_real(clip, camera, rng, layout=layout, noise_level=noise_level, noise=noise)
     lay = get_layout(layout)
-    points_world = body_to_layout(clip.joints.astype(np.float64), layout)
-    cam = world_to_camera(points_world, camera.rotation, camera.position)
-    cam[..., 2] = np.maximum(cam[..., 2], 0.05)  # a joint behind the lens: clamp, flag below
-    uv = project(cam, camera.intrinsics)
+    _, cam, uv = _project_layout(clip.joints.astype(np.float64), camera, layout)
     frames, joints = uv.shape[:2]
     intr = camera.intrinsics
-    scores = np.ones((frames, joints))
     if noise_level == 0:
-        return Observation(
-            uv.astype(np.float32), scores.astype(np.float32), layout, camera, clip.fps, 0.0
-        )
+        scores = np.ones((frames, joints), dtype=np.float32)
+        return Observation(uv.astype(np.float32), scores, layout, camera, clip.fps, 0.0)
+    # The random draws below happen in a fixed order (jitter, scores, swaps, dropouts):
+    # "phone-v1" outputs are pinned draw for draw.
+    sigma = _phone_jitter_sigma(clip, camera, lay, uv, noise_level)
+    noisy = uv + _ar1_noise(rng, (frames, joints, 2), rho=0.7) * sigma[..., None]
+    occluded = _behind_torso(clip, camera, cam, uv)
+    outside = _outside_image(uv, (intr.width, intr.height))
+    scores = _phone_scores(rng, noisy, sigma, occluded, outside, noise_level)
+    _phone_limb_swaps(rng, noisy, lay, _side_on(clip, camera), noise_level)
+    _phone_dropouts(rng, noisy, scores, noise_level)
+    return Observation(
+        noisy.astype(np.float32), scores.astype(np.float32), layout, camera, clip.fps, noise_level
+    )
 
-    # Jitter: per joint, scaled by image size, distance and image speed.
+
+def _project_layout(
+    joints: np.ndarray, camera: CameraSpec, layout: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The body-28 ``joints`` ``(T, 28, 3)`` (world, metres, float64) in ``layout``, seen
+    by ``camera``: ``(points_world (T, J, 3) m, cam (T, J, 3) m, uv (T, J, 2) px)``.
+
+    ``cam`` is in camera coordinates with depth clamped to at least 0.05 m (a joint
+    behind the lens is still projected; callers flag it as outside the image), and ``uv``
+    is its projection through the camera's intrinsics, lens distortion included.
+    """
+    points_world = body_to_layout(joints, layout)
+    cam = world_to_camera(points_world, camera.rotation, camera.position)
+    cam[..., 2] = np.maximum(cam[..., 2], 0.05)  # a joint behind the lens: clamp, flag below
+    return points_world, cam, project(cam, camera.intrinsics)
+
+
+def _phone_jitter_sigma(
+    clip: Clip, camera: CameraSpec, lay: Layout, uv: np.ndarray, noise_level: float
+) -> np.ndarray:
+    """``(T, J)`` jitter standard deviation (px) of the ``"phone-v1"`` model.
+
+    Per joint (:data:`_JITTER_BY_PART`), times the image width over 1080 px and
+    ``1 + 0.15 (distance - 2 m)`` (camera to pelvis), plus 0.05 x the joint's image
+    speed (px/frame, from the exact pixels ``uv`` ``(T, J, 2)``), all times
+    ``noise_level``.
+    """
+    frames, joints = uv.shape[:2]
     distance = np.linalg.norm(clip.joints[:, J["pelvis"]] - camera.position, axis=-1)
     speed = np.zeros((frames, joints))
     speed[1:] = np.linalg.norm(np.diff(uv, axis=0), axis=-1)
-    sigma = (
+    return (
         _jitter_sigma(lay.joint_names)[None]
-        * (intr.width / 1080)
+        * (camera.intrinsics.width / 1080)
         * (1 + 0.15 * (distance[:, None] - 2))
         + 0.05 * speed
     ) * noise_level
-    noisy = uv + _ar1_noise(rng, (frames, joints, 2), rho=0.7) * sigma[..., None]
 
-    # Occlusion: behind the torso's depth and inside its image band.
+
+def _behind_torso(clip: Clip, camera: CameraSpec, cam: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """``(T, J)`` bool: joints the ``"phone-v1"`` model treats as hidden by the torso.
+
+    ``cam`` ``(T, J, 3)`` camera coordinates (m) and ``uv`` ``(T, J, 2)`` pixels of the
+    joints. A joint is hidden when it lies deeper than the torso's mean depth (shoulders
+    and hips) by more than 6 cm (scaled with the person's height over 1.75 m) and, in
+    the image, nearer the torso's centre than 1.5 x (0.6 x the shoulders' distance
+    apart + 1 px).
+    """
+    intr = camera.intrinsics
     torso = [J[n] for n in ("left_shoulder", "right_shoulder", "left_hip", "right_hip")]
     torso_cam = world_to_camera(
         clip.joints[:, torso].astype(np.float64), camera.rotation, camera.position
@@ -185,24 +229,57 @@ def film(
     centre = torso_uv.mean(axis=1, keepdims=True)
     half_width = 0.6 * np.linalg.norm(torso_uv[:, 0] - torso_uv[:, 1], axis=-1)[:, None] + 1
     band = np.linalg.norm(uv - centre, axis=-1) < 1.5 * half_width
-    occluded = (cam[..., 2] > torso_depth + 0.06 * clip.body.height / 1.75) & band
-    outside = _outside_image(uv, (intr.width, intr.height))
-    visible_score = 0.98 - np.abs(rng.normal(0, 0.03 * noise_level, size=scores.shape))
+    return (cam[..., 2] > torso_depth + 0.06 * clip.body.height / 1.75) & band
+
+
+def _phone_scores(
+    rng: np.random.Generator,
+    noisy: np.ndarray,
+    sigma: np.ndarray,
+    occluded: np.ndarray,
+    outside: np.ndarray,
+    noise_level: float,
+) -> np.ndarray:
+    """``(T, J)`` float64 scores of the ``"phone-v1"`` model; adds the occluded joints'
+    extra noise (3 x their ``sigma`` ``(T, J)`` px) to ``noisy`` ``(T, J, 2)`` in place.
+
+    Visible joints score 0.98 minus a half-normal spread (at least 0.5), ``occluded``
+    ``(T, J)`` ones 0.25-0.6, and ones ``outside`` ``(T, J)`` the image 0-0.25.
+    """
+    visible_score = 0.98 - np.abs(rng.normal(0, 0.03 * noise_level, size=occluded.shape))
     scores = np.clip(visible_score, 0.5, 1.0)
     scores[occluded] = rng.uniform(0.25, 0.6, size=occluded.sum())
     noisy[occluded] += rng.normal(0, 3.0, size=(occluded.sum(), 2)) * sigma[occluded][:, None]
     scores[outside] = rng.uniform(0.0, 0.25, size=outside.sum())
+    return scores
 
-    # Left/right swaps of a limb, more likely when the person is side-on to the camera.
+
+def _side_on(clip: Clip, camera: CameraSpec) -> np.ndarray:
+    """``(T,)`` how side-on the person is to ``camera``: 0 facing it or facing away, 1
+    seen from the side (one minus the |cosine| of the horizontal angle between the
+    face's direction, neck top to nose, and the pelvis-to-camera direction)."""
     forward = clip.joints[:, J["nose"]] - clip.joints[:, J["neck_top"]]
     view = camera.position - clip.joints[:, J["pelvis"]]
-    side_on = 1 - np.abs(
+    return 1 - np.abs(
         (forward[:, [0, 2]] * view[:, [0, 2]]).sum(-1)
         / (
             np.linalg.norm(forward[:, [0, 2]], axis=-1) * np.linalg.norm(view[:, [0, 2]], axis=-1)
             + 1e-9
         )
     )
+
+
+def _phone_limb_swaps(
+    rng: np.random.Generator,
+    noisy: np.ndarray,
+    lay: Layout,
+    side_on: np.ndarray,
+    noise_level: float,
+) -> None:
+    """Swap left and right arms, then legs, of ``noisy`` ``(T, J, 2)`` px in place, in
+    runs of 2-8 frames starting at 0.002 per frame x ``noise_level``, up to 4x as often
+    when the person is side-on (mean of ``side_on`` ``(T,)``)."""
+    frames = len(noisy)
     for parts in _LIMBS.values():
         pairs = [
             (lay.index(f"left_{p}"), lay.index(f"right_{p}"))
@@ -214,21 +291,26 @@ def film(
             for left, right in pairs:
                 noisy[start:end, [left, right]] = noisy[start:end, [right, left]]
 
-    # Dropouts in short runs.
+
+def _phone_dropouts(
+    rng: np.random.Generator, noisy: np.ndarray, scores: np.ndarray, noise_level: float
+) -> None:
+    """Drop joints in runs of 1-5 frames starting at 0.003 per frame x ``noise_level``,
+    joint by joint: NaN in ``noisy`` ``(T, J, 2)`` and score 0 in ``scores`` ``(T, J)``,
+    in place."""
+    frames, joints = scores.shape
     for joint in range(joints):
         for start, end in _runs(rng, frames, 0.003 * noise_level, 1, 5):
             noisy[start:end, joint] = np.nan
             scores[start:end, joint] = 0.0
-    return Observation(
-        noisy.astype(np.float32), scores.astype(np.float32), layout, camera, clip.fps, noise_level
-    )
 
 
 # --- The "mediapipe-real" profile ------------------------------------------------------
 
 # Jitter standard deviation (pixels on a 1080x1920 image, 2 m, noise level 1) by body
-# part, in match order (``foot_index`` before ``index``). Real MediaPipe is steady on the
-# trunk and face and ~3x worse on wrists and ankles; fingers and toes are worse still.
+# part, in match order (``foot_index`` before ``index``). Shaped like real MediaPipe's
+# errors: steady on the trunk and face, several times worse on wrists and ankles, and
+# worse still on fingers and toes (the ratio it was tuned to: docs/design-notes.md).
 _REAL_JITTER_BY_PART = (
     ("foot_index", 4.4), ("heel", 3.8), ("ankle", 3.4), ("knee", 2.2), ("hip", 1.4),
     ("pinky", 5.0), ("index", 5.0), ("thumb", 5.0), ("wrist", 4.0), ("elbow", 2.4),
@@ -578,10 +660,7 @@ def _film_real(
     """:func:`film` with the ``"mediapipe-real"`` model ``noise`` (see the module doc)."""
     lay = get_layout(layout)
     joints = clip.joints.astype(np.float64)
-    points_world = body_to_layout(joints, layout)
-    cam = world_to_camera(points_world, camera.rotation, camera.position)
-    cam[..., 2] = np.maximum(cam[..., 2], 0.05)  # a joint behind the lens: clamp, flag below
-    uv = project(cam, camera.intrinsics)
+    points_world, _, uv = _project_layout(joints, camera, layout)
     frames, num_joints = uv.shape[:2]
     size = (camera.intrinsics.width, camera.intrinsics.height)
     fps = float(clip.fps)

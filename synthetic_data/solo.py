@@ -231,7 +231,22 @@ def write_solo(clip: Clip, root: str | Path, *, sequence: int = 0, camera: int =
     folder = root / f"sequence.{sequence}"
     folder.mkdir(parents=True, exist_ok=True)
     template_id = "coco17-template"
-    definitions = {
+    definitions = _solo_definitions(template_id)
+    (root / "annotation_definitions.json").write_text(json.dumps(definitions, indent=1))
+    cam = clip.cameras[camera]
+    capture = _solo_camera_fields(cam)
+    coco_cam, uv = _coco17_in_camera(clip, cam)
+    for t in range(clip.num_frames):
+        keypoints = _solo_keypoints(coco_cam[t], uv[t], cam.intrinsics)
+        frame = _solo_frame(t, sequence, clip.fps, capture, template_id, keypoints)
+        (folder / f"step{t}.frame_data.json").write_text(json.dumps(frame))
+    return folder
+
+
+def _solo_definitions(template_id: str) -> dict:
+    """``annotation_definitions.json`` content: one keypoint template, COCO-17 joint names
+    and bones, with id ``template_id``."""
+    return {
         "annotationDefinitions": [
             {
                 "@type": KEYPOINT_TYPE,
@@ -248,8 +263,17 @@ def write_solo(clip: Clip, root: str | Path, *, sequence: int = 0, camera: int =
             }
         ]
     }
-    (root / "annotation_definitions.json").write_text(json.dumps(definitions, indent=1))
-    cam = clip.cameras[camera]
+
+
+def _solo_camera_fields(cam: CameraSpec) -> dict[str, list[float]]:
+    """The RGBCamera capture fields that stay the same every frame, in Unity's
+    conventions (inverse of :func:`camera_from_capture`).
+
+    ``position``: world position ``[x, y, z]`` (m, left-handed, rounded to 1e-6);
+    ``rotation``: quaternion ``[x, y, z, w]`` (9 decimals); ``dimension``: image
+    ``[w, h]`` px; ``matrix``: 9 numbers, the 3x3 upper-left of the projection matrix in
+    column-major order (``2 fx / w``, ``2 fy / h``, -1 on the diagonal; 9 decimals).
+    """
     intr = cam.intrinsics
     unity_rotation = (_FLIP_CAMERA @ cam.rotation @ _FLIP_WORLD).T
     matrix = np.zeros((3, 3))
@@ -258,60 +282,94 @@ def write_solo(clip: Clip, root: str | Path, *, sequence: int = 0, camera: int =
         2 * intr.fy / intr.height,
         -1,
     )
+    return {
+        "position": [round(float(v), 6) for v in _FLIP_WORLD @ cam.position],
+        "rotation": [round(float(v), 9) for v in matrix_to_quaternion(unity_rotation)],
+        "dimension": [float(intr.width), float(intr.height)],
+        "matrix": [round(float(v), 9) for v in matrix.T.reshape(-1)],
+    }
+
+
+def _coco17_in_camera(clip: Clip, cam: CameraSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The clip's COCO-17 joints seen by ``cam``: ``(coco_cam (T, 17, 3), uv (T, 17, 2))``.
+
+    ``coco_cam`` is in OpenCV camera coordinates (m, x right, y down, z forward); ``uv``
+    the pixels through a pinhole with ``cam``'s focal lengths and the principal point at
+    the image centre (what SOLO's matrix can express: no distortion, no lens shift),
+    depth clamped to at least 1 mm so points behind the lens still project.
+    """
+    intr = cam.intrinsics
     coco_world = clip.coco17().astype(np.float64)
     coco_cam = world_to_camera(coco_world, cam.rotation, cam.position)
     pinhole = Intrinsics(intr.fx, intr.fy, intr.width / 2, intr.height / 2, intr.width, intr.height)
     uv = project(np.maximum(coco_cam, [-np.inf, -np.inf, 1e-3]), pinhole)
-    for t in range(clip.num_frames):
-        keypoints = []
-        for j in range(COCO17.num_joints):
-            inside = 0 <= uv[t, j, 0] < intr.width and 0 <= uv[t, j, 1] < intr.height
-            keypoints.append(
-                {
-                    "index": j,
-                    "location": [round(float(v), 4) for v in uv[t, j]],
-                    "cameraCartesianLocation": [
-                        round(float(v), 6) for v in _FLIP_CAMERA @ coco_cam[t, j]
-                    ],
-                    "state": 2 if inside and coco_cam[t, j, 2] > 0 else 0,
-                }
-            )
-        frame = {
-            "frame": t,
-            "sequence": sequence,
-            "step": t,
-            "timestamp": round(t / clip.fps, 6),
-            "captures": [
-                {
-                    "@type": CAMERA_TYPE,
-                    "id": "camera",
-                    "description": "phone camera",
-                    "position": [round(float(v), 6) for v in _FLIP_WORLD @ cam.position],
-                    "rotation": [round(float(v), 9) for v in matrix_to_quaternion(unity_rotation)],
-                    "filename": f"step{t}.camera.png",
-                    "imageFormat": "Png",
-                    "dimension": [float(intr.width), float(intr.height)],
-                    "projection": "Perspective",
-                    "matrix": [round(float(v), 9) for v in matrix.T.reshape(-1)],
-                    "annotations": [
-                        {
-                            "@type": KEYPOINT_TYPE,
-                            "id": "keypoints",
-                            "sensorId": "camera",
-                            "description": "keypoints",
-                            "templateId": template_id,
-                            "values": [
-                                {
-                                    "instanceId": 1,
-                                    "labelId": 1,
-                                    "pose": "unset",
-                                    "keypoints": keypoints,
-                                }
-                            ],
-                        }
-                    ],
-                }
-            ],
-        }
-        (folder / f"step{t}.frame_data.json").write_text(json.dumps(frame))
-    return folder
+    return coco_cam, uv
+
+
+def _solo_keypoints(coco_cam: np.ndarray, uv: np.ndarray, intr: Intrinsics) -> list[dict]:
+    """One frame's SOLO keypoints from ``coco_cam`` ``(17, 3)`` (OpenCV camera, m) and
+    ``uv`` ``(17, 2)`` px: ``location`` in pixels (4 decimals), ``cameraCartesianLocation``
+    in Unity camera space (m, y up, 6 decimals) and ``state`` 2 for a joint in front of
+    the camera and inside the image, else 0."""
+    keypoints = []
+    for j in range(COCO17.num_joints):
+        inside = 0 <= uv[j, 0] < intr.width and 0 <= uv[j, 1] < intr.height
+        keypoints.append(
+            {
+                "index": j,
+                "location": [round(float(v), 4) for v in uv[j]],
+                "cameraCartesianLocation": [round(float(v), 6) for v in _FLIP_CAMERA @ coco_cam[j]],
+                "state": 2 if inside and coco_cam[j, 2] > 0 else 0,
+            }
+        )
+    return keypoints
+
+
+def _solo_frame(
+    t: int,
+    sequence: int,
+    fps: float,
+    camera_fields: dict[str, list[float]],
+    template_id: str,
+    keypoints: list[dict],
+) -> dict:
+    """``stepT.frame_data.json`` content for frame ``t`` (timestamp ``t / fps`` s): one
+    RGBCamera capture (``camera_fields`` from :func:`_solo_camera_fields`) with one
+    keypoint annotation of one person (instance 1)."""
+    return {
+        "frame": t,
+        "sequence": sequence,
+        "step": t,
+        "timestamp": round(t / fps, 6),
+        "captures": [
+            {
+                "@type": CAMERA_TYPE,
+                "id": "camera",
+                "description": "phone camera",
+                "position": camera_fields["position"],
+                "rotation": camera_fields["rotation"],
+                "filename": f"step{t}.camera.png",
+                "imageFormat": "Png",
+                "dimension": camera_fields["dimension"],
+                "projection": "Perspective",
+                "matrix": camera_fields["matrix"],
+                "annotations": [
+                    {
+                        "@type": KEYPOINT_TYPE,
+                        "id": "keypoints",
+                        "sensorId": "camera",
+                        "description": "keypoints",
+                        "templateId": template_id,
+                        "values": [
+                            {
+                                "instanceId": 1,
+                                "labelId": 1,
+                                "pose": "unset",
+                                "keypoints": keypoints,
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
