@@ -18,10 +18,10 @@ $(STAMP): pyproject.toml requirements.lock
 # video jobs then fail with instructions.
 POSE_TASK := coach-data/models/pose_landmarker.task
 $(POSE_TASK): $(STAMP)
-	$(BIN)/coach pose-task || echo "warning: no pose model, video uploads disabled"
+	$(BIN)/coach-api pose-task || echo "warning: no pose model, video uploads disabled"
 
 run: $(STAMP) $(POSE_TASK)
-	$(BIN)/coach serve
+	$(BIN)/coach-api serve
 
 test: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,6 +1,6 @@
 """The coach API under load on loopback: scored sessions per second and latency.
 
-Starts ``coach serve`` in a child process (a throw-away data folder, the bundled
+Starts ``coach-api serve`` in a child process (a throw-away data folder, the bundled
 lifter), creates a routine, then submits simulated 10-s and 60-s sessions from N
 concurrent clients (p50/p99 latency, sessions/s), and runs 20 concurrent live streams
 at 30 fps in 5-frame batches (p50/p99 from batch sent to answer received).
@@ -22,8 +22,7 @@ import httpx
 import numpy as np
 
 from bench.common import report
-from coach_api.accounts import grant_role_in
-from coach_cli.server_process import free_port, start_server
+from coach_client.local_server import free_port, grant_role, server_env, start_server
 from synthetic_data.detector import phone_json
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 
@@ -91,14 +90,15 @@ def _row(test, clients, latencies, per_second=None):
 def main(argv: list[str] | None = None) -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        server = start_server(Path(data), port, rate_per_minute=100000, rate_burst=100000)
+        limits = {"rate_per_minute": 100000, "rate_burst": 100000}
+        server = start_server(Path(data), port, **limits)
         url = f"http://127.0.0.1:{port}/v1"
         try:
             http = httpx.Client(base_url=url, timeout=300)
             http.post(
                 "/auth/register", json={"email": "t@example.com", "password": "bench password"}
             )
-            grant_role_in(f"sqlite:///{Path(data) / 'coach.db'}", "t@example.com", "trainer")
+            grant_role("t@example.com", "trainer", server_env(Path(data), **limits))
             token = http.post(
                 "/auth/login", data={"username": "t@example.com", "password": "bench password"}
             ).json()["access_token"]

@@ -28,8 +28,7 @@ import numpy as np
 import psutil
 
 from bench.common import report
-from coach_api.accounts import grant_role_in
-from coach_cli.server_process import free_port, start_server
+from coach_client.local_server import free_port, grant_role, server_env, start_server
 from synthetic_data.detector import phone_json
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 
@@ -87,7 +86,7 @@ def _black_video(path: Path) -> Path:
 
 def _pose_task(folder: Path) -> Path | None:
     """The MediaPipe pose model assembled from the cached wheel, if pip can get it."""
-    from coach_cli.pose_task import PoseTaskError, assemble_pose_task, download_wheel
+    from pose2d.task_builder import PoseTaskError, assemble_pose_task, download_wheel
 
     try:
         wheel = download_wheel(Path(".cache/wheels"))
@@ -217,23 +216,22 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as data:
         folder, port = Path(data), free_port()
         task = _pose_task(folder)
-        extra = {"pose_task": task} if task is not None else {}
-        server = start_server(
-            folder / "data",
-            port,
-            rate_per_minute=1e9,
-            rate_burst=10**9,
-            login_per_minute=1e9,
-            login_failures_per_account=10**9,
-            **extra,
-        )
+        settings = {
+            "rate_per_minute": 1e9,
+            "rate_burst": 10**9,
+            "login_per_minute": 1e9,
+            "login_failures_per_account": 10**9,
+        }
+        if task is not None:
+            settings["pose_task"] = task
+        server = start_server(folder / "data", port, **settings)
         url = f"http://127.0.0.1:{port}/v1"
         try:
             with httpx.Client(base_url=url, timeout=300) as client:
                 for email in ("trainer@example.com", "user@example.com"):
                     client.post("/auth/register", json={"email": email, "password": PASSWORD})
-                database = f"sqlite:///{folder / 'data' / 'coach.db'}"
-                grant_role_in(database, "trainer@example.com", "trainer")
+                env = server_env(folder / "data", **settings)
+                grant_role("trainer@example.com", "trainer", env)
                 token = client.post(
                     "/auth/login", data={"username": "trainer@example.com", "password": PASSWORD}
                 ).json()["access_token"]

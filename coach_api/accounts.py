@@ -1,6 +1,6 @@
 """Accounts' roles: invitations and grants (trainers and admins are never self-made).
 
-The first admin is made by whoever runs the service: ``coach users grant EMAIL --role
+The first admin is made by whoever runs the service: ``coach-api users grant EMAIL --role
 admin`` on its database. Admins then grant roles (``PUT /v1/admin/users/{id}/role``) or
 hand out single-use invitation codes (``POST /v1/admin/invitations``).
 """

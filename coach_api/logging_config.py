@@ -1,4 +1,4 @@
-"""Logging for ``coach serve``: the API's JSON request lines and uvicorn's own logs on
+"""Logging for ``coach-api serve``: the API's JSON request lines and uvicorn's own logs on
 stderr, with bearer tokens never written (a token in a URL's query is redacted)."""
 
 from __future__ import annotations

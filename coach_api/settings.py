@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-POSE_TASK_NAME = "pose_landmarker.task"  # where `coach pose-task` writes, in data_dir/models
+from pose2d.task_builder import POSE_TASK_NAME  # where `coach-api pose-task` writes
 
 
 class Settings(BaseSettings):
@@ -92,7 +92,7 @@ class Settings(BaseSettings):
 
     @property
     def resolved_pose_task(self) -> Path | None:
-        """The pose model for video uploads: ``pose_task``, else the one ``coach pose-task``
+        """The pose model for video uploads: ``pose_task``, else the one ``coach-api pose-task``
         assembles into ``data_dir/models``, else None (video jobs then explain)."""
         if self.pose_task is not None:
             return self.pose_task

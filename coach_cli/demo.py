@@ -3,48 +3,19 @@
 A simulated trainer records a squat routine and a simulated user (a different body,
 tempo and phone, with a rounded back in one repetition and caving knees in another)
 does it in front of their phone. Their MediaPipe-33 keypoints (simulated detector, with
-noise) go to the coach API, started here on a free loopback port with a throw-away data
-folder, exactly as the app sends them. The API lifts, aligns and scores; the demo
-prints the feedback, saves the HTML report, and measures the lift against the
-simulator's ground truth.
+noise) go to the coach API, started here as a child process (``coach-api serve``) on a
+free loopback port with a throw-away data folder, exactly as the app sends them. The API
+lifts, aligns and scores; the demo prints the feedback, saves the HTML report, and
+measures the lift against the simulator's ground truth.
 """
 
 from __future__ import annotations
 
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-
-
-def _start_server(data_dir: Path):
-    import uvicorn
-
-    from coach_api.main import create_app
-    from coach_api.settings import Settings
-    from coach_cli.server_process import free_port
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(Settings(data_dir=data_dir)),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(600):
-        if server.started:
-            return server, thread, f"http://127.0.0.1:{port}"
-        if not thread.is_alive():
-            break
-        time.sleep(0.05)
-    raise RuntimeError("the API did not start (see the log above)")
 
 
 def _lift_error_mm(clip, keypoints: dict) -> float:
@@ -68,9 +39,8 @@ def _lift_error_mm(clip, keypoints: dict) -> float:
 
 def run_demo(out: Path, seed: int = 7) -> dict:
     """Run the demo; writes ``out/session.html``; returns the report JSON."""
-    from coach_api.accounts import grant_role_in
-    from coach_api.settings import Settings
-    from coach_cli.http_client import CoachClient
+    from coach_client.http_client import CoachClient
+    from coach_client.local_server import free_port, grant_role, server_env, start_server
     from pose3d import Lifter
     from synthetic_data.detector import phone_json
     from synthetic_data.errors import ErrorPlan
@@ -93,17 +63,15 @@ def run_demo(out: Path, seed: int = 7) -> dict:
         )
     )
     with tempfile.TemporaryDirectory() as data_dir:
-        server, thread, url = _start_server(Path(data_dir))
+        port = free_port()
+        server = start_server(Path(data_dir), port)
+        url = f"http://127.0.0.1:{port}"
         try:
             console.print(f"coach API on {url} (data in a temporary folder)")
             coach, athlete = CoachClient(url), CoachClient(url)
             coach.register("trainer@example.com", "demo password 1")
-            # What the operator does once: `coach users grant trainer@example.com --role trainer`.
-            grant_role_in(
-                Settings(data_dir=Path(data_dir)).resolved_database_url,
-                "trainer@example.com",
-                "trainer",
-            )
+            # What the operator does once: `coach-api users grant EMAIL --role trainer`.
+            grant_role("trainer@example.com", "trainer", server_env(Path(data_dir)))
             coach.login("trainer@example.com", "demo password 1")
             routine = coach.create_routine(
                 "Bodyweight squats", "squat", phone_json(trainer, 0), published=True
@@ -119,8 +87,8 @@ def run_demo(out: Path, seed: int = 7) -> dict:
             report_path = out / "session.html"
             report_path.write_text(athlete.report_html(session["id"]))
         finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+            server.terminate()
+            server.wait(timeout=30)
     report = session["report"]
     console.print(
         f"[bold]Score {report['score']:.0f}/100[/bold], {report['reps']} reps, "

@@ -13,7 +13,8 @@ from typing import Annotated
 import typer
 
 app = typer.Typer(
-    help="AI fitness and dance coach: lifting, scoring, data pipelines, API and export.",
+    help="AI fitness and dance coach: lifting, scoring, data pipelines, demo and export "
+    "(the API service itself: coach-api).",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -28,10 +29,6 @@ dataflow_app = typer.Typer(help="Apache Beam jobs (DirectRunner here, Dataflow a
 app.add_typer(dataflow_app, name="dataflow")
 mocap_app = typer.Typer(help="Real motion capture (../shared/mocap) for training and evaluation.")
 app.add_typer(mocap_app, name="mocap")
-users_app = typer.Typer(
-    help="Accounts of the API's database (COACH_DATABASE_URL / COACH_DATA_DIR)."
-)
-app.add_typer(users_app, name="users")
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
@@ -423,31 +420,6 @@ def export(
     typer.echo(f"wrote {sidecar}")
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
-) -> None:
-    """Start the coach API (SQLite file, local blobs, bundled lifter by default)."""
-    import uvicorn
-
-    from coach_api.logging_config import log_config
-    from coach_api.main import create_app
-    from coach_api.settings import Settings
-
-    settings = Settings()
-    uvicorn.run(
-        create_app(settings),
-        host=host,
-        port=port,
-        log_config=log_config(),
-        # No WebSocket message may be larger than the live protocol allows (uvicorn would
-        # otherwise buffer 16 MiB per message before the app sees it).
-        ws_max_size=settings.live_max_message_bytes,
-        proxy_headers=True,  # client addresses (rate limits) from a trusted proxy's headers
-    )
-
-
 @mocap_app.command("clips")
 def mocap_clips(
     root: Annotated[Path, typer.Option(help="The unpacked archives.")] = Path("data/mocap"),
@@ -477,59 +449,10 @@ def fuzz_api_command(
     seed: Annotated[int, typer.Option(help="Schemathesis' random seed.")] = 1,
 ) -> None:
     """Schemathesis against a fresh server as a user and a trainer: no case may get a 5xx."""
-    from coach_cli.fuzz_api import fuzz_api
+    from bench.fuzz_api import main
 
-    summary = fuzz_api(out, reports, examples, seed)
-    typer.echo(
-        f"{summary['cases']} cases, {summary['server_errors']} server errors, "
-        f"server alive: {summary['server_alive_after']} -> {out / 'fuzz-summary.json'}"
-    )
-    if summary["server_errors"] or not summary["server_alive_after"]:
-        raise typer.Exit(1)
-
-
-@users_app.command("grant")
-def users_grant(
-    email: Annotated[str, typer.Argument(help="The account's email.")],
-    role: Annotated[str, typer.Option(help="user, trainer or admin.")] = "admin",
-) -> None:
-    """Give an account a role: how the first admin is made (admins then grant roles and
-    send invitations through the API)."""
-    from coach_api.accounts import grant_role_in
-    from coach_api.settings import Settings
-
-    if role not in ("user", "trainer", "admin"):
-        raise typer.BadParameter("role must be user, trainer or admin")
-    try:
-        user = grant_role_in(Settings().resolved_database_url, email, role)
-    except LookupError as error:
-        raise typer.BadParameter(str(error)) from None
-    typer.echo(f"{user.email} is now {user.role}")
-
-
-@app.command("pose-task")
-def pose_task(
-    wheel: Annotated[
-        Path | None,
-        typer.Option(help="mediapipe 0.10.21 wheel; default: pip-download it into --cache."),
-    ] = None,
-    cache: Annotated[Path, typer.Option(help="Folder for the downloaded wheel.")] = Path(
-        ".cache/wheels"
-    ),
-    out: Annotated[
-        Path | None, typer.Option(help="Output .task; default: the API's data_dir/models.")
-    ] = None,
-) -> None:
-    """Assemble the MediaPipe pose landmarker .task offline (for server-side video jobs)."""
-    from coach_api.settings import POSE_TASK_NAME, Settings
-    from coach_cli.pose_task import PoseTaskError, assemble_pose_task, download_wheel
-
-    target = out or Settings().data_dir / "models" / POSE_TASK_NAME
-    try:
-        written = assemble_pose_task(wheel or download_wheel(cache), target)
-    except PoseTaskError as error:
-        raise typer.BadParameter(str(error)) from None
-    typer.echo(f"pose model: {written} ({written.stat().st_size / 2**20:.1f} MB)")
+    args = ["--out", str(out), "--reports", str(reports), "--examples", str(examples)]
+    main([*args, "--seed", str(seed)])
 
 
 @bench_app.command("synth")

@@ -1,7 +1,7 @@
 """What the Flutter app does, as a script: python examples/client.py [BASE_URL [VIDEO]]
 
 Against a running API (``make run``, from this folder): registers a trainer (granted the
-role on the API's database, as the operator's ``coach users grant`` does) and a user,
+role on the API's database, as the operator's ``coach-api users grant`` does) and a user,
 creates and publishes a routine from a simulated trainer's keypoints, submits a simulated
 session and prints the report. With a VIDEO (.mp4/.mov/.webm of a squat), the user also
 uploads it: the server extracts the keypoints (MediaPipe), scores them in a background
@@ -14,9 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from coach_api.accounts import grant_role_in
-from coach_api.settings import Settings
-from coach_cli.http_client import CoachClient
+from coach_client.http_client import CoachClient
+from coach_client.local_server import grant_role
 from synthetic_data.detector import phone_json
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 
@@ -25,7 +24,7 @@ def main(base_url: str = "http://127.0.0.1:8000", video: str | None = None) -> N
     suffix = np.random.default_rng().integers(1_000_000)
     trainer, user = CoachClient(base_url), CoachClient(base_url)
     trainer.register(f"trainer{suffix}@example.com", "example password")
-    grant_role_in(Settings().resolved_database_url, f"trainer{suffix}@example.com", "trainer")
+    grant_role(f"trainer{suffix}@example.com", "trainer")  # the server's settings: the default
     trainer.login(f"trainer{suffix}@example.com", "example password")
     keypoints = phone_json(trainer_clip("squat"))
     routine = trainer.create_routine("Squats", "squat", keypoints, published=True)

@@ -20,7 +20,7 @@ from coach_api.json_requests import media_type
 from coach_api.persistence import score_into_job, store_routine
 from coach_api.schemas import DisplayText, JobPublic, check_beat_times
 from coach_api.services import music_of
-from coach_api.video import VIDEO_TYPES, extract_keypoints
+from pose2d.video import VIDEO_TYPES, extract_keypoints
 
 router = APIRouter(tags=["videos"])
 

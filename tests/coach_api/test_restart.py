@@ -10,7 +10,7 @@ import time
 import httpx
 
 from coach_api.accounts import grant_role_in
-from coach_cli.server_process import free_port, start_server
+from coach_client.local_server import free_port, start_server
 from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from tests.conftest import make_model
 

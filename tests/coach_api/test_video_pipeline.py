@@ -16,9 +16,9 @@ from fastapi.testclient import TestClient
 
 from coach_api.accounts import grant_role
 from coach_api.main import create_app
-from coach_api.video import extract_keypoints
-from coach_cli.http_client import CoachClient
-from coach_cli.pose_task import PoseTaskError, assemble_pose_task, download_wheel
+from coach_client.http_client import CoachClient
+from pose2d.task_builder import PoseTaskError, assemble_pose_task, download_wheel
+from pose2d.video import extract_keypoints
 from pose3d.skeleton import MEDIAPIPE33
 from tests.coach_api.conftest import auth_headers, wait_job
 

@@ -1,8 +1,8 @@
 """Server-side keypoints from an uploaded video (MediaPipe Pose Landmarker, video mode).
 
-The pose model is not downloaded: ``COACH_POSE_TASK`` must name a
-``pose_landmarker*.task`` file (the official one, or one assembled offline as
-``../shared/STACK.md`` describes). Without it, video jobs fail with that instruction.
+The pose model is not downloaded: the caller names a ``pose_landmarker*.task`` file (the
+official one, or one assembled offline by :mod:`pose2d.task_builder`; the service's
+``COACH_POSE_TASK``). Without it, extraction fails with that instruction.
 
 Uploads are hostile input: a few MiB of video can decode to tens of GB of pixels. So
 frames are decoded, downscaled and detected one at a time (memory is one decoded frame
@@ -75,7 +75,7 @@ def extract_keypoints(
     if task is None or not Path(task).is_file():
         raise VideoError(
             "video processing is not configured: "
-            "run `coach pose-task` or set COACH_POSE_TASK to a pose_landmarker .task file"
+            "run `coach-api pose-task` or set COACH_POSE_TASK to a pose_landmarker .task file"
         )
     capture = _open(path)
     try:

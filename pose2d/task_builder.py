@@ -1,7 +1,8 @@
 """Assemble MediaPipe's pose landmarker ``.task`` offline, from the mediapipe 0.10.21 wheel.
 
-An offline build step (``coach pose-task``, ``make run``), not part of the service: the
-API only reads the finished file (``Settings.resolved_pose_task``).
+An offline build step (``coach-api pose-task``, ``make run``), not part of the service:
+the API only reads the finished file (``Settings.resolved_pose_task``, which looks for
+``POSE_TASK_NAME`` in its data folder's ``models``).
 
 mediapipe 1.x ships no pose model and nothing may be downloaded at run time. The
 0.10.21 wheel (a package, fetched like any other with ``pip download``) contains the
@@ -36,6 +37,7 @@ from pathlib import Path
 
 from pose3d.archive import atomic_write
 
+POSE_TASK_NAME = "pose_landmarker.task"  # the assembled file's name in data_dir/models
 MEDIAPIPE_WHEEL_VERSION = "0.10.21"
 _VERSION_MODULE = "mediapipe.tasks.cc.metadata.python._pywrap_metadata_version"
 

@@ -1,14 +1,17 @@
-"""`coach fuzz-api`: schemathesis against a running API, as a user and as a trainer.
+"""Schemathesis against a running API, as a user and as a trainer (``coach fuzz-api``,
+or ``python -m bench.fuzz_api``).
 
 Starts the API on loopback (a fresh data folder, rate limits lifted so the fuzzer is not
 just answered 429), makes a user and a trainer (with a published routine, so generated
 ids can hit real rows), then runs schemathesis' CLI from the OpenAPI schema once per
 token with the ``not_a_server_error`` check. Writes ``fuzz-summary.json`` (cases, statuses,
 failures) into ``--out`` and schemathesis' own reports (large) into ``--reports``.
+The server is a child process (``coach_client.local_server``), the service untouched.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
@@ -18,8 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from coach_api.accounts import grant_role_in
-from coach_cli.server_process import free_port, start_server
+from coach_client.local_server import free_port, grant_role, server_env, start_server
 from synthetic_data.detector import phone_json
 from synthetic_data.generator import trainer_clip
 
@@ -97,21 +99,18 @@ def fuzz_api(out: Path, reports: Path, examples: int = 100, seed: int = 1) -> di
     with tempfile.TemporaryDirectory() as data:
         port = free_port()
         url = f"http://127.0.0.1:{port}/v1"
-        server = start_server(
-            Path(data),
-            port,
-            rate_per_minute=1e9,
-            rate_burst=10**9,
-            signup_per_minute=1e9,
-            login_per_minute=1e9,
-            login_failures_per_account=10**9,
-        )
+        unlimited = {
+            "rate_per_minute": 1e9,
+            "rate_burst": 10**9,
+            "signup_per_minute": 1e9,
+            "login_per_minute": 1e9,
+            "login_failures_per_account": 10**9,
+        }
+        server = start_server(Path(data), port, **unlimited)
         try:
             with httpx.Client(base_url=url, timeout=120) as client:
                 trainer = _token(client, "trainer@example.com")
-                grant_role_in(
-                    f"sqlite:///{Path(data) / 'coach.db'}", "trainer@example.com", "trainer"
-                )
+                grant_role("trainer@example.com", "trainer", server_env(Path(data), **unlimited))
                 body = {
                     "name": "Squats",
                     "movement": "squat",
@@ -140,3 +139,23 @@ def fuzz_api(out: Path, reports: Path, examples: int = 100, seed: int = 1) -> di
     }
     (out / "fuzz-summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     return summary
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/security"))
+    parser.add_argument("--reports", type=Path, default=Path("runs/fuzz"))
+    parser.add_argument("--examples", type=int, default=100, help="cases per operation")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    summary = fuzz_api(args.out, args.reports, args.examples, args.seed)
+    print(
+        f"{summary['cases']} cases, {summary['server_errors']} server errors, "
+        f"server alive: {summary['server_alive_after']} -> {args.out / 'fuzz-summary.json'}"
+    )
+    if summary["server_errors"] or not summary["server_alive_after"]:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

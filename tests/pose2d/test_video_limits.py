@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from coach_api.video import VideoError, extract_keypoints
+from pose2d.video import VideoError, extract_keypoints
 
 cv2 = pytest.importorskip("cv2")
 vision = pytest.importorskip("mediapipe.tasks.python.vision")

@@ -1,0 +1,102 @@
+"""``coach-api``: the service's operator commands (``coach-api --help``, or
+``python -m coach_api``): serve the API, grant an account a role on its database, and
+assemble the pose model for server-side video. All read the same ``COACH_*`` settings.
+
+Commands import what they need inside the function so that ``--help`` starts fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="The coach API service: serve it, manage its accounts, build its pose model.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+users_app = typer.Typer(
+    help="Accounts of the API's database (COACH_DATABASE_URL / COACH_DATA_DIR)."
+)
+app.add_typer(users_app, name="users")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    log_level: Annotated[
+        str, typer.Option(help="debug, info, warning or error (info: one line per request).")
+    ] = "info",
+) -> None:
+    """Start the coach API (SQLite file, local blobs, bundled lifter by default)."""
+    import uvicorn
+
+    from coach_api.logging_config import log_config
+    from coach_api.main import create_app
+    from coach_api.settings import Settings
+
+    if log_level.lower() not in ("debug", "info", "warning", "error"):
+        raise typer.BadParameter("expected debug, info, warning or error", param_hint="--log-level")
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_config=log_config(log_level.upper()),
+        # No WebSocket message may be larger than the live protocol allows (uvicorn would
+        # otherwise buffer 16 MiB per message before the app sees it).
+        ws_max_size=settings.live_max_message_bytes,
+        proxy_headers=True,  # client addresses (rate limits) from a trusted proxy's headers
+    )
+
+
+@users_app.command("grant")
+def users_grant(
+    email: Annotated[str, typer.Argument(help="The account's email.")],
+    role: Annotated[str, typer.Option(help="user, trainer or admin.")] = "admin",
+) -> None:
+    """Give an account a role: how the first admin is made (admins then grant roles and
+    send invitations through the API)."""
+    from coach_api.accounts import grant_role_in
+    from coach_api.settings import Settings
+
+    if role not in ("user", "trainer", "admin"):
+        raise typer.BadParameter("role must be user, trainer or admin")
+    try:
+        user = grant_role_in(Settings().resolved_database_url, email, role)
+    except LookupError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"{user.email} is now {user.role}")
+
+
+@app.command("pose-task")
+def pose_task(
+    wheel: Annotated[
+        Path | None,
+        typer.Option(help="mediapipe 0.10.21 wheel; default: pip-download it into --cache."),
+    ] = None,
+    cache: Annotated[Path, typer.Option(help="Folder for the downloaded wheel.")] = Path(
+        ".cache/wheels"
+    ),
+    out: Annotated[
+        Path | None, typer.Option(help="Output .task; default: the API's data_dir/models.")
+    ] = None,
+) -> None:
+    """Assemble the MediaPipe pose landmarker .task offline (for server-side video jobs)."""
+    from coach_api.settings import Settings
+    from pose2d.task_builder import (
+        POSE_TASK_NAME,
+        PoseTaskError,
+        assemble_pose_task,
+        download_wheel,
+    )
+
+    target = out or Settings().data_dir / "models" / POSE_TASK_NAME
+    try:
+        written = assemble_pose_task(wheel or download_wheel(cache), target)
+    except PoseTaskError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"pose model: {written} ({written.stat().st_size / 2**20:.1f} MB)")

@@ -1,0 +1,69 @@
+"""Running the API as a separate process on loopback: ``coach demo`` and ``coach
+fuzz-api`` (a free port and a throw-away data folder), the benchmarks (``bench.api``,
+``bench.hostile``) and the restart tests.
+
+The server is the service's own command, ``python -m coach_api serve``, so it runs as an
+operator's ``coach-api serve`` does (the live socket's message limit included); roles are
+granted with ``python -m coach_api users grant`` under the same ``COACH_*`` environment.
+Nothing here imports ``coach_api``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_env(data_dir: Path, **settings: object) -> dict[str, str]:
+    """This process's environment with ``COACH_DATA_DIR=data_dir`` and extra ``COACH_*``
+    settings (keyword names, upper-cased): what the server and its operator commands see."""
+    env = {**os.environ, "COACH_DATA_DIR": str(data_dir)}
+    env |= {f"COACH_{key.upper()}": str(value) for key, value in settings.items()}
+    return env
+
+
+def start_server(data_dir: Path, port: int, **settings: object) -> subprocess.Popen:
+    """``coach-api serve`` on ``127.0.0.1:port`` with :func:`server_env`'s environment
+    (warnings only in its log); returns once ``/v1/readyz`` answers."""
+    command = [sys.executable, "-m", "coach_api", "serve", "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--log-level", "warning"]
+    server = subprocess.Popen(command, env=server_env(data_dir, **settings))
+    for _ in range(600):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/v1/readyz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            if server.poll() is not None:
+                break
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("the API server did not start")
+
+
+def grant_role(email: str, role: str, env: Mapping[str, str] | None = None) -> None:
+    """Give the account ``email`` the ``role``, as the operator's ``coach-api users grant``
+    does, on the database the ``COACH_*`` variables of ``env`` name (default: this
+    process's environment, i.e. the settings of a server started with none, such as
+    ``make run`` from the same folder). RuntimeError with the command's message if it
+    fails (e.g. no such account)."""
+    command = [sys.executable, "-m", "coach_api", "users", "grant", email, "--role", role]
+    environment = dict(os.environ if env is None else env)
+    done = subprocess.run(command, env=environment, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"`coach-api users grant {email} --role {role}` failed:\n{done.stderr or done.stdout}"
+        )

@@ -1,0 +1,46 @@
+"""``coach-api``: the service's operator commands, and roles granted from outside the
+service (``coach_client.local_server.grant_role`` runs ``python -m coach_api users grant``)."""
+
+from __future__ import annotations
+
+import pytest
+import typer.main
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from coach_api.cli import app
+from coach_api.db import User
+from coach_client.local_server import grant_role, server_env
+
+runner = CliRunner()
+
+
+def test_every_command_has_help():
+    root = typer.main.get_command(app)
+    paths = [(name,) for name in root.commands] + [("users", "grant")]
+    assert {("serve",), ("pose-task",), ("users",)} <= set(paths)
+    for path in paths:
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0, (path, result.output)
+
+
+def test_serve_refuses_an_unknown_log_level():
+    result = runner.invoke(app, ["serve", "--log-level", "loud"])
+    assert result.exit_code != 0 and "log-level" in result.output
+
+
+def test_roles_are_granted_on_the_database_the_settings_name(client, settings):
+    for email in ("coach@example.com", "ana@example.com"):
+        body = {"email": email, "password": "correct horse"}
+        assert client.post("/v1/auth/register", json=body).status_code == 201
+    env = {"COACH_DATA_DIR": str(settings.data_dir)}
+    result = runner.invoke(
+        app, ["users", "grant", "coach@example.com", "--role", "trainer"], env=env
+    )
+    assert result.exit_code == 0 and "is now trainer" in result.output
+    grant_role("ana@example.com", "admin", server_env(settings.data_dir))  # a subprocess
+    with pytest.raises(RuntimeError, match="no account"):
+        grant_role("nobody@example.com", "admin", server_env(settings.data_dir))
+    with client.app.state.sessionmaker() as db:
+        roles = {user.email: user.role for user in db.scalars(select(User))}
+    assert roles == {"coach@example.com": "trainer", "ana@example.com": "admin"}
