@@ -1,8 +1,16 @@
-"""A test app on a temporary data folder with a tiny lifter, and keypoint payloads."""
+"""Test apps on temporary data folders with a tiny lifter, and keypoint payloads.
+
+Two clients: ``client`` is a fresh app and database per test (for tests that count what
+is stored, expect ids from 1, restart the app or change its settings); ``shared_client``
+is one app per test module for tests that need no fresh database: they register their
+own users (:func:`new_email`) and change settings only through ``monkeypatch``.
+"""
 
 from __future__ import annotations
 
+import itertools
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,6 +24,11 @@ from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 from tests.conftest import make_model
 from tests.dataflow_jobs.conftest import gcs_emulator  # noqa: F401 - the GCS emulator fixture
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _bundled_detector(bundled_detector_read_once):
+    """Every app's lifespan shares one read of the bundled detector (tests/conftest.py)."""
 
 
 @pytest.fixture(scope="session")
@@ -37,16 +50,16 @@ def user_payload():
     return phone_json(clip, seed=1)
 
 
-@pytest.fixture
-def settings(tmp_path):
+def app_settings(folder: Path) -> Settings:
+    """Settings of a test app keeping its data under ``folder``, with a tiny causal lifter."""
     model = make_model((3, 3), causal=True, channels=16)
     checkpoint = save_checkpoint(
-        tmp_path / "lifter.pt",
+        folder / "lifter.pt",
         model,
         LifterMetadata(architecture=model.hyperparameters, fps=30, version="api-test"),
     )
     return Settings(
-        data_dir=tmp_path / "data",
+        data_dir=folder / "data",
         lifter_checkpoint=checkpoint,
         max_body_bytes=2 * 2**20,
         live_burst_s=60.0,  # tests stream whole clips at once
@@ -57,9 +70,31 @@ def settings(tmp_path):
 
 
 @pytest.fixture
+def settings(tmp_path):
+    return app_settings(tmp_path)
+
+
+@pytest.fixture
 def client(settings):
+    """A fresh app and database for this test."""
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def shared_client(tmp_path_factory):
+    """One app and database for the module's tests that need no fresh one."""
+    settings = app_settings(tmp_path_factory.mktemp("shared-app"))
+    with TestClient(create_app(settings)) as test_client:
+        yield test_client
+
+
+_EMAIL_NUMBERS = itertools.count(1)
+
+
+def new_email(name: str = "ana") -> str:
+    """An address no other test registered: ``name-N@example.com``."""
+    return f"{name}-{next(_EMAIL_NUMBERS)}@example.com"
 
 
 def grant(client: TestClient, email: str, role: str) -> None:

@@ -4,7 +4,7 @@ from itertools import pairwise
 
 import pytest
 
-from tests.coach_api.conftest import auth_headers, wait_job
+from tests.coach_api.conftest import auth_headers, new_email, wait_job
 
 
 def _routine(client, headers, trainer_payload, name="Squats"):
@@ -20,24 +20,23 @@ def _routine(client, headers, trainer_payload, name="Squats"):
 def _scored_session(client, trainer_payload, user_payload):
     """A trainer with a routine and a user with one scored session: (trainer headers,
     routine, user headers, the session response)."""
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    trainer = auth_headers(client, new_email("coach"), role="trainer")
     routine = _routine(client, trainer, trainer_payload)
-    user = auth_headers(client)
+    user = auth_headers(client, new_email())
     body = {"routine_id": routine["id"], "keypoints": user_payload}
     return trainer, routine, user, client.post("/v1/sessions", headers=user, json=body)
 
 
-def test_auth_flow_and_errors(client):
-    headers = auth_headers(client)
+def test_auth_flow_and_errors(shared_client):
+    client, email = shared_client, new_email()
+    headers = auth_headers(client, email)
     me = client.get("/v1/me", headers=headers).json()
-    assert me["email"] == "ana@example.com" and me["role"] == "user"
+    assert me["email"] == email and me["role"] == "user"
     duplicate = client.post(
-        "/v1/auth/register", json={"email": "ANA@example.com", "password": "another pass"}
+        "/v1/auth/register", json={"email": email.upper(), "password": "another pass"}
     )
     assert duplicate.status_code == 409 and duplicate.json()["error"]["code"] == "email_taken"
-    wrong = client.post(
-        "/v1/auth/login", data={"username": "ana@example.com", "password": "nope nope"}
-    )
+    wrong = client.post("/v1/auth/login", data={"username": email, "password": "nope nope"})
     assert wrong.status_code == 401 and wrong.json()["error"]["code"] == "bad_credentials"
     assert client.get("/v1/me").status_code == 401
     assert client.get("/v1/me", headers={"Authorization": "Bearer forged"}).status_code == 401
@@ -74,16 +73,18 @@ def test_routine_and_session_flow(client, trainer_payload, user_payload):
     )
 
 
-def test_users_see_only_their_own_data(client, trainer_payload, user_payload):
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
+@pytest.mark.slow
+def test_users_see_only_their_own_data(shared_client, trainer_payload, user_payload):
+    client = shared_client
+    trainer = auth_headers(client, new_email("coach"), role="trainer")
     routine = _routine(client, trainer, trainer_payload)
-    ana, bob = auth_headers(client, "ana@example.com"), auth_headers(client, "bob@example.com")
+    ana, bob = auth_headers(client, new_email("ana")), auth_headers(client, new_email("bob"))
     session = client.post(
         "/v1/sessions", headers=ana, json={"routine_id": routine["id"], "keypoints": user_payload}
     ).json()
     assert client.get(f"/v1/sessions/{session['id']}", headers=bob).status_code == 404
     assert client.get("/v1/sessions", headers=bob).json()["total"] == 0
-    other_trainer = auth_headers(client, "other@example.com", role="trainer")
+    other_trainer = auth_headers(client, new_email("other"), role="trainer")
     # A published routine is in everyone's catalogue, but only its trainer may change it.
     assert client.get(f"/v1/routines/{routine['id']}", headers=other_trainer).status_code == 200
     assert client.delete(f"/v1/routines/{routine['id']}", headers=other_trainer).status_code == 404
@@ -130,8 +131,9 @@ def test_malformed_keypoints_name_the_field(client, trainer_payload):
     assert not client.app.state.settings.blobs.names()  # nothing half-stored
 
 
-def test_oversized_bodies_are_refused_while_reading(client):
-    headers = auth_headers(client)
+def test_oversized_bodies_are_refused_while_reading(shared_client):
+    client = shared_client
+    headers = auth_headers(client, new_email())
     big = b'{"name": "' + b"x" * (3 * 2**20) + b'"}'
     declared = client.post(
         "/v1/routines", headers={**headers, "Content-Type": "application/json"}, content=big
@@ -148,6 +150,7 @@ def test_oversized_bodies_are_refused_while_reading(client):
     assert streamed.status_code == 413
 
 
+@pytest.mark.slow
 def test_delete_me_erases_everything(client, trainer_payload, user_payload):
     trainer = auth_headers(client, "coach@example.com", role="trainer")
     routine = _routine(client, trainer, trainer_payload)
@@ -162,7 +165,8 @@ def test_delete_me_erases_everything(client, trainer_payload, user_payload):
     assert client.get("/v1/me", headers=user).status_code == 401
 
 
-def test_ops_and_openapi(client):
+def test_ops_and_openapi(shared_client):
+    client = shared_client
     assert client.get("/v1/healthz").json() == {"status": "ok"}
     assert client.get("/v1/readyz").json() == {"status": "ready"}
     models = client.get("/v1/models").json()
@@ -182,35 +186,42 @@ def test_ops_and_openapi(client):
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
 
-def test_session_report_page(client, trainer_payload, user_payload):
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
+def test_session_report_page(shared_client, trainer_payload, user_payload):
+    client = shared_client
+    trainer = auth_headers(client, new_email("coach"), role="trainer")
     routine = _routine(client, trainer, trainer_payload)
-    user = auth_headers(client)
+    user = auth_headers(client, new_email())
     session = client.post(
         "/v1/sessions", headers=user, json={"routine_id": routine["id"], "keypoints": user_payload}
     ).json()
     page = client.get(f"/v1/sessions/{session['id']}/report.html", headers=user)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "<!doctype html>" in page.text and "data:image/png;base64," in page.text
-    other = auth_headers(client, "bob@example.com")
+    other = auth_headers(client, new_email("bob"))
     assert client.get(f"/v1/sessions/{session['id']}/report.html", headers=other).status_code == 404
 
 
 @contextmanager
 def _live_socket(client, trainer_payload, user_payload):
     """A user's live socket on a trainer's routine, the start message sent."""
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    trainer = auth_headers(client, new_email("coach"), role="trainer")
     routine = _routine(client, trainer, trainer_payload)
-    token = auth_headers(client)["Authorization"].split()[1]
+    token = auth_headers(client, new_email())["Authorization"].split()[1]
     header = {k: user_payload[k] for k in ("layout", "fps", "image_width", "image_height")}
     with client.websocket_connect("/v1/live") as socket:
         socket.send_json({"type": "start", "token": token, "routine_id": routine["id"], **header})
         yield socket
 
 
-@pytest.mark.parametrize("batch", [5, 30], ids=["small batches: event loop", "large: pool"])
-def test_live_websocket_streams_reps_and_a_summary(client, trainer_payload, user_payload, batch):
-    with _live_socket(client, trainer_payload, user_payload) as socket:
+@pytest.mark.parametrize(
+    "batch",
+    [5, pytest.param(30, marks=pytest.mark.slow)],
+    ids=["small batches: event loop", "large: pool"],
+)
+def test_live_websocket_streams_reps_and_a_summary(
+    shared_client, trainer_payload, user_payload, batch
+):
+    with _live_socket(shared_client, trainer_payload, user_payload) as socket:
         ready = socket.receive_json()
         assert ready["type"] == "ready" and ready["receptive_field"] == 9
         frames = user_payload["frames"]
@@ -235,9 +246,11 @@ def test_live_websocket_streams_reps_and_a_summary(client, trainer_payload, user
         assert all(a["end_s"] <= b["start_s"] + 1e-6 for a, b in pairwise(reps))
 
 
-def test_live_stream_faster_than_real_time_is_stopped(client, trainer_payload, user_payload):
-    client.app.state.settings.live_burst_s = 1.0
-    with _live_socket(client, trainer_payload, user_payload) as socket:
+def test_live_stream_faster_than_real_time_is_stopped(
+    shared_client, trainer_payload, user_payload, monkeypatch
+):
+    monkeypatch.setattr(shared_client.app.state.settings, "live_burst_s", 1.0)
+    with _live_socket(shared_client, trainer_payload, user_payload) as socket:
         assert socket.receive_json()["type"] == "ready"
         socket.send_json({"type": "frames", "frames": user_payload["frames"][:20]})
         assert socket.receive_json()["type"] == "progress"  # within the 1-s allowance
@@ -247,7 +260,8 @@ def test_live_stream_faster_than_real_time_is_stopped(client, trainer_payload, u
         assert error["error"]["field"] == "frames"
 
 
-def test_live_websocket_rejects_bad_starts(client, trainer_payload):
+def test_live_websocket_rejects_bad_starts(shared_client):
+    client = shared_client
     with client.websocket_connect("/v1/live") as socket:
         socket.send_json(
             {
@@ -295,6 +309,7 @@ def test_rate_limit_metrics_and_request_ids(settings, trainer_payload):
         assert 'coach_work_seconds_count{step="build_reference"} 2.0' in metrics
 
 
+@pytest.mark.slow
 def test_feedback_on_cues_is_kept_and_exported_to_admins(settings, trainer_payload, user_payload):
     from fastapi.testclient import TestClient
 
@@ -329,6 +344,7 @@ def test_feedback_on_cues_is_kept_and_exported_to_admins(settings, trainer_paylo
         assert len(exported) == (1 if cues else 0)
 
 
+@pytest.mark.slow
 def test_phone_models_are_served_per_platform(settings):
     import io
     import json
@@ -365,6 +381,7 @@ def test_phone_models_are_served_per_platform(settings):
         assert json.loads(json.dumps(ios))["receptive_field"] == 9
 
 
+@pytest.mark.slow
 def test_blobs_in_a_gcs_bucket(settings, trainer_payload, user_payload, gcs_emulator):
     from fastapi.testclient import TestClient
 
@@ -384,6 +401,7 @@ def test_blobs_in_a_gcs_bucket(settings, trainer_payload, user_payload, gcs_emul
         assert len(blobs.names()) == 1
 
 
+@pytest.mark.slow
 def test_long_sessions_become_background_jobs(settings, trainer_payload, user_payload):
     import time
 
@@ -419,6 +437,7 @@ def test_long_sessions_become_background_jobs(settings, trainer_payload, user_pa
         assert client.get(f"/v1/jobs/{job_id}", headers=other).status_code == 404
 
 
+@pytest.mark.slow
 def test_video_uploads_are_checked_and_failures_explained(client, trainer_payload, tmp_path):
     import cv2
     import numpy as np
@@ -464,10 +483,12 @@ def test_video_uploads_are_checked_and_failures_explained(client, trainer_payloa
     assert not [n for n in client.app.state.settings.blobs.names() if n.startswith("video-")]
 
 
-def test_progress_per_routine(client, trainer_payload, user_payload):
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
+@pytest.mark.slow
+def test_progress_per_routine(shared_client, trainer_payload, user_payload):
+    client = shared_client
+    trainer = auth_headers(client, new_email("coach"), role="trainer")
     routine = _routine(client, trainer, trainer_payload)
-    user = auth_headers(client)
+    user = auth_headers(client, new_email())
     ids = [
         client.post(
             "/v1/sessions",
@@ -479,7 +500,7 @@ def test_progress_per_routine(client, trainer_payload, user_payload):
     progress = client.get(f"/v1/routines/{routine['id']}/progress", headers=user).json()
     assert [p["session_id"] for p in progress] == ids
     assert all(0 <= p["score"] <= 100 and p["reps"] >= 0 for p in progress)
-    other = auth_headers(client, "bob@example.com")
+    other = auth_headers(client, new_email("bob"))
     assert client.get(f"/v1/routines/{routine['id']}/progress", headers=other).json() == []
 
 

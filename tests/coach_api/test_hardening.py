@@ -1,6 +1,9 @@
 """The defects a hostile tester found (issue 15), one test each: every one failed before
 the fix. Video decoding is in test_video_limits.py, the live socket in
-test_live_hardening.py, the bad-input corpus in test_bad_inputs.py."""
+test_live_hardening.py, the bad-input corpus in test_bad_inputs.py.
+
+Tests that count what is stored, expect ids from 1 or change the app's settings get a
+fresh app (``client``, ``settings``); the others share one (``shared_client``)."""
 
 from __future__ import annotations
 
@@ -18,7 +21,9 @@ from coach_api import security
 from coach_api.db import Job
 from coach_api.logging_config import log_config
 from coach_api.main import create_app
-from tests.coach_api.conftest import auth_headers
+from tests.coach_api.conftest import auth_headers, new_email
+
+pytestmark = pytest.mark.slow  # 21 regression tests, most with their own app: ~20 s
 
 
 def _routine(client, headers, keypoints, published=False) -> dict:
@@ -36,16 +41,17 @@ def _token(client, email, password="correct horse") -> dict:
 
 # 1. A deleted account's token must not take over the next account; ids are never reused.
 def test_deleted_accounts_token_dies_and_ids_are_never_reused(
-    client, trainer_payload, user_payload
+    shared_client, trainer_payload, user_payload
 ):
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    client = shared_client
+    trainer = auth_headers(client, new_email("coach"), role="trainer")
     routine = _routine(client, trainer, trainer_payload, published=True)
-    zed = auth_headers(client, "zed@example.com")
+    zed = auth_headers(client, new_email("zed"))
     zed_id = client.get("/v1/me", headers=zed).json()["id"]
     body = {"routine_id": routine["id"], "keypoints": user_payload}
     first_session = client.post("/v1/sessions", headers=zed, json=body).json()["id"]
     assert client.delete("/v1/me", headers=zed).status_code == 204
-    newcomer = auth_headers(client, "new@example.com")
+    newcomer = auth_headers(client, new_email("new"))
     assert client.get("/v1/me", headers=newcomer).json()["id"] > zed_id
     assert client.get("/v1/me", headers=zed).status_code == 401  # the old token is dead
     assert client.post("/v1/sessions", headers=newcomer, json=body).json()["id"] > first_session
@@ -53,8 +59,9 @@ def test_deleted_accounts_token_dies_and_ids_are_never_reused(
 
 # 3. A tiny fps must not buy minutes of CPU.
 @pytest.mark.parametrize("fps", [0.01, 1e-300, 4.9, 241])
-def test_frame_rates_a_camera_cannot_film_are_refused(client, trainer_payload, fps):
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
+def test_frame_rates_a_camera_cannot_film_are_refused(shared_client, trainer_payload, fps):
+    client = shared_client
+    trainer = auth_headers(client, new_email("coach"), role="trainer")
     body = {"name": "x", "movement": "squat", "keypoints": {**trainer_payload, "fps": fps}}
     response = client.post("/v1/routines", headers=trainer, json=body)
     assert response.status_code == 422 and response.json()["error"]["field"] == "keypoints.fps"
@@ -83,8 +90,9 @@ def _peak_mb(send) -> tuple[float, object]:
         tracemalloc.stop()
 
 
-def test_keypoint_bodies_are_bounded_before_and_after_authentication(client):
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
+def test_keypoint_bodies_are_bounded_before_and_after_authentication(shared_client):
+    client = shared_client
+    trainer = auth_headers(client, new_email("coach"), role="trainer")
     frames = ",".join(["[[]]"] * 350_000)  # ~1.75 MB of empty frames (limit: 2 MiB)
     raw = (
         '{"name": "x", "movement": "squat", "keypoints": {"layout": "mediapipe33", "fps": 30,'
@@ -264,8 +272,9 @@ def test_logins_per_client_are_limited(settings):
         assert "retry-after" in logins[-1].headers
 
 
-def test_unknown_emails_cost_a_hash_and_hashing_is_bounded(client, monkeypatch):
-    auth_headers(client)
+def test_unknown_emails_cost_a_hash_and_hashing_is_bounded(shared_client, monkeypatch):
+    client, email = shared_client, new_email()
+    auth_headers(client, email)
     verified = []
     monkeypatch.setattr(security, "_hasher", _Spy(security._hasher, verified.append))
     client.post("/v1/auth/login", data={"username": "nobody@example.com", "password": "guess!!"})
@@ -273,9 +282,7 @@ def test_unknown_emails_cost_a_hash_and_hashing_is_bounded(client, monkeypatch):
     monkeypatch.setattr(security, "HASHING_WAIT_S", 0.1)
     taken = [security._hashing.acquire() for _ in range(security.HASHING_SLOTS)]
     try:
-        busy = client.post(
-            "/v1/auth/login", data={"username": "ana@example.com", "password": "correct horse"}
-        )
+        busy = client.post("/v1/auth/login", data={"username": email, "password": "correct horse"})
     finally:
         for _ in taken:
             security._hashing.release()
@@ -346,8 +353,9 @@ def test_hostile_values_are_refused_with_their_field(client, trainer_payload):
     assert client.get("/v1/routines", headers=trainer).json() == []  # nothing stored
 
 
-def test_media_type_parameters_are_accepted(client, trainer_payload):
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
+def test_media_type_parameters_are_accepted(shared_client, trainer_payload):
+    client = shared_client
+    trainer = auth_headers(client, new_email("coach"), role="trainer")
     routine = _routine(client, trainer, trainer_payload)
     upload = client.post(
         "/v1/videos",
@@ -374,9 +382,10 @@ def test_only_valid_requests_spend_rate_tokens(settings, trainer_payload):
 
 # 15. Private files, safe pages, and a request log under `coach serve`.
 def test_data_files_are_private_and_pages_are_locked_down(
-    client, settings, trainer_payload, user_payload
+    shared_client, trainer_payload, user_payload
 ):
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
+    client, settings = shared_client, shared_client.app.state.settings
+    trainer = auth_headers(client, new_email("coach"), role="trainer")
     routine = _routine(client, trainer, trainer_payload)
     session = client.post(
         "/v1/sessions",
@@ -413,8 +422,9 @@ def test_serve_logs_json_request_lines_and_redacts_tokens(capfd):
     assert "abc.def.ghi" not in logged and "token=[redacted]&x=1" in logged
 
 
-def test_concurrent_hashing_never_exceeds_its_slots(client, monkeypatch):
-    auth_headers(client)
+def test_concurrent_hashing_never_exceeds_its_slots(shared_client, monkeypatch):
+    client, email = shared_client, new_email()
+    auth_headers(client, email)
     running, peak, lock = [0], [0], threading.Lock()
 
     def enter(_hash):
@@ -427,7 +437,7 @@ def test_concurrent_hashing_never_exceeds_its_slots(client, monkeypatch):
             running[0] -= 1
 
     monkeypatch.setattr(security, "_hasher", _Spy(security._hasher, enter, leave))
-    form = {"username": "ana@example.com", "password": "correct horse"}
+    form = {"username": email, "password": "correct horse"}
     threads = [
         threading.Thread(target=lambda: client.post("/v1/auth/login", data=form)) for _ in range(8)
     ]

@@ -4,6 +4,9 @@ validated whole, routines are private until published, and a server failure is t
 
 Every refusal is an error message followed by a close (1008; 1011 for a server failure):
 with starlette's TestClient the close arrives as a ``websocket.close`` message.
+
+The tests share one app (``shared_client``), one user's ``token`` and one published
+``routine_id``, which they only read; a test that needs short timeouts gets its own app.
 """
 
 from __future__ import annotations
@@ -18,11 +21,10 @@ from sqlalchemy import select
 
 from coach_api.db import Routine, User
 from coach_api.main import create_app
-from tests.coach_api.conftest import auth_headers
+from tests.coach_api.conftest import auth_headers, new_email
 
 SHORT_TIMEOUT_S = 0.3
 HUGE = 10**400  # a number of 401 digits: overflows a float
-TRAINER = "coach@example.com"
 
 
 @pytest.fixture
@@ -35,17 +37,20 @@ def impatient_client(settings):
         yield test_client
 
 
-def _token(client: TestClient, email: str = "ana@example.com") -> str:
+def _token(client: TestClient) -> str:
     """A new account's bearer token."""
-    return auth_headers(client, email)["Authorization"].split()[1]
+    return auth_headers(client, new_email())["Authorization"].split()[1]
 
 
-def _trainer_routine(client: TestClient, payload: dict, published: bool = False) -> int:
-    """The id of a routine of a new trainer (granted the role in the database, as an admin
-    would), published to the catalogue or not."""
-    headers = auth_headers(client, TRAINER)
+def _trainer_routine(
+    client: TestClient, payload: dict, published: bool = False, trainer: str | None = None
+) -> int:
+    """The id of a routine of a new trainer (``trainer``, an email; granted the role in the
+    database, as an admin would), published to the catalogue or not."""
+    trainer = trainer or new_email("coach")
+    headers = auth_headers(client, trainer)
     with client.app.state.sessionmaker() as db:
-        db.scalar(select(User).where(User.email == TRAINER)).role = "trainer"
+        db.scalar(select(User).where(User.email == trainer)).role = "trainer"
         db.commit()
     body = {"name": "Squats", "movement": "squat", "keypoints": payload}
     response = client.post("/v1/routines", headers=headers, json=body)
@@ -75,13 +80,19 @@ def _refused(socket, close_code: int = 1008) -> dict:
     return message["error"]
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def client(shared_client):
+    """The module's app: no test here needs a fresh database."""
+    return shared_client
+
+
+@pytest.fixture(scope="module")
 def routine_id(client, trainer_payload) -> int:
     """A published routine anyone may stream against."""
     return _trainer_routine(client, trainer_payload, published=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def token(client) -> str:
     """A user's token."""
     return _token(client)
@@ -124,8 +135,10 @@ def test_a_binary_message_is_refused(client, token, routine_id):
     assert error["code"] == "protocol" and "text" in error["message"]
 
 
-def test_an_oversized_message_is_refused_before_it_is_parsed(client, token, routine_id):
-    client.app.state.settings.live_max_message_bytes = 1000
+def test_an_oversized_message_is_refused_before_it_is_parsed(
+    client, token, routine_id, monkeypatch
+):
+    monkeypatch.setattr(client.app.state.settings, "live_max_message_bytes", 1000)
     beats = [round(0.5 * n, 1) for n in range(1, 300)]  # valid, but ~2 kB
     with client.websocket_connect("/v1/live") as socket:
         socket.send_json(_start(token, routine_id, beat_times=beats))
@@ -200,14 +213,15 @@ def test_an_unknown_start_key_is_refused(client, token, routine_id):
 
 
 def test_only_own_or_published_routines_can_be_streamed(client, trainer_payload):
-    routine = _trainer_routine(client, trainer_payload)  # not published
+    trainer_email = new_email("coach")
+    routine = _trainer_routine(client, trainer_payload, trainer=trainer_email)  # not published
     user = _token(client)
     with client.websocket_connect("/v1/live") as socket:
         socket.send_json(_start(user, routine))
         error = _refused(socket)
     assert error["code"] == "not_found" and error["field"] == "routine_id"
     trainer = client.post(
-        "/v1/auth/login", data={"username": TRAINER, "password": "correct horse"}
+        "/v1/auth/login", data={"username": trainer_email, "password": "correct horse"}
     ).json()["access_token"]
     with client.websocket_connect("/v1/live") as socket:
         socket.send_json(_start(trainer, routine))

@@ -1,4 +1,6 @@
-"""Routines done to music: the beats reach the scorer from routines, sessions and live."""
+"""Routines done to music: the beats reach the scorer from routines, sessions and live.
+
+The tests share one app (none needs a fresh database): each registers its own users."""
 
 import json
 
@@ -7,7 +9,9 @@ import pytest
 from coach_api.db import Routine
 from synthetic_data.detector import phone_json
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
-from tests.coach_api.conftest import auth_headers, wait_job
+from tests.coach_api.conftest import auth_headers, new_email, wait_job
+
+pytestmark = pytest.mark.slow  # dances scored through the API
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +27,14 @@ def dance():
     }
 
 
-def _dance_routine(client, dance, **music):
-    trainer = auth_headers(client, "coach@example.com", role="trainer")
+@pytest.fixture(scope="module")
+def client(shared_client):
+    return shared_client
+
+
+def _dance_routine(client, dance, trainer_email=None, **music):
+    """A new trainer's (``trainer_email``) published dance routine: the response."""
+    trainer = auth_headers(client, trainer_email or new_email("coach"), role="trainer")
     body = {"name": "Routine", "movement": "dance", "keypoints": dance["trainer"], **music}
     body["published"] = True
     return client.post("/v1/routines", headers=trainer, json=body)
@@ -43,7 +53,7 @@ def test_a_routine_to_music_keeps_its_beats_for_sessions(client, dance):
         reference = app.state.engine.reference(app.state.settings.blobs, routine)
     assert reference.beats_per_rep == 16
     assert reference.template_length == pytest.approx(16 * 0.5 * 30, abs=2)  # 16 beats at 120 bpm
-    user = auth_headers(client)
+    user = auth_headers(client, new_email())
     body = {"routine_id": created.json()["id"], "keypoints": dance["user"]}
     timed = client.post(
         "/v1/sessions", headers=user, json={**body, "beat_times": dance["user_beats"]}
@@ -57,7 +67,7 @@ def test_a_routine_to_music_keeps_its_beats_for_sessions(client, dance):
 def test_a_dance_routine_without_music_says_what_is_not_judged(client, dance):
     created = _dance_routine(client, dance)
     assert created.status_code == 201, created.text
-    user = auth_headers(client)
+    user = auth_headers(client, new_email())
     body = {"routine_id": created.json()["id"], "keypoints": dance["user"]}
     report = client.post("/v1/sessions", headers=user, json=body).json()["report"]
     assert _untimed_notes(report)
@@ -74,15 +84,16 @@ def test_a_dance_routine_without_music_says_what_is_not_judged(client, dance):
     ],
 )
 def test_bad_music_is_refused_naming_the_field(client, dance, music, field):
+    stored = client.app.state.settings.blobs.names()
     response = _dance_routine(client, dance, **music)
     assert response.status_code == 422, response.text
     assert response.json()["error"]["field"] == field
-    assert not client.app.state.settings.blobs.names()  # nothing half-stored
+    assert client.app.state.settings.blobs.names() == stored  # nothing half-stored
 
 
 def test_live_starts_take_the_beat_times_and_check_them(client, dance):
     routine = _dance_routine(client, dance, beat_times=dance["trainer_beats"], beats_per_rep=16)
-    token = auth_headers(client)["Authorization"].split()[1]
+    token = auth_headers(client, new_email())["Authorization"].split()[1]
     header = {k: dance["user"][k] for k in ("layout", "fps", "image_width", "image_height")}
     start = {"type": "start", "token": token, "routine_id": routine.json()["id"], **header}
     with client.websocket_connect("/v1/live") as socket:
@@ -108,8 +119,11 @@ def test_live_starts_take_the_beat_times_and_check_them(client, dance):
 
 
 def test_video_uploads_take_beat_times_as_a_json_form_field(client, dance):
-    routine = _dance_routine(client, dance, beat_times=dance["trainer_beats"], beats_per_rep=16)
-    user = auth_headers(client, "ana@example.com")
+    trainer = new_email("coach")
+    routine = _dance_routine(
+        client, dance, trainer, beat_times=dance["trainer_beats"], beats_per_rep=16
+    )
+    user = auth_headers(client, new_email())
     video = {"video": ("x.mp4", b"\x00 not a video", "video/mp4")}
     for text, message in (("[1, 0.5]", "increasing"), ("1, 2", "JSON list")):
         response = client.post(
@@ -120,7 +134,7 @@ def test_video_uploads_take_beat_times_as_a_json_form_field(client, dance):
         )
         assert response.status_code == 422 and response.json()["error"]["field"] == "beat_times"
         assert message in response.json()["error"]["message"]
-    login = {"username": "coach@example.com", "password": "correct horse"}
+    login = {"username": trainer, "password": "correct horse"}
     token = client.post("/v1/auth/login", data=login).json()["access_token"]
     response = client.post(
         "/v1/routines/video",

@@ -8,11 +8,14 @@ import threading
 import time
 
 import httpx
+import pytest
 
 from coach_api.accounts import grant_role_in
 from coach_client.local_server import free_port, start_server
 from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from tests.conftest import make_model
+
+pytestmark = pytest.mark.slow  # a real server process, killed and restarted
 
 
 def test_killed_server_loses_no_committed_session(tmp_path, trainer_payload, user_payload):

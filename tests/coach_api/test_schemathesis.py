@@ -20,6 +20,8 @@ from coach_api.settings import Settings
 from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from tests.conftest import make_model
 
+pytestmark = pytest.mark.slow  # some 1,100 generated requests: minutes on two cores
+
 CALLS: list[int] = []
 
 

@@ -54,6 +54,7 @@ def person_video(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_assembled_task_finds_and_tracks_a_person(pose_task, person_video):
     with zipfile.ZipFile(pose_task) as bundle:
         assert sorted(bundle.namelist()) == [
@@ -78,6 +79,7 @@ def test_assembled_task_finds_and_tracks_a_person(pose_task, person_video):
     assert np.ptp(moved) == pytest.approx(np.ptp(expected), rel=0.15)
 
 
+@pytest.mark.slow
 def test_trainer_video_becomes_a_routine_and_user_video_a_session(
     settings, pose_task, person_video
 ):

@@ -3,6 +3,7 @@
 import json
 import shutil
 
+import pytest
 from typer.testing import CliRunner
 
 from coach_cli.main import app
@@ -14,6 +15,7 @@ from tests.pose3d.test_training import shards  # noqa: F401 - the tiny shards fi
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_train_evaluate_bundle(shards, tmp_path, monkeypatch):  # noqa: F811
     result = runner.invoke(
         app,
@@ -97,6 +99,7 @@ def test_evaluate_needs_data(tmp_path):
     assert result.exit_code != 0 and "--shards and/or --bvh" in result.output
 
 
+@pytest.mark.slow
 def test_an_offline_model_is_bundled_beside_the_default(shards, tmp_path):  # noqa: F811
     runner.invoke(
         app,

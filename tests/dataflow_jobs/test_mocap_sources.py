@@ -81,6 +81,7 @@ def test_manifest_above_the_inputs_is_used(tmp_path):
     assert clip.body.extra["licence"] == "CMU" and clip.body.extra["split"] == "train"
 
 
+@pytest.mark.slow
 def test_plan_sources_keys_by_the_fixed_split_and_dead_letters_bad_amc(tmp_path):
     write(tmp_path / "16", "16.asf", asf_text())
     good = write(tmp_path / "16", "16_02.amc", amc_text([{}, {}]))

@@ -57,6 +57,7 @@ def test_one_body_never_lands_in_two_splits(local_run):
     assert len(set(split_of_body.values())) >= 2
 
 
+@pytest.mark.slow
 def test_rerun_gives_identical_bytes_and_skip_existing_keeps_files(local_run, tiny_clips, tmp_path):
     out, summary = local_run
     again = _run(f"{tiny_clips}/*.clip.npz", tmp_path)
@@ -109,6 +110,7 @@ def test_other_sources_bvh_and_solo(tmp_path):
     assert ids == {"bvh-mocap", "solo-unity-sequence.0"}
 
 
+@pytest.mark.slow
 def test_end_to_end_on_the_gcs_emulator(tiny_clips, gcs_emulator):
     for path in sorted(tiny_clips.glob("*.clip.npz"))[:6]:
         fileio.write_bytes(f"{gcs_emulator}/clips/{path.name}", path.read_bytes())
@@ -127,6 +129,7 @@ def test_end_to_end_on_the_gcs_emulator(tiny_clips, gcs_emulator):
     assert fileio.exists(f"{gcs_emulator}/models/summary-copy.json")
 
 
+@pytest.mark.slow
 def test_generate_clips_job(tmp_path, gcs_emulator):
     assert (
         generate_clips_main(

@@ -19,6 +19,7 @@ def clip():
     return generate_clip(ClipRequest(seed=3, movement="squat", duration_s=2.0, error_rate=1.0))
 
 
+@pytest.mark.slow
 def test_plan_sources_keys_clips_and_dead_letters_bad_files(tmp_path, tiny_clips):
     write_bad_clips(tmp_path)
     good = sorted(str(p) for p in tiny_clips.glob("*.clip.npz"))[:2]

@@ -1,5 +1,7 @@
 """Decision thresholds calibrated on labelled clips (coach fit-scoring --validation)."""
 
+import pytest
+
 from lab.calibration import CONFIDENCE_SCALES, SEVERITY_SCALES, Z_SCALES, calibrate_thresholds
 from scoring import ObservedSession, PopulationModel, Reference, score_session
 from synthetic_data.clip import write_clip
@@ -17,6 +19,7 @@ def _squat(seed: int, *errors: ErrorPlan):
     return generate_clip(ClipRequest(seed=seed, movement="squat", num_reps=3, errors=list(errors)))
 
 
+@pytest.mark.slow
 def test_calibration_picks_thresholds_that_find_errors_without_alarms(tmp_path):
     error = ErrorPlan("rounded_back", 0.9, "both", 1, 2)
     clips = [_squat(seed, error) if seed % 2 else _squat(seed) for seed in range(4)]

@@ -207,6 +207,7 @@ def test_the_bundled_detector_judges_phone_sessions(squat_reference):
     assert judged(_squat(22)).errors == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fps", [24.0, 60.0])
 def test_caving_knees_are_found_in_phone_sessions_at_other_frame_rates(squat_reference, fps):
     """The knee network reads 30 fps; sessions filmed at 24 or 60 fps are resampled for it
@@ -238,6 +239,7 @@ def test_caving_knees_are_found_in_phone_sessions_at_other_frame_rates(squat_ref
     assert judged([]) == []
 
 
+@pytest.mark.slow
 def test_a_dance_without_its_beat_times_is_not_judged_as_if_it_had_them():
     """The detector learned routines to music move by move on the beat. Without the beat
     times a correct dance is not flagged (it was: "reach all the way up" on most moves),

@@ -7,6 +7,8 @@ from scoring import PopulationModel
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip
 
+pytestmark = pytest.mark.slow  # whole clips lifted and judged frame by frame
+
 
 @pytest.fixture(scope="module")
 def population() -> PopulationModel:

@@ -35,6 +35,7 @@ def exported(checkpoint, tmp_path_factory):
     return out, json.loads(export_all(out, ["onnx", "coreml"], "none", checkpoint).read_text())
 
 
+@pytest.mark.slow
 def test_sidecar_describes_every_artifact(exported):
     out, sidecar = exported
     assert sidecar["model_version"] == "tiny-export" and sidecar["receptive_field"] == 9
@@ -51,6 +52,7 @@ def test_sidecar_describes_every_artifact(exported):
         assert (out / name).exists() and len(info["sha256"]) == 64 and info["bytes"] > 0
 
 
+@pytest.mark.slow
 def test_onnx_matches_torch(checkpoint, exported):
     out, _ = exported
     model = load_checkpoint(checkpoint).model
@@ -59,6 +61,7 @@ def test_onnx_matches_torch(checkpoint, exported):
     assert onnx_window_parity(model, out / "lifter_window.onnx", lengths=(9, 50)) <= 1e-4
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("quantize", ["fp16", "int8"])
 def test_quantized_onnx_stays_close(checkpoint, tmp_path, quantize):
     export_all(tmp_path, ["onnx"], quantize, checkpoint)
@@ -70,6 +73,7 @@ def test_quantized_onnx_stays_close(checkpoint, tmp_path, quantize):
     assert abs(result["mpjpe_change_mm"]) <= 1.0 and result["max_abs_error"] < 0.05
 
 
+@pytest.mark.slow
 def test_coreml_programs_are_valid(exported):
     out, _ = exported
     stream = coreml_spec_check(out / "LifterStream.mlpackage")
@@ -85,6 +89,7 @@ def test_coreml_programs_are_valid(exported):
     assert window["outputs"][0]["name"] == "poses"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(platform.system() != "Darwin", reason="Core ML prediction runs only on macOS")
 def test_coreml_prediction_matches_torch(checkpoint, exported):
     import coremltools as ct

@@ -212,6 +212,7 @@ def test_frames_are_downscaled_and_keypoints_are_in_their_pixels(
     np.testing.assert_allclose(sequence.scores, 0.9)
 
 
+@pytest.mark.slow
 def test_memory_is_bounded_whatever_the_video_length(full_hd, task, fake_landmarker):
     """300 decoded 1080p frames are 1.9 GB; streaming them must stay far below."""
     fake = fake_landmarker(None)  # nobody in a black video

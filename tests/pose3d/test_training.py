@@ -93,6 +93,7 @@ def test_semi_supervised_training_uses_unlabelled_sequences(shards, tmp_path):
     assert "model_traj" in raw and raw["model_traj"]["shrink.weight"].shape[0] == 3
 
 
+@pytest.mark.slow
 def test_fine_tuning_starts_from_a_checkpoint_and_adds_shards(shards, tmp_path):
     train(_config(shards, tmp_path / "base", epochs=3, samples_per_epoch=4096, lr=3e-3))
     base = Trainer(_config(shards, tmp_path / "scratch"))

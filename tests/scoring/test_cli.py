@@ -1,5 +1,6 @@
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from coach_cli.main import app
@@ -10,6 +11,7 @@ from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_score_clips_writes_json_and_html(tmp_path):
     trainer = write_clip(trainer_clip("squat"), tmp_path / "trainer.clip.npz")
     user = generate_clip(

@@ -239,6 +239,7 @@ def test_real_profile_without_noise_is_the_exact_projection(facing_clip):
         assert real.events["swaps"] == [] and real.events["identity_switches"] == []
 
 
+@pytest.mark.slow
 def test_real_swaps_come_in_stretches_mostly_from_the_side_and_back(facing_clip):
     """Swapped-frame share by view bin (per-frame yaw), and stretch lengths."""
     swapped = {"front": [], "side": [], "back": []}
@@ -260,6 +261,7 @@ def test_real_swaps_come_in_stretches_mostly_from_the_side_and_back(facing_clip)
     assert lengths and min(lengths) >= 20 and max(lengths) <= 50
 
 
+@pytest.mark.slow
 def test_real_swap_lengths_scale_with_fps_and_exchange_sides():
     clip = generate_clip(
         ClipRequest(seed=4, movement="squat", num_reps=6, num_cameras=1, fps=60.0, facing_deg=0.0)
