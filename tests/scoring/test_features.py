@@ -12,7 +12,6 @@ from scoring.features import (
     FEATURE_NAMES,
     SEGMENT_FEATURES,
     F,
-    bone_scale,
     compute_features,
     facing_yaw,
     retarget,
@@ -92,13 +91,6 @@ def test_features_ignore_the_persons_proportions():
     np.testing.assert_allclose(
         bone_lengths(moved, H36M17), np.tile(lengths, (len(moved), 1)), rtol=1e-5
     )
-    assert bone_scale(moved) == pytest.approx(bone_scale(other))
-    assert bone_scale(moved) > bone_scale(poses)
-
-
-def test_bone_scale_grows_with_the_person():
-    poses = _squat_poses()
-    assert bone_scale(2 * poses) == pytest.approx(2 * bone_scale(poses))
 
 
 @pytest.mark.parametrize(("turn", "expected"), [(0, 0), (90, 90), (-90, 90), (180, 180)])
