@@ -8,7 +8,7 @@ import pytest
 
 from scoring.html import render_html, write_html
 from scoring.reference import Reference
-from scoring.report import ErrorEvent, SessionReport
+from scoring.report import ErrorEvent, Note, SessionReport
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 
@@ -36,7 +36,7 @@ def _report(poses, fps, errors, notes=(), **fields) -> SessionReport:
         "reps": 3,
         "tempo": {"mean": 1.2},
         "errors": list(errors),
-        "notes": [{"message": message} for message in notes],
+        "notes": [Note.over("rounded_back", "spine", 0.0, 1.0, message) for message in notes],
         "model_version": "test-1",
         "duration_s": len(poses) / fps,
         **fields,
