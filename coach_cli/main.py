@@ -402,6 +402,36 @@ def evaluate_scoring_command(
         raise typer.BadParameter(str(exc)) from None
 
 
+@app.command("evaluate-front-end")
+def evaluate_front_end_command(
+    clips: Annotated[
+        Path, typer.Option(help="Folder of real-motion clip files.", exists=True)
+    ] = Path("data/real-clips"),
+    out: Annotated[Path, typer.Option(help="Folder for report.md and metrics.json.")] = Path(
+        "docs/front-end-eval"
+    ),
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Use only N clips, taken in turn from each person.")
+    ] = None,
+    split: Annotated[
+        str, typer.Option(help="Clips of this split (test: held-out people; validation).")
+    ] = "test",
+    cameras: Annotated[int, typer.Option(min=1, help="Phone cameras around each person.")] = 4,
+    stress: Annotated[
+        bool, typer.Option(help="Also film every sequence again with an identity switch.")
+    ] = True,
+) -> None:
+    """Left/right swaps and identity switches repaired before lifting: share fixed, false
+    changes, other-person frames caught, MPJPE with and without the repair."""
+    from lab.front_end_eval import evaluate_front_end
+
+    try:
+        report = evaluate_front_end(clips, out, limit, split, cameras, stress=stress)
+        typer.echo(f"wrote {report}")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 @app.command()
 def export(
     out: Annotated[Path, typer.Option(help="Folder for the artifacts and lifter.json.")],

@@ -14,6 +14,8 @@ models it fits or measures (``pose3d``, ``scoring``), which must not import each
   (``scoring.live``);
 * :mod:`lab.scoring_eval`: ``coach fit-scoring`` and ``coach evaluate-scoring``;
 * :mod:`lab.evaluate`: lifter reports and the bundled lifter (``coach evaluate`` / ``bundle``);
+* :mod:`lab.front_end_eval`: the 2D front end (``pose2d.front_end``) on held-out real
+  motion filmed all around (``coach evaluate-front-end``);
 * :mod:`lab.mocap_clips`: real motion capture -> clip files (``coach mocap clips``).
 
 The ``coach`` command parses its arguments and calls these; nothing here imports the
