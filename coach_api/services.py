@@ -1,4 +1,5 @@
-"""The work behind the endpoints: validate keypoints, lift, build references, score.
+"""The work behind the endpoints: validate keypoints, repair them (the 2D front end,
+:mod:`pose2d.front_end`), lift, build references, score.
 
 CPU-heavy steps run in worker threads (a bounded pool) so the event loop stays free;
 torch is limited to one thread per call so concurrent requests share the cores.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import anyio
@@ -16,10 +17,11 @@ import numpy as np
 import torch
 
 from coach_api.errors import ApiError
+from pose2d import clean_keypoints
 from pose3d.keypoints import DEFAULT_MIN_SCORE, h36m_scores
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence, SequenceFormatError, sequence_from_array
-from scoring import Landmarks, ObservedSession, PopulationModel, Reference, score_session
+from scoring import Landmarks, Note, ObservedSession, PopulationModel, Reference, score_session
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
 
@@ -145,14 +147,28 @@ class Engine:
                 f"{field}.frames",
             )
 
-    def lift(self, sequence: KeypointSequence) -> tuple[np.ndarray, np.ndarray]:
-        """(poses ``(T, 17, 3)``, H36M-order scores ``(T, 17)``); 422 for input the lifter
-        refuses (it raises ValueError only for bad input)."""
+    def lift(self, sequence: KeypointSequence) -> Lifted:
+        """The sequence repaired by the 2D front end and lifted; 422 when the camera
+        followed someone else for most of it, or for input the lifter refuses (it raises
+        ValueError only for bad input)."""
+        cleaned = clean_keypoints(
+            sequence.keypoints, sequence.scores, sequence.fps, sequence.layout
+        )
+        if cleaned.main_too_rare:
+            raise ApiError(
+                422,
+                "no_person",
+                "the keypoints follow more than one person and none for most of the recording: "
+                + " ".join(cleaned.notes),
+                "keypoints.frames",
+            )
+        sequence = replace(sequence, keypoints=cleaned.keypoints, scores=cleaned.scores)
         try:
             poses = self.recordings.lift_sequence(sequence)
         except ValueError as exc:
             raise ApiError(422, "invalid_keypoints", str(exc), "keypoints") from None
-        return poses, h36m_scores(sequence.scores, sequence.layout)
+        scores = h36m_scores(sequence.scores, sequence.layout)
+        return Lifted(poses, scores, sequence, cleaned.notes)
 
     async def run(self, function, *args, checks: bool = False):
         """Run ``function(*args)`` in the worker pool (``checks``: the live-check thread),
@@ -173,7 +189,7 @@ class Engine:
     ) -> tuple[np.ndarray, int]:
         """Lift a trainer's routine and check it makes a reference; returns the poses and
         the repetitions found."""
-        poses, _ = self.lift(sequence)
+        poses = self.lift(sequence).poses
         try:
             Reference.for_routine(poses, sequence.fps, movement, *(music or ()))
         except ValueError as exc:
@@ -202,14 +218,11 @@ class Engine:
         strictness: str,
         beat_times: list[float] | None = None,
     ) -> tuple[dict, np.ndarray]:
-        poses, scores = self.lift(sequence)
-        landmarks = (
-            Landmarks(sequence.keypoints, sequence.scores)
-            if sequence.layout == "mediapipe33"
-            else None
-        )
+        lifted = self.lift(sequence)
+        seen = lifted.sequence  # what the lifter saw: repaired, other people left out
+        landmarks = Landmarks(seen.keypoints, seen.scores) if seen.layout == "mediapipe33" else None
         observed = ObservedSession(
-            poses, sequence.fps, scores=scores, landmarks=landmarks, beat_times=beat_times
+            lifted.poses, seen.fps, scores=lifted.scores, landmarks=landmarks, beat_times=beat_times
         )
         report = score_session(
             observed,
@@ -219,7 +232,20 @@ class Engine:
             model_version=self.recordings.metadata.version,
             include_ghost=False,
         )
-        return report.to_dict(), poses
+        report.notes[:0] = [  # what the front end did comes first: it frames the rest
+            Note.over("keypoints", "body", 0.0, observed.duration_s, text) for text in lifted.notes
+        ]
+        return report.to_dict(), lifted.poses
+
+
+class Lifted(NamedTuple):
+    """A lifted sequence: poses ``(T, 17, 3)`` metres, H36M-order 2D scores ``(T, 17)``,
+    the repaired keypoint sequence the lifter saw, and what the repair did (plain words)."""
+
+    poses: np.ndarray
+    scores: np.ndarray
+    sequence: KeypointSequence
+    notes: list[str]
 
 
 class Music(NamedTuple):

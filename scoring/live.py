@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from pose2d import clean_keypoints
 from pose3d.keypoints import h36m_scores
 from pose3d.sequence_json import KeypointSequence, parse_sequence
 from scoring.alignment import segment_reps
@@ -108,24 +109,33 @@ class LiveSession:
             return None
         return np.stack([k for k, _ in chosen]), np.stack([s for _, s in chosen])
 
-    def landmarks(self, frames: slice) -> Landmarks | None:
-        """The MediaPipe keypoints ``(T, 33, 2)`` and scores ``(T, 33)`` of ``frames``."""
-        received = self.received(frames) if self.layout == "mediapipe33" else None
-        return Landmarks(*received) if received else None
-
-    def judged_poses(self, first: int, done: int, streamed: np.ndarray) -> np.ndarray:
-        """Poses ``(done - first, 17, 3)`` to judge frames ``[first, done)`` on: lifted again
-        by the recordings model, with the frames received after ``done`` as its future
-        context. The detector learned from that model's lifts; the causal stream's
-        (``streamed``, the fallback) lag and add false cues (off beat on a correct dance)."""
+    def judged(
+        self, first: int, done: int, streamed: np.ndarray, streamed_scores: np.ndarray
+    ) -> ObservedSession:
+        """What frames ``[first, done)`` are judged on: the received keypoints repaired by
+        the 2D front end (:mod:`pose2d.front_end`: other people left out, left/right swaps
+        undone) and lifted again by the recordings model, with the frames received after
+        ``done`` as its future context. The detector learned from that model's lifts; the
+        causal stream's poses and scores (``streamed``, ``(done - first, 17, 3)`` and
+        ``(done - first, 17)``, the fallback) lag and add false cues (off beat on a
+        correct dance)."""
         recordings = self.models.recordings
         end = min(len(self.keypoints), done + recordings.receptive_field // 2)
+        count = done - first
         keypoints, scores = self.received(slice(first, end))
+        cleaned = clean_keypoints(keypoints, scores, self.fps, self.layout)
+        keypoints, scores = cleaned.keypoints, cleaned.scores
         sequence = KeypointSequence(self.layout, self.fps, *self.size, keypoints, scores)
         try:
-            return recordings.lift_sequence(sequence)[: done - first]
+            poses = recordings.lift_sequence(sequence)[:count]
+            h36m = h36m_scores(scores[:count], self.layout)
         except ValueError:  # nothing usable to lift (every joint missing)
-            return streamed
+            poses, h36m = streamed, streamed_scores
+        landmarks = (
+            Landmarks(keypoints[:count], scores[:count]) if self.layout == "mediapipe33" else None
+        )
+        beat_times = self.beats(first, done)
+        return ObservedSession(poses, self.fps, h36m, landmarks, beat_times)
 
     def routine_reps(self, frames: int) -> list[tuple[int, int]]:
         """For a routine to music with the beat times: its repetitions on the beat grid
@@ -188,13 +198,7 @@ class LiveSession:
         # late. The cost grows with the session (docs/design-notes.md, scoring).
         first = 0 if routine else reps[max(0, finished[0][0] - LIVE_CONTEXT_REPS)][0]
         done = finished[-1][1][1]  # the end of the last finished repetition
-        observed = ObservedSession(
-            self.judged_poses(first, done, poses[first:done]),
-            self.fps,
-            scores=scores[first:done],
-            landmarks=self.landmarks(slice(first, done)),
-            beat_times=self.beats(first, done),
-        )
+        observed = self.judged(first, done, poses[first:done], scores[first:done])
         report = score_session(
             observed,
             self.reference,
@@ -231,13 +235,9 @@ class LiveSession:
         if len(self.poses) < 2:
             raise TooFewFrames("no pose was lifted yet")
         frames = len(self.poses)
-        observed = ObservedSession(
-            self.judged_poses(0, frames, np.stack(self.poses)),
-            self.fps,
-            scores=np.stack(self.scores),
-            landmarks=self.landmarks(slice(None)),
-            beat_times=self.beats(0, frames),
-        )
+        with self.lock:
+            poses, scores = np.stack(self.poses), np.stack(self.scores)
+        observed = self.judged(0, frames, poses, scores)
         report = score_session(
             observed,
             self.reference,
