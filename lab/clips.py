@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from pose2d import clean_keypoints
 from pose3d.keypoints import h36m_scores
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence
@@ -93,18 +94,24 @@ def film_phone(clip: Clip, seed: int) -> Observation:
     return film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
 
 
+def phone_landmarks(clip: Clip, seed: int) -> tuple[Landmarks, tuple[int, int]]:
+    """What the phone sees of ``clip`` (:func:`film_phone`) after the 2D front end, as the
+    API repairs it before lifting (:func:`pose2d.clean_keypoints`); and the image size."""
+    seen = film_phone(clip, seed)
+    cleaned = clean_keypoints(seen.keypoints, seen.scores, clip.fps, "mediapipe33")
+    return Landmarks(cleaned.keypoints, cleaned.scores), seen.image_size
+
+
 def lift_clip(clip: Clip, lifter: Lifter, seed: int) -> tuple[np.ndarray, np.ndarray, Landmarks]:
-    """Film ``clip`` as the phone would (:func:`film_phone`) and lift it.
+    """Film ``clip`` as the phone would (:func:`phone_landmarks`) and lift it.
 
     Returns the lifted poses ``(T, 17, 3)``, their H36M-order 2D scores ``(T, 17)`` and
     the MediaPipe keypoints and scores (for the 2D-only checks).
     """
-    seen = film_phone(clip, seed)
-    sequence = KeypointSequence(
-        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
-    )
+    landmarks, image_size = phone_landmarks(clip, seed)
+    sequence = KeypointSequence("mediapipe33", clip.fps, *image_size, *landmarks)
     poses = lifter.lift_sequence(sequence)
-    return poses, h36m_scores(seen.scores, "mediapipe33"), Landmarks(seen.keypoints, seen.scores)
+    return poses, h36m_scores(landmarks.scores, "mediapipe33"), landmarks
 
 
 @dataclass
@@ -120,8 +127,7 @@ def prepare_clip(clip: Clip, number: int, source: PoseSource, lifter: Lifter) ->
     see the phone's 2D landmarks (the heel and knee image measures have no exact-3D
     counterpart)."""
     if source is PoseSource.EXACT:
-        seen = film_phone(clip, number)
-        poses, scores, landmarks = clip.h36m17(), None, Landmarks(seen.keypoints, seen.scores)
+        poses, scores, landmarks = clip.h36m17(), None, phone_landmarks(clip, number)[0]
     else:
         poses, scores, landmarks = lift_clip(clip, lifter, number)
     observed = ObservedSession(
