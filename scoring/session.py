@@ -248,15 +248,15 @@ def judge_by_rules(
         )
         if check.kind in judge.learned:
             continue
-        for start, end in _runs(flagged, observed.fps):
+        for run in _runs(flagged, observed.fps):
             _add_event(
                 findings,
                 check.kind,
                 check.segment,
-                (start, end),
+                run,
                 observed.fps,
-                np.clip(np.percentile(severity[start:end], 90), 0, 1),
-                confidence[start:end].mean(),
+                severity,
+                confidence,
                 min_confidence,
                 check.cue,
             )
@@ -268,15 +268,19 @@ def _add_event(
     segment: str,
     frames: tuple[int, int],
     fps: float,
-    severity: float,
-    confidence: float,
+    severity: np.ndarray,
+    confidence: np.ndarray,
     min_confidence: float,
     cue: str,
     note: str = "",
 ) -> None:
-    """A cue for frames ``[start, end)``, or a note (``note``, or the standard one) when
-    the camera showed them with less than ``min_confidence``."""
-    start_s, end_s = frames[0] / fps, frames[1] / fps
+    """A cue for frames ``[start, end)`` of the ``(T,)`` per-frame ``severity`` (its 90th
+    percentile there, at most 1) and ``confidence`` (its mean there), or a note (``note``,
+    or the standard one) when the camera showed them with less than ``min_confidence``."""
+    start, end = frames
+    start_s, end_s = start / fps, end / fps
+    confidence = confidence[start:end].mean()
+    severity = np.clip(np.percentile(severity[start:end], 90), 0, 1)
     if confidence < min_confidence:
         findings.notes.append(
             Note.over(kind, segment, start_s, end_s, note)
@@ -299,15 +303,15 @@ def judge_heels(matched: MatchedSession, judge: Judge, findings: Findings) -> No
     for side in ("left", "right"):
         rise, confidence = feet.heel_rise(*observed.landmarks, side, observed.fps)
         severity = rise / feet.FULL_SCALE
-        for start, end in _runs(matched.alignment.matched & (severity > threshold), observed.fps):
+        for run in _runs(matched.alignment.matched & (severity > threshold), observed.fps):
             _add_event(
                 findings,
                 "heels_lifting",
                 f"{side}_leg",
-                (start, end),
+                run,
                 observed.fps,
-                np.clip(np.percentile(severity[start:end], 90), 0, 1),
-                confidence[start:end].mean(),
+                severity,
+                confidence,
                 min_confidence,
                 feet.CUE,
                 note=f"possible heel lift on the {side} foot, but the feet were not seen "
