@@ -402,6 +402,31 @@ def evaluate_scoring_command(
         raise typer.BadParameter(str(exc)) from None
 
 
+@app.command("evaluate-scoring-real")
+def evaluate_scoring_real_command(
+    root: Annotated[Path, typer.Option(help="The unpacked mocap archives.")] = Path("data/mocap"),
+    manifest: Annotated[Path, typer.Option(help="MANIFEST.tsv of the archives.")] = Path(
+        "../shared/mocap/MANIFEST.tsv"
+    ),
+    out: Annotated[Path, typer.Option(help="Folder for report.md and metrics.json.")] = Path(
+        "docs/real-scoring-eval"
+    ),
+    population: Annotated[
+        Path | None,
+        typer.Option(help="A population.json (default: the bundled one).", exists=True),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of cameras, noise and injected errors.")] = 0,
+) -> None:
+    """Form checks on real motion capture with injected errors, filmed all around."""
+    from lab.real_scoring_eval import evaluate_real_scoring
+
+    try:
+        report = evaluate_real_scoring(root, manifest, out, population, seed)
+    except (ValueError, FileNotFoundError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"wrote {report}")
+
+
 @app.command("evaluate-front-end")
 def evaluate_front_end_command(
     clips: Annotated[

@@ -89,29 +89,43 @@ def reference_for(movement: str, cache: dict) -> tuple[Reference, Clip]:
     return cache[movement]
 
 
-def film_phone(clip: Clip, seed: int) -> Observation:
-    """What the phone sees of ``clip``: its first camera, MediaPipe-33, detector noise."""
-    return film(clip, clip.cameras[0], np.random.default_rng(seed), layout="mediapipe33")
+def film_phone(clip: Clip, seed: int, profile: str = "phone-v1") -> Observation:
+    """What the phone sees of ``clip``: its first camera, MediaPipe-33, the detector
+    noise of ``profile`` (see :func:`synthetic_data.detector.film`)."""
+    rng = np.random.default_rng(seed)
+    return film(clip, clip.cameras[0], rng, layout="mediapipe33", profile=profile)
 
 
-def phone_landmarks(clip: Clip, seed: int) -> tuple[Landmarks, tuple[int, int]]:
+def phone_landmarks(
+    clip: Clip, seed: int, profile: str = "phone-v1"
+) -> tuple[Landmarks, tuple[int, int]]:
     """What the phone sees of ``clip`` (:func:`film_phone`) after the 2D front end, as the
     API repairs it before lifting (:func:`pose2d.clean_keypoints`); and the image size."""
-    seen = film_phone(clip, seed)
+    seen = film_phone(clip, seed, profile)
     cleaned = clean_keypoints(seen.keypoints, seen.scores, clip.fps, "mediapipe33")
     return Landmarks(cleaned.keypoints, cleaned.scores), seen.image_size
 
 
-def lift_clip(clip: Clip, lifter: Lifter, seed: int) -> tuple[np.ndarray, np.ndarray, Landmarks]:
+def lift_clip(
+    clip: Clip, lifter: Lifter, seed: int, profile: str = "phone-v1"
+) -> tuple[np.ndarray, np.ndarray, Landmarks]:
     """Film ``clip`` as the phone would (:func:`phone_landmarks`) and lift it.
 
     Returns the lifted poses ``(T, 17, 3)``, their H36M-order 2D scores ``(T, 17)`` and
     the MediaPipe keypoints and scores (for the 2D-only checks).
     """
-    landmarks, image_size = phone_landmarks(clip, seed)
-    sequence = KeypointSequence("mediapipe33", clip.fps, *image_size, *landmarks)
-    poses = lifter.lift_sequence(sequence)
-    return poses, h36m_scores(landmarks.scores, "mediapipe33"), landmarks
+    landmarks, image_size = phone_landmarks(clip, seed, profile)
+    poses, scores = lift_landmarks(landmarks, image_size, clip.fps, lifter)
+    return poses, scores, landmarks
+
+
+def lift_landmarks(
+    landmarks: Landmarks, image_size: tuple[int, int], fps: float, lifter: Lifter
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lift MediaPipe-33 ``landmarks`` of an image ``(width, height)`` pixels: the poses
+    ``(T, 17, 3)`` and their H36M-order 2D scores ``(T, 17)``."""
+    sequence = KeypointSequence("mediapipe33", fps, *image_size, *landmarks)
+    return lifter.lift_sequence(sequence), h36m_scores(landmarks.scores, "mediapipe33")
 
 
 @dataclass
@@ -122,14 +136,17 @@ class PreparedClip:
     observed: ObservedSession
 
 
-def prepare_clip(clip: Clip, number: int, source: PoseSource, lifter: Lifter) -> PreparedClip:
-    """Film ``clip`` (seeded by ``number``) and, for lifted poses, lift it. Both sources
-    see the phone's 2D landmarks (the heel and knee image measures have no exact-3D
-    counterpart)."""
+def prepare_clip(
+    clip: Clip, number: int, source: PoseSource, lifter: Lifter, profile: str = "phone-v1"
+) -> PreparedClip:
+    """Film ``clip`` (seeded by ``number``, detector noise of ``profile``) and, for lifted
+    poses, lift it. Both sources see the phone's 2D landmarks (the heel and knee image
+    measures have no exact-3D counterpart)."""
     if source is PoseSource.EXACT:
-        poses, scores, landmarks = clip.h36m17(), None, phone_landmarks(clip, number)[0]
+        poses, scores = clip.h36m17(), None
+        landmarks = phone_landmarks(clip, number, profile)[0]
     else:
-        poses, scores, landmarks = lift_clip(clip, lifter, number)
+        poses, scores, landmarks = lift_clip(clip, lifter, number, profile)
     observed = ObservedSession(
         poses, clip.fps, scores=scores, landmarks=landmarks, beat_times=clip.beat_times or None
     )

@@ -1,0 +1,224 @@
+"""Real exercise takes from ``../shared/mocap`` made into scoring sessions.
+
+The archives hold few exercise takes the coach knows:
+
+* HDM05 squats (5 actors, all in the agreed **test** split): 52 cuts of one repetition
+  each. Consecutive cuts of an actor are joined into sessions of
+  :data:`SQUAT_REPS_PER_SESSION` repetitions: each next cut is turned about the vertical
+  and moved on the floor so that it starts where and as the last one ended, with a
+  :data:`BLEND_FRAMES`-frame linear blend across the join (the cuts start and end
+  standing; some consecutive cuts come from another recording, up to 0.4 m away).
+* CMU subject 14's jumping jacks: each of the takes ``14_06``, ``14_14`` and ``14_20``
+  opens with three jumping jacks. Subject 14 is in the **train** split: the bundled
+  real-motion lifters were trained on this person, so figures on these sessions are not
+  figures on unseen people.
+
+Repetitions are known for the squats (one per cut) and found for the jumping jacks from
+the wrists' height above the head (each rise above :data:`JACK_ARMS_UP_M` is one; three
+per take, as counted by hand). The true repetition count of each session is the length
+of ``clip.reps``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from synthetic_data.body import J
+from synthetic_data.cameras import body_facing_deg
+from synthetic_data.clip import Clip
+from synthetic_data.mocap import MocapTake, load_manifest, read_take
+from synthetic_data.retarget import resample
+
+FPS = 30.0
+SQUAT_REPS_PER_SESSION = 4
+BLEND_FRAMES = 4
+JACK_TAKES = ("cmu_asfamc/14/14_06.amc", "cmu_asfamc/14/14_14.amc", "cmu_asfamc/14/14_20.amc")
+JACK_SEARCH_S = 4.5  # the jumping jacks open each take; a jog or twists follow
+JACK_ARMS_UP_M = -0.3  # mean wrist height above the head top (m) that counts as arms up
+GENERATOR = {"name": "real-exercise", "version": 1}
+
+
+@dataclass
+class RealSession:
+    """One real exercise session.
+
+    Attributes:
+        clip: Body-28 joints at :data:`FPS`, its movement, repetitions ``clip.reps`` and
+            the person (``clip.body.body_id``, split in ``clip.body.extra["split"]``).
+        depth: ``(T,)`` 0..1, how far into each repetition the person is (squats: the
+            pelvis drop over that repetition's deepest; jumping jacks: arm elevation).
+    """
+
+    clip: Clip
+    depth: np.ndarray
+
+    @property
+    def person(self) -> str:
+        return self.clip.body.body_id
+
+    @property
+    def split(self) -> str:
+        return str(self.clip.body.extra.get("split", ""))
+
+
+def _yaw_matrix(degrees: float) -> np.ndarray:
+    """``(3, 3)`` rotation about the vertical (y) axis by ``degrees``, +z towards +x."""
+    c, s = np.cos(np.radians(degrees)), np.sin(np.radians(degrees))
+    return np.array([[c, 0.0, s], [0.0, 1.0, 0.0], [-s, 0.0, c]])
+
+
+def continue_from(previous: np.ndarray, joints: np.ndarray) -> np.ndarray:
+    """``joints`` ``(T, 28, 3)`` turned about the vertical through its first pelvis and
+    moved on the floor so that it starts facing and standing where ``previous``
+    ``(T', 28, 3)`` ended."""
+    turn = float(body_facing_deg(previous[-1:])[0] - body_facing_deg(joints[:1])[0])
+    pivot = joints[0, J["pelvis"]] * np.array([1.0, 0.0, 1.0])
+    turned = (joints - pivot) @ _yaw_matrix(turn).T + pivot
+    shift = previous[-1, J["pelvis"]] - turned[0, J["pelvis"]]
+    shift[1] = 0.0  # heights are the capture's own
+    return turned + shift
+
+
+def join_takes(parts: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Concatenate ``(T_i, 28, 3)`` one-repetition parts into one motion, each continuing
+    from the last (:func:`continue_from`) with :data:`BLEND_FRAMES` blended frames
+    between them. Returns the joints and each part's ``[start, end)`` frames."""
+    joined, reps = [parts[0]], [(0, len(parts[0]))]
+    length = len(parts[0])
+    for part in parts[1:]:
+        placed = continue_from(joined[-1], part)
+        weight = (np.arange(1, BLEND_FRAMES + 1) / (BLEND_FRAMES + 1))[:, None, None]
+        joined.append(joined[-1][-1] * (1 - weight) + placed[0] * weight)
+        length += BLEND_FRAMES
+        joined.append(placed)
+        reps.append((length, length + len(placed)))
+        length += len(placed)
+    return np.concatenate(joined).astype(np.float32), reps
+
+
+def squat_depth(joints: np.ndarray, reps: list[tuple[int, int]]) -> np.ndarray:
+    """``(T,)`` 0..1: the pelvis's drop below standing (its 95th-percentile height)
+    over that repetition's deepest drop; 0 outside repetitions."""
+    height = joints[:, J["pelvis"], 1].astype(np.float64)
+    drop = np.maximum(0.0, np.percentile(height, 95) - height)
+    depth = np.zeros(len(joints))
+    for start, end in reps:
+        deepest = drop[start:end].max()
+        if deepest > 0:
+            depth[start:end] = drop[start:end] / deepest
+    return depth
+
+
+def _wrists_over_head(joints: np.ndarray) -> np.ndarray:
+    """``(T,)`` mean height (m) of the two wrists above the head top."""
+    wrists = (joints[:, J["left_wrist"], 1] + joints[:, J["right_wrist"], 1]) / 2
+    return wrists - joints[:, J["head_top"], 1]
+
+
+def jack_reps(joints: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, end)`` frames of each jumping jack: each stretch with the arms up
+    (:data:`JACK_ARMS_UP_M`), widened to the lowest arm position on either side of it
+    (halfway to the neighbouring repetition's)."""
+    signal = _wrists_over_head(joints)
+    up = signal > JACK_ARMS_UP_M
+    edges = np.flatnonzero(np.diff(up.astype(np.int8)))
+    starts = [int(e) + 1 for e in edges if not up[e]]
+    ends = [int(e) + 1 for e in edges if up[e]]
+    ups = [(a, next(b for b in ends if b > a)) for a in starts if any(b > a for b in ends)]
+    bounds = [0]
+    for (_, left_end), (right_start, _) in itertools.pairwise(ups):
+        bounds.append(left_end + int(np.argmin(signal[left_end:right_start])))
+    last_end = ups[-1][1]
+    settle = np.flatnonzero(signal[last_end:] <= signal[last_end:].min() + 0.05)
+    bounds.append(last_end + int(settle[0]) + 1 if settle.size else len(signal))
+    first_start = ups[0][0]
+    before = signal[:first_start]
+    bounds[0] = int(np.flatnonzero(before <= before.min() + 0.05)[-1]) if before.size else 0
+    return list(itertools.pairwise(bounds))
+
+
+def _arm_depth(joints: np.ndarray, reps: list[tuple[int, int]]) -> np.ndarray:
+    """``(T,)`` 0..1: the wrists' height above their lowest over that repetition's range."""
+    signal = _wrists_over_head(joints)
+    depth = np.zeros(len(joints))
+    for start, end in reps:
+        low, high = signal[start:end].min(), signal[start:end].max()
+        if high > low:
+            depth[start:end] = (signal[start:end] - low) / (high - low)
+    return depth
+
+
+def _session_clip(base: Clip, clip_id: str, joints: np.ndarray, movement: str, reps) -> Clip:
+    return replace(
+        base,
+        clip_id=clip_id,
+        joints=joints,
+        movement=movement,
+        reps=[(int(a), int(b)) for a, b in reps],
+        generator=dict(GENERATOR),
+        errors=[],
+        cameras=[],
+        beat_times=[],
+    )
+
+
+def hdm05_squat_sessions(root: Path, takes: list[MocapTake]) -> list[RealSession]:
+    """Sessions of :data:`SQUAT_REPS_PER_SESSION` consecutive HDM05 squat cuts per actor
+    (an actor's last, shorter group is kept when it has at least two repetitions)."""
+    cuts = sorted((t for t in takes if "squat1Reps" in t.path), key=lambda t: t.path)
+    sessions = []
+    for subject, group in itertools.groupby(cuts, key=lambda t: t.subject):
+        clips = [resample(read_take(root, take), FPS) for take in group]
+        for number, first in enumerate(range(0, len(clips), SQUAT_REPS_PER_SESSION)):
+            batch = clips[first : first + SQUAT_REPS_PER_SESSION]
+            if len(batch) < 2:
+                continue
+            joints, reps = join_takes([clip.joints for clip in batch])
+            clip = _session_clip(batch[0], f"{subject}-squat-{number}", joints, "squat", reps)
+            sessions.append(RealSession(clip, squat_depth(joints, reps)))
+    return sessions
+
+
+def cmu_jack_sessions(root: Path, takes: list[MocapTake]) -> list[RealSession]:
+    """The jumping jacks that open each of :data:`JACK_TAKES` (subject 14, train split)."""
+    by_path = {take.path: take for take in takes}
+    sessions = []
+    for path in JACK_TAKES:
+        clip = resample(read_take(root, by_path[path]), FPS)
+        window = clip.joints[: int(JACK_SEARCH_S * FPS)]
+        reps = jack_reps(window)
+        joints = window[: reps[-1][1]]
+        session_id = f"{clip.body.body_id}-{by_path[path].trial}-jumping_jack"
+        clip = _session_clip(clip, session_id, joints, "jumping_jack", reps)
+        sessions.append(RealSession(clip, _arm_depth(joints, reps)))
+    return sessions
+
+
+def real_exercise_sessions(root: Path, manifest: Path) -> list[RealSession]:
+    """Every real exercise session (:func:`hdm05_squat_sessions`, :func:`cmu_jack_sessions`)
+    from the unpacked archives under ``root``."""
+    takes = load_manifest(manifest)
+    return hdm05_squat_sessions(root, takes) + cmu_jack_sessions(root, takes)
+
+
+def trainer_for(session: RealSession, sessions: list[RealSession]) -> RealSession:
+    """The trainer's take for ``session``: the first session of the same movement by the
+    next other person (people in sorted order, wrapping round); with nobody else doing
+    that movement, the same person's next other take."""
+    same_movement = [s for s in sessions if s.clip.movement == session.clip.movement]
+    people = sorted({s.person for s in same_movement})
+    others = [p for p in people if p != session.person]
+    if others:
+        later = [p for p in others if p > session.person]
+        person = later[0] if later else others[0]
+        return next(s for s in same_movement if s.person == person)
+    takes = [s for s in same_movement if s.clip.clip_id != session.clip.clip_id]
+    if not takes:
+        raise ValueError(f"no other take of {session.clip.movement} to train from")
+    ids = [s.clip.clip_id for s in same_movement]
+    index = ids.index(session.clip.clip_id)
+    return same_movement[(index + 1) % len(same_movement)]

@@ -1,0 +1,176 @@
+"""``coach evaluate-scoring-real``: form checks on real motion with injected errors.
+
+Real exercise sessions (:mod:`lab.real_exercise`: HDM05 squats of five held-out actors,
+CMU subject 14's jumping jacks) get the simulator's error kinds injected on the person's
+own skeleton (:mod:`synthetic_data.real_errors`), with exact per-frame labels
+(:func:`synthetic_data.errors.labels_from_change`), and are filmed by phone cameras all
+around the person (:func:`lab.front_end_eval.around_cameras`: front, their left, back,
+their right) with the ``mediapipe-real`` detector noise (swaps and passers-by included),
+repaired by the 2D front end and lifted by the bundled recordings lifter, as the API
+does. Each session is scored against another real person doing the same movement as
+the trainer (:func:`lab.real_exercise.trainer_for`).
+
+Per session: :data:`VIEWS` correct versions (one per camera) and
+:data:`ERRORS_PER_KIND` versions per error kind the movement has, each drawn as the
+generator draws them (severity 0.2-1, one to three consecutive repetitions, a side). The
+figures are those of ``coach evaluate-scoring`` (:mod:`lab.tallies`), per pose source
+(exact 3D, lifted) and per decision maker (the learned detector with the rules for the
+kinds it does not know, and the rules alone), per group of people; and the repetition
+count of every correct session against its true count.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from lab.clips import clip_performance, lift_landmarks, phone_landmarks, reference_from
+from lab.front_end_eval import around_cameras, centred
+from lab.real_exercise import RealSession, real_exercise_sessions, trainer_for
+from lab.real_scoring_report import write_report
+from lab.tallies import ModeResult
+from pose3d.lifter import Lifter
+from scoring import ObservedSession, PopulationModel, PoseSource, Reference, score_session
+from synthetic_data.clip import Clip
+from synthetic_data.errors import ErrorPlan, envelope, labels_from_change
+from synthetic_data.movements import MOVEMENTS
+from synthetic_data.real_errors import REAL_ERROR_SIDES, inject_real_error
+
+VIEWS = 4
+ERRORS_PER_KIND = 2
+PROFILE = "mediapipe-real"
+SOURCES = {PoseSource.EXACT: "ground-truth 3D", PoseSource.LIFTED: "lifted from phone 2D"}
+DECIDERS = ("learned detector + rules", "rules only")
+TEST_GROUP = "held-out people (HDM05 squats)"
+TRAIN_GROUP = "CMU subject 14 (lifter training split; jumping jacks)"
+
+
+def group_of(session: RealSession) -> str:
+    """The report group of a session: held-out people, or the lifter's training subject."""
+    return TEST_GROUP if session.split == "test" else TRAIN_GROUP
+
+
+def draw_plan(rng: np.random.Generator, kind: str, reps: int) -> ErrorPlan:
+    """One error as the generator draws it: severity 0.2-1, a side, 1-3 consecutive reps."""
+    first = int(rng.integers(reps))
+    last = min(reps - 1, first + int(rng.integers(0, 3)))
+    side = str(rng.choice(REAL_ERROR_SIDES[kind]))
+    return ErrorPlan(kind, float(rng.uniform(0.2, 1.0)), side, first, last)
+
+
+def injected_clip(session: RealSession, plan: ErrorPlan, clip_id: str) -> Clip:
+    """The session with ``plan`` injected and labelled (no labels if it changed nothing)."""
+    clip = session.clip
+    weight = envelope(clip.num_frames, clip.reps, plan.first_rep, plan.last_rep)
+    joints, change = inject_real_error(
+        clip.joints, plan.kind, plan.severity, plan.side, weight, session.depth
+    )
+    return replace(clip, clip_id=clip_id, joints=joints, errors=labels_from_change(plan, change))
+
+
+def labelled_clips(session: RealSession, seed: int) -> list[Clip]:
+    """The correct session seen from each of :data:`VIEWS` cameras, and
+    :data:`ERRORS_PER_KIND` injected versions per error kind of its movement (views in
+    turn). The session is centred on the floor first, where the cameras aim."""
+    session = replace(session, clip=centred(session.clip))
+    base = session.clip
+    cameras = around_cameras(base, VIEWS, seed)
+    clips = [
+        replace(base, clip_id=f"{base.clip_id}-correct-{camera.name}", cameras=[camera])
+        for camera in cameras
+    ]
+    rng = np.random.default_rng([seed, len(base.clip_id), base.num_frames])
+    kinds = [k for k in MOVEMENTS[base.movement].error_kinds if k in REAL_ERROR_SIDES]
+    for number, kind in enumerate(k for k in kinds for _ in range(ERRORS_PER_KIND)):
+        plan = draw_plan(rng, kind, len(base.reps))
+        clip = injected_clip(session, plan, f"{base.clip_id}-{kind}-{number}")
+        clips.append(replace(clip, cameras=[cameras[number % VIEWS]]))
+    return clips
+
+
+def observe(clip: Clip, seed: int, lifter: Lifter) -> dict[PoseSource, ObservedSession]:
+    """What scoring is given of ``clip`` from each pose source: the phone's 2D (filmed
+    once, repaired by the front end) with the exact 3D, or with its lift."""
+    landmarks, image_size = phone_landmarks(clip, seed, PROFILE)
+    lifted, scores = lift_landmarks(landmarks, image_size, clip.fps, lifter)
+    return {
+        PoseSource.EXACT: ObservedSession(clip.h36m17(), clip.fps, landmarks=landmarks),
+        PoseSource.LIFTED: ObservedSession(lifted, clip.fps, scores=scores, landmarks=landmarks),
+    }
+
+
+@dataclass
+class RealResults:
+    """Tallies per pose source, decision maker and group, and the repetition counts."""
+
+    tallies: dict[tuple[str, str, str], ModeResult] = field(
+        default_factory=lambda: defaultdict(ModeResult)
+    )
+    rep_rows: list[dict] = field(default_factory=list)
+
+    def summaries(self) -> dict[str, dict[str, dict[str, dict]]]:
+        """``{group: {source: {decider: summary}}}`` (see :meth:`ModeResult.summary`)."""
+        nested: dict = defaultdict(lambda: defaultdict(dict))
+        for (group, source, decider), result in sorted(self.tallies.items()):
+            clips = len(result.per_clip)
+            nested[group][source][decider] = result.summary(clips) | {
+                "clips": clips,
+                "alarms_by_kind": dict(sorted(result.alarms_by_kind.items())),
+            }
+        return json.loads(json.dumps(nested))
+
+
+def score_session_clips(
+    session: RealSession,
+    reference: Reference,
+    deciders: dict[str, PopulationModel | None],
+    lifter: Lifter,
+    seed: int,
+    results: RealResults,
+) -> None:
+    """Score every labelled clip of ``session`` every way and add it to ``results``."""
+    group = group_of(session)
+    for number, clip in enumerate(labelled_clips(session, seed)):
+        counted = {}
+        for source, observed in observe(clip, seed + number, lifter).items():
+            for decider, population in deciders.items():
+                report = score_session(
+                    observed, reference, population=population, include_ghost=False
+                )
+                correct = not clip.errors
+                results.tallies[(group, SOURCES[source], decider)].add_clip(
+                    clip, report.errors, correct=correct
+                )
+                counted[SOURCES[source]] = report.reps
+        if not clip.errors:
+            results.rep_rows.append(
+                {"session": clip.clip_id, "group": group, "true": len(clip.reps)} | counted
+            )
+
+
+def evaluate_real_scoring(
+    root: Path, manifest: Path, out: Path, population_path: Path | None = None, seed: int = 0
+) -> Path:
+    """Build, score and report every real exercise session; writes ``report.md``,
+    ``metrics.json`` and ``f1.png`` into ``out`` and returns the report's path."""
+    sessions = real_exercise_sessions(root, manifest)
+    population = (
+        PopulationModel.load(population_path) if population_path else PopulationModel.load()
+    )
+    deciders = {DECIDERS[0]: population, DECIDERS[1]: replace(population, detector=None)}
+    lifter = Lifter.for_recordings()
+    references: dict[str, Reference] = {}
+    results = RealResults()
+    for session in tqdm(sessions, desc="real sessions"):
+        trainer = trainer_for(session, sessions)
+        if trainer.clip.clip_id not in references:
+            performance = clip_performance(trainer.clip)
+            references[trainer.clip.clip_id] = reference_from(performance, session.clip.movement)
+        reference = references[trainer.clip.clip_id]
+        score_session_clips(session, reference, deciders, lifter, seed, results)
+    return write_report(out, results.summaries(), results.rep_rows, sessions, lifter, population)

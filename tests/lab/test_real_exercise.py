@@ -1,0 +1,93 @@
+"""Real exercise sessions: joined one-repetition cuts, repetitions, depth, trainers."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lab.real_exercise import (
+    BLEND_FRAMES,
+    RealSession,
+    _yaw_matrix,
+    jack_reps,
+    join_takes,
+    squat_depth,
+    trainer_for,
+)
+from synthetic_data.body import J
+from synthetic_data.cameras import body_facing_deg
+from synthetic_data.generator import ClipRequest, generate_clip
+
+
+@pytest.fixture(scope="module")
+def squat():
+    return generate_clip(ClipRequest(seed=3, movement="squat", duration_s=9.0, errors=[]))
+
+
+def _cuts(clip):
+    """The clip's repetitions as separate one-repetition cuts."""
+    return [clip.joints[start:end] for start, end in clip.reps]
+
+
+def test_joined_cuts_continue_where_the_last_ended_even_turned_and_moved(squat):
+    cuts = _cuts(squat)
+    assert len(cuts) >= 2
+    # The second cut was filmed elsewhere in the room, turned 70 deg.
+    moved = (cuts[1] - cuts[1][0, J["pelvis"]]) @ _yaw_matrix(70.0).T + np.array([1.5, 0, -2])
+    moved[..., 1] += cuts[1][0, J["pelvis"], 1]
+    joints, reps = join_takes([cuts[0], moved, cuts[0]])
+    assert [b - a for a, b in reps] == [len(c) for c in (cuts[0], moved, cuts[0])]
+    assert reps[1][0] == reps[0][1] + BLEND_FRAMES and reps[-1][1] == len(joints)
+    steps = np.linalg.norm(np.diff(joints[:, J["pelvis"]], axis=0), axis=1)
+    assert steps.max() < 0.05  # no jump at the joins (1.5 m and 70 deg away before)
+    facing = body_facing_deg(joints)
+    assert abs(facing[reps[1][0]] - facing[reps[0][1] - 1]) < 2.0
+    bone = np.linalg.norm(joints[:, J["left_knee"]] - joints[:, J["left_hip"]], axis=1)
+    assert np.ptp(bone[reps[1][0] : reps[1][1]]) < 1e-4  # the cut itself moved rigidly
+
+
+def test_squat_depth_is_one_at_the_bottom_of_each_repetition(squat):
+    depth = squat_depth(squat.joints, squat.reps)
+    assert depth.min() >= 0 and depth.max() <= 1
+    for start, end in squat.reps:
+        bottom = start + int(np.argmin(squat.joints[start:end, J["pelvis"], 1]))
+        assert depth[bottom] == pytest.approx(1.0)
+        assert depth[start] < 0.2
+
+
+def test_jumping_jacks_are_counted_from_the_arms():
+    clip = generate_clip(ClipRequest(seed=5, movement="jumping_jack", duration_s=7.0, errors=[]))
+    reps = jack_reps(clip.joints)
+    lengths = [b - a for a, b in clip.reps]
+    whole = [r for r, n in zip(clip.reps, lengths, strict=True) if n > np.median(lengths) / 2]
+    assert len(reps) == len(whole)  # the take's cut-off last jack is not one
+    # Each found jack ends within a few frames of the simulated one (a pause before a
+    # jack belongs to it: it starts where the last one ended).
+    assert max(abs(a - b) for (_, a), (_, b) in zip(reps, whole, strict=True)) <= 3
+    assert all(b > a for a, b in reps)
+    assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(reps))
+
+
+def _session(clip, person, clip_id):
+    body = replace(clip.body, body_id=person)
+    return RealSession(replace(clip, clip_id=clip_id, body=body), np.zeros(clip.num_frames))
+
+
+def test_the_trainer_is_another_person_doing_the_same_movement(squat):
+    jack = generate_clip(ClipRequest(seed=1, movement="jumping_jack", duration_s=3.0, errors=[]))
+    sessions = [
+        _session(squat, "ann", "ann-0"),
+        _session(squat, "ann", "ann-1"),
+        _session(squat, "bob", "bob-0"),
+        _session(jack, "cid", "cid-0"),
+        _session(jack, "cid", "cid-1"),
+    ]
+    assert trainer_for(sessions[0], sessions).clip.clip_id == "bob-0"
+    assert trainer_for(sessions[2], sessions).clip.clip_id == "ann-0"  # wraps round
+    # Nobody else did jumping jacks: the same person's other take.
+    assert trainer_for(sessions[3], sessions).clip.clip_id == "cid-1"
+    with pytest.raises(ValueError, match="no other take"):
+        trainer_for(sessions[3], sessions[3:4])
