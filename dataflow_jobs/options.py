@@ -103,6 +103,12 @@ class GenerateClipsOptions(PipelineOptions):
         )
         parser.add_argument("--duration", type=float, default=None, help="Clip length, seconds.")
         parser.add_argument("--cameras", type=int, default=1, help="Cameras per clip.")
+        parser.add_argument(
+            "--deep-squat-share",
+            type=float,
+            default=0.0,
+            help="Share of the squats done deep, below parallel (default 0).",
+        )
 
 
 def parse_options(

@@ -251,7 +251,12 @@ def generate_clips(pipeline: beam.Pipeline, args: Namespace) -> None:
     """The simulator as a Beam job: requests -> clip files + references + manifest."""
     movements = [m.strip() for m in args.exercises.split(",") if m.strip()] or None
     requests = plan_requests(
-        args.count, args.seed, movements, duration_s=args.duration, num_cameras=args.cameras
+        args.count,
+        args.seed,
+        movements,
+        duration_s=args.duration,
+        num_cameras=args.cameras,
+        deep_squat_share=args.deep_squat_share,
     )
     results = (
         pipeline

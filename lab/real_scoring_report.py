@@ -44,7 +44,9 @@ def _setup_lines(
     people = Counter(s.person for s in sessions)
     movements = Counter(s.clip.movement for s in sessions)
     detector = population.detector if population else None
-    trained = f"trained on {detector.info.get('training_clips')} simulated clips"
+    trained = (
+        f"trained on {detector.info.get('training_clips')} simulated clips" if detector else "none"
+    )
     return [
         "# Form checks on real motion with injected errors",
         "",
@@ -53,7 +55,7 @@ def _setup_lines(
         "same movement (CMU 14's jumping jacks: the same person's next take, nobody else "
         "did them); lifter "
         f"`{lifter.metadata.version}`; learned detector "
-        f"{trained if detector else 'none'}"
+        f"{trained}"
         "; cameras all around the person, `mediapipe-real` detector noise, the 2D front end "
         "before lifting. Made by `coach evaluate-scoring-real`.",
         "",

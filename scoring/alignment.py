@@ -11,12 +11,17 @@ is left unmatched.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
 from dtaidistance import dtw_ndim
+from scipy.signal import find_peaks
 
 FEATURE_SCALE_DEG = 90.0  # features are divided by this before DTW
+# A repetition's peak stands this share of the session's peak above its troughs: a
+# squat's wobble at the bottom or a pause half-way up is not a repetition of its own.
+REP_PROMINENCE = 0.3
 
 
 def moving_average(values: np.ndarray, frames: int) -> np.ndarray:
@@ -37,36 +42,46 @@ def activity(features: np.ndarray, fps: float) -> np.ndarray:
 def segment_reps(features: np.ndarray, fps: float, min_rep_s: float = 0.4) -> list[tuple[int, int]]:
     """``[start, end)`` frames of each repetition.
 
-    A repetition is a run where the motion is more than 35% of its peak away from rest;
-    it extends to the middle of the calm stretch (below 20%) on each side, or up to
-    half a second into it at the ends of the recording.
+    A repetition is a peak of the activity (:func:`activity`) that rises at least 35% of
+    the session's peak and stands out from the lower of the troughs on either side by
+    :data:`REP_PROMINENCE` of it, at least ``min_rep_s`` after the last one. Between two
+    repetitions the boundary is the middle of the trough (the frames within 10% of the
+    peak of its lowest point); the first starts in the calm before it (below 20%) and
+    the last ends in the calm after it, up to half a second in.
+
+    Peaks and troughs rather than a return to the start pose: between real repetitions
+    people often do not come all the way back (a jumping jack's legs stay apart, a
+    lifted pose drifts), so a "calm" threshold merged them into one.
     """
     signal = activity(features, fps)
     peak = np.percentile(signal, 98)
     if peak < 5.0:  # less than 5 degrees of movement: nothing to count
         return []
-    active = signal > 0.35 * peak
-    calm = signal < 0.2 * peak
-    cores = []
-    t, frames = 0, len(signal)
-    while t < frames:
-        if not active[t]:
-            t += 1
-            continue
-        start = t
-        while start > 0 and not calm[start - 1]:
-            start -= 1
-        while t < frames and not calm[t]:
-            t += 1
-        if (t - start) / fps >= min_rep_s:
-            cores.append((start, t))
-    margin = int(0.5 * fps)
-    reps = []
-    for i, (start, end) in enumerate(cores):
-        before = (cores[i - 1][1] + start) // 2 if i else max(0, start - margin)
-        after = (end + cores[i + 1][0]) // 2 if i + 1 < len(cores) else min(frames, end + margin)
-        reps.append((before, after))
-    return reps
+    peaks, _ = find_peaks(
+        signal,
+        height=0.35 * peak,
+        prominence=REP_PROMINENCE * peak,
+        distance=max(1, int(min_rep_s * fps)),
+        width=min_rep_s * fps / 2,
+    )
+    if peaks.size == 0:
+        return []
+    bounds = [_calm_before(signal, int(peaks[0]), 0.2 * peak, int(0.5 * fps))]
+    for left, right in itertools.pairwise(peaks):
+        trough = signal[left:right]
+        low = np.flatnonzero(trough <= trough.min() + 0.1 * peak)
+        bounds.append(int(left + (low[0] + low[-1] + 1) // 2))
+    reversed_end = _calm_before(signal[::-1], len(signal) - 1 - int(peaks[-1]), 0.2 * peak,
+                                int(0.5 * fps))  # fmt: skip
+    bounds.append(len(signal) - reversed_end)
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+def _calm_before(signal: np.ndarray, peak: int, calm: float, margin: int) -> int:
+    """Where a repetition peaking at frame ``peak`` starts: ``margin`` frames into the
+    calm (``signal`` below ``calm``) before it, or the recording's start."""
+    quiet = np.flatnonzero(signal[:peak] < calm)
+    return max(0, int(quiet[-1]) + 1 - margin) if quiet.size else 0
 
 
 @dataclass

@@ -24,6 +24,12 @@ from scoring.features import F
 # A user's consistent range deficit accepted as their own, when the population model has
 # not measured it for the movement (it does: ``PopulationModel.natural_shortfall``).
 MAX_NATURAL_SHORTFALL = 0.35
+# A squat this deep (mean knee flexion, deg) is deep enough whatever the trainer did: the
+# thighs are at or past parallel with the shins leaning forward (a parallel squat bends
+# the knees about 110-120 deg). Real people squat to 130-165 deg and differ by tens of
+# degrees; a user past parallel but less deep than a deeper trainer has a style, not a
+# fault (docs/real-scoring-eval).
+DEEP_ENOUGH_KNEE_FLEXION_DEG = 120.0
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,20 @@ def _arm_lower(side: str):
     return signal
 
 
+def squat_depth(features: np.ndarray) -> np.ndarray:
+    """``(T,)`` mean knee flexion (deg) of feature rows ``(T, F)``."""
+    return features[:, [F["knee_flexion_left"], F["knee_flexion_right"]]].mean(axis=1)
+
+
+def _shallow(user: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    """How much less deep the user squats than the trainer, as a share of the trainer's
+    depth; never positive where the user is past :data:`DEEP_ENOUGH_KNEE_FLEXION_DEG`."""
+    user_depth, ref_depth = squat_depth(user), squat_depth(ref)
+    shortfall = (ref_depth - user_depth) / np.maximum(ref_depth, 20.0)
+    deep_enough = user_depth >= DEEP_ENOUGH_KNEE_FLEXION_DEG
+    return np.where(deep_enough, np.minimum(shortfall, 0.0), shortfall)
+
+
 def _relative_feature(name: str, sign: float = 1.0):
     def signal(user: np.ndarray, ref: np.ndarray) -> np.ndarray:
         return sign * (user[:, F[name]] - ref[:, F[name]]) / np.maximum(ref[:, F[name]], 20.0)
@@ -104,7 +124,7 @@ KNEES_IN = [
 SHALLOW = Check(
     "shallow_squat",
     "hips",
-    _mean_features(("knee_flexion_left", "knee_flexion_right"), -1.0, relative=True),
+    _shallow,
     0.6,
     "Sit deeper: hips down towards knee height",
     relative=True,

@@ -28,7 +28,15 @@ import numpy as np
 from pose3d.skeleton import H36M17
 from scoring import feet
 from scoring.alignment import Alignment
-from scoring.checks import ALL_CHECKS, ALL_KINDS, MAX_NATURAL_SHORTFALL, OFF_BEAT_CUES, Check
+from scoring.checks import (
+    ALL_CHECKS,
+    ALL_KINDS,
+    DEEP_ENOUGH_KNEE_FLEXION_DEG,
+    MAX_NATURAL_SHORTFALL,
+    OFF_BEAT_CUES,
+    Check,
+    squat_depth,
+)
 from scoring.detector import STAT_NAMES, FormErrorDetector
 from scoring.evidence import KNEE_MEASURES, UnitEvidence, unit_evidence
 from scoring.features import SEGMENT_FEATURES, SEGMENT_JOINTS, retarget
@@ -576,7 +584,24 @@ def score_session(
     )
     if judge.learned:  # judged per unit (repetition or move) already
         judge_by_detector(items, matched, judge, findings)
+    findings.events = spare_deep_squats(findings.events, matched)
     return _report(matched, judge, findings, model_version, include_ghost)
+
+
+def spare_deep_squats(events: list[ErrorEvent], matched: MatchedSession) -> list[ErrorEvent]:
+    """``events`` without the "shallow squat" cues of spans where the user squatted past
+    :data:`~scoring.checks.DEEP_ENOUGH_KNEE_FLEXION_DEG` (the rules already spare such
+    frames; this holds the learned detector, which compares depth with the trainer's, to
+    the same standard)."""
+    depth = squat_depth(matched.features)
+    fps = matched.fps
+
+    def deep_enough(event: ErrorEvent) -> bool:
+        start = min(len(depth) - 1, int(event.start_s * fps))
+        span = depth[start : max(start + 1, int(np.ceil(event.end_s * fps)))]
+        return bool(span.max() >= DEEP_ENOUGH_KNEE_FLEXION_DEG)
+
+    return [e for e in events if e.kind != "shallow_squat" or not deep_enough(e)]
 
 
 def _report(

@@ -13,6 +13,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from synthetic_data.clip import CLIP_SUFFIX, write_clip
@@ -21,6 +22,7 @@ from synthetic_data.movements import MOVEMENTS
 
 CLIPS_PER_BODY = 3
 SEED_STRIDE = 1_000_003
+DEEP_SQUAT_STREAM = 11  # the deep-squat draw's own random stream, apart from the clip's
 
 
 def plan_requests(
@@ -32,8 +34,13 @@ def plan_requests(
     duration_s: float | None = None,
     num_cameras: int = 1,
     error_rate: float = 0.6,
+    deep_squat_share: float = 0.0,
 ) -> list[ClipRequest]:
-    """The requests of a batch of ``count`` user clips."""
+    """The requests of a batch of ``count`` user clips; ``deep_squat_share`` of the squats
+    (drawn from each clip's seed, apart from its own draws) are deep squats of style
+    0.5-1 (:func:`synthetic_data.movements.squat`)."""
+    if not 0.0 <= deep_squat_share <= 1.0:
+        raise ValueError(f"deep_squat_share must be in [0, 1], got {deep_squat_share}")
     names = list(movements or MOVEMENTS)
     for name in names:
         if name not in MOVEMENTS:
@@ -41,6 +48,8 @@ def plan_requests(
     requests = []
     for index in range(count):
         clip_seed = seed * SEED_STRIDE + index
+        style = np.random.default_rng([clip_seed, DEEP_SQUAT_STREAM])
+        deep = float(style.uniform(0.5, 1.0)) if style.random() < deep_squat_share else 0.0
         requests.append(
             ClipRequest(
                 seed=clip_seed,
@@ -50,6 +59,7 @@ def plan_requests(
                 num_cameras=num_cameras,
                 body_seed=clip_seed // CLIPS_PER_BODY,
                 error_rate=error_rate,
+                deep_squat=deep if names[index % len(names)] == "squat" else 0.0,
             )
         )
     return requests

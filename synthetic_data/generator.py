@@ -43,6 +43,8 @@ class ClipRequest:
         errors: Errors to inject; ``None`` draws them with ``error_rate``.
         error_rate: Probability that a user clip has errors.
         facing_deg: Direction the person faces.
+        deep_squat: A squat's deep style, 0..1 (``Controls.deep_style``); 0 keeps the
+            original squat (and every seed's clip as it was).
     """
 
     seed: int
@@ -58,6 +60,7 @@ class ClipRequest:
     errors: list[ErrorPlan] | None = None
     error_rate: float = 0.6
     facing_deg: float | None = None
+    deep_squat: float = 0.0
     extra: dict = field(default_factory=dict)
 
 
@@ -89,10 +92,11 @@ def draw_errors(
     return plans
 
 
-def _pose(movement, body, timeline, plans, windows, apply):
+def _pose(movement, body, timeline, plans, windows, apply, deep_style=0.0):
     """DOFs of the performance with the plans whose index is in ``apply``."""
     controls = Controls.neutral(timeline.phase.copy())
     controls.amplitude = timeline.amplitude.copy()
+    controls.deep_style = deep_style
     frames = len(timeline.phase)
     envelopes = [envelope(frames, windows, p.first_rep, p.last_rep) for p in plans]
     for i, plan in enumerate(plans):
@@ -168,12 +172,15 @@ def generate_clip(request: ClipRequest) -> Clip:
         if not 0 <= plan.first_rep <= plan.last_rep < len(windows):
             raise ValueError(f"error {plan.kind!r} targets windows outside 0..{len(windows) - 1}")
 
-    clean = _pose(movement, body, timeline, plans, windows, apply=set())
+    if not 0.0 <= request.deep_squat <= 1.0:
+        raise ValueError(f"deep_squat must be in [0, 1], got {request.deep_squat}")
+    style = request.deep_squat if movement.name == "squat" else 0.0
+    clean = _pose(movement, body, timeline, plans, windows, set(), style)
     labels: list[ErrorLabel] = []
     for i, plan in enumerate(plans):
-        alone = _pose(movement, body, timeline, plans, windows, apply={i})
+        alone = _pose(movement, body, timeline, plans, windows, {i}, style)
         labels += labels_from_change(plan, _dof_change(alone, clean))
-    final = _pose(movement, body, timeline, plans, windows, apply=set(range(len(plans))))
+    final = _pose(movement, body, timeline, plans, windows, set(range(len(plans))), style)
     facing = 0.0 if trainer else float(rng.uniform(-180, 180))
     if request.facing_deg is not None:
         facing = request.facing_deg

@@ -33,6 +33,8 @@ class Controls:
             flexibility limits (what "arms not raised" and "one side lower" reduce).
         depth_scale: Multiplier of the depth actually reached, after the flexibility
             limits (what a shallow squat reduces).
+        deep_style: 0..1, how far a squat goes toward a deep, below-parallel squat
+            (:func:`squat`); 0, the default, is the original squat unchanged.
     """
 
     phase: np.ndarray
@@ -40,6 +42,7 @@ class Controls:
     arm_left: np.ndarray
     arm_right: np.ndarray
     depth_scale: np.ndarray
+    deep_style: float = 0.0
 
     @classmethod
     def neutral(cls, phase: np.ndarray) -> Controls:
@@ -53,23 +56,34 @@ def depth_profile(phase: np.ndarray) -> np.ndarray:
 
 
 def squat(body: BodyParams, c: Controls) -> dict[str, np.ndarray]:
-    """Bodyweight squat, feet slightly wider than hips, arms forward for balance."""
-    flex = body.flexibility
+    """Bodyweight squat, feet slightly wider than hips, arms forward for balance.
+
+    With ``c.deep_style`` > 0, a deep squat as people who squat "ass to grass" do it
+    (thighs well below parallel, knees bent up to ~155 deg): the thighs travel up to 25
+    deg further, the pelvis tilts back while the lower back flexes (up to 20 deg, which
+    also lends the hips range), the knees open out over toes turned out, the shins lean
+    further forward; the person's flexibility limits are widened to match (people who
+    squat this deep have the range).
+    """
+    flex, deep = body.flexibility, float(c.deep_style)
     depth = depth_profile(c.phase) * c.amplitude
-    thigh = 100.0 * depth  # thigh angle from vertical
-    trunk = 0.45 * thigh  # forward lean of the trunk (hip hinge)
-    thigh = np.minimum(thigh, (flex.hip_flexion - 5) / 1.45)  # hip flexion = thigh + trunk
+    lumbar = 20.0 * deep * depth  # lower-back flexion at the bottom (pelvis tilts back)
+    hip_range = flex.hip_flexion + 15.0 * deep + lumbar
+    thigh = (100.0 + 25.0 * deep) * depth  # thigh angle from vertical
+    lean = 0.45 - 0.1 * deep  # forward lean of the trunk per degree of thigh (hip hinge)
+    thigh = np.minimum(thigh, (hip_range - 5) / (1 + lean))  # hip flexion = thigh + trunk
     thigh = thigh * c.depth_scale
-    trunk = 0.45 * thigh
-    shank = np.minimum(0.38 * thigh, flex.ankle_dorsiflexion)
+    trunk = lean * thigh
+    shank = np.minimum(0.38 * thigh, flex.ankle_dorsiflexion + 5.0 * deep)
     pose = zero_pose(len(c.phase))
-    pose["root_pitch"] = trunk
-    pose["spine_flex"] = 4.0 * depth
+    pose["root_pitch"] = trunk - lumbar
+    pose["spine_flex"] = 4.0 * depth + lumbar
     for side, arm in (("left", c.arm_left), ("right", c.arm_right)):
-        pose[f"{side}_hip_flex"] = thigh + trunk
-        pose[f"{side}_knee_flex"] = np.minimum(thigh + shank, flex.knee_flexion)
-        pose[f"{side}_hip_abd"] = np.full_like(depth, 9.0)
-        pose[f"{side}_hip_rot"] = np.full_like(depth, -8.0)  # toes slightly out
+        pose[f"{side}_hip_flex"] = thigh + trunk - lumbar
+        knee_range = flex.knee_flexion + 15.0 * deep
+        pose[f"{side}_knee_flex"] = np.minimum(thigh + shank, knee_range)
+        pose[f"{side}_hip_abd"] = 9.0 + 14.0 * deep * depth  # knees open out
+        pose[f"{side}_hip_rot"] = np.full_like(depth, -8.0 - 12.0 * deep)  # toes out
         pose[f"{side}_shoulder_flex"] = np.minimum(85.0 * depth, flex.shoulder_flexion) * arm
     return pose
 

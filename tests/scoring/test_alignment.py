@@ -178,3 +178,18 @@ def test_synthetic_squat_poses_count_their_reps():
     knee, bumps = squat_track(2)
     poses = motion(knee_flexion_left=knee, knee_flexion_right=knee)
     assert len(segment_reps(compute_features(poses), FPS)) == len(bumps)
+
+
+def test_repetitions_that_never_return_to_the_start_pose_are_counted_apart():
+    """Real jumping jacks: between jacks the arms come down but the legs stay apart, so
+    the motion never gets back near the start pose; each peak is still one repetition,
+    and a wobble at the top of one is not two."""
+    knee, bumps = squat_track(4)
+    arms = knee.copy()
+    legs = np.zeros_like(knee)
+    legs[bumps[0][0] :] = 30.0  # apart from the first jump on (a third of the peak)
+    arms[bumps[1][0] + 20 : bumps[1][0] + 26] -= 12.0  # a dip at the top of the second
+    found = segment_reps(np.stack([arms, legs], 1), FPS)
+    assert len(found) == 4
+    for (start, end), (bump_start, bump_end) in zip(found, bumps, strict=True):
+        assert start <= (bump_start + bump_end) // 2 < end

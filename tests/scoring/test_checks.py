@@ -154,3 +154,18 @@ def test_every_check_names_a_known_segment_view_and_scale():
     kinds = [c.kind for c in ALL_CHECKS]
     assert set(ALL_KINDS) == {*kinds, "heels_lifting", "off_beat"}
     assert len(ALL_KINDS) == len(set(ALL_KINDS))
+
+
+def test_the_shallow_signal_spares_a_user_past_parallel():
+    """Depth is judged against the trainer only until the squat is deep enough."""
+    from scoring.checks import DEEP_ENOUGH_KNEE_FLEXION_DEG, SHALLOW
+
+    def rows(knee: float) -> np.ndarray:
+        features = np.zeros((1, len(F)))
+        features[:, [F["knee_flexion_left"], F["knee_flexion_right"]]] = knee
+        return features
+
+    assert SHALLOW.signal(rows(70.0), rows(110.0))[0] == pytest.approx(40 / 110)
+    assert SHALLOW.signal(rows(125.0), rows(160.0))[0] == 0.0  # past parallel: no shortfall
+    assert DEEP_ENOUGH_KNEE_FLEXION_DEG <= 125.0
+    assert SHALLOW.signal(rows(170.0), rows(160.0))[0] < 0  # deeper than the trainer

@@ -258,3 +258,27 @@ def test_heels_lifting_is_seen_in_the_2d_foot_landmarks(squat_reference):
         for e in score_session(ObservedSession(user.h36m17(), user.fps), reference).errors
         if e.kind == "heels_lifting"
     ]
+
+
+def test_shallow_squat_cues_are_dropped_where_the_user_squatted_past_parallel():
+    """The learned detector compares depth with the trainer's; the cue is dropped where
+    the user's knees bent past DEEP_ENOUGH_KNEE_FLEXION_DEG anyway."""
+    from types import SimpleNamespace
+
+    from scoring.features import F
+    from scoring.report import ErrorEvent
+    from scoring.session import spare_deep_squats
+
+    features = np.zeros((90, len(F)))
+    knees = [F["knee_flexion_left"], F["knee_flexion_right"]]
+    features[:30, knees] = 125.0  # rep 1: past parallel, if less deep than the trainer
+    features[30:60, knees] = 80.0  # rep 2: above parallel
+    matched = SimpleNamespace(features=features, fps=30.0)
+
+    def event(kind: str, start_s: float, end_s: float) -> ErrorEvent:
+        return ErrorEvent(kind, "hips", start_s, end_s, 0.5, 0.9, "cue")
+
+    events = [event("shallow_squat", 0.0, 1.0), event("shallow_squat", 1.0, 2.0),
+              event("rounded_back", 0.0, 1.0)]  # fmt: skip
+    kept = spare_deep_squats(events, matched)
+    assert [(e.kind, e.start_s) for e in kept] == [("shallow_squat", 1.0), ("rounded_back", 0.0)]
