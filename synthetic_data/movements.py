@@ -61,9 +61,10 @@ def squat(body: BodyParams, c: Controls) -> dict[str, np.ndarray]:
     With ``c.deep_style`` > 0, a deep squat as people who squat "ass to grass" do it
     (thighs well below parallel, knees bent up to ~155 deg): the thighs travel up to 25
     deg further, the pelvis tilts back while the lower back flexes (up to 20 deg, which
-    also lends the hips range), the knees open out over toes turned out, the shins lean
-    further forward; the person's flexibility limits are widened to match (people who
-    squat this deep have the range).
+    also lends the hips range), the knees open wide over toes turned out (the knee 55-60
+    deg outside the hip-ankle line at the bottom for a supple body; CMU training subject
+    14's deep squats: 69-75), the shins lean further forward; the person's flexibility
+    limits are widened to match (people who squat this deep have the range).
     """
     flex, deep = body.flexibility, float(c.deep_style)
     depth = depth_profile(c.phase) * c.amplitude
@@ -82,8 +83,8 @@ def squat(body: BodyParams, c: Controls) -> dict[str, np.ndarray]:
         pose[f"{side}_hip_flex"] = thigh + trunk - lumbar
         knee_range = flex.knee_flexion + 15.0 * deep
         pose[f"{side}_knee_flex"] = np.minimum(thigh + shank, knee_range)
-        pose[f"{side}_hip_abd"] = 9.0 + 14.0 * deep * depth  # knees open out
-        pose[f"{side}_hip_rot"] = np.full_like(depth, -8.0 - 12.0 * deep)  # toes out
+        pose[f"{side}_hip_abd"] = 9.0 + 40.0 * deep * depth  # knees open out
+        pose[f"{side}_hip_rot"] = -8.0 - 12.0 * deep - 25.0 * deep * depth  # toes, knees out
         pose[f"{side}_shoulder_flex"] = np.minimum(85.0 * depth, flex.shoulder_flexion) * arm
     return pose
 
