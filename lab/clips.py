@@ -136,21 +136,38 @@ class PreparedClip:
     observed: ObservedSession
 
 
+def observe_clip(
+    clip: Clip,
+    number: int,
+    lifter: Lifter,
+    profile: str = "phone-v1",
+    sources: tuple[PoseSource, ...] = tuple(PoseSource),
+) -> dict[PoseSource, ObservedSession]:
+    """What scoring is given of ``clip`` from each of ``sources``: the phone's 2D
+    landmarks (filmed once, seeded by ``number``, detector noise of ``profile``, repaired
+    by the front end) with the exact 3D, or with their lift (lifted only when asked
+    for). Both sources see the 2D (the heel and knee image measures have no exact-3D
+    counterpart)."""
+    landmarks, image_size = phone_landmarks(clip, number, profile)
+    beats = clip.beat_times or None
+    observed = {}
+    if PoseSource.EXACT in sources:
+        observed[PoseSource.EXACT] = ObservedSession(
+            clip.h36m17(), clip.fps, landmarks=landmarks, beat_times=beats
+        )
+    if PoseSource.LIFTED in sources:
+        poses, scores = lift_landmarks(landmarks, image_size, clip.fps, lifter)
+        observed[PoseSource.LIFTED] = ObservedSession(
+            poses, clip.fps, scores=scores, landmarks=landmarks, beat_times=beats
+        )
+    return observed
+
+
 def prepare_clip(
     clip: Clip, number: int, source: PoseSource, lifter: Lifter, profile: str = "phone-v1"
 ) -> PreparedClip:
-    """Film ``clip`` (seeded by ``number``, detector noise of ``profile``) and, for lifted
-    poses, lift it. Both sources see the phone's 2D landmarks (the heel and knee image
-    measures have no exact-3D counterpart)."""
-    if source is PoseSource.EXACT:
-        poses, scores = clip.h36m17(), None
-        landmarks = phone_landmarks(clip, number, profile)[0]
-    else:
-        poses, scores, landmarks = lift_clip(clip, lifter, number, profile)
-    observed = ObservedSession(
-        poses, clip.fps, scores=scores, landmarks=landmarks, beat_times=clip.beat_times or None
-    )
-    return PreparedClip(clip, observed)
+    """``clip`` with what scoring is given of it from ``source`` (:func:`observe_clip`)."""
+    return PreparedClip(clip, observe_clip(clip, number, lifter, profile, (source,))[source])
 
 
 def prepare_clips(paths: list[Path], source: PoseSource, lifter: Lifter) -> list[PreparedClip]:

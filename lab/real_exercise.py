@@ -100,7 +100,7 @@ def join_takes(parts: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, int
     return np.concatenate(joined).astype(np.float32), reps
 
 
-def squat_depth(joints: np.ndarray, reps: list[tuple[int, int]]) -> np.ndarray:
+def squat_depth_share(joints: np.ndarray, reps: list[tuple[int, int]]) -> np.ndarray:
     """``(T,)`` 0..1: the pelvis's drop below standing (its 95th-percentile height)
     over that repetition's deepest drop; 0 outside repetitions."""
     height = joints[:, J["pelvis"], 1].astype(np.float64)
@@ -179,7 +179,7 @@ def hdm05_squat_sessions(root: Path, takes: list[MocapTake]) -> list[RealSession
                 continue
             joints, reps = join_takes([clip.joints for clip in batch])
             clip = _session_clip(batch[0], f"{subject}-squat-{number}", joints, "squat", reps)
-            sessions.append(RealSession(clip, squat_depth(joints, reps)))
+            sessions.append(RealSession(clip, squat_depth_share(joints, reps)))
     return sessions
 
 
@@ -216,9 +216,7 @@ def trainer_for(session: RealSession, sessions: list[RealSession]) -> RealSessio
         later = [p for p in others if p > session.person]
         person = later[0] if later else others[0]
         return next(s for s in same_movement if s.person == person)
-    takes = [s for s in same_movement if s.clip.clip_id != session.clip.clip_id]
-    if not takes:
+    if len(same_movement) < 2:
         raise ValueError(f"no other take of {session.clip.movement} to train from")
-    ids = [s.clip.clip_id for s in same_movement]
-    index = ids.index(session.clip.clip_id)
+    index = [s.clip.clip_id for s in same_movement].index(session.clip.clip_id)
     return same_movement[(index + 1) % len(same_movement)]

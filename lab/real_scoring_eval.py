@@ -21,7 +21,6 @@ count of every correct session against its true count.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -29,13 +28,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lab.clips import clip_performance, lift_landmarks, phone_landmarks, reference_from
+from lab.clips import clip_performance, observe_clip, reference_from
 from lab.front_end_eval import around_cameras, centred
 from lab.real_exercise import RealSession, real_exercise_sessions, trainer_for
 from lab.real_scoring_report import write_report
 from lab.tallies import ModeResult
 from pose3d.lifter import Lifter
-from scoring import ObservedSession, PopulationModel, PoseSource, Reference, score_session
+from scoring import PopulationModel, PoseSource, Reference, score_session
 from synthetic_data.clip import Clip
 from synthetic_data.errors import ErrorPlan, envelope, labels_from_change
 from synthetic_data.movements import MOVEMENTS
@@ -93,17 +92,6 @@ def labelled_clips(session: RealSession, seed: int) -> list[Clip]:
     return clips
 
 
-def observe(clip: Clip, seed: int, lifter: Lifter) -> dict[PoseSource, ObservedSession]:
-    """What scoring is given of ``clip`` from each pose source: the phone's 2D (filmed
-    once, repaired by the front end) with the exact 3D, or with its lift."""
-    landmarks, image_size = phone_landmarks(clip, seed, PROFILE)
-    lifted, scores = lift_landmarks(landmarks, image_size, clip.fps, lifter)
-    return {
-        PoseSource.EXACT: ObservedSession(clip.h36m17(), clip.fps, landmarks=landmarks),
-        PoseSource.LIFTED: ObservedSession(lifted, clip.fps, scores=scores, landmarks=landmarks),
-    }
-
-
 @dataclass
 class RealResults:
     """Tallies per pose source, decision maker and group, and the repetition counts."""
@@ -115,14 +103,14 @@ class RealResults:
 
     def summaries(self) -> dict[str, dict[str, dict[str, dict]]]:
         """``{group: {source: {decider: summary}}}`` (see :meth:`ModeResult.summary`)."""
-        nested: dict = defaultdict(lambda: defaultdict(dict))
+        nested: dict[str, dict[str, dict[str, dict]]] = {}
         for (group, source, decider), result in sorted(self.tallies.items()):
             clips = len(result.per_clip)
-            nested[group][source][decider] = result.summary(clips) | {
+            nested.setdefault(group, {}).setdefault(source, {})[decider] = result.summary(clips) | {
                 "clips": clips,
                 "alarms_by_kind": dict(sorted(result.alarms_by_kind.items())),
             }
-        return json.loads(json.dumps(nested))
+        return nested
 
 
 def score_session_clips(
@@ -137,16 +125,15 @@ def score_session_clips(
     group = group_of(session)
     for number, clip in enumerate(labelled_clips(session, seed)):
         counted = {}
-        for source, observed in observe(clip, seed + number, lifter).items():
+        for source, observed in observe_clip(clip, seed + number, lifter, PROFILE).items():
             for decider, population in deciders.items():
                 report = score_session(
                     observed, reference, population=population, include_ghost=False
                 )
-                correct = not clip.errors
                 results.tallies[(group, SOURCES[source], decider)].add_clip(
-                    clip, report.errors, correct=correct
+                    clip, report.errors, correct=not clip.errors
                 )
-                counted[SOURCES[source]] = report.reps
+            counted[SOURCES[source]] = report.reps  # the same whoever decides
         if not clip.errors:
             results.rep_rows.append(
                 {"session": clip.clip_id, "group": group, "true": len(clip.reps)} | counted

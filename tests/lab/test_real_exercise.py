@@ -14,7 +14,7 @@ from lab.real_exercise import (
     _yaw_matrix,
     jack_reps,
     join_takes,
-    squat_depth,
+    squat_depth_share,
     trainer_for,
 )
 from synthetic_data.body import J
@@ -50,7 +50,7 @@ def test_joined_cuts_continue_where_the_last_ended_even_turned_and_moved(squat):
 
 
 def test_squat_depth_is_one_at_the_bottom_of_each_repetition(squat):
-    depth = squat_depth(squat.joints, squat.reps)
+    depth = squat_depth_share(squat.joints, squat.reps)
     assert depth.min() >= 0 and depth.max() <= 1
     for start, end in squat.reps:
         bottom = start + int(np.argmin(squat.joints[start:end, J["pelvis"], 1]))

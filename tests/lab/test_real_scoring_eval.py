@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lab.clips import clip_performance, reference_from
-from lab.real_exercise import RealSession, squat_depth
+from lab.real_exercise import RealSession, squat_depth_share
 from lab.real_scoring_eval import (
     ERRORS_PER_KIND,
     TEST_GROUP,
@@ -29,7 +29,7 @@ def _session(seed: int, person: str) -> RealSession:
     clip = generate_clip(ClipRequest(seed=seed, movement="squat", num_reps=3, errors=[]))
     body = replace(clip.body, body_id=person, extra={"split": "test"})
     clip = replace(clip, body=body, cameras=[], clip_id=f"{person}-squat")
-    return RealSession(clip, squat_depth(clip.joints, clip.reps))
+    return RealSession(clip, squat_depth_share(clip.joints, clip.reps))
 
 
 def test_each_session_is_seen_correct_from_all_round_and_with_each_kind_injected():
