@@ -160,4 +160,8 @@ def evaluate_real_scoring(
             references[trainer.clip.clip_id] = reference_from(performance, session.clip.movement)
         reference = references[trainer.clip.clip_id]
         score_session_clips(session, reference, deciders, lifter, seed, results)
-    return write_report(out, results.summaries(), results.rep_rows, sessions, lifter, population)
+    headline = (TEST_GROUP, SOURCES[PoseSource.LIFTED], DECIDERS[0])
+    summaries = results.summaries()
+    return write_report(
+        out, summaries, results.rep_rows, sessions, lifter, population, headline=headline
+    )

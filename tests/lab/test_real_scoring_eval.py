@@ -61,8 +61,9 @@ def test_sessions_are_scored_every_way_and_reported(tmp_path):
         assert sum(m["labels"] for m in result["per_kind"].values()) > 0
     assert len(results.rep_rows) == VIEWS
     assert all(row["true"] == 3 for row in results.rep_rows)
+    headline = (TEST_GROUP, "lifted from phone 2D", "learned detector + rules")
     report = write_report(tmp_path, summaries, results.rep_rows, [user], Lifter.for_recordings(),
-                          None)  # fmt: skip
+                          None, headline=headline)  # fmt: skip
     text = report.read_text()
     assert "| macro F1 |" not in text  # the headline needs the learned detector's figures
     assert "Repetition counting" in text and "do not cover" in text
