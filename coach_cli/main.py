@@ -416,12 +416,16 @@ def evaluate_scoring_real_command(
         typer.Option(help="A population.json (default: the bundled one).", exists=True),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of cameras, noise and injected errors.")] = 0,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="A lifter checkpoint to try (default: the bundled one).", exists=True),
+    ] = None,
 ) -> None:
     """Form checks on real motion capture with injected errors, filmed all around."""
     from lab.real_scoring_eval import evaluate_real_scoring
 
     try:
-        report = evaluate_real_scoring(root, manifest, out, population, seed)
+        report = evaluate_real_scoring(root, manifest, out, population, seed, checkpoint)
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(f"wrote {report}")

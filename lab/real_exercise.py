@@ -113,6 +113,19 @@ def squat_depth_share(joints: np.ndarray, reps: list[tuple[int, int]]) -> np.nda
     return depth
 
 
+def heel_rise_deg(joints: np.ndarray, depth: np.ndarray) -> float:
+    """How far the heels rise at the bottom of the squats in the capture itself: the
+    largest increase of either foot's pitch (heel above toe, deg) from standing
+    (``depth`` < 0.1) to the bottom (``depth`` > 0.9); ``joints`` ``(T, 28, 3)``."""
+    rises = []
+    for side in ("left", "right"):
+        foot = joints[:, J[f"{side}_toe"]] - joints[:, J[f"{side}_heel"]]
+        level = np.linalg.norm(foot[:, [0, 2]], axis=1)
+        pitch = np.degrees(np.arctan2(-foot[:, 1], level))
+        rises.append(pitch[depth > 0.9].mean() - pitch[depth < 0.1].mean())
+    return float(max(rises))
+
+
 def _wrists_over_head(joints: np.ndarray) -> np.ndarray:
     """``(T,)`` mean height (m) of the two wrists above the head top."""
     wrists = (joints[:, J["left_wrist"], 1] + joints[:, J["right_wrist"], 1]) / 2

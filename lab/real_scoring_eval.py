@@ -30,11 +30,13 @@ from tqdm import tqdm
 
 from lab.clips import clip_performance, observe_clip, reference_from
 from lab.front_end_eval import around_cameras, centred
-from lab.real_exercise import RealSession, real_exercise_sessions, trainer_for
+from lab.real_exercise import RealSession, heel_rise_deg, real_exercise_sessions, trainer_for
 from lab.real_scoring_report import write_report
 from lab.tallies import ModeResult
 from pose3d.lifter import Lifter
-from scoring import PopulationModel, PoseSource, Reference, score_session
+from scoring import ObservedSession, PopulationModel, PoseSource, Reference, score_session
+from scoring.checks import squat_depth
+from scoring.features import compute_features
 from synthetic_data.clip import Clip
 from synthetic_data.errors import ErrorPlan, envelope, labels_from_change
 from synthetic_data.movements import MOVEMENTS
@@ -94,12 +96,14 @@ def labelled_clips(session: RealSession, seed: int) -> list[Clip]:
 
 @dataclass
 class RealResults:
-    """Tallies per pose source, decision maker and group, and the repetition counts."""
+    """Tallies per pose source, decision maker and group, the repetition counts, and per
+    correct squat view the depth reached and the heel cues (:func:`squat_row`)."""
 
     tallies: dict[tuple[str, str, str], ModeResult] = field(
         default_factory=lambda: defaultdict(ModeResult)
     )
     rep_rows: list[dict] = field(default_factory=list)
+    squat_rows: list[dict] = field(default_factory=list)
 
     def summaries(self) -> dict[str, dict[str, dict[str, dict]]]:
         """``{group: {source: {decider: summary}}}`` (see :meth:`ModeResult.summary`)."""
@@ -113,6 +117,24 @@ class RealResults:
         return nested
 
 
+def squat_row(
+    clip: Clip, heel_rise: float, observed: ObservedSession, source: str, heel_cued: bool
+) -> dict:
+    """One correct squat view from one pose source: the knee flexion (deg) at the bottom
+    of each repetition in the capture and in ``observed``, whether a heel cue was
+    raised, and how far the capture's own heels rise (:func:`heel_rise_deg`)."""
+    exact = squat_depth(compute_features(clip.h36m17()))
+    seen = squat_depth(compute_features(observed.poses))
+    return {
+        "session": clip.clip_id,
+        "source": source,
+        "bottom_exact_deg": [round(float(exact[a:b].max()), 1) for a, b in clip.reps],
+        "bottom_seen_deg": [round(float(seen[a:b].max()), 1) for a, b in clip.reps],
+        "heel_rise_deg": round(heel_rise, 1),
+        "heel_cued": heel_cued,
+    }
+
+
 def score_session_clips(
     session: RealSession,
     reference: Reference,
@@ -123,6 +145,9 @@ def score_session_clips(
 ) -> None:
     """Score every labelled clip of ``session`` every way and add it to ``results``."""
     group = group_of(session)
+    squat = session.clip.movement == "squat"
+    heel_rise = heel_rise_deg(session.clip.joints, session.depth) if squat else 0.0
+    first_decider = next(iter(deciders))
     for number, clip in enumerate(labelled_clips(session, seed)):
         counted = {}
         for source, observed in observe_clip(clip, seed + number, lifter, PROFILE).items():
@@ -133,6 +158,10 @@ def score_session_clips(
                 results.tallies[(group, SOURCES[source], decider)].add_clip(
                     clip, report.errors, correct=not clip.errors
                 )
+                if squat and not clip.errors and decider == first_decider:
+                    cued = any(e.kind == "heels_lifting" for e in report.errors)
+                    row = squat_row(clip, heel_rise, observed, SOURCES[source], cued)
+                    results.squat_rows.append(row)
             counted[SOURCES[source]] = report.reps  # the same whoever decides
         if not clip.errors:
             results.rep_rows.append(
@@ -141,16 +170,22 @@ def score_session_clips(
 
 
 def evaluate_real_scoring(
-    root: Path, manifest: Path, out: Path, population_path: Path | None = None, seed: int = 0
+    root: Path,
+    manifest: Path,
+    out: Path,
+    population_path: Path | None = None,
+    seed: int = 0,
+    checkpoint: Path | None = None,
 ) -> Path:
-    """Build, score and report every real exercise session; writes ``report.md``,
+    """Build, score and report every real exercise session (lifting with the bundled
+    recordings lifter, or the one at ``checkpoint``); writes ``report.md``,
     ``metrics.json`` and ``f1.png`` into ``out`` and returns the report's path."""
     sessions = real_exercise_sessions(root, manifest)
     population = (
         PopulationModel.load(population_path) if population_path else PopulationModel.load()
     )
     deciders = {DECIDERS[0]: population, DECIDERS[1]: replace(population, detector=None)}
-    lifter = Lifter.for_recordings()
+    lifter = Lifter.from_checkpoint(checkpoint) if checkpoint else Lifter.for_recordings()
     references: dict[str, Reference] = {}
     results = RealResults()
     for session in tqdm(sessions, desc="real sessions"):
@@ -162,6 +197,5 @@ def evaluate_real_scoring(
         score_session_clips(session, reference, deciders, lifter, seed, results)
     headline = (TEST_GROUP, SOURCES[PoseSource.LIFTED], DECIDERS[0])
     summaries = results.summaries()
-    return write_report(
-        out, summaries, results.rep_rows, sessions, lifter, population, headline=headline
-    )
+    rows = {"repetitions": results.rep_rows, "squats": results.squat_rows}
+    return write_report(out, summaries, rows, sessions, lifter, population, headline=headline)

@@ -12,6 +12,7 @@
 # squats the lifted knee flexion at the bottom moved only from 90 to 98 deg (real: 149),
 # while simulated deep squats lift within 9-17 deg: the real deep squat differs from the
 # simulated one in more than its ranges (docs/design-notes.md, scoring).
+# Its effect on scoring: coach evaluate-scoring-real --checkpoint runs/$RUN/best.pt
 set -euo pipefail
 COACH=${COACH:-.venv/bin/coach}
 DATA=${DATA:-data}

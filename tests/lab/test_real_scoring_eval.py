@@ -62,9 +62,14 @@ def test_sessions_are_scored_every_way_and_reported(tmp_path):
     assert len(results.rep_rows) == VIEWS
     assert all(row["true"] == 3 for row in results.rep_rows)
     headline = (TEST_GROUP, "lifted from phone 2D", "learned detector + rules")
-    report = write_report(tmp_path, summaries, results.rep_rows, [user], Lifter.for_recordings(),
-                          None, headline=headline)  # fmt: skip
+    assert len(results.squat_rows) == 2 * VIEWS  # each correct view, both pose sources
+    exact_rows = [r for r in results.squat_rows if r["source"] == "ground-truth 3D"]
+    assert all(r["bottom_seen_deg"] == r["bottom_exact_deg"] for r in exact_rows)
+    rows = {"repetitions": results.rep_rows, "squats": results.squat_rows}
+    report = write_report(tmp_path, summaries, rows, [user], Lifter.for_recordings(), None,
+                          headline=headline)  # fmt: skip
     text = report.read_text()
     assert "| macro F1 |" not in text  # the headline needs the learned detector's figures
     assert "Repetition counting" in text and "do not cover" in text
+    assert "heel cues against the capture's own heels" in text
     assert (tmp_path / "metrics.json").exists()
