@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import unicodedata
-from datetime import datetime
-from typing import Annotated, Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from coach_api.errors import ApiError
+from coach_api.report_models import SessionReportOut, Strictness
 from pose3d.sequence_json import MAX_FPS, MAX_IMAGE_SIDE, MIN_FPS
 
 MAX_BEATS = 20_000  # beats of a 2-hour session at 166 bpm
@@ -77,6 +78,25 @@ Email = Annotated[
     BeforeValidator(_normalised_if_text),  # checked as normalised
 ]
 Role = Literal["user", "trainer", "admin"]
+Layout = Literal["mediapipe33", "coco17"]
+# The movements the coach has checks for; ``other`` gets the generic safety checks.
+Movement = Literal["squat", "lunge", "push_up", "jumping_jack", "arm_raise", "dance", "other"]
+MOVEMENTS: tuple[str, ...] = get_args(Movement)
+Verdict = Literal["right", "wrong"]
+
+
+def _as_utc(moment: datetime) -> datetime:
+    """Stored times are UTC; a database that drops the zone (SQLite) gets it back, so
+    every time is sent with its ``Z`` and no client reads it as local time."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
+
+
+def _known_movement(value: object) -> object:
+    """A stored movement outside :data:`MOVEMENTS` (from before the enum) reads as other."""
+    return value if value in MOVEMENTS else "other"
 
 
 class UserCreate(BaseModel):
@@ -95,7 +115,7 @@ class UserPublic(BaseModel):
 
     id: int
     email: str
-    role: str
+    role: Role
 
 
 class Token(BaseModel):
@@ -108,7 +128,7 @@ class KeypointSequenceIn(BaseModel):
     ``[x, y, score]`` per joint (pixels, pixels, [0, 1]; ``[null, null, 0]`` unseen)."""
 
     model_config = ConfigDict(extra="forbid")
-    layout: Literal["mediapipe33", "coco17"]
+    layout: Layout
     fps: float = Field(ge=MIN_FPS, le=MAX_FPS, allow_inf_nan=False)
     image_width: int = Field(ge=1, le=MAX_IMAGE_SIDE)
     image_height: int = Field(ge=1, le=MAX_IMAGE_SIDE)
@@ -121,7 +141,7 @@ class RoutineCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: DisplayText = Field(min_length=1, max_length=120)
-    movement: DisplayText = Field(min_length=1, max_length=40)
+    movement: Movement
     keypoints: KeypointSequenceIn
     beat_times: BeatTimes | None = None
     beats_per_rep: int | None = Field(default=None, ge=4, le=256, multiple_of=4)
@@ -136,12 +156,12 @@ class RoutinePublic(BaseModel):
 
     id: int
     name: str
-    movement: str
+    movement: Annotated[Movement, BeforeValidator(_known_movement)]
     fps: float
     frames: int
     reps: int
     published: bool
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class RoutineUpdate(BaseModel):
@@ -169,15 +189,15 @@ class InvitationPublic(BaseModel):
     """The code is shown once, here; only its hash is stored."""
 
     code: str
-    role: str
-    expires_at: datetime
+    role: Literal["trainer", "admin"]
+    expires_at: UtcDatetime
 
 
 class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     routine_id: int = Field(ge=1, le=2**62)
     keypoints: KeypointSequenceIn
-    strictness: Literal["beginner", "intermediate", "expert"] | None = None
+    strictness: Strictness | None = None
     beat_times: BeatTimes | None = None  # for routines to music: off-beat and move checks
 
 
@@ -188,8 +208,8 @@ class SessionPublic(BaseModel):
     routine_id: int
     routine_name: str
     score: float
-    created_at: datetime
-    report: dict
+    created_at: UtcDatetime
+    report: SessionReportOut
 
 
 class SessionPage(BaseModel):
@@ -212,7 +232,7 @@ class FeedbackCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     error_index: int = Field(ge=0, le=10_000)
-    verdict: Literal["right", "wrong"]
+    verdict: Verdict
     comment: str = Field(default="", max_length=500, pattern=r"^[^\x00]*$")
 
 
@@ -223,9 +243,9 @@ class FeedbackPublic(BaseModel):
     session_id: int
     error_index: int
     kind: str
-    verdict: str
+    verdict: Verdict
     comment: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class JobPublic(BaseModel):
@@ -239,14 +259,67 @@ class JobPublic(BaseModel):
     session_id: int | None
     routine_id: int | None = None
     error: str
-    created_at: datetime
+    created_at: UtcDatetime
 
 
 class ProgressPoint(BaseModel):
     """One session of a routine: when, and how it went."""
 
     session_id: int
-    created_at: datetime
+    created_at: UtcDatetime
     score: float
     reps: int
     errors: int
+
+
+Platform = Literal["ios", "android"]
+ArtifactFormat = Literal["onnx", "coreml-mlprogram"]
+# A window's frame count is symbolic ("T >= receptive_field"): the shape mixes ints and text.
+Shape = list[int | str]
+
+
+class PhoneModelInput(BaseModel):
+    """The lifter's input on the phone: 2D keypoints of ``layout``, normalised."""
+
+    name: str
+    layout: str
+    joints: list[str]
+    normalization: str = Field(description="how pixels become the model's input")
+    shape_stream: Shape
+    shape_window: Shape
+
+
+class PhoneModelOutput(BaseModel):
+    """The lifter's output: 3D joints of ``layout`` in ``units``."""
+
+    layout: str
+    joints: list[str]
+    units: str
+    shape_stream: Shape
+    shape_window: Shape
+
+
+class PhoneArtifact(BaseModel):
+    """One downloadable model file (a Core ML package comes zipped)."""
+
+    format: ArtifactFormat
+    quantization: str
+    sha256: str = Field(description="of the file as exported (a Core ML package: its files)")
+    bytes: int = Field(ge=0)
+    opset: int | None = Field(default=None, description="ONNX opset")
+    minimum_ios: str | None = None
+    input_frames: int | None = Field(default=None, description="Core ML's fixed window")
+
+
+class PhoneModelSidecar(BaseModel):
+    """What the app needs to run the phone lifters of one platform, with checksums."""
+
+    model_version: str
+    receptive_field: int = Field(ge=1)
+    causal: bool
+    fps: float
+    input: PhoneModelInput
+    output: PhoneModelOutput
+    metrics: dict[str, float]
+    training_fingerprint: str
+    artifacts: dict[str, PhoneArtifact]

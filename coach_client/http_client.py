@@ -69,10 +69,16 @@ class CoachClient:
     def submit_session(
         self, routine_id: int, keypoints: dict, strictness: str | None = None
     ) -> dict:
+        """The scored session; one too long to score while the client waits goes to a
+        background job, which is waited for."""
         body = {"routine_id": routine_id, "keypoints": keypoints}
         if strictness:
             body["strictness"] = strictness
-        return self._check(self.http.post("/sessions", json=body)).json()
+        response = self.http.post("/sessions", json=body)
+        if response.status_code == 422 and response.json()["error"]["code"] == "too_long_to_wait":
+            job = self._check(self.http.post("/session-jobs", json=body)).json()
+            return self.get_session(self.wait_for_job(job["id"])["session_id"])
+        return self._check(response).json()
 
     def get_session(self, session_id: int) -> dict:
         return self._check(self.http.get(f"/sessions/{session_id}")).json()

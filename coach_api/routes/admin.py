@@ -9,6 +9,7 @@ from coach_api.accounts import create_invitation
 from coach_api.db import Feedback, User
 from coach_api.deps import AdminUser, Id, SessionDep
 from coach_api.errors import ApiError
+from coach_api.openapi_errors import error_responses
 from coach_api.schemas import (
     FeedbackPublic,
     InvitationCreate,
@@ -20,7 +21,12 @@ from coach_api.schemas import (
 router = APIRouter(tags=["admin"])
 
 
-@router.get("/admin/feedback", response_model=list[FeedbackPublic], operation_id="exportFeedback")
+@router.get(
+    "/admin/feedback",
+    response_model=list[FeedbackPublic],
+    operation_id="exportFeedback",
+    responses=error_responses(403),
+)
 def export_feedback(admin: AdminUser, db: SessionDep) -> list[FeedbackPublic]:
     """Every cue verdict users gave, oldest first."""
     rows = db.scalars(select(Feedback).order_by(Feedback.id))
@@ -32,6 +38,7 @@ def export_feedback(admin: AdminUser, db: SessionDep) -> list[FeedbackPublic]:
     response_model=InvitationPublic,
     status_code=201,
     operation_id="createInvitation",
+    responses=error_responses(403, 413),
 )
 def invite(body: InvitationCreate, admin: AdminUser, db: SessionDep) -> InvitationPublic:
     """A single-use code: whoever registers with it gets the role (shown only here)."""
@@ -39,7 +46,12 @@ def invite(body: InvitationCreate, admin: AdminUser, db: SessionDep) -> Invitati
     return InvitationPublic(code=code, role=invitation.role, expires_at=invitation.expires_at)
 
 
-@router.put("/admin/users/{user_id}/role", response_model=UserPublic, operation_id="setUserRole")
+@router.put(
+    "/admin/users/{user_id}/role",
+    response_model=UserPublic,
+    operation_id="setUserRole",
+    responses=error_responses(403, 404, 413),
+)
 def set_role(user_id: Id, body: RoleUpdate, admin: AdminUser, db: SessionDep) -> UserPublic:
     """Grant (or take back) the trainer or admin role."""
     user = db.get(User, user_id)

@@ -12,13 +12,20 @@ from coach_api.accounts import open_invitation
 from coach_api.db import User
 from coach_api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep, client_address
 from coach_api.errors import ApiError
+from coach_api.openapi_errors import error_responses
 from coach_api.schemas import Token, UserCreate, UserPublic, normalise_email
 from coach_api.security import create_token, hash_password, verify_password
 
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/register", response_model=UserPublic, status_code=201, operation_id="register")
+@router.post(
+    "/auth/register",
+    response_model=UserPublic,
+    status_code=201,
+    operation_id="register",
+    responses=error_responses(403, 409, 413, 429, authenticated=False),
+)
 def register(body: UserCreate, db: SessionDep, request: Request) -> UserPublic:
     """A new account (role ``user``; ``trainer`` or ``admin`` with an invitation of that
     role). Sign-ups are limited per client address."""
@@ -47,7 +54,12 @@ def register(body: UserCreate, db: SessionDep, request: Request) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.post("/auth/login", response_model=Token, operation_id="login")
+@router.post(
+    "/auth/login",
+    response_model=Token,
+    operation_id="login",
+    responses=error_responses(401, 413, 429, authenticated=False),
+)
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     db: SessionDep,
@@ -68,12 +80,12 @@ def login(
     return Token(access_token=token)
 
 
-@router.get("/me", response_model=UserPublic, operation_id="getMe")
+@router.get("/me", response_model=UserPublic, operation_id="getMe", responses=error_responses())
 def me(user: CurrentUser) -> UserPublic:
     return UserPublic.model_validate(user)
 
 
-@router.delete("/me", status_code=204, operation_id="deleteMe")
+@router.delete("/me", status_code=204, operation_id="deleteMe", responses=error_responses())
 def delete_me(user: CurrentUser, db: SessionDep, settings: SettingsDep, engine: EngineDep) -> None:
     """Erase the account with its routines, sessions, feedback, videos and stored motion;
     its tokens stop working. Users' sessions of its routines stay theirs (see README)."""

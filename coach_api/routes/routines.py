@@ -18,6 +18,7 @@ from coach_api.deps import (
     spend_rate,
 )
 from coach_api.json_requests import documented, read_keypoint_body
+from coach_api.openapi_errors import error_responses
 from coach_api.persistence import store_routine
 from coach_api.schemas import RoutineCreate, RoutinePublic, RoutineUpdate
 from coach_api.services import music_of
@@ -30,6 +31,7 @@ router = APIRouter(tags=["routines"])
     response_model=RoutinePublic,
     status_code=201,
     operation_id="createRoutine",
+    responses=error_responses(400, 403, 413, 415, 429),
     openapi_extra=documented(RoutineCreate),
 )
 async def create_routine(
@@ -51,7 +53,12 @@ async def create_routine(
     return RoutinePublic.model_validate(routine)
 
 
-@router.get("/routines", response_model=list[RoutinePublic], operation_id="listRoutines")
+@router.get(
+    "/routines",
+    response_model=list[RoutinePublic],
+    operation_id="listRoutines",
+    responses=error_responses(),
+)
 def list_routines(user: CurrentUser, db: SessionDep) -> list[RoutinePublic]:
     """The routines the caller may use: the catalogue of published ones, and a trainer's
     own (published or not)."""
@@ -59,12 +66,22 @@ def list_routines(user: CurrentUser, db: SessionDep) -> list[RoutinePublic]:
     return [RoutinePublic.model_validate(r) for r in rows]
 
 
-@router.get("/routines/{routine_id}", response_model=RoutinePublic, operation_id="getRoutine")
+@router.get(
+    "/routines/{routine_id}",
+    response_model=RoutinePublic,
+    operation_id="getRoutine",
+    responses=error_responses(404),
+)
 def get_routine(routine_id: Id, user: CurrentUser, db: SessionDep) -> RoutinePublic:
     return RoutinePublic.model_validate(usable_routine(db, user, routine_id))
 
 
-@router.patch("/routines/{routine_id}", response_model=RoutinePublic, operation_id="updateRoutine")
+@router.patch(
+    "/routines/{routine_id}",
+    response_model=RoutinePublic,
+    operation_id="updateRoutine",
+    responses=error_responses(404, 413),
+)
 def update_routine(
     routine_id: Id, body: RoutineUpdate, user: CurrentUser, db: SessionDep
 ) -> RoutinePublic:
@@ -79,7 +96,12 @@ def update_routine(
     return RoutinePublic.model_validate(routine)
 
 
-@router.delete("/routines/{routine_id}", status_code=204, operation_id="deleteRoutine")
+@router.delete(
+    "/routines/{routine_id}",
+    status_code=204,
+    operation_id="deleteRoutine",
+    responses=error_responses(404),
+)
 def delete_routine(
     routine_id: Id, user: CurrentUser, db: SessionDep, settings: SettingsDep, engine: EngineDep
 ) -> None:

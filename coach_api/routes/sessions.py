@@ -23,6 +23,7 @@ from coach_api.deps import (
 from coach_api.errors import ApiError
 from coach_api.jobs import queue_job
 from coach_api.json_requests import documented, read_keypoint_body
+from coach_api.openapi_errors import error_responses
 from coach_api.persistence import score_and_store, score_into_job
 from coach_api.schemas import (
     FeedbackCreate,
@@ -38,12 +39,16 @@ from coach_api.services import load_poses
 router = APIRouter(tags=["sessions"])
 
 
+# What reading a keypoint body may answer beyond the always-declared statuses.
+KEYPOINT_BODY_ERRORS = (400, 404, 413, 415, 429)
+
+
 @router.post(
     "/sessions",
     response_model=SessionPublic,
     status_code=201,
     operation_id="createSession",
-    responses={202: {"model": JobPublic, "description": "long session: scored in the background"}},
+    responses=error_responses(*KEYPOINT_BODY_ERRORS),
     openapi_extra=documented(SessionCreate),
 )
 async def create_session(
@@ -52,20 +57,53 @@ async def create_session(
     db: SessionDep,
     engine: EngineDep,
     settings: SettingsDep,
-):
+) -> SessionPublic:
     """Lift, align and score a session against a routine the user may use (their own or
-    a published one); sessions over ``COACH_BACKGROUND_FRAMES`` frames answer 202 with a
-    job to poll at ``/v1/jobs/{id}``."""
+    a published one), and answer its report. Sessions over ``COACH_BACKGROUND_FRAMES``
+    frames (3 minutes by default) answer 422 ``too_long_to_wait``: send those to
+    ``createSessionJob``, which answers at once with a job to poll."""
+    body, frames = await read_keypoint_body(request, SessionCreate, engine)
+    routine = usable_routine(db, user, body.routine_id)
+    sequence = engine.sequence(body.keypoints, frames)
+    if sequence.num_frames > settings.background_frames:
+        raise ApiError(
+            422,
+            "too_long_to_wait",
+            f"{sequence.num_frames} frames are more than this request scores while the client "
+            f"waits ({settings.background_frames}); POST the same body to /v1/session-jobs",
+            "keypoints.frames",
+        )
+    spend_rate(request, user)
+    strictness = body.strictness or settings.strictness
+    row = await score_and_store(
+        engine, settings, db, user.id, routine, sequence, strictness, body.beat_times
+    )
+    return SessionPublic.model_validate(row)
+
+
+@router.post(
+    "/session-jobs",
+    response_model=JobPublic,
+    status_code=202,
+    operation_id="createSessionJob",
+    responses=error_responses(*KEYPOINT_BODY_ERRORS),
+    openapi_extra=documented(SessionCreate),
+)
+async def create_session_job(
+    request: Request,
+    user: RateLimitedUser,
+    db: SessionDep,
+    engine: EngineDep,
+    settings: SettingsDep,
+):
+    """The same as ``createSession`` for a session of any length, scored in the
+    background: poll ``/v1/jobs/{id}`` until ``done`` (its ``session_id`` is the scored
+    session) or ``failed`` (its ``error`` says why)."""
     body, frames = await read_keypoint_body(request, SessionCreate, engine)
     routine = usable_routine(db, user, body.routine_id)
     sequence = engine.sequence(body.keypoints, frames)
     spend_rate(request, user)
     strictness = body.strictness or settings.strictness
-    if sequence.num_frames <= settings.background_frames:
-        row = await score_and_store(
-            engine, settings, db, user.id, routine, sequence, strictness, body.beat_times
-        )
-        return SessionPublic.model_validate(row)
     app, user_id, routine_id, beats = request.app, user.id, routine.id, body.beat_times
 
     async def work(db, job: Job) -> None:
@@ -74,7 +112,12 @@ async def create_session(
     return queue_job(app, db, Job(user_id=user_id), work)
 
 
-@router.get("/jobs/{job_id}", response_model=JobPublic, operation_id="getJob")
+@router.get(
+    "/jobs/{job_id}",
+    response_model=JobPublic,
+    operation_id="getJob",
+    responses=error_responses(404),
+)
 def get_job(job_id: Id, user: CurrentUser, db: SessionDep) -> JobPublic:
     job = db.get(Job, job_id)
     if job is None or job.user_id != user.id:
@@ -82,7 +125,12 @@ def get_job(job_id: Id, user: CurrentUser, db: SessionDep) -> JobPublic:
     return JobPublic.model_validate(job)
 
 
-@router.get("/sessions", response_model=SessionPage, operation_id="listSessions")
+@router.get(
+    "/sessions",
+    response_model=SessionPage,
+    operation_id="listSessions",
+    responses=error_responses(),
+)
 def list_sessions(
     user: CurrentUser,
     db: SessionDep,
@@ -114,7 +162,12 @@ def _owned_session(db, user, session_id: int) -> WorkoutSession:
     return row
 
 
-@router.get("/sessions/{session_id}", response_model=SessionPublic, operation_id="getSession")
+@router.get(
+    "/sessions/{session_id}",
+    response_model=SessionPublic,
+    operation_id="getSession",
+    responses=error_responses(404),
+)
 def get_session(session_id: Id, user: CurrentUser, db: SessionDep) -> SessionPublic:
     return SessionPublic.model_validate(_owned_session(db, user, session_id))
 
@@ -123,6 +176,7 @@ def get_session(session_id: Id, user: CurrentUser, db: SessionDep) -> SessionPub
     "/sessions/{session_id}/report.html",
     response_class=HTMLResponse,
     operation_id="getSessionReport",
+    responses=error_responses(404),
 )
 async def session_report(
     session_id: Id, user: CurrentUser, db: SessionDep, engine: EngineDep, settings: SettingsDep
@@ -167,6 +221,7 @@ def _render(row: WorkoutSession, routine, reference, blobs) -> str:
     response_model=FeedbackPublic,
     status_code=201,
     operation_id="createFeedback",
+    responses=error_responses(404, 413),
 )
 def create_feedback(
     session_id: Id, body: FeedbackCreate, user: CurrentUser, db: SessionDep
@@ -193,6 +248,7 @@ def create_feedback(
     "/routines/{routine_id}/progress",
     response_model=list[ProgressPoint],
     operation_id="getRoutineProgress",
+    responses=error_responses(404),
 )
 def routine_progress(routine_id: Id, user: CurrentUser, db: SessionDep) -> list[ProgressPoint]:
     """The user's sessions of one routine over time, oldest first: score, reps, cue count.

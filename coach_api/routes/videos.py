@@ -17,8 +17,9 @@ from coach_api.deps import RateLimitedUser, SessionDep, spend_rate
 from coach_api.errors import ApiError
 from coach_api.jobs import queue_job
 from coach_api.json_requests import media_type
+from coach_api.openapi_errors import error_responses
 from coach_api.persistence import score_into_job, store_routine
-from coach_api.schemas import DisplayText, JobPublic, check_beat_times
+from coach_api.schemas import DisplayText, JobPublic, Movement, check_beat_times
 from coach_api.services import music_of
 from pose2d.video import VIDEO_TYPES, extract_keypoints
 
@@ -59,7 +60,13 @@ async def _start_job(
     return queue_job(app, db, job, work, cleanup, unstored=lambda: blobs.delete(name))
 
 
-@router.post("/videos", status_code=202, response_model=JobPublic, operation_id="uploadVideo")
+@router.post(
+    "/videos",
+    status_code=202,
+    response_model=JobPublic,
+    operation_id="uploadVideo",
+    responses=error_responses(400, 404, 413, 415, 429),
+)
 async def upload_video(
     request: Request,
     user: RateLimitedUser,
@@ -89,13 +96,14 @@ async def upload_video(
     status_code=202,
     response_model=JobPublic,
     operation_id="createRoutineFromVideo",
+    responses=error_responses(400, 403, 413, 415, 429),
 )
 async def create_routine_from_video(
     request: Request,
     user: RateLimitedUser,
     db: SessionDep,
     name: Annotated[DisplayText, Form(min_length=1, max_length=120)],
-    movement: Annotated[DisplayText, Form(min_length=1, max_length=40)],
+    movement: Annotated[Movement, Form()],
     video: Annotated[UploadFile, File()],
     keep_video: Annotated[bool, Form()] = False,
     beat_times: Annotated[str | None, Form(description=BEATS_HELP)] = None,

@@ -414,11 +414,12 @@ def test_long_sessions_become_background_jobs(settings, trainer_payload, user_pa
         trainer = auth_headers(client, "coach@example.com", role="trainer")
         routine = _routine(client, trainer, trainer_payload)
         user = auth_headers(client)
-        accepted = client.post(
-            "/v1/sessions",
-            headers=user,
-            json={"routine_id": routine["id"], "keypoints": user_payload},
-        )
+        body = {"routine_id": routine["id"], "keypoints": user_payload}
+        waited = client.post("/v1/sessions", headers=user, json=body)
+        assert waited.status_code == 422
+        assert waited.json()["error"]["code"] == "too_long_to_wait"
+        assert "/v1/session-jobs" in waited.json()["error"]["message"]
+        accepted = client.post("/v1/session-jobs", headers=user, json=body)
         assert accepted.status_code == 202 and accepted.json()["status"] in (
             "queued",
             "running",

@@ -216,7 +216,7 @@ OTHER_REQUESTS = [
     ("offset overflow", "GET", "/v1/sessions?offset=9223372036854775808", {}, 422, "offset"),
     ("limit huge", "GET", "/v1/sessions?limit=100000", {}, 422, "limit"),
     ("routine filter text", "GET", "/v1/sessions?routine_id=x", {}, 422, "routine_id"),
-    ("unknown platform", "GET", "/v1/models/windows", {}, 404, "platform"),
+    ("unknown platform", "GET", "/v1/models/windows", {}, 422, "platform"),
     (
         "feedback index",
         "POST",
