@@ -4,7 +4,8 @@ or ``python -m bench.fuzz_api``).
 Starts the API on loopback (a fresh data folder, rate limits lifted so the fuzzer is not
 just answered 429), makes a user and a trainer (with a published routine, so generated
 ids can hit real rows), then runs schemathesis' CLI from the OpenAPI schema once per
-token with the ``not_a_server_error`` check. Writes ``fuzz-summary.json`` (cases, statuses,
+token with every check (server errors, status codes, content types, response schemas,
+headers, and whether valid data is accepted and invalid data refused). Writes ``fuzz-summary.json`` (cases, statuses,
 failures) into ``--out`` and schemathesis' own reports (large) into ``--reports``.
 The server is a child process (``coach_client.local_server``), the service untouched.
 """
@@ -48,7 +49,7 @@ def _run_schemathesis(url: str, token: str, examples: int, seed: int, out: Path)
         "-H",
         f"Authorization: Bearer {token}",
         "--checks",
-        "not_a_server_error",
+        "all",
         "--max-examples",
         str(examples),
         "--seed",
@@ -134,6 +135,7 @@ def fuzz_api(out: Path, reports: Path, examples: int = 100, seed: int = 1) -> di
         "seed": seed,
         "cases": sum(r["cases"] for r in runs.values()),
         "server_errors": sum(r["statuses"].get("5xx", 0) for r in runs.values()),
+        "failures": sum(r["failures"] for r in runs.values()),
         "server_alive_after": alive,
         "runs": runs,
     }
@@ -150,10 +152,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     summary = fuzz_api(args.out, args.reports, args.examples, args.seed)
     print(
-        f"{summary['cases']} cases, {summary['server_errors']} server errors, "
+        f"{summary['cases']} cases, {summary['failures']} failed checks, "
+        f"{summary['server_errors']} server errors, "
         f"server alive: {summary['server_alive_after']} -> {args.out / 'fuzz-summary.json'}"
     )
-    if summary["server_errors"] or not summary["server_alive_after"]:
+    if summary["failures"] or summary["server_errors"] or not summary["server_alive_after"]:
         raise SystemExit(1)
 
 

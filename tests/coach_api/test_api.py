@@ -377,7 +377,7 @@ def test_phone_models_are_served_per_platform(settings):
             for n in zipfile.ZipFile(io.BytesIO(package.content)).namelist()
         )
         assert client.get("/v1/models/ios/lifter_stream.onnx").status_code == 404
-        assert client.get("/v1/models/windows").status_code == 404
+        assert client.get("/v1/models/windows").status_code == 422
         assert json.loads(json.dumps(ios))["receptive_field"] == 9
 
 
