@@ -4,9 +4,10 @@ or ``python -m bench.fuzz_api``).
 Starts the API on loopback (a fresh data folder, rate limits lifted so the fuzzer is not
 just answered 429), makes a user and a trainer (with a published routine, so generated
 ids can hit real rows), then runs schemathesis' CLI from the OpenAPI schema once per
-token with every check (server errors, status codes, content types, response schemas,
-headers, and whether valid data is accepted and invalid data refused). Writes ``fuzz-summary.json`` (cases, statuses,
-failures) into ``--out`` and schemathesis' own reports (large) into ``--reports``.
+token with every check but one (server errors, status codes, content types, response
+schemas, headers, methods, invalid data refused; see ``--exclude-checks`` below). Writes
+``fuzz-summary.json`` (cases, statuses, failures) into ``--out`` and schemathesis' own
+reports (large) into ``--reports``.
 The server is a child process (``coach_client.local_server``), the service untouched.
 """
 
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+from xml.etree import ElementTree
 
 import httpx
 
@@ -50,12 +53,17 @@ def _run_schemathesis(url: str, token: str, examples: int, seed: int, out: Path)
         f"Authorization: Bearer {token}",
         "--checks",
         "all",
+        # Valid per the schema yet refused: rules JSON Schema cannot state (the frame count
+        # limits are the operator's settings, every frame has the layout's joints, beat
+        # times increase) make most generated keypoint bodies invalid. Every other check.
+        "--exclude-checks",
+        "positive_data_acceptance",
         "--max-examples",
         str(examples),
         "--seed",
         str(seed),
         "--workers",
-        "2",
+        "1",  # two workers met a race in Hypothesis' lambda descriptions (a runtime error)
         "--report",
         "ndjson,junit",
         "--report-ndjson-path",
@@ -68,9 +76,14 @@ def _run_schemathesis(url: str, token: str, examples: int, seed: int, out: Path)
         "--exclude-operation-id",
         "deleteMe",
     ]
-    finished = subprocess.run(command, capture_output=True, text=True)
+    hooks = {**os.environ, "SCHEMATHESIS_HOOKS": "bench.fuzz_hooks"}
+    finished = subprocess.run(command, capture_output=True, text=True, env=hooks)
     (out / "output.txt").write_text(finished.stdout + finished.stderr)
-    statuses, failures, cases = Counter(), [], 0
+    report = ElementTree.parse(out / "junit.xml").getroot()
+    # Failed checks, and cases the tool could not run (counted too: nothing passes unseen).
+    failed = [*report.iter("failure"), *report.iter("error")]
+    failures = [f.text or f.get("message", "") for f in failed]
+    statuses, cases = Counter(), 0
     for line in events.read_text().splitlines():
         event = json.loads(line)
         for kind, body in event.items():
@@ -81,10 +94,6 @@ def _run_schemathesis(url: str, token: str, examples: int, seed: int, out: Path)
                 if response.get("status_code") is not None:
                     cases += 1
                     statuses[str(response["status_code"])[0] + "xx"] += 1
-            for check in (body.get("recorder") or {}).get("checks", {}).values():
-                for result in check:
-                    if result.get("status") == "FAILURE":
-                        failures.append(result.get("failure_info") or result.get("name"))
     return {
         "exit_code": finished.returncode,
         "cases": cases,

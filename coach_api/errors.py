@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import re
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, compile_path
 
 logger = logging.getLogger("coach_api")
 
@@ -25,6 +27,26 @@ _CODES = {
     429: "rate_limited",
     503: "unavailable",
 }
+
+
+def route_methods(routes: list[tuple[str, BaseRoute]]) -> list[tuple[re.Pattern, frozenset]]:
+    """Each ``(prefix, route)``'s full path as a pattern (with its convertors), and its
+    methods: the table :func:`allowed_methods` reads."""
+    table = []
+    for prefix, route in routes:
+        methods = getattr(route, "methods", None)
+        if methods:
+            table.append((compile_path(prefix + route.path)[0], frozenset(methods)))
+    return table
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route takes at the request's path (``Allow`` of a 405). Each
+    operation is a route of its own, so the route that answered knows only its methods."""
+    path = request.url.path
+    table = getattr(request.app.state, "route_methods", [])
+    allowed = {method for pattern, methods in table if pattern.match(path) for method in methods}
+    return ", ".join(sorted(allowed))
 
 
 class ApiError(Exception):
@@ -78,12 +100,13 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _CODES.get(exc.status_code, "error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
         return JSONResponse(
-            error_body(code, str(exc.detail)),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            error_body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(Exception)

@@ -7,10 +7,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from coach_api.db import make_engine, make_sessionmaker
-from coach_api.errors import install_error_handlers
+from coach_api.errors import install_error_handlers, route_methods
 from coach_api.json_requests import DOCUMENTED_BODIES
 from coach_api.limits import BodySizeLimit, SecurityHeaders
 from coach_api.observability import Metrics, RequestLog
+from coach_api.openapi_errors import ErrorResponse
 from coach_api.ratelimits import RateLimits
 from coach_api.recovery import recover_interrupted_jobs
 from coach_api.routes import admin, auth, live, ops, routines, sessions, videos
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.sessionmaker = make_sessionmaker(app.state.db_engine)
     install_error_handlers(app)
-    for router in (
+    routers = (
         auth.router,
         routines.router,
         sessions.router,
@@ -69,8 +70,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live.router,
         admin.router,
         videos.router,
-    ):
+    )
+    for router in routers:
         app.include_router(router, prefix="/v1")
+    app.state.route_methods = route_methods(
+        [("", route) for route in app.router.routes]
+        + [("/v1", route) for router in routers for route in router.routes]
+    )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog, metrics=app.state.metrics)
@@ -80,12 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 def _with_read_bodies(generate):
     """Wrap ``app.openapi`` so that the bodies routes read by hand (after authentication)
-    are in the schema's components, where their ``$ref`` points."""
+    and the error model are in the schema's components, where their ``$ref`` points."""
 
     def openapi() -> dict:
         schema = generate()
         components = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in DOCUMENTED_BODIES:
+        for model in (*DOCUMENTED_BODIES, ErrorResponse):
             if model.__name__ not in components:
                 body = model.model_json_schema(ref_template="#/components/schemas/{model}")
                 components.update(body.pop("$defs", {}))

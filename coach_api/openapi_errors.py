@@ -25,6 +25,10 @@ DESCRIPTIONS = {
 ALWAYS = (422, 503)
 # What an authenticated operation adds.
 AUTHENTICATED = (401,)
+# What an operation with a request body adds: unreadable, too large, wrong type or encoding.
+BODY = (400, 413, 415)
+# Errors are JSON whatever the operation answers on success (a page, a file).
+ERROR_CONTENT = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
 
 
 class ErrorDetail(BaseModel):
@@ -39,10 +43,16 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
-def error_responses(*statuses: int, authenticated: bool = True) -> dict[int | str, dict]:
-    """``responses=`` for a route answering ``statuses`` (plus :data:`ALWAYS`, and
-    :data:`AUTHENTICATED` unless ``authenticated`` is false), each with the error model."""
-    wanted = sorted({*statuses, *ALWAYS, *(AUTHENTICATED if authenticated else ())})
+def error_responses(
+    *statuses: int, authenticated: bool = True, body: bool = False
+) -> dict[int | str, dict]:
+    """``responses=`` for a route answering ``statuses`` (plus :data:`ALWAYS`,
+    :data:`AUTHENTICATED` unless ``authenticated`` is false, and :data:`BODY` if it takes
+    a ``body``), each with the error model (``ErrorResponse``, in the schema's components:
+    see :func:`coach_api.main.create_app`)."""
+    wanted = {*statuses, *ALWAYS}
+    wanted |= {*(AUTHENTICATED if authenticated else ()), *(BODY if body else ())}
     return {
-        status: {"model": ErrorResponse, "description": DESCRIPTIONS[status]} for status in wanted
+        status: {"description": DESCRIPTIONS[status], "content": ERROR_CONTENT}
+        for status in sorted(wanted)
     }

@@ -22,6 +22,9 @@ from coach_api.errors import ApiError
 from coach_api.report_models import SessionReportOut, Strictness
 from pose3d.sequence_json import MAX_FPS, MAX_IMAGE_SIDE, MIN_FPS
 
+# Request bodies: unknown keys are refused (a misspelt field is an error, not ignored), and
+# values are taken as the schema types them (no 0 for false, no "5" for 5).
+REQUEST_CONFIG = ConfigDict(extra="forbid", strict=True)
 MAX_BEATS = 20_000  # beats of a 2-hour session at 166 bpm
 
 
@@ -60,10 +63,6 @@ def normalise_email(email: str) -> str:
     return unicodedata.normalize("NFKC", email).strip().lower()
 
 
-def _normalised_if_text(value: object) -> object:
-    return normalise_email(value) if isinstance(value, str) else value
-
-
 def _no_control_characters(text: str) -> str:
     if any(unicodedata.category(c) == "Cc" for c in text):
         raise ValueError("must not contain control characters (NUL, newlines, ...)")
@@ -72,10 +71,15 @@ def _no_control_characters(text: str) -> str:
 
 # A name shown to people: printable, one line.
 DisplayText = Annotated[str, AfterValidator(_no_control_characters)]
+# No "@", space or control character (C0, DEL, C1) around the "@": spelt out, not "\s",
+# which means other characters in JSON Schema's regex dialect than in Python's.
+_EMAIL_PART = r"[^@\x00-\x20\x7f-\x9f]+"
+# The address as sent is checked (what the schema says; spaces around it, as phone keyboards
+# add them, are allowed), then normalised to its one spelling.
 Email = Annotated[
     str,
-    Field(pattern=r"^[^@\s\x00-\x1f]+@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f]+$", max_length=320),
-    BeforeValidator(_normalised_if_text),  # checked as normalised
+    Field(pattern=rf"^ *{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART} *$", max_length=320),
+    AfterValidator(normalise_email),
 ]
 Role = Literal["user", "trainer", "admin"]
 Layout = Literal["mediapipe33", "coco17"]
@@ -103,7 +107,7 @@ class UserCreate(BaseModel):
     """A new account. It is a ``user``; ``trainer`` (or ``admin``) needs an ``invitation``
     code of that role from an admin."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
     email: Email
     password: str = Field(min_length=8, max_length=200)
     role: Role = "user"
@@ -127,7 +131,7 @@ class KeypointSequenceIn(BaseModel):
     """The phone's keypoint sequence (see DESIGN.md): ``frames`` lists per frame one
     ``[x, y, score]`` per joint (pixels, pixels, [0, 1]; ``[null, null, 0]`` unseen)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
     layout: Layout
     fps: float = Field(ge=MIN_FPS, le=MAX_FPS, allow_inf_nan=False)
     image_width: int = Field(ge=1, le=MAX_IMAGE_SIDE)
@@ -139,7 +143,7 @@ class RoutineCreate(BaseModel):
     """A trainer's routine; for one done to music, the beats on the trainer's recording
     and how many beats one repetition of the routine lasts (4-beat moves)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
     name: DisplayText = Field(min_length=1, max_length=120)
     movement: Movement
     keypoints: KeypointSequenceIn
@@ -167,20 +171,20 @@ class RoutinePublic(BaseModel):
 class RoutineUpdate(BaseModel):
     """Publish a routine to the users' catalogue (or withdraw it), or rename it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
     published: bool | None = None
     name: DisplayText | None = Field(default=None, min_length=1, max_length=120)
 
 
 class RoleUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
     role: Role
 
 
 class InvitationCreate(BaseModel):
     """An invitation: whoever registers with its code gets ``role``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
     role: Literal["trainer", "admin"] = "trainer"
     valid_days: int = Field(default=7, ge=1, le=30)
 
@@ -194,7 +198,7 @@ class InvitationPublic(BaseModel):
 
 
 class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
     routine_id: int = Field(ge=1, le=2**62)
     keypoints: KeypointSequenceIn
     strictness: Strictness | None = None
@@ -230,7 +234,7 @@ class ModelInfo(BaseModel):
 class FeedbackCreate(BaseModel):
     """The user's verdict on one cue (``error_index`` into the session's ``errors``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = REQUEST_CONFIG
     error_index: int = Field(ge=0, le=10_000)
     verdict: Verdict
     comment: str = Field(default="", max_length=500, pattern=r"^[^\x00]*$")

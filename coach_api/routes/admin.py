@@ -38,7 +38,7 @@ def export_feedback(admin: AdminUser, db: SessionDep) -> list[FeedbackPublic]:
     response_model=InvitationPublic,
     status_code=201,
     operation_id="createInvitation",
-    responses=error_responses(403, 413),
+    responses=error_responses(403, body=True),
 )
 def invite(body: InvitationCreate, admin: AdminUser, db: SessionDep) -> InvitationPublic:
     """A single-use code: whoever registers with it gets the role (shown only here)."""
@@ -50,7 +50,7 @@ def invite(body: InvitationCreate, admin: AdminUser, db: SessionDep) -> Invitati
     "/admin/users/{user_id}/role",
     response_model=UserPublic,
     operation_id="setUserRole",
-    responses=error_responses(403, 404, 413),
+    responses=error_responses(403, 404, body=True),
 )
 def set_role(user_id: Id, body: RoleUpdate, admin: AdminUser, db: SessionDep) -> UserPublic:
     """Grant (or take back) the trainer or admin role."""

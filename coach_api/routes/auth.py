@@ -24,7 +24,7 @@ router = APIRouter(tags=["auth"])
     response_model=UserPublic,
     status_code=201,
     operation_id="register",
-    responses=error_responses(403, 409, 413, 429, authenticated=False),
+    responses=error_responses(403, 409, 429, authenticated=False, body=True),
 )
 def register(body: UserCreate, db: SessionDep, request: Request) -> UserPublic:
     """A new account (role ``user``; ``trainer`` or ``admin`` with an invitation of that
@@ -58,7 +58,7 @@ def register(body: UserCreate, db: SessionDep, request: Request) -> UserPublic:
     "/auth/login",
     response_model=Token,
     operation_id="login",
-    responses=error_responses(401, 413, 429, authenticated=False),
+    responses=error_responses(401, 429, authenticated=False, body=True),
 )
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],

@@ -31,7 +31,7 @@ router = APIRouter(tags=["routines"])
     response_model=RoutinePublic,
     status_code=201,
     operation_id="createRoutine",
-    responses=error_responses(400, 403, 413, 415, 429),
+    responses=error_responses(403, 429, body=True),
     openapi_extra=documented(RoutineCreate),
 )
 async def create_routine(
@@ -67,7 +67,7 @@ def list_routines(user: CurrentUser, db: SessionDep) -> list[RoutinePublic]:
 
 
 @router.get(
-    "/routines/{routine_id}",
+    "/routines/{routine_id:int}",
     response_model=RoutinePublic,
     operation_id="getRoutine",
     responses=error_responses(404),
@@ -77,10 +77,10 @@ def get_routine(routine_id: Id, user: CurrentUser, db: SessionDep) -> RoutinePub
 
 
 @router.patch(
-    "/routines/{routine_id}",
+    "/routines/{routine_id:int}",
     response_model=RoutinePublic,
     operation_id="updateRoutine",
-    responses=error_responses(404, 413),
+    responses=error_responses(404, body=True),
 )
 def update_routine(
     routine_id: Id, body: RoutineUpdate, user: CurrentUser, db: SessionDep
@@ -97,7 +97,7 @@ def update_routine(
 
 
 @router.delete(
-    "/routines/{routine_id}",
+    "/routines/{routine_id:int}",
     status_code=204,
     operation_id="deleteRoutine",
     responses=error_responses(404),

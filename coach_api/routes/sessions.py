@@ -40,7 +40,7 @@ router = APIRouter(tags=["sessions"])
 
 
 # What reading a keypoint body may answer beyond the always-declared statuses.
-KEYPOINT_BODY_ERRORS = (400, 404, 413, 415, 429)
+KEYPOINT_BODY_ERRORS = (404, 429)
 
 
 @router.post(
@@ -48,7 +48,7 @@ KEYPOINT_BODY_ERRORS = (400, 404, 413, 415, 429)
     response_model=SessionPublic,
     status_code=201,
     operation_id="createSession",
-    responses=error_responses(*KEYPOINT_BODY_ERRORS),
+    responses=error_responses(*KEYPOINT_BODY_ERRORS, body=True),
     openapi_extra=documented(SessionCreate),
 )
 async def create_session(
@@ -86,7 +86,7 @@ async def create_session(
     response_model=JobPublic,
     status_code=202,
     operation_id="createSessionJob",
-    responses=error_responses(*KEYPOINT_BODY_ERRORS),
+    responses=error_responses(*KEYPOINT_BODY_ERRORS, body=True),
     openapi_extra=documented(SessionCreate),
 )
 async def create_session_job(
@@ -221,7 +221,7 @@ def _render(row: WorkoutSession, routine, reference, blobs) -> str:
     response_model=FeedbackPublic,
     status_code=201,
     operation_id="createFeedback",
-    responses=error_responses(404, 413),
+    responses=error_responses(404, body=True),
 )
 def create_feedback(
     session_id: Id, body: FeedbackCreate, user: CurrentUser, db: SessionDep
@@ -245,7 +245,7 @@ def create_feedback(
 
 
 @router.get(
-    "/routines/{routine_id}/progress",
+    "/routines/{routine_id:int}/progress",
     response_model=list[ProgressPoint],
     operation_id="getRoutineProgress",
     responses=error_responses(404),

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
+from pydantic import BeforeValidator
 
 from coach_api.access import require_trainer, usable_routine
 from coach_api.db import Job
@@ -23,6 +24,24 @@ from coach_api.schemas import DisplayText, JobPublic, Movement, check_beat_times
 from coach_api.services import music_of
 from pose2d.video import VIDEO_TYPES, extract_keypoints
 
+
+def _true_or_false(value: object) -> object:
+    """A form's yes/no field is ``true`` or ``false`` (any case): pydantic's lax booleans
+    would also take ``0``, ``on`` or ``y``, which the schema's boolean does not allow."""
+    if isinstance(value, str) and value.lower() not in ("true", "false"):
+        raise ValueError("must be true or false")
+    return value
+
+
+FormFlag = Annotated[bool, Form(), BeforeValidator(_true_or_false)]
+# The multipart body's video part: one of the types the server decodes, named in the part.
+VIDEO_PART = {
+    "requestBody": {
+        "content": {
+            "multipart/form-data": {"encoding": {"video": {"contentType": ", ".join(VIDEO_TYPES)}}}
+        }
+    }
+}
 router = APIRouter(tags=["videos"])
 
 BEATS_HELP = "For a routine to music: a JSON list of the beats' times in seconds."
@@ -65,7 +84,8 @@ async def _start_job(
     status_code=202,
     response_model=JobPublic,
     operation_id="uploadVideo",
-    responses=error_responses(400, 404, 413, 415, 429),
+    responses=error_responses(404, 429, body=True),
+    openapi_extra=VIDEO_PART,
 )
 async def upload_video(
     request: Request,
@@ -73,7 +93,7 @@ async def upload_video(
     db: SessionDep,
     routine_id: Annotated[int, Form(ge=1, le=2**62)],
     video: Annotated[UploadFile, File()],
-    keep_video: Annotated[bool, Form()] = False,
+    keep_video: FormFlag = False,
     beat_times: Annotated[str | None, Form(description=BEATS_HELP)] = None,
 ) -> JSONResponse:
     """Upload a workout video for a routine the user may use; a background job extracts
@@ -96,7 +116,8 @@ async def upload_video(
     status_code=202,
     response_model=JobPublic,
     operation_id="createRoutineFromVideo",
-    responses=error_responses(400, 403, 413, 415, 429),
+    responses=error_responses(403, 429, body=True),
+    openapi_extra=VIDEO_PART,
 )
 async def create_routine_from_video(
     request: Request,
@@ -105,10 +126,10 @@ async def create_routine_from_video(
     name: Annotated[DisplayText, Form(min_length=1, max_length=120)],
     movement: Annotated[Movement, Form()],
     video: Annotated[UploadFile, File()],
-    keep_video: Annotated[bool, Form()] = False,
+    keep_video: FormFlag = False,
     beat_times: Annotated[str | None, Form(description=BEATS_HELP)] = None,
     beats_per_rep: Annotated[int | None, Form(ge=4, le=256, multiple_of=4)] = None,
-    published: Annotated[bool, Form()] = False,
+    published: FormFlag = False,
 ) -> JSONResponse:
     """Upload a trainer's video (trainers only); a background job extracts keypoints and
     stores the routine (the job's ``routine_id`` when done). The video is deleted unless
