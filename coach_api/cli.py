@@ -1,6 +1,7 @@
 """``coach-api``: the service's operator commands (``coach-api --help``, or
-``python -m coach_api``): serve the API, grant an account a role on its database, and
-assemble the pose model for server-side video. All read the same ``COACH_*`` settings.
+``python -m coach_api``): serve the API, grant an account a role on its database,
+assemble the pose model for server-side video, and write the live socket's message
+schema. All read the same ``COACH_*`` settings.
 
 Commands import what they need inside the function so that ``--help`` starts fast.
 """
@@ -100,3 +101,17 @@ def pose_task(
     except PoseTaskError as error:
         raise typer.BadParameter(str(error)) from None
     typer.echo(f"pose model: {written} ({written.stat().st_size / 2**20:.1f} MB)")
+
+
+@app.command("live-schema")
+def live_schema(
+    out: Annotated[Path, typer.Option(help="Where to write the schema.")] = Path(
+        "docs/live-messages.schema.json"
+    ),
+) -> None:
+    """Write the live socket's message schema (JSON Schema), generated from the models the
+    server builds its messages with (coach_api/live_messages.py)."""
+    from coach_api.live_messages import live_messages_schema_text
+
+    out.write_text(live_messages_schema_text(), encoding="utf-8")
+    typer.echo(f"live message schema: {out}")

@@ -1,5 +1,6 @@
 """Logging for ``coach-api serve``: the API's JSON request lines and uvicorn's own logs on
-stderr, with bearer tokens never written (a token in a URL's query is redacted)."""
+stderr, with tokens never written (a token in a URL's query, or a shared report link's
+token in its path, is redacted)."""
 
 from __future__ import annotations
 
@@ -7,19 +8,23 @@ import logging
 import re
 
 _TOKEN_IN_QUERY = re.compile(r"((?:^|[?&])(?:token|access_token)=)[^&\s\"]*", re.IGNORECASE)
+# A shared report link opens someone's workout to whoever holds it, until it expires.
+_SHARED_LINK = re.compile(r"(/shared/reports/)[^/?\s\"]+")
+
+
+def _redacted(text: str) -> str:
+    return _SHARED_LINK.sub(r"\1[redacted]", _TOKEN_IN_QUERY.sub(r"\1[redacted]", text))
 
 
 class RedactTokens(logging.Filter):
-    """Replace the value of ``token=`` / ``access_token=`` query parameters in a record's
-    arguments (uvicorn's access log passes the request path with its query)."""
+    """Replace the value of ``token=`` / ``access_token=`` query parameters and the token
+    of a shared report link in a record's arguments (uvicorn's access log passes the
+    request path with its query) and message (the API's JSON lines)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):
-            record.args = tuple(
-                _TOKEN_IN_QUERY.sub(r"\1[redacted]", a) if isinstance(a, str) else a
-                for a in record.args
-            )
-        record.msg = _TOKEN_IN_QUERY.sub(r"\1[redacted]", str(record.msg))
+            record.args = tuple(_redacted(a) if isinstance(a, str) else a for a in record.args)
+        record.msg = _redacted(str(record.msg))
         return True
 
 

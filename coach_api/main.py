@@ -5,8 +5,10 @@ from __future__ import annotations
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
 
 from coach_api.db import make_engine, make_sessionmaker
+from coach_api.docs_page import install_docs
 from coach_api.errors import install_error_handlers, route_methods
 from coach_api.json_requests import DOCUMENTED_BODIES
 from coach_api.limits import BodySizeLimit, SecurityHeaders
@@ -14,9 +16,23 @@ from coach_api.observability import Metrics, RequestLog
 from coach_api.openapi_errors import ErrorResponse
 from coach_api.ratelimits import RateLimits
 from coach_api.recovery import recover_interrupted_jobs
-from coach_api.routes import admin, auth, live, ops, routines, sessions, videos
+from coach_api.routes import admin, auth, live, ops, routines, sessions, shared, videos
 from coach_api.services import Engine, SequenceLimits
 from coach_api.settings import Settings
+
+# What a web page of an allowed origin may send: the methods the API answers, the bearer
+# token, JSON (and gzip) bodies, an ETag to revalidate a model download, its own request
+# id. Credentials (cookies) are never used: the token travels in a header.
+CORS_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+CORS_REQUEST_HEADERS = [
+    "Authorization",
+    "Content-Type",
+    "Content-Encoding",
+    "If-None-Match",
+    "X-Request-ID",
+]
+# Headers the page's script may read besides the always-readable ones.
+CORS_RESPONSE_HEADERS = ["Retry-After", "ETag", "X-Request-ID"]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -48,7 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Fitness coach API",
         version="1",
         openapi_url="/v1/openapi.json",
-        docs_url="/v1/docs",
+        docs_url=None,  # served from the installed Swagger UI package: install_docs
         redoc_url=None,
         lifespan=lifespan,
     )
@@ -70,15 +86,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live.router,
         admin.router,
         videos.router,
+        shared.router,
     )
     for router in routers:
         app.include_router(router, prefix="/v1")
+    install_docs(app)
     app.state.route_methods = route_methods(
         [("", route) for route in app.router.routes]
         + [("/v1", route) for router in routers for route in router.routes]
     )
+    # The last added is the outermost: CORS headers go on every answer, the body limit's
+    # 413 too, and preflights are logged.
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=CORS_METHODS,
+            allow_headers=CORS_REQUEST_HEADERS,
+            expose_headers=CORS_RESPONSE_HEADERS,
+        )
     app.add_middleware(RequestLog, metrics=app.state.metrics)
     app.openapi = _with_read_bodies(app.openapi)
     return app

@@ -2,7 +2,8 @@
 
 Each is all or nothing (a failed commit deletes the blob just written), and the database
 connection is not held while the lifting or scoring runs. Used by the routes that take
-keypoints and by the background jobs of long sessions and videos.
+keypoints, by the live socket when a session ends, and by the background jobs of long
+sessions and videos.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import numpy as np
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
@@ -71,7 +73,24 @@ async def score_and_store(
     db.commit()  # ends the read transaction: the connection goes back to the pool
     reference = await engine.run(engine.reference, settings.blobs, routine)
     report, poses = await engine.run(engine.score, sequence, reference, strictness, beat_times)
-    blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, sequence.fps)
+    return store_session(
+        settings, db, user_id, routine_id, routine_name, report, poses, sequence.fps
+    )
+
+
+def store_session(
+    settings: Settings,
+    db: Session,
+    user_id: int,
+    routine_id: int,
+    routine_name: str,
+    report: dict,
+    poses: np.ndarray,
+    fps: float,
+) -> WorkoutSession:
+    """Store a scored session: its ``report`` and its lifted ``poses`` (a blob); nothing
+    is left on failure. Recorded sessions and finished live ones are stored alike."""
+    blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, fps)
     row = WorkoutSession(
         user_id=user_id,
         routine_id=routine_id,

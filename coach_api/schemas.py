@@ -216,6 +216,13 @@ class SessionPublic(BaseModel):
     report: SessionReportOut
 
 
+class ReportLinkPublic(BaseModel):
+    """A link to a session's report page that needs no bearer header until it expires."""
+
+    url: str = Field(description="the page's path on this API, e.g. /v1/shared/reports/{token}")
+    expires_at: UtcDatetime
+
+
 class SessionPage(BaseModel):
     items: list[SessionPublic]
     total: int

@@ -11,8 +11,10 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
+from typing import Annotated
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pose2d.task_builder import POSE_TASK_NAME  # where `coach-api pose-task` writes
 
@@ -67,6 +69,20 @@ class Settings(BaseSettings):
     # fps, after a catch-up allowance of live_burst_s seconds of frames.
     live_max_speed: float = 2.0
     live_burst_s: float = 5.0
+    # Web origins whose pages may call the API (Flutter Web), e.g.
+    # COACH_CORS_ORIGINS=https://app.example.com,http://localhost:5000; none by default
+    # (no CORS headers: browsers let no other site's page read the answers).
+    cors_origins: Annotated[list[str], NoDecode] = []
+    # How long a shared report link (POST /v1/sessions/{id}/report-link) opens the page.
+    report_link_minutes: int = 15
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """The environment gives one string: origins separated by commas."""
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     def private_data_dir(self) -> None:
         """Create the data folder readable by this account only (it holds the database,

@@ -44,6 +44,14 @@ class LiveModels(NamedTuple):
     population: PopulationModel | None  # the detector's population model
 
 
+class LiveSummary(NamedTuple):
+    """A finished session: its report (JSON) and the poses ``(T, 17, 3)`` it judged (the
+    recordings model's lift of the whole stream, what a recorded session stores)."""
+
+    report: dict
+    poses: np.ndarray
+
+
 class TooFewFrames(ValueError):
     """The summary was asked for before any pose was lifted."""
 
@@ -230,8 +238,9 @@ class LiveSession:
             self.reported = number + 1
         return messages
 
-    def summary(self) -> dict:
-        """The whole session's report (JSON); TooFewFrames before any pose was lifted."""
+    def summary(self) -> LiveSummary:
+        """The whole session's report and the poses it judged; TooFewFrames before any
+        pose was lifted."""
         if len(self.poses) < 2:
             raise TooFewFrames("no pose was lifted yet")
         frames = len(self.poses)
@@ -246,4 +255,4 @@ class LiveSession:
             model_version=self.models.recordings.metadata.version,
             include_ghost=False,
         )
-        return report.to_dict()
+        return LiveSummary(report.to_dict(), observed.poses)

@@ -1,6 +1,7 @@
 """Live coaching over a WebSocket: frames in, 3D poses and per-repetition cues out.
 
-Protocol (JSON text messages; schema in ``docs/live-messages.schema.json``):
+Protocol (JSON text messages; models in :mod:`coach_api.live_messages`, schema generated
+from them in ``docs/live-messages.schema.json``):
 
 1. client -> ``{"type": "start", "token": JWT, "routine_id", "layout", "fps",
    "image_width", "image_height", "strictness"?, "beat_times"?}`` within
@@ -13,7 +14,9 @@ Protocol (JSON text messages; schema in ``docs/live-messages.schema.json``):
 3. client -> ``{"type": "frames", "frames": [[[x, y, score], ...], ...]}`` small batches
 4. server -> ``{"type": "progress", "frames": n}`` per batch, and when a repetition
    completes ``{"type": "rep", "rep": k, "start_s", "end_s", "errors": [...]}``
-5. client -> ``{"type": "stop"}``; server -> ``{"type": "summary", "report": {...}}``
+5. client -> ``{"type": "stop"}``; the session is stored like a recorded one (report and
+   motion; in ``GET /v1/sessions``), then server -> ``{"type": "summary", "session_id",
+   "report": {...}}``. A socket that ends any other way stores nothing.
 
 Errors are ``{"type": "error", "error": {"code", "message", "field"?}}``; the socket is
 then closed, with code 1008 for what the client did and 1011 (``internal_error``) for a
@@ -25,13 +28,14 @@ whose start message does not come in time (``auth_timeout``); ``too_fast`` when 
 arrive faster than real time: more than ``COACH_LIVE_MAX_SPEED`` x fps after
 ``COACH_LIVE_BURST_S`` seconds of catch-up.
 
-The start message is validated whole (:class:`LiveStart`). This module keeps the
-protocol; the stream's state, lifting and judging are :class:`scoring.live.LiveSession`'s.
-Lifting runs the causal model frame by frame (bounded memory): small batches on the
-event loop, larger ones in the worker pool. Finished repetitions are looked for every
-half second in the background, on a thread of their own: the socket keeps taking frames
-while a rep is scored, and ``rep`` messages may arrive a few batches after the rep ended
-(always before the summary).
+The start message is validated whole (:class:`~coach_api.live_messages.LiveStart`), and
+every message sent is built from its model. This module keeps the protocol; the stream's
+state, lifting and judging are :class:`scoring.live.LiveSession`'s. Lifting runs the
+causal model frame by frame (bounded memory): small batches on the event loop, larger
+ones in the worker pool. Finished repetitions are looked for every half second in the
+background, on a thread of their own: the socket keeps taking frames while a rep is
+scored, and ``rep`` messages may arrive a few batches after the rep ended (always before
+the summary).
 """
 
 from __future__ import annotations
@@ -39,22 +43,25 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Annotated, Literal, get_args
+from typing import NamedTuple, get_args
 
 import anyio
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
-from pydantic import BaseModel, ConfigDict, Field, SkipValidation, ValidationError, model_validator
+from pydantic import BaseModel, ValidationError
 from starlette.websockets import WebSocketState
 
 from coach_api.access import usable_routine
-from coach_api.db import Routine
+from coach_api.db import Routine, User
 from coach_api.deps import MAX_ID, user_for_token
-from coach_api.errors import ApiError, error_body
-from coach_api.schemas import check_beat_times
+from coach_api.errors import ApiError
+from coach_api.live_messages import LiveError, LiveStart, Progress, Ready, Rep, Summary
+from coach_api.openapi_errors import ErrorDetail
+from coach_api.persistence import store_session
+from coach_api.report_models import SessionReportOut, Strictness
 from coach_api.services import Engine
 from coach_api.settings import Settings
-from pose3d.sequence_json import SequenceFormatError, check_header
-from scoring.live import LiveModels, LiveSession, TooFewFrames
+from pose3d.sequence_json import SequenceFormatError
+from scoring.live import LiveModels, LiveSession, LiveSummary, TooFewFrames
 
 logger = logging.getLogger("coach_api")
 router = APIRouter()
@@ -65,8 +72,6 @@ INLINE_FRAMES = 10
 # Nesting levels a message may have: a frames message has 4 ({"frames": [[[x, y, s]]]}).
 # Deeper values could exhaust the recursion limit wherever they are printed or walked.
 MAX_DEPTH = 6
-HEADER_KEYS = ("layout", "fps", "image_width", "image_height")
-Strictness = Literal["beginner", "intermediate", "expert"]
 STRICTNESS = get_args(Strictness)
 
 
@@ -135,47 +140,6 @@ def _invalid(message: str, field: str | None = None) -> ApiError:
     return ApiError(422, "invalid_input", message, field)
 
 
-class LiveStart(BaseModel):
-    """The start message, validated whole, with JSON's own types (strict: ``true`` is no
-    id, ``"5"`` no number, ``3.0`` no id).
-
-    Pydantic checks the ``type``, unknown keys, the token, the routine id, the strictness
-    and that ``beat_times`` is a list; :func:`_start_error` words the first problem as the
-    socket reports it. Only then are the stream header (as a keypoint sequence's,
-    :func:`~pose3d.sequence_json.check_header`) and the beats' values
-    (:func:`~coach_api.schemas.check_beat_times`) checked, raising the ApiError the socket
-    sends (pydantic lets an exception that is no ValueError through unchanged).
-    """
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    type: Literal["start"]
-    token: Annotated[str, Field(min_length=1)]
-    routine_id: Annotated[int, Field(ge=1, le=MAX_ID)]
-    strictness: Strictness | None = None
-    # As sent until _checked_header replaces them with their checked values.
-    layout: SkipValidation[str] = None
-    fps: SkipValidation[float] = None
-    image_width: SkipValidation[int] = None
-    image_height: SkipValidation[int] = None
-    beat_times: list | None = None  # a list here; its values are checked after the header
-
-    @model_validator(mode="after")
-    def _checked_header(self) -> LiveStart:
-        try:
-            values = check_header(*(getattr(self, key) for key in HEADER_KEYS))
-        except SequenceFormatError as exc:
-            raise _invalid(exc.message, exc.field) from None
-        for key, value in zip(HEADER_KEYS, values, strict=True):
-            setattr(self, key, value)
-        self.beat_times = check_beat_times(self.beat_times)
-        return self
-
-    def stream_header(self) -> dict:
-        """What a :class:`~scoring.live.LiveSession` streams by: header and beat times."""
-        return {key: getattr(self, key) for key in (*HEADER_KEYS, "beat_times")}
-
-
 START_KEYS = frozenset(LiveStart.model_fields)
 # The socket's answer when pydantic refused one of these fields, in the order they are
 # reported (the first wrong one): status, code, message.
@@ -214,8 +178,9 @@ def _start_error(exc: ValidationError) -> ApiError:
     return _invalid(errors[0]["msg"])  # pydantic checks no other field
 
 
-def _authorize(app: FastAPI, token: str, routine_id: int) -> Routine:
-    """The routine, if the token's user may stream against it (theirs or published)."""
+def _authorize(app: FastAPI, token: str, routine_id: int) -> tuple[int, Routine]:
+    """The token's user id and the routine, if the user may stream against it (theirs or
+    published)."""
     with app.state.sessionmaker() as db:
         user = user_for_token(db, token, app.state.settings)
         if user is None:
@@ -223,7 +188,7 @@ def _authorize(app: FastAPI, token: str, routine_id: int) -> Routine:
                 401, "unauthorized", "a valid token is required in the start message", "token"
             )
         # A routine the user may not see answers exactly like one that does not exist.
-        return usable_routine(db, user, routine_id)
+        return user.id, usable_routine(db, user, routine_id)
 
 
 def _refuse_token_in_url(websocket: WebSocket) -> None:
@@ -247,14 +212,30 @@ async def _receive_start(websocket: WebSocket, settings: Settings) -> LiveStart:
     return _check_start(await _receive(websocket, settings.live_auth_timeout_s, late))
 
 
-async def _start(websocket: WebSocket, engine: Engine) -> LiveSession:
+class _Workout(NamedTuple):
+    """A started stream: its state, and whose it is (the session is stored under them)."""
+
+    session: LiveSession
+    user_id: int
+    routine: Routine
+
+
+async def _send(websocket: WebSocket, message: BaseModel) -> None:
+    """Send a server message as its model serialises it (an error's ``field`` is left
+    out when there is none)."""
+    await websocket.send_text(message.model_dump_json(exclude_none=True))
+
+
+async def _start(websocket: WebSocket, engine: Engine) -> _Workout:
     """Take the start message (token, routine, stream header), answer ``ready``."""
     app = websocket.app
     settings: Settings = app.state.settings
     _refuse_token_in_url(websocket)
     start = await _receive_start(websocket, settings)
     # The database is not asked on the event loop (a slow query would stall every stream).
-    routine = await anyio.to_thread.run_sync(_authorize, app, start.token, start.routine_id)
+    user_id, routine = await anyio.to_thread.run_sync(
+        _authorize, app, start.token, start.routine_id
+    )
     if not engine.lifter.causal:
         raise ApiError(503, "unavailable", "the loaded lifter is not causal")
     reference = await engine.run(engine.reference, settings.blobs, routine)
@@ -264,14 +245,13 @@ async def _start(websocket: WebSocket, engine: Engine) -> LiveSession:
         start.stream_header(),
         start.strictness or settings.strictness,
     )
-    await websocket.send_json(
-        {
-            "type": "ready",
-            "receptive_field": engine.lifter.receptive_field,
-            "model_version": engine.lifter.metadata.version,
-        }
+    ready = Ready(
+        type="ready",
+        receptive_field=engine.lifter.receptive_field,
+        model_version=engine.lifter.metadata.version,
     )
-    return session
+    await _send(websocket, ready)
+    return _Workout(session, user_id, routine)
 
 
 class _RepChecks:
@@ -301,13 +281,14 @@ class _RepChecks:
 
     async def _send_finished_reps(self) -> None:
         for rep in await self.engine.run(self.session.finished_reps, checks=True):
-            await self.websocket.send_json(rep)
+            await _send(self.websocket, Rep.model_validate(rep))
 
 
-async def _stream(websocket: WebSocket, engine: Engine, session: LiveSession) -> None:
+async def _stream(websocket: WebSocket, engine: Engine, workout: _Workout) -> None:
     """Take frame batches until ``stop``: progress per batch, reps as they finish, then
     the summary and a normal close."""
     settings: Settings = websocket.app.state.settings
+    session = workout.session
     checks = _RepChecks(websocket, engine, session)
     idle = ApiError(408, "idle_timeout", f"no message for {settings.live_idle_timeout_s:g} s")
     try:
@@ -316,11 +297,11 @@ async def _stream(websocket: WebSocket, engine: Engine, session: LiveSession) ->
             kind = message.get("type") if isinstance(message, dict) else None
             if kind == "frames":
                 count = await _take_frames(engine, session, message.get("frames"), settings)
-                await websocket.send_json({"type": "progress", "frames": count})
+                await _send(websocket, Progress(type="progress", frames=count))
                 await checks.start_if_due()
             elif kind == "stop":
                 await checks.finish()
-                return await _summarize(websocket, engine, session)
+                return await _summarize(websocket, engine, workout)
             else:
                 raise ApiError(400, "protocol", "expected a 'frames' or 'stop' message")
     finally:
@@ -349,14 +330,38 @@ async def _take_frames(
         raise _invalid(exc.message, exc.field) from None
 
 
-async def _summarize(websocket: WebSocket, engine: Engine, session: LiveSession) -> None:
-    """Send the session's summary and close normally."""
+async def _summarize(websocket: WebSocket, engine: Engine, workout: _Workout) -> None:
+    """Store the finished session, send its summary and close normally."""
     try:
-        report = await engine.run(session.summary)
+        summary = await engine.run(workout.session.summary)
     except TooFewFrames as exc:
         raise ApiError(422, "too_few_frames", str(exc), "frames") from None
-    await websocket.send_json({"type": "summary", "report": report})
+    report = SessionReportOut.model_validate(summary.report)  # checked before it is stored
+    # A blob and a commit: not on the event loop.
+    session_id = await anyio.to_thread.run_sync(_store, websocket.app, workout, summary)
+    await _send(websocket, Summary(type="summary", session_id=session_id, report=report))
     await websocket.close()
+
+
+def _store(app: FastAPI, workout: _Workout, summary: LiveSummary) -> int:
+    """Store the finished session like a recorded one (report, motion blob); its id. 401
+    when the account was deleted during the session: nothing is stored."""
+    with app.state.sessionmaker() as db:
+        if db.get(User, workout.user_id) is None:
+            raise ApiError(
+                401, "unauthorized", "the account was deleted during the session; it was not kept"
+            )
+        row = store_session(
+            app.state.settings,
+            db,
+            workout.user_id,
+            workout.routine.id,
+            workout.routine.name,
+            summary.report,
+            summary.poses,
+            workout.session.fps,
+        )
+        return row.id
 
 
 async def _fail(
@@ -367,7 +372,8 @@ async def _fail(
     if websocket.client_state != connected or websocket.application_state != connected:
         return
     try:
-        await websocket.send_json({"type": "error", **error_body(code, message, field)})
+        error = ErrorDetail(code=code, message=message, field=field)
+        await _send(websocket, LiveError(type="error", error=error))
         await websocket.close(code=close)
     except WebSocketDisconnect:  # the client left meanwhile: nobody to tell
         return

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
 
 from coach_api.access import check_progress_allowed, usable_routine
-from coach_api.db import Feedback, Job, Routine, WorkoutSession
+from coach_api.db import Feedback, Job, WorkoutSession
 from coach_api.deps import (
     MAX_ID,
     CurrentUser,
@@ -25,16 +25,18 @@ from coach_api.jobs import queue_job
 from coach_api.json_requests import documented, read_keypoint_body
 from coach_api.openapi_errors import error_responses
 from coach_api.persistence import score_and_store, score_into_job
+from coach_api.report_links import issue_link
+from coach_api.report_page import page_routine, report_page
 from coach_api.schemas import (
     FeedbackCreate,
     FeedbackPublic,
     JobPublic,
     ProgressPoint,
+    ReportLinkPublic,
     SessionCreate,
     SessionPage,
     SessionPublic,
 )
-from coach_api.services import load_poses
 
 router = APIRouter(tags=["sessions"])
 
@@ -181,39 +183,28 @@ def get_session(session_id: Id, user: CurrentUser, db: SessionDep) -> SessionPub
 async def session_report(
     session_id: Id, user: CurrentUser, db: SessionDep, engine: EngineDep, settings: SettingsDep
 ) -> HTMLResponse:
-    """The session's report page (score, cues, alignment plot, error timeline, skeletons)."""
+    """The session's report page (score, cues, alignment plot, error timeline, skeletons).
+    To open it without the bearer header (a browser), get a link: ``createReportLink``."""
+    return await report_page(_owned_session(db, user, session_id), db, engine, settings)
+
+
+@router.post(
+    "/sessions/{session_id}/report-link",
+    response_model=ReportLinkPublic,
+    operation_id="createReportLink",
+    responses=error_responses(404),
+)
+def create_report_link(
+    session_id: Id, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> ReportLinkPublic:
+    """A link to the session's report page that opens without a bearer header (in a
+    browser, or passed on) until ``expires_at`` (``COACH_REPORT_LINK_MINUTES`` from now).
+    Deleting the session or the account ends it sooner. 404 ``routine_deleted`` when the
+    page can no longer be drawn."""
     row = _owned_session(db, user, session_id)
-    routine = db.get(Routine, row.routine_id)
-    if routine is None:
-        raise ApiError(
-            404,
-            "routine_deleted",
-            "the trainer deleted this session's routine, and with it the motion the page "
-            "compares you with; the session's report is still at /v1/sessions/{id}",
-            "session_id",
-        )
-    db.commit()  # ends the read transaction: the connection goes back to the pool
-    reference = await engine.run(engine.reference, settings.blobs, routine)
-    page = await engine.run(_render, row, routine, reference, settings.blobs)
-    return HTMLResponse(page, headers=REPORT_HEADERS)
-
-
-# The report is self-contained (inline style, data: images, no script): allow nothing else.
-REPORT_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-    ),
-}
-
-
-def _render(row: WorkoutSession, routine, reference, blobs) -> str:
-    from scoring.html import render_html
-    from scoring.report import SessionReport
-
-    poses, fps = load_poses(blobs, row.blob)
-    report = SessionReport.from_dict(row.report)
-    return render_html(report, poses, fps, reference, title=f"{routine.name}: session {row.id}")
+    page_routine(db, row)  # no link to a page that cannot be drawn
+    url, expires_at = issue_link(row, user, settings.signing_key, settings.report_link_minutes)
+    return ReportLinkPublic(url=url, expires_at=expires_at)
 
 
 @router.post(

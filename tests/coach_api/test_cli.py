@@ -3,6 +3,8 @@ service (``coach_client.local_server.grant_role`` runs ``python -m coach_api use
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import typer.main
 from sqlalchemy import select
@@ -18,7 +20,7 @@ runner = CliRunner()
 def test_every_command_has_help():
     root = typer.main.get_command(app)
     paths = [(name,) for name in root.commands] + [("users", "grant")]
-    assert {("serve",), ("pose-task",), ("users",)} <= set(paths)
+    assert {("serve",), ("pose-task",), ("users",), ("live-schema",)} <= set(paths)
     for path in paths:
         result = runner.invoke(app, [*path, "--help"])
         assert result.exit_code == 0, (path, result.output)
@@ -27,6 +29,14 @@ def test_every_command_has_help():
 def test_serve_refuses_an_unknown_log_level():
     result = runner.invoke(app, ["serve", "--log-level", "loud"])
     assert result.exit_code != 0 and "log-level" in result.output
+
+
+def test_live_schema_writes_the_published_schema(tmp_path):
+    out = tmp_path / "live.schema.json"
+    result = runner.invoke(app, ["live-schema", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    published = Path(__file__).parents[2] / "docs" / "live-messages.schema.json"
+    assert out.read_text(encoding="utf-8") == published.read_text(encoding="utf-8")
 
 
 def test_roles_are_granted_on_the_database_the_settings_name(client, settings):
