@@ -5,7 +5,8 @@ Starts the API on loopback (a fresh data folder, rate limits lifted so the fuzze
 just answered 429), makes a user and a trainer (with a published routine, so generated
 ids can hit real rows), then runs schemathesis' CLI from the OpenAPI schema once per
 token with every check but one (server errors, status codes, content types, response
-schemas, headers, methods, invalid data refused; see ``--exclude-checks`` below). Writes
+schemas, headers, methods, invalid data refused; see ``--exclude-checks`` below, and
+``bench/schemathesis.toml`` for the multipart exception and the phases run). Writes
 ``fuzz-summary.json`` (cases, statuses, failures) into ``--out`` and schemathesis' own
 reports (large) into ``--reports``.
 The server is a child process (``coach_client.local_server``), the service untouched.
@@ -30,6 +31,7 @@ from synthetic_data.detector import phone_json
 from synthetic_data.generator import trainer_clip
 
 PASSWORD = "fuzzing password"
+CONFIG = Path(__file__).with_name("schemathesis.toml")  # per-operation exceptions, explained
 
 
 def _token(client: httpx.Client, email: str) -> str:
@@ -45,6 +47,8 @@ def _run_schemathesis(url: str, token: str, examples: int, seed: int, out: Path)
         sys.executable,
         "-m",
         "schemathesis.cli",
+        "--config-file",
+        str(CONFIG),
         "run",
         f"{url}/openapi.json",
         "--url",

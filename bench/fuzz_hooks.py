@@ -3,6 +3,7 @@
 The video uploads name their part's media types (``video/mp4`` ...), which schemathesis
 cannot make by itself: it gets short random bytes of each. Not a video, so the job fails
 with its reason, as a corrupt upload does.
+
 """
 
 from __future__ import annotations
