@@ -70,7 +70,13 @@ def _no_control_characters(text: str) -> str:
 
 
 # A name shown to people: printable, one line.
-DisplayText = Annotated[str, AfterValidator(_no_control_characters)]
+# The schema states the rule (no character of Unicode's Cc category); the validator checks it
+# with a message people read.
+DisplayText = Annotated[
+    str,
+    AfterValidator(_no_control_characters),
+    Field(json_schema_extra={"pattern": r"^[^\x00-\x1f\x7f-\x9f]*$"}),
+]
 # No "@", space or control character (C0, DEL, C1) around the "@": spelt out, not "\s",
 # which means other characters in JSON Schema's regex dialect than in Python's.
 _EMAIL_PART = r"[^@\x00-\x20\x7f-\x9f]+"
