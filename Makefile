@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-fast lint format bench
+.PHONY: run test test-fast test-postgres lint format bench
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,18 @@ $(POSE_TASK): $(STAMP)
 run: $(STAMP) $(POSE_TASK)
 	$(BIN)/coach-api serve
 
+# The suite on SQLite, then the API's tests again on a throwaway PostgreSQL server
+# (tests/postgres_server.py) where the PostgreSQL packages are installed (.ci/run installs
+# them); without them that pass is skipped, saying so.
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-postgres
+
+test-postgres: $(STAMP)
+	@if $(BIN)/python -c "import sys; from tests.postgres_server import available; sys.exit(not available())"; then \
+		COACH_TEST_POSTGRES=1 $(BIN)/python -m pytest tests/coach_api -m "not slow" -q; \
+	else echo "PostgreSQL not installed: the PostgreSQL pass is skipped (apt-get install postgresql)"; fi
 
 # The quick tier: every package, without the tests marked slow (see pyproject's markers).
 test-fast: $(STAMP)

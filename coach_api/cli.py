@@ -1,5 +1,5 @@
 """``coach-api``: the service's operator commands (``coach-api --help``, or
-``python -m coach_api``): serve the API, grant an account a role on its database,
+``python -m coach_api``): serve the API, migrate its database, grant an account a role on it,
 assemble the pose model for server-side video, and write the live socket's message
 schema. All read the same ``COACH_*`` settings.
 
@@ -71,6 +71,22 @@ def users_grant(
     except LookupError as error:
         raise typer.BadParameter(str(error)) from None
     typer.echo(f"{user.email} is now {user.role}")
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database (COACH_DATABASE_URL / COACH_DATA_DIR) to this version's schema:
+    a deploy's step before new replicas start (the API also migrates when it starts)."""
+    from coach_api.db import make_engine
+    from coach_api.migrate import current_revision
+    from coach_api.settings import Settings
+
+    engine = make_engine(Settings().resolved_database_url, pool_size=1)  # migrates
+    try:
+        with engine.connect() as connection:
+            typer.echo(f"database at revision {current_revision(connection)}")
+    finally:
+        engine.dispose()
 
 
 @app.command("pose-task")

@@ -13,9 +13,11 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import ForeignKey, String, Text, create_engine, event, inspect
+from sqlalchemy import ForeignKey, String, Text, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
+
+from coach_api.migrate import upgrade_database
 
 
 class Base(DeclarativeBase):
@@ -167,27 +169,6 @@ class Invitation(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
-class OutdatedDatabaseError(RuntimeError):
-    """The database was made by an older version of the schema."""
-
-
-def _check_schema(engine: Engine) -> None:
-    """Refuse a database whose tables lack today's columns (there are no migrations yet:
-    ``create_all`` only adds missing tables), instead of failing request by request."""
-    inspector = inspect(engine)
-    for table in Base.metadata.sorted_tables:
-        if not inspector.has_table(table.name):
-            continue
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        missing = sorted(set(table.columns.keys()) - present)
-        if missing:
-            raise OutdatedDatabaseError(
-                f"the database {engine.url.render_as_string(hide_password=True)} is from an "
-                f"older version (table {table.name} lacks {', '.join(missing)}); move it "
-                "away to start afresh"
-            )
-
-
 def _private_sqlite_file(url: str) -> None:
     """Create a SQLite database file readable by its owner only (its WAL and shared-memory
     files take the same mode), before SQLite creates it with the umask."""
@@ -200,10 +181,20 @@ def _private_sqlite_file(url: str) -> None:
     path.chmod(0o600)
 
 
+def _connect_args(url: str) -> dict:
+    if url.startswith("sqlite"):
+        return {"check_same_thread": False, "timeout": 30}
+    if url.startswith("postgresql"):
+        return {"options": "-c timezone=UTC"}
+    return {}
+
+
 def make_engine(url: str, pool_size: int = 8, pool_timeout_s: float = 10.0) -> Engine:
     """An engine for ``url`` whose pool holds ``pool_size`` connections (no overflow): a
     request that waits ``pool_timeout_s`` for one fails (the API answers 503). SQLite gets
-    WAL, foreign keys and a busy timeout."""
+    WAL, foreign keys and a busy timeout; PostgreSQL sessions run in UTC (the times stored
+    are UTC). The database is migrated to this code's schema first
+    (:func:`coach_api.migrate.upgrade_database`)."""
     sqlite = url.startswith("sqlite")
     in_memory = sqlite and (url in ("sqlite://", "sqlite:///:memory:"))
     options = {} if in_memory else {"pool_size": pool_size, "max_overflow": 0}
@@ -211,7 +202,7 @@ def make_engine(url: str, pool_size: int = 8, pool_timeout_s: float = 10.0) -> E
         _private_sqlite_file(url)
     engine = create_engine(
         url,
-        connect_args={"check_same_thread": False, "timeout": 30} if sqlite else {},
+        connect_args=_connect_args(url),
         pool_timeout=pool_timeout_s,
         **options,
     )
@@ -225,8 +216,7 @@ def make_engine(url: str, pool_size: int = 8, pool_timeout_s: float = 10.0) -> E
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-    _check_schema(engine)
-    Base.metadata.create_all(engine)
+    upgrade_database(engine)
     return engine
 
 

@@ -4,11 +4,17 @@ Two clients: ``client`` is a fresh app and database per test (for tests that cou
 is stored, expect ids from 1, restart the app or change its settings); ``shared_client``
 is one app per test module for tests that need no fresh database: they register their
 own users (:func:`new_email`) and change settings only through ``monkeypatch``.
+
+With ``COACH_TEST_POSTGRES=1`` (``make test`` sets it for its second pass) every test app
+keeps its rows in a database of its own on a throwaway PostgreSQL server instead of a
+SQLite file: the same tests, on the production database.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,6 +30,30 @@ from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 from tests.conftest import make_model
 from tests.dataflow_jobs.conftest import gcs_emulator  # noqa: F401 - the GCS emulator fixture
+from tests.postgres_server import PostgresServer
+
+ON_POSTGRES = os.environ.get("COACH_TEST_POSTGRES") == "1"
+_POSTGRES: list[PostgresServer] = []  # the session's server, once started
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_server():
+    """The throwaway PostgreSQL server of a ``COACH_TEST_POSTGRES=1`` run."""
+    if not ON_POSTGRES:
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="coach-postgres-") as folder:
+        _POSTGRES.append(PostgresServer(Path(folder)))
+        try:
+            yield
+        finally:
+            _POSTGRES.pop().stop()
+
+
+def fresh_database_url() -> str:
+    """A fresh database on the PostgreSQL server in a ``COACH_TEST_POSTGRES=1`` run, else
+    "" (the app's SQLite file in its data folder)."""
+    return _POSTGRES[0].new_database() if ON_POSTGRES else ""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -60,6 +90,7 @@ def app_settings(folder: Path) -> Settings:
     )
     return Settings(
         data_dir=folder / "data",
+        database_url=fresh_database_url(),
         lifter_checkpoint=checkpoint,
         max_body_bytes=2 * 2**20,
         live_burst_s=60.0,  # tests stream whole clips at once

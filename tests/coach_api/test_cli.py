@@ -43,14 +43,16 @@ def test_roles_are_granted_on_the_database_the_settings_name(client, settings):
     for email in ("coach@example.com", "ana@example.com"):
         body = {"email": email, "password": "correct horse"}
         assert client.post("/v1/auth/register", json=body).status_code == 201
-    env = {"COACH_DATA_DIR": str(settings.data_dir)}
+    # The database the settings name: the data folder's SQLite file, or a PostgreSQL URL.
+    env = {"COACH_DATA_DIR": str(settings.data_dir), "COACH_DATABASE_URL": settings.database_url}
     result = runner.invoke(
         app, ["users", "grant", "coach@example.com", "--role", "trainer"], env=env
     )
     assert result.exit_code == 0 and "is now trainer" in result.output
-    grant_role("ana@example.com", "admin", server_env(settings.data_dir))  # a subprocess
+    subprocess_env = server_env(settings.data_dir, database_url=settings.database_url)
+    grant_role("ana@example.com", "admin", subprocess_env)  # a subprocess
     with pytest.raises(RuntimeError, match="no account"):
-        grant_role("nobody@example.com", "admin", server_env(settings.data_dir))
+        grant_role("nobody@example.com", "admin", subprocess_env)
     with client.app.state.sessionmaker() as db:
         roles = {user.email: user.role for user in db.scalars(select(User))}
     assert roles == {"coach@example.com": "trainer", "ana@example.com": "admin"}
