@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -40,7 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.metrics,
         )
         recover_interrupted_jobs(app.state.sessionmaker, settings.blobs)
+        gc.freeze()  # what start-up made (models, modules) lives on: collections skip it
         yield
+        gc.unfreeze()  # collectable again once the app is gone (tests start many)
         app.state.db_engine.dispose()
 
     app = FastAPI(
@@ -71,7 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         videos.router,
     ):
         app.include_router(router, prefix="/v1")
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, settings=settings)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog, metrics=app.state.metrics)
     app.openapi = _with_read_bodies(app.openapi)

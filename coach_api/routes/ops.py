@@ -19,7 +19,8 @@ router = APIRouter(tags=["ops"])
 
 
 @router.get("/healthz", operation_id="health")
-def health() -> dict:
+async def health() -> dict:
+    """Liveness, answered on the event loop itself (no worker thread): it is what stalls."""
     return {"status": "ok"}
 
 

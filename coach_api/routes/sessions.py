@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
@@ -57,8 +58,8 @@ async def create_session(
     a published one); sessions over ``COACH_BACKGROUND_FRAMES`` frames answer 202 with a
     job to poll at ``/v1/jobs/{id}``."""
     body, frames = await read_keypoint_body(request, SessionCreate, engine)
-    routine = usable_routine(db, user, body.routine_id)
-    sequence = engine.sequence(body.keypoints, frames)
+    routine = await anyio.to_thread.run_sync(usable_routine, db, user, body.routine_id)
+    sequence = await engine.run(engine.sequence, body.keypoints, frames)
     spend_rate(request, user)
     strictness = body.strictness or settings.strictness
     if sequence.num_frames <= settings.background_frames:
