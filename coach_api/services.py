@@ -8,7 +8,6 @@ torch is limited to one thread per call so concurrent requests share the cores.
 from __future__ import annotations
 
 import io
-import sys
 import time
 from dataclasses import dataclass, replace
 from typing import NamedTuple
@@ -27,7 +26,6 @@ from scoring.alignment import segment_reps
 from scoring.features import compute_features
 
 REFERENCE_CACHE = 64  # prepared routine references kept in memory
-SWITCH_INTERVAL_S = 0.001  # how long a worker holds the GIL while the event loop waits
 # Keypoints spanning less than this share of the image's longer side are no person (all
 # joints at one point scored 96.7 before this check).
 MIN_PERSON_EXTENT = 0.01
@@ -71,10 +69,6 @@ class Engine:
         metrics=None,
     ) -> None:
         torch.set_num_threads(1)  # concurrent requests share the cores
-        # The event loop shares the GIL with the workers: each time it wakes (a request
-        # came, a reply can go) it waits for a worker to let go of the GIL, for up to the
-        # switch interval (5 ms by default), and a request wakes it several times.
-        sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.lifter, self.recordings = lifter, recordings
         self.population, self.metrics = population, metrics
         self._references: dict[str, Reference] = {}
