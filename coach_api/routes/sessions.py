@@ -8,9 +8,10 @@ import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from coach_api.access import check_progress_allowed, usable_routine
-from coach_api.db import Feedback, Job, WorkoutSession
+from coach_api.db import Feedback, Job, Routine, User, WorkoutSession
 from coach_api.deps import (
     MAX_ID,
     CurrentUser,
@@ -38,12 +39,25 @@ from coach_api.schemas import (
     SessionPage,
     SessionPublic,
 )
+from coach_api.services import Engine
+from pose3d.sequence_json import KeypointSequence
 
 router = APIRouter(tags=["sessions"])
 
 
 # What reading a keypoint body may answer beyond the always-declared statuses.
 KEYPOINT_BODY_ERRORS = (404, 429)
+
+
+async def _read_session(
+    request: Request, user: User, db: Session, engine: Engine
+) -> tuple[SessionCreate, Routine, KeypointSequence]:
+    """A session request's body, the routine it names (if the user may use it) and its
+    checked keypoint sequence; a 4xx naming what is wrong otherwise."""
+    body, frames = await read_keypoint_body(request, SessionCreate, engine)
+    routine = await anyio.to_thread.run_sync(usable_routine, db, user, body.routine_id)
+    sequence = await engine.run(engine.sequence, body.keypoints, frames)
+    return body, routine, sequence
 
 
 @router.post(
@@ -65,9 +79,7 @@ async def create_session(
     a published one), and answer its report. Sessions over ``COACH_BACKGROUND_FRAMES``
     frames (3 minutes by default) answer 422 ``too_long_to_wait``: send those to
     ``createSessionJob``, which answers at once with a job to poll."""
-    body, frames = await read_keypoint_body(request, SessionCreate, engine)
-    routine = await anyio.to_thread.run_sync(usable_routine, db, user, body.routine_id)
-    sequence = await engine.run(engine.sequence, body.keypoints, frames)
+    body, routine, sequence = await _read_session(request, user, db, engine)
     if sequence.num_frames > settings.background_frames:
         raise ApiError(
             422,
@@ -102,9 +114,7 @@ async def create_session_job(
     """The same as ``createSession`` for a session of any length, scored in the
     background: poll ``/v1/jobs/{id}`` until ``done`` (its ``session_id`` is the scored
     session) or ``failed`` (its ``error`` says why)."""
-    body, frames = await read_keypoint_body(request, SessionCreate, engine)
-    routine = await anyio.to_thread.run_sync(usable_routine, db, user, body.routine_id)
-    sequence = await engine.run(engine.sequence, body.keypoints, frames)
+    body, routine, sequence = await _read_session(request, user, db, engine)
     spend_rate(request, user)
     strictness = body.strictness or settings.strictness
     app, user_id, routine_id, beats = request.app, user.id, routine.id, body.beat_times

@@ -155,3 +155,12 @@ def wait_job(client: TestClient, headers: dict, job_id: int) -> dict:
             return job
         time.sleep(0.05)
     raise AssertionError("job did not finish")
+
+
+def published_routine(client: TestClient, trainer_payload: dict) -> int:
+    """The id of a published squat routine made by a new trainer."""
+    trainer = auth_headers(client, new_email("coach"), role="trainer")
+    body = {"name": "Squats", "movement": "squat", "keypoints": trainer_payload, "published": True}
+    response = client.post("/v1/routines", headers=trainer, json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["id"]

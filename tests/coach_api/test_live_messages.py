@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from coach_api.db import User
 from coach_api.live_messages import live_messages_schema_text
-from tests.coach_api.conftest import auth_headers, new_email
+from tests.coach_api.conftest import auth_headers, new_email, published_routine
 
 SCHEMA_FILE = Path(__file__).parents[2] / "docs" / "live-messages.schema.json"
 SCHEMA = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
@@ -54,12 +54,7 @@ def client(shared_client):
 
 @pytest.fixture(scope="module")
 def routine_id(client, trainer_payload) -> int:
-    """A published routine (a trainer's)."""
-    trainer = auth_headers(client, new_email("coach"), role="trainer")
-    body = {"name": "Squats", "movement": "squat", "keypoints": trainer_payload, "published": True}
-    response = client.post("/v1/routines", headers=trainer, json=body)
-    assert response.status_code == 201, response.text
-    return response.json()["id"]
+    return published_routine(client, trainer_payload)
 
 
 def _start(headers: dict, routine_id: int, payload: dict) -> dict:

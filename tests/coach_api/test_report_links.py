@@ -19,7 +19,7 @@ import pytest
 from coach_api.db import WorkoutSession
 from coach_api.logging_config import log_config
 from coach_api.report_links import AUDIENCE
-from tests.coach_api.conftest import auth_headers, new_email
+from tests.coach_api.conftest import auth_headers, new_email, published_routine
 
 
 class Scored(NamedTuple):
@@ -36,9 +36,7 @@ def client(shared_client):
 
 @pytest.fixture(scope="module")
 def routine_id(client, trainer_payload) -> int:
-    trainer = auth_headers(client, new_email("coach"), role="trainer")
-    body = {"name": "Squats", "movement": "squat", "keypoints": trainer_payload, "published": True}
-    return client.post("/v1/routines", headers=trainer, json=body).json()["id"]
+    return published_routine(client, trainer_payload)
 
 
 @pytest.fixture
