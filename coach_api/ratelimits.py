@@ -2,8 +2,9 @@
 client address for sign-ups and logins, and failed logins per account.
 
 Every refusal is a 429 with ``Retry-After`` (seconds until the window lets one more
-through). Counters live in this process's memory (``limits`` also has Redis and
-Memcached storage for several replicas: pass its URI as ``storage_uri``).
+through). Counters live in this process's memory by default; with several replicas they
+live in a Redis server all of them share (``COACH_RATE_LIMIT_STORAGE=redis://...``, any
+storage URI of ``limits``), so that a client cannot multiply its limit by the replicas.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class RateLimits:
             login_failures=RateLimitItemPerSecond(
                 settings.login_failures_per_account, settings.login_failure_window_s
             ),
+            storage_uri=settings.rate_limit_storage,
         )
 
     def _refuse(self, item: RateLimitItem, key: str, message: str) -> ApiError:

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     gcs_prefix: str = "coach"
     rate_per_minute: float = 30.0  # scoring requests per user per minute
     rate_burst: int = 10
+    # Where the rate-limit counters live: this process's memory, or a Redis server that
+    # every replica shares ("redis://host:6379/0"), so that limits hold across replicas.
+    rate_limit_storage: str = "memory://"
     # Per client address (behind a proxy: run uvicorn with --proxy-headers): sign-ups and
     # logins per minute, and failed logins per account before it must wait.
     signup_per_minute: float = 5.0
