@@ -77,9 +77,11 @@ def write_results(name: str, machine: dict, rows: list[dict], columns: list[str]
     return path
 
 
-def report(name: str, title: str, rows: list[dict], columns: list[str]) -> Path:
-    """Print ``rows`` as a table titled ``title`` and record them with the machine
-    (:func:`write_results`); return the JSON path."""
+def report(
+    name: str, title: str, rows: list[dict], columns: list[str], context: dict | None = None
+) -> Path:
+    """Print ``rows`` as a table titled ``title`` and record them with the machine and
+    ``context`` (e.g. the commits compared; :func:`write_results`); return the JSON path."""
     from rich.console import Console
     from rich.table import Table
 
@@ -89,6 +91,6 @@ def report(name: str, title: str, rows: list[dict], columns: list[str]) -> Path:
     for row in rows:
         table.add_row(*(str(row[c]) for c in columns))
     Console().print(table)
-    path = write_results(name, describe_machine(), rows, columns)
+    path = write_results(name, describe_machine() | (context or {}), rows, columns)
     print(f"wrote {path}")
     return path

@@ -1,7 +1,7 @@
 """Hostile inputs against a running API: peak memory growth and wall time per case.
 
 Each worst case of the hardening work (issue 15) is sent to a fresh server on loopback
-(``uvicorn`` in its own process, 8 MiB body limit as shipped), interleaved with a
+(``uvicorn`` in its own process, body limits as shipped), interleaved with a
 baseline (one valid 10-s session scored end to end), three times each. The server's RSS
 is sampled every 5 ms; a row gives the growth over the RSS just before the case (min and
 median over the repetitions) and the wall time until the answer (or until the job the case

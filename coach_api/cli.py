@@ -78,13 +78,22 @@ def users_grant(
 
 
 @app.command()
-def migrate() -> None:
+def migrate(
+    new_revision: Annotated[
+        str,
+        typer.Option(help="Developers: write the next revision for what the models changed."),
+    ] = "",
+) -> None:
     """Upgrade the database (COACH_DATABASE_URL / COACH_DATA_DIR) to this version's schema:
     a deploy's step before new replicas start (the API also migrates when it starts)."""
     from coach_api.db import make_engine
     from coach_api.migrate import current_revision
+    from coach_api.migrate import new_revision as write_revision
     from coach_api.settings import Settings
 
+    if new_revision:
+        typer.echo(f"wrote {write_revision(new_revision)}: review it before committing")
+        return
     engine = make_engine(Settings().resolved_database_url, pool_size=1)  # migrates
     try:
         with engine.connect() as connection:

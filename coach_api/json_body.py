@@ -7,6 +7,10 @@ through ijson's C parser once: the frames at one path go straight into a numpy a
 as they arrive, and the parse stops at the first frame over the limit; everything else
 (a few small fields) is built as usual, but its number of values and its nesting depth
 are capped. Memory is bounded by the limits, not by what a client sends.
+
+Bodies written the usual way take a faster road to the same result: their frames are read
+in one go (:mod:`coach_api.frames_text`, ~25 ms instead of ~200 ms for a 60-s session)
+and only the rest is streamed. Every other body, and every error, takes the streaming one.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import ijson
 import numpy as np
 from ijson.common import ObjectBuilder
+
+from coach_api.frames_text import PLACEHOLDER_VALUE, split_usual_frames
 
 MAX_OTHER_VALUES = 100_000  # values outside the frames (beat times: up to 20,000)
 MAX_DEPTH = 16  # nesting outside the frames (the documents we take have 3 levels)
@@ -102,6 +108,34 @@ def read_body_with_frames(
     field for malformed JSON, frames that are not lists of ``[x, y, score]`` numbers, more
     than ``max_frames`` frames (413) and oversized or too deeply nested other content.
     """
+    usual = split_usual_frames(raw, frames_at.rsplit(".", 1)[-1], max_frames, max_joints)
+    if usual is not None:
+        rest, frames = usual
+        try:
+            document, _ = _stream(rest, frames_at, max_frames, max_joints)
+        except BodyError:
+            document = None  # the streaming road below words what is wrong
+        if _take_placeholder(document, frames_at):
+            return document, frames
+    return _stream(raw, frames_at, max_frames, max_joints)
+
+
+def _take_placeholder(document: object, frames_at: str) -> bool:
+    """Put ``[]`` where the frames were, if the placeholder of the frames' text is at
+    ``frames_at`` (else the text read was not the frames at that path)."""
+    *parents, name = frames_at.split(".")
+    for key in parents:
+        document = document.get(key) if isinstance(document, dict) else None
+    if not isinstance(document, dict) or document.get(name) != PLACEHOLDER_VALUE:
+        return False
+    document[name] = []
+    return True
+
+
+def _stream(
+    raw: bytes, frames_at: str, max_frames: int, max_joints: int
+) -> tuple[object, np.ndarray | None]:
+    """:func:`read_body_with_frames` for any body: one pass of ijson's parser."""
     frame_at, joint_at, value_at = (
         f"{frames_at}.item",
         f"{frames_at}.item.item",

@@ -44,19 +44,33 @@ def check_json_type(request: Request) -> None:
         )
 
 
+def reads_keypoint_body(route: object) -> bool:
+    """Whether ``route`` reads a keypoint body by hand: it was declared with
+    :func:`documented` (the body limits give such routes room for ``max_frames``)."""
+    body = (getattr(route, "openapi_extra", None) or {}).get("requestBody", {})
+    # A multipart route's extra (the video part's media types) has no JSON content.
+    return "application/json" in body.get("content", {})
+
+
 async def read_keypoint_body(
     request: Request, model: type[BaseModel], engine
 ) -> tuple[BaseModel, np.ndarray | None]:
     """The body as ``model`` (its ``keypoints.frames`` left empty) and the keypoint frames
     ``(T, J, 3)``, at most the engine's ``limits.max_frames``; 415, 413 or 422 naming what
-    is wrong. Parsed in the worker pool: a large body takes a few hundred ms of CPU, which
-    must not stall the event loop."""
+    is wrong. The bytes are read here; parsing and validating them run in the worker pool
+    (a 60-s session is ~200 ms of CPU, which must not stall the event loop)."""
     check_json_type(request)
     raw = await request.body()  # bounded by the body-size middleware
+    return await engine.run(parse_keypoint_body, raw, model, engine.limits.max_frames)
+
+
+def parse_keypoint_body(
+    raw: bytes, model: type[BaseModel], max_frames: int
+) -> tuple[BaseModel, np.ndarray | None]:
+    """:func:`read_keypoint_body`'s CPU half, for a worker thread: the JSON document
+    ``raw`` parsed once (frames straight into numpy) and validated as ``model``."""
     try:
-        document, frames = await engine.run(
-            read_body_with_frames, raw, "keypoints.frames", engine.limits.max_frames
-        )
+        document, frames = read_body_with_frames(raw, "keypoints.frames", max_frames)
     except BodyError as exc:
         code = "payload_too_large" if exc.status == 413 else "invalid_input"
         field = None if exc.field == "$" else exc.field

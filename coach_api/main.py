@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -57,7 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.metrics,
         )
         recover_interrupted_jobs(app.state.sessionmaker, settings.blobs)
+        gc.freeze()  # what start-up made (models, modules) lives on: collections skip it
         yield
+        gc.unfreeze()  # collectable again once the app is gone (tests start many)
         app.state.db_engine.dispose()
 
     app = FastAPI(
@@ -97,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # The last added is the outermost: CORS headers go on every answer, the body limit's
     # 413 too, and preflights are logged.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodySizeLimit, settings=settings)
     app.add_middleware(SecurityHeaders)
     if settings.cors_origins:
         app.add_middleware(

@@ -9,13 +9,14 @@ advisory lock makes replicas starting at once migrate one after the other.
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -102,3 +103,19 @@ def upgrade_database(engine: Engine) -> str:
             if postgres:
                 connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
                 connection.commit()
+
+
+def new_revision(message: str) -> Path:
+    """Write the next revision's file: what the models hold beyond the newest revision
+    (Alembic's autogenerate, compared on a scratch SQLite database at head). Review it
+    before committing: autogenerate misses renames and data moves."""
+    script = ScriptDirectory.from_config(alembic_config())
+    number = f"{len(list(script.walk_revisions())) + 1:04d}"
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = create_engine(f"sqlite:///{scratch}/scratch.db")
+        with engine.connect() as connection:
+            config = alembic_config(connection)
+            command.upgrade(config, "head")
+            written = command.revision(config, message, autogenerate=True, rev_id=number)
+        engine.dispose()
+    return Path(written.path)

@@ -1,9 +1,11 @@
 """Storing what the engine made: a trainer's routine, a user's scored session.
 
 Each is all or nothing (a failed commit deletes the blob just written), and the database
-connection is not held while the lifting or scoring runs. Used by the routes that take
-keypoints, by the live socket when a session ends, and by the background jobs of long
-sessions and videos.
+connection is not held while the lifting or scoring runs. Database and file work runs in
+threads, lifting and scoring in the engine's pool: the event loop only waits (a commit
+or a compressed blob would otherwise stall every other request). Used by the routes that
+take keypoints, by the live socket when a session ends, and by the background jobs of
+long sessions and videos.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import anyio
 import numpy as np
 from fastapi import FastAPI
 from sqlalchemy.orm import Session
@@ -34,9 +37,8 @@ async def store_routine(
 ) -> Routine:
     """Lift ``sequence`` into a reference (to ``music``, if given) and store it; nothing is
     left on failure. The database connection is not held while the lifting runs."""
-    db.commit()  # ends the read transaction: the connection goes back to the pool
+    await anyio.to_thread.run_sync(db.commit)  # ends the read transaction: connection freed
     poses, reps = await engine.run(engine.build_reference, sequence, movement, music)
-    blob = save_poses(settings.blobs, f"routine-{uuid.uuid4().hex}.npz", poses, sequence.fps, music)
     routine = Routine(
         owner_id=owner_id,
         name=name,
@@ -44,14 +46,23 @@ async def store_routine(
         fps=sequence.fps,
         frames=sequence.num_frames,
         reps=reps,
-        blob=blob,
         published=published,
     )
+    return await anyio.to_thread.run_sync(_save_routine, settings, db, routine, poses, music)
+
+
+def _save_routine(
+    settings: Settings, db: Session, routine: Routine, poses: np.ndarray, music: Music | None
+) -> Routine:
+    """Store a lifted routine: its ``poses`` (with the ``music``) as a blob, then its row;
+    nothing is left on failure. Blocking: run in a thread."""
+    name = f"routine-{uuid.uuid4().hex}.npz"
+    routine.blob = save_poses(settings.blobs, name, poses, routine.fps, music)
     db.add(routine)
     try:
         db.commit()
     except Exception:
-        settings.blobs.delete(blob)  # nothing half-stored
+        settings.blobs.delete(routine.blob)  # nothing half-stored
         raise
     return routine
 
@@ -70,11 +81,11 @@ async def score_and_store(
     against ``routine`` and store it; nothing is left on failure. The database connection
     is not held while the work runs."""
     routine_id, routine_name = routine.id, routine.name
-    db.commit()  # ends the read transaction: the connection goes back to the pool
+    await anyio.to_thread.run_sync(db.commit)  # ends the read transaction: connection freed
     reference = await engine.run(engine.reference, settings.blobs, routine)
     report, poses = await engine.run(engine.score, sequence, reference, strictness, beat_times)
-    return store_session(
-        settings, db, user_id, routine_id, routine_name, report, poses, sequence.fps
+    return await anyio.to_thread.run_sync(
+        store_session, settings, db, user_id, routine_id, routine_name, report, poses, sequence.fps
     )
 
 
@@ -89,7 +100,8 @@ def store_session(
     fps: float,
 ) -> WorkoutSession:
     """Store a scored session: its ``report`` and its lifted ``poses`` (a blob); nothing
-    is left on failure. Recorded sessions and finished live ones are stored alike."""
+    is left on failure. Recorded sessions and finished live ones are stored alike.
+    Blocking: run in a thread."""
     blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, fps)
     row = WorkoutSession(
         user_id=user_id,
@@ -121,7 +133,7 @@ async def score_into_job(
 ) -> None:
     """The background half of a session (a long one, or a video's): score ``sequence``
     against the routine, if it still exists, and name the stored session on ``job``."""
-    routine = db.get(Routine, routine_id)
+    routine = await anyio.to_thread.run_sync(db.get, Routine, routine_id)
     if routine is None:
         raise ValueError("the routine was deleted before the session was scored")
     row = await score_and_store(

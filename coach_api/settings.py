@@ -28,7 +28,10 @@ class Settings(BaseSettings):
     database_url: str = ""  # any SQLAlchemy URL; default: SQLite file in data_dir
     secret_key: str = ""  # JWT signing key; default: generated once into data_dir
     token_minutes: int = 60 * 24
-    max_body_bytes: int = 8 * 2**20
+    # Request bodies other than keypoints and videos (accounts, feedback, routine edits);
+    # keypoint bodies get room for max_frames (coach_api/body_limits.py), videos
+    # video_max_bytes. For gzip bodies the limits hold decompressed too.
+    max_body_bytes: int = 64 * 2**10
     max_frames: int = 30 * 60 * 10  # ten minutes at 30 fps
     min_frames: int = 30
     background_frames: int = 30 * 60 * 3  # longer sessions are scored as background jobs
@@ -58,6 +61,7 @@ class Settings(BaseSettings):
     # Server-side video: decoded pixels per upload (frames x width x height; 3 minutes of
     # 1080p at 30 fps), and the longest image side frames are downscaled to for detection.
     video_max_pixels: int = 180 * 30 * 1920 * 1080
+    video_max_bytes: int = 256 * 2**20  # an upload: ~3 min of a phone's 1080p HEVC (11 Mbit/s)
     video_max_side: int = 640
     # Live sockets: the start message (with the token) must come within live_auth_timeout_s;
     # a socket silent for live_idle_timeout_s is closed; no message may exceed

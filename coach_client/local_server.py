@@ -36,12 +36,16 @@ def server_env(data_dir: Path, **settings: object) -> dict[str, str]:
     return env
 
 
-def start_server(data_dir: Path, port: int, **settings: object) -> subprocess.Popen:
+def start_server(
+    data_dir: Path, port: int, cwd: Path | None = None, **settings: object
+) -> subprocess.Popen:
     """``coach-api serve`` on ``127.0.0.1:port`` with :func:`server_env`'s environment
-    (warnings only in its log); returns once ``/v1/readyz`` answers."""
+    (warnings only in its log); returns once ``/v1/readyz`` answers. ``cwd``: the folder it
+    starts in; a source tree there is served instead of the installed package (a
+    benchmark's baseline commit)."""
     command = [sys.executable, "-m", "coach_api", "serve", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning"]
-    server = subprocess.Popen(command, env=server_env(data_dir, **settings))
+    server = subprocess.Popen(command, env=server_env(data_dir, **settings), cwd=cwd)
     for _ in range(600):
         try:
             if httpx.get(f"http://127.0.0.1:{port}/v1/readyz", timeout=1).status_code == 200:

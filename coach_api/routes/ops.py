@@ -27,7 +27,8 @@ class Status(BaseModel):
 
 
 @router.get("/healthz", response_model=Status, operation_id="health")
-def health() -> dict:
+async def health() -> dict:
+    """Liveness, answered on the event loop itself (no worker thread): it is what stalls."""
     return {"status": "ok"}
 
 

@@ -45,7 +45,7 @@ async def create_routine(
     require_trainer(user)
     body, frames = await read_keypoint_body(request, RoutineCreate, engine)
     music = music_of(body.beat_times, body.beats_per_rep)
-    sequence = engine.sequence(body.keypoints, frames)
+    sequence = await engine.run(engine.sequence, body.keypoints, frames)
     spend_rate(request, user)
     routine = await store_routine(
         engine, settings, db, user.id, body.name, body.movement, sequence, music, body.published

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func, select
@@ -65,8 +66,8 @@ async def create_session(
     frames (3 minutes by default) answer 422 ``too_long_to_wait``: send those to
     ``createSessionJob``, which answers at once with a job to poll."""
     body, frames = await read_keypoint_body(request, SessionCreate, engine)
-    routine = usable_routine(db, user, body.routine_id)
-    sequence = engine.sequence(body.keypoints, frames)
+    routine = await anyio.to_thread.run_sync(usable_routine, db, user, body.routine_id)
+    sequence = await engine.run(engine.sequence, body.keypoints, frames)
     if sequence.num_frames > settings.background_frames:
         raise ApiError(
             422,
@@ -102,8 +103,8 @@ async def create_session_job(
     background: poll ``/v1/jobs/{id}`` until ``done`` (its ``session_id`` is the scored
     session) or ``failed`` (its ``error`` says why)."""
     body, frames = await read_keypoint_body(request, SessionCreate, engine)
-    routine = usable_routine(db, user, body.routine_id)
-    sequence = engine.sequence(body.keypoints, frames)
+    routine = await anyio.to_thread.run_sync(usable_routine, db, user, body.routine_id)
+    sequence = await engine.run(engine.sequence, body.keypoints, frames)
     spend_rate(request, user)
     strictness = body.strictness or settings.strictness
     app, user_id, routine_id, beats = request.app, user.id, routine.id, body.beat_times

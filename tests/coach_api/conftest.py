@@ -92,7 +92,6 @@ def app_settings(folder: Path) -> Settings:
         data_dir=folder / "data",
         database_url=fresh_database_url(),
         lifter_checkpoint=checkpoint,
-        max_body_bytes=2 * 2**20,
         live_burst_s=60.0,  # tests stream whole clips at once
         # Every test client is one address: sign-up and login limits are tested on their own.
         signup_per_minute=1000.0,

@@ -14,6 +14,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 
+from coach_api.body_limits import keypoint_body_bytes
 from coach_api.db import Job, Routine, User, WorkoutSession
 from coach_api.main import create_app
 from coach_api.settings import Settings
@@ -21,7 +22,8 @@ from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from tests.coach_api.conftest import auth_headers
 from tests.conftest import make_model
 
-MAX_BODY = 256 * 1024
+MAX_FRAMES = 600  # keypoint bodies may then be ~2.4 MB: the corpus crosses that limit
+MAX_BODY = keypoint_body_bytes(MAX_FRAMES)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def hostile(tmp_path_factory, trainer_payload, user_payload):
     settings = Settings(
         data_dir=folder / "data",
         lifter_checkpoint=checkpoint,
-        max_body_bytes=MAX_BODY,
+        max_frames=MAX_FRAMES,
         rate_per_minute=1e6,
         rate_burst=10**6,
         signup_per_minute=1e6,

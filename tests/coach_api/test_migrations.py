@@ -71,3 +71,19 @@ def test_a_database_older_than_migrations_is_refused_not_damaged(tmp_path):
     with sqlite3.connect(tmp_path / "coach.db") as connection:
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master")}
     assert "alembic_version" not in tables
+
+
+def test_a_new_revision_follows_the_newest_and_holds_what_the_models_changed(tmp_path, monkeypatch):
+    import shutil
+
+    import coach_api.migrate as migrate
+
+    copy = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, copy)
+    monkeypatch.setattr(migrate, "MIGRATIONS", copy)
+    written = migrate.new_revision("nothing new")
+    text = written.read_text()
+    assert written.parent == copy / "versions" and written.name.startswith("0002_")
+    assert "down_revision = '0001'" in text
+    # The models and the migrations agree, so there is nothing to do either way.
+    assert "op." not in text
