@@ -27,7 +27,11 @@ app.add_typer(users_app, name="users")
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    port: Annotated[
+        int,
+        # PORT: the port a container platform (Cloud Run) tells the service to listen on.
+        typer.Option(envvar=["COACH_PORT", "PORT"], help="TCP port.", min=1, max=65535),
+    ] = 8000,
     log_level: Annotated[
         str, typer.Option(help="debug, info, warning or error (info: one line per request).")
     ] = "info",

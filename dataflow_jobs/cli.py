@@ -12,6 +12,7 @@ from apache_beam.options.pipeline_options import (
     PipelineOptions,
     SetupOptions,
     StandardOptions,
+    WorkerOptions,
 )
 
 from dataflow_jobs import fileio
@@ -30,8 +31,16 @@ def validate_runner_options(options: PipelineOptions) -> list[str]:
                 problems.append(f"{flag} is required with DataflowRunner")
         if not (gcp.temp_location or "").startswith("gs://"):
             problems.append("--temp_location gs://BUCKET/PATH is required with DataflowRunner")
-        if not options.view_as(SetupOptions).setup_file:
-            problems.append("--setup_file ./setup.py is needed so workers get this project")
+        # Workers get this project from an image that holds it (deploy/batch.Dockerfile)
+        # or by installing it from the setup file at start-up.
+        if not (
+            options.view_as(SetupOptions).setup_file
+            or options.view_as(WorkerOptions).sdk_container_image
+        ):
+            problems.append(
+                "--sdk_container_image IMAGE (deploy/batch.Dockerfile) or --setup_file "
+                "./setup.py is needed so workers get this project"
+            )
     return problems
 
 

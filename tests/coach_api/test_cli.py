@@ -31,6 +31,26 @@ def test_serve_refuses_an_unknown_log_level():
     assert result.exit_code != 0 and "log-level" in result.output
 
 
+@pytest.mark.parametrize(
+    ("env", "args", "port"),
+    [
+        ({}, [], 8000),
+        ({"PORT": "8080"}, [], 8080),  # Cloud Run's
+        ({"PORT": "8080", "COACH_PORT": "9000"}, [], 9000),
+        ({"PORT": "8080"}, ["--port", "7000"], 7000),
+    ],
+)
+def test_serve_listens_on_the_port_the_platform_names(monkeypatch, tmp_path, env, args, port):
+    served = {}
+    monkeypatch.setattr("uvicorn.run", lambda app, **options: served.update(options))
+    monkeypatch.delenv("PORT", raising=False)
+    monkeypatch.delenv("COACH_PORT", raising=False)
+    env = {**env, "COACH_DATA_DIR": str(tmp_path)}
+    result = runner.invoke(app, ["serve", "--host", "0.0.0.0", *args], env=env)
+    assert result.exit_code == 0, result.output
+    assert served["port"] == port and served["host"] == "0.0.0.0"
+
+
 def test_live_schema_writes_the_published_schema(tmp_path):
     out = tmp_path / "live.schema.json"
     result = runner.invoke(app, ["live-schema", "--out", str(out)])

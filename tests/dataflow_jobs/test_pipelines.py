@@ -179,6 +179,14 @@ def test_dry_run_validates_dataflow_flags(tmp_path, capsys):
     assert build_shards_main(full) == 0
     printed = capsys.readouterr().out
     assert "DataflowRunner" in printed and "BuildShards" in printed and "PlanSources" in printed
+    # Workers get the project from the batch image instead of the setup file.
+    image = "europe-west1-docker.pkg.dev/coach-demo-123/coach/batch:1"
+    in_image = [*full[: full.index("--setup_file")], "--sdk_container_image", image]
+    assert build_shards_main(in_image) == 0
+    capsys.readouterr()
+    without_either = full[: full.index("--setup_file")]
+    assert build_shards_main(without_either) == 2
+    assert "--sdk_container_image IMAGE" in capsys.readouterr().err
     bad_project = [a if a != "coach-demo-123" else "My Project" for a in full]
     assert build_shards_main(bad_project) == 2
     assert "Invalid Project ID" in capsys.readouterr().err
