@@ -148,10 +148,11 @@ def auth_headers(client: TestClient, email: str = "ana@example.com", role: str =
 
 
 def wait_job(client: TestClient, headers: dict, job_id: int) -> dict:
-    """Poll ``/v1/jobs/{job_id}`` until it is done or failed (30 s at most)."""
+    """Poll ``/v1/jobs/{job_id}`` until it has ended: done, failed or cancelled (30 s at
+    most)."""
     for _ in range(600):
         job = client.get(f"/v1/jobs/{job_id}", headers=headers).json()
-        if job["status"] in ("done", "failed"):
+        if job["status"] in ("done", "failed", "cancelled"):
             return job
         time.sleep(0.05)
     raise AssertionError("job did not finish")
