@@ -1,5 +1,6 @@
-"""kill -9 the worker, then the API with its embedded worker, in the middle of a long
-session's job: after a restart each job finishes exactly once (one stored session)."""
+"""kill -9 the worker in the middle of a long session's job and a trainer's video job,
+then the API with its embedded worker in the middle of a session's: after a restart each
+job finishes exactly once (one stored session or routine)."""
 
 from __future__ import annotations
 
@@ -59,9 +60,11 @@ def _wait(client: httpx.Client, headers: dict, job_id: int, until, seconds: floa
     raise AssertionError(f"job {job_id} never got there: {job}")
 
 
-def _sessions_of_job(data, job_id: int) -> int:
+def _stored_by_job(data, table: str, job_id: int) -> int:
+    """How many rows of ``table`` (sessions, routines) job ``job_id`` stored."""
     with sqlite3.connect(data / "coach.db") as db:
-        return db.execute("SELECT COUNT(*) FROM sessions WHERE job_id = ?", (job_id,)).fetchone()[0]
+        query = f"SELECT COUNT(*) FROM {table} WHERE job_id = ?"
+        return db.execute(query, (job_id,)).fetchone()[0]
 
 
 def _mid_job(job: dict) -> bool:
@@ -69,8 +72,11 @@ def _mid_job(job: dict) -> bool:
     return job["status"] == "running" and job["stage"] == "scoring"
 
 
-def test_killed_worker_or_api_loses_no_job(tmp_path, trainer_payload, user_payload):
+def test_killed_worker_or_api_loses_no_job(
+    tmp_path, trainer_payload, user_payload, pose_task, person_video
+):
     settings, data, port = _settings(tmp_path), tmp_path / "data", free_port()
+    settings["pose_task"] = pose_task
     url = f"http://127.0.0.1:{port}/v1"
     api = start_server(data, port, job_worker="external", **settings)
     worker = _start_worker(data, settings)
@@ -88,11 +94,21 @@ def test_killed_worker_or_api_loses_no_job(tmp_path, trainer_payload, user_paylo
 
         # 1. The worker process dies mid-job; another one takes over once its lease ends.
         first = client.post("/session-jobs", headers=headers, json=body).json()["id"]
+        with person_video.open("rb") as video:
+            form = {"name": "bob", "movement": "squat"}
+            files = {"video": ("bob.mp4", video, "video/mp4")}
+            made = client.post("/routines/video", headers=headers, data=form, files=files)
+        video_job = made.json()["id"]
         _wait(client, headers, first, _mid_job)
+        _wait(client, headers, video_job, lambda job: job["status"] == "running")
         _kill(worker)
         worker = _start_worker(data, settings)
         done = _wait(client, headers, first, lambda job: job["status"] == "done")
-        assert done["attempts"] == 2 and _sessions_of_job(data, first) == 1
+        assert done["attempts"] == 2 and _stored_by_job(data, "sessions", first) == 1
+        done = _wait(client, headers, video_job, lambda job: job["status"] in ("done", "failed"))
+        assert (done["status"], done["attempts"]) == ("done", 2), done
+        assert _stored_by_job(data, "routines", video_job) == 1
+        assert not list((data / "blobs").glob("video-*"))  # the video went once used
 
         # 2. The API with its embedded worker dies mid-job; the restarted one finishes it.
         worker.send_signal(signal.SIGTERM)
@@ -104,7 +120,7 @@ def test_killed_worker_or_api_loses_no_job(tmp_path, trainer_payload, user_paylo
         _kill(api)
         api = start_server(data, port, **settings)
         done = _wait(client, headers, second, lambda job: job["status"] == "done")
-        assert done["attempts"] == 2 and _sessions_of_job(data, second) == 1
+        assert done["attempts"] == 2 and _stored_by_job(data, "sessions", second) == 1
         session = client.get(f"/sessions/{done['session_id']}", headers=headers)
         assert session.status_code == 200 and "score" in session.json()["report"]
         assert client.get("/sessions", headers=headers).json()["total"] == 2
