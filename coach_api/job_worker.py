@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 
 import anyio
 
@@ -73,7 +73,7 @@ class JobWorker:
         self._running.add(future)
         try:
             future.result()
-        except asyncio.CancelledError:  # shutting down: the lease brings the job back
+        except CancelledError:  # shutting down: the lease brings the job back
             pass
         finally:
             self._running.discard(future)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -71,7 +72,9 @@ def retry_delay_s(settings: Settings, attempt: int) -> float:
     return settings.job_retry_delay_s * 2 ** (attempt - 1)
 
 
-def submit_job(app: FastAPI, db: Session, job: Job, unstored=None) -> JSONResponse:
+def submit_job(
+    app: FastAPI, db: Session, job: Job, unstored: Callable[[], None] | None = None
+) -> JSONResponse:
     """Store ``job`` (queued), send it to the workers, and answer 202 with it. If the row
     cannot be stored, ``unstored()`` removes what the request already stored (its input)
     and the error goes on. A message that cannot be sent is sent again by the lease
