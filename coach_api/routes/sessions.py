@@ -118,7 +118,9 @@ async def create_session_job(
     name = f"keypoints-{uuid.uuid4().hex}.npz"
     await anyio.to_thread.run_sync(save_sequence, settings.blobs, name, sequence)
     job = Job(user_id=user.id, kind="session", params_json=json.dumps(params), input_blob=name)
-    return submit_job(request.app, db, job, unstored=lambda: settings.blobs.delete(name))
+    return await anyio.to_thread.run_sync(
+        submit_job, request.app, db, job, lambda: settings.blobs.delete(name)
+    )
 
 
 @router.get(

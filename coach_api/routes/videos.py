@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
@@ -82,8 +83,11 @@ async def _start_job(
         video_blob=name,
         keep_video=keep,
     )
-    # A job that cannot be stored leaves no video behind (nothing half-stored).
-    return submit_job(request.app, db, job, unstored=lambda: blobs.delete(name))
+    # A job that cannot be stored leaves no video behind (nothing half-stored). The commit
+    # and the queue's write run in a thread: never on the event loop.
+    return await anyio.to_thread.run_sync(
+        submit_job, request.app, db, job, lambda: blobs.delete(name)
+    )
 
 
 @router.post(
