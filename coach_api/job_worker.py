@@ -9,9 +9,10 @@ lease recovery (:mod:`coach_api.recovery`) every third of a lease.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
-from concurrent.futures import CancelledError, Future
+from concurrent.futures import CancelledError
 
 import anyio
 
@@ -38,6 +39,11 @@ async def run_job(ctx: WorkerContext, job_id: int) -> None:
             raise LookupError(UNKNOWN_KIND)
         await work(run)
         await anyio.to_thread.run_sync(discard_inputs, ctx.settings, run.job)
+    except asyncio.CancelledError:
+        # The process is shutting down (a deploy, a restart): hand the job back now rather
+        # than when its lease runs out. Blocking, but one short update, once.
+        run.release()
+        raise
     except JobStopped as stopped:  # cancelled, or taken over: whoever did it owns the job
         logger.info("%s", stopped)
     except Exception as error:  # recorded on the job; the worker carries on
@@ -64,19 +70,29 @@ class JobWorker:
         self.loop, self.embedded = loop, embedded
         self.consumer = self.queue.consumer(settings.job_worker_threads, embedded=embedded)
         self._stop = threading.Event()
-        self._running: set[Future] = set()
+        self._tasks: set[asyncio.Task] = set()  # the jobs running on the loop
         self._sweeper = threading.Thread(target=self._sweep, name="job-sweeper", daemon=True)
 
     def _run(self, job_id: int) -> None:
         """A consumer thread's task: run the job on the loop and wait for it."""
-        future = asyncio.run_coroutine_threadsafe(run_job(self.ctx, job_id), self.loop)
-        self._running.add(future)
-        try:
+        future = asyncio.run_coroutine_threadsafe(self._tracked(job_id), self.loop)
+        with contextlib.suppress(CancelledError):  # shutting down: the job was handed back
             future.result()
-        except CancelledError:  # shutting down: the lease brings the job back
-            pass
+
+    async def _tracked(self, job_id: int) -> None:
+        task = asyncio.current_task()
+        self._tasks.add(task)
+        try:
+            await run_job(self.ctx, job_id)
         finally:
-            self._running.discard(future)
+            self._tasks.discard(task)
+
+    async def hand_back(self) -> None:
+        """Cancel the jobs running here and wait until each has handed its job back."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     def _sweep(self) -> None:
         """Recover expired jobs at start and every third of a lease until stopped."""
@@ -100,13 +116,12 @@ class JobWorker:
             self.consumer.run()
         finally:
             self.stop()
+            asyncio.run_coroutine_threadsafe(self.hand_back(), self.loop).result(timeout=30)
 
     def stop(self) -> None:
-        """Stop taking jobs; running ones are cancelled (their lease brings them back)."""
+        """Stop taking jobs (then :meth:`hand_back` the running ones)."""
         self._stop.set()
         self.consumer.stop()
-        for future in list(self._running):
-            future.cancel()
 
 
 def run_worker_process(settings: Settings) -> None:

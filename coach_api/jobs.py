@@ -126,6 +126,13 @@ class JobRun:
             db.commit()
         return changed == 1
 
+    def release(self) -> None:
+        """Hand the job back (this process is shutting down): queued again, its deadline
+        passed, so that the next sweep of any worker sends it at once. The attempt still
+        counts: attempt numbers are what fences a step still finishing in this process's
+        threads off from the next attempt. Blocking."""
+        self._update({"status": "queued", "stage": "queued", "lease_until": utcnow()})
+
     def finish(self, db: Session, **result: int) -> None:
         """Mark the job done with ``result`` (``session_id`` or ``routine_id``) inside the
         caller's transaction, the one storing the result; raises :class:`JobStopped` if

@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gc.unfreeze()  # collectable again once the app is gone (tests start many)
         if worker is not None:
             worker.stop()
+            await worker.hand_back()
         app.state.db_engine.dispose()
 
     app = FastAPI(

@@ -1,6 +1,7 @@
 """kill -9 the worker in the middle of a long session's job and a trainer's video job,
-then the API with its embedded worker in the middle of a session's: after a restart each
-job finishes exactly once (one stored session or routine)."""
+stop one (SIGTERM) mid-job, then kill -9 the API with its embedded worker in the middle
+of a session's: after a restart each job finishes exactly once (one stored session or
+routine)."""
 
 from __future__ import annotations
 
@@ -110,9 +111,16 @@ def test_killed_worker_or_api_loses_no_job(
         assert _stored_by_job(data, "routines", video_job) == 1
         assert not list((data / "blobs").glob("video-*"))  # the video went once used
 
-        # 2. The API with its embedded worker dies mid-job; the restarted one finishes it.
+        # 2. A worker stopped (SIGTERM) mid-job hands the job back at once.
+        handed = client.post("/session-jobs", headers=headers, json=body).json()["id"]
+        _wait(client, headers, handed, _mid_job)
         worker.send_signal(signal.SIGTERM)
         worker.wait(timeout=30)
+        queued = client.get(f"/jobs/{handed}", headers=headers).json()
+        assert (queued["status"], queued["attempts"]) == ("queued", 1)
+
+        # 3. The API with its embedded worker dies mid-job; the restarted one finishes it
+        # (and the job handed back above).
         _kill(api)
         api = start_server(data, port, **settings)  # embedded worker: the default
         second = client.post("/session-jobs", headers=headers, json=body).json()["id"]
@@ -123,7 +131,10 @@ def test_killed_worker_or_api_loses_no_job(
         assert done["attempts"] == 2 and _stored_by_job(data, "sessions", second) == 1
         session = client.get(f"/sessions/{done['session_id']}", headers=headers)
         assert session.status_code == 200 and "score" in session.json()["report"]
-        assert client.get("/sessions", headers=headers).json()["total"] == 2
+        # The restarted API took the handed-back job too: killed with it, or not yet begun.
+        done = _wait(client, headers, handed, lambda job: job["status"] == "done")
+        assert done["attempts"] in (2, 3) and _stored_by_job(data, "sessions", handed) == 1
+        assert client.get("/sessions", headers=headers).json()["total"] == 3
     finally:
         for process in (api, worker):
             if process.poll() is None:

@@ -19,7 +19,7 @@ from coach_api.job_worker import UNKNOWN_KIND, run_job
 from coach_api.jobs import JobStopped, WorkerContext, cancel_job, claim, utcnow
 from coach_api.persistence import store_session
 from coach_api.recovery import recover_expired_jobs
-from tests.coach_api.conftest import auth_headers
+from tests.coach_api.conftest import auth_headers, wait_job
 
 
 class RecordingQueue:
@@ -228,3 +228,36 @@ def test_the_api_cancels_only_its_users_unfinished_jobs(settings, trainer_payloa
         assert (shown["progress"], shown["attempts"], shown["stage"]) == (1.0, 1, "done")
         assert client.post(f"/v1/jobs/{job_id}/cancel", headers=user).status_code == 409
         assert json.loads(json.dumps(shown))["session_id"] is not None
+
+
+def test_a_job_running_at_shutdown_is_handed_back_and_finished_after_restart(
+    settings, trainer_payload, user_payload
+):
+    from fastapi.testclient import TestClient
+
+    from coach_api.main import create_app
+
+    settings.job_step_delay_s = 0.5  # still running when the app stops
+    with TestClient(create_app(settings)) as client:
+        trainer = auth_headers(client, "coach@example.com", role="trainer")
+        body = {"name": "s", "movement": "squat", "keypoints": trainer_payload, "published": True}
+        routine = client.post("/v1/routines", headers=trainer, json=body).json()
+        user = auth_headers(client)
+        body = {"routine_id": routine["id"], "keypoints": user_payload}
+        job_id = client.post("/v1/session-jobs", headers=user, json=body).json()["id"]
+        for _ in range(100):
+            if client.get(f"/v1/jobs/{job_id}", headers=user).json()["status"] == "running":
+                break
+            time.sleep(0.05)
+    with client.app.state.sessionmaker() as db:  # handed back, not left to its lease
+        handed = db.get(Job, job_id)
+        assert (handed.status, handed.attempts) == ("queued", 1)
+        assert handed.lease_until <= utcnow()
+    settings.job_step_delay_s = 0.0
+    with TestClient(create_app(settings)) as client:  # the restart: its sweep resends it
+        login = {"username": "ana@example.com", "password": "correct horse"}
+        token = client.post("/v1/auth/login", data=login).json()["access_token"]
+        user = {"Authorization": f"Bearer {token}"}
+        done = wait_job(client, user, job_id)
+        assert (done["status"], done["attempts"]) == ("done", 2)
+        assert client.get("/v1/sessions", headers=user).json()["total"] == 1
