@@ -245,10 +245,12 @@ def test_a_job_running_at_shutdown_is_handed_back_and_finished_after_restart(
         user = auth_headers(client)
         body = {"routine_id": routine["id"], "keypoints": user_payload}
         job_id = client.post("/v1/session-jobs", headers=user, json=body).json()["id"]
-        for _ in range(100):
+        for _ in range(400):
             if client.get(f"/v1/jobs/{job_id}", headers=user).json()["status"] == "running":
                 break
             time.sleep(0.05)
+        else:
+            raise AssertionError("the job never started")
     with client.app.state.sessionmaker() as db:  # handed back, not left to its lease
         handed = db.get(Job, job_id)
         assert (handed.status, handed.attempts) == ("queued", 1)
