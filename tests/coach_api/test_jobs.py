@@ -263,3 +263,15 @@ def test_a_job_running_at_shutdown_is_handed_back_and_finished_after_restart(
         done = wait_job(client, user, job_id)
         assert (done["status"], done["attempts"]) == ("done", 2)
         assert client.get("/v1/sessions", headers=user).json()["total"] == 1
+
+
+def test_the_queue_is_a_sqlite_file_by_default_and_an_unknown_broker_is_refused(settings):
+    from huey import SqliteHuey
+
+    from coach_api.job_queue import make_huey
+
+    assert isinstance(make_huey(settings), SqliteHuey)
+    assert (settings.data_dir / "job-queue.db").is_file()
+    settings.job_queue_url = "amqp://broker"
+    with pytest.raises(ValueError, match="COACH_JOB_QUEUE_URL"):
+        make_huey(settings)
