@@ -13,6 +13,7 @@ import contextlib
 import logging
 import threading
 from concurrent.futures import CancelledError
+from typing import TYPE_CHECKING
 
 import anyio
 
@@ -21,6 +22,11 @@ from coach_api.job_queue import JobQueue
 from coach_api.jobs import JobRun, JobStopped, WorkerContext, claim, discard_inputs, fail_or_retry
 from coach_api.recovery import recover_expired_jobs
 from coach_api.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import sessionmaker
+
+    from coach_api.services import Engine
 
 logger = logging.getLogger("coach_api")
 UNKNOWN_KIND = "its input was not kept (submitted before durable jobs); please submit it again"
@@ -64,10 +70,17 @@ async def _renew_lease(run: JobRun, every_s: float) -> None:
 class JobWorker:
     """Runs jobs in this process: consumer threads, the event loop ``loop``, a sweeper."""
 
-    def __init__(self, settings: Settings, sessionmaker, engine, loop, embedded: bool) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessionmaker: sessionmaker,
+        engine: Engine,
+        loop: asyncio.AbstractEventLoop,
+        embedded: bool,
+    ) -> None:
         self.queue = JobQueue(settings, run=self._run)
         self.ctx = WorkerContext(settings, sessionmaker, engine, self.queue)
-        self.loop, self.embedded = loop, embedded
+        self.loop = loop
         self.consumer = self.queue.consumer(settings.job_worker_threads, embedded=embedded)
         self._stop = threading.Event()
         self._tasks: set[asyncio.Task] = set()  # the jobs running on the loop
