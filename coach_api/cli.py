@@ -1,7 +1,7 @@
 """``coach-api``: the service's operator commands (``coach-api --help``, or
-``python -m coach_api``): serve the API, migrate its database, grant an account a role on it,
-assemble the pose model for server-side video, and write the live socket's message
-schema. All read the same ``COACH_*`` settings.
+``python -m coach_api``): serve the API, run its job workers, migrate its database, grant
+an account a role on it, assemble the pose model for server-side video, and write the
+live socket's message schema. All read the same ``COACH_*`` settings.
 
 Commands import what they need inside the function so that ``--help`` starts fast.
 """
@@ -56,6 +56,20 @@ def serve(
         ws_max_size=settings.live_max_message_bytes,
         proxy_headers=True,  # client addresses (rate limits) from a trusted proxy's headers
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run background jobs (long sessions, videos) from the queue until SIGINT/SIGTERM:
+    for an API started with COACH_JOB_WORKER=external. Start as many as the load needs,
+    wherever the database, the blobs and the queue (COACH_JOB_QUEUE_URL) can be reached."""
+    import logging
+
+    from coach_api.job_worker import run_worker_process
+    from coach_api.settings import Settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    run_worker_process(Settings())
 
 
 @users_app.command("grant")

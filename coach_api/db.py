@@ -76,6 +76,8 @@ class Routine(Base):
     reps: Mapped[int]
     blob: Mapped[str] = mapped_column(String(200))
     published: Mapped[bool] = mapped_column(default=False, index=True)
+    # The job that made it (a trainer's video): unique, so a retried job cannot store twice.
+    job_id: Mapped[int | None] = mapped_column(default=None, unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
     owner: Mapped[User] = relationship(back_populates="routines")
 
@@ -99,6 +101,8 @@ class WorkoutSession(Base):
     score: Mapped[float]
     report_json: Mapped[str] = mapped_column(Text)
     blob: Mapped[str] = mapped_column(String(200))
+    # The job that scored it, if one did: unique, so a retried job cannot store twice.
+    job_id: Mapped[int | None] = mapped_column(default=None, unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=_now, index=True)
     user: Mapped[User] = relationship(back_populates="sessions")
 
@@ -108,11 +112,18 @@ class WorkoutSession(Base):
 
 
 class Job(Base):
-    """Background work (a long session, a video): queued -> running -> done | failed.
+    """Background work (a long session, a video): the durable record of a job.
 
-    When done, ``session_id`` names the scored session, or ``routine_id`` the routine a
-    trainer's video became. ``video_blob`` is the uploaded video while the job needs it,
-    and afterwards only when the user asked to keep it (``keep_video``).
+    queued -> running -> done | failed | cancelled, and running -> queued again for a
+    retry (a transient error, or its worker died: its lease ran out). ``kind`` names the
+    work (:data:`coach_api.job_kinds.KINDS`), ``params_json`` its parameters and
+    ``input_blob`` its keypoints, so any worker process can run it after a crash;
+    ``attempts`` counts the runs started. ``lease_until``: while running, when the
+    worker's lease ends unless renewed; while queued, by when a worker must have taken it
+    (else the queue's message is taken as lost and sent again). When done, ``session_id``
+    names the scored session, or ``routine_id`` the routine a trainer's video became.
+    ``video_blob`` is the uploaded video while the job needs it, and afterwards only when
+    the user asked to keep it (``keep_video``).
     """
 
     __tablename__ = "jobs"
@@ -121,12 +132,23 @@ class Job(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     status: Mapped[str] = mapped_column(String(12), default="queued", index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="")
+    params_json: Mapped[str] = mapped_column(Text, default="{}")
+    input_blob: Mapped[str] = mapped_column(String(200), default="")
+    attempts: Mapped[int] = mapped_column(default=0)
+    stage: Mapped[str] = mapped_column(String(40), default="queued")
+    progress: Mapped[float] = mapped_column(default=0.0)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None, index=True)
     session_id: Mapped[int | None] = mapped_column(default=None)
     routine_id: Mapped[int | None] = mapped_column(default=None)
     error: Mapped[str] = mapped_column(String(500), default="")
     video_blob: Mapped[str] = mapped_column(String(200), default="")
     keep_video: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=_now)
+
+    @property
+    def params(self) -> dict:
+        return json.loads(self.params_json)
 
 
 class Feedback(Base):

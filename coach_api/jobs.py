@@ -1,45 +1,85 @@
-"""Background jobs (a long session, a video): one life cycle for every kind.
+"""Background jobs (a long session, a video): one durable life cycle for every kind.
 
-A job row is stored ``queued`` and the request answered 202 with it; the work then runs
-in this process: ``running``, the work, then ``done``, or ``failed`` with the reason
-(the service carries on). Jobs live in this process's memory until the durable queue: a
-job cut short by a restart is failed at the next start-up
-(:func:`~coach_api.recovery.recover_interrupted_jobs`).
+The job row is the truth the API shows: queued -> running -> done | failed | cancelled,
+and running -> queued again for a retry. Every change is a conditional update on the
+row (its status, and while running the attempt that owns it), so API and worker
+processes, a job's retries and a cancel can race without harm:
+
+* a worker *claims* a queued job (attempts + 1, a lease), or skips an id it finds taken;
+* each step renews the lease and records progress, and stops the job (:class:`JobStopped`)
+  when it was cancelled or its lease went to another attempt meanwhile;
+* the result (a session, a routine) is stored in the same transaction as the job's
+  ``done``, and only if the attempt still owns the job: a job stores its result once,
+  and a cancelled job stores nothing;
+* a transient failure (database, files, network) is retried after a delay doubling per
+  attempt, up to ``job_max_attempts``; any other failure fails the job with its reason.
+
+A worker that dies leaves its job ``running`` with a lease that runs out:
+:mod:`coach_api.recovery` retries it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from sqlalchemy.orm import Session
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
 
 from coach_api.db import Job
 from coach_api.errors import ApiError
 from coach_api.schemas import JobPublic
+from coach_api.settings import Settings
+
+if TYPE_CHECKING:
+    from coach_api.job_queue import JobQueue
+    from coach_api.services import Engine
 
 logger = logging.getLogger("coach_api")
+ACTIVE = ("queued", "running")
+# Failures worth another attempt: the database, the blob store or the network hiccuped.
+TRANSIENT = (sa_exc.OperationalError, sa_exc.TimeoutError, OSError, TimeoutError)
 
-# The work of a job: ``await work(db, job)`` fills in the job's result (its session_id or
-# routine_id); an exception fails the job with its message.
-Work = Callable[[Session, Job], Awaitable[None]]
+
+class JobStopped(Exception):
+    """The job was cancelled, or another attempt owns it now: stop, store nothing."""
 
 
-def queue_job(
-    app: FastAPI,
-    db: Session,
-    job: Job,
-    work: Work,
-    cleanup: Callable[[], None] | None = None,
-    *,
-    unstored: Callable[[], None] | None = None,
+@dataclass(frozen=True)
+class WorkerContext:
+    """What running a job needs: settings, the database, the engine, the queue."""
+
+    settings: Settings
+    sessionmaker: sessionmaker
+    engine: Engine
+    queue: JobQueue
+
+
+def utcnow() -> datetime:
+    """Now, naive UTC: how the database stores times."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def retry_delay_s(settings: Settings, attempt: int) -> float:
+    """The wait before the attempt after ``attempt`` (1-based): doubling each time."""
+    return settings.job_retry_delay_s * 2 ** (attempt - 1)
+
+
+def submit_job(
+    app: FastAPI, db: Session, job: Job, unstored: Callable[[], None] | None = None
 ) -> JSONResponse:
-    """Store ``job`` (queued), start :func:`run_job` with ``work`` and ``cleanup`` in the
-    background, and answer 202 with the job. If the row cannot be stored, ``unstored()``
-    removes what the request already stored (nothing half-stored) and the error goes on."""
+    """Store ``job`` (queued), send it to the workers, and answer 202 with it. If the row
+    cannot be stored, ``unstored()`` removes what the request already stored (its input)
+    and the error goes on. A message that cannot be sent is sent again by the lease
+    sweep: the row is what counts."""
+    job.lease_until = utcnow() + timedelta(seconds=app.state.settings.job_lease_s)
     db.add(job)
     try:
         db.commit()
@@ -47,44 +87,153 @@ def queue_job(
         if unstored is not None:
             unstored()
         raise
-    start_background(app, run_job(app, job.id, work, cleanup))
+    try:
+        app.state.job_queue.enqueue(job.id)
+    except Exception:  # the broker is down: the sweep sends it once the claim deadline passes
+        logger.exception("job %s stored but not sent to the queue", job.id)
     return JSONResponse(JobPublic.model_validate(job).model_dump(mode="json"), status_code=202)
 
 
-def start_background(app: FastAPI, work: Coroutine) -> None:
-    """Run the coroutine ``work`` in the background, kept referenced until it ends."""
-    task = asyncio.create_task(work)
-    app.state.background.add(task)
-    task.add_done_callback(app.state.background.discard)
+class JobRun:
+    """One attempt at a job: its row as claimed, and the steps that keep it owned."""
+
+    def __init__(self, ctx: WorkerContext, job: Job) -> None:
+        self.ctx, self.job, self.attempt = ctx, job, job.attempts
+
+    def _owned(self):
+        """The job, while this attempt still owns it."""
+        return (Job.id == self.job.id, Job.status == "running", Job.attempts == self.attempt)
+
+    def _lease(self) -> datetime:
+        return utcnow() + timedelta(seconds=self.ctx.settings.job_lease_s)
+
+    def step(self, stage: str, fraction: float) -> None:
+        """A step boundary: record ``stage`` and ``fraction`` done and renew the lease, or
+        raise :class:`JobStopped` (cancelled, or no longer this attempt's). Blocking."""
+        values = {"stage": stage, "progress": fraction, "lease_until": self._lease()}
+        if not self._update(values):
+            raise JobStopped(f"job {self.job.id} stopped before {stage}")
+        if self.ctx.settings.job_step_delay_s:  # tests: a job slow enough to be killed
+            time.sleep(self.ctx.settings.job_step_delay_s)
+
+    def renew(self) -> bool:
+        """Renew the lease (the heartbeat between steps); False once no longer owned."""
+        return self._update({"lease_until": self._lease()})
+
+    def _update(self, values: dict) -> bool:
+        with self.ctx.sessionmaker() as db:
+            changed = db.execute(update(Job).where(*self._owned()).values(**values)).rowcount
+            db.commit()
+        return changed == 1
+
+    def release(self) -> None:
+        """Hand the job back (this process is shutting down): queued again, its deadline
+        passed, so that the next sweep of any worker sends it at once. The attempt still
+        counts: attempt numbers are what fences a step still finishing in this process's
+        threads off from the next attempt. Blocking."""
+        self._update({"status": "queued", "stage": "queued", "lease_until": utcnow()})
+
+    def finish(self, db: Session, **result: int) -> None:
+        """Mark the job done with ``result`` (``session_id`` or ``routine_id``) inside the
+        caller's transaction, the one storing the result; raises :class:`JobStopped` if
+        the attempt no longer owns the job (the caller's rollback then stores nothing)."""
+        values = {"status": "done", "stage": "done", "progress": 1.0, "lease_until": None}
+        if not self.job.keep_video:
+            values["video_blob"] = ""
+        changed = db.execute(update(Job).where(*self._owned()).values(**values, **result))
+        if changed.rowcount != 1:
+            raise JobStopped(f"job {self.job.id} stopped before its result was stored")
 
 
-async def run_job(
-    app: FastAPI, job_id: int, work: Work, cleanup: Callable[[], None] | None = None
-) -> None:
-    """Run a background job: ``running``, then ``await work(db, job)``, then ``done``; any
-    failure is recorded on the job as ``failed`` with its reason (the service carries on).
-    A job whose account was erased meanwhile just stops. ``cleanup()`` runs at the end in
-    every case."""
-    try:
-        with app.state.sessionmaker() as db:
-            job = db.get(Job, job_id)
-            if job is None:
-                return
-            job.status = "running"
-            db.commit()
-            try:
-                await work(db, job)
-                job.status = "done"
-            except Exception as exc:  # reported on the job; the service carries on
-                db.rollback()
-                job = db.get(Job, job_id)
-                if job is None:
-                    return
-                reason = exc.message if isinstance(exc, ApiError) else str(exc)
-                job.status, job.error = "failed", reason[:500] or type(exc).__name__
-            db.commit()
-    except Exception:  # the account went away mid-job (or the database did)
-        logger.exception("background job %s could not be recorded", job_id)
-    finally:
-        if cleanup is not None:
-            cleanup()
+def claim(ctx: WorkerContext, job_id: int) -> JobRun | None:
+    """Take queued job ``job_id`` for a new attempt; None when it is not queued (done,
+    cancelled, taken by another worker, or gone with its account). Blocking."""
+    with ctx.sessionmaker() as db:
+        job = db.get(Job, job_id)
+        if job is None or job.status != "queued":
+            return None
+        attempt = job.attempts + 1
+        taken = db.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued", Job.attempts == job.attempts)
+            .values(
+                status="running",
+                attempts=attempt,
+                stage="starting",
+                lease_until=utcnow() + timedelta(seconds=ctx.settings.job_lease_s),
+            )
+        ).rowcount
+        db.commit()
+        if taken != 1:
+            return None
+        db.refresh(job)
+        return JobRun(ctx, job)
+
+
+def fail_or_retry(run: JobRun, error: BaseException) -> str | None:
+    """Record ``error`` on the attempt's job: queued again after a delay when transient
+    and attempts remain, else failed with its reason (inputs then deleted). Returns the
+    new status, or None if the attempt no longer owned the job. Blocking."""
+    ctx, job = run.ctx, run.job
+    reason = (error.message if isinstance(error, ApiError) else str(error))[:500]
+    reason = reason or type(error).__name__
+    if isinstance(error, TRANSIENT) and run.attempt < ctx.settings.job_max_attempts:
+        delay = retry_delay_s(ctx.settings, run.attempt)
+        values = {
+            "status": "queued",
+            "stage": "waiting to retry",
+            "error": reason,
+            "lease_until": utcnow() + timedelta(seconds=delay + ctx.settings.job_lease_s),
+        }
+    else:
+        delay, values = 0.0, failed_values(job, reason)
+    if not run._update(values):
+        return None
+    if values["status"] == "queued":
+        logger.warning("job %s: %s; retry in %.0f s", job.id, reason, delay)
+        ctx.queue.enqueue(job.id, delay)
+    else:
+        discard_inputs(ctx.settings, job)
+    return values["status"]
+
+
+def failed_values(job: Job, reason: str) -> dict:
+    """The row's change when ``job`` fails: the reason, and its unkept video forgotten."""
+    values = {"status": "failed", "stage": "failed", "error": reason, "lease_until": None}
+    if not job.keep_video:
+        values["video_blob"] = ""
+    return values
+
+
+def unneeded_blobs(job: Job) -> list[str]:
+    """What a finished job no longer needs: its keypoints, its video unless kept."""
+    names = [job.input_blob]
+    if not job.keep_video:
+        names.append(job.video_blob)
+    return [name for name in names if name]
+
+
+def discard_inputs(settings: Settings, job: Job) -> None:
+    """Delete :func:`unneeded_blobs` of ``job``. After the row's commit: a crash in
+    between leaves a blob, never a row naming a deleted one."""
+    for name in unneeded_blobs(job):
+        settings.blobs.delete(name)
+
+
+def cancel_job(db: Session, settings: Settings, job: Job) -> bool:
+    """Cancel ``job`` if it is still queued or running (a running one stops at its next
+    step and stores nothing); False if it had already finished."""
+    unneeded = unneeded_blobs(job)  # read before the update changes the loaded row
+    values = {"status": "cancelled", "stage": "cancelled", "lease_until": None}
+    if not job.keep_video:
+        values["video_blob"] = ""
+    changed = db.execute(
+        update(Job).where(Job.id == job.id, Job.status.in_(ACTIVE)).values(**values)
+    ).rowcount
+    db.commit()
+    if changed != 1:
+        return False
+    for name in unneeded:
+        settings.blobs.delete(name)
+    db.refresh(job)
+    return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 from contextlib import asynccontextmanager
 
@@ -11,14 +12,15 @@ from starlette.middleware.cors import CORSMiddleware
 from coach_api.db import make_engine, make_sessionmaker
 from coach_api.docs_page import install_docs
 from coach_api.errors import install_error_handlers, route_methods
+from coach_api.job_queue import JobQueue
+from coach_api.job_worker import JobWorker
 from coach_api.json_requests import DOCUMENTED_BODIES
 from coach_api.limits import BodySizeLimit, SecurityHeaders
 from coach_api.observability import Metrics, RequestLog
 from coach_api.openapi_errors import ErrorResponse
 from coach_api.ratelimits import RateLimits
-from coach_api.recovery import recover_interrupted_jobs
 from coach_api.routes import admin, auth, live, ops, routines, sessions, shared, videos
-from coach_api.services import Engine, SequenceLimits
+from coach_api.services import load_engine
 from coach_api.settings import Settings
 
 # What a web page of an allowed origin may send: the methods the API answers, the bearer
@@ -42,25 +44,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        from pose3d.lifter import Lifter
-        from scoring import PopulationModel
-
-        lifter = Lifter.from_checkpoint(settings.lifter_checkpoint)
-        # Recorded sessions use the bundled non-causal model when one ships.
-        bundled = settings.lifter_checkpoint is None
-        recordings = Lifter.for_recordings() if bundled else lifter
-        app.state.engine = Engine(
-            lifter,
-            recordings,
-            PopulationModel.load(),
-            settings.worker_threads,
-            SequenceLimits.from_settings(settings),
-            app.state.metrics,
-        )
-        recover_interrupted_jobs(app.state.sessionmaker, settings.blobs)
+        app.state.engine = load_engine(settings, app.state.metrics)
+        worker = None
+        if settings.job_worker == "embedded":  # nothing else to start: this process runs jobs
+            worker = JobWorker(
+                settings, app.state.sessionmaker, app.state.engine, asyncio.get_running_loop(), True
+            )
+            worker.start()
+            app.state.job_queue = worker.queue
+        else:  # `coach-api worker` processes run them
+            app.state.job_queue = JobQueue(settings)
         gc.freeze()  # what start-up made (models, modules) lives on: collections skip it
         yield
         gc.unfreeze()  # collectable again once the app is gone (tests start many)
+        if worker is not None:
+            worker.stop()
+            await worker.hand_back()
         app.state.db_engine.dispose()
 
     app = FastAPI(
@@ -73,7 +72,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.state.background = set()  # running background jobs (kept referenced)
     app.state.rate_limits = RateLimits.from_settings(settings)
     settings.private_data_dir()
     app.state.db_engine = make_engine(

@@ -5,20 +5,22 @@ connection is not held while the lifting or scoring runs. Database and file work
 threads, lifting and scoring in the engine's pool: the event loop only waits (a commit
 or a compressed blob would otherwise stall every other request). Used by the routes that
 take keypoints, by the live socket when a session ends, and by the background jobs of
-long sessions and videos.
+long sessions and videos, which pass ``finish``: the job's ``done`` written in the
+result's own transaction (:meth:`coach_api.jobs.JobRun.finish`), so a job stores its
+result once or not at all.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 
 import anyio
 import numpy as np
-from fastapi import FastAPI
 from sqlalchemy.orm import Session
 
-from coach_api.db import Job, Routine, WorkoutSession
+from coach_api.db import Routine, WorkoutSession
 from coach_api.services import Engine, Music, save_poses
 from coach_api.settings import Settings
 from pose3d.sequence_json import KeypointSequence
@@ -48,23 +50,43 @@ async def store_routine(
         reps=reps,
         published=published,
     )
-    return await anyio.to_thread.run_sync(_save_routine, settings, db, routine, poses, music)
+    return await anyio.to_thread.run_sync(save_routine, settings, db, routine, poses, music)
 
 
-def _save_routine(
-    settings: Settings, db: Session, routine: Routine, poses: np.ndarray, music: Music | None
+# Called with the transaction and the stored row (its id known) just before the commit.
+Finish = Callable[[Session, object], None]
+
+
+def save_routine(
+    settings: Settings,
+    db: Session,
+    routine: Routine,
+    poses: np.ndarray,
+    music: Music | None,
+    finish: Finish | None = None,
 ) -> Routine:
-    """Store a lifted routine: its ``poses`` (with the ``music``) as a blob, then its row;
-    nothing is left on failure. Blocking: run in a thread."""
+    """Store a lifted routine: its ``poses`` (with the ``music``) as a blob, then its row
+    (and ``finish``, in the same transaction); nothing is left on failure. Blocking: run
+    in a thread."""
     name = f"routine-{uuid.uuid4().hex}.npz"
     routine.blob = save_poses(settings.blobs, name, poses, routine.fps, music)
-    db.add(routine)
-    try:
-        db.commit()
-    except Exception:
-        settings.blobs.delete(routine.blob)  # nothing half-stored
-        raise
+    _commit(settings, db, routine, finish)
     return routine
+
+
+def _commit(settings: Settings, db: Session, row, finish: Finish | None) -> None:
+    """Add ``row``, run ``finish`` and commit; on any failure roll back and delete the
+    row's blob (nothing half-stored)."""
+    db.add(row)
+    try:
+        if finish is not None:
+            db.flush()  # the row's id, for the job
+            finish(db, row)
+        db.commit()
+    except BaseException:
+        db.rollback()
+        settings.blobs.delete(row.blob)
+        raise
 
 
 async def score_and_store(
@@ -98,10 +120,13 @@ def store_session(
     report: dict,
     poses: np.ndarray,
     fps: float,
+    job_id: int | None = None,
+    finish: Finish | None = None,
 ) -> WorkoutSession:
-    """Store a scored session: its ``report`` and its lifted ``poses`` (a blob); nothing
-    is left on failure. Recorded sessions and finished live ones are stored alike.
-    Blocking: run in a thread."""
+    """Store a scored session: its ``report`` and its lifted ``poses`` (a blob), made by
+    job ``job_id`` if given (and ``finish``, in the same transaction); nothing is left on
+    failure. Recorded sessions and finished live ones are stored alike. Blocking: run in
+    a thread."""
     blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, fps)
     row = WorkoutSession(
         user_id=user_id,
@@ -110,40 +135,7 @@ def store_session(
         score=report["score"],
         report_json=json.dumps(report),
         blob=blob,
+        job_id=job_id,
     )
-    db.add(row)
-    try:
-        db.commit()
-    except Exception:
-        db.rollback()
-        settings.blobs.delete(blob)
-        raise
+    _commit(settings, db, row, finish)
     return row
-
-
-async def score_into_job(
-    app: FastAPI,
-    db: Session,
-    job: Job,
-    user_id: int,
-    routine_id: int,
-    sequence: KeypointSequence,
-    strictness: str,
-    beat_times: list[float] | None,
-) -> None:
-    """The background half of a session (a long one, or a video's): score ``sequence``
-    against the routine, if it still exists, and name the stored session on ``job``."""
-    routine = await anyio.to_thread.run_sync(db.get, Routine, routine_id)
-    if routine is None:
-        raise ValueError("the routine was deleted before the session was scored")
-    row = await score_and_store(
-        app.state.engine,
-        app.state.settings,
-        db,
-        user_id,
-        routine,
-        sequence,
-        strictness,
-        beat_times,
-    )
-    job.session_id = row.id

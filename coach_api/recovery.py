@@ -1,37 +1,64 @@
-"""Start-up recovery: background jobs the previous process left unfinished.
+"""Lease-based recovery: jobs whose worker died, and queue messages that were lost.
 
-Jobs run in this process's memory (a durable queue is a later step), so a job still
-``queued`` or ``running`` at start-up was cut short by a crash or restart: it is marked
-``failed`` with a reason the app can show, and its uploaded video is deleted unless the
-user asked to keep it. This assumes one API process per database: with several, a
-process starting would fail the jobs another one is running.
+Every worker process sweeps the jobs table now and then (:func:`recover_expired_jobs`).
+A ``running`` job whose lease ran out lost its worker (killed, crashed, its machine
+gone): it is queued again after the retry delay, or failed once it has had
+``job_max_attempts`` runs. A ``queued`` job no worker took by its deadline lost its
+queue message (the API died before sending it, or a worker died holding it): it is
+sent again. Each change is conditional on the lease still being expired, so any number
+of processes may sweep at once, and a job another process is running is never touched.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 
 from coach_api.db import Job
+from coach_api.jobs import WorkerContext, discard_inputs, failed_values, retry_delay_s, utcnow
 
 logger = logging.getLogger("coach_api")
-INTERRUPTED = "interrupted by a server restart before it finished; please submit it again"
+INTERRUPTED = "interrupted {} times (its worker stopped); please submit it again"
 
 
-def recover_interrupted_jobs(sessionmaker, blobs) -> int:
-    """Fail every unfinished job and delete its unkept video; returns how many."""
-    with sessionmaker() as db:
-        jobs = db.scalars(select(Job).where(Job.status.in_(("queued", "running")))).all()
-        videos = []
-        for job in jobs:
-            job.status, job.error = "failed", INTERRUPTED
-            if job.video_blob and not job.keep_video:
-                videos.append(job.video_blob)
-                job.video_blob = ""
-        db.commit()
-    for name in videos:  # after the commit: a crash here leaves a blob, never a dangling row
-        blobs.delete(name)
-    if jobs:
-        logger.warning("failed %d job(s) interrupted by the last shutdown", len(jobs))
-    return len(jobs)
+def recover_expired_jobs(ctx: WorkerContext) -> int:
+    """Retry, fail or resend every job whose lease ran out; returns how many. Blocking."""
+    settings, now = ctx.settings, utcnow()
+    expired = or_(Job.lease_until.is_(None), Job.lease_until < now)
+    with ctx.sessionmaker() as db:
+        jobs = db.scalars(select(Job).where(Job.status.in_(("queued", "running")), expired)).all()
+        db.expunge_all()
+    recovered = 0
+    for job in jobs:
+        if job.status == "queued":
+            delay = 0.0
+            values = {"lease_until": now + timedelta(seconds=settings.job_lease_s)}
+        elif job.attempts >= settings.job_max_attempts:
+            delay, values = 0.0, failed_values(job, INTERRUPTED.format(job.attempts))
+        else:
+            delay = retry_delay_s(settings, job.attempts)
+            values = {
+                "status": "queued",
+                "stage": "waiting to retry",
+                "lease_until": now + timedelta(seconds=delay + settings.job_lease_s),
+            }
+        with ctx.sessionmaker() as db:
+            changed = db.execute(
+                update(Job)
+                .where(Job.id == job.id, Job.status == job.status, Job.attempts == job.attempts)
+                .where(expired)
+                .values(**values)
+            ).rowcount
+            db.commit()
+        if changed != 1:  # renewed, finished or recovered by someone else meanwhile
+            continue
+        recovered += 1
+        if values.get("status") == "failed":
+            discard_inputs(settings, job)
+        else:
+            ctx.queue.enqueue(job.id, delay)
+    if recovered:
+        logger.warning("recovered %d job(s) whose lease ran out", recovered)
+    return recovered

@@ -267,12 +267,19 @@ class FeedbackPublic(BaseModel):
 
 class JobPublic(BaseModel):
     """A background job; when ``status`` is ``done``, ``session_id`` (a scored session) or
-    ``routine_id`` (a routine made from a trainer's video) names what it made."""
+    ``routine_id`` (a routine made from a trainer's video) names what it made.
+
+    queued -> running -> done | failed | cancelled; a running job whose attempt failed
+    for a transient reason (or whose worker stopped) is queued again (``attempts`` counts
+    the runs started; ``error`` says what went wrong last)."""
 
     model_config = ConfigDict(from_attributes=True)  # built from the database row
 
     id: int
-    status: Literal["queued", "running", "done", "failed"]
+    status: Literal["queued", "running", "done", "failed", "cancelled"]
+    stage: str = Field(description="what the job is doing, e.g. scoring")
+    progress: float = Field(ge=0, le=1, description="the fraction done, by steps")
+    attempts: int = Field(ge=0, description="runs started (more than 1 after a retry)")
     session_id: int | None
     routine_id: int | None = None
     error: str

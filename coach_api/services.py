@@ -238,6 +238,23 @@ class Engine:
         return report.to_dict(), lifted.poses
 
 
+def load_engine(settings, metrics=None) -> Engine:
+    """The engine of ``settings``: its lifter (recordings use the bundled non-causal model
+    when one ships), the population model and the pool. Call it on the event loop that
+    will use it: the pool's limiters belong to that loop."""
+    lifter = Lifter.from_checkpoint(settings.lifter_checkpoint)
+    bundled = settings.lifter_checkpoint is None
+    recordings = Lifter.for_recordings() if bundled else lifter
+    return Engine(
+        lifter,
+        recordings,
+        PopulationModel.load(),
+        settings.worker_threads,
+        SequenceLimits.from_settings(settings),
+        metrics,
+    )
+
+
 class Lifted(NamedTuple):
     """A lifted sequence: poses ``(T, 17, 3)`` metres, H36M-order 2D scores ``(T, 17)``,
     the repaired keypoint sequence the lifter saw, and what the repair did (plain words)."""

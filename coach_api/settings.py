@@ -11,7 +11,7 @@ import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -80,6 +80,20 @@ class Settings(BaseSettings):
     # COACH_CORS_ORIGINS=https://app.example.com,http://localhost:5000; none by default
     # (no CORS headers: browsers let no other site's page read the answers).
     cors_origins: Annotated[list[str], NoDecode] = []
+    # Background jobs (coach_api/jobs.py). "embedded": the API process also runs a worker
+    # (nothing else to start); "external": the API only enqueues and `coach-api worker`
+    # processes run the jobs. job_queue_url: "" is a SQLite queue file in data_dir (one
+    # machine), redis://... a Redis broker (production; needs the redis package).
+    job_worker: Literal["embedded", "external"] = "embedded"
+    job_queue_url: str = ""
+    job_worker_threads: int = 2  # jobs one worker process runs at once
+    # A running job renews its lease every third of job_lease_s; one not renewed (its
+    # worker died) is retried, up to job_max_attempts runs in all, after job_retry_delay_s
+    # doubled per attempt.
+    job_lease_s: float = 30.0
+    job_max_attempts: int = 3
+    job_retry_delay_s: float = 5.0
+    job_step_delay_s: float = 0.0  # tests only: a pause at each step of a job
     # How long a shared report link (POST /v1/sessions/{id}/report-link) opens the page.
     report_link_minutes: int = 15
 

@@ -107,14 +107,15 @@ class CoachClient:
         return self._check(self.http.post("/admin/invitations", json={"role": role})).json()["code"]
 
     def wait_for_job(self, job_id: int, timeout_s: float = 600.0) -> dict:
-        """Poll ``/jobs/{id}`` until done; raises with the job's reason if it failed."""
+        """Poll ``/jobs/{id}`` until done; raises with the job's reason if it failed or was
+        cancelled."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             job = self._check(self.http.get(f"/jobs/{job_id}")).json()
             if job["status"] == "done":
                 return job
-            if job["status"] == "failed":
-                raise RuntimeError(f"job {job_id} failed: {job['error']}")
+            if job["status"] in ("failed", "cancelled"):
+                raise RuntimeError(f"job {job_id} {job['status']}: {job['error']}")
             time.sleep(0.5)
         raise TimeoutError(f"job {job_id} still running after {timeout_s:.0f} s")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from typing import Annotated
 
 import anyio
@@ -23,10 +25,11 @@ from coach_api.deps import (
     spend_rate,
 )
 from coach_api.errors import ApiError
-from coach_api.jobs import queue_job
+from coach_api.job_kinds import save_sequence
+from coach_api.jobs import cancel_job, submit_job
 from coach_api.json_requests import documented, read_keypoint_body
 from coach_api.openapi_errors import error_responses
-from coach_api.persistence import score_and_store, score_into_job
+from coach_api.persistence import score_and_store
 from coach_api.report_links import issue_link
 from coach_api.report_page import page_routine, report_page
 from coach_api.schemas import (
@@ -113,16 +116,21 @@ async def create_session_job(
 ):
     """The same as ``createSession`` for a session of any length, scored in the
     background: poll ``/v1/jobs/{id}`` until ``done`` (its ``session_id`` is the scored
-    session) or ``failed`` (its ``error`` says why)."""
+    session), ``failed`` (its ``error`` says why) or ``cancelled``."""
     body, routine, sequence = await _read_session(request, user, db, engine)
     spend_rate(request, user)
-    strictness = body.strictness or settings.strictness
-    app, user_id, routine_id, beats = request.app, user.id, routine.id, body.beat_times
-
-    async def work(db, job: Job) -> None:
-        await score_into_job(app, db, job, user_id, routine_id, sequence, strictness, beats)
-
-    return queue_job(app, db, Job(user_id=user_id), work)
+    params = {
+        "routine_id": routine.id,
+        "strictness": body.strictness or settings.strictness,
+        "beat_times": body.beat_times,
+    }
+    # The job's input is kept as a blob, so any worker can run it, again after a crash.
+    name = f"keypoints-{uuid.uuid4().hex}.npz"
+    await anyio.to_thread.run_sync(save_sequence, settings.blobs, name, sequence)
+    job = Job(user_id=user.id, kind="session", params_json=json.dumps(params), input_blob=name)
+    return await anyio.to_thread.run_sync(
+        submit_job, request.app, db, job, lambda: settings.blobs.delete(name)
+    )
 
 
 @router.get(
@@ -132,10 +140,30 @@ async def create_session_job(
     responses=error_responses(404),
 )
 def get_job(job_id: Id, user: CurrentUser, db: SessionDep) -> JobPublic:
+    """A background job: its status, its stage and progress, its attempts."""
+    return JobPublic.model_validate(_owned_job(db, user, job_id))
+
+
+@router.post(
+    "/jobs/{job_id}/cancel",
+    response_model=JobPublic,
+    operation_id="cancelJob",
+    responses=error_responses(404, 409),
+)
+def cancel(job_id: Id, user: CurrentUser, db: SessionDep, settings: SettingsDep) -> JobPublic:
+    """Cancel a queued or running job: it ends ``cancelled`` and stores nothing (a running
+    one stops at its next step). 409 ``job_finished`` if it had already ended."""
+    job = _owned_job(db, user, job_id)
+    if not cancel_job(db, settings, job):
+        raise ApiError(409, "job_finished", f"job {job_id} has already ended", "job_id")
+    return JobPublic.model_validate(job)
+
+
+def _owned_job(db, user, job_id: int) -> Job:
     job = db.get(Job, job_id)
     if job is None or job.user_id != user.id:
         raise ApiError(404, "not_found", f"no job {job_id}", "job_id")
-    return JobPublic.model_validate(job)
+    return job
 
 
 @router.get(

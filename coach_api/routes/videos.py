@@ -3,11 +3,11 @@ scored as a session, or (a trainer's video) stored as a routine."""
 
 from __future__ import annotations
 
-import tempfile
+import json
 import uuid
-from pathlib import Path
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BeforeValidator
@@ -16,13 +16,12 @@ from coach_api.access import require_trainer, usable_routine
 from coach_api.db import Job
 from coach_api.deps import RateLimitedUser, SessionDep, spend_rate
 from coach_api.errors import ApiError
-from coach_api.jobs import queue_job
+from coach_api.jobs import submit_job
 from coach_api.json_requests import media_type
 from coach_api.openapi_errors import error_responses
-from coach_api.persistence import score_into_job, store_routine
 from coach_api.schemas import DisplayText, JobPublic, Movement, check_beat_times
 from coach_api.services import music_of
-from pose2d.video import VIDEO_TYPES, extract_keypoints
+from pose2d.video import VIDEO_TYPES
 
 
 def _true_or_false(value: object) -> object:
@@ -63,20 +62,32 @@ def _check_type(video: UploadFile) -> str:
 
 
 async def _start_job(
-    request: Request, db, user_id: int, video: UploadFile, suffix: str, keep: bool, finish
+    request: Request,
+    db,
+    user_id: int,
+    video: UploadFile,
+    suffix: str,
+    keep: bool,
+    kind: str,
+    params: dict,
 ) -> JSONResponse:
-    """Store the video, queue its job (extract keypoints, then ``finish``), answer 202.
-
-    The job row names the video from the start, so a job cut short by a crash can still
-    delete it (see ``recover_interrupted_jobs``)."""
-    app = request.app
-    blobs = app.state.settings.blobs
+    """Store the video, queue its job of ``kind`` with ``params``, answer 202. The job row
+    names the video, so whichever worker runs it (again, after a crash) finds it."""
+    blobs = request.app.state.settings.blobs
     name = f"video-{uuid.uuid4().hex}{suffix}"
     blobs.put(name, await video.read())
-    job = Job(user_id=user_id, video_blob=name, keep_video=keep)
-    work, cleanup = _video_work(app, name, keep, finish)
-    # A job that cannot be stored leaves no video behind (nothing half-stored).
-    return queue_job(app, db, job, work, cleanup, unstored=lambda: blobs.delete(name))
+    job = Job(
+        user_id=user_id,
+        kind=kind,
+        params_json=json.dumps(params),
+        video_blob=name,
+        keep_video=keep,
+    )
+    # A job that cannot be stored leaves no video behind (nothing half-stored). The commit
+    # and the queue's write run in a thread: never on the event loop.
+    return await anyio.to_thread.run_sync(
+        submit_job, request.app, db, job, lambda: blobs.delete(name)
+    )
 
 
 @router.post(
@@ -103,12 +114,14 @@ async def upload_video(
     beats = check_beat_times(beat_times)
     usable_routine(db, user, routine_id)
     spend_rate(request, user)
-    app, user_id, strictness = request.app, user.id, request.app.state.settings.strictness
-
-    async def finish(db, job: Job, sequence) -> None:
-        await score_into_job(app, db, job, user_id, routine_id, sequence, strictness, beats)
-
-    return await _start_job(request, db, user_id, video, suffix, keep_video, finish)
+    params = {
+        "routine_id": routine_id,
+        "strictness": request.app.state.settings.strictness,
+        "beat_times": beats,
+    }
+    return await _start_job(
+        request, db, user.id, video, suffix, keep_video, "video_session", params
+    )
 
 
 @router.post(
@@ -138,46 +151,13 @@ async def create_routine_from_video(
     suffix = _check_type(video)
     music = music_of(check_beat_times(beat_times), beats_per_rep)
     spend_rate(request, user)
-    settings, engine, user_id = request.app.state.settings, request.app.state.engine, user.id
-
-    async def finish(db, job: Job, sequence) -> None:
-        routine = await store_routine(
-            engine, settings, db, user_id, name, movement, sequence, music, published
-        )
-        job.routine_id = routine.id
-
-    return await _start_job(request, db, user_id, video, suffix, keep_video, finish)
-
-
-def _video_work(app, name: str, keep: bool, finish):
-    """A video job's work and cleanup (:func:`~coach_api.jobs.run_job`): keypoints from
-    the video, then ``finish``; the video is deleted at the end unless kept."""
-    settings, engine = app.state.settings, app.state.engine
-
-    async def work(db, job: Job) -> None:
-        with tempfile.TemporaryDirectory() as folder:
-            local = Path(folder) / name
-            local.write_bytes(settings.blobs.get(name))
-            sequence = await engine.run(
-                extract_video_keypoints, local, settings, engine.limits.max_frames
-            )
-        await finish(db, job, sequence)
-        if not keep:
-            job.video_blob = ""
-
-    def cleanup() -> None:
-        if not keep:
-            settings.blobs.delete(name)
-
-    return work, cleanup
-
-
-def extract_video_keypoints(path: Path, settings, max_frames: int):
-    """Keypoints of the video at ``path`` within the settings' decoding budget."""
-    return extract_keypoints(
-        path,
-        settings.resolved_pose_task,
-        max_frames,
-        max_pixels=settings.video_max_pixels,
-        max_side=settings.video_max_side,
+    params = {
+        "name": name,
+        "movement": movement,
+        "beat_times": music.beat_times if music else None,
+        "beats_per_rep": music.beats_per_rep if music else None,
+        "published": published,
+    }
+    return await _start_job(
+        request, db, user.id, video, suffix, keep_video, "video_routine", params
     )

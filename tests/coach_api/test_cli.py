@@ -20,7 +20,7 @@ runner = CliRunner()
 def test_every_command_has_help():
     root = typer.main.get_command(app)
     paths = [(name,) for name in root.commands] + [("users", "grant")]
-    assert {("serve",), ("pose-task",), ("users",), ("live-schema",)} <= set(paths)
+    assert {("serve",), ("worker",), ("pose-task",), ("users",), ("live-schema",)} <= set(paths)
     for path in paths:
         result = runner.invoke(app, [*path, "--help"])
         assert result.exit_code == 0, (path, result.output)

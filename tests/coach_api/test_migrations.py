@@ -81,9 +81,11 @@ def test_a_new_revision_follows_the_newest_and_holds_what_the_models_changed(tmp
     copy = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, copy)
     monkeypatch.setattr(migrate, "MIGRATIONS", copy)
+    head = migrate.head_revision()
     written = migrate.new_revision("nothing new")
     text = written.read_text()
-    assert written.parent == copy / "versions" and written.name.startswith("0002_")
-    assert "down_revision = '0001'" in text
+    assert written.parent == copy / "versions"
+    assert written.name.startswith(f"{int(head) + 1:04d}_")
+    assert f"down_revision = '{head}'" in text
     # The models and the migrations agree, so there is nothing to do either way.
     assert "op." not in text

@@ -1,14 +1,13 @@
 """Server-side video: the pose model assembled offline, then video -> routine -> session.
 
 Needs the mediapipe 0.10.21 wheel (pip-downloaded once into ``.cache/wheels``, or a
-folder named by ``COACH_WHEEL_CACHE``); skipped with the reason when pip cannot get it.
+folder named by ``COACH_WHEEL_CACHE``); skipped with the reason when pip cannot get it
+(the ``pose_task`` and ``person_video`` fixtures: conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,41 +16,9 @@ from fastapi.testclient import TestClient
 from coach_api.accounts import grant_role
 from coach_api.main import create_app
 from coach_client.http_client import CoachClient
-from pose2d.task_builder import PoseTaskError, assemble_pose_task, download_wheel
 from pose2d.video import extract_keypoints
 from pose3d.skeleton import MEDIAPIPE33
 from tests.coach_api.conftest import auth_headers, wait_job
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def pose_task(tmp_path_factory) -> Path:
-    cache = Path(os.environ.get("COACH_WHEEL_CACHE", REPO / ".cache" / "wheels"))
-    try:
-        wheel = download_wheel(cache)
-    except PoseTaskError as error:
-        pytest.skip(f"no mediapipe 0.10.21 wheel: {error}")
-    return assemble_pose_task(wheel, tmp_path_factory.mktemp("pose") / "pose_landmarker.task")
-
-
-@pytest.fixture(scope="session")
-def person_video(tmp_path_factory) -> Path:
-    """3 s at 30 fps of a real photo of a person (upper body) bobbing up and down once a
-    second, on a portrait 512x720 canvas, as MPEG-4."""
-    import cv2
-    from skimage.data import astronaut
-
-    photo = astronaut()
-    path = tmp_path_factory.mktemp("video") / "person.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (512, 720))
-    for frame_index in range(90):
-        top = int(100 + 80 * np.sin(2 * np.pi * frame_index / 30))
-        frame = np.zeros((720, 512, 3), np.uint8)
-        frame[top : top + 512] = photo
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    return path
 
 
 @pytest.mark.slow

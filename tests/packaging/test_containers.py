@@ -33,9 +33,8 @@ COMPOSE = DEPLOY / "compose.yaml"
 GUIDE = ROOT / "docs" / "deploy.md"
 DOCKERFILES = sorted(DEPLOY.glob("*.Dockerfile"))
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
-# Commands the guide and compose name before they exist: `coach-api worker` arrives with
-# the durable job queue (docs/deploy.md says so). When it lands, move it out of here.
-PENDING_COMMANDS = {("coach-api", "worker")}
+# Commands the guide and compose may name before they exist (none now).
+PENDING_COMMANDS: set[tuple[str, str]] = set()
 
 
 def instructions(dockerfile: Path) -> list[tuple[str, str]]:
@@ -58,8 +57,9 @@ def compose() -> dict:
 
 def test_compose_builds_from_files_that_exist():
     services = compose()["services"]
-    assert set(services) == {"api", "postgres", "gcs"}
+    assert set(services) == {"api", "worker", "postgres", "redis", "gcs"}
     assert services["postgres"]["image"] == "postgres:15"
+    assert services["redis"]["image"] == "redis:7"
     for name, service in services.items():
         if "build" in service:
             context = (DEPLOY / service["build"]["context"]).resolve()
@@ -68,6 +68,12 @@ def test_compose_builds_from_files_that_exist():
     assert api["build"]["dockerfile"] == "deploy/api.Dockerfile"
     assert api["depends_on"]["postgres"]["condition"] == "service_healthy"
     assert "/v1/readyz" in " ".join(api["healthcheck"]["test"])
+    # The worker runs the API's image; both read the queue and the counters from Redis.
+    worker = services["worker"]
+    assert worker["build"] == api["build"] and worker["command"] == ["coach-api", "worker"]
+    assert api["environment"]["COACH_JOB_WORKER"] == "external"
+    for service in (api, worker):
+        assert service["environment"]["COACH_JOB_QUEUE_URL"].startswith("redis://redis:")
 
 
 def _dockerignored(path: str) -> bool:
@@ -200,6 +206,8 @@ def test_every_command_named_exists():
     serve = CliRunner().invoke(coach_api_app, ["serve", "--help"])
     assert serve.exit_code == 0 and "--host" in serve.output and "PORT" in serve.output
     assert runner.invoke(coach_api_app, ["migrate", "--help"]).exit_code == 0
+    assert runner.invoke(coach_api_app, ["worker", "--help"]).exit_code == 0
+    assert {"api", "worker", "redis"} <= set(compose()["services"])
     assert PYPROJECT["project"]["scripts"]["coach-api"] == "coach_api.cli:app"
 
 
