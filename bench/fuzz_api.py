@@ -81,7 +81,10 @@ def _run_schemathesis(url: str, token: str, examples: int, seed: int, out: Path)
         "deleteMe",
     ]
     hooks = {**os.environ, "SCHEMATHESIS_HOOKS": "bench.fuzz_hooks"}
-    finished = subprocess.run(command, capture_output=True, text=True, env=hooks)
+    # Run in the reports folder: schemathesis keeps the failures it found in ./.schemathesis
+    # and replays them in later runs, which would make a run depend on earlier ones (and
+    # leave its cache in the repository).
+    finished = subprocess.run(command, capture_output=True, text=True, env=hooks, cwd=out)
     (out / "output.txt").write_text(finished.stdout + finished.stderr)
     report = ElementTree.parse(out / "junit.xml").getroot()
     # Failed checks, and cases the tool could not run (counted too: nothing passes unseen).
