@@ -6,6 +6,7 @@ Storage; ``STORAGE_EMULATOR_HOST`` points the client at an emulator (anonymous).
 
 from __future__ import annotations
 
+import glob
 import os
 from pathlib import Path
 
@@ -30,9 +31,12 @@ class LocalBlobs:
     def delete(self, name: str) -> None:
         (self.folder / name).unlink(missing_ok=True)
 
-    def names(self) -> list[str]:
+    def names(self, starting: str = "") -> list[str]:
+        """The blobs' names (those ``starting`` with a prefix, if given), sorted."""
         return sorted(
-            p.name for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(".")
+            p.name
+            for p in self.folder.glob(f"{glob.escape(starting)}*")
+            if p.is_file() and not p.name.startswith(".")
         )
 
 
@@ -61,7 +65,7 @@ class GcsBlobs:
         if blob.exists():
             blob.delete()
 
-    def names(self) -> list[str]:
-        return sorted(
-            b.name[len(self.prefix) :] for b in self.bucket.list_blobs(prefix=self.prefix)
-        )
+    def names(self, starting: str = "") -> list[str]:
+        """The blobs' names (those ``starting`` with a prefix, if given), sorted."""
+        listed = self.bucket.list_blobs(prefix=self.prefix + starting)
+        return sorted(b.name[len(self.prefix) :] for b in listed)

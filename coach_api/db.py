@@ -55,6 +55,7 @@ class User(Base):
     routines: Mapped[list[Routine]] = relationship(
         back_populates="owner", cascade="all, delete-orphan"
     )
+    live_streams: Mapped[list[LiveStream]] = relationship(cascade="all, delete-orphan")
 
 
 class Routine(Base):
@@ -149,6 +150,37 @@ class Job(Base):
     @property
     def params(self) -> dict:
         return json.loads(self.params_json)
+
+
+class LiveStream(Base):
+    """A live socket's stream, kept so that a reconnect (to any replica) resumes it.
+
+    ``id`` is random (the client holds it: it names no other row); the stream header,
+    strictness and beat times are ``header_json``; the frames received up to the last
+    checkpoint are the blobs listed in ``chunks_json`` (``frames`` in all), and
+    ``reported`` repetitions were sent by then. ``generation`` grows with each resume: a
+    socket whose generation is no longer the row's was superseded, and its checkpoints
+    and summary are refused. ``session_id`` is the stored session once the stream ended
+    (a repeated resume gets its summary). Rows untouched for ``live_resume_ttl_s`` are
+    swept with their chunks (:mod:`coach_api.live_streams`).
+    """
+
+    __tablename__ = "live_streams"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    routine_id: Mapped[int]
+    header_json: Mapped[str] = mapped_column(Text)
+    chunks_json: Mapped[str] = mapped_column(Text, default="[]")
+    frames: Mapped[int] = mapped_column(default=0)
+    reported: Mapped[int] = mapped_column(default=0)
+    generation: Mapped[int] = mapped_column(default=0)
+    session_id: Mapped[int | None] = mapped_column(default=None)
+    updated_at: Mapped[datetime] = mapped_column(default=_now, index=True)
+
+    @property
+    def chunks(self) -> list[str]:
+        return json.loads(self.chunks_json)
 
 
 class Feedback(Base):

@@ -20,6 +20,7 @@ import anyio
 from coach_api.job_kinds import KINDS
 from coach_api.job_queue import JobQueue
 from coach_api.jobs import JobRun, JobStopped, WorkerContext, claim, discard_inputs, fail_or_retry
+from coach_api.live_streams import sweep_expired_streams
 from coach_api.recovery import recover_expired_jobs
 from coach_api.settings import Settings
 
@@ -108,10 +109,12 @@ class JobWorker:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     def _sweep(self) -> None:
-        """Recover expired jobs at start and every third of a lease until stopped."""
+        """Recover expired jobs, and delete live streams past their resume time, at start
+        and every third of a lease until stopped."""
         while True:
             try:
                 recover_expired_jobs(self.ctx)
+                sweep_expired_streams(self.ctx.settings, self.ctx.sessionmaker)
             except Exception:  # the database hiccuped: the next sweep tries again
                 logger.exception("job recovery sweep failed")
             if self._stop.wait(self.ctx.settings.job_lease_s / 3):

@@ -1,10 +1,11 @@
 """The live socket's messages (``/v1/live``) as typed models, and their JSON schema.
 
-The client's messages are :class:`LiveStart`, :class:`Frames` and :class:`Stop`; the
-server's :class:`Ready`, :class:`Progress`, :class:`Rep`, :class:`Summary` and
-:class:`LiveError`. The server builds every message it sends from these models, and
-``docs/live-messages.schema.json`` is generated from them (:func:`live_messages_schema`,
-``coach-api live-schema``), so the published schema is what the server sends.
+The client's messages are :class:`LiveStart` (or :class:`LiveResume`), :class:`Frames`
+and :class:`Stop`; the server's :class:`Ready`, :class:`Progress`, :class:`Checkpoint`,
+:class:`Rep`, :class:`Summary` and :class:`LiveError`. The server builds every message it
+sends from these models, and ``docs/live-messages.schema.json`` is generated from them
+(:func:`live_messages_schema`, ``coach-api live-schema``), so the published schema is
+what the server sends.
 
 The start message is validated with its model (:class:`LiveStart`). Frame batches are
 not: the server reads them straight into numpy (:func:`pose3d.sequence_json.parse_sequence`,
@@ -113,6 +114,25 @@ class LiveStart(BaseModel):
         return {key: getattr(self, key) for key in (*HEADER_KEYS, "beat_times")}
 
 
+class LiveResume(BaseModel):
+    """client -> server, first, instead of ``start``: go on with a stream that was cut
+    (on any replica), named by the ``stream_id`` its ``ready`` gave. Answered by
+    ``ready`` with ``frames``: the frames the server holds (up to the stream's last
+    ``checkpoint``); the client sends the frames after those again, then goes on. A
+    stream that already ended is answered by its ``summary`` again. ``not_found``
+    (field ``stream_id``) if there is no such stream of this account to resume: it was
+    never started, it expired ``COACH_LIVE_RESUME_TTL_S`` after its last checkpoint, or
+    it is another account's."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    type: Literal["resume"]
+    token: str = Field(min_length=1, description="the bearer token, as in start")
+    stream_id: str = Field(
+        pattern=r"^[A-Za-z0-9_-]{1,32}$", description="the stream_id of the stream's ready"
+    )
+
+
 # [x, y, score]: pixels, pixels, [0, 1]; x and y null for a joint the phone did not see.
 Joint = tuple[float | None, float | None, Annotated[float, Field(ge=0, le=1)]]
 
@@ -163,11 +183,29 @@ class Stop(BaseModel):
 
 
 class Ready(BaseModel):
-    """server -> client, after the start: the stream may begin."""
+    """server -> client, after the start (or resume): the stream may begin (go on)."""
 
     type: Literal["ready"]
     receptive_field: int = Field(ge=1, description="frames the causal lifter looks back on")
     model_version: str
+    stream_id: str = Field(
+        description="the stream's handle: a resume message with it goes on with the "
+        "stream after a cut connection, on any server"
+    )
+    frames: int = Field(
+        ge=0,
+        description="frames of this stream the server holds: 0 after a start; after a "
+        "resume, send the frames from this index on (the first frame is 0)",
+    )
+
+
+class Checkpoint(BaseModel):
+    """server -> client, every ``COACH_LIVE_CHECKPOINT_S`` seconds of frames: the server
+    saved the stream's first ``frames`` frames. A client keeps the frames after the
+    last checkpoint, to send them again if it has to resume."""
+
+    type: Literal["checkpoint"]
+    frames: int = Field(ge=1, description="frames saved, from the stream's first")
 
 
 class Progress(BaseModel):
@@ -179,7 +217,8 @@ class Progress(BaseModel):
 
 class Rep(BaseModel):
     """server -> client, once per finished repetition, in order (possibly a few batches
-    after it ended, always before the summary): its form errors."""
+    after it ended, always before the summary): its form errors. After a resume, a
+    repetition sent after the last checkpoint may come again (same ``rep`` number)."""
 
     type: Literal["rep"]
     rep: int = Field(ge=1, description="the repetition's number, from 1")
@@ -208,15 +247,18 @@ class LiveError(BaseModel):
     or the account was deleted before the session was stored); invalid_input (a bad or
     unknown field, named in field); not_found (no such routine for this user);
     unavailable (the loaded lifter is not causal); too_fast (frames faster than real
-    time); too_few_frames (stop before any pose); internal_error (a failure on the
-    server's side)."""
+    time); too_few_frames (stop before any pose); superseded (the stream was resumed on
+    another connection, which now holds it); internal_error (a failure on the server's
+    side)."""
 
     type: Literal["error"]
     error: ErrorDetail
 
 
-ClientMessage = Annotated[LiveStart | Frames | Stop, Field(discriminator="type")]
-ServerMessage = Annotated[Ready | Progress | Rep | Summary | LiveError, Field(discriminator="type")]
+ClientMessage = Annotated[LiveStart | LiveResume | Frames | Stop, Field(discriminator="type")]
+ServerMessage = Annotated[
+    Ready | Progress | Checkpoint | Rep | Summary | LiveError, Field(discriminator="type")
+]
 
 
 def live_messages_schema() -> dict:

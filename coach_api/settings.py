@@ -13,7 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pose2d.task_builder import POSE_TASK_NAME  # where `coach-api pose-task` writes
@@ -76,6 +76,12 @@ class Settings(BaseSettings):
     # fps, after a catch-up allowance of live_burst_s seconds of frames.
     live_max_speed: float = 2.0
     live_burst_s: float = 5.0
+    # A live stream's frames are checkpointed every live_checkpoint_s seconds of frames
+    # (a blob and a row update), and a stream may be resumed, on any replica, until
+    # live_resume_ttl_s after its last checkpoint (coach_api/live_streams.py). A client
+    # keeps the frames after the last checkpoint to send again on resuming.
+    live_checkpoint_s: Annotated[float, Field(gt=0)] = 5.0
+    live_resume_ttl_s: Annotated[float, Field(gt=0)] = 900.0
     # Web origins whose pages may call the API (Flutter Web), e.g.
     # COACH_CORS_ORIGINS=https://app.example.com,http://localhost:5000; none by default
     # (no CORS headers: browsers let no other site's page read the answers).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections import deque
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -225,6 +226,17 @@ class Lifter:
         )
 
 
+class StreamState(NamedTuple):
+    """A :class:`LiftStream`'s memory: ``window`` ``(W, J, 2)`` the last normalised frames
+    (``W`` up to the receptive field; ``J`` the model's input joints), ``last_seen``
+    ``(J, 2)`` pixels the last frame as completed (``None`` before any joint was seen),
+    and ``frames_seen``. A few kilobytes: what a live stream saves to go on elsewhere."""
+
+    window: np.ndarray
+    last_seen: np.ndarray | None
+    frames_seen: int
+
+
 class LiftStream:
     """Frame-by-frame causal lifting with bounded memory.
 
@@ -265,6 +277,19 @@ class LiftStream:
         self._window: deque[np.ndarray] = deque(maxlen=self.receptive_field)
         self._last_seen: np.ndarray | None = None
         self.frames_seen = 0
+
+    def state(self) -> StreamState:
+        """What the stream remembers, to be saved and :meth:`restore`-d elsewhere."""
+        window = np.stack(self._window) if self._window else np.zeros((0, 0, 2), np.float32)
+        return StreamState(window, self._last_seen, self.frames_seen)
+
+    def restore(self, state: StreamState) -> None:
+        """Take up where the stream ``state`` was saved from left off: the next pushes
+        give what they would have given there."""
+        self._window.clear()
+        self._window.extend(np.asarray(state.window, dtype=np.float32))
+        self._last_seen = None if state.last_seen is None else np.asarray(state.last_seen)
+        self.frames_seen = int(state.frames_seen)
 
     def reset(self) -> None:
         """Forget all frames (a new person or a new clip)."""

@@ -26,7 +26,7 @@ from scoring.observed import Landmarks, ObservedSession
 from scoring.session import score_session
 
 if TYPE_CHECKING:
-    from pose3d.lifter import Lifter
+    from pose3d.lifter import Lifter, StreamState
     from scoring.population import PopulationModel
     from scoring.reference import Reference
 
@@ -50,6 +50,24 @@ class LiveSummary(NamedTuple):
 
     report: dict
     poses: np.ndarray
+
+
+class LiveState(NamedTuple):
+    """A live session's saved state, or a chunk of it (what it gained since the last):
+    ``P`` poses with the keypoints they were lifted from, the frames pushed in all (with
+    those that gave no pose), and the lifter stream's memory at the end."""
+
+    keypoints: np.ndarray  # (P, J, 2) pixels, the phone's
+    keypoint_scores: np.ndarray  # (P, J) in [0, 1]
+    poses: np.ndarray  # (P, 17, 3) metres, the causal stream's
+    scores: np.ndarray  # (P, 17) the poses' joint scores (H36M order)
+    frames: int
+    stream: StreamState
+
+
+def _stacked(arrays: list[np.ndarray], empty: tuple[int, ...]) -> np.ndarray:
+    """``arrays`` stacked, or an empty float32 array of shape ``empty``."""
+    return np.stack(arrays) if arrays else np.zeros(empty, np.float32)
 
 
 class TooFewFrames(ValueError):
@@ -84,6 +102,9 @@ class LiveSession:
         self.lock = threading.Lock()  # pushes append while a check reads
         self.reported = 0
         self.checked_at = 0  # frames when repetitions were last looked for
+        self.frames_pushed = 0  # frames received, with those that gave no pose
+        # What the last take_unsaved saved: frames pushed, and poses, by then.
+        self.saved_frames = self.saved_poses = 0
         # The music's beats (s from the first frame), for routines to music; validated.
         self.beat_times: list[float] | None = start.get("beat_times")
 
@@ -99,15 +120,59 @@ class LiveSession:
         """Lift a batch (JSON frames; SequenceFormatError naming what is wrong); returns the
         number of poses so far."""
         sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
-        poses = self.stream.push_many(sequence.keypoints, sequence.scores)
-        h36m = h36m_scores(sequence.scores, self.layout)
+        return self.push_arrays(sequence.keypoints, sequence.scores)
+
+    def push_arrays(self, keypoints: np.ndarray, scores: np.ndarray) -> int:
+        """Lift checked frames: keypoints ``(N, J, 2)`` pixels and scores ``(N, J)``; returns
+        the number of poses so far."""
+        poses = self.stream.push_many(keypoints, scores)
+        h36m = h36m_scores(scores, self.layout)
         with self.lock:
             for index, pose in enumerate(poses):
                 if pose is not None:
                     self.poses.append(pose)
                     self.scores.append(h36m[index])
-                    self.keypoints.append((sequence.keypoints[index], sequence.scores[index]))
+                    self.keypoints.append((keypoints[index], scores[index]))
+            self.frames_pushed += len(keypoints)
             return len(self.poses)
+
+    @property
+    def unsaved_frames(self) -> int:
+        """Frames pushed since the last :meth:`take_unsaved`."""
+        return self.frames_pushed - self.saved_frames
+
+    def take_unsaved(self) -> LiveState | None:
+        """What the stream gained since the last call (``None`` if no frame came): the
+        poses and keypoints added, the frames pushed in all and the lifter stream's
+        memory. The chunks of a session, concatenated, :meth:`restore` it."""
+        if self.unsaved_frames == 0:
+            return None
+        with self.lock:
+            new = slice(self.saved_poses, len(self.poses))
+            joints = self.stream.layout.num_joints
+            keypoints = self.keypoints[new]
+            state = LiveState(
+                keypoints=_stacked([k for k, _ in keypoints], (0, joints, 2)),
+                keypoint_scores=_stacked([s for _, s in keypoints], (0, joints)),
+                poses=_stacked(self.poses[new], (0, 17, 3)),
+                scores=_stacked(self.scores[new], (0, 17)),
+                frames=self.frames_pushed,
+                stream=self.stream.state(),
+            )
+            self.saved_poses, self.saved_frames = len(self.poses), self.frames_pushed
+        return state
+
+    def restore(self, state: LiveState, reported: int) -> None:
+        """Go on from a saved stream: ``state`` holds its poses and keypoints (the chunks'
+        concatenated) and the lifter stream's memory at the last one; ``reported``
+        repetitions were sent. The stream then goes on as if it had never stopped."""
+        with self.lock:
+            self.keypoints = list(zip(state.keypoints, state.keypoint_scores, strict=True))
+            self.poses, self.scores = list(state.poses), list(state.scores)
+            self.frames_pushed = self.saved_frames = state.frames
+            self.saved_poses = len(self.poses)
+        self.stream.restore(state.stream)
+        self.reported, self.checked_at = reported, len(self.poses)
 
     def received(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
         """The phone's keypoints ``(T, J, 2)`` and scores ``(T, J)`` of ``frames``."""

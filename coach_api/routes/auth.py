@@ -12,6 +12,7 @@ from coach_api.accounts import open_invitation
 from coach_api.db import User
 from coach_api.deps import CurrentUser, EngineDep, SessionDep, SettingsDep, client_address
 from coach_api.errors import ApiError
+from coach_api.live_streams import delete_chunks
 from coach_api.openapi_errors import error_responses
 from coach_api.schemas import Token, UserCreate, UserPublic, normalise_email
 from coach_api.security import create_token, hash_password, verify_password
@@ -91,8 +92,11 @@ def delete_me(user: CurrentUser, db: SessionDep, settings: SettingsDep, engine: 
     its tokens stop working. Users' sessions of its routines stay theirs (see README)."""
     blobs = [s.blob for s in user.sessions] + [r.blob for r in user.routines]
     blobs += [job.video_blob for job in user.jobs if job.video_blob]
+    streams = [stream.id for stream in user.live_streams]
     db.delete(user)
     db.commit()
     for name in blobs:
         engine.forget_reference(name)
         settings.blobs.delete(name)
+    for stream_id in streams:
+        delete_chunks(settings, stream_id)

@@ -10,13 +10,23 @@ from them in ``docs/live-messages.schema.json``):
    message only: URLs are written to access logs, so a ``token`` query parameter is
    refused (``token_in_url``) without being looked at. The routine must be the user's
    own or a published one. Unknown keys are refused.
-2. server -> ``{"type": "ready", "receptive_field", "model_version"}``
+2. server -> ``{"type": "ready", "receptive_field", "model_version", "stream_id",
+   "frames": 0}``
 3. client -> ``{"type": "frames", "frames": [[[x, y, score], ...], ...]}`` small batches
-4. server -> ``{"type": "progress", "frames": n}`` per batch, and when a repetition
+4. server -> ``{"type": "progress", "frames": n}`` per batch; every
+   ``COACH_LIVE_CHECKPOINT_S`` seconds of frames ``{"type": "checkpoint", "frames": n}``
+   (the first n frames are saved: :mod:`coach_api.live_streams`); and when a repetition
    completes ``{"type": "rep", "rep": k, "start_s", "end_s", "errors": [...]}``
 5. client -> ``{"type": "stop"}``; the session is stored like a recorded one (report and
    motion; in ``GET /v1/sessions``), then server -> ``{"type": "summary", "session_id",
-   "report": {...}}``. A socket that ends any other way stores nothing.
+   "report": {...}}``. A socket that ends any other way stores no session.
+
+A cut socket is resumed on any replica: a new socket's first message is
+``{"type": "resume", "token": JWT, "stream_id"}`` instead of the start; ``ready`` then
+says how many ``frames`` the server holds (those of the last checkpoint) and the client
+sends the frames from that index on again. Until ``COACH_LIVE_RESUME_TTL_S`` after the
+last checkpoint; a stream that ended answers its summary again; the socket a resume took
+the stream from is closed with ``superseded`` when it next saves or stores.
 
 Errors are ``{"type": "error", "error": {"code", "message", "field"?}}``; the socket is
 then closed, with code 1008 for what the client did and 1011 (``internal_error``) for a
@@ -48,13 +58,30 @@ from typing import NamedTuple, get_args
 import anyio
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 from starlette.websockets import WebSocketState
 
 from coach_api.access import usable_routine
-from coach_api.db import Routine, User
+from coach_api.db import Routine, User, WorkoutSession
 from coach_api.deps import MAX_ID, user_for_token
 from coach_api.errors import ApiError
-from coach_api.live_messages import LiveError, LiveStart, Progress, Ready, Rep, Summary
+from coach_api.live_messages import (
+    Checkpoint,
+    LiveError,
+    LiveResume,
+    LiveStart,
+    Progress,
+    Ready,
+    Rep,
+    Summary,
+)
+from coach_api.live_streams import (
+    Superseded,
+    checkpoint,
+    create_stream,
+    load_stream,
+    mark_finished,
+)
 from coach_api.openapi_errors import ErrorDetail
 from coach_api.persistence import store_session
 from coach_api.report_models import SessionReportOut, Strictness
@@ -151,13 +178,34 @@ _FIELD_ERRORS = {
 }
 
 
-def _check_start(start: object) -> LiveStart:
-    """The start message, every field validated (``fps`` a float, the image size ints);
-    ApiError naming the first that is wrong."""
+def _check_start(start: object) -> LiveStart | LiveResume:
+    """The first message, a start or a resume, every field validated (``fps`` a float,
+    the image size ints); ApiError naming the first that is wrong."""
+    if isinstance(start, dict) and start.get("type") == "resume":
+        try:
+            return LiveResume.model_validate(start)
+        except ValidationError as exc:
+            raise _resume_error(exc) from None
     try:
         return LiveStart.model_validate(start)
     except ValidationError as exc:
         raise _start_error(exc) from None
+
+
+def _resume_error(exc: ValidationError) -> ApiError:
+    """The first problem pydantic found in a resume message, as the socket reports it."""
+    errors = exc.errors()
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    fields = {str(e["loc"][0]) for e in errors if e["loc"]}
+    if unknown:
+        expected = ", ".join(sorted(LiveResume.model_fields))
+        message = f"unknown key in the resume message (expected only {expected})"
+        return _invalid(message, unknown[0][:40])
+    if "token" in fields:
+        return ApiError(
+            401, "unauthorized", "a valid token is required in the resume message", "token"
+        )
+    return _invalid("stream_id must be the stream_id of the stream's ready message", "stream_id")
 
 
 def _start_error(exc: ValidationError) -> ApiError:
@@ -167,7 +215,9 @@ def _start_error(exc: ValidationError) -> ApiError:
     unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
     fields = {str(e["loc"][0]) if e["loc"] else "" for e in errors}
     if "" in fields or "type" in fields:  # not an object, or not {"type": "start"}
-        return ApiError(400, "protocol", "the first message must be {'type': 'start', ...}")
+        return ApiError(
+            400, "protocol", "the first message must be {'type': 'start', ...} or a resume"
+        )
     if unknown:
         expected = ", ".join(sorted(START_KEYS))
         message = f"unknown key in the start message (expected only {expected})"
@@ -191,6 +241,17 @@ def _authorize(app: FastAPI, token: str, routine_id: int) -> tuple[int, Routine]
         return user.id, usable_routine(db, user, routine_id)
 
 
+def _stored_summary(app: FastAPI, user_id: int, session_id: int) -> Summary:
+    """The summary of a finished stream's stored session (its resume came again: the
+    first summary was lost on the way); not_found if the user deleted it since."""
+    with app.state.sessionmaker() as db:
+        row = db.get(WorkoutSession, session_id)
+        if row is None or row.user_id != user_id:
+            raise ApiError(404, "not_found", "the stream's session was deleted", "stream_id")
+        report = SessionReportOut.model_validate(row.report)
+        return Summary(type="summary", session_id=row.id, report=report)
+
+
 def _refuse_token_in_url(websocket: WebSocket) -> None:
     """The token travels in the start message only: URLs end up in access logs."""
     if "token" in websocket.query_params:
@@ -202,8 +263,9 @@ def _refuse_token_in_url(websocket: WebSocket) -> None:
         )
 
 
-async def _receive_start(websocket: WebSocket, settings: Settings) -> LiveStart:
-    """The start message, validated, if it comes within ``live_auth_timeout_s``."""
+async def _receive_start(websocket: WebSocket, settings: Settings) -> LiveStart | LiveResume:
+    """The start (or resume) message, validated, if it comes within
+    ``live_auth_timeout_s``."""
     late = ApiError(
         408,
         "auth_timeout",
@@ -213,11 +275,15 @@ async def _receive_start(websocket: WebSocket, settings: Settings) -> LiveStart:
 
 
 class _Workout(NamedTuple):
-    """A started stream: its state, and whose it is (the session is stored under them)."""
+    """A started stream: its state, whose it is (the session is stored under them), and
+    its row (``stream_id`` at ``generation``: coach_api.live_streams)."""
 
     session: LiveSession
     user_id: int
     routine: Routine
+    stream_id: str
+    generation: int
+    burst_s: float  # catch-up allowed (live_burst_s; a resumed stream may resend more)
 
 
 async def _send(websocket: WebSocket, message: BaseModel) -> None:
@@ -226,43 +292,124 @@ async def _send(websocket: WebSocket, message: BaseModel) -> None:
     await websocket.send_text(message.model_dump_json(exclude_none=True))
 
 
-async def _start(websocket: WebSocket, engine: Engine) -> _Workout:
-    """Take the start message (token, routine, stream header), answer ``ready``."""
+async def _start(websocket: WebSocket, engine: Engine) -> _Workout | None:
+    """Take the start message (token, routine, stream header) and answer ``ready``; or
+    take a resume message and go on with that stream (``None`` when it had already
+    ended: its summary was sent again)."""
     app = websocket.app
     settings: Settings = app.state.settings
     _refuse_token_in_url(websocket)
     start = await _receive_start(websocket, settings)
+    if isinstance(start, LiveResume):
+        return await _resume(websocket, engine, start)
     # The database is not asked on the event loop (a slow query would stall every stream).
     user_id, routine = await anyio.to_thread.run_sync(
         _authorize, app, start.token, start.routine_id
     )
+    strictness = start.strictness or settings.strictness
+    header = start.stream_header()
+    session = await _new_session(engine, settings, routine, header, strictness)
+    stream_id = await anyio.to_thread.run_sync(
+        create_stream, app.state.sessionmaker, user_id, routine.id, header, strictness
+    )
+    await _send(websocket, _ready(engine, stream_id, 0))
+    return _Workout(session, user_id, routine, stream_id, 0, settings.live_burst_s)
+
+
+async def _resume(websocket: WebSocket, engine: Engine, resume: LiveResume) -> _Workout | None:
+    """Rebuild the stream ``resume`` names from its checkpoint and answer ``ready`` with
+    the frames it holds; or send the summary again of one that ended."""
+    app = websocket.app
+    settings: Settings = app.state.settings
+    user_id = await anyio.to_thread.run_sync(_user_id, app, resume.token)
+    try:
+        saved = await anyio.to_thread.run_sync(
+            load_stream, settings, app.state.sessionmaker, resume.stream_id, user_id
+        )
+    except Superseded:
+        raise _superseded() from None
+    if saved is None:
+        raise ApiError(
+            404,
+            "not_found",
+            "no live stream to resume with this stream_id: it was never started, is "
+            f"another account's, or expired {settings.live_resume_ttl_s:g} s after its last "
+            "checkpoint; start a new one",
+            "stream_id",
+        )
+    stream = saved.stream
+    if stream.session_id is not None:
+        summary = await anyio.to_thread.run_sync(_stored_summary, app, user_id, stream.session_id)
+        await _send(websocket, summary)
+        await websocket.close()
+        return None
+    routine = await anyio.to_thread.run_sync(_usable_routine, app, user_id, stream.routine_id)
+    header = json.loads(stream.header_json)
+    strictness = header.pop("strictness")
+    session = await _new_session(engine, settings, routine, header, strictness)
+    if saved.state is not None:  # lists of up to a session's poses: off the event loop
+        await anyio.to_thread.run_sync(session.restore, saved.state, stream.reported)
+    await _send(websocket, _ready(engine, stream.id, stream.frames))
+    # The frames after the checkpoint come again at once: up to live_checkpoint_s more.
+    burst_s = settings.live_burst_s + settings.live_checkpoint_s
+    return _Workout(session, user_id, routine, stream.id, stream.generation, burst_s)
+
+
+def _user_id(app: FastAPI, token: str) -> int:
+    """The id of the token's user (401 naming the token otherwise)."""
+    with app.state.sessionmaker() as db:
+        user = user_for_token(db, token, app.state.settings)
+        if user is None:
+            raise ApiError(
+                401, "unauthorized", "a valid token is required in the resume message", "token"
+            )
+        return user.id
+
+
+def _usable_routine(app: FastAPI, user_id: int, routine_id: int) -> Routine:
+    """A resumed stream's routine, if the user may still stream against it."""
+    with app.state.sessionmaker() as db:
+        return usable_routine(db, db.get(User, user_id), routine_id, "stream_id")
+
+
+async def _new_session(
+    engine: Engine, settings: Settings, routine: Routine, header: dict, strictness: str
+) -> LiveSession:
+    """A live session against ``routine`` (stream header and beat times: ``header``)."""
     if not engine.lifter.causal:
         raise ApiError(503, "unavailable", "the loaded lifter is not causal")
     reference = await engine.run(engine.reference, settings.blobs, routine)
-    session = LiveSession(
-        LiveModels(engine.lifter, engine.recordings, engine.population),
-        reference,
-        start.stream_header(),
-        start.strictness or settings.strictness,
-    )
-    ready = Ready(
+    models = LiveModels(engine.lifter, engine.recordings, engine.population)
+    return LiveSession(models, reference, header, strictness)
+
+
+def _ready(engine: Engine, stream_id: str, frames: int) -> Ready:
+    return Ready(
         type="ready",
         receptive_field=engine.lifter.receptive_field,
         model_version=engine.lifter.metadata.version,
+        stream_id=stream_id,
+        frames=frames,
     )
-    await _send(websocket, ready)
-    return _Workout(session, user_id, routine)
+
+
+def _superseded() -> ApiError:
+    return ApiError(
+        409, "superseded", "this live stream was resumed on another connection, which holds it"
+    )
 
 
 class _RepChecks:
     """The repetition check in flight on a socket, at most one: started when half a
     second of new frames came, awaited before the next one and before the summary (a
     failed check fails the socket), cancelled if the socket ends first. It runs on the
-    engine's check thread and sends a ``rep`` message per finished repetition."""
+    engine's check thread and sends a ``rep`` message per finished repetition; ``sent``
+    counts them (what a checkpoint records: a resume sends none of those again)."""
 
     def __init__(self, websocket: WebSocket, engine: Engine, session: LiveSession) -> None:
         self.websocket, self.engine, self.session = websocket, engine, session
         self.task: asyncio.Task | None = None
+        self.sent = session.reported
 
     async def start_if_due(self) -> None:
         if (self.task is None or self.task.done()) and self.session.check_due():
@@ -282,11 +429,13 @@ class _RepChecks:
     async def _send_finished_reps(self) -> None:
         for rep in await self.engine.run(self.session.finished_reps, checks=True):
             await _send(self.websocket, Rep.model_validate(rep))
+            self.sent = rep["rep"]
 
 
 async def _stream(websocket: WebSocket, engine: Engine, workout: _Workout) -> None:
-    """Take frame batches until ``stop``: progress per batch, reps as they finish, then
-    the summary and a normal close."""
+    """Take frame batches until ``stop``: progress per batch, a checkpoint every
+    ``live_checkpoint_s`` seconds of frames, reps as they finish, then the summary and
+    a normal close."""
     settings: Settings = websocket.app.state.settings
     session = workout.session
     checks = _RepChecks(websocket, engine, session)
@@ -296,8 +445,10 @@ async def _stream(websocket: WebSocket, engine: Engine, workout: _Workout) -> No
             message = await _receive(websocket, settings.live_idle_timeout_s, idle)
             kind = message.get("type") if isinstance(message, dict) else None
             if kind == "frames":
-                count = await _take_frames(engine, session, message.get("frames"), settings)
+                count = await _take_frames(engine, workout, message.get("frames"), settings)
                 await _send(websocket, Progress(type="progress", frames=count))
+                if session.unsaved_frames >= settings.live_checkpoint_s * session.fps:
+                    await _checkpoint(websocket, workout, checks.sent)
                 await checks.start_if_due()
             elif kind == "stop":
                 await checks.finish()
@@ -308,13 +459,34 @@ async def _stream(websocket: WebSocket, engine: Engine, workout: _Workout) -> No
         checks.cancel()
 
 
+async def _checkpoint(websocket: WebSocket, workout: _Workout, reps_sent: int) -> None:
+    """Save what the stream gained since the last checkpoint (one blob, one row update,
+    off the event loop) and tell the client how many frames the server now holds."""
+    app = websocket.app
+    gained = workout.session.take_unsaved()
+    try:
+        frames = await anyio.to_thread.run_sync(
+            checkpoint,
+            app.state.settings,
+            app.state.sessionmaker,
+            workout.stream_id,
+            workout.generation,
+            gained,
+            reps_sent,
+        )
+    except Superseded:
+        raise _superseded() from None
+    await _send(websocket, Checkpoint(type="checkpoint", frames=frames))
+
+
 async def _take_frames(
-    engine: Engine, session: LiveSession, frames: object, settings: Settings
+    engine: Engine, workout: _Workout, frames: object, settings: Settings
 ) -> int:
     """Lift a batch of frames; the number of poses so far."""
+    session = workout.session
     if not isinstance(frames, list):
         raise _invalid("frames must be a list of frames", "frames")
-    if not session.admit(len(frames), settings.live_max_speed, settings.live_burst_s):
+    if not session.admit(len(frames), settings.live_max_speed, workout.burst_s):
         raise ApiError(
             429,
             "too_fast",
@@ -344,24 +516,38 @@ async def _summarize(websocket: WebSocket, engine: Engine, workout: _Workout) ->
 
 
 def _store(app: FastAPI, workout: _Workout, summary: LiveSummary) -> int:
-    """Store the finished session like a recorded one (report, motion blob); its id. 401
-    when the account was deleted during the session: nothing is stored."""
+    """Store the finished session like a recorded one (report, motion blob), and mark its
+    stream finished in the same transaction; its id. 401 when the account was deleted
+    during the session, 409 superseded when another socket took the stream over: nothing
+    is stored."""
+    settings: Settings = app.state.settings
+    chunks: list[str] = []
+
+    def finish(db: Session, row: WorkoutSession) -> None:
+        chunks.extend(mark_finished(db, workout.stream_id, workout.generation, row.id))
+
     with app.state.sessionmaker() as db:
         if db.get(User, workout.user_id) is None:
             raise ApiError(
                 401, "unauthorized", "the account was deleted during the session; it was not kept"
             )
-        row = store_session(
-            app.state.settings,
-            db,
-            workout.user_id,
-            workout.routine.id,
-            workout.routine.name,
-            summary.report,
-            summary.poses,
-            workout.session.fps,
-        )
-        return row.id
+        try:
+            row = store_session(
+                settings,
+                db,
+                workout.user_id,
+                workout.routine.id,
+                workout.routine.name,
+                summary.report,
+                summary.poses,
+                workout.session.fps,
+                finish=finish,
+            )
+        except Superseded:
+            raise _superseded() from None
+    for name in chunks:  # the stream's frames, no longer needed once the session is kept
+        settings.blobs.delete(name)
+    return row.id
 
 
 async def _fail(
@@ -386,7 +572,9 @@ async def live(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         engine: Engine = websocket.app.state.engine
-        await _stream(websocket, engine, await _start(websocket, engine))
+        workout = await _start(websocket, engine)
+        if workout is not None:  # None: a resume of an ended stream, answered already
+            await _stream(websocket, engine, workout)
     except WebSocketDisconnect:
         return  # the client left: nobody to answer
     except ApiError as exc:

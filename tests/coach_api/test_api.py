@@ -234,15 +234,15 @@ def test_live_websocket_streams_reps_and_a_summary(
         for start in range(0, len(frames), batch):
             socket.send_json({"type": "frames", "frames": frames[start : start + batch]})
             message = socket.receive_json()
-            while message["type"] == "rep":
-                reps.append(message)
+            while message["type"] in ("rep", "checkpoint"):
+                reps += [message] if message["type"] == "rep" else []
                 message = socket.receive_json()
             assert message["type"] == "progress" and message["frames"] > progress
             progress = message["frames"]
         socket.send_json({"type": "stop"})
         message = socket.receive_json()
-        while message["type"] == "rep":
-            reps.append(message)
+        while message["type"] in ("rep", "checkpoint"):
+            reps += [message] if message["type"] == "rep" else []
             message = socket.receive_json()
         assert message["type"] == "summary" and message["report"]["reps"] >= 1
         assert progress == len(frames)

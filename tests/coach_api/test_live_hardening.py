@@ -243,12 +243,12 @@ def test_a_published_routine_streams_to_a_summary(client, routine_id, token, use
         for first in range(0, len(frames), 30):
             socket.send_json({"type": "frames", "frames": frames[first : first + 30]})
             message = socket.receive_json()
-            while message["type"] == "rep":
+            while message["type"] in ("rep", "checkpoint"):
                 message = socket.receive_json()
             assert message["type"] == "progress", message
         socket.send_json({"type": "stop"})
         message = socket.receive_json()
-        while message["type"] == "rep":
+        while message["type"] in ("rep", "checkpoint"):
             message = socket.receive_json()
         assert message["type"] == "summary" and message["report"]["reps"] >= 1
         assert socket.receive() == {"type": "websocket.close", "code": 1000, "reason": ""}

@@ -64,9 +64,10 @@ def _start(headers: dict, routine_id: int, payload: dict) -> dict:
 
 
 def _receive_past_reps(socket, received: list[dict]) -> dict:
-    """The next message that is no ``rep``; every message is kept in ``received``."""
+    """The next message that is no ``rep`` or ``checkpoint``; every message is kept in
+    ``received``."""
     received.append(socket.receive_json())
-    while received[-1]["type"] == "rep":
+    while received[-1]["type"] in ("rep", "checkpoint"):
         received.append(socket.receive_json())
     return received[-1]
 

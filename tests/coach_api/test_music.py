@@ -107,12 +107,12 @@ def test_live_starts_take_the_beat_times_and_check_them(client, dance):
         for start in range(0, len(frames), 30):
             socket.send_json({"type": "frames", "frames": frames[start : start + 30]})
             message = socket.receive_json()
-            while message["type"] == "rep":
+            while message["type"] in ("rep", "checkpoint"):
                 message = socket.receive_json()
             assert message["type"] == "progress", message
         socket.send_json({"type": "stop"})
         message = socket.receive_json()
-        while message["type"] == "rep":
+        while message["type"] in ("rep", "checkpoint"):
             message = socket.receive_json()
         assert message["type"] == "summary"
         assert not _untimed_notes(message["report"])
