@@ -40,7 +40,16 @@ class JobQueue:
         self.huey = make_huey(settings)
         # The API enqueues without running anything: a worker that has no runner would be
         # misconfigured, so the task says so rather than dropping the job.
-        self._task = self.huey.task(name=TASK)(run or _no_runner)
+        runner = run or _no_runner
+
+        # Huey names a message's task by the module of the function registered, then
+        # ``name``: always this module's function, so that an API (no runner) and a worker
+        # (the runner in coach_api.job_worker) name the task alike and the worker reads the
+        # API's messages (otherwise each job waited for the lease sweep to resend it).
+        def run_delivered_job(job_id: int) -> None:
+            runner(job_id)
+
+        self._task = self.huey.task(name=TASK)(run_delivered_job)
 
     def enqueue(self, job_id: int, delay_s: float = 0.0) -> None:
         """Ask a worker to run job ``job_id`` (not before ``delay_s`` from now)."""

@@ -1,11 +1,11 @@
 """Running the API as a separate process on loopback: ``coach demo`` and ``coach
 fuzz-api`` (a free port and a throw-away data folder), the benchmarks (``bench.api``,
-``bench.hostile``) and the restart tests.
+``bench.hostile``), and the tests that restart, kill or replicate the service's processes.
 
 The server is the service's own command, ``python -m coach_api serve``, so it runs as an
-operator's ``coach-api serve`` does (the live socket's message limit included); roles are
-granted with ``python -m coach_api users grant`` under the same ``COACH_*`` environment.
-Nothing here imports ``coach_api``.
+operator's ``coach-api serve`` does (the live socket's message limit included); so is a
+job worker (``python -m coach_api worker``); roles are granted with ``python -m coach_api
+users grant`` under the same ``COACH_*`` environment. Nothing here imports ``coach_api``.
 """
 
 from __future__ import annotations
@@ -56,6 +56,15 @@ def start_server(
             time.sleep(0.1)
     server.kill()
     raise RuntimeError("the API server did not start")
+
+
+def start_worker(data_dir: Path, **settings: object) -> subprocess.Popen:
+    """``coach-api worker`` with :func:`server_env`'s environment: it runs the jobs queued
+    by servers started with ``job_worker="external"`` and the same queue and database
+    settings. Returns at once: a worker serves nothing to wait for, it takes jobs from the
+    queue once it has loaded its models."""
+    command = [sys.executable, "-m", "coach_api", "worker"]
+    return subprocess.Popen(command, env=server_env(data_dir, **settings))
 
 
 def grant_role(email: str, role: str, env: Mapping[str, str] | None = None) -> None:

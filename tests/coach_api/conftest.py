@@ -30,6 +30,7 @@ from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from synthetic_data.detector import phone_json
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
+from tests import redis_server
 from tests.conftest import make_model
 from tests.dataflow_jobs.conftest import gcs_emulator  # noqa: F401 - the GCS emulator fixture
 from tests.postgres_server import PostgresServer
@@ -56,6 +57,19 @@ def fresh_database_url() -> str:
     """A fresh database on the PostgreSQL server in a ``COACH_TEST_POSTGRES=1`` run, else
     "" (the app's SQLite file in its data folder)."""
     return _POSTGRES[0].new_database() if ON_POSTGRES else ""
+
+
+@pytest.fixture(scope="module")
+def redis_url():
+    """The URL of a throwaway Redis server for the module's replica tests (skipped where
+    ``redis-server`` is not installed)."""
+    if not redis_server.available():
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    server = redis_server.RedisServer()
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -8,14 +8,13 @@ from __future__ import annotations
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 
 import httpx
 import pytest
 
 from coach_api.accounts import grant_role_in
-from coach_client.local_server import free_port, server_env, start_server
+from coach_client.local_server import free_port, start_server, start_worker
 from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from tests.conftest import make_model
 
@@ -39,11 +38,6 @@ def _settings(tmp_path) -> dict:
         "job_retry_delay_s": 0.2,
         "job_step_delay_s": 1.0,
     }
-
-
-def _start_worker(data, settings: dict) -> subprocess.Popen:
-    command = [sys.executable, "-m", "coach_api", "worker"]
-    return subprocess.Popen(command, env=server_env(data, **settings))
 
 
 def _kill(process: subprocess.Popen) -> None:
@@ -80,7 +74,7 @@ def test_killed_worker_or_api_loses_no_job(
     settings["pose_task"] = pose_task
     url = f"http://127.0.0.1:{port}/v1"
     api = start_server(data, port, job_worker="external", **settings)
-    worker = _start_worker(data, settings)
+    worker = start_worker(data, **settings)
     try:
         client = httpx.Client(base_url=url, timeout=60)
         client.post("/auth/register", json={"email": "a@example.com", "password": "long password"})
@@ -103,7 +97,7 @@ def test_killed_worker_or_api_loses_no_job(
         _wait(client, headers, first, _mid_job)
         _wait(client, headers, video_job, lambda job: job["status"] == "running")
         _kill(worker)
-        worker = _start_worker(data, settings)
+        worker = start_worker(data, **settings)
         done = _wait(client, headers, first, lambda job: job["status"] == "done")
         assert done["attempts"] == 2 and _stored_by_job(data, "sessions", first) == 1
         done = _wait(client, headers, video_job, lambda job: job["status"] in ("done", "failed"))

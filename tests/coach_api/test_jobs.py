@@ -275,3 +275,17 @@ def test_the_queue_is_a_sqlite_file_by_default_and_an_unknown_broker_is_refused(
     settings.job_queue_url = "amqp://broker"
     with pytest.raises(ValueError, match="COACH_JOB_QUEUE_URL"):
         make_huey(settings)
+
+
+def test_a_worker_runs_the_jobs_an_api_enqueues(settings):
+    """The API's queue (no runner) and a worker's (a runner from another module) name the
+    task alike: the worker runs what the API sent instead of failing to read it."""
+    from coach_api.job_queue import JobQueue
+
+    api = JobQueue(settings)
+    ran: list[int] = []
+    worker = JobQueue(settings, run=lambda job_id: ran.append(job_id))
+    api.enqueue(7)
+    message = worker.huey.dequeue()  # raises HueyException if the name is unknown here
+    worker.huey.execute(message)
+    assert ran == [7]

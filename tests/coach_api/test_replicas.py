@@ -3,24 +3,11 @@ the other, and rate limits count across both when their counters are in Redis.""
 
 from __future__ import annotations
 
-import pytest
 from fastapi.testclient import TestClient
 
 from coach_api.main import create_app
-from tests import redis_server
 
 LOGINS_PER_MINUTE = 2
-
-
-@pytest.fixture(scope="module")
-def redis_url():
-    if not redis_server.available():
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    server = redis_server.RedisServer()
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def _replicas(settings, storage: str):
