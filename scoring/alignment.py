@@ -22,6 +22,7 @@ FEATURE_SCALE_DEG = 90.0  # features are divided by this before DTW
 # A repetition's peak stands this share of the session's peak above its troughs: a
 # squat's wobble at the bottom or a pause half-way up is not a repetition of its own.
 REP_PROMINENCE = 0.3
+MIN_ACTIVITY_DEG = 5.0  # a session moving less than this has no repetitions
 
 
 def moving_average(values: np.ndarray, frames: int) -> np.ndarray:
@@ -54,27 +55,52 @@ def segment_reps(features: np.ndarray, fps: float, min_rep_s: float = 0.4) -> li
     lifted pose drifts), so a "calm" threshold merged them into one.
     """
     signal = activity(features, fps)
-    peak = np.percentile(signal, 98)
-    if peak < 5.0:  # less than 5 degrees of movement: nothing to count
+    level = activity_level(signal)
+    if level < MIN_ACTIVITY_DEG:  # nothing to count
         return []
-    peaks, _ = find_peaks(
-        signal,
-        height=0.35 * peak,
-        prominence=REP_PROMINENCE * peak,
-        distance=max(1, int(min_rep_s * fps)),
-        width=min_rep_s * fps / 2,
-    )
+    peaks = rep_peaks(signal, level, fps, min_rep_s)
     if peaks.size == 0:
         return []
-    bounds = [_calm_before(signal, int(peaks[0]), 0.2 * peak, int(0.5 * fps))]
-    for left, right in itertools.pairwise(peaks):
-        trough = signal[left:right]
-        low = np.flatnonzero(trough <= trough.min() + 0.1 * peak)
-        bounds.append(int(left + (low[0] + low[-1] + 1) // 2))
-    reversed_end = _calm_before(signal[::-1], len(signal) - 1 - int(peaks[-1]), 0.2 * peak,
+    bounds = [first_rep_start(signal, int(peaks[0]), level, fps)]
+    bounds += [trough_middle(signal, int(a), int(b), level) for a, b in itertools.pairwise(peaks)]
+    reversed_end = _calm_before(signal[::-1], len(signal) - 1 - int(peaks[-1]), 0.2 * level,
                                 int(0.5 * fps))  # fmt: skip
     bounds.append(len(signal) - reversed_end)
     return [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+def activity_level(signal: np.ndarray) -> float:
+    """The session's peak activity (deg): the 98th percentile of ``signal``, which the
+    repetition thresholds are shares of (a stray frame does not set it)."""
+    return float(np.percentile(signal, 98))
+
+
+def rep_peaks(signal: np.ndarray, level: float, fps: float, min_rep_s: float = 0.4) -> np.ndarray:
+    """Frames of the repetitions' peaks in ``signal`` ``(T,)`` deg, for a session whose
+    peak activity is ``level`` (:func:`segment_reps` has the rules)."""
+    peaks, _ = find_peaks(
+        signal,
+        height=0.35 * level,
+        prominence=REP_PROMINENCE * level,
+        distance=max(1, int(min_rep_s * fps)),
+        width=min_rep_s * fps / 2,
+    )
+    return peaks
+
+
+def trough_middle(signal: np.ndarray, left: int, right: int, level: float) -> int:
+    """The boundary between repetitions peaking at frames ``left`` and ``right``: the
+    middle of the frames of the trough between them within 10% of ``level`` of its
+    lowest point."""
+    trough = signal[left:right]
+    low = np.flatnonzero(trough <= trough.min() + 0.1 * level)
+    return int(left + (low[0] + low[-1] + 1) // 2)
+
+
+def first_rep_start(signal: np.ndarray, peak: int, level: float, fps: float) -> int:
+    """Where the first repetition (peaking at frame ``peak``) starts: half a second into
+    the calm (below 20% of ``level``) before it."""
+    return _calm_before(signal, peak, 0.2 * level, int(0.5 * fps))
 
 
 def _calm_before(signal: np.ndarray, peak: int, calm: float, margin: int) -> int:

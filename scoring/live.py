@@ -20,8 +20,7 @@ import numpy as np
 from pose2d import clean_keypoints
 from pose3d.keypoints import h36m_scores
 from pose3d.sequence_json import KeypointSequence, parse_sequence
-from scoring.alignment import segment_reps
-from scoring.features import compute_features
+from scoring.live_reps import RepTracker
 from scoring.observed import Landmarks, ObservedSession
 from scoring.session import score_session
 
@@ -102,6 +101,7 @@ class LiveSession:
         self.lock = threading.Lock()  # pushes append while a check reads
         self.reported = 0
         self.checked_at = 0  # frames when repetitions were last looked for
+        self.reps = RepTracker(self.fps)  # repetitions in the poses, found incrementally
         self.frames_pushed = 0  # frames received, with those that gave no pose
         # What the last take_unsaved saved: frames pushed, and poses, by then.
         self.saved_frames = self.saved_poses = 0
@@ -173,6 +173,11 @@ class LiveSession:
             self.saved_poses = len(self.poses)
         self.stream.restore(state.stream)
         self.reported, self.checked_at = reported, len(self.poses)
+        # The repetitions of the saved poses, found at once: the first ``reported`` were
+        # sent, any others are sent at the next check.
+        if len(state.poses):
+            self.reps.extend(state.poses)
+            self.reps.finished()
 
     def received(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
         """The phone's keypoints ``(T, J, 2)`` and scores ``(T, J)`` of ``frames``."""
@@ -259,19 +264,29 @@ class LiveSession:
         from its start.
         """
         with self.lock:
-            poses, scores = np.stack(self.poses), np.stack(self.scores)
-        self.checked_at = len(poses)
-        routine = self.routine_reps(len(poses))
-        reps = routine or segment_reps(compute_features(poses), self.fps)
-        finished = [(n, rep) for n, rep in enumerate(reps[:-1]) if n >= self.reported]
+            frames = len(self.poses)
+            new_poses = self.poses[self.reps.frames : frames]
+        self.checked_at = frames
+        routine = self.routine_reps(frames)
+        if routine:
+            done_reps = routine[:-1]
+        else:  # only the new poses are looked at: the cost does not grow with the session
+            if new_poses:
+                self.reps.extend(np.stack(new_poses))
+            self.reps.finished()
+            done_reps = self.reps.bounds
+        finished = [(n, rep) for n, rep in enumerate(done_reps) if n >= self.reported]
         if not finished:
             return []
         # A routine to music is scored from the start, as the detector learned it: a stretch
         # cut on a beat starts mid-move, and its alignment then reads the moves as early or
         # late. The cost grows with the session (docs/design-notes.md, scoring).
-        first = 0 if routine else reps[max(0, finished[0][0] - LIVE_CONTEXT_REPS)][0]
+        first = 0 if routine else done_reps[max(0, finished[0][0] - LIVE_CONTEXT_REPS)][0]
         done = finished[-1][1][1]  # the end of the last finished repetition
-        observed = self.judged(first, done, poses[first:done], scores[first:done])
+        with self.lock:
+            poses = np.stack(self.poses[first:done])
+            scores = np.stack(self.scores[first:done])
+        observed = self.judged(first, done, poses, scores)
         report = score_session(
             observed,
             self.reference,
