@@ -16,6 +16,7 @@ from coach_api.job_queue import JobQueue
 from coach_api.job_worker import JobWorker
 from coach_api.json_requests import DOCUMENTED_BODIES
 from coach_api.limits import BodySizeLimit, SecurityHeaders
+from coach_api.live_batcher import LiveBatcher
 from coach_api.observability import Metrics, RequestLog
 from coach_api.openapi_errors import ErrorResponse
 from coach_api.ratelimits import RateLimits
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.engine = load_engine(settings, app.state.metrics)
+        app.state.live_batcher = LiveBatcher(app.state.engine)
         worker = None
         if settings.job_worker == "embedded":  # nothing else to start: this process runs jobs
             worker = JobWorker(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import anyio
 import numpy as np
@@ -26,6 +26,7 @@ from scoring.alignment import segment_reps
 from scoring.features import compute_features
 
 REFERENCE_CACHE = 64  # prepared routine references kept in memory
+Lane = Literal["work", "live", "checks"]  # where Engine.run runs a function
 # Keypoints spanning less than this share of the image's longer side are no person (all
 # joints at one point scored 96.7 before this check).
 MIN_PERSON_EXTENT = 0.01
@@ -73,9 +74,15 @@ class Engine:
         self.population, self.metrics = population, metrics
         self._references: dict[str, Reference] = {}
         self.limiter = anyio.CapacityLimiter(workers)
-        # Live repetition checks get their own thread: a check (segmenting and scoring a
-        # finished rep) must never hold up another stream's lifting.
-        self.check_limiter = anyio.CapacityLimiter(1)
+        # The live sockets' lifting (all streams at once, coach_api.live_batcher) and their
+        # repetition checks (segmenting and scoring a finished rep) get a thread each: a
+        # long recorded session in the pool must not hold up a stream, nor a check the
+        # streams' lifting.
+        self.lanes = {
+            "work": self.limiter,
+            "live": anyio.CapacityLimiter(1),
+            "checks": anyio.CapacityLimiter(1),
+        }
         self.limits = limits
 
     def sequence(
@@ -170,10 +177,11 @@ class Engine:
         scores = h36m_scores(sequence.scores, sequence.layout)
         return Lifted(poses, scores, sequence, cleaned.notes)
 
-    async def run(self, function, *args, checks: bool = False):
-        """Run ``function(*args)`` in the worker pool (``checks``: the live-check thread),
-        timed and counted in the metrics."""
-        limiter = self.check_limiter if checks else self.limiter
+    async def run(self, function, *args, lane: Lane = "work"):
+        """Run ``function(*args)`` in the worker pool, or on the thread of the live
+        streams' lifting (``lane="live"``) or of their checks (``"checks"``); timed and
+        counted in the metrics."""
+        limiter = self.lanes[lane]
         if self.metrics is None:
             return await anyio.to_thread.run_sync(function, *args, limiter=limiter)
         self.metrics.queue.inc()

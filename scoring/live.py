@@ -119,8 +119,14 @@ class LiveSession:
     def push(self, frames: list) -> int:
         """Lift a batch (JSON frames; SequenceFormatError naming what is wrong); returns the
         number of poses so far."""
+        return self.push_arrays(*self.parse(frames))
+
+    def parse(self, frames: list) -> tuple[np.ndarray, np.ndarray]:
+        """A batch of JSON frames checked against the stream's header: keypoints
+        ``(N, J, 2)`` pixels and scores ``(N, J)``; SequenceFormatError naming what is
+        wrong."""
         sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
-        return self.push_arrays(sequence.keypoints, sequence.scores)
+        return sequence.keypoints, sequence.scores
 
     def push_arrays(self, keypoints: np.ndarray, scores: np.ndarray) -> int:
         """Lift checked frames: keypoints ``(N, J, 2)`` pixels and scores ``(N, J)``; returns
@@ -336,3 +342,18 @@ class LiveSession:
             include_ghost=False,
         )
         return LiveSummary(report.to_dict(), observed.poses)
+
+
+def push_together(
+    pushes: list[tuple[LiveSession, np.ndarray, np.ndarray]],
+) -> list[int | Exception]:
+    """Lift the frames of several sessions at once (each ``(session, keypoints (N, J, 2),
+    scores (N, J))``, one per session): the number of poses of each so far, or what went
+    wrong with that one (the others are lifted all the same)."""
+    counts: list[int | Exception] = []
+    for session, keypoints, scores in pushes:
+        try:
+            counts.append(session.push_arrays(keypoints, scores))
+        except Exception as exc:  # that socket fails, not its neighbours
+            counts.append(exc)
+    return counts

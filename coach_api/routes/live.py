@@ -40,12 +40,13 @@ arrive faster than real time: more than ``COACH_LIVE_MAX_SPEED`` x fps after
 
 The start message is validated whole (:class:`~coach_api.live_messages.LiveStart`), and
 every message sent is built from its model. This module keeps the protocol; the stream's
-state, lifting and judging are :class:`scoring.live.LiveSession`'s. Lifting runs the
-causal model frame by frame (bounded memory): small batches on the event loop, larger
-ones in the worker pool. Finished repetitions are looked for every half second in the
-background, on a thread of their own: the socket keeps taking frames while a rep is
-scored, and ``rep`` messages may arrive a few batches after the rep ended (always before
-the summary).
+state, lifting and judging are :class:`scoring.live.LiveSession`'s. Frames are checked on
+the event loop and lifted on the engine's live thread, every stream's queued batches in
+one call (:mod:`coach_api.live_batcher`). Finished repetitions are looked for every half
+second in the background, on a thread of their own (only the frames since the last
+finished repetition are examined: :mod:`scoring.live_reps`): the socket keeps taking
+frames while a rep is scored, and ``rep`` messages may arrive a few batches after the rep
+ended (always before the summary).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ from coach_api.access import usable_routine
 from coach_api.db import Routine, User, WorkoutSession
 from coach_api.deps import MAX_ID, user_for_token
 from coach_api.errors import ApiError
+from coach_api.live_batcher import LiveBatcher
 from coach_api.live_messages import (
     Checkpoint,
     LiveError,
@@ -92,10 +94,6 @@ from scoring.live import LiveModels, LiveSession, LiveSummary, TooFewFrames
 
 logger = logging.getLogger("coach_api")
 router = APIRouter()
-# Batches up to this many frames are lifted on the event loop (a few milliseconds): with
-# many streams, handing each to the worker pool cost more in queueing and thread switches
-# than the lifting itself (docs/design-notes.md, coach_api). Larger batches go to the pool.
-INLINE_FRAMES = 10
 # Nesting levels a message may have: a frames message has 4 ({"frames": [[[x, y, s]]]}).
 # Deeper values could exhaust the recursion limit wherever they are printed or walked.
 MAX_DEPTH = 6
@@ -427,7 +425,7 @@ class _RepChecks:
             self.task.cancel()
 
     async def _send_finished_reps(self) -> None:
-        for rep in await self.engine.run(self.session.finished_reps, checks=True):
+        for rep in await self.engine.run(self.session.finished_reps, lane="checks"):
             await _send(self.websocket, Rep.model_validate(rep))
             self.sent = rep["rep"]
 
@@ -445,7 +443,7 @@ async def _stream(websocket: WebSocket, engine: Engine, workout: _Workout) -> No
             message = await _receive(websocket, settings.live_idle_timeout_s, idle)
             kind = message.get("type") if isinstance(message, dict) else None
             if kind == "frames":
-                count = await _take_frames(engine, workout, message.get("frames"), settings)
+                count = await _take_frames(websocket, workout, message.get("frames"), settings)
                 await _send(websocket, Progress(type="progress", frames=count))
                 if session.unsaved_frames >= settings.live_checkpoint_s * session.fps:
                     await _checkpoint(websocket, workout, checks.sent)
@@ -480,9 +478,10 @@ async def _checkpoint(websocket: WebSocket, workout: _Workout, reps_sent: int) -
 
 
 async def _take_frames(
-    engine: Engine, workout: _Workout, frames: object, settings: Settings
+    websocket: WebSocket, workout: _Workout, frames: object, settings: Settings
 ) -> int:
-    """Lift a batch of frames; the number of poses so far."""
+    """Check a batch of frames here, lift it with the other streams' (off the event loop:
+    coach_api.live_batcher); the number of poses so far."""
     session = workout.session
     if not isinstance(frames, list):
         raise _invalid("frames must be a list of frames", "frames")
@@ -495,11 +494,11 @@ async def _take_frames(
             "frames",
         )
     try:
-        if len(frames) <= INLINE_FRAMES:
-            return session.push(frames)  # a few ms: cheaper than a thread hop
-        return await engine.run(session.push, frames)
+        keypoints, scores = session.parse(frames)
     except SequenceFormatError as exc:
         raise _invalid(exc.message, exc.field) from None
+    batcher: LiveBatcher = websocket.app.state.live_batcher
+    return await batcher.push(session, keypoints, scores)
 
 
 async def _summarize(websocket: WebSocket, engine: Engine, workout: _Workout) -> None:
