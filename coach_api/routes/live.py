@@ -56,7 +56,7 @@ from coach_api.deps import MAX_ID, user_for_token
 from coach_api.errors import ApiError
 from coach_api.live_messages import LiveError, LiveStart, Progress, Ready, Rep, Summary
 from coach_api.openapi_errors import ErrorDetail
-from coach_api.persistence import store_session
+from coach_api.persistence import live_input, store_session
 from coach_api.report_models import SessionReportOut, Strictness
 from coach_api.services import Engine
 from coach_api.settings import Settings
@@ -360,6 +360,7 @@ def _store(app: FastAPI, workout: _Workout, summary: LiveSummary) -> int:
             summary.report,
             summary.poses,
             workout.session.fps,
+            live_input(workout.session),
         )
         return row.id
 
