@@ -250,11 +250,12 @@ def replace_scoring(
     hold: Hold,
 ) -> bool:
     """Give session ``session_id`` a re-scoring's ``report`` and ``poses`` ``(T, 17, 3)``
-    (m, at ``fps``), marked as job ``job_id``'s, in one transaction with ``hold`` (the
-    job still owns its attempt). Only while its motion is still ``replaced_blob``: False,
-    and nothing stored, when it was re-scored by someone else or deleted meanwhile. The
-    replaced motion blob is deleted after the commit (a crash in between leaves a blob,
-    never a row naming a deleted one). Blocking: run in a thread."""
+    (m, at ``fps``) and its routine's ``routine_name`` of today, marked as job
+    ``job_id``'s, in one transaction with ``hold`` (the job still owns its attempt).
+    Only while its motion is still ``replaced_blob``: False, and nothing stored, when it
+    was re-scored by someone else or deleted meanwhile. The replaced motion blob is
+    deleted after the commit (a crash in between leaves a blob, never a row naming a
+    deleted one). Blocking: run in a thread."""
     blobs = settings.blobs
     blob = save_poses(blobs, f"session-{uuid.uuid4().hex}.npz", poses, fps)
     try:
