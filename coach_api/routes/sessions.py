@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from coach_api.access import check_progress_allowed, usable_routine
 from coach_api.db import Feedback, Job, Routine, User, WorkoutSession
@@ -47,6 +48,18 @@ from coach_api.services import Engine
 from pose3d.sequence_json import KeypointSequence
 
 router = APIRouter(tags=["sessions"])
+
+
+class _SessionIdSegment(StringConvertor):
+    """The ``{session_id}`` of ``/sessions/{session_id}``: any segment but ``rescore``,
+    which names an operation of its own. Text still reaches the route (a 422 naming
+    ``session_id``, as for any text id), while a GET or OPTIONS of ``/sessions/rescore``
+    answers 405 with ``Allow: POST``, the methods its schema lists."""
+
+    regex = "(?!rescore$)[^/]+"
+
+
+register_url_convertor("session_id", _SessionIdSegment())
 
 
 # What reading a keypoint body may answer beyond the always-declared statuses.
@@ -233,7 +246,7 @@ def _owned_session(db, user, session_id: int) -> WorkoutSession:
 
 
 @router.get(
-    "/sessions/{session_id}",
+    "/sessions/{session_id:session_id}",
     response_model=SessionPublic,
     operation_id="getSession",
     responses=error_responses(404),

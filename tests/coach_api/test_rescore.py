@@ -102,6 +102,15 @@ def test_a_rescoring_request_names_what_is_wrong_and_queues_nothing(
     assert _jobs(client) == 0
     unauthenticated = client.post("/v1/sessions/rescore", json={"session_ids": [mine]})
     assert unauthenticated.status_code == 401
+    # /sessions/rescore is no session id: other methods answer 405 with what it takes, and
+    # a text id is still one (422).
+    for method in ("GET", "OPTIONS", "DELETE"):
+        answer = client.request(method, "/v1/sessions/rescore", headers=user)
+        assert (answer.status_code, answer.headers["allow"]) == (405, "POST"), method
+    text = client.get("/v1/sessions/rescored", headers=user)
+    assert (text.status_code, text.json()["error"]["field"]) == (422, "path.session_id")
+    paths = client.get("/v1/openapi.json").json()["paths"]
+    assert set(paths["/v1/sessions/{session_id}"]) == {"get"}
     # Another user's job is not theirs to see; admins see every job.
     job = _rescore(client, user, [mine])
     assert client.get(f"/v1/jobs/{job['id']}", headers=other).status_code == 404
