@@ -105,6 +105,14 @@ class WorkoutSession(Base):
     # The job that scored it, if one did: unique, so a retried job cannot store twice.
     job_id: Mapped[int | None] = mapped_column(default=None, unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=_now, index=True)
+    # What it was scored from (the phone's keypoints and the music's beats, an npz blob:
+    # :func:`coach_api.persistence.save_keypoints`), kept so that it can be scored again;
+    # None for sessions stored before inputs were kept.
+    keypoints_blob: Mapped[str | None] = mapped_column(String(200), default=None)
+    # The re-scoring job that made the current report and motion, and when; None while
+    # they are the first scoring's. A retried re-scoring job skips the sessions it marked.
+    rescored_by_job: Mapped[int | None] = mapped_column(default=None, index=True)
+    rescored_at: Mapped[datetime | None] = mapped_column(default=None)
     user: Mapped[User] = relationship(back_populates="sessions")
 
     @property
@@ -113,7 +121,7 @@ class WorkoutSession(Base):
 
 
 class Job(Base):
-    """Background work (a long session, a video): the durable record of a job.
+    """Background work (a long session, a video, a re-scoring): a job's durable record.
 
     queued -> running -> done | failed | cancelled, and running -> queued again for a
     retry (a transient error, or its worker died: its lease ran out). ``kind`` names the
@@ -122,7 +130,8 @@ class Job(Base):
     ``attempts`` counts the runs started. ``lease_until``: while running, when the
     worker's lease ends unless renewed; while queued, by when a worker must have taken it
     (else the queue's message is taken as lost and sent again). When done, ``session_id``
-    names the scored session, or ``routine_id`` the routine a trainer's video became.
+    names the scored session, or ``routine_id`` the routine a trainer's video became, or
+    ``result_json`` holds what a re-scoring did (:class:`coach_api.schemas.RescoreResult`).
     ``video_blob`` is the uploaded video while the job needs it, and afterwards only when
     the user asked to keep it (``keep_video``).
     """
@@ -145,11 +154,17 @@ class Job(Base):
     error: Mapped[str] = mapped_column(String(500), default="")
     video_blob: Mapped[str] = mapped_column(String(200), default="")
     keep_video: Mapped[bool] = mapped_column(default=False)
+    result_json: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
     @property
     def params(self) -> dict:
         return json.loads(self.params_json)
+
+    @property
+    def rescore(self) -> dict | None:
+        """A finished re-scoring job's result (``JobPublic.rescore``); None otherwise."""
+        return json.loads(self.result_json) if self.result_json else None
 
 
 class LiveStream(Base):

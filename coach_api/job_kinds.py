@@ -3,22 +3,32 @@
 A job's work reads everything from its row (parameters, keypoint or video blob), never
 from the request that made it, so any worker process can run it, again, after a crash.
 Each step starts at a boundary (:meth:`coach_api.jobs.JobRun.step`: progress, lease,
-cancel) and the result is stored with the job's ``done`` in one transaction.
+cancel) and the result is stored with the job's ``done`` in one transaction; a
+re-scoring stores each session as it goes, marked with the job's id (see
+:func:`rescore_sessions`).
 """
 
 from __future__ import annotations
 
-import io
+import json
 import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import anyio
-import numpy as np
 
-from coach_api.db import Routine
-from coach_api.jobs import JobRun
-from coach_api.persistence import save_routine, store_session
+from coach_api.db import Job, Routine, WorkoutSession
+from coach_api.errors import ApiError
+from coach_api.jobs import JobRun, WorkerContext
+from coach_api.persistence import (
+    SessionInput,
+    load_keypoints,
+    replace_scoring,
+    save_routine,
+    store_session,
+)
+from coach_api.rescoring import KIND as RESCORE
 from coach_api.services import music_of
 from pose2d.video import extract_keypoints
 from pose3d.sequence_json import KeypointSequence
@@ -37,42 +47,13 @@ def kind(name: str) -> Callable[[Work], Work]:
     return register
 
 
-def save_sequence(blobs, name: str, sequence: KeypointSequence) -> str:
-    """Store a job's keypoints (npz, as checked by the request); returns the name."""
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        keypoints=sequence.keypoints,
-        scores=sequence.scores,
-        fps=np.float64(sequence.fps),
-        layout=np.str_(sequence.layout),
-        image_size=np.array([sequence.image_width, sequence.image_height]),
-    )
-    blobs.put(name, buffer.getvalue())
-    return name
-
-
-def load_sequence(blobs, name: str) -> KeypointSequence:
-    """The keypoints :func:`save_sequence` stored."""
-    with np.load(io.BytesIO(blobs.get(name))) as data:
-        width, height = (int(v) for v in data["image_size"])
-        return KeypointSequence(
-            layout=str(data["layout"]),
-            fps=float(data["fps"]),
-            image_width=width,
-            image_height=height,
-            keypoints=data["keypoints"],
-            scores=data["scores"],
-        )
-
-
 @kind("session")
 async def score_session(run: JobRun) -> None:
     """A long session: its stored keypoints scored against the routine."""
     await anyio.to_thread.run_sync(run.step, "reading the keypoints", 0.05)
     blobs = run.ctx.settings.blobs
-    sequence = await anyio.to_thread.run_sync(load_sequence, blobs, run.job.input_blob)
-    await _score_and_store(run, sequence)
+    source = await anyio.to_thread.run_sync(load_keypoints, blobs, run.job.input_blob)
+    await _score_and_store(run, source.sequence)
 
 
 @kind("video_session")
@@ -146,11 +127,123 @@ async def _score_and_store(run: JobRun, sequence: KeypointSequence) -> None:
                 report,
                 poses,
                 sequence.fps,
+                SessionInput(sequence, params["beat_times"]),
                 job_id=run.job.id,
                 finish=lambda db, row: run.finish(db, session_id=row.id),
             )
 
     await anyio.to_thread.run_sync(store)
+
+
+@kind(RESCORE)
+async def rescore_sessions(run: JobRun) -> None:
+    """Score the job owner's sessions (``session_ids``) again, one per step, at the job's
+    ``strictness`` (None: each session's own), from their stored keypoints, lifted and
+    judged against their routine's reference as a new session would be. Each session's
+    new report and motion are stored in a transaction of their own, marked with the
+    job's id: an attempt after a crash skips the sessions an earlier one stored, a cancel
+    keeps them. The result (rescored, skipped and why) is stored with the job's ``done``.
+    """
+    params = run.job.params
+    session_ids: list[int] = params["session_ids"]
+    rescored, skipped = 0, []
+    for index, session_id in enumerate(session_ids):
+        stage = f"re-scoring {index + 1} of {len(session_ids)}"
+        await anyio.to_thread.run_sync(run.step, stage, index / len(session_ids))
+        try:
+            await _rescore(run, session_id, params["strictness"])
+            rescored += 1
+        except _Skip as skip:
+            skipped.append({"session_id": session_id, "reason": skip.reason, "message": str(skip)})
+    result = {"rescored": rescored, "skipped": len(skipped), "skipped_sessions": skipped}
+
+    def store() -> None:
+        with run.ctx.sessionmaker() as db:
+            run.finish(db, result_json=json.dumps(result))
+            db.commit()
+
+    await anyio.to_thread.run_sync(store)
+
+
+class _Skip(Exception):
+    """A session a re-scoring leaves as it is: ``reason`` (a ``SkipReason``), and why in
+    words."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class _Rescorable(NamedTuple):
+    """A session to re-score: its motion blob (replaced), keypoints blob, strictness and
+    routine."""
+
+    blob: str
+    keypoints_blob: str
+    strictness: str
+    routine: Routine
+
+
+async def _rescore(run: JobRun, session_id: int, strictness: str | None) -> None:
+    """Re-score session ``session_id`` (at ``strictness``, None: its own) and store it,
+    unless this job already did; raises :class:`_Skip` when it cannot or need not be."""
+    ctx, engine, blobs = run.ctx, run.ctx.engine, run.ctx.settings.blobs
+    target = await anyio.to_thread.run_sync(_rescorable, ctx, run.job, session_id)
+    if target is None:  # an earlier attempt of this job stored it
+        return
+    source = await anyio.to_thread.run_sync(load_keypoints, blobs, target.keypoints_blob)
+    try:
+        reference = await engine.run(engine.reference, blobs, target.routine)
+    except ValueError as exc:  # today's checks make no reference of the routine's motion
+        raise _Skip("unscorable", f"the routine's reference: {exc}") from None
+    try:
+        report, poses = await engine.run(
+            engine.score,
+            source.sequence,
+            reference,
+            strictness or target.strictness,
+            source.beat_times,
+        )
+    except ApiError as exc:  # today's checks refuse the keypoints (e.g. no person)
+        raise _Skip("unscorable", exc.message) from None
+
+    def store() -> bool:
+        with ctx.sessionmaker() as db:
+            return replace_scoring(
+                ctx.settings,
+                db,
+                session_id,
+                target.blob,
+                target.routine.name,
+                report,
+                poses,
+                source.sequence.fps,
+                run.job.id,
+                run.hold,
+            )
+
+    if not await anyio.to_thread.run_sync(store):
+        # Its motion changed meanwhile: deleted (looking again raises that _Skip), or
+        # replaced by another re-scoring job.
+        await anyio.to_thread.run_sync(_rescorable, ctx, run.job, session_id)
+        raise _Skip("rescored_meanwhile", "another re-scoring job replaced its report first")
+
+
+def _rescorable(ctx: WorkerContext, job: Job, session_id: int) -> _Rescorable | None:
+    """What re-scoring session ``session_id`` for ``job`` needs; None if ``job`` already
+    re-scored it; :class:`_Skip` if it cannot be (gone, no keypoints, no routine)."""
+    with ctx.sessionmaker() as db:
+        row = db.get(WorkoutSession, session_id)
+        if row is None or row.user_id != job.user_id:
+            raise _Skip("not_found", f"no session {session_id}")
+        if row.rescored_by_job == job.id:
+            return None
+        if not row.keypoints_blob:
+            raise _Skip("no_keypoints", "stored before sessions kept their keypoints")
+        routine = db.get(Routine, row.routine_id)
+        if routine is None:
+            raise _Skip("routine_deleted", f"its routine {row.routine_id} was deleted")
+        return _Rescorable(row.blob, row.keypoints_blob, row.report["strictness"], routine)
 
 
 def _routine(ctx, routine_id: int) -> Routine | None:

@@ -10,7 +10,9 @@ processes, a job's retries and a cancel can race without harm:
   when it was cancelled or its lease went to another attempt meanwhile;
 * the result (a session, a routine) is stored in the same transaction as the job's
   ``done``, and only if the attempt still owns the job: a job stores its result once,
-  and a cancelled job stores nothing;
+  and a cancelled job stores nothing. A re-scoring stores each session in a transaction
+  of its own that checks the same (:meth:`JobRun.hold`), and marks it as the job's: a
+  retry skips what an earlier attempt stored, and a cancel keeps what was stored before;
 * a transient failure (database, files, network) is retried after a delay doubling per
   attempt, up to ``job_max_attempts``; any other failure fails the job with its reason.
 
@@ -77,21 +79,33 @@ def submit_job(
 ) -> JSONResponse:
     """Store ``job`` (queued), send it to the workers, and answer 202 with it. If the row
     cannot be stored, ``unstored()`` removes what the request already stored (its input)
-    and the error goes on. A message that cannot be sent is sent again by the lease
-    sweep: the row is what counts."""
-    job.lease_until = utcnow() + timedelta(seconds=app.state.settings.job_lease_s)
-    db.add(job)
+    and the error goes on."""
+    submit_jobs(app, db, [job], unstored)
+    return JSONResponse(JobPublic.model_validate(job).model_dump(mode="json"), status_code=202)
+
+
+def submit_jobs(
+    app: FastAPI, db: Session, jobs: list[Job], unstored: Callable[[], None] | None = None
+) -> None:
+    """Store ``jobs`` (queued) in one transaction, then send each to the workers. If the
+    rows cannot be stored, ``unstored()`` removes what the request already stored and the
+    error goes on. A message that cannot be sent is sent again by the lease sweep: the
+    row is what counts."""
+    deadline = utcnow() + timedelta(seconds=app.state.settings.job_lease_s)
+    for job in jobs:
+        job.lease_until = deadline
+    db.add_all(jobs)
     try:
         db.commit()
     except Exception:
         if unstored is not None:
             unstored()
         raise
-    try:
-        app.state.job_queue.enqueue(job.id)
-    except Exception:  # the broker is down: the sweep sends it once the claim deadline passes
-        logger.exception("job %s stored but not sent to the queue", job.id)
-    return JSONResponse(JobPublic.model_validate(job).model_dump(mode="json"), status_code=202)
+    for job in jobs:
+        try:
+            app.state.job_queue.enqueue(job.id)
+        except Exception:  # the broker is down: the sweep sends it once its deadline passes
+            logger.exception("job %s stored but not sent to the queue", job.id)
 
 
 class JobRun:
@@ -116,6 +130,17 @@ class JobRun:
         if self.ctx.settings.job_step_delay_s:  # tests: a job slow enough to be killed
             time.sleep(self.ctx.settings.job_step_delay_s)
 
+    def hold(self, db: Session) -> None:
+        """Inside the caller's transaction (one storing part of the result): renew the
+        lease, or raise :class:`JobStopped` if the attempt no longer owns the job (the
+        caller's rollback then stores nothing). The update locks the job's row until the
+        caller commits, so a cancel lands wholly before or after what is stored."""
+        changed = db.execute(
+            update(Job).where(*self._owned()).values(lease_until=self._lease())
+        ).rowcount
+        if changed != 1:
+            raise JobStopped(f"job {self.job.id} stopped before a result was stored")
+
     def renew(self) -> bool:
         """Renew the lease (the heartbeat between steps); False once no longer owned."""
         return self._update({"lease_until": self._lease()})
@@ -133,10 +158,11 @@ class JobRun:
         threads off from the next attempt. Blocking."""
         self._update({"status": "queued", "stage": "queued", "lease_until": utcnow()})
 
-    def finish(self, db: Session, **result: int) -> None:
-        """Mark the job done with ``result`` (``session_id`` or ``routine_id``) inside the
-        caller's transaction, the one storing the result; raises :class:`JobStopped` if
-        the attempt no longer owns the job (the caller's rollback then stores nothing)."""
+    def finish(self, db: Session, **result: int | str) -> None:
+        """Mark the job done with ``result`` (``session_id``, ``routine_id`` or
+        ``result_json``) inside the caller's transaction, the one storing the result;
+        raises :class:`JobStopped` if the attempt no longer owns the job (the caller's
+        rollback then stores nothing)."""
         values = {"status": "done", "stage": "done", "progress": 1.0, "lease_until": None}
         if not self.job.keep_video:
             values["video_blob"] = ""

@@ -109,8 +109,9 @@ def new_revision(message: str) -> Path:
     """Write the next revision's file: what the models hold beyond the newest revision
     (Alembic's autogenerate, compared on a scratch SQLite database at head). Review it
     before committing: autogenerate misses renames and data moves."""
-    script = ScriptDirectory.from_config(alembic_config())
-    number = f"{len(list(script.walk_revisions())) + 1:04d}"
+    # After the newest's number, not the count of revisions: numbers may skip (a branch's
+    # revision is numbered for its place after another branch's, merged later).
+    number = f"{int(head_revision()) + 1:04d}"
     with tempfile.TemporaryDirectory() as scratch:
         engine = create_engine(f"sqlite:///{scratch}/scratch.db")
         with engine.connect() as connection:

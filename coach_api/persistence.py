@@ -1,6 +1,7 @@
-"""Storing what the engine made: a trainer's routine, a user's scored session.
+"""Storing what the engine made: a trainer's routine, a user's scored session (with what
+it was scored from, so that it can be scored again), a re-scored session.
 
-Each is all or nothing (a failed commit deletes the blob just written), and the database
+Each is all or nothing (a failed commit deletes the blobs just written), and the database
 connection is not held while the lifting or scoring runs. Database and file work runs in
 threads, lifting and scoring in the engine's pool: the event loop only waits (a commit
 or a compressed blob would otherwise stall every other request). Used by the routes that
@@ -12,18 +13,89 @@ result once or not at all.
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
 import numpy as np
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from coach_api.db import Routine, WorkoutSession
 from coach_api.services import Engine, Music, save_poses
 from coach_api.settings import Settings
 from pose3d.sequence_json import KeypointSequence
+
+if TYPE_CHECKING:
+    from scoring.live import LiveSession
+
+
+class SessionInput(NamedTuple):
+    """What a session is scored from: the phone's keypoints (as the request's checks left
+    them: pixels, scores in [0, 1]) and, for a routine to music, the beats' times (s from
+    the first frame)."""
+
+    sequence: KeypointSequence
+    beat_times: list[float] | None = None
+
+
+def save_keypoints(blobs, name: str, source: SessionInput) -> str:
+    """Store ``source`` as the npz blob ``name`` (a job's input, a session's keypoints):
+    keypoints ``(T, J, 2)``, scores ``(T, J)``, fps, layout, image size and the beats when
+    there are some. Returns the name."""
+    sequence = source.sequence
+    beats = {}
+    if source.beat_times is not None:
+        beats["beat_times"] = np.asarray(source.beat_times, dtype=np.float64)
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        keypoints=sequence.keypoints,
+        scores=sequence.scores,
+        fps=np.float64(sequence.fps),
+        layout=np.str_(sequence.layout),
+        image_size=np.array([sequence.image_width, sequence.image_height]),
+        **beats,
+    )
+    blobs.put(name, buffer.getvalue())
+    return name
+
+
+def load_keypoints(blobs, name: str) -> SessionInput:
+    """What :func:`save_keypoints` stored (a blob without beats: ``beat_times`` None)."""
+    with np.load(io.BytesIO(blobs.get(name))) as data:
+        width, height = (int(v) for v in data["image_size"])
+        sequence = KeypointSequence(
+            layout=str(data["layout"]),
+            fps=float(data["fps"]),
+            image_width=width,
+            image_height=height,
+            keypoints=data["keypoints"],
+            scores=data["scores"],
+        )
+        beats = data["beat_times"].tolist() if "beat_times" in data.files else None
+    return SessionInput(sequence, beats)
+
+
+def live_input(session: LiveSession) -> SessionInput | None:
+    """What a finished live session was judged on: the phone's keypoints of the frames
+    that became poses (the stream's header), and its beats; None before any frame."""
+    received = session.received(slice(None))
+    if received is None:
+        return None
+    header = session.header()
+    sequence = KeypointSequence(
+        header["layout"],
+        header["fps"],
+        header["image_width"],
+        header["image_height"],
+        *received,
+    )
+    return SessionInput(sequence, session.beat_times)
 
 
 async def store_routine(
@@ -76,7 +148,7 @@ def save_routine(
 
 def _commit(settings: Settings, db: Session, row, finish: Finish | None) -> None:
     """Add ``row``, run ``finish`` and commit; on any failure roll back and delete the
-    row's blob (nothing half-stored)."""
+    row's blobs (nothing half-stored)."""
     db.add(row)
     try:
         if finish is not None:
@@ -86,6 +158,8 @@ def _commit(settings: Settings, db: Session, row, finish: Finish | None) -> None
     except BaseException:
         db.rollback()
         settings.blobs.delete(row.blob)
+        if getattr(row, "keypoints_blob", None):
+            settings.blobs.delete(row.keypoints_blob)
         raise
 
 
@@ -106,9 +180,14 @@ async def score_and_store(
     await anyio.to_thread.run_sync(db.commit)  # ends the read transaction: connection freed
     reference = await engine.run(engine.reference, settings.blobs, routine)
     report, poses = await engine.run(engine.score, sequence, reference, strictness, beat_times)
-    return await anyio.to_thread.run_sync(
-        store_session, settings, db, user_id, routine_id, routine_name, report, poses, sequence.fps
-    )
+
+    def store() -> WorkoutSession:
+        source = SessionInput(sequence, beat_times)
+        return store_session(
+            settings, db, user_id, routine_id, routine_name, report, poses, sequence.fps, source
+        )
+
+    return await anyio.to_thread.run_sync(store)
 
 
 def store_session(
@@ -120,14 +199,25 @@ def store_session(
     report: dict,
     poses: np.ndarray,
     fps: float,
+    source: SessionInput | None,
     job_id: int | None = None,
     finish: Finish | None = None,
 ) -> WorkoutSession:
-    """Store a scored session: its ``report`` and its lifted ``poses`` (a blob), made by
-    job ``job_id`` if given (and ``finish``, in the same transaction); nothing is left on
-    failure. Recorded sessions and finished live ones are stored alike. Blocking: run in
-    a thread."""
-    blob = save_poses(settings.blobs, f"session-{uuid.uuid4().hex}.npz", poses, fps)
+    """Store a scored session: its ``report``, its lifted ``poses`` ``(T, 17, 3)`` (m, at
+    ``fps``) and what it was scored from, ``source`` (None: nothing to keep, it cannot be
+    re-scored), as blobs; made by job ``job_id`` if given (and ``finish``, in the same
+    transaction); nothing is left on failure. Recorded sessions and finished live ones are
+    stored alike. Blocking: run in a thread."""
+    blobs = settings.blobs
+    blob = save_poses(blobs, f"session-{uuid.uuid4().hex}.npz", poses, fps)
+    keypoints = None
+    try:
+        if source is not None:
+            name = f"session-keypoints-{uuid.uuid4().hex}.npz"
+            keypoints = save_keypoints(blobs, name, source)
+    except BaseException:
+        blobs.delete(blob)
+        raise
     row = WorkoutSession(
         user_id=user_id,
         routine_id=routine_id,
@@ -136,6 +226,59 @@ def store_session(
         report_json=json.dumps(report),
         blob=blob,
         job_id=job_id,
+        keypoints_blob=keypoints,
     )
     _commit(settings, db, row, finish)
     return row
+
+
+# Called inside the re-scoring's transaction before its commit; raises to store nothing
+# (:meth:`coach_api.jobs.JobRun.hold`: the job was cancelled or taken over).
+Hold = Callable[[Session], None]
+
+
+def replace_scoring(
+    settings: Settings,
+    db: Session,
+    session_id: int,
+    replaced_blob: str,
+    routine_name: str,
+    report: dict,
+    poses: np.ndarray,
+    fps: float,
+    job_id: int,
+    hold: Hold,
+) -> bool:
+    """Give session ``session_id`` a re-scoring's ``report`` and ``poses`` ``(T, 17, 3)``
+    (m, at ``fps``) and its routine's ``routine_name`` of today, marked as job
+    ``job_id``'s, in one transaction with ``hold`` (the job still owns its attempt).
+    Only while its motion is still ``replaced_blob``: False, and nothing stored, when it
+    was re-scored by someone else or deleted meanwhile. The replaced motion blob is
+    deleted after the commit (a crash in between leaves a blob, never a row naming a
+    deleted one). Blocking: run in a thread."""
+    blobs = settings.blobs
+    blob = save_poses(blobs, f"session-{uuid.uuid4().hex}.npz", poses, fps)
+    try:
+        hold(db)  # first: the job's row lock orders this against a cancel
+        changed = db.execute(
+            update(WorkoutSession)
+            .where(WorkoutSession.id == session_id, WorkoutSession.blob == replaced_blob)
+            .values(
+                score=report["score"],
+                report_json=json.dumps(report),
+                blob=blob,
+                routine_name=routine_name,
+                rescored_by_job=job_id,
+                rescored_at=datetime.now(UTC),
+            )
+        ).rowcount
+        if changed == 1:
+            db.commit()
+        else:
+            db.rollback()
+    except BaseException:
+        db.rollback()
+        blobs.delete(blob)
+        raise
+    blobs.delete(replaced_blob if changed == 1 else blob)
+    return changed == 1

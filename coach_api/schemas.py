@@ -220,6 +220,63 @@ class SessionPublic(BaseModel):
     score: float
     created_at: UtcDatetime
     report: SessionReportOut
+    rescored_at: UtcDatetime | None = Field(
+        default=None, description="when the report was last re-scored; null: as first scored"
+    )
+
+
+MAX_RESCORE_SESSIONS = 500  # sessions one re-scoring job takes
+
+
+class RescoreCreate(BaseModel):
+    """Score some of the caller's sessions again with today's lifter, checks and routine
+    references (as a new session would be), e.g. after the coach was updated."""
+
+    model_config = REQUEST_CONFIG
+    session_ids: list[Annotated[int, Field(ge=1, le=2**62)]] = Field(
+        min_length=1,
+        max_length=MAX_RESCORE_SESSIONS,
+        description="the caller's sessions (a repeated id is re-scored once)",
+    )
+    strictness: Strictness | None = Field(
+        default=None, description="for every session; null keeps each session's own"
+    )
+
+
+class AdminRescoreCreate(BaseModel):
+    """Re-score every session (of one routine), a batch at a time: pass the answer's
+    ``next_after_session_id`` as ``after_session_id`` until it is null."""
+
+    model_config = REQUEST_CONFIG
+    routine_id: int | None = Field(default=None, ge=1, le=2**62)
+    after_session_id: int = Field(
+        default=0, ge=0, le=2**62, description="only sessions with a larger id"
+    )
+
+
+SkipReason = Literal[
+    "not_found", "no_keypoints", "routine_deleted", "unscorable", "rescored_meanwhile"
+]
+
+
+class SkippedSession(BaseModel):
+    """A session a re-scoring left as it was, and why: ``not_found`` (deleted since),
+    ``no_keypoints`` (stored before sessions kept their keypoints), ``routine_deleted``
+    (no reference to score against), ``unscorable`` (today's checks refuse its keypoints,
+    or the routine's reference: ``message`` says how), ``rescored_meanwhile`` (another
+    re-scoring job got there first)."""
+
+    session_id: int
+    reason: SkipReason
+    message: str
+
+
+class RescoreResult(BaseModel):
+    """What a finished re-scoring job did with its sessions."""
+
+    rescored: int = Field(ge=0, description="sessions with a new report and motion")
+    skipped: int = Field(ge=0, description="sessions left as they were")
+    skipped_sessions: list[SkippedSession]
 
 
 class ReportLinkPublic(BaseModel):
@@ -267,7 +324,8 @@ class FeedbackPublic(BaseModel):
 
 class JobPublic(BaseModel):
     """A background job; when ``status`` is ``done``, ``session_id`` (a scored session) or
-    ``routine_id`` (a routine made from a trainer's video) names what it made.
+    ``routine_id`` (a routine made from a trainer's video) names what it made, or
+    ``rescore`` says what a re-scoring did.
 
     queued -> running -> done | failed | cancelled; a running job whose attempt failed
     for a transient reason (or whose worker stopped) is queued again (``attempts`` counts
@@ -282,8 +340,21 @@ class JobPublic(BaseModel):
     attempts: int = Field(ge=0, description="runs started (more than 1 after a retry)")
     session_id: int | None
     routine_id: int | None = None
+    rescore: RescoreResult | None = None
     error: str
     created_at: UtcDatetime
+
+
+class RescoreBatchPublic(BaseModel):
+    """The re-scoring jobs one admin request queued: one per owner and up to
+    ``MAX_RESCORE_SESSIONS`` of their sessions, each the owner's job (in their
+    ``getJob``)."""
+
+    jobs: list[JobPublic]
+    sessions: int = Field(ge=0, description="sessions the jobs re-score")
+    next_after_session_id: int | None = Field(
+        description="pass as after_session_id for the next batch; null: none left"
+    )
 
 
 class ProgressPoint(BaseModel):

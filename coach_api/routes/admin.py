@@ -1,19 +1,24 @@
-"""Admin-only: roles, invitations, and exports (feedback for retraining)."""
+"""Admin-only: roles, invitations, exports (feedback for retraining), re-scoring."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy import select
 
 from coach_api.accounts import create_invitation
 from coach_api.db import Feedback, User
 from coach_api.deps import AdminUser, Id, SessionDep
 from coach_api.errors import ApiError
+from coach_api.jobs import submit_jobs
 from coach_api.openapi_errors import error_responses
+from coach_api.rescoring import admin_batch
 from coach_api.schemas import (
+    AdminRescoreCreate,
     FeedbackPublic,
     InvitationCreate,
     InvitationPublic,
+    JobPublic,
+    RescoreBatchPublic,
     RoleUpdate,
     UserPublic,
 )
@@ -60,3 +65,30 @@ def set_role(user_id: Id, body: RoleUpdate, admin: AdminUser, db: SessionDep) ->
     user.role = body.role
     db.commit()
     return UserPublic.model_validate(user)
+
+
+@router.post(
+    "/admin/rescore",
+    response_model=RescoreBatchPublic,
+    status_code=202,
+    operation_id="rescoreAllSessions",
+    responses=error_responses(403, 404, body=True),
+)
+def rescore_all(
+    request: Request, body: AdminRescoreCreate, admin: AdminUser, db: SessionDep
+) -> RescoreBatchPublic:
+    """Re-score every session (of ``routine_id``, if given) with today's lifter, checks
+    and references, e.g. after a model or scoring update: the next batch of up to 1,000
+    sessions with ids over ``after_session_id`` (call again with the answer's
+    ``next_after_session_id`` until it is null). One job per owner (and 500 sessions),
+    not one for all: each job is its owner's like the ones they queue themselves (in
+    their ``getJob``, gone with their account), re-scores only their sessions, and jobs
+    of different users run side by side on the workers. Admins see and may cancel every
+    job. 404 for a ``routine_id`` that does not exist."""
+    jobs, sessions, next_after = admin_batch(db, body.routine_id, body.after_session_id)
+    submit_jobs(request.app, db, jobs)
+    return RescoreBatchPublic(
+        jobs=[JobPublic.model_validate(job) for job in jobs],
+        sessions=sessions,
+        next_after_session_id=next_after,
+    )

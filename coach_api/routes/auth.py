@@ -88,10 +88,12 @@ def me(user: CurrentUser) -> UserPublic:
 
 @router.delete("/me", status_code=204, operation_id="deleteMe", responses=error_responses())
 def delete_me(user: CurrentUser, db: SessionDep, settings: SettingsDep, engine: EngineDep) -> None:
-    """Erase the account with its routines, sessions, feedback, videos and stored motion;
-    its tokens stop working. Users' sessions of its routines stay theirs (see README)."""
+    """Erase the account with its routines, sessions, feedback, videos, stored motion and
+    keypoints (sessions' and queued jobs'); its tokens stop working. Users' sessions of
+    its routines stay theirs (see README)."""
     blobs = [s.blob for s in user.sessions] + [r.blob for r in user.routines]
-    blobs += [job.video_blob for job in user.jobs if job.video_blob]
+    blobs += [s.keypoints_blob for s in user.sessions if s.keypoints_blob]
+    blobs += [name for job in user.jobs for name in (job.video_blob, job.input_blob) if name]
     streams = [stream.id for stream in user.live_streams]
     db.delete(user)
     db.commit()

@@ -85,7 +85,7 @@ from coach_api.live_streams import (
     mark_finished,
 )
 from coach_api.openapi_errors import ErrorDetail
-from coach_api.persistence import store_session
+from coach_api.persistence import live_input, store_session
 from coach_api.report_models import SessionReportOut, Strictness
 from coach_api.services import Engine
 from coach_api.settings import Settings
@@ -540,6 +540,7 @@ def _store(app: FastAPI, workout: _Workout, summary: LiveSummary) -> int:
                 summary.report,
                 summary.poses,
                 workout.session.fps,
+                live_input(workout.session),
                 finish=finish,
             )
         except Superseded:

@@ -8,9 +8,10 @@ from typing import Annotated
 
 import anyio
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.convertors import StringConvertor, register_url_convertor
 
 from coach_api.access import check_progress_allowed, usable_routine
 from coach_api.db import Feedback, Job, Routine, User, WorkoutSession
@@ -25,19 +26,20 @@ from coach_api.deps import (
     spend_rate,
 )
 from coach_api.errors import ApiError
-from coach_api.job_kinds import save_sequence
 from coach_api.jobs import cancel_job, submit_job
 from coach_api.json_requests import documented, read_keypoint_body
 from coach_api.openapi_errors import error_responses
-from coach_api.persistence import score_and_store
+from coach_api.persistence import SessionInput, save_keypoints, score_and_store
 from coach_api.report_links import issue_link
 from coach_api.report_page import page_routine, report_page
+from coach_api.rescoring import check_none_running, owned_sessions, rescore_job
 from coach_api.schemas import (
     FeedbackCreate,
     FeedbackPublic,
     JobPublic,
     ProgressPoint,
     ReportLinkPublic,
+    RescoreCreate,
     SessionCreate,
     SessionPage,
     SessionPublic,
@@ -46,6 +48,18 @@ from coach_api.services import Engine
 from pose3d.sequence_json import KeypointSequence
 
 router = APIRouter(tags=["sessions"])
+
+
+class _SessionIdSegment(StringConvertor):
+    """The ``{session_id}`` of ``/sessions/{session_id}``: any segment but ``rescore``,
+    which names an operation of its own. Text still reaches the route (a 422 naming
+    ``session_id``, as for any text id), while a GET or OPTIONS of ``/sessions/rescore``
+    answers 405 with ``Allow: POST``, the methods its schema lists."""
+
+    regex = "(?!rescore$)[^/]+"
+
+
+register_url_convertor("session_id", _SessionIdSegment())
 
 
 # What reading a keypoint body may answer beyond the always-declared statuses.
@@ -126,11 +140,35 @@ async def create_session_job(
     }
     # The job's input is kept as a blob, so any worker can run it, again after a crash.
     name = f"keypoints-{uuid.uuid4().hex}.npz"
-    await anyio.to_thread.run_sync(save_sequence, settings.blobs, name, sequence)
+    await anyio.to_thread.run_sync(save_keypoints, settings.blobs, name, SessionInput(sequence))
     job = Job(user_id=user.id, kind="session", params_json=json.dumps(params), input_blob=name)
     return await anyio.to_thread.run_sync(
         submit_job, request.app, db, job, lambda: settings.blobs.delete(name)
     )
+
+
+@router.post(
+    "/sessions/rescore",
+    response_model=JobPublic,
+    status_code=202,
+    operation_id="rescoreSessions",
+    responses=error_responses(404, 409, 429, body=True),
+)
+def rescore_sessions(
+    request: Request, body: RescoreCreate, user: RateLimitedUser, db: SessionDep
+) -> JSONResponse:
+    """Score some of the caller's sessions again with today's lifter, checks and routine
+    references, as a new session would be (after the coach was updated, so that their
+    history stays comparable): 202 and a job to poll. When ``done``, its ``rescore`` says
+    how many got a new report and which were skipped and why (sessions stored before
+    sessions kept their keypoints cannot be re-scored). A cancelled job keeps the
+    sessions it re-scored before. 404 naming the first id that is not the caller's
+    session (nothing queued); 409 ``rescore_running`` while another re-scoring of their
+    sessions is queued or running."""
+    session_ids = owned_sessions(db, user, body.session_ids)
+    check_none_running(db, user)
+    spend_rate(request, user)
+    return submit_job(request.app, db, rescore_job(user.id, session_ids, body.strictness))
 
 
 @router.get(
@@ -140,7 +178,8 @@ async def create_session_job(
     responses=error_responses(404),
 )
 def get_job(job_id: Id, user: CurrentUser, db: SessionDep) -> JobPublic:
-    """A background job: its status, its stage and progress, its attempts."""
+    """A background job: its status, its stage and progress, its attempts. Admins may see
+    every job (those re-scoring users' sessions are the users')."""
     return JobPublic.model_validate(_owned_job(db, user, job_id))
 
 
@@ -152,16 +191,19 @@ def get_job(job_id: Id, user: CurrentUser, db: SessionDep) -> JobPublic:
 )
 def cancel(job_id: Id, user: CurrentUser, db: SessionDep, settings: SettingsDep) -> JobPublic:
     """Cancel a queued or running job: it ends ``cancelled`` and stores nothing (a running
-    one stops at its next step). 409 ``job_finished`` if it had already ended."""
+    one stops at its next step; a re-scoring keeps the sessions it re-scored before).
+    409 ``job_finished`` if it had already ended. Admins may cancel every job."""
     job = _owned_job(db, user, job_id)
     if not cancel_job(db, settings, job):
         raise ApiError(409, "job_finished", f"job {job_id} has already ended", "job_id")
     return JobPublic.model_validate(job)
 
 
-def _owned_job(db, user, job_id: int) -> Job:
+def _owned_job(db: Session, user: User, job_id: int) -> Job:
+    """Job ``job_id`` if it is ``user``'s, or ``user`` is an admin (who queues re-scoring
+    jobs on behalf of their users); 404 otherwise."""
     job = db.get(Job, job_id)
-    if job is None or job.user_id != user.id:
+    if job is None or (job.user_id != user.id and user.role != "admin"):
         raise ApiError(404, "not_found", f"no job {job_id}", "job_id")
     return job
 
@@ -204,7 +246,7 @@ def _owned_session(db, user, session_id: int) -> WorkoutSession:
 
 
 @router.get(
-    "/sessions/{session_id}",
+    "/sessions/{session_id:session_id}",
     response_model=SessionPublic,
     operation_id="getSession",
     responses=error_responses(404),

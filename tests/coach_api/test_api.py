@@ -164,7 +164,7 @@ def test_delete_me_erases_everything(client, trainer_payload, user_payload):
         "/v1/sessions", headers=user, json={"routine_id": routine["id"], "keypoints": user_payload}
     )
     blobs = client.app.state.settings.blobs
-    assert len(blobs.names()) == 2
+    assert len(blobs.names()) == 3  # the routine's motion, the session's and its keypoints
     assert client.delete("/v1/me", headers=user).status_code == 204
     assert len(blobs.names()) == 1  # only the trainer's routine remains
     assert client.get("/v1/me", headers=user).status_code == 401
@@ -398,7 +398,7 @@ def test_blobs_in_a_gcs_bucket(settings, trainer_payload, user_payload, gcs_emul
         _, _, user, session = _scored_session(client, trainer_payload, user_payload)
         assert session.status_code == 201
         blobs = client.app.state.settings.blobs
-        assert len(blobs.names()) == 2 and not (settings.data_dir / "blobs").exists()
+        assert len(blobs.names()) == 3 and not (settings.data_dir / "blobs").exists()
         assert (
             client.get(f"/v1/sessions/{session.json()['id']}/report.html", headers=user).status_code
             == 200

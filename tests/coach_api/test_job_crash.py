@@ -1,7 +1,7 @@
 """kill -9 the worker in the middle of a long session's job and a trainer's video job,
-stop one (SIGTERM) mid-job, then kill -9 the API with its embedded worker in the middle
-of a session's: after a restart each job finishes exactly once (one stored session or
-routine)."""
+then in the middle of a re-scoring, stop one (SIGTERM) mid-job, then kill -9 the API with
+its embedded worker in the middle of a session's: after a restart each job finishes
+exactly once (one stored session or routine; each session re-scored once)."""
 
 from __future__ import annotations
 
@@ -62,6 +62,13 @@ def _stored_by_job(data, table: str, job_id: int) -> int:
         return db.execute(query, (job_id,)).fetchone()[0]
 
 
+def _rescored_by_job(data, job_id: int) -> dict[int, str]:
+    """The sessions job ``job_id`` re-scored, and when."""
+    with sqlite3.connect(data / "coach.db") as db:
+        query = "SELECT id, rescored_at FROM sessions WHERE rescored_by_job = ?"
+        return dict(db.execute(query, (job_id,)).fetchall())
+
+
 def _mid_job(job: dict) -> bool:
     """Running and past its first step: killed now, it has work left to redo."""
     return job["status"] == "running" and job["stage"] == "scoring"
@@ -105,7 +112,26 @@ def test_killed_worker_or_api_loses_no_job(
         assert _stored_by_job(data, "routines", video_job) == 1
         assert not list((data / "blobs").glob("video-*"))  # the video went once used
 
-        # 2. A worker stopped (SIGTERM) mid-job hands the job back at once.
+        # 2. The worker dies in the middle of re-scoring three sessions; the next attempt
+        # re-scores those left, not the ones done before.
+        ids = [client.get(f"/jobs/{first}", headers=headers).json()["session_id"]]
+        ids += [client.post("/sessions", headers=headers, json=body).json()["id"] for _ in range(2)]
+        rescore = {"session_ids": ids, "strictness": "expert"}
+        rescoring = client.post("/sessions/rescore", headers=headers, json=rescore).json()["id"]
+        _wait(client, headers, rescoring, lambda job: job["stage"] == "re-scoring 2 of 3")
+        _kill(worker)
+        before = _rescored_by_job(data, rescoring)
+        assert 1 <= len(before) < 3, before
+        worker = start_worker(data, **settings)
+        done = _wait(client, headers, rescoring, lambda job: job["status"] == "done")
+        assert done["attempts"] == 2 and done["rescore"]["rescored"] == 3, done
+        after = _rescored_by_job(data, rescoring)
+        assert sorted(after) == sorted(ids)
+        assert {i: after[i] for i in before} == before  # each session re-scored once
+        reports = [client.get(f"/sessions/{i}", headers=headers).json()["report"] for i in ids]
+        assert {report["strictness"] for report in reports} == {"expert"}
+
+        # 3. A worker stopped (SIGTERM) mid-job hands the job back at once.
         handed = client.post("/session-jobs", headers=headers, json=body).json()["id"]
         _wait(client, headers, handed, _mid_job)
         worker.send_signal(signal.SIGTERM)
@@ -113,7 +139,7 @@ def test_killed_worker_or_api_loses_no_job(
         queued = client.get(f"/jobs/{handed}", headers=headers).json()
         assert (queued["status"], queued["attempts"]) == ("queued", 1)
 
-        # 3. The API with its embedded worker dies mid-job; the restarted one finishes it
+        # 4. The API with its embedded worker dies mid-job; the restarted one finishes it
         # (and the job handed back above).
         _kill(api)
         api = start_server(data, port, **settings)  # embedded worker: the default
@@ -128,7 +154,7 @@ def test_killed_worker_or_api_loses_no_job(
         # The restarted API took the handed-back job too: killed with it, or not yet begun.
         done = _wait(client, headers, handed, lambda job: job["status"] == "done")
         assert done["attempts"] in (2, 3) and _stored_by_job(data, "sessions", handed) == 1
-        assert client.get("/sessions", headers=headers).json()["total"] == 3
+        assert client.get("/sessions", headers=headers).json()["total"] == 5
     finally:
         for process in (api, worker):
             if process.poll() is None:

@@ -76,6 +76,7 @@ def store(ctx, run) -> WorkoutSession:
             {"score": 80.0},
             np.zeros((3, 17, 3)),
             30.0,
+            None,
             job_id=run.job.id,
             finish=lambda db, row: run.finish(db, session_id=row.id),
         )
