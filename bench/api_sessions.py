@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import io
 import json
 import subprocess
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -28,7 +26,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench.common import report
+from bench.common import export_tree, report
 from coach_client.local_server import free_port, grant_role, server_env, start_server
 from synthetic_data.detector import phone_json
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
@@ -58,17 +56,6 @@ def _git(*args: str) -> str:
     return subprocess.run(
         ["git", *args], cwd=REPO, check=True, capture_output=True, text=True
     ).stdout.strip()
-
-
-def _export(commit: str, folder: Path) -> Path:
-    """The source tree of ``commit``, written into ``folder`` (nothing in the repository
-    changes: no worktree, no checkout)."""
-    archive = subprocess.run(
-        ["git", "archive", "--format=tar", commit], cwd=REPO, check=True, capture_output=True
-    ).stdout
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        tar.extractall(folder, filter="data")
-    return folder
 
 
 class Server:
@@ -177,7 +164,7 @@ def main(argv: list[str] | None = None) -> None:
     keypoints = phone_json(clip, 1)
     with tempfile.TemporaryDirectory() as folder:
         folder = Path(folder)
-        trees = {"baseline": _export(args.baseline, folder / "baseline"), "new": REPO}
+        trees = {"baseline": export_tree(args.baseline, folder / "baseline"), "new": REPO}
         servers = {v: Server(trees[v], folder / f"data-{v}") for v in VARIANTS}
         try:
             bodies = {

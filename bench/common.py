@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import platform
+import subprocess
+import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -94,3 +97,15 @@ def report(
     path = write_results(name, describe_machine() | (context or {}), rows, columns)
     print(f"wrote {path}")
     return path
+
+
+def export_tree(commit: str, folder: Path) -> Path:
+    """The source tree of ``commit`` of this repository, written into ``folder`` (nothing
+    in the repository changes: no worktree, no checkout): a benchmark's baseline."""
+    repo = Path(__file__).resolve().parent.parent
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", commit], cwd=repo, check=True, capture_output=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(folder, filter="data")
+    return folder

@@ -1,0 +1,222 @@
+"""Live streams under load: this working tree against a baseline commit, interleaved.
+
+Two measures, each for the baseline commit's code (exported with ``git archive``) and this
+working tree's, taking turns (ABBA order over ``--repeats``):
+
+* **Concurrent streams** (1, 20, 100, 200 by default): ``coach-api serve`` on loopback
+  with the bundled lifter; N sockets stream a real-time 30-fps squat (MediaPipe-33) in
+  5-frame batches for ``--seconds``. Rows: p50 / p99 from a batch sent to its
+  ``progress`` received, the server's CPU-seconds per stream-second (its process's user
+  + system time over the streaming), and its memory per stream (resident size with the
+  streams open, less before, over N).
+* **Cost per second of stream at minute 1 and minute 10**: in a child process on the
+  tree's own code, a live session (bundled models) is filled with 1 or 10 minutes of
+  frames the way the socket feeds it (5-frame pushes, a repetition check every half
+  second), then the next 30 s of frames are timed: CPU-seconds per second of stream, and
+  minute 10 / minute 1.
+
+    python -m bench.live --baseline a5ca629      # bench/results/live.{json,md}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench.api_sessions import Server
+from bench.common import export_tree, report
+
+REPO = Path(__file__).resolve().parent.parent
+VARIANTS = ("baseline", "new")
+BATCH = 5  # frames per message, as a phone sends them
+TICKS = Path(__file__).with_name("live_ticks.py")  # the child of the cost per second
+COLUMNS = ["measure", "streams", "base_min", "base_median", "new_min", "new_median", "ratio"]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process ``pid`` has used (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def _resident_bytes(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmRSS")
+
+
+def _messages(seconds: float) -> tuple[dict, list[str]]:
+    """The stream header and the frame messages (JSON text, made once) of ``seconds`` of
+    a squat filmed by a phone."""
+    from synthetic_data.detector import phone_json
+    from synthetic_data.generator import ClipRequest, generate_clip
+
+    clip = generate_clip(ClipRequest(seed=6, movement="squat", duration_s=seconds, num_cameras=1))
+    payload = phone_json(clip, 1)
+    header = {k: payload[k] for k in ("layout", "fps", "image_width", "image_height")}
+    frames = payload["frames"]
+    texts = [
+        json.dumps({"type": "frames", "frames": frames[first : first + BATCH]})
+        for first in range(0, len(frames), BATCH)
+    ]
+    return header, texts
+
+
+async def _streams(server: Server, streams: int, header: dict, texts: list[str]) -> dict:
+    """``streams`` sockets streaming ``texts`` in real time at once: latencies (ms), the
+    server's CPU-seconds per stream-second and memory per stream (bytes)."""
+    import websockets
+
+    token = server.headers["Authorization"].split()[1]
+    start = json.dumps({"type": "start", "token": token, "routine_id": server.routine_id, **header})
+    period = BATCH / header["fps"]
+    latencies: list[float] = []
+    opened, go = asyncio.Event(), asyncio.Event()
+    ready = 0
+    pid = server.process.pid
+    url = server.url.replace("http", "ws", 1) + "/live"
+
+    async def stream(offset: float) -> None:
+        nonlocal ready
+        async with websockets.connect(url, max_size=2**24) as socket:
+            await socket.send(start)
+            await socket.recv()
+            ready += 1
+            if ready == streams:
+                opened.set()
+            await go.wait()
+            await asyncio.sleep(offset)  # phones do not send in lockstep
+            began = time.perf_counter()
+            for number, text in enumerate(texts):
+                sent = time.perf_counter()
+                await socket.send(text)
+                while json.loads(await socket.recv())["type"] != "progress":
+                    pass
+                latencies.append(time.perf_counter() - sent)
+                await asyncio.sleep(max(0.0, began + (number + 1) * period - time.perf_counter()))
+
+    before_memory = _resident_bytes(pid)
+    tasks = [asyncio.create_task(stream(i * period / streams)) for i in range(streams)]
+    await opened.wait()
+    cpu_before, wall_before = _cpu_seconds(pid), time.perf_counter()
+    go.set()
+    await asyncio.sleep(len(texts) * period / 2)
+    memory = (_resident_bytes(pid) - before_memory) / streams
+    await asyncio.gather(*tasks)
+    cpu = _cpu_seconds(pid) - cpu_before
+    stream_seconds = streams * len(texts) * period
+    ms = 1000 * np.asarray(latencies)
+    return {
+        "p50_ms": float(np.percentile(ms, 50)),
+        "p99_ms": float(np.percentile(ms, 99)),
+        "cpu_per_stream_s": cpu / stream_seconds,
+        "mib_per_stream": memory / 2**20,
+        "wall_s": time.perf_counter() - wall_before,
+    }
+
+
+def _tick_cost(tree: Path, minutes: float) -> dict:
+    """The cost per second of stream after ``minutes`` of it, on ``tree``'s code."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    done = subprocess.run(
+        # Its text, not its path: bench/ would shadow the tree's scoring package, and a
+        # baseline tree may not have the file.
+        [sys.executable, "-c", TICKS.read_text(), str(minutes)],
+        cwd=tree,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _rows(runs: dict) -> list[dict]:
+    rows = []
+    for (measure, streams), by_variant in runs.items():
+        base, new = (by_variant[v] for v in VARIANTS)
+        ratio = round(float(np.median(new) / np.median(base)), 2) if np.median(base) else "-"
+        rows.append(
+            {
+                "measure": measure,
+                "streams": streams,
+                "base_min": round(float(np.min(base)), 3),
+                "base_median": round(float(np.median(base)), 3),
+                "new_min": round(float(np.min(new)), 3),
+                "new_median": round(float(np.median(new)), 3),
+                "ratio": ratio,
+            }
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--baseline", default="HEAD", help="commit to compare the tree with")
+    parser.add_argument("--repeats", type=int, default=2, help="runs per variant and measure")
+    parser.add_argument("--streams", default="1,20,100,200", help="concurrent streams")
+    parser.add_argument("--seconds", type=float, default=20.0, help="length of each stream")
+    parser.add_argument("--minutes", default="1,10", help="session ages for the cost per tick")
+    args = parser.parse_args(argv)
+    counts = [int(n) for n in args.streams.split(",") if n]
+    ages = [float(m) for m in args.minutes.split(",") if m]
+    header, texts = _messages(args.seconds)
+    runs: dict[tuple[str, int | str], dict[str, list[float]]] = {}
+
+    def add(measure: str, key, variant: str, value: float) -> None:
+        runs.setdefault((measure, key), {v: [] for v in VARIANTS})[variant].append(value)
+
+    with tempfile.TemporaryDirectory() as folder:
+        folder = Path(folder)
+        trees = {"baseline": export_tree(args.baseline, folder / "baseline"), "new": REPO}
+        for repeat in range(args.repeats):
+            for minutes in ages:
+                order = VARIANTS if repeat % 2 == 0 else VARIANTS[::-1]
+                for v in order:
+                    cost = _tick_cost(trees[v], minutes)
+                    add("CPU s per stream s at minute", f"{minutes:g} min", v, cost["cpu_per_s"])
+                    print(f"{v} minute {minutes:g}: {cost}", flush=True)
+        servers = {v: Server(trees[v], folder / f"data-{v}") for v in VARIANTS}
+        try:
+            for v in VARIANTS:  # warm-up: the routine's reference, lazy imports
+                asyncio.run(_streams(servers[v], 1, header, texts[:20]))
+            for repeat in range(args.repeats):
+                for streams in counts:
+                    order = VARIANTS if repeat % 2 == 0 else VARIANTS[::-1]
+                    for v in order:
+                        result = asyncio.run(_streams(servers[v], streams, header, texts))
+                        print(f"{v} {streams} streams: {result}", flush=True)
+                        add("p50 ms", streams, v, result["p50_ms"])
+                        add("p99 ms", streams, v, result["p99_ms"])
+                        add("server CPU s per stream s", streams, v, result["cpu_per_stream_s"])
+                        add("MiB per stream", streams, v, result["mib_per_stream"])
+        finally:
+            for server in servers.values():
+                server.stop()
+    context = {
+        "baseline": args.baseline,
+        "new": subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip(),
+        "repeats": args.repeats,
+        "seconds_per_stream": args.seconds,
+        "batch_frames": BATCH,
+        "load_average_at_end": os.getloadavg()[0],
+    }
+    title = f"Live streams: {context['new']} vs {context['baseline']} (new / baseline)"
+    report("live", title, _rows(runs), COLUMNS, context)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Child of ``bench.live``: the CPU cost per second of a live stream after N minutes of it.
+
+Runs on whichever source tree is first on ``PYTHONPATH`` (a baseline commit's or this
+one's), using only what every version of the live session offers: ``LiveSession(models,
+reference, header, strictness)``, ``push``, ``check_due`` and ``finished_reps``. The
+session is fed ``minutes`` of a squat the way the socket feeds it (5-frame pushes, a
+repetition check whenever one is due), then the next 30 s are timed (CPU time of this
+process, torch on one thread as in the API). Prints one JSON line.
+
+    cd <tree> && PYTHONPATH=. python -c "$(cat bench/live_ticks.py)" 10
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import torch
+
+from lab.clips import reference_for
+from lab.live_eval import live_models
+from scoring.live import LiveSession
+from scoring.population import PopulationModel
+from synthetic_data.detector import phone_json
+from synthetic_data.generator import ClipRequest, generate_clip
+
+BATCH = 5
+TIMED_S = 30.0
+
+
+def main() -> None:
+    minutes = float(sys.argv[1])
+    torch.set_num_threads(1)
+    models = live_models(PopulationModel.load())
+    duration = minutes * 60 + TIMED_S
+    clip = generate_clip(ClipRequest(seed=6, movement="squat", duration_s=duration, num_cameras=1))
+    payload = phone_json(clip, 1)
+    frames = payload.pop("frames")
+    header = {k: payload[k] for k in ("layout", "fps", "image_width", "image_height")}
+    session = LiveSession(models, reference_for("squat", {})[0], header, "intermediate")
+    timed_from = len(frames) - int(TIMED_S * clip.fps)
+
+    def feed(first: int, end: int) -> int:
+        reps = 0
+        for start in range(first, end, BATCH):
+            session.push(frames[start : min(start + BATCH, end)])
+            if session.check_due():
+                reps += len(session.finished_reps())
+        return reps
+
+    feed(0, timed_from)
+    cpu, wall = time.process_time(), time.perf_counter()
+    reps = feed(timed_from, len(frames))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    result = {"minutes": minutes, "cpu_per_s": cpu / TIMED_S, "wall_per_s": wall / TIMED_S}
+    print(json.dumps(result | {"reps_in_timed": reps}))
+
+
+if __name__ == "__main__":
+    main()
