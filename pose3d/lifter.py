@@ -353,16 +353,18 @@ class LiftStream:
         points, conf, lay = validate_keypoints(keypoints, scores, self.layout)
         points, conf = to_input_layout(points, conf, lay, self.lifter.metadata.input_layout)
         present = ~missing_mask(points, conf, self.min_score)
-        last_seen, rows, indices = self._last_seen, [], []
+        last_seen, completed, indices = self._last_seen, [], []
         for index in range(len(points)):
             current = _fill_from_history(points[index], present[index], last_seen)
             if current is None:
                 continue
             last_seen = current
-            rows.append(normalize_screen_coordinates(current, self.width, self.height))
+            completed.append(current)
             indices.append(index)
-        inputs = np.array(rows, dtype=np.float32).reshape(len(rows), points.shape[1] * 2)
-        return _Prepared(inputs, indices, len(points), last_seen)
+        frames = np.array(completed, dtype=np.float32).reshape(len(completed), *points.shape[1:])
+        inputs = normalize_screen_coordinates(frames, self.width, self.height)
+        flat = inputs.reshape(len(frames), frames.shape[1] * 2)  # (n, J_in * 2), n = 0 too
+        return _Prepared(flat, indices, len(points), last_seen)
 
     def _commit(self, prepared: _Prepared, poses: np.ndarray | None) -> list[np.ndarray | None]:
         """Take in ``prepared`` frames whose poses ``(n, 17, 3)`` the network gave; returns
