@@ -71,8 +71,8 @@ class Engine:
         metrics=None,
     ) -> None:
         torch.set_num_threads(1)  # concurrent requests share the cores
-        # Likewise BLAS: a multi-threaded product waits for every core, and on a busy
-        # machine that wait made small live products ten times slower or more.
+        # Likewise BLAS (the live lifter's products): a multi-threaded product waits for
+        # every core, which a busy machine makes slow (docs/design-notes.md, pose3d).
         threadpool_limits(1, user_api="blas")
         self.lifter, self.recordings = lifter, recordings
         self.population, self.metrics = population, metrics

@@ -210,6 +210,8 @@ def test_a_restored_stream_goes_on_with_identical_poses(bundled, cut):
         b = restored.push_many(keypoints[start : start + 11], scores[start : start + 11])
         assert [p is None for p in a] == [p is None for p in b]
         assert all(np.array_equal(p, q) for p, q in zip(a, b, strict=True) if p is not None)
+    # The state was a copy: pushing on did not change it.
+    assert all(np.array_equal(c, s) for c, s in zip(state.caches, saved.caches, strict=True))
 
 
 def test_the_state_is_the_receptive_field_and_not_more(bundled):
