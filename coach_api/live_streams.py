@@ -1,11 +1,11 @@
 """Live streams kept in the database, so that a live socket can be resumed on any replica.
 
-A live socket's state (the causal lifter's window, the poses, the repetitions sent) is in
-the memory of the replica that holds the socket. Behind a load balancer, a phone that
+A live socket's state (the causal lifter's layer caches, the poses, the repetitions sent)
+is in the memory of the replica that holds the socket. Behind a load balancer, a phone that
 reconnects (a network change, a replica stopped by a deploy or a scale-in) may reach
 another replica. So each stream is a :class:`~coach_api.db.LiveStream` row, and every
 ``live_checkpoint_s`` seconds of frames what the session gained since the last
-checkpoint (poses, the keypoints they came from, the causal lifter's few-kilobyte memory:
+checkpoint (poses, the keypoints they came from, the causal lifter's memory of ~80 KB:
 :class:`~scoring.live.LiveState`) goes to a chunk blob and the row records it: one blob
 write and one row update, a cost that does not grow with the session. Resuming reads
 the chunks into a new :class:`~scoring.live.LiveSession`, with no lifting, and it goes
@@ -114,9 +114,11 @@ def checkpoint(
 
 
 def encode_chunk(gained: LiveState) -> bytes:
-    """A chunk as npz: the arrays gained, the frame count and the stream's memory."""
+    """A chunk as npz: the arrays gained, the frame count and the stream's memory (its
+    per-layer caches as ``cache_0``, ``cache_1``, ...; none before the first frame)."""
     buffer = io.BytesIO()
     last_seen = gained.stream.last_seen
+    caches = {f"cache_{layer}": cache for layer, cache in enumerate(gained.stream.caches)}
     np.savez_compressed(
         buffer,
         keypoints=gained.keypoints,
@@ -124,9 +126,9 @@ def encode_chunk(gained: LiveState) -> bytes:
         poses=gained.poses,
         scores=gained.scores,
         frames=np.int64(gained.frames),
-        window=gained.stream.window,
         last_seen=np.zeros((0, 2), np.float32) if last_seen is None else last_seen,
         frames_seen=np.int64(gained.stream.frames_seen),
+        **caches,
     )
     return buffer.getvalue()
 
@@ -141,7 +143,9 @@ def decode_chunks(chunks: list[bytes]) -> LiveState:
         for key in ("keypoints", "keypoint_scores", "poses", "scores")
     }
     last_seen = last["last_seen"] if len(last["last_seen"]) else None
-    memory = StreamState(last["window"], last_seen, int(last["frames_seen"]))
+    layers = sum(name.startswith("cache_") for name in last.files)
+    caches = [last[f"cache_{layer}"] for layer in range(layers)]
+    memory = StreamState(caches, last_seen, int(last["frames_seen"]))
     return LiveState(**joined, frames=int(last["frames"]), stream=memory)
 
 

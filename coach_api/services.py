@@ -2,7 +2,8 @@
 :mod:`pose2d.front_end`), lift, build references, score.
 
 CPU-heavy steps run in worker threads (a bounded pool) so the event loop stays free;
-torch is limited to one thread per call so concurrent requests share the cores.
+torch and BLAS (the live lifter's products are numpy's) are limited to one thread per
+call so concurrent requests share the cores.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Literal, NamedTuple
 import anyio
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from coach_api.errors import ApiError
 from pose2d import clean_keypoints
@@ -70,6 +72,9 @@ class Engine:
         metrics=None,
     ) -> None:
         torch.set_num_threads(1)  # concurrent requests share the cores
+        # Likewise BLAS (the live lifter's products): a multi-threaded product waits for
+        # every core, which a busy machine makes slow (docs/design-notes.md, pose3d).
+        threadpool_limits(1, user_api="blas")
         self.lifter, self.recordings = lifter, recordings
         self.population, self.metrics = population, metrics
         self._references: dict[str, Reference] = {}

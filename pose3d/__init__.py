@@ -22,6 +22,7 @@ _LAZY = {
     "load_checkpoint": "pose3d.checkpoint",
     "save_checkpoint": "pose3d.checkpoint",
     "LiftStream": "pose3d.lifter",
+    "lift_streams": "pose3d.lifter",
     "Lifter": "pose3d.lifter",
     "ModelNotBundledError": "pose3d.lifter",
     "mpjpe": "pose3d.metrics",

@@ -1,20 +1,24 @@
 """Public inference API: lift 2D keypoint sequences to 3D poses.
 
 :class:`Lifter` lifts whole sequences (offline scoring); :class:`LiftStream` lifts one
-frame at a time with a causal model (live feedback). Both take pixels in ``coco17`` or
-``mediapipe33`` and return H36M-17 root-relative camera-space poses in metres.
+frame at a time with a causal model (live feedback), and :func:`lift_streams` lifts the
+new frames of many streams in one network pass (a live server's tick). All take pixels in
+``coco17`` or ``mediapipe33`` and return H36M-17 root-relative camera-space poses in
+metres.
 """
 
 from __future__ import annotations
 
 import os
-from collections import deque
+from collections.abc import Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
+from pose3d.cached_stream import CachedCausalModel, StreamMemory
 from pose3d.camera import normalize_screen_coordinates
 from pose3d.checkpoint import LifterMetadata, load_checkpoint
 from pose3d.keypoints import (
@@ -202,6 +206,12 @@ class Lifter:
             poses = resample_at(poses, model_times, np.arange(length) / float(fps))
         return poses.astype(np.float32)
 
+    @cached_property
+    def cached_model(self) -> CachedCausalModel:
+        """The causal model folded for incremental lifting (built once, shared by this
+        lifter's streams)."""
+        return CachedCausalModel(self.model)
+
     def strided_model(self) -> TemporalModelStrided:
         """The strided twin with this model's weights (eval mode): one output per window."""
         twin = TemporalModelStrided(**self.model.hyperparameters)
@@ -227,24 +237,37 @@ class Lifter:
 
 
 class StreamState(NamedTuple):
-    """A :class:`LiftStream`'s memory: ``window`` ``(W, J, 2)`` the last normalised frames
-    (``W`` up to the receptive field; ``J`` the model's input joints), ``last_seen``
-    ``(J, 2)`` pixels the last frame as completed (``None`` before any joint was seen),
-    and ``frames_seen``. A few kilobytes: what a live stream saves to go on elsewhere."""
+    """A :class:`LiftStream`'s memory: ``caches`` per network layer ``(H_l, C_l)`` float32,
+    the layer's inputs of the last ``H_l`` frames, oldest first (``receptive_field - 1``
+    frames in all; an empty list before the first frame), ``last_seen`` ``(J, 2)`` pixels
+    the last frame as completed (``None`` before any joint was seen), and
+    ``frames_seen``. About 80 KB for the bundled model: what a live stream saves to go
+    on elsewhere."""
 
-    window: np.ndarray
+    caches: list[np.ndarray]
     last_seen: np.ndarray | None
     frames_seen: int
+
+
+class _Prepared(NamedTuple):
+    """One stream's pushed frames made ready for the network, without changing it yet."""
+
+    inputs: np.ndarray  # (n, J_in * 2) the completed frames, normalised and flattened
+    indices: list[int]  # which pushed frame each input row is
+    pushed: int  # frames pushed, with those that gave no input
+    last_seen: np.ndarray | None  # the stream's last completed frame after these
 
 
 class LiftStream:
     """Frame-by-frame causal lifting with bounded memory.
 
-    Keeps the last ``receptive_field`` normalised frames. Before the window is full it is
-    padded with the first frame, which reproduces :meth:`Lifter.lift` on a causal model
-    exactly for complete keypoints. A joint missing in a frame keeps its last seen
-    position (the future is not known yet); a joint not yet seen at all sits at the
-    centre of the visible joints.
+    Runs the model incrementally (:class:`~pose3d.cached_stream.CachedCausalModel`): each
+    layer keeps the inputs of the last frames that its kernel still needs, and a frame
+    costs one output per layer. Before ``receptive_field`` frames have come the past is
+    the first frame repeated, which reproduces :meth:`Lifter.lift` on a causal model for
+    complete keypoints. A joint missing in a frame keeps its last seen position (the
+    future is not known yet); a joint not yet seen at all sits at the centre of the
+    visible joints.
 
     Args:
         lifter: A lifter whose model is causal.
@@ -273,27 +296,34 @@ class LiftStream:
         self.warmup_frames = self.receptive_field if warmup_frames is None else warmup_frames
         if not 1 <= self.warmup_frames <= self.receptive_field:
             raise ValueError(f"warmup_frames must be in 1..{self.receptive_field}")
-        self._model = lifter.strided_model()
-        self._window: deque[np.ndarray] = deque(maxlen=self.receptive_field)
+        self._network = lifter.cached_model
+        self._memory: StreamMemory | None = None  # None until the first frame
         self._last_seen: np.ndarray | None = None
         self.frames_seen = 0
 
     def state(self) -> StreamState:
         """What the stream remembers, to be saved and :meth:`restore`-d elsewhere."""
-        window = np.stack(self._window) if self._window else np.zeros((0, 0, 2), np.float32)
-        return StreamState(window, self._last_seen, self.frames_seen)
+        caches = [] if self._memory is None else self._memory.caches()
+        return StreamState(caches, self._last_seen, self.frames_seen)
 
     def restore(self, state: StreamState) -> None:
         """Take up where the stream ``state`` was saved from left off: the next pushes
-        give what they would have given there."""
-        self._window.clear()
-        self._window.extend(np.asarray(state.window, dtype=np.float32))
+        give what they would have given there. Raises ``ValueError`` if the caches do
+        not fit this stream's model (saved with another one)."""
+        caches = [np.asarray(cache, dtype=np.float32) for cache in state.caches]
+        shapes = [cache.shape for cache in caches]
+        if caches and shapes != self._network.cache_shapes:
+            raise ValueError(
+                f"the saved stream's caches {shapes} do not fit this model's "
+                f"{self._network.cache_shapes}"
+            )
+        self._memory = StreamMemory(caches) if caches else None
         self._last_seen = None if state.last_seen is None else np.asarray(state.last_seen)
         self.frames_seen = int(state.frames_seen)
 
     def reset(self) -> None:
         """Forget all frames (a new person or a new clip)."""
-        self._window.clear()
+        self._memory = None
         self._last_seen = None
         self.frames_seen = 0
 
@@ -315,42 +345,106 @@ class LiftStream:
         self, keypoints: np.ndarray, scores: np.ndarray | None = None
     ) -> list[np.ndarray | None]:
         """Add a batch of frames ``(N, J, 2)`` (+ scores ``(N, J)``): one pose (or ``None``)
-        per frame, exactly as N calls of :meth:`push` would give, with one forward pass
-        for the whole batch (what a live server wants for small batches)."""
+        per frame, exactly as N calls of :meth:`push` would give, in one network pass."""
+        return lift_streams([self], [(keypoints, scores)])[0]
+
+    def _prepare(self, keypoints: np.ndarray, scores: np.ndarray | None) -> _Prepared:
+        """Validate, complete and normalise pushed frames; the stream is not changed."""
         points, conf, lay = validate_keypoints(keypoints, scores, self.layout)
         points, conf = to_input_layout(points, conf, lay, self.lifter.metadata.input_layout)
         present = ~missing_mask(points, conf, self.min_score)
-        windows, ready = [], []
+        last_seen, completed, indices = self._last_seen, [], []
         for index in range(len(points)):
-            current = self._fill_from_history(points[index], present[index])
+            current = _fill_from_history(points[index], present[index], last_seen)
             if current is None:
                 continue
-            self._last_seen = current
-            normalised = normalize_screen_coordinates(current, self.width, self.height)
-            if not self._window:
-                self._window.extend([normalised] * (self.receptive_field - 1))
-            self._window.append(normalised)
+            last_seen = current
+            completed.append(current)
+            indices.append(index)
+        frames = np.array(completed, dtype=np.float32).reshape(len(completed), *points.shape[1:])
+        inputs = normalize_screen_coordinates(frames, self.width, self.height)
+        flat = inputs.reshape(len(frames), frames.shape[1] * 2)  # (n, J_in * 2), n = 0 too
+        return _Prepared(flat, indices, len(points), last_seen)
+
+    def _commit(self, prepared: _Prepared, poses: np.ndarray | None) -> list[np.ndarray | None]:
+        """Take in ``prepared`` frames whose poses ``(n, 17, 3)`` the network gave; returns
+        one pose or ``None`` per pushed frame."""
+        self._last_seen = prepared.last_seen
+        results: list[np.ndarray | None] = [None] * prepared.pushed
+        for row, index in enumerate(prepared.indices):
             self.frames_seen += 1
             if self.frames_seen >= self.warmup_frames:
-                windows.append(np.stack(self._window))
-                ready.append(index)
-        results: list[np.ndarray | None] = [None] * len(points)
-        if windows:
-            with torch.inference_mode():
-                poses = self._model(torch.from_numpy(np.stack(windows)))[:, -1].numpy().copy()
-            poses[:, 0] = 0.0  # root-relative, as in Lifter.lift
-            for index, pose in zip(ready, poses, strict=True):
-                results[index] = pose
+                results[index] = poses[row]
         return results
 
-    def _fill_from_history(self, points: np.ndarray, present: np.ndarray) -> np.ndarray | None:
-        """Complete one frame ``(J, 2)`` from the last frame or the visible centroid."""
-        if present.all():
-            return points
-        if self._last_seen is not None:
-            return np.where(present[:, None], points, self._last_seen)
-        if not present.any():
-            return None
-        filled = points.copy()
-        filled[~present] = points[present].mean(axis=0)
-        return filled
+
+def _fill_from_history(
+    points: np.ndarray, present: np.ndarray, last_seen: np.ndarray | None
+) -> np.ndarray | None:
+    """Complete one frame ``(J, 2)`` from the last completed frame or the visible
+    centroid; ``None`` if no joint was ever seen."""
+    if present.all():
+        return points
+    if last_seen is not None:
+        return np.where(present[:, None], points, last_seen)
+    if not present.any():
+        return None
+    filled = points.copy()
+    filled[~present] = points[present].mean(axis=0)
+    return filled
+
+
+def lift_streams(
+    streams: Sequence[LiftStream],
+    frames: Sequence[tuple[np.ndarray, np.ndarray | None]],
+) -> list[list[np.ndarray | None]]:
+    """Push new frames to many streams with one network pass for all of them.
+
+    What a live server calls once per tick: each stream's result is exactly what its
+    :meth:`LiftStream.push_many` would give, but the layers run once over the new frames
+    of every stream together, which amortises the weights' memory traffic and the
+    per-call overhead over the streams.
+
+    Args:
+        streams: Distinct streams of one lifter.
+        frames: Per stream its keypoints ``(k, J, 2)`` pixels (``k >= 1``, the stream's
+            layout) and scores ``(k, J)`` or ``None``.
+
+    Returns:
+        Per stream, one ``(17, 3)`` float32 pose (metres) or ``None`` per pushed frame.
+
+    Raises:
+        ValueError: a stream's frames are invalid (naming the problem, as
+            :meth:`LiftStream.push_many`), a stream is passed twice or the streams have
+            different lifters. Every stream is checked before any changes.
+    """
+    if len(streams) != len(frames):
+        raise ValueError(f"got {len(streams)} streams but {len(frames)} frame batches")
+    if len({id(stream) for stream in streams}) != len(streams):
+        raise ValueError("a stream may be pushed only once per call")
+    if len({id(stream._network) for stream in streams}) > 1:
+        raise ValueError("the streams lifted together must share one lifter")
+    prepared = [stream._prepare(*batch) for stream, batch in zip(streams, frames, strict=True)]
+    lifted = [index for index, ready in enumerate(prepared) if len(ready.inputs)]
+    poses: list[np.ndarray | None] = [None] * len(streams)
+    if lifted:
+        network = streams[lifted[0]]._network
+        memories = {index: streams[index]._memory for index in lifted}
+        fresh = [index for index in lifted if memories[index] is None]
+        if fresh:
+            # A new stream's past is its first frame repeated (the padded window).
+            first = np.stack([prepared[index].inputs[0] for index in fresh])
+            for index, caches in zip(fresh, network.initial_caches(first), strict=True):
+                memories[index] = StreamMemory(caches)
+        outputs = network.advance(
+            [memories[index] for index in lifted], [prepared[index].inputs for index in lifted]
+        )
+        for index, output in zip(lifted, outputs, strict=True):
+            streams[index]._memory = memories[index]
+            # A copy per stream: a kept pose must not hold the other streams' alive.
+            poses[index] = output.copy()
+            poses[index][:, 0] = 0.0  # root-relative, as in Lifter.lift
+    return [
+        stream._commit(ready, output)
+        for stream, ready, output in zip(streams, prepared, poses, strict=True)
+    ]
