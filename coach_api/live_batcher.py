@@ -11,6 +11,7 @@ the worker pool does not hold up the streams (the live thread is theirs).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,13 +23,15 @@ if TYPE_CHECKING:
     from scoring.live import LiveSession
 
 Push = tuple["LiveSession", np.ndarray, np.ndarray]
+# Lifts a round of pushes: each session's poses so far, or what was wrong with its frames.
+Lift = Callable[[list[Push]], list[int | Exception]]
 
 
 class LiveBatcher:
     """Queues the streams' frame batches and lifts them together (one call per round)."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, engine: Engine, lift: Lift = push_together) -> None:
+        self.engine, self.lift = engine, lift
         self._queued: list[tuple[Push, asyncio.Future[int]]] = []
         self._task: asyncio.Task | None = None
 
@@ -48,7 +51,7 @@ class LiveBatcher:
             round_, self._queued = self._queued, []
             pushes = [push for push, _ in round_]
             try:
-                counts = await self.engine.run(push_together, pushes, lane="live")
+                counts = await self.engine.run(self.lift, pushes, lane="live")
             except Exception as exc:  # the whole round failed: each of its sockets is told
                 for _, done in round_:
                     if not done.done():

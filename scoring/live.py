@@ -19,6 +19,7 @@ import numpy as np
 
 from pose2d import clean_keypoints
 from pose3d.keypoints import h36m_scores
+from pose3d.lifter import lift_streams
 from pose3d.sequence_json import KeypointSequence, parse_sequence
 from scoring.live_reps import RepTracker
 from scoring.observed import Landmarks, ObservedSession
@@ -131,7 +132,14 @@ class LiveSession:
     def push_arrays(self, keypoints: np.ndarray, scores: np.ndarray) -> int:
         """Lift checked frames: keypoints ``(N, J, 2)`` pixels and scores ``(N, J)``; returns
         the number of poses so far."""
-        poses = self.stream.push_many(keypoints, scores)
+        return self.record(keypoints, scores, self.stream.push_many(keypoints, scores))
+
+    def record(
+        self, keypoints: np.ndarray, scores: np.ndarray, poses: list[np.ndarray | None]
+    ) -> int:
+        """Keep pushed frames (keypoints ``(N, J, 2)``, scores ``(N, J)``) with what the
+        stream lifted from them (one ``(17, 3)`` pose or ``None`` each); returns the number
+        of poses so far."""
         h36m = h36m_scores(scores, self.layout)
         with self.lock:
             for index, pose in enumerate(poses):
@@ -348,12 +356,27 @@ def push_together(
     pushes: list[tuple[LiveSession, np.ndarray, np.ndarray]],
 ) -> list[int | Exception]:
     """Lift the frames of several sessions at once (each ``(session, keypoints (N, J, 2),
-    scores (N, J))``, one per session): the number of poses of each so far, or what went
-    wrong with that one (the others are lifted all the same)."""
+    scores (N, J))``, one per session, all of one lifter): one network pass for all
+    (:func:`pose3d.lifter.lift_streams`). Returns the number of poses of each so far, or,
+    if its frames were refused, what was wrong with them (the others are lifted all the
+    same)."""
+    streams = [session.stream for session, _, _ in pushes]
+    try:
+        lifted = lift_streams(streams, [(keypoints, scores) for _, keypoints, scores in pushes])
+    except ValueError:  # one session's frames were refused (nothing changed): find which
+        return _push_each(pushes)
+    return [
+        session.record(keypoints, scores, poses)
+        for (session, keypoints, scores), poses in zip(pushes, lifted, strict=True)
+    ]
+
+
+def _push_each(pushes: list[tuple[LiveSession, np.ndarray, np.ndarray]]) -> list[int | Exception]:
+    """Lift each session's frames on its own, keeping what went wrong with each."""
     counts: list[int | Exception] = []
     for session, keypoints, scores in pushes:
         try:
             counts.append(session.push_arrays(keypoints, scores))
-        except Exception as exc:  # that socket fails, not its neighbours
+        except ValueError as exc:  # that socket fails, not its neighbours
             counts.append(exc)
     return counts

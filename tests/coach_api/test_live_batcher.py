@@ -1,5 +1,6 @@
 """The live batcher lifts the streams' queued batches together, on the live lane, and
-answers each socket with its own session's count."""
+answers each socket with its own session's count; lifting sessions together gives what
+lifting each alone gives."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ import numpy as np
 import pytest
 
 from coach_api.live_batcher import LiveBatcher
+from pose3d.checkpoint import LifterMetadata
+from pose3d.lifter import Lifter
+from scoring.live import LiveModels, LiveSession, _push_each, push_together
+from tests.conftest import make_model
 
 
 class _Session:
@@ -52,7 +57,7 @@ def test_concurrent_streams_are_lifted_together_each_answered_with_its_own_count
         return [await batcher.push(session, *_frames(5)) for _ in range(batches)]
 
     async def main() -> list[list[int]]:
-        batcher = LiveBatcher(engine)
+        batcher = LiveBatcher(engine, _push_each)
         return await asyncio.gather(*(stream(batcher, s, 3) for s in sessions))
 
     counts = asyncio.run(main())
@@ -67,7 +72,7 @@ def test_a_failed_push_fails_its_socket_only():
     engine = _Engine()
 
     async def main():
-        batcher = LiveBatcher(engine)
+        batcher = LiveBatcher(engine, _push_each)
         bad = batcher.push(_Session(), *_frames(0))
         good = batcher.push(_Session(), *_frames(5))
         results = await asyncio.gather(bad, good, return_exceptions=True)
@@ -82,7 +87,7 @@ def test_a_socket_gone_while_its_round_runs_does_not_stop_the_others():
     engine = _Engine()
 
     async def main():
-        batcher = LiveBatcher(engine)
+        batcher = LiveBatcher(engine, _push_each)
         gone = asyncio.create_task(batcher.push(_Session(), *_frames(5)))
         kept = asyncio.create_task(batcher.push(_Session(), *_frames(5)))
         await asyncio.sleep(0)  # both queued
@@ -92,3 +97,28 @@ def test_a_socket_gone_while_its_round_runs_does_not_stop_the_others():
         return await kept
 
     assert asyncio.run(main()) == 5
+
+
+def test_sessions_lifted_together_lift_what_each_lifts_alone(user_payload):
+    """One network pass for several sessions gives each exactly its own poses; frames of
+    one that are refused fail that one only."""
+    model = make_model((3, 3), causal=True)
+    lifter = Lifter(model, LifterMetadata(architecture=model.hyperparameters, fps=30))
+    header = {key: user_payload[key] for key in ("layout", "fps", "image_width", "image_height")}
+    models = LiveModels(lifter, lifter, None)
+    together, alone = (
+        [LiveSession(models, None, header, "expert") for _ in range(3)] for _ in "ab"
+    )
+    frames = user_payload["frames"]
+    for first in range(0, 60, 5):
+        batches = [together[n].parse(frames[first + 7 * n : first + 7 * n + 5]) for n in range(3)]
+        counts = push_together([(s, *b) for s, b in zip(together, batches, strict=True)])
+        assert counts == [alone[n].push_arrays(*batches[n]) for n in range(3)]
+    for mine, theirs in zip(together, alone, strict=True):
+        np.testing.assert_allclose(np.stack(mine.poses), np.stack(theirs.poses), atol=1e-6)
+
+    wrong_layout = (np.zeros((5, 17, 2), np.float32), np.ones((5, 17), np.float32))
+    good = together[1].parse(frames[60:65])
+    counts = push_together([(together[0], *wrong_layout), (together[1], *good)])
+    assert isinstance(counts[0], ValueError)
+    assert counts[1] == alone[1].push_arrays(*good)
