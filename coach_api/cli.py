@@ -54,6 +54,10 @@ def serve(
         # No WebSocket message may be larger than the live protocol allows (uvicorn would
         # otherwise buffer 16 MiB per message before the app sees it).
         ws_max_size=settings.live_max_message_bytes,
+        # No per-message compression on the live socket: deflating and inflating every
+        # small frame batch cost ~5% of a 20-stream server's CPU (docs/design-notes.md)
+        # and keeps two zlib streams per socket in memory, to save ~2 KB/s a phone.
+        ws_per_message_deflate=False,
         proxy_headers=True,  # client addresses (rate limits) from a trusted proxy's headers
     )
 

@@ -1,0 +1,52 @@
+"""``coach-api serve`` as deployed: settings of the server itself, not of the app."""
+
+from __future__ import annotations
+
+import base64
+import os
+import socket
+
+import pytest
+
+from coach_client.local_server import free_port, start_server
+from pose3d.checkpoint import LifterMetadata, save_checkpoint
+from tests.conftest import make_model
+
+pytestmark = pytest.mark.slow  # a real server process
+
+
+def _handshake_headers(port: int) -> dict[str, str]:
+    """The live socket's upgrade answer to a client offering per-message compression."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        key = base64.b64encode(os.urandom(16)).decode()
+        conn.sendall(
+            f"GET /v1/live HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n\r\n".encode()
+        )
+        reader = conn.makefile("rb")
+        assert b" 101 " in reader.readline()
+        headers = {}
+        while (line := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return headers
+
+
+def test_the_live_socket_declines_per_message_compression(tmp_path):
+    """Deflating every small frame batch costs server CPU and two zlib streams per socket;
+    the server answers the upgrade without the extension, so messages go uncompressed."""
+    model = make_model((3, 3), causal=True, channels=16)
+    checkpoint = save_checkpoint(
+        tmp_path / "lifter.pt",
+        model,
+        LifterMetadata(architecture=model.hyperparameters, fps=30, version="serve"),
+    )
+    port = free_port()
+    server = start_server(tmp_path / "data", port, lifter_checkpoint=checkpoint)
+    try:
+        headers = _handshake_headers(port)
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    assert "sec-websocket-extensions" not in headers, headers
