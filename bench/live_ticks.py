@@ -5,7 +5,8 @@ one's), using only what every version of the live session offers: ``LiveSession(
 reference, header, strictness)``, ``push``, ``check_due`` and ``finished_reps``. The
 session is fed ``minutes`` of a squat the way the socket feeds it (5-frame pushes, a
 repetition check whenever one is due), then the next 30 s are timed (CPU time of this
-process, torch on one thread as in the API). Prints one JSON line.
+process; torch, BLAS and OpenMP on one thread each, as in the API: idle pool threads
+spinning would count otherwise). Prints one JSON line.
 
     cd <tree> && PYTHONPATH=. python -c "$(cat bench/live_ticks.py)" 10
 """
@@ -17,6 +18,7 @@ import sys
 import time
 
 import torch
+from threadpoolctl import threadpool_limits
 
 from lab.clips import reference_for
 from lab.live_eval import live_models
@@ -32,6 +34,7 @@ TIMED_S = 30.0
 def main() -> None:
     minutes = float(sys.argv[1])
     torch.set_num_threads(1)
+    threadpool_limits(1)
     models = live_models(PopulationModel.load())
     duration = minutes * 60 + TIMED_S
     clip = generate_clip(ClipRequest(seed=6, movement="squat", duration_s=duration, num_cameras=1))
