@@ -171,6 +171,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     counts = [int(n) for n in args.streams.split(",") if n]
     ages = [float(m) for m in args.minutes.split(",") if m]
+    new = subprocess.run(  # now: the tree may change while the benchmark runs
+        ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
+    ).stdout.strip()
     header, texts = _messages(args.seconds)
     runs: dict[tuple[str, int | str], dict[str, list[float]]] = {}
 
@@ -206,9 +209,7 @@ def main(argv: list[str] | None = None) -> None:
                 server.stop()
     context = {
         "baseline": args.baseline,
-        "new": subprocess.run(
-            ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip(),
+        "new": new,
         "repeats": args.repeats,
         "seconds_per_stream": args.seconds,
         "batch_frames": BATCH,
