@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from pose3d.checkpoint import LifterMetadata
+from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from pose3d.lifter import Lifter
 from pose3d.model import TemporalModel
 
@@ -58,6 +58,14 @@ def make_model(filter_widths=(3, 3), causal=False, channels=16, seed=0) -> Tempo
                 module.weight.uniform_(0.5, 1.5)
                 module.bias.uniform_(-0.1, 0.1)
     return model.eval()
+
+
+def tiny_lifter_checkpoint(folder: Path, version: str) -> Path:
+    """A tiny causal lifter (widths 3, 3; 16 channels) saved as ``folder/lifter.pt``: what a
+    test server loads in a second instead of the bundled model."""
+    model = make_model((3, 3), causal=True, channels=16)
+    metadata = LifterMetadata(architecture=model.hyperparameters, fps=30, version=version)
+    return save_checkpoint(folder / "lifter.pt", model, metadata)
 
 
 def make_lifter(filter_widths=(3, 3), causal=False, fps=30.0) -> Lifter:

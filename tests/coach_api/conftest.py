@@ -26,12 +26,11 @@ from coach_api.accounts import grant_role
 from coach_api.main import create_app
 from coach_api.settings import Settings
 from pose2d.task_builder import PoseTaskError, assemble_pose_task, download_wheel
-from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from synthetic_data.detector import phone_json
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 from tests import redis_server
-from tests.conftest import make_model
+from tests.conftest import tiny_lifter_checkpoint
 from tests.dataflow_jobs.conftest import gcs_emulator  # noqa: F401 - the GCS emulator fixture
 from tests.postgres_server import PostgresServer
 
@@ -98,12 +97,7 @@ def user_payload():
 
 def app_settings(folder: Path) -> Settings:
     """Settings of a test app keeping its data under ``folder``, with a tiny causal lifter."""
-    model = make_model((3, 3), causal=True, channels=16)
-    checkpoint = save_checkpoint(
-        folder / "lifter.pt",
-        model,
-        LifterMetadata(architecture=model.hyperparameters, fps=30, version="api-test"),
-    )
+    checkpoint = tiny_lifter_checkpoint(folder, "api-test")
     return Settings(
         data_dir=folder / "data",
         database_url=fresh_database_url(),

@@ -18,9 +18,8 @@ from coach_api.body_limits import keypoint_body_bytes
 from coach_api.db import Job, Routine, User, WorkoutSession
 from coach_api.main import create_app
 from coach_api.settings import Settings
-from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from tests.coach_api.conftest import auth_headers
-from tests.conftest import make_model
+from tests.conftest import tiny_lifter_checkpoint
 
 MAX_FRAMES = 600  # keypoint bodies may then be ~2.4 MB: the corpus crosses that limit
 MAX_BODY = keypoint_body_bytes(MAX_FRAMES)
@@ -30,12 +29,7 @@ MAX_BODY = keypoint_body_bytes(MAX_FRAMES)
 def hostile(tmp_path_factory, trainer_payload, user_payload):
     """One app for the whole corpus: (client, trainer headers, user headers, routine id)."""
     folder = tmp_path_factory.mktemp("hostile")
-    model = make_model((3, 3), causal=True, channels=16)
-    checkpoint = save_checkpoint(
-        folder / "lifter.pt",
-        model,
-        LifterMetadata(architecture=model.hyperparameters, fps=30, version="corpus"),
-    )
+    checkpoint = tiny_lifter_checkpoint(folder, "corpus")
     settings = Settings(
         data_dir=folder / "data",
         lifter_checkpoint=checkpoint,

@@ -23,8 +23,7 @@ import pytest
 
 from coach_client.local_server import free_port, grant_role, server_env, start_server
 from mobile_export.export import export_all
-from pose3d.checkpoint import LifterMetadata, save_checkpoint
-from tests.conftest import make_model
+from tests.conftest import tiny_lifter_checkpoint
 
 pytestmark = [
     pytest.mark.slow,  # three generator runs and a server: about a minute
@@ -69,12 +68,7 @@ def server(tmp_path_factory):
     """A real server on loopback with a tiny lifter, its phone models exported, and
     sessions over 60 frames scored in the background."""
     folder = tmp_path_factory.mktemp("generated-clients")
-    model = make_model((3, 3), causal=True, channels=16)
-    checkpoint = save_checkpoint(
-        folder / "lifter.pt",
-        model,
-        LifterMetadata(architecture=model.hyperparameters, fps=30, version="contract-test"),
-    )
+    checkpoint = tiny_lifter_checkpoint(folder, "contract-test")
     export_all(folder / "data" / "models", ["onnx"], "fp16", checkpoint)
     port = free_port()
     settings = {"lifter_checkpoint": checkpoint, "background_frames": 60, "live_burst_s": 60}

@@ -15,8 +15,7 @@ import pytest
 
 from coach_api.accounts import grant_role_in
 from coach_client.local_server import free_port, start_server, start_worker
-from pose3d.checkpoint import LifterMetadata, save_checkpoint
-from tests.conftest import make_model
+from tests.conftest import tiny_lifter_checkpoint
 
 pytestmark = pytest.mark.slow  # real API and worker processes, killed and restarted
 
@@ -24,12 +23,7 @@ pytestmark = pytest.mark.slow  # real API and worker processes, killed and resta
 def _settings(tmp_path) -> dict:
     """Server settings: a tiny lifter, short leases, and jobs whose steps each pause a
     second, so that a job is reliably killed mid-way."""
-    model = make_model((3, 3), causal=True, channels=16)
-    checkpoint = save_checkpoint(
-        tmp_path / "lifter.pt",
-        model,
-        LifterMetadata(architecture=model.hyperparameters, fps=30, version="crash"),
-    )
+    checkpoint = tiny_lifter_checkpoint(tmp_path, "crash")
     return {
         "lifter_checkpoint": checkpoint,
         "rate_per_minute": 100000,

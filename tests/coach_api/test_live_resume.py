@@ -51,6 +51,23 @@ def _send_frames(socket, frames: list, received: list[dict]) -> None:
         assert received[-1]["type"] == "progress", received[-1]
 
 
+def _cut_stream(
+    client: TestClient,
+    token: str,
+    routine_id: int,
+    payload: dict,
+    frames: list,
+    received: list[dict],
+) -> str:
+    """Start a stream, send ``frames`` (messages kept in ``received``) and leave without
+    stopping, as a phone losing its connection; the stream's id."""
+    with client.websocket_connect("/v1/live") as socket:
+        socket.send_json(_start(token, routine_id, payload))
+        stream_id = socket.receive_json()["stream_id"]
+        _send_frames(socket, frames, received)
+    return stream_id
+
+
 def _finish(socket, received: list[dict]) -> dict:
     """Stop; the summary (reps before it kept in ``received``)."""
     socket.send_json({"type": "stop"})
@@ -208,10 +225,9 @@ def test_an_expired_stream_is_refused_and_swept_with_its_frames(
     app = first.app
     routine_id = published_routine(first, trainer_payload)
     token, received = _token(first), []
-    with first.websocket_connect("/v1/live") as socket:
-        socket.send_json(_start(token, routine_id, user_payload))
-        stream_id = socket.receive_json()["stream_id"]
-        _send_frames(socket, user_payload["frames"][:55], received)
+    stream_id = _cut_stream(
+        first, token, routine_id, user_payload, user_payload["frames"][:55], received
+    )
     blobs, prefix = app.state.settings.blobs, f"live-{stream_id}-"
     assert len(blobs.names(starting=prefix)) == len(_checkpoints(received)) >= 1
     app.state.settings.live_resume_ttl_s = 0.2
@@ -229,10 +245,9 @@ def test_deleting_the_account_deletes_its_streams_frames(replicas, trainer_paylo
     first, _ = replicas
     routine_id = published_routine(first, trainer_payload)
     token, received = _token(first), []
-    with first.websocket_connect("/v1/live") as socket:
-        socket.send_json(_start(token, routine_id, user_payload))
-        stream_id = socket.receive_json()["stream_id"]
-        _send_frames(socket, user_payload["frames"][:55], received)
+    stream_id = _cut_stream(
+        first, token, routine_id, user_payload, user_payload["frames"][:55], received
+    )
     blobs = first.app.state.settings.blobs
     assert blobs.names(starting=f"live-{stream_id}-")
     assert first.delete("/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code == 204

@@ -26,9 +26,8 @@ from sqlalchemy import create_engine, text
 
 from coach_api.accounts import grant_role_in
 from coach_client.local_server import free_port, start_server, start_worker
-from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from tests import postgres_server
-from tests.conftest import make_model
+from tests.conftest import tiny_lifter_checkpoint
 
 pytestmark = pytest.mark.slow  # three real processes (and PostgreSQL): ~15 s a variant
 
@@ -86,12 +85,7 @@ def store(request: pytest.FixtureRequest, data_dir: Path, shared_redis: str) -> 
 def _settings(tmp_path: Path, store: Store, redis_url: str) -> dict[str, object]:
     """Every process's settings: the store, a tiny lifter (fast start, fast job), a signing
     key and the rate-limit counters shared, and jobs left to the worker."""
-    model = make_model((3, 3), causal=True, channels=16)
-    checkpoint = save_checkpoint(
-        tmp_path / "lifter.pt",
-        model,
-        LifterMetadata(architecture=model.hyperparameters, fps=30, version="replicas"),
-    )
+    checkpoint = tiny_lifter_checkpoint(tmp_path, "replicas")
     return {
         **store.settings,
         "lifter_checkpoint": checkpoint,

@@ -12,19 +12,13 @@ import pytest
 
 from coach_api.accounts import grant_role_in
 from coach_client.local_server import free_port, start_server
-from pose3d.checkpoint import LifterMetadata, save_checkpoint
-from tests.conftest import make_model
+from tests.conftest import tiny_lifter_checkpoint
 
 pytestmark = pytest.mark.slow  # a real server process, killed and restarted
 
 
 def test_killed_server_loses_no_committed_session(tmp_path, trainer_payload, user_payload):
-    model = make_model((3, 3), causal=True, channels=16)
-    checkpoint = save_checkpoint(
-        tmp_path / "lifter.pt",
-        model,
-        LifterMetadata(architecture=model.hyperparameters, fps=30, version="restart"),
-    )
+    checkpoint = tiny_lifter_checkpoint(tmp_path, "restart")
     data, port = tmp_path / "data", free_port()
     url = f"http://127.0.0.1:{port}/v1"
     server = start_server(

@@ -9,8 +9,7 @@ import socket
 import pytest
 
 from coach_client.local_server import free_port, start_server
-from pose3d.checkpoint import LifterMetadata, save_checkpoint
-from tests.conftest import make_model
+from tests.conftest import tiny_lifter_checkpoint
 
 pytestmark = pytest.mark.slow  # a real server process
 
@@ -36,12 +35,7 @@ def _handshake_headers(port: int) -> dict[str, str]:
 def test_the_live_socket_declines_per_message_compression(tmp_path):
     """Deflating every small frame batch costs server CPU and two zlib streams per socket;
     the server answers the upgrade without the extension, so messages go uncompressed."""
-    model = make_model((3, 3), causal=True, channels=16)
-    checkpoint = save_checkpoint(
-        tmp_path / "lifter.pt",
-        model,
-        LifterMetadata(architecture=model.hyperparameters, fps=30, version="serve"),
-    )
+    checkpoint = tiny_lifter_checkpoint(tmp_path, "serve")
     port = free_port()
     server = start_server(tmp_path / "data", port, lifter_checkpoint=checkpoint)
     try:
