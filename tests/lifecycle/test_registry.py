@@ -1,0 +1,44 @@
+"""Registering versions, moving aliases and fetching a version's files."""
+
+from __future__ import annotations
+
+import pytest
+
+from lifecycle import registry
+from lifecycle.bundled import bundled_card, bundled_folder
+
+
+def test_a_registered_version_comes_back_whole_by_alias_and_number(mlflow_store, tmp_path):
+    folder = bundled_folder("knee-net", tmp_path / "knee")
+    card = bundled_card("knee-net", {"synthetic.auc": 0.91})
+    first = registry.register("knee-net", folder, card)
+    (folder / "knee_net.json").write_text('{"changed": true}\n')
+    second = registry.register("knee-net", folder, bundled_card("knee-net", {"synthetic.auc": 0.8}))
+    assert (first, second) == ("1", "2")
+
+    registry.set_alias("knee-net", "champion", first)
+    fetched = registry.fetch("knee-net", "champion", tmp_path / "cache")
+    assert fetched.version == "1"
+    assert fetched.card.metrics == {"synthetic.auc": 0.91}
+    assert fetched.file("knee_net.pt").read_bytes() == (folder / "knee_net.pt").read_bytes()
+    assert fetched.file("knee_net.json").read_text() != '{"changed": true}\n'
+    assert (
+        registry.fetch("knee-net", "2", tmp_path / "cache").file("knee_net.json").read_text()
+        == '{"changed": true}\n'
+    )
+
+    listed = registry.versions("knee-net")
+    assert [(v.version, v.aliases) for v in listed] == [("2", ()), ("1", ("champion",))]
+    assert listed[1].metrics == {"synthetic.auc": 0.91}
+
+
+def test_missing_files_aliases_and_kinds_are_refused_by_name(mlflow_store, tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"missing population\.json"):
+        registry.register("detector", tmp_path / "empty", registry.ModelCard("detector"))
+    with pytest.raises(ValueError, match="unknown model kind 'lifter'"):
+        registry.fetch("lifter")
+    with pytest.raises(LookupError, match="no version 'champion'"):
+        registry.fetch("detector")
+    assert registry.versions("detector") == []
+    assert registry.alias_version("detector", "champion") is None
