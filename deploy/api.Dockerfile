@@ -29,6 +29,7 @@ COPY mobile_export mobile_export
 COPY lab lab
 COPY coach_cli coach_cli
 COPY bench bench
+COPY lifecycle lifecycle
 RUN pip install -c requirements.lock '.[export]' \
     && coach export --format all --out /phone-models
 
@@ -57,6 +58,7 @@ COPY mobile_export mobile_export
 COPY lab lab
 COPY coach_cli coach_cli
 COPY bench bench
+COPY lifecycle lifecycle
 RUN pip install -c requirements.lock '.[api]' \
     && pip check \
     && coach-api pose-task --cache /tmp/wheels --out /opt/coach/models/pose_landmarker.task \

@@ -29,6 +29,7 @@ COPY mobile_export mobile_export
 COPY lab lab
 COPY coach_cli coach_cli
 COPY bench bench
+COPY lifecycle lifecycle
 # The lock pins the Beam the base image holds, and the rest to the tested set.
 RUN pip install -c requirements.lock '.[batch]' \
     && pip check \

@@ -214,7 +214,12 @@ def fetch(kind: str, ref: str = "champion", cache_dir: Path | None = None) -> Fe
             check_folder(kind, Path(downloaded))
             if not (Path(downloaded) / CARD).is_file():
                 raise ValueError(f"{spec.name} version {version} has no {CARD}")
-            os.replace(downloaded, target)  # whole or not at all: a crash leaves no half copy
+            try:  # whole or not at all: a crash leaves no half copy
+                os.replace(downloaded, target)
+            except OSError:
+                # Another process (a second replica sharing the cache) got there first.
+                if not (target / CARD).is_file():
+                    raise
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     card = ModelCard.from_json((target / CARD).read_text())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from lifecycle import registry
@@ -42,3 +44,24 @@ def test_missing_files_aliases_and_kinds_are_refused_by_name(mlflow_store, tmp_p
         registry.fetch("detector")
     assert registry.versions("detector") == []
     assert registry.alias_version("detector", "champion") is None
+
+
+
+def test_a_version_another_replica_fetched_meanwhile_is_used_as_is(
+    mlflow_store, tmp_path, monkeypatch
+):
+    folder = bundled_folder("knee-net", tmp_path / "knee")
+    registry.register("knee-net", folder, bundled_card("knee-net"))
+    target = tmp_path / "cache" / "coach-knee-net" / "1"
+    client = registry.store.client()
+    download = client.download_artifacts
+
+    def download_while_another_replica_finishes(run_id, path, dst):
+        downloaded = download(run_id, path, dst)
+        shutil.copytree(downloaded, target)  # the other replica's whole copy lands first
+        return downloaded
+
+    monkeypatch.setattr(client, "download_artifacts", download_while_another_replica_finishes)
+    fetched = registry.fetch("knee-net", "1", tmp_path / "cache")
+    assert fetched.folder == target and fetched.card.kind == "knee-net"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["1"]  # no staging left behind
