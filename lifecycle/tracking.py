@@ -117,6 +117,10 @@ class Tracker:
         for start in range(0, len(batch), BATCH):
             store.client().log_batch(self.run_id, metrics=batch[start : start + BATCH])
 
+    def log_step(self, step: int, metrics: Mapping[str, float]) -> None:
+        """:meth:`log_metrics` as a training loop's ``on_epoch(epoch, metrics)`` callback."""
+        self.log_metrics(metrics, step)
+
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         """Copy a file, or a folder (as ``artifact_path`` or its own name), into the run."""
         if not self.enabled:
