@@ -47,8 +47,9 @@ class Tolerance:
 
     def describe(self) -> str:
         worse = "rise" if self.direction == LOWER else "drop"
-        relative = f" or {100 * self.relative:g}%" if self.relative else ""
-        return f"{worse} <= {self.absolute:g}{relative}"
+        if self.relative:
+            return f"{worse} <= max({self.absolute:g}, {100 * self.relative:g}%)"
+        return f"{worse} <= {self.absolute:g}"
 
 
 TOLERANCES: tuple[Tolerance, ...] = (

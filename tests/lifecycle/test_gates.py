@@ -64,6 +64,13 @@ def test_train_registers_and_the_gate_keeps_a_worse_lifter_out(mlflow_store, tin
     assert {"loss.png", "best.pt", "metrics.jsonl", "model"} <= artifacts
     assert registry.fetch("lifter-causal", "1").card.run_id == version.run_id
 
+    evaluated = _invoke("evaluate", "--checkpoint", out / "best.pt", "--shards", tiny_shards,
+                        "--out", tmp_path / "eval")  # fmt: skip
+    assert evaluated.exit_code == 0, evaluated.output
+    [evaluation] = store.client().search_runs([store.experiment_id("coach-evaluate")])
+    assert evaluation.data.metrics["tiny.mpjpe_mm"] > 0
+    assert evaluation.data.params["data.shards"] == run.data.params["data.shards"]
+
     gate = _gate_options(tiny_shards, tmp_path)
     first = _invoke("models", "promote", "--kind", "lifter-causal", "--version", 1, *gate)
     assert first.exit_code == 0, first.output
