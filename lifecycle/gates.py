@@ -178,6 +178,16 @@ def _exists(path: Path | None) -> bool:
     return path is not None and Path(path).exists()
 
 
+def clip_paths(folder: Path, limit: int) -> list[Path]:
+    """At most ``limit`` clip files of ``folder``, spread evenly over its sorted names so
+    that every movement (the names' prefix) is in a small sample."""
+    paths = sorted(Path(folder).glob("*.clip.npz"))
+    if len(paths) <= limit:
+        return paths
+    step = len(paths) / limit
+    return [paths[int(number * step)] for number in range(limit)]
+
+
 def lifter_records(data: GateData, notes: list[str]) -> dict[str, list]:
     """The gate's sequences per source (``synthetic``, ``real``), loaded once for both
     versions."""
@@ -229,7 +239,7 @@ def scoring_clips(data: GateData, notes: list[str]) -> dict[str, list]:
     if not _exists(data.clips):
         notes.append(f"synthetic: no clips at {data.clips}; skipped")
         return {}
-    paths = sorted(Path(data.clips).glob("*.clip.npz"))[: data.limit]
+    paths = clip_paths(data.clips, data.limit)
     if not paths:
         notes.append(f"synthetic: no clip files in {data.clips}; skipped")
         return {}
@@ -288,7 +298,7 @@ def knee_examples(data: GateData, notes: list[str]) -> list:
     if not _exists(data.clips):
         notes.append(f"synthetic: no clips at {data.clips}; skipped")
         return []
-    paths = sorted(Path(data.clips).glob("*.clip.npz"))[: data.limit]
+    paths = clip_paths(data.clips, data.limit)
     notes.append(f"synthetic: {len(paths)} labelled clips of {data.clips}, filmed once each")
     return [
         example
@@ -345,7 +355,8 @@ def run_gate(
     candidate = registry.fetch(kind, version)
     held = registry.alias_version(kind, "champion")
     champion = registry.fetch(kind, held) if held is not None else None
-    folders = [candidate.folder] + ([champion.folder] if champion else [])
+    itself = held == candidate.version  # measured once, compared with itself
+    folders = [candidate.folder] + ([champion.folder] if champion and not itself else [])
     paths = {
         "shards": data.shards,
         "real_clips": data.real_clips,
@@ -358,12 +369,15 @@ def run_gate(
     run_name = f"{kind} v{candidate.version} vs {held or 'none'}"
     with tracked_run(GATE_EXPERIMENT, run_name, params, prints, track) as tracker:
         figures, notes = measure(kind, folders, data, extra_figures)
+        if itself:
+            figures.append(figures[0])
+            notes.append("the candidate is the champion")
         rows, more = compare(figures[1] if champion else None, figures[0])
         report = GateReport(kind, candidate.version, held, rows, notes + more)
         if champion is None:
             report.notes.append("no champion yet: passed on the candidate's figures alone")
         if not rows:
-            report.notes.append("no figure measured (no data found): the gate cannot pass")
+            report.notes.append("no figure measured (no data, or no error labelled in it): failed")
         tracker.log_metrics({f"candidate.{k}": v for k, v in figures[0].items()})
         if champion:
             tracker.log_metrics({f"champion.{k}": v for k, v in figures[1].items()})

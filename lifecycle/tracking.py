@@ -88,7 +88,10 @@ def fingerprints(data: Mapping[str, Path | list[Path] | None]) -> dict[str, str]
 
 def command_line() -> str:
     """The command as typed (``coach train --shards ...``)."""
-    return shlex.join(["coach" if sys.argv[0].endswith("coach") else sys.argv[0], *sys.argv[1:]])
+    program = sys.argv[0]
+    if program.endswith(("coach", "coach_cli/main.py")):  # the script or python -m coach_cli.main
+        program = "coach"
+    return shlex.join([program, *sys.argv[1:]])
 
 
 class Tracker:
