@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from coach_cli.models import models_app
+
 app = typer.Typer(
     help="AI fitness and dance coach: lifting, scoring, data pipelines, demo and export "
     "(the API service itself: coach-api).",
@@ -29,7 +31,20 @@ dataflow_app = typer.Typer(help="Apache Beam jobs (DirectRunner here, Dataflow a
 app.add_typer(dataflow_app, name="dataflow")
 mocap_app = typer.Typer(help="Real motion capture (../shared/mocap) for training and evaluation.")
 app.add_typer(mocap_app, name="mocap")
+app.add_typer(models_app, name="models")
 _PASS_THROUGH = {"allow_extra_args": True, "ignore_unknown_options": True}
+Track = Annotated[
+    bool,
+    typer.Option(
+        "--track/--no-track",
+        help="Log params, data fingerprints, metrics and outputs to MLflow (./mlruns, "
+        "COACH_MLFLOW_DIR or COACH_MLFLOW_TRACKING_URI).",
+    ),
+]
+Register = Annotated[
+    bool,
+    typer.Option("--register", help="Register the result as a new model version (no alias moves)."),
+]
 
 
 @app.command()
@@ -183,8 +198,15 @@ def train(
             "(e.g. 0.4,0.3,0.3); default: every frame equally likely."
         ),
     ] = "",
+    track: Track = True,
+    register: Register = False,
 ) -> None:
     """Train the lifter on Beam shards (strided twin, flip augmentation, decays)."""
+    from dataclasses import asdict
+
+    from coach_cli.tracked import log_outputs, register_files
+    from lifecycle.tracking import fingerprints, tracked_run
+    from pose3d.checkpoint import load_checkpoint
     from pose3d.training import TrainConfig
     from pose3d.training import train as run_training
 
@@ -209,11 +231,20 @@ def train(
         init_from=str(init_from or ""),
         source_shares=_shares(source_shares),
     )
-    try:
-        best = run_training(config, resume=resume)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    typer.echo(f"best checkpoint: {best}")
+    data = fingerprints({"shards": shards, "extra_shards": extra_shards or [], "init": init_from})
+    with tracked_run("coach-train", f"train {version}", asdict(config), data, track) as tracker:
+        try:
+            best = run_training(config, resume=resume, on_epoch=tracker.log_step)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        figures = {f"best.{k}": v for k, v in load_checkpoint(best).metadata.metrics.items()}
+        tracker.log_metrics(figures)
+        log_outputs(tracker, [out / "metrics.jsonl", out / "loss.png", best])
+        typer.echo(f"best checkpoint: {best}")
+        if register:
+            kind = "lifter-causal" if causal else "lifter-recordings"
+            number = register_files(kind, {"lifter.pt": best}, tracker, figures, data, version)
+            typer.echo(f"registered {kind} version {number}")
 
 
 @app.command()
@@ -229,13 +260,23 @@ def evaluate(
         list[Path] | None, typer.Option(help="BVH files to film and evaluate on.", exists=True)
     ] = None,
     cameras: Annotated[int, typer.Option(min=1, help="Cameras per BVH clip.")] = 4,
+    track: Track = True,
 ) -> None:
     """MPJPE, P-MPJPE, N-MPJPE, MPJVE with breakdowns, against baselines; writes a report."""
+    from coach_cli.tracked import lifter_report_figures
     from lab.evaluate import run_evaluation
+    from lifecycle.tracking import fingerprints, tracked_run
 
     if shards is None and not bvh:
         raise typer.BadParameter("give --shards and/or --bvh")
-    report = run_evaluation(checkpoint, out, shards, baseline or [], split, bvh or [], cameras)
+    params = {"split": split, "cameras": cameras, "baselines": baseline or []}
+    data = fingerprints(
+        {"checkpoint": checkpoint, "shards": shards, "bvh": bvh or [], "baselines": baseline or []}
+    )
+    with tracked_run("coach-evaluate", f"evaluate {checkpoint}", params, data, track) as tracker:
+        report = run_evaluation(checkpoint, out, shards, baseline or [], split, bvh or [], cameras)
+        tracker.log_metrics(lifter_report_figures(out / "metrics.json"))
+        tracker.log_artifact(out, "report")
     typer.echo(f"wrote {report}")
 
 
@@ -331,16 +372,31 @@ def fit_scoring_command(
         Path | None,
         typer.Option(help="Folder to keep the detector's training units in (retrain faster)."),
     ] = None,
+    track: Track = True,
+    register: Register = False,
 ) -> None:
     """Fit the population model of correct-form variation and, with --training, the learned
     per-repetition detector (both ship with the package)."""
+    from coach_cli.tracked import detector_files, log_outputs, register_files, validation_figures
     from lab.scoring_eval import fit_scoring
+    from lifecycle.tracking import fingerprints, tracked_run
 
-    try:
-        written = fit_scoring(sessions, seed, validation, out, training, units_cache)
-        typer.echo(f"wrote {written}")
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    if register and not training:
+        raise typer.BadParameter("a detector version needs --training", param_hint="--register")
+    params = {"sessions": sessions, "seed": seed, "out": out or "bundled"}
+    data = fingerprints({"validation": validation, "training": training or []})
+    with tracked_run("coach-fit-scoring", "fit-scoring", params, data, track) as tracker:
+        try:
+            written = fit_scoring(sessions, seed, validation, out, training, units_cache)
+            typer.echo(f"wrote {written}")
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        files, figures = detector_files(written), validation_figures(written)
+        tracker.log_metrics(figures)
+        log_outputs(tracker, list(files.values()))
+        if register:
+            number = register_files("detector", files, tracker, figures, data)
+            typer.echo(f"registered detector version {number}")
 
 
 @app.command("train-knee-net")
@@ -359,19 +415,38 @@ def train_knee_net_command(
     out: Annotated[
         Path | None, typer.Option(help="Where to write it (default: the bundled network).")
     ] = None,
+    track: Track = True,
+    register: Register = False,
 ) -> None:
     """Train the network that reads knee errors from the 2D landmarks (scoring.knee_net);
     refit the detector afterwards (fit-scoring), which reads its outputs."""
+    from dataclasses import asdict
+
+    from coach_cli.tracked import log_outputs, register_files
     from lab.knee_net_training import KneeNetTraining, plot_history, train_knee_net
+    from lifecycle.tracking import fingerprints, tracked_run
     from scoring.knee_net import DEFAULT_PATH
 
-    try:
-        network = train_knee_net(clips, KneeNetTraining(epochs=epochs, seed=seed))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    typer.echo(f"held-out AUC per output: {network.info['held_out_auc']}")
-    written = network.save(out or DEFAULT_PATH)
-    typer.echo(f"wrote {written} and {plot_history(network.info, written.with_suffix('.png'))}")
+    settings = KneeNetTraining(epochs=epochs, seed=seed)
+    data = fingerprints({"clips": clips})
+    params = asdict(settings) | {"out": out or "bundled"}
+    with tracked_run("coach-train-knee-net", "train-knee-net", params, data, track) as tracker:
+        try:
+            network = train_knee_net(clips, settings, on_epoch=tracker.log_step)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        typer.echo(f"held-out AUC per output: {network.info['held_out_auc']}")
+        written = network.save(out or DEFAULT_PATH)
+        plot = plot_history(network.info, written.with_suffix(".png"))
+        typer.echo(f"wrote {written} and {plot}")
+        auc = network.info["held_out_auc"]
+        figures = {f"held_out.auc_{name}": value for name, value in auc.items()}
+        tracker.log_metrics(figures)
+        files = {"knee_net.pt": written, "knee_net.json": written.with_suffix(".json")}
+        log_outputs(tracker, [*files.values(), plot])
+        if register:
+            number = register_files("knee-net", files, tracker, figures, data)
+            typer.echo(f"registered knee-net version {number}")
 
 
 @app.command("evaluate-scoring")
@@ -391,15 +466,24 @@ def evaluate_scoring_command(
     live: Annotated[
         bool, typer.Option(help="Also replay every clip through the live socket's session.")
     ] = False,
+    track: Track = True,
 ) -> None:
     """Precision / recall / F1 per error kind, timing IoU and false alarms; writes a report."""
+    from coach_cli.tracked import mode_figures
     from lab.scoring_eval import evaluate_scoring
+    from lifecycle.tracking import fingerprints, tracked_run
 
-    try:
-        report = evaluate_scoring(clips, out, strictness, limit, population, live)
-        typer.echo(f"wrote {report}")
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
+    params = {"strictness": strictness, "limit": limit, "live": live}
+    data = fingerprints({"clips": clips, "population": population})
+    with tracked_run("coach-evaluate-scoring", str(clips), params, data, track) as tracker:
+        try:
+            report = evaluate_scoring(clips, out, strictness, limit, population, live)
+            typer.echo(f"wrote {report}")
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        results = json.loads((out / "metrics.json").read_text())
+        tracker.log_metrics(mode_figures(results, "synthetic"))
+        tracker.log_artifact(out, "report")
 
 
 @app.command("evaluate-scoring-real")
@@ -420,14 +504,25 @@ def evaluate_scoring_real_command(
         Path | None,
         typer.Option(help="A lifter checkpoint to try (default: the bundled one).", exists=True),
     ] = None,
+    track: Track = True,
 ) -> None:
     """Form checks on real motion capture with injected errors, filmed all around."""
+    from coach_cli.tracked import real_scoring_figures
     from lab.real_scoring_eval import evaluate_real_scoring
+    from lifecycle.tracking import fingerprints, tracked_run
 
-    try:
-        report = evaluate_real_scoring(root, manifest, out, population, seed, checkpoint)
-    except (ValueError, FileNotFoundError) as exc:
-        raise typer.BadParameter(str(exc)) from None
+    if not manifest.is_file():
+        raise typer.BadParameter(f"no manifest at {manifest}", param_hint="--manifest")
+    params = {"root": root, "seed": seed}
+    prints = {"manifest": manifest, "population": population, "checkpoint": checkpoint}
+    data = fingerprints(prints)
+    with tracked_run("coach-evaluate-scoring-real", str(root), params, data, track) as tracker:
+        try:
+            report = evaluate_real_scoring(root, manifest, out, population, seed, checkpoint)
+        except (ValueError, FileNotFoundError) as exc:
+            raise typer.BadParameter(str(exc)) from None
+        tracker.log_metrics(real_scoring_figures(out / "metrics.json"))
+        tracker.log_artifact(out, "report")
     typer.echo(f"wrote {report}")
 
 

@@ -15,6 +15,7 @@ on sessions the network never saw.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -151,9 +152,11 @@ def train_knee_net(
     folders: list[Path],
     settings: KneeNetTraining = KneeNetTraining(),
     config: KneeNetConfig | None = None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
 ) -> KneeNet:
     """Train on every clip in ``folders``; returns the epoch with the best mean held-out
-    AUC over the outputs."""
+    AUC over the outputs. ``on_epoch(epoch, metrics)`` hears each epoch's ``loss`` and
+    held-out ``auc_<output>`` and ``auc_mean``."""
     paths = sorted(p for folder in folders for p in folder.glob("*.clip.npz"))
     if len(paths) < 2:
         raise ValueError(f"need at least 2 clip files in {', '.join(map(str, folders))}")
@@ -195,6 +198,9 @@ def train_knee_net(
         # Without a labelled frame among the held-out clips, the latest epoch is kept.
         mean_auc = float(np.mean(list(auc.values()))) if auc else float(epoch)
         history.append({"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 5), "auc": auc})
+        if on_epoch is not None:
+            numbers = {"loss": float(np.mean(losses))} | {f"auc_{k}": v for k, v in auc.items()}
+            on_epoch(epoch + 1, numbers | ({"auc_mean": mean_auc} if auc else {}))
         tqdm.write(f"epoch {epoch + 1}: loss {np.mean(losses):.4f} held-out AUC {auc}")
         if best is None or mean_auc > best[0]:
             best = (mean_auc, {k: v.clone() for k, v in model.state_dict().items()}, epoch + 1)

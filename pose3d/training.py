@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -150,11 +151,16 @@ def evaluate_mpjpe(model: TemporalModel, records: list[SequenceRecord]) -> float
     return errors / max(frames, 1)
 
 
-class Trainer:
-    """Runs :class:`TrainConfig`; call :meth:`run`."""
+EpochCallback = Callable[[int, dict[str, float]], None]
 
-    def __init__(self, config: TrainConfig) -> None:
+
+class Trainer:
+    """Runs :class:`TrainConfig`; call :meth:`run`. ``on_epoch(epoch, metrics)`` hears each
+    finished epoch's numbers (e.g. to track them; the trainer knows no tracker)."""
+
+    def __init__(self, config: TrainConfig, on_epoch: EpochCallback | None = None) -> None:
         self.config = config
+        self.on_epoch = on_epoch
         self.out = Path(config.out)
         self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(config.seed)
@@ -294,6 +300,9 @@ class Trainer:
             self.epoch += 1
             self.history.append(entry)
             self._save(entry)
+            if self.on_epoch is not None:
+                numbers = {k: float(v) for k, v in entry.items() if k != "epoch"}
+                self.on_epoch(entry["epoch"], numbers)
             tqdm.write(
                 f"epoch {entry['epoch']}: train {entry['train_mpjpe_mm']:.1f} mm"
                 + (f", val {entry['val_mpjpe_mm']:.1f} mm" if "val_mpjpe_mm" in entry else "")
@@ -382,9 +391,10 @@ class Trainer:
         plt.close(fig)
 
 
-def train(config: TrainConfig, resume: bool = False) -> Path:
-    """Train as configured; returns the path of the best checkpoint."""
-    trainer = Trainer(config)
+def train(config: TrainConfig, resume: bool = False, on_epoch: EpochCallback | None = None) -> Path:
+    """Train as configured; returns the path of the best checkpoint. ``on_epoch(epoch,
+    metrics)`` is called after each epoch (``train_mpjpe_mm``, ``val_mpjpe_mm``, ``lr``...)."""
+    trainer = Trainer(config, on_epoch)
     if resume and (Path(config.out) / "last.pt").is_file():
         trainer.resume()
     trainer.run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,18 @@ import torch
 from pose3d.checkpoint import LifterMetadata, save_checkpoint
 from pose3d.lifter import Lifter
 from pose3d.model import TemporalModel
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _mlflow_store_outside_the_repository(tmp_path_factory):
+    """The tracked commands (coach train, evaluate...) log to a throwaway MLflow store,
+    never to the working tree's ./mlruns (tests/lifecycle give each test its own)."""
+    names = ("COACH_MLFLOW_DIR", "COACH_MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI")
+    saved = {name: os.environ.pop(name, None) for name in names}
+    os.environ["COACH_MLFLOW_DIR"] = str(tmp_path_factory.mktemp("mlruns"))
+    yield
+    os.environ.pop("COACH_MLFLOW_DIR", None)
+    os.environ.update({name: value for name, value in saved.items() if value is not None})
 
 
 @pytest.fixture(scope="session")
