@@ -12,6 +12,8 @@ from typing import Annotated
 
 import typer
 
+from coach_cli.phone_rollout import export_phone
+
 app = typer.Typer(
     help="AI fitness and dance coach: lifting, scoring, data pipelines, demo and export "
     "(the API service itself: coach-api).",
@@ -477,6 +479,9 @@ def export(
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(f"wrote {sidecar}")
+
+
+app.command("export-phone")(export_phone)
 
 
 @mocap_app.command("clips")
