@@ -122,7 +122,12 @@ MODEL_HEADERS = {
 def _sidecar(platform: str, choice: Choice) -> dict:
     """The chosen version's sidecar with only ``platform``'s artifacts; ``version`` and
     ``min_app_version`` are the ones the choice was made on."""
-    sidecar = json.loads((choice.exported.folder / SIDECAR).read_text())
+    path = choice.exported.folder / SIDECAR
+    if not path.is_file():
+        # ``coach export-phone`` is swapping in a new export of this version this moment.
+        message = f"version {choice.exported.version} is being re-exported; retry shortly"
+        raise ApiError(503, "unavailable", message, headers={"Retry-After": "1"})
+    sidecar = json.loads(path.read_text())
     sidecar["version"] = choice.exported.version
     sidecar["min_app_version"] = choice.exported.min_app_version
     sidecar["artifacts"] = {

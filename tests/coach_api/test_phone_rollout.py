@@ -116,6 +116,12 @@ def test_each_version_has_its_own_etag(rollout):
     assert other.status_code == 200 and other.json()["version"] == "3"
 
 
+def test_a_version_being_swapped_in_asks_the_app_to_retry(rollout, tmp_path):
+    (tmp_path / "2").rename(tmp_path / ".2-old")  # between export-phone's two renames
+    answer = rollout.get("/v1/models/android")
+    assert answer.status_code == 503 and answer.headers["Retry-After"] == "1"
+
+
 def test_the_single_folder_export_is_the_bundled_champion(shared_client, tmp_path, monkeypatch):
     monkeypatch.setattr(shared_client.app.state.settings, "artifacts_dir", tmp_path)
     missing = shared_client.get("/v1/models/android")
