@@ -34,9 +34,17 @@ CORS_REQUEST_HEADERS = [
     "Content-Encoding",
     "If-None-Match",
     "X-Request-ID",
+    "X-App-Version",
 ]
 # Headers the page's script may read besides the always-readable ones.
-CORS_RESPONSE_HEADERS = ["Retry-After", "ETag", "X-Request-ID"]
+CORS_RESPONSE_HEADERS = [
+    "Retry-After",
+    "ETag",
+    "X-Request-ID",
+    "X-Model-Version",
+    "X-Model-Champion",
+    "X-Min-App-Version",
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

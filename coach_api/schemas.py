@@ -409,7 +409,12 @@ class PhoneArtifact(BaseModel):
 class PhoneModelSidecar(BaseModel):
     """What the app needs to run the phone lifters of one platform, with checksums."""
 
-    model_version: str
+    version: str = Field(
+        description="the registered version of the live lifter (a number), or ``bundled``; "
+        "pass it as ``version`` when downloading the artifacts"
+    )
+    model_version: str = Field(description="the checkpoint's own label")
+    min_app_version: str = Field(description="the oldest app (``X.Y.Z``) that runs these models")
     receptive_field: int = Field(ge=1)
     causal: bool
     fps: float

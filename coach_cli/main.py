@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from coach_cli.models import models_app
+from coach_cli.phone_rollout import export_phone
 
 app = typer.Typer(
     help="AI fitness and dance coach: lifting, scoring, data pipelines, demo and export "
@@ -572,6 +573,9 @@ def export(
     except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(f"wrote {sidecar}")
+
+
+app.command("export-phone")(export_phone)
 
 
 @mocap_app.command("clips")

@@ -8,7 +8,13 @@ Artifacts, per format, in ``--out``:
 * ``lifter_window.onnx`` (any ``T >= R``) / ``LifterWindow.mlpackage`` (fixed
   ``T = R + 89``: 90 poses per call; the app slides it with an overlap of ``R - 1``):
   offline variant, ``(1, T, 17, 2)`` in, ``(1, T - R + 1, 17, 3)`` out.
-* ``lifter.json``: the sidecar the app reads (see :func:`sidecar`).
+* ``lifter.json``: the sidecar the app reads (see :func:`sidecar`): which model it is (the
+  registered version, or ``bundled``; the checkpoint's own label), the oldest app that runs
+  it, shapes and layouts, and each artifact's SHA-256.
+
+``coach export --out`` writes the bundled model (version ``bundled``) into one folder;
+``coach export-phone`` (``coach_cli.phone_rollout``) writes registered versions side by
+side, one folder each, for the API to serve the champion or a pinned version.
 
 Quantisation: ``none`` (fp32), ``fp16`` (Core ML's default: fp16 weights and compute,
 fp32 inputs and outputs; ONNX: fp16 weights with fp32 I/O) or ``int8`` (Core ML linear
@@ -19,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -34,6 +41,10 @@ FORMATS = ("onnx", "coreml")
 QUANTIZATIONS = ("none", "fp16", "int8")
 ONNX_OPSET = 18
 WINDOW_OUTPUTS = 90  # poses per call of the windowed variant (Core ML's fixed window)
+BUNDLED_VERSION = "bundled"
+# The first app release that runs the bundled lifter (lifecycle.bundled's card says the same).
+BUNDLED_MIN_APP_VERSION = "1.0.0"
+APP_VERSION = re.compile(r"[0-9]{1,6}\.[0-9]{1,6}\.[0-9]{1,6}")
 
 
 def _files(path: Path) -> list[Path]:
@@ -135,14 +146,24 @@ def export_coreml(
     return path
 
 
-def sidecar(metadata: LifterMetadata, receptive_field: int, artifacts: dict[str, dict]) -> dict:
-    """What the app needs to run the artifacts, with their checksums."""
+def sidecar(
+    metadata: LifterMetadata,
+    receptive_field: int,
+    artifacts: dict[str, dict],
+    version: str = BUNDLED_VERSION,
+    min_app_version: str = BUNDLED_MIN_APP_VERSION,
+) -> dict:
+    """What the app needs to run the artifacts, with their checksums. ``version`` is the
+    registered version (``"3"``) or ``"bundled"``; ``model_version`` the checkpoint's own
+    label; ``min_app_version`` (``X.Y.Z``) the oldest app that runs these artifacts."""
     input_layout, output_layout = (
         get_layout(metadata.input_layout),
         get_layout(metadata.output_layout),
     )
     return {
+        "version": version,
         "model_version": metadata.version,
+        "min_app_version": min_app_version,
         "receptive_field": receptive_field,
         "causal": bool(metadata.architecture.get("causal", False)),
         "fps": metadata.fps,
@@ -168,9 +189,18 @@ def sidecar(metadata: LifterMetadata, receptive_field: int, artifacts: dict[str,
 
 
 def export_all(
-    out: Path, formats: list[str], quantize: str, checkpoint: Path | None = None
+    out: Path,
+    formats: list[str],
+    quantize: str,
+    checkpoint: Path | None = None,
+    model_version: str = BUNDLED_VERSION,
+    min_app_version: str = BUNDLED_MIN_APP_VERSION,
 ) -> Path:
-    """Export every variant in every format; returns the sidecar's path."""
+    """Export every variant in every format into ``out``; returns the sidecar's path.
+    ``model_version`` (the registered version, or ``"bundled"``) and ``min_app_version``
+    (``X.Y.Z``) go into the sidecar and the Core ML metadata."""
+    if not APP_VERSION.fullmatch(min_app_version):
+        raise ValueError(f"min_app_version must be X.Y.Z (numbers), not {min_app_version!r}")
     for name in formats:
         if name not in FORMATS:
             raise ValueError(f"unknown format {name!r}; expected one of {', '.join(FORMATS)}, all")
@@ -192,6 +222,8 @@ def export_all(
     window_input = torch.zeros(1, window_frames, 17, 2)
     user_metadata = {
         "model_version": metadata.version,
+        "registered_version": model_version,
+        "min_app_version": min_app_version,
         "receptive_field": str(rf),
         "fps": str(metadata.fps),
         "input_layout": metadata.input_layout,
@@ -222,5 +254,6 @@ def export_all(
         info["sha256"] = _sha256(out / name)
         info["bytes"] = _size(out / name)
     target = out / "lifter.json"
-    target.write_text(json.dumps(sidecar(metadata, rf, artifacts), indent=1) + "\n")
+    described = sidecar(metadata, rf, artifacts, model_version, min_app_version)
+    target.write_text(json.dumps(described, indent=1) + "\n")
     return target

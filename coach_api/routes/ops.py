@@ -6,10 +6,10 @@ import hashlib
 import io
 import json
 import zipfile
-from pathlib import Path
-from typing import Literal
+from pathlib import Path as FilePath
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import FileResponse, PlainTextResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -17,6 +17,14 @@ from sqlalchemy import text
 from coach_api.deps import EngineDep, SessionDep, SettingsDep
 from coach_api.errors import ApiError
 from coach_api.openapi_errors import error_responses
+from coach_api.phone_models import (
+    APP_VERSION_PATTERN,
+    CHAMPION,
+    SIDECAR,
+    VERSION_PATTERN,
+    Choice,
+    choose,
+)
 from coach_api.schemas import ModelInfo, PhoneModelSidecar, Platform
 
 router = APIRouter(tags=["ops"])
@@ -80,17 +88,48 @@ def list_models(engine: EngineDep) -> list[ModelInfo]:
 
 
 PLATFORM_FORMATS = {"ios": "coreml-mlprogram", "android": "onnx"}
+VersionQuery = Annotated[
+    str,
+    Query(
+        max_length=16,
+        pattern=VERSION_PATTERN,
+        description="``champion`` (default), ``bundled`` or a registered version number",
+    ),
+]
+AppVersionHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-App-Version",
+        max_length=20,
+        pattern=APP_VERSION_PATTERN,
+        description="The app's own version, ``X.Y.Z``: models it is too old for are not "
+        "served (409 ``app_too_old``; for the champion, an older version it can run instead)",
+    ),
+]
+MODEL_HEADERS = {
+    "X-Model-Version": {
+        "description": "The version served (as the sidecar's ``version``)",
+        "schema": {"type": "string"},
+    },
+    "X-Model-Champion": {
+        "description": "The champion's version: differs from ``X-Model-Version`` when the "
+        "app is too old for the champion, or pinned another version",
+        "schema": {"type": "string"},
+    },
+}
 
 
-def _sidecar(settings, platform: str) -> dict:
-    path = settings.phone_artifacts / "lifter.json"
+def _sidecar(platform: str, choice: Choice) -> dict:
+    """The chosen version's sidecar with only ``platform``'s artifacts; ``version`` and
+    ``min_app_version`` are the ones the choice was made on."""
+    path = choice.exported.folder / SIDECAR
     if not path.is_file():
-        raise ApiError(
-            404,
-            "not_exported",
-            f"no phone models exported; run `coach export --out {settings.phone_artifacts}`",
-        )
+        # ``coach export-phone`` is swapping in a new export of this version this moment.
+        message = f"version {choice.exported.version} is being re-exported; retry shortly"
+        raise ApiError(503, "unavailable", message, headers={"Retry-After": "1"})
     sidecar = json.loads(path.read_text())
+    sidecar["version"] = choice.exported.version
+    sidecar["min_app_version"] = choice.exported.min_app_version
     sidecar["artifacts"] = {
         name: info
         for name, info in sidecar["artifacts"].items()
@@ -116,16 +155,32 @@ NOT_MODIFIED = {304: {"description": "The copy named by ``If-None-Match`` is cur
     "/models/{platform}",
     response_model=PhoneModelSidecar,
     operation_id="getPhoneModels",
-    responses=NOT_MODIFIED | error_responses(404, authenticated=False),
+    responses={
+        200: {"description": "The sidecar of the version served", "headers": MODEL_HEADERS},
+        **NOT_MODIFIED,
+        **error_responses(404, 409, authenticated=False),
+    },
 )
-def phone_models(platform: Platform, request: Request, settings: SettingsDep) -> Response:
-    """The sidecar for ``ios`` (Core ML) or ``android`` (ONNX): shapes, layouts, checksums.
-    It carries an ``ETag``: send it back in ``If-None-Match`` to get 304 while the models
-    are unchanged."""
-    sidecar = PhoneModelSidecar.model_validate(_sidecar(settings, platform))
+def phone_models(
+    platform: Platform,
+    request: Request,
+    settings: SettingsDep,
+    version: VersionQuery = CHAMPION,
+    app_version: AppVersionHeader = None,
+) -> Response:
+    """The sidecar for ``ios`` (Core ML) or ``android`` (ONNX) of the champion or a pinned
+    ``version``: which model, the oldest app it runs on, shapes, layouts, checksums. An app
+    too old for the champion gets the newest earlier version it can run (``X-Model-Version``
+    then differs from ``X-Model-Champion``); download the artifacts with the sidecar's
+    ``version``. It carries an ``ETag`` (one per version and platform): send it back in
+    ``If-None-Match`` to get 304 while the models are unchanged."""
+    choice = choose(settings.phone_artifacts, version, app_version)
+    sidecar = PhoneModelSidecar.model_validate(_sidecar(platform, choice))
     body = sidecar.model_dump_json(exclude_none=True).encode()
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    # The answer depends on the app's version: a shared cache must key on it too.
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "Vary": "X-App-Version"}
+    headers |= choice.headers
     if _matches(request, etag):
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="application/json", headers=headers)
@@ -142,33 +197,41 @@ BINARY = {"schema": {"type": "string", "format": "binary"}}
         200: {
             "description": "The ONNX file, or the Core ML package zipped",
             "content": {"application/octet-stream": BINARY, "application/zip": BINARY},
+            "headers": MODEL_HEADERS,
         },
         **NOT_MODIFIED,
-        **error_responses(404, authenticated=False),
+        **error_responses(404, 409, authenticated=False),
     },
 )
 def download_phone_model(
-    platform: Platform, name: str, request: Request, settings: SettingsDep
+    platform: Platform,
+    name: Annotated[str, Path(max_length=64)],
+    request: Request,
+    settings: SettingsDep,
+    version: VersionQuery = CHAMPION,
+    app_version: AppVersionHeader = None,
 ) -> Response:
-    """One artifact: an ONNX file, or a Core ML package as a zip. Its ``ETag`` is the
-    sidecar's checksum: ``If-None-Match`` with it answers 304 without the body."""
-    sidecar = _sidecar(settings, platform)
+    """One artifact of the champion or of ``version`` (pass the sidecar's, so the file is
+    the one the sidecar describes): an ONNX file, or a Core ML package as a zip. Its
+    ``ETag`` is the sidecar's checksum: ``If-None-Match`` with it answers 304 without the
+    body."""
+    choice = choose(settings.phone_artifacts, version, app_version)
+    sidecar = _sidecar(platform, choice)
     if name not in sidecar["artifacts"]:
-        raise ApiError(404, "not_found", f"no artifact {name!r} for {platform}", "name")
-    path = settings.phone_artifacts / name
+        served = choice.exported.version
+        raise ApiError(
+            404, "not_found", f"no artifact {name!r} for {platform} in version {served}", "name"
+        )
+    path = choice.exported.folder / name
     etag = f'"{sidecar["artifacts"][name]["sha256"]}"'
+    headers = {"ETag": etag, "Vary": "X-App-Version"} | choice.headers
     if _matches(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
+        return Response(status_code=304, headers=headers)
     if path.is_dir():
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for file in sorted(p for p in path.rglob("*") if p.is_file()):
-                archive.write(file, str(Path(name) / file.relative_to(path)))
-        return Response(
-            buffer.getvalue(),
-            media_type="application/zip",
-            headers={"Content-Disposition": f'attachment; filename="{name}.zip"', "ETag": etag},
-        )
-    return FileResponse(
-        path, media_type="application/octet-stream", filename=name, headers={"ETag": etag}
-    )
+                archive.write(file, str(FilePath(name) / file.relative_to(path)))
+        headers["Content-Disposition"] = f'attachment; filename="{name}.zip"'
+        return Response(buffer.getvalue(), media_type="application/zip", headers=headers)
+    return FileResponse(path, media_type="application/octet-stream", filename=name, headers=headers)

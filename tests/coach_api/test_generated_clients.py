@@ -213,6 +213,13 @@ def test_the_app_flow_through_the_generated_client(
     with pytest.raises(api.ApiException) as sidecar_unchanged:
         ops.get_phone_models("android", _headers={"If-None-Match": _header(sidecar_first, "ETag")})
     assert sidecar_unchanged.value.status == 304
+    # The champion (here the bundled export) for an app new enough; an older one is refused.
+    pinned = ops.get_phone_models("android", version="bundled", x_app_version="1.0.0")
+    assert pinned.version == "bundled" and pinned.min_app_version == "1.0.0"
+    with pytest.raises(api.ApiException) as too_old:
+        ops.get_phone_models("android", x_app_version="0.9.0")
+    assert too_old.value.status == 409
+    assert json.loads(too_old.value.body)["error"]["code"] == "app_too_old"
 
     # Feedback on a cue (or 422 naming the field when the session had none).
     if report.errors:

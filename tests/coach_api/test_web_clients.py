@@ -57,12 +57,15 @@ def test_an_allowed_origin_may_call_the_api(cors_client):
     assert preflight.headers["access-control-allow-origin"] == APP_ORIGIN
     assert "POST" in preflight.headers["access-control-allow-methods"]
     allowed = preflight.headers["access-control-allow-headers"].lower()
-    assert {"authorization", "content-type", "content-encoding"} <= set(allowed.split(", "))
+    assert {"authorization", "content-type", "content-encoding", "x-app-version"} <= set(
+        allowed.split(", ")
+    )
     # The answer itself (an error too) is readable by the page, with its request id.
     answer = cors_client.get("/v1/me", headers={"Origin": APP_ORIGIN})
     assert answer.status_code == 401
     assert answer.headers["access-control-allow-origin"] == APP_ORIGIN
-    assert "x-request-id" in answer.headers["access-control-expose-headers"].lower()
+    exposed = answer.headers["access-control-expose-headers"].lower().split(", ")
+    assert {"x-request-id", "x-model-version", "x-model-champion"} <= set(exposed)
 
 
 def test_another_origin_gets_no_cors_headers(cors_client):

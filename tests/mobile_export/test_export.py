@@ -39,6 +39,7 @@ def exported(checkpoint, tmp_path_factory):
 def test_sidecar_describes_every_artifact(exported):
     out, sidecar = exported
     assert sidecar["model_version"] == "tiny-export" and sidecar["receptive_field"] == 9
+    assert (sidecar["version"], sidecar["min_app_version"]) == ("bundled", "1.0.0")
     assert sidecar["input"]["layout"] == "coco17" and sidecar["output"]["joints"][0] == "pelvis"
     assert sidecar["input"]["normalization"] == "X / w * 2 - [1, h / w]"
     assert sidecar["metrics"] == {"mpjpe_mm": 42.0} and sidecar["causal"] is True
@@ -149,3 +150,5 @@ def test_bad_requests_are_explained(checkpoint, tmp_path):
         ["export", "--out", str(tmp_path), "--quantize", "int4", "--checkpoint", str(checkpoint)],
     )
     assert result.exit_code != 0 and "unknown quantization" in result.output
+    with pytest.raises(ValueError, match=r"min_app_version must be X\.Y\.Z"):
+        export_all(tmp_path, ["onnx"], "none", checkpoint, "3", "2.0")
