@@ -293,12 +293,31 @@ class SessionPage(BaseModel):
     limit: int
 
 
+ModelKind = Literal["lifter-causal", "lifter-recordings", "detector", "knee-net"]
+ModelSource = Literal["bundled", "file", "registry"]
+
+
 class ModelInfo(BaseModel):
-    version: str
-    receptive_field: int
-    causal: bool
-    fps: float
-    metrics: dict[str, float]
+    """A served model: the lifters (live first, then recordings), the detector and the
+    knee network. ``receptive_field``, ``causal`` and ``fps`` are the lifters' (null for
+    the others)."""
+
+    kind: ModelKind
+    version: str = Field(description="the model's own label (a lifter: its checkpoint's)")
+    source: ModelSource = Field(
+        description="bundled with the service, a configured file, or the model registry"
+    )
+    registered_version: str | None = Field(
+        default=None, description="its version in the model registry; null when not from it"
+    )
+    alias: str | None = Field(
+        default=None, description="the registry alias it was served by, e.g. champion"
+    )
+    label: str
+    receptive_field: int | None = None
+    causal: bool | None = None
+    fps: float | None = None
+    metrics: dict[str, float] = Field(description="its evaluation figures")
 
 
 class FeedbackCreate(BaseModel):
