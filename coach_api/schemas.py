@@ -320,6 +320,43 @@ class ModelInfo(BaseModel):
     metrics: dict[str, float] = Field(description="its evaluation figures")
 
 
+MAX_SHADOW_SESSIONS = 2000  # latest sessions one shadow summary reads
+
+
+class ShadowKindAgreement(BaseModel):
+    """How the champion's and the challenger's cues of one error kind compare."""
+
+    champion_cues: int = Field(ge=0)
+    challenger_cues: int = Field(ge=0)
+    disagreements: int = Field(
+        ge=0, description="cues only one of them gave (same segment, overlapping in time)"
+    )
+    agreement: float = Field(
+        ge=0, le=1, description="share of all cues that both gave: 1 - disagreements / cues"
+    )
+
+
+class ShadowGroup(BaseModel):
+    """The sessions scored by one pair of model sets ({kind: version or label})."""
+
+    champion: dict[str, str]
+    challenger: dict[str, str]
+    sessions: int = Field(ge=1)
+    score_difference_mean: float = Field(description="challenger minus champion, of 100")
+    score_difference_max_abs: float = Field(ge=0)
+    kinds: dict[str, ShadowKindAgreement]
+
+
+class ShadowSummary(BaseModel):
+    """Shadow scoring over the latest ``limit`` sessions: ``scanned`` read, ``compared``
+    of them shadow-scored, summed per pair of model sets."""
+
+    limit: int
+    scanned: int
+    compared: int
+    groups: list[ShadowGroup]
+
+
 class FeedbackCreate(BaseModel):
     """The user's verdict on one cue (``error_index`` into the session's ``errors``)."""
 
