@@ -8,6 +8,8 @@ recordings lifter (the challenger).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -141,6 +143,7 @@ def test_the_challenger_shadow_scores_sessions_out_of_the_users_sight(
     assert too_many.status_code == 422 and too_many.json()["error"]["field"] == "query.limit"
 
 
+@pytest.mark.slow  # creates an MLflow store (its database's migrations take seconds)
 def test_a_registry_without_a_champion_stops_the_start_naming_the_kind(tmp_path, monkeypatch):
     _store_env(monkeypatch, tmp_path)
     settings = app_settings(tmp_path).model_copy(update={"model_source": "registry"})
@@ -165,6 +168,30 @@ def test_bundled_reports_name_their_models_and_only_admins_see_the_shadow(
     admin = auth_headers(client, new_email("admin"), role="admin")
     summary = client.get("/v1/admin/shadow", headers=admin).json()
     assert summary == {"limit": 500, "scanned": 1, "compared": 0, "groups": []}
+
+
+class _BrokenLifter:
+    """A recordings lifter that fails on every sequence, as a broken challenger may."""
+
+    def lift_sequence(self, sequence):
+        raise RuntimeError("the challenger broke")
+
+
+def test_a_failing_shadow_is_counted_and_leaves_the_session_alone(
+    client, trainer_payload, user_payload
+):
+    engine = client.app.state.engine
+    engine.shadow = replace(engine.models, recordings=_BrokenLifter())
+    routine = published_routine(client, trainer_payload)
+    user = auth_headers(client, new_email())
+    body = {"routine_id": routine, "keypoints": user_payload}
+    answered = client.post("/v1/sessions", headers=user, json=body)
+    assert answered.status_code == 201, answered.text
+    with client.app.state.sessionmaker() as db:
+        assert SHADOW_KEY not in db.get(WorkoutSession, answered.json()["id"]).report
+    metrics = client.get("/v1/metrics").text
+    assert "coach_shadow_failures_total 1.0" in metrics
+    assert "coach_shadow_sessions_total 0.0" in metrics
 
 
 def _event(kind: str, segment: str, start: float, end: float) -> dict:
