@@ -30,6 +30,7 @@ from coach_api.persistence import (
 )
 from coach_api.rescoring import KIND as RESCORE
 from coach_api.services import music_of
+from coach_api.shadow import shadow_score
 from pose2d.video import extract_keypoints
 from pose3d.sequence_json import KeypointSequence
 
@@ -116,9 +117,9 @@ async def _score_and_store(run: JobRun, sequence: KeypointSequence) -> None:
     )
     await anyio.to_thread.run_sync(run.step, "storing", 0.9)
 
-    def store() -> None:
+    def store() -> WorkoutSession:
         with ctx.sessionmaker() as db:
-            store_session(
+            return store_session(
                 ctx.settings,
                 db,
                 run.job.user_id,
@@ -132,7 +133,18 @@ async def _score_and_store(run: JobRun, sequence: KeypointSequence) -> None:
                 finish=lambda db, row: run.finish(db, session_id=row.id),
             )
 
-    await anyio.to_thread.run_sync(store)
+    row = await anyio.to_thread.run_sync(store)
+    # The job is done and its session stored: the challenger's scoring delays nothing.
+    await shadow_score(
+        engine,
+        ctx.settings,
+        ctx.sessionmaker,
+        row,
+        routine,
+        sequence,
+        params["strictness"],
+        params["beat_times"],
+    )
 
 
 @kind(RESCORE)

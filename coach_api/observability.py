@@ -7,7 +7,7 @@ import logging
 import time
 import uuid
 
-from prometheus_client import CollectorRegistry, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 logger = logging.getLogger("coach_api.requests")  # one JSON line per request
 
@@ -28,6 +28,28 @@ class Metrics:
         )
         self.queue = Gauge(
             "coach_work_in_flight", "CPU jobs running or waiting", registry=self.registry
+        )
+        # Shadow scoring (coach_api/shadow.py): sessions the challenger also scored, the
+        # cues it disagreed on per error kind, how far its score was, and its failures.
+        self.shadow_sessions = Counter(
+            "coach_shadow_sessions",
+            "Sessions shadow-scored by the challenger",
+            registry=self.registry,
+        )
+        self.shadow_disagreements = Counter(
+            "coach_shadow_disagreements",
+            "Cues only one of the champion and the challenger gave",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.shadow_score_difference = Histogram(
+            "coach_shadow_score_difference",
+            "Absolute score difference, challenger against champion (points of 100)",
+            buckets=(1, 2, 5, 10, 20, 50, 100),
+            registry=self.registry,
+        )
+        self.shadow_failures = Counter(
+            "coach_shadow_failures", "Shadow scorings that failed", registry=self.registry
         )
 
     def render(self) -> bytes:

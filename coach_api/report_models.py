@@ -74,3 +74,9 @@ class SessionReportOut(BaseModel):
     model_version: str
     strictness: Strictness
     duration_s: float = Field(ge=0)
+    models: dict[str, str] = Field(
+        default_factory=dict,
+        description="the models that scored it: kind (lifter-recordings, detector, knee-net; "
+        "live sessions also lifter-causal) -> registered version, or the bundled model's "
+        "label; empty for reports stored before models were named",
+    )

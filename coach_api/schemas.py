@@ -293,12 +293,68 @@ class SessionPage(BaseModel):
     limit: int
 
 
+ModelKind = Literal["lifter-causal", "lifter-recordings", "detector", "knee-net"]
+ModelSource = Literal["bundled", "file", "registry"]
+
+
 class ModelInfo(BaseModel):
-    version: str
-    receptive_field: int
-    causal: bool
-    fps: float
-    metrics: dict[str, float]
+    """A served model: the lifters (live first, then recordings), the detector and the
+    knee network. ``receptive_field``, ``causal`` and ``fps`` are the lifters' (null for
+    the others)."""
+
+    kind: ModelKind
+    version: str = Field(description="the model's own label (a lifter: its checkpoint's)")
+    source: ModelSource = Field(
+        description="bundled with the service, a configured file, or the model registry"
+    )
+    registered_version: str | None = Field(
+        default=None, description="its version in the model registry; null when not from it"
+    )
+    alias: str | None = Field(
+        default=None, description="the registry alias it was served by, e.g. champion"
+    )
+    label: str
+    receptive_field: int | None = None
+    causal: bool | None = None
+    fps: float | None = None
+    metrics: dict[str, float] = Field(description="its evaluation figures")
+
+
+MAX_SHADOW_SESSIONS = 2000  # latest sessions one shadow summary reads
+
+
+class ShadowKindAgreement(BaseModel):
+    """How the champion's and the challenger's cues of one error kind compare."""
+
+    champion_cues: int = Field(ge=0)
+    challenger_cues: int = Field(ge=0)
+    disagreements: int = Field(
+        ge=0, description="cues only one of them gave (same segment, overlapping in time)"
+    )
+    agreement: float = Field(
+        ge=0, le=1, description="share of all cues that both gave: 1 - disagreements / cues"
+    )
+
+
+class ShadowGroup(BaseModel):
+    """The sessions scored by one pair of model sets ({kind: version or label})."""
+
+    champion: dict[str, str]
+    challenger: dict[str, str]
+    sessions: int = Field(ge=1)
+    score_difference_mean: float = Field(description="challenger minus champion, of 100")
+    score_difference_max_abs: float = Field(ge=0)
+    kinds: dict[str, ShadowKindAgreement]
+
+
+class ShadowSummary(BaseModel):
+    """Shadow scoring over the latest ``limit`` sessions: ``scanned`` read, ``compared``
+    of them shadow-scored, summed per pair of model sets."""
+
+    limit: int
+    scanned: int
+    compared: int
+    groups: list[ShadowGroup]
 
 
 class FeedbackCreate(BaseModel):

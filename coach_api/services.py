@@ -19,11 +19,17 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from coach_api.errors import ApiError
+from coach_api.served_models import (
+    RECORDED_KINDS,
+    ModelSet,
+    bundled_set,
+    registry_set,
+    shadow_set,
+)
 from pose2d import clean_keypoints
 from pose3d.keypoints import DEFAULT_MIN_SCORE, h36m_scores
-from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence, SequenceFormatError, sequence_from_array
-from scoring import Landmarks, Note, ObservedSession, PopulationModel, Reference, score_session
+from scoring import Landmarks, Note, ObservedSession, Reference, score_session
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
 
@@ -56,7 +62,8 @@ class SequenceLimits:
 
 
 class Engine:
-    """The loaded lifters and population model, and the pool that runs them.
+    """The served models (:class:`~coach_api.served_models.ModelSet`) and the pool that
+    runs them; with a ``shadow`` set, what a recorded session is also scored with.
 
     ``lifter`` is causal (live streaming); ``recordings`` lifts whole recorded sessions
     and routines: the non-causal offline model when one is bundled, else the same.
@@ -64,19 +71,19 @@ class Engine:
 
     def __init__(
         self,
-        lifter: Lifter,
-        recordings: Lifter,
-        population: PopulationModel | None,
+        models: ModelSet,
         workers: int,
         limits: SequenceLimits,
         metrics=None,
+        shadow: ModelSet | None = None,
     ) -> None:
         torch.set_num_threads(1)  # concurrent requests share the cores
         # Likewise BLAS (the live lifter's products): a multi-threaded product waits for
         # every core, which a busy machine makes slow (docs/design-notes.md, pose3d).
         threadpool_limits(1, user_api="blas")
-        self.lifter, self.recordings = lifter, recordings
-        self.population, self.metrics = population, metrics
+        self.models, self.shadow = models, shadow
+        self.lifter, self.recordings = models.lifter, models.recordings
+        self.population, self.metrics = models.population, metrics
         self._references: dict[str, Reference] = {}
         self.limiter = anyio.CapacityLimiter(workers)
         # The live sockets' lifting (all streams at once, coach_api.live_batcher) and their
@@ -159,10 +166,12 @@ class Engine:
                 f"{field}.frames",
             )
 
-    def lift(self, sequence: KeypointSequence) -> Lifted:
-        """The sequence repaired by the 2D front end and lifted; 422 when the camera
-        followed someone else for most of it, or for input the lifter refuses (it raises
-        ValueError only for bad input)."""
+    def lift(self, sequence: KeypointSequence, models: ModelSet | None = None) -> Lifted:
+        """The sequence repaired by the 2D front end and lifted by the recordings lifter
+        of ``models`` (default the served set); 422 when the camera followed someone else
+        for most of it, or for input the lifter refuses (it raises ValueError only for
+        bad input)."""
+        models = models or self.models
         cleaned = clean_keypoints(
             sequence.keypoints, sequence.scores, sequence.fps, sequence.layout
         )
@@ -176,7 +185,7 @@ class Engine:
             )
         sequence = replace(sequence, keypoints=cleaned.keypoints, scores=cleaned.scores)
         try:
-            poses = self.recordings.lift_sequence(sequence)
+            poses = models.recordings.lift_sequence(sequence)
         except ValueError as exc:
             raise ApiError(422, "invalid_keypoints", str(exc), "keypoints") from None
         scores = h36m_scores(sequence.scores, sequence.layout)
@@ -230,8 +239,13 @@ class Engine:
         reference: Reference,
         strictness: str,
         beat_times: list[float] | None = None,
+        models: ModelSet | None = None,
     ) -> tuple[dict, np.ndarray]:
-        lifted = self.lift(sequence)
+        """The report of ``sequence`` against ``reference`` (its ``models`` naming the
+        models that scored it: ``models``, default the served set) and the lifted poses
+        ``(T, 17, 3)`` metres."""
+        models = models or self.models
+        lifted = self.lift(sequence, models)
         seen = lifted.sequence  # what the lifter saw: repaired, other people left out
         landmarks = Landmarks(seen.keypoints, seen.scores) if seen.layout == "mediapipe33" else None
         observed = ObservedSession(
@@ -241,30 +255,31 @@ class Engine:
             observed,
             reference,
             strictness=strictness,
-            population=self.population,
-            model_version=self.recordings.metadata.version,
+            population=models.population,
+            model_version=models.recordings.metadata.version,
             include_ghost=False,
         )
         report.notes[:0] = [  # what the front end did comes first: it frames the rest
             Note.over("keypoints", "body", 0.0, observed.duration_s, text) for text in lifted.notes
         ]
-        return report.to_dict(), lifted.poses
+        return report.to_dict() | {"models": models.names(RECORDED_KINDS)}, lifted.poses
 
 
 def load_engine(settings, metrics=None) -> Engine:
-    """The engine of ``settings``: its lifter (recordings use the bundled non-causal model
-    when one ships), the population model and the pool. Call it on the event loop that
-    will use it: the pool's limiters belong to that loop."""
-    lifter = Lifter.from_checkpoint(settings.lifter_checkpoint)
-    bundled = settings.lifter_checkpoint is None
-    recordings = Lifter.for_recordings() if bundled else lifter
+    """The engine of ``settings``: the served models (bundled, or the registry's
+    ``model_alias``; :class:`~coach_api.served_models.ModelSourceError` when the registry
+    cannot serve them), the shadow set of ``shadow_alias``, and the pool. Call it on the
+    event loop that will use it: the pool's limiters belong to that loop."""
+    if settings.model_source == "registry":
+        models = registry_set(settings.model_alias, settings)
+    else:
+        models = bundled_set(settings)
     return Engine(
-        lifter,
-        recordings,
-        PopulationModel.load(),
+        models,
         settings.worker_threads,
         SequenceLimits.from_settings(settings),
         metrics,
+        shadow_set(settings, models),
     )
 
 

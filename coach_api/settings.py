@@ -18,6 +18,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from pose2d.task_builder import POSE_TASK_NAME  # where `coach-api pose-task` writes
 
+ALIAS = r"^[A-Za-z0-9_-]{1,64}$"  # a registry alias or version number (MLflow's alias names)
+
 
 class Settings(BaseSettings):
     """All settings; each can be set as ``COACH_<NAME>`` (e.g. ``COACH_DATABASE_URL``)."""
@@ -102,6 +104,17 @@ class Settings(BaseSettings):
     job_step_delay_s: float = 0.0  # tests only: a pause at each step of a job
     # How long a shared report link (POST /v1/sessions/{id}/report-link) opens the page.
     report_link_minutes: int = 15
+    # The served models (coach_api/served_models.py): "bundled", the files committed with
+    # the packages (offline; lifter_checkpoint still overrides the lifters), or "registry",
+    # the MLflow model registry (lifecycle.store: COACH_MLFLOW_DIR or
+    # COACH_MLFLOW_TRACKING_URI), each kind's model_alias ("champion", or a version number),
+    # fetched once into model_cache_dir. shadow_alias ("challenger"): every recorded or
+    # video session is also scored with that alias's models once its report is stored,
+    # and the two compared (GET /v1/admin/shadow); kinds without it shadow with the served.
+    model_source: Literal["bundled", "registry"] = "bundled"
+    model_alias: Annotated[str, Field(pattern=ALIAS)] = "champion"
+    shadow_alias: Annotated[str, Field(pattern=f"^$|{ALIAS}")] = ""
+    model_cache_dir: Path | None = None  # default: data_dir / "model-cache"
 
     @field_validator("cors_origins", mode="before")
     @classmethod
@@ -141,6 +154,11 @@ class Settings(BaseSettings):
             return self.pose_task
         assembled = self.data_dir / "models" / POSE_TASK_NAME
         return assembled if assembled.is_file() else None
+
+    @property
+    def resolved_model_cache_dir(self) -> Path:
+        """Where registry models are downloaded to: ``model_cache_dir`` or data_dir's."""
+        return self.model_cache_dir or self.data_dir / "model-cache"
 
     @property
     def phone_artifacts(self) -> Path:

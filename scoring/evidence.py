@@ -98,18 +98,19 @@ def knee_traces(
     landmarks: Landmarks | None,
     fps: float,
     matched: np.ndarray,
+    network: knee_net.KneeNet | None,
 ) -> list[Trace]:
-    """The knee measures (:mod:`scoring.knee_measures`) and the knee network's
+    """The knee measures (:mod:`scoring.knee_measures`) and the knee ``network``'s
     probabilities (:mod:`scoring.knee_net`) behind each knee check in ``kinds``
     (``(kind, segment)`` pairs), as detector evidence; the 2D ones are NaN (unknown)
-    without MediaPipe keypoints, the network's without a bundled network."""
+    without MediaPipe keypoints, the network's without a network."""
     knee_checks = sorted((kind, segment) for kind, segment in kinds if kind in KNEE_MEASURES)
     if not knee_checks:
         return []
     frames = len(poses)
     by_side: dict[str, dict[str, dict]] = {}  # a lunge checks both kinds on each knee
-    network = knee_net.bundled() if landmarks is not None else None
-    probabilities = network.probabilities(*landmarks, fps) if network else {}
+    seen = network is not None and landmarks is not None
+    probabilities = network.probabilities(*landmarks, fps) if seen else {}
     traces = []
     for kind, segment in knee_checks:
         side = segment.split("_")[0]
@@ -176,12 +177,15 @@ def unit_evidence(
     reference, alignment, fps = session.reference, session.alignment, session.fps
     observed = session.observed
     traces = check_traces(items, session, population)
+    # The network the population's detector was made with (the bundled one without one).
+    network = population.knee_network() if population is not None else knee_net.bundled()
     traces += knee_traces(
         {(t.kind, t.segment) for t in traces},
         observed.poses,
         observed.landmarks,
         fps,
         alignment.matched,
+        network,
     )
     if observed.landmarks is not None and reference.movement == "squat":
         traces += heel_traces(observed.landmarks, fps, alignment.matched)

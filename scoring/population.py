@@ -19,7 +19,10 @@ threshold, its minimum severity and the minimum 2D confidence for a cue
 
 Beside the JSON file, ``population.detector.joblib`` holds the learned per-repetition
 detector (:mod:`scoring.detector`); when present, it decides the error kinds it was trained
-for, and the thresholds above serve the rule-based judgement of the others.
+for, and the thresholds above serve the rule-based judgement of the others. The detector
+reads the knee network's outputs (:mod:`scoring.knee_net`), so a population model also
+names the network its detector was made with (``knee_net``; the bundled one by default):
+two models, e.g. a served champion and a challenger, score side by side in one process.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from scoring.detector import FormErrorDetector
+from scoring.knee_net import KneeNet
+from scoring.knee_net import bundled as bundled_knee_net
 from scoring.observed import PoseSource
 
 PHASE_BINS = 10
@@ -76,6 +81,12 @@ class PopulationModel:
     thresholds: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     exact_stats: dict[str, dict[str, dict[str, list[float]]]] = field(default_factory=dict)
     detector: FormErrorDetector | None = None
+    knee_net: KneeNet | None = None  # None: the bundled network (knee_network)
+
+    def knee_network(self) -> KneeNet | None:
+        """The knee network whose outputs the detector reads: this model's own, else the
+        bundled one (``None`` when neither exists: the network's traces are unknown)."""
+        return self.knee_net if self.knee_net is not None else bundled_knee_net()
 
     def _entry(self, movement: str, check, source: PoseSource) -> dict | None:
         """The check's statistics for lifted poses, or for exact 3D when fitted on it."""
@@ -122,8 +133,11 @@ class PopulationModel:
         return path
 
     @classmethod
-    def load(cls, path: str | Path = DEFAULT_PATH) -> PopulationModel | None:
-        """The saved model, or ``None`` if there is none."""
+    def load(
+        cls, path: str | Path = DEFAULT_PATH, knee_net: KneeNet | None = None
+    ) -> PopulationModel | None:
+        """The saved model (with the detector beside it and ``knee_net``, default the
+        bundled network), or ``None`` if there is none."""
         path = Path(path)
         if not path.is_file():
             return None
@@ -134,4 +148,5 @@ class PopulationModel:
             data.get("thresholds", {}),
             data.get("exact_stats", {}),
             FormErrorDetector.load(detector_path(path)),
+            knee_net,
         )

@@ -1,8 +1,11 @@
-"""Admin-only: roles, invitations, exports (feedback for retraining), re-scoring."""
+"""Admin-only: roles, invitations, exports (feedback for retraining), re-scoring, the
+shadow scoring's agreement."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
 from coach_api.accounts import create_invitation
@@ -13,6 +16,7 @@ from coach_api.jobs import submit_jobs
 from coach_api.openapi_errors import error_responses
 from coach_api.rescoring import admin_batch
 from coach_api.schemas import (
+    MAX_SHADOW_SESSIONS,
     AdminRescoreCreate,
     FeedbackPublic,
     InvitationCreate,
@@ -20,8 +24,10 @@ from coach_api.schemas import (
     JobPublic,
     RescoreBatchPublic,
     RoleUpdate,
+    ShadowSummary,
     UserPublic,
 )
+from coach_api.shadow import summary
 
 router = APIRouter(tags=["admin"])
 
@@ -92,3 +98,20 @@ def rescore_all(
         sessions=sessions,
         next_after_session_id=next_after,
     )
+
+
+@router.get(
+    "/admin/shadow",
+    response_model=ShadowSummary,
+    operation_id="shadowSummary",
+    responses=error_responses(403),
+)
+def shadow_summary(
+    admin: AdminUser,
+    db: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_SHADOW_SESSIONS)] = 500,
+) -> ShadowSummary:
+    """How the challenger models (``COACH_SHADOW_ALIAS``) agree with the served champion
+    on the latest ``limit`` sessions: per pair of model sets, the score difference and per
+    error kind the cues each gave and the ones only one of them gave."""
+    return summary(db, limit)

@@ -87,6 +87,7 @@ from coach_api.live_streams import (
 from coach_api.openapi_errors import ErrorDetail
 from coach_api.persistence import live_input, store_session
 from coach_api.report_models import SessionReportOut, Strictness
+from coach_api.served_models import LIVE_KINDS
 from coach_api.services import Engine
 from coach_api.settings import Settings
 from pose3d.sequence_json import SequenceFormatError
@@ -507,6 +508,7 @@ async def _summarize(websocket: WebSocket, engine: Engine, workout: _Workout) ->
         summary = await engine.run(workout.session.summary)
     except TooFewFrames as exc:
         raise ApiError(422, "too_few_frames", str(exc), "frames") from None
+    summary.report["models"] = engine.models.names(LIVE_KINDS)  # what scored it
     report = SessionReportOut.model_validate(summary.report)  # checked before it is stored
     # A blob and a commit: not on the event loop.
     session_id = await anyio.to_thread.run_sync(_store, websocket.app, workout, summary)

@@ -1,4 +1,4 @@
-"""Health, readiness and the lifter models the phone can use."""
+"""Health, readiness, the served models and the lifter models the phone can use."""
 
 from __future__ import annotations
 
@@ -71,20 +71,29 @@ def metrics(request: Request) -> PlainTextResponse:
     responses=error_responses(authenticated=False),
 )
 def list_models(engine: EngineDep) -> list[ModelInfo]:
-    """The loaded lifters: the live (causal) one first, then the one for recordings."""
-    lifters = [engine.lifter] + (
-        [engine.recordings] if engine.recordings is not engine.lifter else []
-    )
-    return [
-        ModelInfo(
-            version=lifter.metadata.version,
-            receptive_field=lifter.receptive_field,
-            causal=lifter.causal,
-            fps=lifter.metadata.fps,
-            metrics={k: float(v) for k, v in lifter.metadata.metrics.items()},
+    """Every served model: the live (causal) lifter first, the one for recordings, the
+    detector and the knee network; where each came from (bundled, a configured file, or
+    the registry's version and alias) and its figures."""
+    models = engine.models
+    lifters = {"lifter-causal": models.lifter, "lifter-recordings": models.recordings}
+    listed = []
+    for kind, served in models.served.items():
+        lifter = lifters.get(kind)
+        listed.append(
+            ModelInfo(
+                kind=kind,
+                version=lifter.metadata.version if lifter is not None else served.label,
+                source=served.source,
+                registered_version=served.registered_version,
+                alias=served.alias,
+                label=served.label,
+                receptive_field=lifter.receptive_field if lifter is not None else None,
+                causal=lifter.causal if lifter is not None else None,
+                fps=lifter.metadata.fps if lifter is not None else None,
+                metrics=served.metrics,
+            )
         )
-        for lifter in lifters
-    ]
+    return listed
 
 
 PLATFORM_FORMATS = {"ios": "coreml-mlprogram", "android": "onnx"}

@@ -7,7 +7,7 @@ import uuid
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -45,6 +45,7 @@ from coach_api.schemas import (
     SessionPublic,
 )
 from coach_api.services import Engine
+from coach_api.shadow import shadow_score
 from pose3d.sequence_json import KeypointSequence
 
 router = APIRouter(tags=["sessions"])
@@ -87,6 +88,7 @@ async def _read_session(
 )
 async def create_session(
     request: Request,
+    background: BackgroundTasks,
     user: RateLimitedUser,
     db: SessionDep,
     engine: EngineDep,
@@ -109,6 +111,18 @@ async def create_session(
     strictness = body.strictness or settings.strictness
     row = await score_and_store(
         engine, settings, db, user.id, routine, sequence, strictness, body.beat_times
+    )
+    # After the answer is sent: the challenger's scoring never delays the user.
+    background.add_task(
+        shadow_score,
+        engine,
+        settings,
+        request.app.state.sessionmaker,
+        row,
+        routine,
+        sequence,
+        strictness,
+        body.beat_times,
     )
     return SessionPublic.model_validate(row)
 

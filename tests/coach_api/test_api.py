@@ -174,9 +174,13 @@ def test_ops_and_openapi(shared_client):
     client = shared_client
     assert client.get("/v1/healthz").json() == {"status": "ok"}
     assert client.get("/v1/readyz").json() == {"status": "ready"}
-    models = client.get("/v1/models").json()
-    assert len(models) == 1  # no separate model for recordings is configured
-    assert models[0]["version"] == "api-test" and models[0]["causal"] is True
+    models = {m["kind"]: m for m in client.get("/v1/models").json()}
+    assert list(models) == ["lifter-causal", "lifter-recordings", "detector", "knee-net"]
+    # One configured checkpoint lifts live streams and recordings alike.
+    for kind in ("lifter-causal", "lifter-recordings"):
+        assert models[kind]["version"] == "api-test" and models[kind]["causal"] is True
+        assert models[kind]["source"] == "file" and models[kind]["registered_version"] is None
+    assert models["detector"]["source"] == "bundled" and models["detector"]["causal"] is None
     schema = client.get("/v1/openapi.json").json()
     ids = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
     assert {
@@ -520,10 +524,10 @@ def test_default_settings_serve_the_bundled_lifter_once(tmp_path):
 
     with TestClient(create_app(Settings(data_dir=tmp_path / "data"))) as client:
         models = client.get("/v1/models").json()
-    expected = [Lifter.from_checkpoint(DEFAULT_CHECKPOINT).metadata.version]
-    if OFFLINE_CHECKPOINT.is_file():
-        expected.append(Lifter.from_checkpoint(OFFLINE_CHECKPOINT).metadata.version)
-    assert [m["version"] for m in models] == expected
+    recordings = OFFLINE_CHECKPOINT if OFFLINE_CHECKPOINT.is_file() else DEFAULT_CHECKPOINT
+    lifters = (DEFAULT_CHECKPOINT, recordings)
+    expected = [Lifter.from_checkpoint(path).metadata.version for path in lifters]
+    assert [m["version"] for m in models if m["kind"].startswith("lifter")] == expected
 
 
 def test_live_session_keeps_the_phone_landmarks_of_its_lifted_frames(user_payload):

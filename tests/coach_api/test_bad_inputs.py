@@ -296,6 +296,7 @@ OTHER_REQUESTS = [
     ("user exports feedback", "GET", "/v1/admin/feedback", {}, 403, "admin"),
     ("user invites", "POST", "/v1/admin/invitations", {"json": {"role": "admin"}}, 403, "admin"),
     ("user grants", "PUT", "/v1/admin/users/2/role", {"json": {"role": "admin"}}, 403, "admin"),
+    ("user reads the shadow scoring", "GET", "/v1/admin/shadow", {}, 403, "admin"),
     (
         "register bad email",
         "POST",

@@ -121,6 +121,8 @@ def test_a_cut_stream_resumes_on_another_replica_as_if_never_cut(
         summary = _finish(socket, after)
 
     assert summary["report"] == expected["report"]
+    models = summary["report"]["models"]  # a live session also names its streaming lifter
+    assert models["lifter-causal"] == models["lifter-recordings"] == "api-test"
     assert _sessions(first, token) == 2  # the uncut one and the resumed one: once each
     # Repetitions were told in order, none skipped; one told after the last checkpoint
     # may come again after the resume (same number).

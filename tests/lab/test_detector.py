@@ -98,11 +98,14 @@ def test_knee_evidence_carries_the_networks_trace_only_when_there_are_landmarks(
     seen = film_phone(clip, 0)
     matched = np.ones(clip.num_frames, bool)
     kinds = {("knees_caving_in", "left_leg")}
-    traces = knee_traces(kinds, clip.h36m17(), (seen.keypoints, seen.scores), clip.fps, matched)
+    network = knee_net.bundled()
+    traces = knee_traces(
+        kinds, clip.h36m17(), (seen.keypoints, seen.scores), clip.fps, matched, network
+    )
     assert [t.source for t in traces] == trace_sources("knees_caving_in")[1:]
-    network = next(t for t in traces if t.source == "net_caving")
-    assert ((network.signal >= 0) & (network.signal <= 1)).all()
-    without = knee_traces(kinds, clip.h36m17(), None, clip.fps, matched)
+    caving = next(t for t in traces if t.source == "net_caving")
+    assert ((caving.signal >= 0) & (caving.signal <= 1)).all()
+    without = knee_traces(kinds, clip.h36m17(), None, clip.fps, matched, network)
     assert np.isnan(next(t for t in without if t.source == "net_caving").signal).all()
 
 

@@ -110,3 +110,29 @@ def test_the_command_writes_the_network_its_record_and_its_training_curve(tmp_pa
     assert out.with_suffix(".json").is_file() and out.with_suffix(".png").is_file()
     missing = CliRunner().invoke(app, ["train-knee-net", "--clips", str(tmp_path / "none")])
     assert missing.exit_code != 0 and "none" in missing.output
+
+
+def test_a_population_model_carries_the_knee_network_its_detector_reads():
+    """Two population models in one process each read their own network (a champion and
+    a challenger scored side by side); without one, the bundled network."""
+    from scoring import Landmarks, ObservedSession, PopulationModel, Reference, knee_net
+    from scoring.session import session_evidence
+    from synthetic_data.generator import trainer_clip
+
+    clip = _squat(2, _caving())
+    seen = film(clip, clip.cameras[0], np.random.default_rng(0), layout="mediapipe33")
+    observed = ObservedSession(
+        clip.h36m17(), clip.fps, landmarks=Landmarks(seen.keypoints, seen.scores)
+    )
+    trainer = trainer_clip("squat")
+    reference = Reference.for_routine(trainer.h36m17(), trainer.fps, "squat")
+    key = ("knees_caving_in", "left_leg")
+
+    def rows(population: PopulationModel) -> np.ndarray:
+        return session_evidence(observed, reference, population).rows[key]
+
+    first, second = PopulationModel(knee_net=_tiny_net(0)), PopulationModel(knee_net=_tiny_net(1))
+    assert PopulationModel().knee_network() is knee_net.bundled()
+    assert first.knee_network() is first.knee_net
+    assert not np.allclose(rows(first), rows(second))
+    np.testing.assert_array_equal(rows(first), rows(PopulationModel(knee_net=_tiny_net(0))))
