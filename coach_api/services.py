@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import anyio
@@ -19,13 +19,13 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from coach_api.errors import ApiError
-from pose2d import clean_keypoints
-from pose3d.keypoints import DEFAULT_MIN_SCORE, h36m_scores
+from pose3d.keypoints import DEFAULT_MIN_SCORE
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence, SequenceFormatError, sequence_from_array
-from scoring import Landmarks, Note, ObservedSession, PopulationModel, Reference, score_session
+from scoring import PopulationModel, Reference
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
+from scoring.keypoint_scoring import Lifted, NoPersonError, judge_lifted, lift_keypoints
 
 REFERENCE_CACHE = 64  # prepared routine references kept in memory
 Lane = Literal["work", "live", "checks"]  # where Engine.run runs a function
@@ -163,24 +163,12 @@ class Engine:
         """The sequence repaired by the 2D front end and lifted; 422 when the camera
         followed someone else for most of it, or for input the lifter refuses (it raises
         ValueError only for bad input)."""
-        cleaned = clean_keypoints(
-            sequence.keypoints, sequence.scores, sequence.fps, sequence.layout
-        )
-        if cleaned.main_too_rare:
-            raise ApiError(
-                422,
-                "no_person",
-                "the keypoints follow more than one person and none for most of the recording: "
-                + " ".join(cleaned.notes),
-                "keypoints.frames",
-            )
-        sequence = replace(sequence, keypoints=cleaned.keypoints, scores=cleaned.scores)
         try:
-            poses = self.recordings.lift_sequence(sequence)
+            return lift_keypoints(self.recordings, sequence)
+        except NoPersonError as exc:
+            raise ApiError(422, "no_person", str(exc), "keypoints.frames") from None
         except ValueError as exc:
             raise ApiError(422, "invalid_keypoints", str(exc), "keypoints") from None
-        scores = h36m_scores(sequence.scores, sequence.layout)
-        return Lifted(poses, scores, sequence, cleaned.notes)
 
     async def run(self, function, *args, lane: Lane = "work"):
         """Run ``function(*args)`` in the worker pool, or on the thread of the live
@@ -232,22 +220,14 @@ class Engine:
         beat_times: list[float] | None = None,
     ) -> tuple[dict, np.ndarray]:
         lifted = self.lift(sequence)
-        seen = lifted.sequence  # what the lifter saw: repaired, other people left out
-        landmarks = Landmarks(seen.keypoints, seen.scores) if seen.layout == "mediapipe33" else None
-        observed = ObservedSession(
-            lifted.poses, seen.fps, scores=lifted.scores, landmarks=landmarks, beat_times=beat_times
-        )
-        report = score_session(
-            observed,
+        report = judge_lifted(
+            lifted,
             reference,
-            strictness=strictness,
-            population=self.population,
-            model_version=self.recordings.metadata.version,
-            include_ghost=False,
+            strictness,
+            self.population,
+            self.recordings.metadata.version,
+            beat_times,
         )
-        report.notes[:0] = [  # what the front end did comes first: it frames the rest
-            Note.over("keypoints", "body", 0.0, observed.duration_s, text) for text in lifted.notes
-        ]
         return report.to_dict(), lifted.poses
 
 
@@ -266,16 +246,6 @@ def load_engine(settings, metrics=None) -> Engine:
         SequenceLimits.from_settings(settings),
         metrics,
     )
-
-
-class Lifted(NamedTuple):
-    """A lifted sequence: poses ``(T, 17, 3)`` metres, H36M-order 2D scores ``(T, 17)``,
-    the repaired keypoint sequence the lifter saw, and what the repair did (plain words)."""
-
-    poses: np.ndarray
-    scores: np.ndarray
-    sequence: KeypointSequence
-    notes: list[str]
 
 
 class Music(NamedTuple):
