@@ -132,6 +132,21 @@ def dataflow_generate_clips(ctx: typer.Context) -> None:
     raise typer.Exit(generate_clips_main(list(ctx.args)))
 
 
+@dataflow_app.command("rescore", context_settings=_PASS_THROUGH, add_help_option=False)
+def dataflow_rescore(ctx: typer.Context) -> None:
+    """Exported sessions (coach-api export-sessions) scored by a champion and a candidate
+    model set; where they disagree, per kind.
+
+    Flags: --sessions DIR --candidate SPEC --output DIR [--champion SPEC (bundled)]
+    [--champion-lifter|--champion-detector|--champion-knee-net SPEC] [--candidate-... SPEC]
+    [--dry-run] [Beam runner flags]. SPEC: bundled, registry:REF (alias or version) or a
+    folder of the model's files.
+    """
+    from dataflow_jobs.cli import rescore_main
+
+    raise typer.Exit(rescore_main(list(ctx.args)))
+
+
 def _widths(text: str) -> list[int]:
     try:
         return [int(w) for w in text.split(",")]

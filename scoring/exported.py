@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -212,25 +213,34 @@ def _session_from(data: dict[str, np.ndarray], meta: dict, name: str) -> Exporte
 
 def _load(data: bytes, name: str) -> tuple[dict[str, np.ndarray], dict]:
     _check(len(data) <= MAX_FILE_BYTES, name, f"larger than {MAX_FILE_BYTES} bytes")
-    with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-        arrays = {key: archive[key] for key in archive.files}
-    meta = json.loads(str(arrays.pop("meta")))
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+        meta = json.loads(str(arrays.pop("meta")))
+    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
+        raise ValueError(f"{name}: not an exported file ({exc})") from None
+    _check(isinstance(meta, dict), name, "its meta is not an object")
     return arrays, meta
 
 
 def read_session(data: bytes, name: str = "session") -> ExportedSession:
     """An exported session from its file's bytes; ``ValueError`` naming what is wrong."""
     arrays, meta = _load(data, name)
-    return _session_from(arrays, meta, name)
+    try:
+        return _session_from(arrays, meta, name)
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{name}: incomplete export ({exc!r} missing or malformed)") from None
 
 
 def read_feedback(data: bytes, name: str = "feedback unit") -> FeedbackUnit:
     """A feedback unit from its file's bytes; ``ValueError`` naming what is wrong."""
     arrays, meta = _load(data, name)
     _check(meta.get("verdict") in VERDICT_LABELS, name, "verdict is not right or wrong")
-    return FeedbackUnit(
-        str(meta["unit"]), _session_from(arrays, meta, name), Cue(**meta["cue"]), meta["verdict"]
-    )
+    try:
+        session = _session_from(arrays, meta, name)
+        return FeedbackUnit(str(meta["unit"]), session, Cue(**meta["cue"]), meta["verdict"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"{name}: incomplete export ({exc!r} missing or malformed)") from None
 
 
 def session_files(folder: Path) -> list[Path]:
