@@ -346,13 +346,28 @@ def fit_scoring_command(
         Path | None,
         typer.Option(help="Folder to keep the detector's training units in (retrain faster)."),
     ] = None,
+    feedback: Annotated[
+        Path | None,
+        typer.Option(
+            help="Users' verdicts on cues (coach-api export-feedback) to train the detector "
+            "on too; needs --training.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    feedback_weight: Annotated[
+        float,
+        typer.Option(min=0.01, max=100.0, help="How many simulated units one verdict's weighs."),
+    ] = 1.0,
 ) -> None:
     """Fit the population model of correct-form variation and, with --training, the learned
     per-repetition detector (both ship with the package)."""
     from lab.scoring_eval import fit_scoring
 
     try:
-        written = fit_scoring(sessions, seed, validation, out, training, units_cache)
+        written = fit_scoring(
+            sessions, seed, validation, out, training, units_cache, feedback, feedback_weight
+        )
         typer.echo(f"wrote {written}")
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
