@@ -1,7 +1,8 @@
 """``coach-api``: the service's operator commands (``coach-api --help``, or
 ``python -m coach_api``): serve the API, run its job workers, migrate its database, grant
 an account a role on it, assemble the pose model for server-side video, and write the
-live socket's message schema. All read the same ``COACH_*`` settings.
+live socket's message schema, and export stored sessions and users' feedback (keypoints
+only) for the offline jobs. All read the same ``COACH_*`` settings.
 
 Commands import what they need inside the function so that ``--help`` starts fast.
 """
@@ -162,3 +163,68 @@ def live_schema(
 
     out.write_text(live_messages_schema_text(), encoding="utf-8")
     typer.echo(f"live message schema: {out}")
+
+
+def _since(text: str | None):
+    """``--since`` as an aware UTC datetime (a date or an ISO time; naive means UTC)."""
+    from datetime import UTC, datetime
+
+    if text is None:
+        return None
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"expected an ISO date or time, got {text!r}") from None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def _export(kind: str, out: Path, **options) -> None:
+    """Run one export against the database and blobs of the configured settings."""
+    from coach_api.db import make_engine, make_sessionmaker
+    from coach_api.offline_export import export_feedback, export_sessions
+    from coach_api.settings import Settings
+
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url, pool_size=1)
+    try:
+        with make_sessionmaker(engine)() as db:
+            run = export_sessions if kind == "sessions" else export_feedback
+            result = run(settings, db, out, **options)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--out") from None
+    finally:
+        engine.dispose()
+    left_out = ", ".join(f"{n} {why}" for why, n in sorted(result.skipped.items())) or "none"
+    typer.echo(f"{result.written} {kind} files in {result.folder} (left out: {left_out})")
+
+
+@app.command("export-sessions")
+def export_sessions_command(
+    out: Annotated[Path, typer.Option(help="Folder to (re)write: new, empty or an export.")],
+    since: Annotated[
+        str | None, typer.Option(help="Only sessions created at or after (ISO, UTC).")
+    ] = None,
+    limit: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="At most this many (oldest first).")
+    ] = 1_000_000,
+) -> None:
+    """Write each stored session that kept its keypoints as a file for offline jobs (the
+    batch re-scoring): keypoints, the routine's reference, strictness and cues under a
+    pseudonymous key; no account, video or email. The folder is replaced whole, so what
+    an erased account had is gone from the next export: a transient input, delete it after
+    use."""
+    _export("sessions", out, since=_since(since), limit=limit)
+
+
+@app.command("export-feedback")
+def export_feedback_command(
+    out: Annotated[Path, typer.Option(help="Folder to (re)write: new, empty or an export.")],
+    limit: Annotated[
+        int, typer.Option(min=1, max=1_000_000, help="At most this many (oldest first).")
+    ] = 1_000_000,
+) -> None:
+    """Write each user's verdict on a cue as a labelled unit for the detector's training
+    (coach fit-scoring --feedback): the session's keypoints and routine, the cue's kind and
+    time window, the verdict. Replaced whole like export-sessions: erased accounts' verdicts
+    are absent from the next export; a transient input, delete it after use."""
+    _export("feedback", out, limit=limit)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import io
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import anyio
@@ -26,12 +26,12 @@ from coach_api.served_models import (
     registry_set,
     shadow_set,
 )
-from pose2d import clean_keypoints
-from pose3d.keypoints import DEFAULT_MIN_SCORE, h36m_scores
+from pose3d.keypoints import DEFAULT_MIN_SCORE
 from pose3d.sequence_json import KeypointSequence, SequenceFormatError, sequence_from_array
-from scoring import Landmarks, Note, ObservedSession, Reference, score_session
+from scoring import Reference
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
+from scoring.keypoint_scoring import Lifted, NoPersonError, judge_lifted, lift_keypoints
 
 REFERENCE_CACHE = 64  # prepared routine references kept in memory
 Lane = Literal["work", "live", "checks"]  # where Engine.run runs a function
@@ -172,24 +172,12 @@ class Engine:
         for most of it, or for input the lifter refuses (it raises ValueError only for
         bad input)."""
         models = models or self.models
-        cleaned = clean_keypoints(
-            sequence.keypoints, sequence.scores, sequence.fps, sequence.layout
-        )
-        if cleaned.main_too_rare:
-            raise ApiError(
-                422,
-                "no_person",
-                "the keypoints follow more than one person and none for most of the recording: "
-                + " ".join(cleaned.notes),
-                "keypoints.frames",
-            )
-        sequence = replace(sequence, keypoints=cleaned.keypoints, scores=cleaned.scores)
         try:
-            poses = models.recordings.lift_sequence(sequence)
+            return lift_keypoints(models.recordings, sequence)
+        except NoPersonError as exc:
+            raise ApiError(422, "no_person", str(exc), "keypoints.frames") from None
         except ValueError as exc:
             raise ApiError(422, "invalid_keypoints", str(exc), "keypoints") from None
-        scores = h36m_scores(sequence.scores, sequence.layout)
-        return Lifted(poses, scores, sequence, cleaned.notes)
 
     async def run(self, function, *args, lane: Lane = "work"):
         """Run ``function(*args)`` in the worker pool, or on the thread of the live
@@ -246,22 +234,14 @@ class Engine:
         ``(T, 17, 3)`` metres."""
         models = models or self.models
         lifted = self.lift(sequence, models)
-        seen = lifted.sequence  # what the lifter saw: repaired, other people left out
-        landmarks = Landmarks(seen.keypoints, seen.scores) if seen.layout == "mediapipe33" else None
-        observed = ObservedSession(
-            lifted.poses, seen.fps, scores=lifted.scores, landmarks=landmarks, beat_times=beat_times
-        )
-        report = score_session(
-            observed,
+        report = judge_lifted(
+            lifted,
             reference,
-            strictness=strictness,
-            population=models.population,
-            model_version=models.recordings.metadata.version,
-            include_ghost=False,
+            strictness,
+            models.population,
+            models.recordings.metadata.version,
+            beat_times,
         )
-        report.notes[:0] = [  # what the front end did comes first: it frames the rest
-            Note.over("keypoints", "body", 0.0, observed.duration_s, text) for text in lifted.notes
-        ]
         return report.to_dict() | {"models": models.names(RECORDED_KINDS)}, lifted.poses
 
 
@@ -281,16 +261,6 @@ def load_engine(settings, metrics=None) -> Engine:
         metrics,
         shadow_set(settings, models),
     )
-
-
-class Lifted(NamedTuple):
-    """A lifted sequence: poses ``(T, 17, 3)`` metres, H36M-order 2D scores ``(T, 17)``,
-    the repaired keypoint sequence the lifter saw, and what the repair did (plain words)."""
-
-    poses: np.ndarray
-    scores: np.ndarray
-    sequence: KeypointSequence
-    notes: list[str]
 
 
 class Music(NamedTuple):

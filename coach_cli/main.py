@@ -148,6 +148,21 @@ def dataflow_generate_clips(ctx: typer.Context) -> None:
     raise typer.Exit(generate_clips_main(list(ctx.args)))
 
 
+@dataflow_app.command("rescore", context_settings=_PASS_THROUGH, add_help_option=False)
+def dataflow_rescore(ctx: typer.Context) -> None:
+    """Exported sessions (coach-api export-sessions) scored by a champion and a candidate
+    model set; where they disagree, per kind.
+
+    Flags: --sessions DIR --candidate SPEC --output DIR [--champion SPEC (bundled)]
+    [--champion-lifter|--champion-detector|--champion-knee-net SPEC] [--candidate-... SPEC]
+    [--dry-run] [Beam runner flags]. SPEC: bundled, registry:REF (alias or version) or a
+    folder of the model's files.
+    """
+    from dataflow_jobs.cli import rescore_main
+
+    raise typer.Exit(rescore_main(list(ctx.args)))
+
+
 def _widths(text: str) -> list[int]:
     try:
         return [int(w) for w in text.split(",")]
@@ -373,6 +388,19 @@ def fit_scoring_command(
         Path | None,
         typer.Option(help="Folder to keep the detector's training units in (retrain faster)."),
     ] = None,
+    feedback: Annotated[
+        Path | None,
+        typer.Option(
+            help="Users' verdicts on cues (coach-api export-feedback) to train the detector "
+            "on too; needs --training.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    feedback_weight: Annotated[
+        float,
+        typer.Option(min=0.01, max=100.0, help="How many simulated units one verdict's weighs."),
+    ] = 1.0,
     track: Track = True,
     register: Register = False,
 ) -> None:
@@ -385,10 +413,15 @@ def fit_scoring_command(
     if register and not training:
         raise typer.BadParameter("a detector version needs --training", param_hint="--register")
     params = {"sessions": sessions, "seed": seed, "out": out or "bundled"}
-    data = fingerprints({"validation": validation, "training": training or []})
+    params["feedback_weight"] = feedback_weight
+    data = fingerprints(
+        {"validation": validation, "training": training or [], "feedback": feedback}
+    )
     with tracked_run("coach-fit-scoring", "fit-scoring", params, data, track) as tracker:
         try:
-            written = fit_scoring(sessions, seed, validation, out, training, units_cache)
+            written = fit_scoring(
+                sessions, seed, validation, out, training, units_cache, feedback, feedback_weight
+            )
             typer.echo(f"wrote {written}")
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None

@@ -1,10 +1,12 @@
-"""Entry points of ``coach dataflow build-shards`` and ``coach dataflow generate-clips``."""
+"""Entry points of ``coach dataflow build-shards``, ``generate-clips`` and ``rescore``."""
 
 from __future__ import annotations
 
 import json
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import (
@@ -16,8 +18,14 @@ from apache_beam.options.pipeline_options import (
 )
 
 from dataflow_jobs import fileio
-from dataflow_jobs.options import BuildShardsOptions, GenerateClipsOptions, parse_options
+from dataflow_jobs.options import (
+    BuildShardsOptions,
+    GenerateClipsOptions,
+    RescoreOptions,
+    parse_options,
+)
 from dataflow_jobs.pipelines import build_shards, generate_clips
+from dataflow_jobs.rescoring import rescore
 
 
 def validate_runner_options(options: PipelineOptions) -> list[str]:
@@ -71,11 +79,14 @@ def _run(job, options_class, argv: list[str], prog: str) -> int:
     result = pipeline.run()
     result.wait_until_finish()
     seconds = time.perf_counter() - started
-    summary_name = "summary.json" if job is build_shards else "manifest.json"
+    summary_name = {build_shards: "summary.json", _staged_rescore: "report.json"}.get(
+        job, "manifest.json"
+    )
     summary_path = fileio.join(args.output, summary_name)
     if fileio.exists(summary_path):
         summary = json.loads(fileio.read_bytes(summary_path))
-        brief = {k: summary[k] for k in ("counts", "dead_letters", "fingerprint") if k in summary}
+        keys = ("counts", "sessions", "dead_letters", "fingerprint")
+        brief = {k: summary[k] for k in keys if k in summary}
         print(json.dumps(brief, indent=1))
     print(f"finished in {seconds:.1f} s; {summary_name}: {summary_path}")
     return 0
@@ -87,3 +98,31 @@ def build_shards_main(argv: list[str]) -> int:
 
 def generate_clips_main(argv: list[str]) -> int:
     return _run(generate_clips, GenerateClipsOptions, argv, "coach dataflow generate-clips")
+
+
+def _staged_rescore(pipeline: beam.Pipeline, args) -> None:
+    """:func:`rescore` after resolving the two model sets and copying them under the
+    output (only resolving them in a dry run)."""
+    from dataflow_jobs.model_sets import SET_KINDS, SETS, resolve_and_stage, resolve_set
+
+    specs = {
+        name: {"whole": getattr(args, name)}
+        | {kind: getattr(args, f"{name}_{kind.replace('-', '_')}") for kind in SET_KINDS}
+        for name in SETS
+    }
+    if args.dry_run:
+        with tempfile.TemporaryDirectory() as scratch:
+            for spec in specs.values():
+                resolve_set(spec["whole"], spec, Path(scratch))
+        args.models = {}
+    else:
+        args.models = resolve_and_stage(specs, args.output)
+    rescore(pipeline, args)
+
+
+def rescore_main(argv: list[str]) -> int:
+    try:
+        return _run(_staged_rescore, RescoreOptions, argv, "coach dataflow rescore")
+    except (ValueError, LookupError) as exc:  # a model SPEC that names nothing usable
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -111,6 +111,32 @@ class GenerateClipsOptions(PipelineOptions):
         )
 
 
+class RescoreOptions(PipelineOptions):
+    """Exported sessions re-scored by a champion and a candidate model set: coach dataflow
+    rescore. A SPEC is bundled, registry:REF (an alias or a version number) or a folder of
+    the models' files; a kind's own flag overrides its set's SPEC."""
+
+    required = ("sessions", "output", "candidate")
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--sessions", help="Folder (local or gs://) of coach-api export-sessions (required)."
+        )
+        for name, default in (("champion", "bundled"), ("candidate", None)):
+            parser.add_argument(
+                f"--{name}",
+                default=default,
+                help=f"The {name} set's SPEC" + (" (default: bundled)." if default else "."),
+            )
+            for kind in ("lifter", "detector", "knee-net"):
+                parser.add_argument(
+                    f"--{name}-{kind}",
+                    dest=f"{name}_{kind.replace('-', '_')}",
+                    help=f"The {name}'s {kind} SPEC, over the set's.",
+                )
+
+
 def parse_options(
     argv: list[str], options_class: type[PipelineOptions], prog: str
 ) -> tuple[argparse.Namespace, PipelineOptions]:

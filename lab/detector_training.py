@@ -196,6 +196,33 @@ def cached_unit_dataset(
     return dataset
 
 
+MAX_FEEDBACK_WEIGHT = 100.0  # a user's verdict counts at most this many simulated units
+
+
+def with_feedback(
+    units: KindUnits, feedback: KindUnits | None, weight: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+    """One kind's training units with users' verdicts on that kind after them (``rows,
+    present, severity, sample_weight``): a simulated unit weighs 1, a verdict's unit
+    ``weight`` (in (0, :data:`MAX_FEEDBACK_WEIGHT`]); the weights are None without any
+    verdict, so the fit is the one without feedback."""
+    if not 0 < weight <= MAX_FEEDBACK_WEIGHT:
+        raise ValueError(f"feedback weight {weight} is not in (0, {MAX_FEEDBACK_WEIGHT:g}]")
+    if feedback is None or not len(feedback.present):
+        return units.rows, units.present, units.severity, None
+    if feedback.rows.shape[1] != units.rows.shape[1]:
+        raise ValueError(
+            f"feedback units have {feedback.rows.shape[1]} features, the training units "
+            f"{units.rows.shape[1]}: export and fit with the same scoring code"
+        )
+    return (
+        np.concatenate([units.rows, feedback.rows]),
+        np.concatenate([units.present, feedback.present]),
+        np.concatenate([units.severity, feedback.severity]),
+        np.concatenate([np.ones(len(units.present)), np.full(len(feedback.present), weight)]),
+    )
+
+
 def out_of_fold(units: KindUnits, kind: str = "", folds: int = FOLDS) -> np.ndarray:
     """``(N,)`` each unit's probability from a classifier trained on the other folds'
     clips (folds grouped by clip, so no clip is judged by a model that saw it)."""
@@ -274,10 +301,15 @@ def train_detector(
     validation: Path,
     population: PopulationModel,
     cache: Path | None = None,
+    feedback: dict[str, KindUnits] | None = None,
+    feedback_weight: float = 1.0,
 ) -> FormErrorDetector:
     """Train on the clips in the ``training`` folders with thresholds chosen out of fold
     (:func:`choose_threshold`), then record its figures on the ``validation`` clips.
-    ``cache``: a folder to keep the training units in (:func:`cached_unit_dataset`)."""
+    ``cache``: a folder to keep the training units in (:func:`cached_unit_dataset`).
+    ``feedback``: users' verdicts as lifted units per kind (:mod:`lab.feedback`), each
+    weighing ``feedback_weight`` simulated units in the lifted models' fit; thresholds are
+    still chosen on the simulated units, whose every unit is labelled."""
     paths = sorted(p for folder in training for p in folder.glob("*.clip.npz"))
     if not paths:
         raise ValueError(f"no clip files in {', '.join(map(str, training))}")
@@ -302,7 +334,9 @@ def train_detector(
         dataset = cached_unit_dataset(paths, source, lifter, population, cache)
         for kind, units in tqdm(sorted(dataset.kinds.items()), desc=f"fit ({source})"):
             columns = feature_names(trace_sources(kind), MOVEMENTS, FEATURE_NAMES)
-            model = fit_kind(units.rows, units.present, units.severity, columns, kind)
+            verdicts = (feedback or {}).get(kind) if source is PoseSource.LIFTED else None
+            rows, present, severity, weight = with_feedback(units, verdicts, feedback_weight)
+            model = fit_kind(rows, present, severity, columns, kind, weight)
             confidence = units.rows[:, columns.index("confidence")]
             chosen = choose_threshold(out_of_fold(units, kind), units, confidence, dataset.correct)
             model.threshold, model.min_confidence = chosen["threshold"], chosen["min_confidence"]
@@ -312,6 +346,14 @@ def train_detector(
                 "units": len(units.present),
                 "with_error": int(units.present.sum()),
             }
+    if feedback:
+        detector.info["feedback"] = {
+            "weight": feedback_weight,
+            "units": {
+                kind: {"units": len(units.present), "confirmed": int(units.present.sum())}
+                for kind, units in sorted(feedback.items())
+            },
+        }
     detector.info["validation"] = validation_figures(detector, validation, population, lifter)
     return detector
 

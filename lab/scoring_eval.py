@@ -26,6 +26,7 @@ from tqdm import tqdm
 from lab.calibration import calibrate_thresholds, score_clips
 from lab.clips import MODE_NAMES, lift_clip, prepare_clips, reference_for
 from lab.detector_training import train_detector
+from lab.feedback import feedback_dataset, load_feedback
 from lab.live_eval import LIVE_MODE, live_result
 from lab.population_fitting import fit_population
 from pose3d.lifter import Lifter
@@ -42,14 +43,21 @@ def fit_scoring(
     out: Path | None = None,
     training: list[Path] | None = None,
     units_cache: Path | None = None,
+    feedback: Path | None = None,
+    feedback_weight: float = 1.0,
 ) -> Path:
     """Fit and save the population model from ``sessions`` correct sessions (lifted, and
     their exact 3D); with labelled ``validation`` clips, calibrate its decision
     thresholds on them; with labelled ``training`` clip folders too, train the learned
     detector (:mod:`lab.detector_training`, its units kept in ``units_cache``) and
-    measure it on ``validation``."""
+    measure it on ``validation``. ``feedback``: a ``coach-api export-feedback`` folder
+    whose verdicts join the detector's training, each unit weighing ``feedback_weight``
+    simulated ones (:mod:`lab.feedback`)."""
     if training and validation is None:
         raise ValueError("training the detector needs validation clips to calibrate it on")
+    if feedback is not None and not training:
+        raise ValueError("feedback joins the detector's training: give --training too")
+    verdicts = load_feedback(feedback) if feedback is not None else []
     lifter = Lifter.for_recordings()
     cache: dict = {}
     movements = list(MOVEMENTS)
@@ -69,7 +77,11 @@ def fit_scoring(
     if validation is not None:
         model.thresholds = calibrate_thresholds(validation, model)
     if training:
-        model.detector = train_detector(training, validation, model, units_cache)
+        # Verdicts are scored against this fit's population, as the simulated units are.
+        units = feedback_dataset(verdicts, lifter, model) if verdicts else None
+        model.detector = train_detector(
+            training, validation, model, units_cache, units, feedback_weight
+        )
     return model.save(out) if out else model.save()
 
 

@@ -390,12 +390,16 @@ KIND_CLASSIFIER_PARAMS = {"knees_caving_in": LARGER_TREES, "arms_not_raised": LA
 
 
 def fit_classifier(
-    rows: np.ndarray, labels: np.ndarray, kind: str = ""
+    rows: np.ndarray,
+    labels: np.ndarray,
+    kind: str = "",
+    sample_weight: np.ndarray | None = None,
 ) -> HistGradientBoostingClassifier:
     """A classifier of ``labels`` ``(N,)`` (1: the error is in the unit) from ``rows``
-    ``(N, C)``, with the detector's settings for ``kind``."""
+    ``(N, C)``, with the detector's settings for ``kind``; ``sample_weight`` ``(N,)``
+    weighs the units (users' verdicts against simulated units), all 1 by default."""
     params = CLASSIFIER_PARAMS | KIND_CLASSIFIER_PARAMS.get(kind, {})
-    return HistGradientBoostingClassifier(**params).fit(rows, labels)
+    return HistGradientBoostingClassifier(**params).fit(rows, labels, sample_weight=sample_weight)
 
 
 def fit_kind(
@@ -404,16 +408,19 @@ def fit_kind(
     severities: np.ndarray,
     columns: list[str],
     kind: str = "",
+    sample_weight: np.ndarray | None = None,
 ) -> KindModel:
     """Train one kind's classifier on ``rows`` ``(N, C)`` with ``labels`` ``(N,)`` (1:
-    the error is in the unit) and its severity regressor on the positive units."""
+    the error is in the unit) and its severity regressor on the positive units, each
+    unit weighing ``sample_weight`` ``(N,)`` (default 1)."""
     if rows.shape != (len(labels), len(columns)) or len(severities) != len(labels):
         raise ValueError(f"rows {rows.shape} do not match {len(labels)} labels x {len(columns)}")
     if labels.min() == labels.max():
         raise ValueError("need units with and without the error to train a detector")
-    classifier = fit_classifier(rows, labels, kind)
+    classifier = fit_classifier(rows, labels, kind, sample_weight)
     positive = labels == 1
+    weight = None if sample_weight is None else sample_weight[positive]
     severity = HistGradientBoostingRegressor(**SEVERITY_PARAMS).fit(
-        rows[positive], severities[positive]
+        rows[positive], severities[positive], sample_weight=weight
     )
     return KindModel(classifier, severity, 0.5, list(columns))
