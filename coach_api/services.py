@@ -26,6 +26,7 @@ from pose3d.sequence_json import KeypointSequence, SequenceFormatError, sequence
 from scoring import Landmarks, Note, ObservedSession, PopulationModel, Reference, score_session
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
+from scoring.session_stats import ScoredInput, session_statistics
 
 REFERENCE_CACHE = 64  # prepared routine references kept in memory
 Lane = Literal["work", "live", "checks"]  # where Engine.run runs a function
@@ -180,7 +181,8 @@ class Engine:
         except ValueError as exc:
             raise ApiError(422, "invalid_keypoints", str(exc), "keypoints") from None
         scores = h36m_scores(sequence.scores, sequence.layout)
-        return Lifted(poses, scores, sequence, cleaned.notes)
+        repaired = (cleaned.swap_repaired_frames, cleaned.other_person_frames)
+        return Lifted(poses, scores, sequence, cleaned.notes, *repaired)
 
     async def run(self, function, *args, lane: Lane = "work"):
         """Run ``function(*args)`` in the worker pool, or on the thread of the live
@@ -230,7 +232,9 @@ class Engine:
         reference: Reference,
         strictness: str,
         beat_times: list[float] | None = None,
-    ) -> tuple[dict, np.ndarray]:
+    ) -> Scored:
+        """Lift ``sequence``, score it against ``reference`` and measure it for drift
+        monitoring (:mod:`scoring.session_stats`)."""
         lifted = self.lift(sequence)
         seen = lifted.sequence  # what the lifter saw: repaired, other people left out
         landmarks = Landmarks(seen.keypoints, seen.scores) if seen.layout == "mediapipe33" else None
@@ -248,7 +252,17 @@ class Engine:
         report.notes[:0] = [  # what the front end did comes first: it frames the rest
             Note.over("keypoints", "body", 0.0, observed.duration_s, text) for text in lifted.notes
         ]
-        return report.to_dict(), lifted.poses
+        data = report.to_dict()
+        received = ScoredInput(  # as the phone sent it: the front end's repairs counted apart
+            sequence.keypoints,
+            sequence.scores,
+            sequence.image_size,
+            sequence.fps,
+            lifted.swap_repaired_frames,
+            lifted.other_person_frames,
+        )
+        stats = session_statistics(received, lifted.poses, data, report.detector_probabilities)
+        return Scored(data, lifted.poses, stats)
 
 
 def load_engine(settings, metrics=None) -> Engine:
@@ -270,12 +284,24 @@ def load_engine(settings, metrics=None) -> Engine:
 
 class Lifted(NamedTuple):
     """A lifted sequence: poses ``(T, 17, 3)`` metres, H36M-order 2D scores ``(T, 17)``,
-    the repaired keypoint sequence the lifter saw, and what the repair did (plain words)."""
+    the repaired keypoint sequence the lifter saw, what the repair did (plain words), and
+    the frames it repaired (left/right swaps undone, someone else blanked)."""
 
     poses: np.ndarray
     scores: np.ndarray
     sequence: KeypointSequence
     notes: list[str]
+    swap_repaired_frames: int = 0
+    other_person_frames: int = 0
+
+
+class Scored(NamedTuple):
+    """A scored session: the report's JSON, the lifted poses ``(T, 17, 3)`` metres, and
+    its statistics for drift monitoring (:func:`scoring.session_stats.session_statistics`)."""
+
+    report: dict
+    poses: np.ndarray
+    stats: dict[str, float]
 
 
 class Music(NamedTuple):
