@@ -1,4 +1,5 @@
-"""Entry points of ``coach dataflow build-shards`` and ``coach dataflow generate-clips``."""
+"""Entry points of ``coach dataflow build-shards``, ``coach dataflow generate-clips`` and
+``coach dataflow drift``."""
 
 from __future__ import annotations
 
@@ -16,7 +17,13 @@ from apache_beam.options.pipeline_options import (
 )
 
 from dataflow_jobs import fileio
-from dataflow_jobs.options import BuildShardsOptions, GenerateClipsOptions, parse_options
+from dataflow_jobs.drift import drift
+from dataflow_jobs.options import (
+    BuildShardsOptions,
+    DriftOptions,
+    GenerateClipsOptions,
+    parse_options,
+)
 from dataflow_jobs.pipelines import build_shards, generate_clips
 
 
@@ -44,7 +51,7 @@ def validate_runner_options(options: PipelineOptions) -> list[str]:
     return problems
 
 
-def _run(job, options_class, argv: list[str], prog: str) -> int:
+def _run(job, options_class, argv: list[str], prog: str, summary_name: str) -> int:
     args, options = parse_options(argv, options_class, prog)
     problems = validate_runner_options(options)
     if problems:
@@ -71,19 +78,27 @@ def _run(job, options_class, argv: list[str], prog: str) -> int:
     result = pipeline.run()
     result.wait_until_finish()
     seconds = time.perf_counter() - started
-    summary_name = "summary.json" if job is build_shards else "manifest.json"
     summary_path = fileio.join(args.output, summary_name)
     if fileio.exists(summary_path):
         summary = json.loads(fileio.read_bytes(summary_path))
-        brief = {k: summary[k] for k in ("counts", "dead_letters", "fingerprint") if k in summary}
+        keys = ("counts", "dead_letters", "fingerprint", "drifted")
+        brief = {k: summary[k] for k in keys if k in summary}
         print(json.dumps(brief, indent=1))
     print(f"finished in {seconds:.1f} s; {summary_name}: {summary_path}")
     return 0
 
 
 def build_shards_main(argv: list[str]) -> int:
-    return _run(build_shards, BuildShardsOptions, argv, "coach dataflow build-shards")
+    return _run(
+        build_shards, BuildShardsOptions, argv, "coach dataflow build-shards", "summary.json"
+    )
 
 
 def generate_clips_main(argv: list[str]) -> int:
-    return _run(generate_clips, GenerateClipsOptions, argv, "coach dataflow generate-clips")
+    return _run(
+        generate_clips, GenerateClipsOptions, argv, "coach dataflow generate-clips", "manifest.json"
+    )
+
+
+def drift_main(argv: list[str]) -> int:
+    return _run(drift, DriftOptions, argv, "coach dataflow drift", "drift.json")
