@@ -291,8 +291,8 @@ class Lifted(NamedTuple):
     scores: np.ndarray
     sequence: KeypointSequence
     notes: list[str]
-    swap_repaired_frames: int = 0
-    other_person_frames: int = 0
+    swap_repaired_frames: int
+    other_person_frames: int
 
 
 class Scored(NamedTuple):
