@@ -98,3 +98,18 @@ def test_export_stats_refuses_an_empty_window_and_a_bad_time(tmp_path):
     garbled = ["export-stats", "--since", "yesterday", "--until", "2026-01-01", "--out", out]
     result = runner.invoke(operator_app, garbled, env=env)
     assert result.exit_code != 0 and "ISO 8601" in result.output
+
+
+def test_every_statistic_has_a_histogram_and_unknown_names_are_not_exported():
+    from coach_api.observability import SESSION_BUCKETS, Metrics
+    from scoring.session_stats import INPUT_STATISTICS
+
+    assert set(SESSION_BUCKETS) == {*INPUT_STATISTICS, "score"}
+    metrics = Metrics()
+    metrics.observe_session(
+        {"fps": 30.0, "detector_p_max.off_beat": 0.7, "cues_per_min.made_up": 1.0, "x.y": 2.0}
+    )
+    text = metrics.render().decode()
+    assert "coach_session_fps_count 1.0" in text
+    assert 'coach_session_detector_probability_count{aggregate="max",kind="off_beat"} 1.0' in text
+    assert "made_up" not in text and "x.y" not in text
