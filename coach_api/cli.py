@@ -228,3 +228,31 @@ def export_feedback_command(
     time window, the verdict. Replaced whole like export-sessions: erased accounts' verdicts
     are absent from the next export; a transient input, delete it after use."""
     _export("feedback", out, limit=limit)
+
+
+@app.command("export-stats")
+def export_stats(
+    since: Annotated[
+        str, typer.Option(help="Start of the window, ISO 8601 (UTC unless it has an offset).")
+    ],
+    until: Annotated[str, typer.Option(help="End of the window, exclusive, ISO 8601.")],
+    out: Annotated[Path, typer.Option(help="The JSON-lines file to write.")] = Path("stats.jsonl"),
+) -> None:
+    """Write the drift statistics of the sessions scored in a window (statistics only: no
+    account, no keypoints), one JSON line each, for ``coach dataflow drift``."""
+    from datetime import datetime
+
+    from coach_api.settings import Settings
+    from coach_api.stats_export import export_stats as write_stats
+
+    window = []
+    for flag, text in (("--since", since), ("--until", until)):
+        try:
+            window.append(datetime.fromisoformat(text))
+        except ValueError:
+            raise typer.BadParameter(f"not an ISO 8601 time: {text!r}", param_hint=flag) from None
+    try:
+        count = write_stats(Settings().resolved_database_url, *window, out)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(f"{count} sessions' statistics: {out}")

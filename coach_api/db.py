@@ -216,6 +216,29 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
+class SessionStats(Base):
+    """A scored session's statistics for drift monitoring (:mod:`scoring.session_stats`):
+    ``stats_json`` is ``{name: float}``; written in the transaction that stores (or
+    re-scores) the session's report, erased with the session and with the account.
+    ``created_at`` is when the statistics were made (a re-scoring makes them anew), the
+    time a drift window selects by."""
+
+    __tablename__ = "session_stats"
+    __table_args__ = NEVER_REUSE_IDS
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), unique=True, index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    stats_json: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_now, index=True)
+
+    @property
+    def stats(self) -> dict[str, float]:
+        return json.loads(self.stats_json)
+
+
 class Invitation(Base):
     """A single-use code an admin hands out: registering with it grants ``role``.
 

@@ -24,6 +24,7 @@ from coach_api.jobs import JobRun, WorkerContext
 from coach_api.persistence import (
     SessionInput,
     load_keypoints,
+    observe_stats,
     replace_scoring,
     save_routine,
     store_session,
@@ -112,7 +113,7 @@ async def _score_and_store(run: JobRun, sequence: KeypointSequence) -> None:
         raise ValueError("the routine was deleted before the session was scored")
     engine = ctx.engine
     reference = await engine.run(engine.reference, ctx.settings.blobs, routine)
-    report, poses = await engine.run(
+    scored = await engine.run(
         engine.score, sequence, reference, params["strictness"], params["beat_times"]
     )
     await anyio.to_thread.run_sync(run.step, "storing", 0.9)
@@ -125,15 +126,17 @@ async def _score_and_store(run: JobRun, sequence: KeypointSequence) -> None:
                 run.job.user_id,
                 routine.id,
                 routine.name,
-                report,
-                poses,
+                scored.report,
+                scored.poses,
                 sequence.fps,
                 SessionInput(sequence, params["beat_times"]),
                 job_id=run.job.id,
                 finish=lambda db, row: run.finish(db, session_id=row.id),
+                stats=scored.stats,
             )
 
     row = await anyio.to_thread.run_sync(store)
+    observe_stats(engine, scored.stats)
     # The job is done and its session stored: the challenger's scoring delays nothing.
     await shadow_score(
         engine,
@@ -209,7 +212,7 @@ async def _rescore(run: JobRun, session_id: int, strictness: str | None) -> None
     except ValueError as exc:  # today's checks make no reference of the routine's motion
         raise _Skip("unscorable", f"the routine's reference: {exc}") from None
     try:
-        report, poses = await engine.run(
+        scored = await engine.run(
             engine.score,
             source.sequence,
             reference,
@@ -227,14 +230,17 @@ async def _rescore(run: JobRun, session_id: int, strictness: str | None) -> None
                 session_id,
                 target.blob,
                 target.routine.name,
-                report,
-                poses,
+                scored.report,
+                scored.poses,
                 source.sequence.fps,
                 run.job.id,
                 run.hold,
+                stats=scored.stats,
             )
 
-    if not await anyio.to_thread.run_sync(store):
+    if await anyio.to_thread.run_sync(store):
+        observe_stats(engine, scored.stats)
+    else:
         # Its motion changed meanwhile: deleted (looking again raises that _Skip), or
         # replaced by another re-scoring job.
         await anyio.to_thread.run_sync(_rescorable, ctx, run.job, session_id)

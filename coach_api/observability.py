@@ -9,6 +9,28 @@ import uuid
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from scoring.checks import ALL_KINDS
+from scoring.session_stats import CUES_PER_MIN, DETECTOR_P_MAX, DETECTOR_P_MEAN
+
+_SHARES = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0)
+# Buckets of each scalar session statistic (scoring.session_stats, its units).
+SESSION_BUCKETS = {
+    "confidence_mean": _SHARES,
+    "confidence_p10": _SHARES,
+    "missing_joint_share": _SHARES,
+    "swap_repaired_share": _SHARES,
+    "other_person_share": _SHARES,
+    "camera_yaw_deg": tuple(range(15, 181, 15)),
+    "camera_distance": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5),
+    "fps": (10, 15, 20, 24, 25, 30, 50, 60, 90, 120),
+    "body_height_m": (1.0, 1.2, 1.3, 1.4, 1.5, 1.6, 1.7, 1.8, 1.9, 2.0, 2.2),
+    "movement_m_per_s": (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0),
+    "duration_s": (10, 30, 60, 120, 300, 600, 1200, 1800),
+    "score": tuple(range(10, 101, 10)),
+}
+_CUE_RATES = (0.5, 1, 2, 4, 8, 16)
+_PROBABILITIES = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
 logger = logging.getLogger("coach_api.requests")  # one JSON line per request
 
 
@@ -51,6 +73,46 @@ class Metrics:
         self.shadow_failures = Counter(
             "coach_shadow_failures", "Shadow scorings that failed", registry=self.registry
         )
+        # Drift monitoring: each scored session's statistics (scoring.session_stats), one
+        # histogram per statistic in its own units; error kinds are a bounded label.
+        self.session = {
+            name: Histogram(
+                f"coach_session_{name}",
+                f"Scored sessions' {name} (scoring.session_stats)",
+                buckets=buckets,
+                registry=self.registry,
+            )
+            for name, buckets in SESSION_BUCKETS.items()
+        }
+        self.cues = Histogram(
+            "coach_session_cues_per_minute",
+            "Scored sessions' cues per minute, per error kind",
+            ["kind"],
+            buckets=_CUE_RATES,
+            registry=self.registry,
+        )
+        self.detector = Histogram(
+            "coach_session_detector_probability",
+            "Scored sessions' learned-detector probability (mean or max over units), per kind",
+            ["kind", "aggregate"],
+            buckets=_PROBABILITIES,
+            registry=self.registry,
+        )
+
+    def observe_session(self, stats: dict[str, float]) -> None:
+        """Count one stored session's statistics (names outside the known set are not
+        exported: label values stay bounded)."""
+        aggregates = {DETECTOR_P_MEAN: "mean", DETECTOR_P_MAX: "max"}
+        for name, value in stats.items():
+            prefix, _, kind = name.partition(".")
+            if name in self.session:
+                self.session[name].observe(value)
+            elif kind not in ALL_KINDS:
+                continue
+            elif prefix == CUES_PER_MIN:
+                self.cues.labels(kind).observe(value)
+            elif prefix in aggregates:
+                self.detector.labels(kind, aggregates[prefix]).observe(value)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

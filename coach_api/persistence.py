@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, NamedTuple
 
 import anyio
 import numpy as np
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from coach_api.db import Routine, WorkoutSession
+from coach_api.db import Routine, SessionStats, WorkoutSession
 from coach_api.services import Engine, Music, save_poses
 from coach_api.settings import Settings
 from pose3d.sequence_json import KeypointSequence
@@ -179,15 +179,32 @@ async def score_and_store(
     routine_id, routine_name = routine.id, routine.name
     await anyio.to_thread.run_sync(db.commit)  # ends the read transaction: connection freed
     reference = await engine.run(engine.reference, settings.blobs, routine)
-    report, poses = await engine.run(engine.score, sequence, reference, strictness, beat_times)
+    scored = await engine.run(engine.score, sequence, reference, strictness, beat_times)
 
     def store() -> WorkoutSession:
         source = SessionInput(sequence, beat_times)
         return store_session(
-            settings, db, user_id, routine_id, routine_name, report, poses, sequence.fps, source
+            settings,
+            db,
+            user_id,
+            routine_id,
+            routine_name,
+            scored.report,
+            scored.poses,
+            sequence.fps,
+            source,
+            stats=scored.stats,
         )
 
-    return await anyio.to_thread.run_sync(store)
+    row = await anyio.to_thread.run_sync(store)
+    observe_stats(engine, scored.stats)
+    return row
+
+
+def observe_stats(engine: Engine, stats: dict[str, float]) -> None:
+    """Export a stored session's statistics to the service's metrics (if it has them)."""
+    if engine.metrics is not None:
+        engine.metrics.observe_session(stats)
 
 
 def store_session(
@@ -202,12 +219,14 @@ def store_session(
     source: SessionInput | None,
     job_id: int | None = None,
     finish: Finish | None = None,
+    stats: dict[str, float] | None = None,
 ) -> WorkoutSession:
     """Store a scored session: its ``report``, its lifted ``poses`` ``(T, 17, 3)`` (m, at
     ``fps``) and what it was scored from, ``source`` (None: nothing to keep, it cannot be
-    re-scored), as blobs; made by job ``job_id`` if given (and ``finish``, in the same
-    transaction); nothing is left on failure. Recorded sessions and finished live ones are
-    stored alike. Blocking: run in a thread."""
+    re-scored), as blobs; made by job ``job_id`` if given (and ``finish``), with its drift
+    ``stats`` (:mod:`scoring.session_stats`) if given, all in the same transaction;
+    nothing is left on failure. Recorded sessions and finished live ones are stored alike.
+    Blocking: run in a thread."""
     blobs = settings.blobs
     blob = save_poses(blobs, f"session-{uuid.uuid4().hex}.npz", poses, fps)
     keypoints = None
@@ -228,7 +247,14 @@ def store_session(
         job_id=job_id,
         keypoints_blob=keypoints,
     )
-    _commit(settings, db, row, finish)
+
+    def finish_with_stats(db: Session, row: WorkoutSession) -> None:
+        if stats is not None:
+            db.add(SessionStats(session_id=row.id, user_id=user_id, stats_json=json.dumps(stats)))
+        if finish is not None:
+            finish(db, row)
+
+    _commit(settings, db, row, finish_with_stats)
     return row
 
 
@@ -248,10 +274,12 @@ def replace_scoring(
     fps: float,
     job_id: int,
     hold: Hold,
+    stats: dict[str, float],
 ) -> bool:
     """Give session ``session_id`` a re-scoring's ``report`` and ``poses`` ``(T, 17, 3)``
     (m, at ``fps``) and its routine's ``routine_name`` of today, marked as job
-    ``job_id``'s, in one transaction with ``hold`` (the job still owns its attempt).
+    ``job_id``'s, and its drift ``stats`` (replacing the old ones), in one
+    transaction with ``hold`` (the job still owns its attempt).
     Only while its motion is still ``replaced_blob``: False, and nothing stored, when it
     was re-scored by someone else or deleted meanwhile. The replaced motion blob is
     deleted after the commit (a crash in between leaves a blob, never a row naming a
@@ -273,6 +301,9 @@ def replace_scoring(
             )
         ).rowcount
         if changed == 1:
+            db.execute(delete(SessionStats).where(SessionStats.session_id == session_id))
+            owner = db.get(WorkoutSession, session_id).user_id
+            db.add(SessionStats(session_id=session_id, user_id=owner, stats_json=json.dumps(stats)))
             db.commit()
         else:
             db.rollback()

@@ -32,6 +32,7 @@ from scoring import Reference
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
 from scoring.keypoint_scoring import Lifted, NoPersonError, judge_lifted, lift_keypoints
+from scoring.session_stats import ScoredInput, session_statistics
 
 REFERENCE_CACHE = 64  # prepared routine references kept in memory
 Lane = Literal["work", "live", "checks"]  # where Engine.run runs a function
@@ -228,10 +229,10 @@ class Engine:
         strictness: str,
         beat_times: list[float] | None = None,
         models: ModelSet | None = None,
-    ) -> tuple[dict, np.ndarray]:
-        """The report of ``sequence`` against ``reference`` (its ``models`` naming the
-        models that scored it: ``models``, default the served set) and the lifted poses
-        ``(T, 17, 3)`` metres."""
+    ) -> Scored:
+        """Lift ``sequence`` with the recordings lifter of ``models`` (default the served
+        set), score it against ``reference`` (the report's ``models`` naming the models
+        that scored it) and measure it for drift monitoring (:mod:`scoring.session_stats`)."""
         models = models or self.models
         lifted = self.lift(sequence, models)
         report = judge_lifted(
@@ -242,7 +243,17 @@ class Engine:
             models.recordings.metadata.version,
             beat_times,
         )
-        return report.to_dict() | {"models": models.names(RECORDED_KINDS)}, lifted.poses
+        data = report.to_dict() | {"models": models.names(RECORDED_KINDS)}
+        received = ScoredInput(  # as the phone sent it: the front end's repairs counted apart
+            sequence.keypoints,
+            sequence.scores,
+            sequence.image_size,
+            sequence.fps,
+            lifted.swap_repaired_frames,
+            lifted.other_person_frames,
+        )
+        stats = session_statistics(received, lifted.poses, data, report.detector_probabilities)
+        return Scored(data, lifted.poses, stats)
 
 
 def load_engine(settings, metrics=None) -> Engine:
@@ -261,6 +272,15 @@ def load_engine(settings, metrics=None) -> Engine:
         metrics,
         shadow_set(settings, models),
     )
+
+
+class Scored(NamedTuple):
+    """A scored session: the report's JSON, the lifted poses ``(T, 17, 3)`` metres, and
+    its statistics for drift monitoring (:func:`scoring.session_stats.session_statistics`)."""
+
+    report: dict
+    poses: np.ndarray
+    stats: dict[str, float]
 
 
 class Music(NamedTuple):

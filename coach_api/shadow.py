@@ -92,9 +92,11 @@ async def shadow_score(
     metrics = engine.metrics
     try:
         reference = await engine.run(engine.reference, settings.blobs, routine)
-        challenger, _ = await engine.run(
-            engine.score, sequence, reference, strictness, beat_times, engine.shadow
-        )
+        challenger = (
+            await engine.run(
+                engine.score, sequence, reference, strictness, beat_times, engine.shadow
+            )
+        ).report
         comparison = compare(session.report, challenger)
         await anyio.to_thread.run_sync(_keep, sessionmaker, session.id, session.blob, comparison)
     except Exception:

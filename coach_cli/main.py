@@ -163,6 +163,16 @@ def dataflow_rescore(ctx: typer.Context) -> None:
     raise typer.Exit(rescore_main(list(ctx.args)))
 
 
+@dataflow_app.command("drift", context_settings=_PASS_THROUGH, add_help_option=False)
+def dataflow_drift(ctx: typer.Context) -> None:
+    """Drift of production sessions' statistics against the training distribution and the
+    previous window: --current A.jsonl --previous B.jsonl --reference REF.jsonl --output DIR
+    (drift.json, drift.html) [Beam runner flags]."""
+    from dataflow_jobs.cli import drift_main
+
+    raise typer.Exit(drift_main(list(ctx.args)))
+
+
 def _widths(text: str) -> list[int]:
     try:
         return [int(w) for w in text.split(",")]
@@ -518,6 +528,30 @@ def evaluate_scoring_command(
         results = json.loads((out / "metrics.json").read_text())
         tracker.log_metrics(mode_figures(results, "synthetic"))
         tracker.log_artifact(out, "report")
+
+
+@app.command("drift-reference")
+def drift_reference_command(
+    clips: Annotated[
+        Path, typer.Option(help="Folder of labelled clips (coach synth).", exists=True)
+    ],
+    out: Annotated[Path, typer.Option(help="The JSON-lines file to write.")] = Path(
+        "reference.jsonl"
+    ),
+    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N clips.")] = None,
+    strictness: Annotated[str, typer.Option(help="beginner, intermediate or expert.")] = (
+        "intermediate"
+    ),
+) -> None:
+    """The drift statistics of training clips, filmed, lifted and scored as the API scores
+    sessions: the reference distribution of ``coach dataflow drift``."""
+    from lab.drift_reference import write_reference
+
+    try:
+        count = write_reference(clips, out, limit, strictness)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    typer.echo(f"{count} clips' statistics: {out}")
 
 
 @app.command("evaluate-scoring-real")

@@ -1,4 +1,5 @@
-"""Entry points of ``coach dataflow build-shards``, ``generate-clips`` and ``rescore``."""
+"""Entry points of ``coach dataflow build-shards``, ``generate-clips``, ``rescore`` and
+``drift``."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from apache_beam.options.pipeline_options import (
 )
 
 from dataflow_jobs import fileio
+from dataflow_jobs.drift import drift
 from dataflow_jobs.options import (
     BuildShardsOptions,
+    DriftOptions,
     GenerateClipsOptions,
     RescoreOptions,
     parse_options,
@@ -52,7 +55,7 @@ def validate_runner_options(options: PipelineOptions) -> list[str]:
     return problems
 
 
-def _run(job, options_class, argv: list[str], prog: str) -> int:
+def _run(job, options_class, argv: list[str], prog: str, summary_name: str) -> int:
     args, options = parse_options(argv, options_class, prog)
     problems = validate_runner_options(options)
     if problems:
@@ -79,13 +82,10 @@ def _run(job, options_class, argv: list[str], prog: str) -> int:
     result = pipeline.run()
     result.wait_until_finish()
     seconds = time.perf_counter() - started
-    summary_name = {build_shards: "summary.json", _staged_rescore: "report.json"}.get(
-        job, "manifest.json"
-    )
     summary_path = fileio.join(args.output, summary_name)
     if fileio.exists(summary_path):
         summary = json.loads(fileio.read_bytes(summary_path))
-        keys = ("counts", "sessions", "dead_letters", "fingerprint")
+        keys = ("counts", "sessions", "dead_letters", "fingerprint", "drifted")
         brief = {k: summary[k] for k in keys if k in summary}
         print(json.dumps(brief, indent=1))
     print(f"finished in {seconds:.1f} s; {summary_name}: {summary_path}")
@@ -93,11 +93,19 @@ def _run(job, options_class, argv: list[str], prog: str) -> int:
 
 
 def build_shards_main(argv: list[str]) -> int:
-    return _run(build_shards, BuildShardsOptions, argv, "coach dataflow build-shards")
+    return _run(
+        build_shards, BuildShardsOptions, argv, "coach dataflow build-shards", "summary.json"
+    )
 
 
 def generate_clips_main(argv: list[str]) -> int:
-    return _run(generate_clips, GenerateClipsOptions, argv, "coach dataflow generate-clips")
+    return _run(
+        generate_clips, GenerateClipsOptions, argv, "coach dataflow generate-clips", "manifest.json"
+    )
+
+
+def drift_main(argv: list[str]) -> int:
+    return _run(drift, DriftOptions, argv, "coach dataflow drift", "drift.json")
 
 
 def _staged_rescore(pipeline: beam.Pipeline, args) -> None:
@@ -122,7 +130,7 @@ def _staged_rescore(pipeline: beam.Pipeline, args) -> None:
 
 def rescore_main(argv: list[str]) -> int:
     try:
-        return _run(_staged_rescore, RescoreOptions, argv, "coach dataflow rescore")
+        return _run(_staged_rescore, RescoreOptions, argv, "coach dataflow rescore", "report.json")
     except (ValueError, LookupError) as exc:  # a model SPEC that names nothing usable
         print(f"error: {exc}", file=sys.stderr)
         return 2

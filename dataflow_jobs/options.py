@@ -137,6 +137,27 @@ class RescoreOptions(PipelineOptions):
                 )
 
 
+class DriftOptions(PipelineOptions):
+    """Drift of session statistics: coach dataflow drift."""
+
+    required = ("current", "reference", "output")
+
+    @classmethod
+    def _add_argparse_args(cls, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--current",
+            help="JSON lines of the window of sessions to judge (coach-api export-stats); "
+            "required.",
+        )
+        parser.add_argument(
+            "--previous", default="", help="JSON lines of the window before it (optional)."
+        )
+        parser.add_argument(
+            "--reference",
+            help="JSON lines of the training clips' statistics (coach drift-reference); required.",
+        )
+
+
 def parse_options(
     argv: list[str], options_class: type[PipelineOptions], prog: str
 ) -> tuple[argparse.Namespace, PipelineOptions]:

@@ -33,12 +33,15 @@ class NoPersonError(ValueError):
 
 class Lifted(NamedTuple):
     """A lifted sequence: poses ``(T, 17, 3)`` metres, H36M-order 2D scores ``(T, 17)``,
-    the repaired keypoint sequence the lifter saw, and what the repair did (plain words)."""
+    the repaired keypoint sequence the lifter saw, what the repair did (plain words), and
+    the frames it repaired (left/right swaps undone, someone else blanked)."""
 
     poses: np.ndarray
     scores: np.ndarray
     sequence: KeypointSequence
     notes: list[str]
+    swap_repaired_frames: int
+    other_person_frames: int
 
 
 def lift_keypoints(lifter: Lifter, sequence: KeypointSequence) -> Lifted:
@@ -56,7 +59,14 @@ def lift_keypoints(lifter: Lifter, sequence: KeypointSequence) -> Lifted:
         )
     sequence = replace(sequence, keypoints=cleaned.keypoints, scores=cleaned.scores)
     poses = lifter.lift_sequence(sequence)
-    return Lifted(poses, h36m_scores(sequence.scores, sequence.layout), sequence, cleaned.notes)
+    return Lifted(
+        poses,
+        h36m_scores(sequence.scores, sequence.layout),
+        sequence,
+        cleaned.notes,
+        cleaned.swap_repaired_frames,
+        cleaned.other_person_frames,
+    )
 
 
 def observed_session(lifted: Lifted, beat_times: list[float] | None = None) -> ObservedSession:

@@ -58,7 +58,12 @@ class RepTiming:
 
 @dataclass
 class SessionReport:
-    """Everything the coach says about one session."""
+    """Everything the coach says about one session.
+
+    ``detector_probabilities`` (per error kind the learned detector judged, its ``(U,)``
+    probabilities over the units it looked at) is for monitoring
+    (:mod:`scoring.session_stats`): it is not part of the report's JSON.
+    """
 
     score: float
     segments: dict[str, float]
@@ -70,6 +75,7 @@ class SessionReport:
     strictness: str = "intermediate"
     duration_s: float = 0.0
     ghost_poses: np.ndarray | None = None
+    detector_probabilities: dict[str, np.ndarray] = field(default_factory=dict)
 
     def to_dict(self, include_ghost: bool = False) -> dict:
         """JSON-ready dict (numbers rounded; ghost poses in mm-rounded metres if asked)."""

@@ -125,6 +125,8 @@ class Findings:
         judged: Segments with at least one check the camera could judge.
         unjudged: Segments with a check it could not.
         unseen: ``(kind, segment)`` checks the camera could not judge.
+        probabilities: Per error kind the learned detector judged, its ``(U,)``
+            probabilities of the error, one per unit of each segment it looked at.
     """
 
     events: list[ErrorEvent] = field(default_factory=list)
@@ -135,6 +137,7 @@ class Findings:
     judged: set[str] = field(default_factory=set)
     unjudged: set[str] = field(default_factory=set)
     unseen: set[tuple[str, str]] = field(default_factory=set)
+    probabilities: dict[str, list[np.ndarray]] = field(default_factory=dict)
 
     def segment_scores(self) -> dict[str, float]:
         """0-100 per segment the camera could judge (100: no check found anything)."""
@@ -370,7 +373,10 @@ def judge_by_detector(
     for (kind, segment), rows in sorted(evidence.rows.items()):
         if kind not in judge.learned or (kind, segment) in findings.unseen:
             continue
-        flagged, _, severity = judge.detector.judge(judge.source, kind, rows, judge.strictness)
+        flagged, probability, severity = judge.detector.judge(
+            judge.source, kind, rows, judge.strictness
+        )
+        findings.probabilities.setdefault(kind, []).append(probability)
         confidence = evidence.confidence[(kind, segment)]
         min_confidence = judge.min_confidence(kind)
         for index in np.flatnonzero(flagged):
@@ -630,4 +636,7 @@ def _report(
         strictness=judge.strictness,
         duration_s=observed.duration_s,
         ghost_poses=ghost,
+        detector_probabilities={
+            kind: np.concatenate(parts) for kind, parts in findings.probabilities.items()
+        },
     )

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from coach_api import rescoring
-from coach_api.db import Job, Routine, WorkoutSession
+from coach_api.db import Job, Routine, SessionStats, WorkoutSession
 from coach_api.job_kinds import KINDS
 from coach_api.job_worker import run_job
 from coach_api.jobs import JobStopped, WorkerContext, cancel_job, claim, utcnow
@@ -43,6 +43,12 @@ def _rescore(client: TestClient, headers: dict, ids: list[int], **extra) -> dict
 def _rows(client: TestClient, ids: list[int]) -> list[WorkoutSession]:
     with client.app.state.sessionmaker() as db:
         return [db.get(WorkoutSession, i) for i in ids]
+
+
+def _stats(client: TestClient, session_id: int) -> list[dict]:
+    with client.app.state.sessionmaker() as db:
+        query = select(SessionStats).where(SessionStats.session_id == session_id)
+        return [row.stats for row in db.scalars(query)]
 
 
 def _jobs(client: TestClient) -> int:
@@ -141,6 +147,7 @@ def test_a_new_strictness_changes_the_report_and_the_old_motion_goes(
     user = auth_headers(client)
     before = _session(client, user, routine, user_payload)
     old_blob = _rows(client, [before["id"]])[0].blob
+    assert [s["score"] for s in _stats(client, before["id"])] == [before["report"]["score"]]
     blobs = client.app.state.settings.blobs
     names = len(blobs.names())
     job = _rescore(client, user, [before["id"]], strictness="expert")
@@ -156,6 +163,8 @@ def test_a_new_strictness_changes_the_report_and_the_old_motion_goes(
     row = _rows(client, [before["id"]])[0]
     assert row.rescored_by_job == job["id"] and row.blob != old_blob
     assert old_blob not in blobs.names() and len(blobs.names()) == names
+    # Its drift statistics are the new report's, in place of the old ones.
+    assert [s["score"] for s in _stats(client, before["id"])] == [after["report"]["score"]]
     # The same again, each session keeping its own strictness: the report is the expert one.
     again = _rescore(client, user, [before["id"]])
     assert again["rescore"]["rescored"] == 1

@@ -46,7 +46,6 @@ def test_missing_files_aliases_and_kinds_are_refused_by_name(mlflow_store, tmp_p
     assert registry.alias_version("detector", "champion") is None
 
 
-
 def test_a_version_another_replica_fetched_meanwhile_is_used_as_is(
     mlflow_store, tmp_path, monkeypatch
 ):

@@ -1,0 +1,82 @@
+"""``coach drift-reference``: the training distribution of the drift statistics.
+
+Each labelled clip (``coach synth``) is filmed by its first phone camera with detector
+noise, repaired by the 2D front end, lifted by the bundled recordings lifter and scored
+against its movement's trainer reference with the bundled population model, as the
+scoring evaluation prepares clips (:mod:`lab.clips`), then measured by the same function
+the API measures production sessions with (:func:`scoring.session_stats.session_statistics`).
+The JSON lines it writes are the reference the drift job compares windows of production
+sessions with (``coach dataflow drift --reference``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tqdm import tqdm
+
+from lab.clips import film_phone, lift_landmarks, reference_for
+from pose2d import clean_keypoints
+from pose3d.archive import atomic_write
+from pose3d.lifter import Lifter
+from scoring import Landmarks, ObservedSession, PopulationModel, score_session
+from scoring.session_stats import ScoredInput, session_statistics
+from synthetic_data.clip import Clip, read_clip
+
+
+def clip_statistics(
+    clip: Clip,
+    number: int,
+    lifter: Lifter,
+    population: PopulationModel | None,
+    strictness: str,
+    cache: dict,
+) -> dict[str, float]:
+    """The drift statistics of ``clip`` as a production session of it would have them:
+    filmed (noise seeded by ``number``), repaired, lifted, scored at ``strictness``
+    (``cache``: the trainer references built so far)."""
+    seen = film_phone(clip, number)
+    cleaned = clean_keypoints(seen.keypoints, seen.scores, clip.fps, "mediapipe33")
+    landmarks = Landmarks(cleaned.keypoints, cleaned.scores)
+    poses, scores = lift_landmarks(landmarks, seen.image_size, clip.fps, lifter)
+    reference, _ = reference_for(clip.movement, cache)
+    observed = ObservedSession(
+        poses, clip.fps, scores=scores, landmarks=landmarks, beat_times=clip.beat_times or None
+    )
+    report = score_session(
+        observed,
+        reference,
+        strictness=strictness,
+        population=population,
+        model_version=lifter.metadata.version,
+        include_ghost=False,
+    )
+    received = ScoredInput(
+        seen.keypoints,
+        seen.scores,
+        seen.image_size,
+        clip.fps,
+        cleaned.swap_repaired_frames,
+        cleaned.other_person_frames,
+    )
+    return session_statistics(received, poses, report.to_dict(), report.detector_probabilities)
+
+
+def write_reference(
+    clips_dir: Path, out: Path, limit: int | None = None, strictness: str = "intermediate"
+) -> int:
+    """Measure the first ``limit`` clips of ``clips_dir`` (all by default) and write one
+    line per clip to ``out``: ``{"clip", "movement", "stats"}``, whole or not at all.
+    Returns how many clips it holds."""
+    paths = sorted(clips_dir.glob("*.clip.npz"))[:limit]
+    if not paths:
+        raise ValueError(f"no clip files in {clips_dir}")
+    lifter, population, cache = Lifter.for_recordings(), PopulationModel.load(), {}
+    lines = []
+    for number, path in enumerate(tqdm(paths, desc="drift reference", leave=False)):
+        clip = read_clip(path)
+        stats = clip_statistics(clip, number, lifter, population, strictness, cache)
+        lines.append(json.dumps({"clip": clip.clip_id, "movement": clip.movement, "stats": stats}))
+    atomic_write(out, "".join(f"{line}\n" for line in lines).encode())
+    return len(lines)
