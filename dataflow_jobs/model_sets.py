@@ -138,14 +138,17 @@ def resolve_and_stage(specs: dict[str, dict], output: str) -> dict[str, dict]:
 
 
 def load_set(output: str, name: str):
-    """The lifter and population model (with its detector) of staged set ``name``, read
-    by a worker: ``(Lifter, PopulationModel)``."""
+    """The lifter and population model (with its detector and the knee network the
+    detector reads) of staged set ``name``, read by a worker: ``(Lifter, PopulationModel)``."""
     from pose3d.lifter import Lifter
+    from scoring.knee_net import KneeNet
     from scoring.population import PopulationModel
 
     folder = fileio.localise_folder(fileio.join(output, "models", name))
     lifter = Lifter.from_checkpoint(folder / "lifter.pt")
-    population = PopulationModel.load(folder / "population.json")
+    population = PopulationModel.load(
+        folder / "population.json", KneeNet.load(folder / "knee_net.pt")
+    )
     if population is None:
         raise ValueError(f"model set {name} has no population.json")
     return lifter, population

@@ -35,10 +35,6 @@ from dataflow_jobs.model_sets import SETS, load_set
 from scoring.exported import SESSION_PREFIX, SUFFIX, Cue, read_session
 
 DEAD_LETTER = "dead_letter"
-KNEE_NET_NOTE = (
-    "The sets' knee networks are recorded, not applied: scoring reads the bundled one, "
-    "so only the lifters and detectors differ."
-)
 
 
 def session_paths(sessions: str) -> list[str]:
@@ -117,7 +113,6 @@ def write_report(tally: dict, output: str, models: dict, dead: list[dict]) -> di
         "sessions": rows[-1]["sessions"],
         "dead_letters": len(dead),
         "models": models,
-        "note": KNEE_NET_NOTE,
         "kinds": rows,
     }
     for name, data in report_files(report).items():
