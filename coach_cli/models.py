@@ -42,6 +42,14 @@ Real = Annotated[
 ]
 Out = Annotated[Path | None, typer.Option(help="Report folder (default out/gates/KIND-vN).")]
 Track = Annotated[bool, typer.Option("--track/--no-track", help="Log the gate to MLflow.")]
+Feedback = Annotated[
+    Path | None,
+    typer.Option(
+        help="Detector: users' verdicts (coach-api export-feedback) to measure both on too.",
+        exists=True,
+        file_okay=False,
+    ),
+]
 
 
 def _kind(kind: str) -> str:
@@ -58,6 +66,17 @@ def _version(version: str) -> str:
     if not version.isdigit() or len(version) > 9:
         raise typer.BadParameter("a version number (1, 2, ...)", param_hint="--version")
     return version
+
+
+def _feedback_figures(kind: str, feedback: Path | None):
+    """The gate's ``extra_figures`` hook: the detector measured on users' verdicts."""
+    if feedback is None:
+        return None
+    if kind != "detector":
+        raise typer.BadParameter("only detectors are measured on feedback", param_hint="--feedback")
+    from lab.feedback import feedback_figures
+
+    return lambda population_json: feedback_figures(population_json, feedback)
 
 
 def _gate_data(shards, split, real_clips, cameras, clips, limit, mocap_root, manifest, real):
@@ -148,6 +167,7 @@ def gate_command(
     real: Real = True,
     out: Out = None,
     track: Track = True,
+    feedback: Feedback = None,
 ) -> None:
     """Measure a version beside the champion on the same data; print and write the table.
     Exits 1 if it would not be promoted."""
@@ -156,7 +176,7 @@ def gate_command(
     data = _gate_data(shards, split, real_clips, cameras, clips, limit, mocap_root, manifest, real)
     out = out or Path("out/gates") / f"{_kind(kind)}-v{_version(version)}"
     try:
-        report = run_gate(kind, version, data, out, track=track)
+        report = run_gate(kind, version, data, out, _feedback_figures(kind, feedback), track)
     except LookupError as exc:
         raise typer.BadParameter(str(exc), param_hint="--version") from None
     typer.echo(report.to_markdown())
@@ -180,6 +200,7 @@ def promote_command(
     real: Real = True,
     out: Out = None,
     track: Track = True,
+    feedback: Feedback = None,
 ) -> None:
     """Gate a version and make it champion if it passes (the old one becomes
     previous-champion); exits 1 naming the failing figures otherwise."""
@@ -188,7 +209,7 @@ def promote_command(
     data = _gate_data(shards, split, real_clips, cameras, clips, limit, mocap_root, manifest, real)
     out = out or Path("out/gates") / f"{_kind(kind)}-v{_version(version)}"
     try:
-        report = promote(kind, version, data, out, track=track)
+        report = promote(kind, version, data, out, _feedback_figures(kind, feedback), track)
     except LookupError as exc:
         raise typer.BadParameter(str(exc), param_hint="--version") from None
     except GateFailed as exc:

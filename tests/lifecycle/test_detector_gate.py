@@ -8,6 +8,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
+import lab.feedback
 from coach_cli.main import app
 from lifecycle import registry
 from scoring.detector import FormErrorDetector
@@ -47,3 +48,36 @@ def test_a_detector_that_flags_everything_fails_the_gate(mlflow_store, tmp_path)
     assert "synthetic.ground-truth.false_alarm_rate" in failing
     assert "false_alarm_rate" in result.stderr
     assert registry.alias_version("detector", "champion") == "1"
+
+
+@pytest.mark.slow  # seeds the registry (its database's migrations take seconds)
+def test_a_detector_that_drops_what_users_confirmed_fails_the_gate(
+    mlflow_store, tmp_path, monkeypatch
+):
+    """--feedback measures both detectors on the users' verdicts (lab.feedback, here
+    replaced by figures per version: version 1 keeps every confirmed cue, 2 half)."""
+    verdicts = tmp_path / "feedback"
+    verdicts.mkdir()
+    measured = []
+
+    def figures(population_json, units_dir):
+        measured.append((population_json.parent.name, units_dir))
+        return {"feedback.right_kept": 1.0 if population_json.parent.name == "1" else 0.5}
+
+    monkeypatch.setattr(lab.feedback, "feedback_figures", figures)
+    runner = CliRunner()
+    assert runner.invoke(app, ["models", "seed"]).exit_code == 0
+    champion = registry.fetch("detector", "champion")
+    runner.invoke(app, ["models", "register", "--kind", "detector", "--folder", champion.folder])
+
+    options = ["--clips", tmp_path / "none", "--no-real", "--out", tmp_path / "gate"]
+    command = ["models", "promote", "--kind", "detector", "--version", 2, *options]
+    result = runner.invoke(app, [str(a) for a in [*command, "--feedback", verdicts]])
+    assert result.exit_code == 1, result.output
+    assert sorted(measured) == [("1", verdicts), ("2", verdicts)]
+    assert "feedback.right_kept" in result.stderr
+    assert registry.alias_version("detector", "champion") == "1"
+    refused = runner.invoke(
+        app, ["models", "gate", "--kind", "knee-net", "--version", "1", "--feedback", verdicts]
+    )
+    assert refused.exit_code == 2 and "only detectors" in refused.output
