@@ -8,6 +8,7 @@ champion of an empty registry.
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -55,12 +56,36 @@ def bundled_label(kind: str) -> str:
     return f"bundled-{kind}"
 
 
+def bundled_figures(kind: str) -> dict[str, float]:
+    """The figures recorded beside a bundled model when it was made: a lifter's
+    checkpoint metrics (mm, on the evaluation it was bundled with), the detector's on its
+    validation clips (``validation.<pose source>.*``), the knee network's held-out AUC per
+    output. What ``GET /v1/models`` shows for it, served bundled or from the registry."""
+    files = bundled_files(kind)
+    if kind.startswith("lifter"):
+        from pose3d.checkpoint import load_checkpoint
+
+        metrics = load_checkpoint(files["lifter.pt"]).metadata.metrics
+        return {name: float(value) for name, value in metrics.items()}
+    if kind == "knee-net":
+        aucs = json.loads(files["knee_net.json"].read_text()).get("held_out_auc", {})
+        return {f"held_out_auc.{name}": float(value) for name, value in aucs.items()}
+    validation = json.loads(files["population.detector.json"].read_text()).get("validation", {})
+    return {
+        f"validation.{source}.{name}": float(figures[name])
+        for source, figures in validation.items()
+        for name in ("macro_f1", "timing_iou", "false_alarm_rate")
+        if name in figures
+    }
+
+
 def bundled_card(kind: str, metrics: dict[str, float] | None = None) -> ModelCard:
-    """The card of a bundled model; ``metrics`` are its gate figures when measured."""
+    """The card of a bundled model: ``metrics`` (default the figures recorded beside it,
+    :func:`bundled_figures`)."""
     return ModelCard(
         kind=kind,
         label=bundled_label(kind),
-        metrics=dict(metrics or {}),
+        metrics=bundled_figures(kind) if metrics is None else dict(metrics),
         command="bundled with the package (see its REPORT / json beside it)",
         min_app_version="1.0.0" if kind == "lifter-causal" else "",
     )

@@ -81,6 +81,30 @@ def tiny_lifter_checkpoint(folder: Path, version: str) -> Path:
     return save_checkpoint(folder / "lifter.pt", model, metadata)
 
 
+def write_tiny_shards(folder: Path, clips: int, train: int, val: int, fingerprint: str) -> Path:
+    """Shards filmed (two cameras each) from ``clips`` two-second simulated clips into
+    ``folder``: the first ``train`` records the train split, the next ``val`` validation,
+    the rest test; ``summary.json`` carries ``fingerprint``."""
+    import json
+
+    from dataflow_jobs.records import ERROR_KIND_NAMES, film_clip
+    from pose3d.shards import shard_bytes
+    from synthetic_data.batch import plan_requests
+    from synthetic_data.generator import generate_clip
+
+    records = []
+    for request in plan_requests(clips, seed=5, duration_s=2.0):
+        records += film_clip(generate_clip(request), cameras=2, seed=0)
+    splits = {"train": records[:train], "val": records[train : train + val]}
+    splits["test"] = records[train + val :]
+    for split, part in splits.items():
+        for record in part:
+            record.split = split
+        (folder / f"{split}-00000-of-00001.npz").write_bytes(shard_bytes(part, ERROR_KIND_NAMES))
+    (folder / "summary.json").write_text(json.dumps({"fingerprint": fingerprint}))
+    return folder
+
+
 def make_lifter(filter_widths=(3, 3), causal=False, fps=30.0) -> Lifter:
     model = make_model(filter_widths, causal)
     metadata = LifterMetadata(architecture=model.hyperparameters, fps=fps, version="test")

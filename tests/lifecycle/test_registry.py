@@ -8,6 +8,7 @@ import pytest
 
 from lifecycle import registry
 from lifecycle.bundled import bundled_card, bundled_folder
+from pose3d.lifter import Lifter
 
 
 def test_a_registered_version_comes_back_whole_by_alias_and_number(mlflow_store, tmp_path):
@@ -64,3 +65,11 @@ def test_a_version_another_replica_fetched_meanwhile_is_used_as_is(
     fetched = registry.fetch("knee-net", "1", tmp_path / "cache")
     assert fetched.folder == target and fetched.card.kind == "knee-net"
     assert sorted(p.name for p in target.parent.iterdir()) == ["1"]  # no staging left behind
+
+
+def test_a_seeded_version_carries_the_figures_recorded_beside_the_bundled_model():
+    """What GET /v1/models shows for a model is the same served bundled or seeded."""
+    assert bundled_card("lifter-causal").metrics == Lifter.from_checkpoint().metadata.metrics
+    detector = bundled_card("detector").metrics
+    assert 0.5 < detector["validation.lifted.macro_f1"] <= 1.0
+    assert 0.5 < bundled_card("knee-net").metrics["held_out_auc.left_caving"] <= 1.0

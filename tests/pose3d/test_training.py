@@ -15,29 +15,17 @@ from pose3d.evaluation import (
 )
 from pose3d.lifter import Lifter
 from pose3d.losses import H36M_HIPS, project_normalized, reprojection_loss, root_from_hips
-from pose3d.shards import load_split, shard_bytes
+from pose3d.shards import load_split
 from pose3d.skeleton import COCO17_SHARED, H36M17_SHARED
 from pose3d.training import TrainConfig, Trainer, evaluate_mpjpe, train
 from pose3d.training_data import WindowMix, build_window_set, flip_batch
+from tests.conftest import write_tiny_shards
 
 
 @pytest.fixture(scope="module")
 def shards(tmp_path_factory):
     """Tiny train/val/test shards filmed from simulated clips."""
-    from dataflow_jobs.records import ERROR_KIND_NAMES, film_clip
-    from synthetic_data.batch import plan_requests
-    from synthetic_data.generator import generate_clip
-
-    folder = tmp_path_factory.mktemp("shards")
-    records = []
-    for request in plan_requests(12, seed=5, duration_s=2.0):
-        records += film_clip(generate_clip(request), cameras=2, seed=0)
-    for split, part in (("train", records[:16]), ("val", records[16:20]), ("test", records[20:])):
-        for r in part:
-            r.split = split
-        (folder / f"{split}-00000-of-00001.npz").write_bytes(shard_bytes(part, ERROR_KIND_NAMES))
-    (folder / "summary.json").write_text(json.dumps({"fingerprint": "tiny-fingerprint"}))
-    return folder
+    return write_tiny_shards(tmp_path_factory.mktemp("shards"), 12, 16, 4, "tiny-fingerprint")
 
 
 def _config(shards, out, **overrides):
