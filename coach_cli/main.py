@@ -538,7 +538,9 @@ def drift_reference_command(
     out: Annotated[Path, typer.Option(help="The JSON-lines file to write.")] = Path(
         "reference.jsonl"
     ),
-    limit: Annotated[int | None, typer.Option(min=1, help="Use only the first N clips.")] = None,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Use only N clips, spread over the movements.")
+    ] = None,
     strictness: Annotated[str, typer.Option(help="beginner, intermediate or expert.")] = (
         "intermediate"
     ),

@@ -55,6 +55,16 @@ class Performance:
         )
 
 
+def clip_paths(folder: Path, limit: int) -> list[Path]:
+    """At most ``limit`` clip files of ``folder``, spread evenly over its sorted names so
+    that every movement (the names' prefix) is in a small sample."""
+    paths = sorted(Path(folder).glob("*.clip.npz"))
+    if len(paths) <= limit:
+        return paths
+    step = len(paths) / limit
+    return [paths[int(number * step)] for number in range(limit)]
+
+
 def clip_performance(clip: Clip) -> Performance:
     """A clip's exact 3D motion; for routines done to music, its repetition length and
     beats (from the clip's first repetition and beat times)."""

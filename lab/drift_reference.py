@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lab.clips import film_phone, lift_landmarks, reference_for
+from lab.clips import clip_paths, film_phone, lift_landmarks, reference_for
 from pose2d import clean_keypoints
 from pose3d.archive import atomic_write
 from pose3d.lifter import Lifter
@@ -66,10 +66,10 @@ def clip_statistics(
 def write_reference(
     clips_dir: Path, out: Path, limit: int | None = None, strictness: str = "intermediate"
 ) -> int:
-    """Measure the first ``limit`` clips of ``clips_dir`` (all by default) and write one
-    line per clip to ``out``: ``{"clip", "movement", "stats"}``, whole or not at all.
-    Returns how many clips it holds."""
-    paths = sorted(clips_dir.glob("*.clip.npz"))[:limit]
+    """Measure ``limit`` clips of ``clips_dir`` spread over its movements (all by default)
+    and write one line per clip to ``out``: ``{"clip", "movement", "stats"}``, whole or
+    not at all. Returns how many clips it holds."""
+    paths = clip_paths(clips_dir, limit) if limit else sorted(clips_dir.glob("*.clip.npz"))
     if not paths:
         raise ValueError(f"no clip files in {clips_dir}")
     lifter, population, cache = Lifter.for_recordings(), PopulationModel.load(), {}

@@ -178,16 +178,6 @@ def _exists(path: Path | None) -> bool:
     return path is not None and Path(path).exists()
 
 
-def clip_paths(folder: Path, limit: int) -> list[Path]:
-    """At most ``limit`` clip files of ``folder``, spread evenly over its sorted names so
-    that every movement (the names' prefix) is in a small sample."""
-    paths = sorted(Path(folder).glob("*.clip.npz"))
-    if len(paths) <= limit:
-        return paths
-    step = len(paths) / limit
-    return [paths[int(number * step)] for number in range(limit)]
-
-
 def lifter_records(data: GateData, notes: list[str]) -> dict[str, list]:
     """The gate's sequences per source (``synthetic``, ``real``), loaded once for both
     versions."""
@@ -233,7 +223,7 @@ def lifter_figures(folder: Path, sources: dict[str, list]) -> dict[str, float]:
 
 def scoring_clips(data: GateData, notes: list[str]) -> dict[str, list]:
     """The held-out labelled clips prepared per pose source, once for both versions."""
-    from lab.clips import MODE_NAMES, prepare_clips
+    from lab.clips import MODE_NAMES, clip_paths, prepare_clips
     from pose3d.lifter import Lifter
 
     if not _exists(data.clips):
@@ -292,6 +282,7 @@ def detector_figures(
 
 def knee_examples(data: GateData, notes: list[str]) -> list:
     """Each labelled clip filmed once with detector noise, for both versions."""
+    from lab.clips import clip_paths
     from lab.knee_net_training import clip_examples
     from synthetic_data.clip import read_clip
 
