@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from lifecycle import registry, store
-from lifecycle.bundled import bundled_label
+from lifecycle.bundled import bundled_figures, bundled_label
 from pose3d.lifter import Lifter
 from scoring import PopulationModel
 from scoring.knee_net import KneeNet
@@ -86,9 +86,10 @@ def bundled_set(settings) -> ModelSet:
         for kind, model in zip(LIFTERS, (lifter, recordings), strict=True)
     }
     if population is not None:
-        served["detector"] = ServedModel("detector", "bundled", bundled_label("detector"))
-        if population.knee_network() is not None:
-            served["knee-net"] = ServedModel("knee-net", "bundled", bundled_label("knee-net"))
+        kinds = ["detector"] + (["knee-net"] if population.knee_network() is not None else [])
+        for kind in kinds:
+            label, figures = bundled_label(kind), bundled_figures(kind)
+            served[kind] = ServedModel(kind, "bundled", label, metrics=figures)
     return ModelSet(lifter, recordings, population, served)
 
 

@@ -60,8 +60,11 @@ def bundled_figures(kind: str) -> dict[str, float]:
     """The figures recorded beside a bundled model when it was made: a lifter's
     checkpoint metrics (mm, on the evaluation it was bundled with), the detector's on its
     validation clips (``validation.<pose source>.*``), the knee network's held-out AUC per
-    output. What ``GET /v1/models`` shows for it, served bundled or from the registry."""
+    output (none where the file is missing). What ``GET /v1/models`` shows for it, served
+    bundled or from the registry."""
     files = bundled_files(kind)
+    if not all(path.is_file() for path in files.values()):
+        return {}
     if kind.startswith("lifter"):
         from pose3d.checkpoint import load_checkpoint
 

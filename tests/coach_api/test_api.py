@@ -181,6 +181,8 @@ def test_ops_and_openapi(shared_client):
         assert models[kind]["version"] == "api-test" and models[kind]["causal"] is True
         assert models[kind]["source"] == "file" and models[kind]["registered_version"] is None
     assert models["detector"]["source"] == "bundled" and models["detector"]["causal"] is None
+    # The figures recorded beside the bundled detector, as a registry version shows them.
+    assert 0.5 < models["detector"]["metrics"]["validation.lifted.macro_f1"] <= 1
     schema = client.get("/v1/openapi.json").json()
     ids = {op["operationId"] for path in schema["paths"].values() for op in path.values()}
     assert {
