@@ -54,11 +54,12 @@ def plot_distributions(name: str, values: dict[str, np.ndarray]) -> str:
 
 def _cell(comparison: dict | None) -> str:
     if comparison is None:
-        return "<td>-</td><td>-</td><td>-</td><td>no data</td>"
-    status = comparison["status"]
+        return "<td>-</td><td>-</td><td>-</td><td>-</td><td>no data</td>"
+    status, psi_p = comparison["status"], comparison["psi_p"]
     return (
-        f"<td>{comparison['psi']:.3f}</td><td>{comparison['ks']:.3f}</td>"
-        f"<td>{comparison['ks_p']:.2g}</td><td class='{status}'>{status}</td>"
+        f"<td>{comparison['psi']:.3f}</td><td>{'-' if psi_p is None else f'{psi_p:.2g}'}</td>"
+        f"<td>{comparison['ks']:.3f}</td><td>{comparison['ks_p']:.2g}</td>"
+        f"<td class='{status}'>{status}</td>"
     )
 
 
@@ -115,10 +116,10 @@ figure {{ display: inline-block; margin: 0.5em; }}
 <p>Sessions: {html.escape(counts)}. Drifted: {len(result["drifted"])}, watch:
 {len(result["watch"])} of {len(result["statistics"])} statistics. Thresholds: {thresholds}.</p>
 <table><thead><tr><th rowspan="2">statistic</th><th rowspan="2">current mean</th>
-<th rowspan="2">reference mean</th><th colspan="4">against the training reference</th>
-<th colspan="4">against the previous window</th></tr>
-<tr><th>PSI</th><th>KS</th><th>p</th><th>status</th><th>PSI</th><th>KS</th><th>p</th>
-<th>status</th></tr></thead>
+<th rowspan="2">reference mean</th><th colspan="5">against the training reference</th>
+<th colspan="5">against the previous window</th></tr>
+<tr><th>PSI</th><th>PSI p</th><th>KS</th><th>KS p</th><th>status</th><th>PSI</th><th>PSI p</th>
+<th>KS</th><th>KS p</th><th>status</th></tr></thead>
 <tbody>
 {chr(10).join(rows)}
 </tbody></table>
