@@ -533,8 +533,20 @@ def evaluate_scoring_command(
 @app.command("drift-reference")
 def drift_reference_command(
     clips: Annotated[
-        Path, typer.Option(help="Folder of labelled clips (coach synth).", exists=True)
-    ],
+        Path | None, typer.Option(help="Folder of labelled clips (coach synth).", exists=True)
+    ] = None,
+    real_mocap: Annotated[
+        Path | None,
+        typer.Option(
+            help="Instead of --clips: the unpacked mocap archives, whose real exercise "
+            "takes (HDM05 squats, CMU jumping jacks) are filmed all around, correct and "
+            "with injected errors: real bodies standing in for real users.",
+            exists=True,
+        ),
+    ] = None,
+    manifest: Annotated[Path, typer.Option(help="MANIFEST.tsv of the archives.")] = Path(
+        "../shared/mocap/MANIFEST.tsv"
+    ),
     out: Annotated[Path, typer.Option(help="The JSON-lines file to write.")] = Path(
         "reference.jsonl"
     ),
@@ -545,13 +557,20 @@ def drift_reference_command(
         "intermediate"
     ),
 ) -> None:
-    """The drift statistics of training clips, filmed, lifted and scored as the API scores
-    sessions: the reference distribution of ``coach dataflow drift``."""
-    from lab.drift_reference import write_reference
+    """The drift statistics of clips, filmed, lifted and scored as the API scores
+    sessions: of training clips, the reference distribution of ``coach dataflow drift``."""
+    from lab.drift_reference import real_clips, synthetic_clips, write_reference
 
+    if (clips is None) == (real_mocap is None):
+        raise typer.BadParameter("give --clips or --real-mocap", param_hint="--clips")
     try:
-        count = write_reference(clips, out, limit, strictness)
-    except ValueError as exc:
+        chosen = (
+            synthetic_clips(clips, limit)
+            if clips is not None
+            else real_clips(real_mocap, manifest, limit)
+        )
+        count = write_reference(chosen, out, strictness)
+    except (ValueError, FileNotFoundError) as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(f"{count} clips' statistics: {out}")
 

@@ -63,19 +63,37 @@ def clip_statistics(
     return session_statistics(received, poses, report.to_dict(), report.detector_probabilities)
 
 
-def write_reference(
-    clips_dir: Path, out: Path, limit: int | None = None, strictness: str = "intermediate"
-) -> int:
-    """Measure ``limit`` clips of ``clips_dir`` spread over its movements (all by default)
-    and write one line per clip to ``out``: ``{"clip", "movement", "stats"}``, whole or
-    not at all. Returns how many clips it holds."""
+def synthetic_clips(clips_dir: Path, limit: int | None = None) -> list[Clip]:
+    """``limit`` labelled clips of ``clips_dir`` spread over its movements (all by
+    default)."""
     paths = clip_paths(clips_dir, limit) if limit else sorted(clips_dir.glob("*.clip.npz"))
     if not paths:
         raise ValueError(f"no clip files in {clips_dir}")
+    return [read_clip(path) for path in paths]
+
+
+def real_clips(root: Path, manifest: Path, limit: int | None = None, seed: int = 0) -> list[Clip]:
+    """The real exercise sessions of the mocap archives (HDM05 squats, CMU jumping jacks:
+    :mod:`lab.real_exercise`), each filmed from cameras all around, correct and with
+    injected errors as the real-scoring evaluation makes them: real bodies and motion
+    as real users' sessions would bring them; ``limit`` of them spread evenly."""
+    from lab.real_exercise import real_exercise_sessions
+    from lab.real_scoring_eval import labelled_clips
+
+    clips = [c for s in real_exercise_sessions(root, manifest) for c in labelled_clips(s, seed)]
+    if not clips:
+        raise ValueError(f"no real exercise takes in {root}")
+    if limit and len(clips) > limit:
+        clips = [clips[int(number * len(clips) / limit)] for number in range(limit)]
+    return clips
+
+
+def write_reference(clips: list[Clip], out: Path, strictness: str = "intermediate") -> int:
+    """Measure ``clips`` and write one line per clip to ``out``: ``{"clip", "movement",
+    "stats"}``, whole or not at all. Returns how many clips it holds."""
     lifter, population, cache = Lifter.for_recordings(), PopulationModel.load(), {}
     lines = []
-    for number, path in enumerate(tqdm(paths, desc="drift reference", leave=False)):
-        clip = read_clip(path)
+    for number, clip in enumerate(tqdm(clips, desc="drift statistics", leave=False)):
         stats = clip_statistics(clip, number, lifter, population, strictness, cache)
         lines.append(json.dumps({"clip": clip.clip_id, "movement": clip.movement, "stats": stats}))
     atomic_write(out, "".join(f"{line}\n" for line in lines).encode())

@@ -36,3 +36,10 @@ def test_an_empty_folder_is_refused(tmp_path):
     result = CliRunner().invoke(app, args)
     assert result.exit_code != 0 and "no clip files" in result.output
     assert not (tmp_path / "r.jsonl").exists()
+
+
+def test_clips_or_real_mocap_one_of_them(tmp_path):
+    both = ["drift-reference", "--clips", str(tmp_path), "--real-mocap", str(tmp_path)]
+    for args in (both, ["drift-reference"]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2 and "give --clips or --real-mocap" in result.output
