@@ -127,7 +127,6 @@ def markdown(report: dict) -> str:
         lines.append(f"- **{name}**: {specs}")
     lines += [
         f"- sessions scored: {report['sessions']}, left out: {report['dead_letters']}",
-        f"- {report['note']}",
         "",
         "| " + " | ".join(title for _, title in COLUMNS) + " |",
         "|" + "---|" * len(COLUMNS),
@@ -169,7 +168,6 @@ def html_page(report: dict) -> str:
         "<!doctype html><meta charset=utf-8><title>Batch re-scoring</title>"
         "<style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:right}</style>"
         "<h1>Batch re-scoring: candidate against champion</h1>"
-        f"<p>{html.escape(report['note'])}</p>"
         f"<table><tr>{head}</tr>{table}</table>"
         "<p>Cues per kind: <span style=color:#4c72b0>champion</span>, "
         "<span style=color:#dd8452>candidate</span>, <span style=color:#55a868>agreed</span></p>"
