@@ -100,6 +100,11 @@ class KindUnits:
     severity: np.ndarray
     clip: np.ndarray
 
+    @classmethod
+    def joined(cls, rows: list, present: list, severity: list, clip: list) -> KindUnits:
+        """The units of several clips (one array of each field per clip) as one set."""
+        return cls(*(np.concatenate(part) for part in (rows, present, severity, clip)))
+
 
 FIELDS = [f.name for f in fields(KindUnits)]
 
@@ -147,12 +152,7 @@ def unit_dataset(
             severities[kind].append(severity)
             clips[kind].append(np.full(len(present), number))
     kinds = {
-        kind: KindUnits(
-            np.concatenate(rows[kind]),
-            np.concatenate(labels[kind]),
-            np.concatenate(severities[kind]),
-            np.concatenate(clips[kind]),
-        )
+        kind: KindUnits.joined(rows[kind], labels[kind], severities[kind], clips[kind])
         for kind in rows
     }
     return UnitDataset(kinds, correct)

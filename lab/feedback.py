@@ -90,12 +90,7 @@ def feedback_dataset(
         severity[kind].append(np.full(len(picked), unit.cue.severity if label else 0.0))
         group[kind].append(np.full(len(picked), index))
     return {
-        kind: KindUnits(
-            np.concatenate(rows[kind]),
-            np.concatenate(present[kind]),
-            np.concatenate(severity[kind]),
-            np.concatenate(group[kind]),
-        )
+        kind: KindUnits.joined(rows[kind], present[kind], severity[kind], group[kind])
         for kind in rows
     }
 
