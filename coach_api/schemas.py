@@ -479,3 +479,26 @@ class PhoneModelSidecar(BaseModel):
     metrics: dict[str, float]
     training_fingerprint: str
     artifacts: dict[str, PhoneArtifact]
+
+
+# A pose as sent to a viewer: 17 H36M joints, each [x, y, z] in metres.
+Pose = Annotated[
+    list[Annotated[list[float], Field(min_length=3, max_length=3)]],
+    Field(min_length=17, max_length=17),
+]
+
+
+class MotionPublic(BaseModel):
+    """A session's motion for a 3D player, on the user's timeline: frame ``i`` is at
+    ``i / fps`` seconds (downsampled to at most ``MAX_MOTION_FRAMES`` frames, fps divided
+    accordingly). H36M-17 joints (``joint_names``, ``bones`` as parent/child index
+    pairs), root-relative camera space in metres (x right, y down, z away from the
+    camera), millimetre precision."""
+
+    fps: float
+    duration_s: float
+    joint_names: list[str]
+    bones: list[tuple[int, int]]
+    user: list[Pose]
+    trainer: list[Pose]
+    ghost: list[Pose]
