@@ -1,4 +1,4 @@
-// Bundles web/src into coach_api/web/static (app.js, app.css, index.html), which are
+// Bundles web/src into coach_api/web/static (app.js, app.css, index.html, icon.svg), which are
 // committed so that the API serves the app without npm. Each output's first line names
 // the SHA-256 of what it was built from (tests/web/test_static.py recomputes it and
 // fails when the committed bundle is stale).
@@ -52,4 +52,5 @@ await build({
 });
 const page = readFileSync(join(source, "index.html"), "utf8");
 writeFileSync(join(out, "index.html"), `<!-- ${stamp} -->\n${page}`);
+writeFileSync(join(out, "icon.svg"), readFileSync(join(source, "icon.svg")));
 console.log(`built ${relative(process.cwd(), out)} (${stamp})`);

@@ -41,6 +41,7 @@ def test_the_committed_bundle_is_built_from_todays_sources():
     for name in ("app.js", "app.css", "index.html"):
         first_line = (STATIC_DIR / name).read_text().splitlines()[0]
         assert stamp in first_line, f"coach_api/web/static/{name} is stale: cd web && npm run build"
+    assert (STATIC_DIR / "icon.svg").read_bytes() == (WEB / "src" / "icon.svg").read_bytes()
 
 
 def test_the_page_loads_only_its_own_files(client):

@@ -2,8 +2,8 @@
 // both axes labelled in their units.
 import { h, svg } from "./dom.js";
 
-const WIDTH = 640;
-const HEIGHT = 260;
+const WIDTH = 480;
+const HEIGHT = 240;
 const PAD = { left: 56, right: 16, top: 16, bottom: 52 };
 
 function dateLabel(iso) {

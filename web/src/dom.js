@@ -23,6 +23,13 @@ export function h(tag, attributes, ...children) {
   return fill(document.createElement(tag), attributes, children);
 }
 
+/** Replace ``parent``'s content with ``children`` (nested lists flattened, null and
+ * false left out, strings as text). */
+export function show(parent, ...children) {
+  parent.replaceChildren();
+  return fill(parent, {}, children);
+}
+
 /** An SVG element, attributes set as given. */
 export function svg(tag, attributes, ...children) {
   return fill(document.createElementNS(SVG_NS, tag), attributes, children);

@@ -1,7 +1,7 @@
 // The app's entry: hash routes to screens, the navigation bar, the signed-in account.
 import "./app.css";
 import { api, setToken, signedIn } from "./api.js";
-import { errorBox, h } from "./dom.js";
+import { errorBox, h, show } from "./dom.js";
 import { jobScreen } from "./screens/job.js";
 import { modelsScreen } from "./screens/models.js";
 import { newRoutineScreen } from "./screens/new-routine.js";
@@ -56,7 +56,7 @@ function navigation(me) {
   document.getElementById("nav").replaceChildren(...links);
 }
 
-async function show() {
+async function route() {
   stopScreen?.();
   stopScreen = null;
   const main = document.getElementById("main");
@@ -78,7 +78,7 @@ async function show() {
     const stop = await screen(main, hash.match(pattern).slice(1), context);
     if (typeof stop === "function") stopScreen = stop;
   } catch (error) {
-    main.replaceChildren(h("h1", {}, "Something went wrong"), errorBox(error));
+    show(main, h("h1", {}, "Something went wrong"), errorBox(error));
   }
   main.focus({ preventScroll: true }); // a screen reader starts reading the new screen
 }
@@ -90,5 +90,5 @@ context.signedIn = async () => {
   location.hash = "#/routines";
 };
 
-window.addEventListener("hashchange", show);
-show();
+window.addEventListener("hashchange", route);
+route();

@@ -1,7 +1,7 @@
 // A background job followed to its end: a progress bar, its stage, cancel; once done
 // the screen moves on to what it made.
 import { api } from "../api.js";
-import { errorBox, h, say, words } from "../dom.js";
+import { errorBox, h, say, show, words } from "../dom.js";
 
 const POLL_MS = 1000;
 
@@ -49,7 +49,7 @@ export function jobScreen(main, [jobId]) {
     }
   }
 
-  main.replaceChildren(h("h1", {}, "Working on it"), stage, bar, problem, h("div", { class: "actions" }, cancel));
+  show(main, h("h1", {}, "Working on it"), stage, bar, problem, h("div", { class: "actions" }, cancel));
   poll();
   return () => {
     stopped = true;

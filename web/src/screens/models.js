@@ -1,6 +1,6 @@
 // The served models: kind, version, where they come from and their evaluation figures.
 import { api } from "../api.js";
-import { h, words } from "../dom.js";
+import { h, show, words } from "../dom.js";
 
 function figure(value) {
   return Number.isInteger(value) ? String(value) : Number(value).toPrecision(4);
@@ -35,5 +35,5 @@ function modelCard(model) {
 
 export async function modelsScreen(main) {
   const models = await api("/models");
-  main.replaceChildren(h("h1", {}, "Models"), h("ul", { class: "cards", id: "models" }, models.map(modelCard)));
+  show(main, h("h1", {}, "Models"), h("ul", { class: "cards", id: "models" }, models.map(modelCard)));
 }

@@ -1,7 +1,7 @@
 // A trainer makes a routine from a video (a job: keypoints found on the server) or from
 // a keypoint JSON file (lifted at once), published now or later.
 import { api } from "../api.js";
-import { errorBox, h, say, words } from "../dom.js";
+import { errorBox, h, say, show, words } from "../dom.js";
 import { isKeypointFile, readKeypoints, recordingInput, uploadWithProgress } from "../recording.js";
 
 const MOVEMENTS = ["squat", "lunge", "push_up", "jumping_jack", "arm_raise", "dance", "other"];
@@ -59,5 +59,5 @@ export function newRoutineScreen(main) {
       submit.disabled = false;
     }
   });
-  main.replaceChildren(form);
+  show(main, form);
 }

@@ -1,6 +1,6 @@
 // The catalogue: published routines and a trainer's own; a trainer publishes from here.
 import { api } from "../api.js";
-import { errorBox, h, say, seconds, words } from "../dom.js";
+import { errorBox, h, say, seconds, show, words } from "../dom.js";
 
 const MAKERS = new Set(["trainer", "admin"]);
 
@@ -41,7 +41,7 @@ export async function routinesScreen(main, _params, context) {
   const maker = MAKERS.has(context.me.role);
   const refresh = () => routinesScreen(main, _params, context);
   const routines = await api("/routines");
-  main.replaceChildren(
+  show(main, 
     h("h1", {}, "Routines"),
     maker
       ? h("p", {}, h("a", { class: "button", href: "#/routines/new", id: "new-routine" }, "New routine"))

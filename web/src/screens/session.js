@@ -3,7 +3,7 @@
 // chart over the user's sessions of this routine, and the printable report.
 import { api } from "../api.js";
 import { progressChart } from "../chart.js";
-import { errorBox, h, say, seconds, words } from "../dom.js";
+import { errorBox, h, say, seconds, show, words } from "../dom.js";
 import { Player } from "../player.js";
 import { errorTimeline } from "../timeline.js";
 import { FIGURES, SkeletonViewer } from "../viewer.js";
@@ -81,8 +81,9 @@ function playerControls(player, viewer, motion) {
   const clock = h("output", { id: "clock", for: "scrubber" }, "");
   play.addEventListener("click", () => player.toggle());
   scrubber.addEventListener("input", () => {
+    const time = Number(scrubber.value); // read first: pausing redraws the scrubber
     player.pause();
-    player.seek(Number(scrubber.value));
+    player.seek(time);
   });
   const layout = (value, text, checked) =>
     h(
@@ -144,7 +145,7 @@ export async function sessionScreen(main, [sessionId]) {
     motion = await api(`/sessions/${sessionId}/motion`);
   } catch (error) {
     // The trainer deleted the routine: the scores and cues are still the user's.
-    main.replaceChildren(title, errorBox(error), scores(session), cues(session.report.errors, () => {}), notes(session.report));
+    show(main, title, errorBox(error), scores(session), cues(session.report.errors, () => {}), notes(session.report));
     return undefined;
   }
   const errors = session.report.errors;
@@ -159,7 +160,7 @@ export async function sessionScreen(main, [sessionId]) {
   const timeline = errorTimeline(errors, motion.duration_s, seek);
   const progress = h("section", { class: "card", "aria-labelledby": "progress-title" }, h("h2", { id: "progress-title" }, "Your progress on this routine"));
 
-  main.replaceChildren(
+  show(main, 
     title,
     h(
       "section",

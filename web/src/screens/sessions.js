@@ -1,10 +1,10 @@
 // The user's sessions, newest first.
 import { api } from "../api.js";
-import { h } from "../dom.js";
+import { h, show } from "../dom.js";
 
 export async function sessionsScreen(main) {
   const page = await api("/sessions?limit=100");
-  main.replaceChildren(
+  show(main, 
     h("h1", {}, "My sessions"),
     page.items.length
       ? h(

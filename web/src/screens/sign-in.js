@@ -1,6 +1,6 @@
 // Sign in, or create an account (every new account is a user; trainers are granted).
 import { api, setToken } from "../api.js";
-import { errorBox, h, say } from "../dom.js";
+import { errorBox, h, say, show } from "../dom.js";
 
 export function signInScreen(main, _params, context) {
   const email = h("input", { id: "email", type: "email", name: "email", autocomplete: "username", required: true, maxLength: 254 });
@@ -53,6 +53,6 @@ export function signInScreen(main, _params, context) {
     event.preventDefault();
     submit(false);
   });
-  main.replaceChildren(form);
+  show(main, form);
   email.focus();
 }

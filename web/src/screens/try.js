@@ -1,6 +1,6 @@
 // A user tries a routine: a video or keypoint file, scored in the background.
 import { api } from "../api.js";
-import { errorBox, h, seconds, words } from "../dom.js";
+import { errorBox, h, seconds, show, words } from "../dom.js";
 import { isKeypointFile, readKeypoints, recordingInput, uploadWithProgress } from "../recording.js";
 
 export async function tryScreen(main, [routineId]) {
@@ -42,5 +42,5 @@ export async function tryScreen(main, [routineId]) {
       submit.disabled = false;
     }
   });
-  main.replaceChildren(form);
+  show(main, form);
 }
