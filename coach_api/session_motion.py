@@ -49,7 +49,7 @@ def _build(row: WorkoutSession, reference, blobs) -> MotionPublic:
         fps=float(motion.fps),
         duration_s=round(len(poses) / fps, 3),
         joint_names=list(H36M17.joint_names),
-        bones=[(int(p), int(c)) for p, c in H36M17.bones],
+        bones=[[int(p), int(c)] for p, c in H36M17.bones],
         user=rounded(motion.user),
         trainer=rounded(motion.trainer),
         ghost=rounded(motion.ghost),
