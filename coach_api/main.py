@@ -23,6 +23,7 @@ from coach_api.ratelimits import RateLimits
 from coach_api.routes import admin, auth, live, ops, routines, sessions, shared, videos
 from coach_api.services import load_engine
 from coach_api.settings import Settings
+from coach_api.web_app import install_web_app
 
 # What a web page of an allowed origin may send: the methods the API answers, the bearer
 # token, JSON (and gzip) bodies, an ETag to revalidate a model download, its own request
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router, prefix="/v1")
     install_docs(app)
+    install_web_app(app)
     app.state.route_methods = route_methods(
         [("", route) for route in app.router.routes]
         + [("/v1", route) for router in routers for route in router.routes]

@@ -479,3 +479,29 @@ class PhoneModelSidecar(BaseModel):
     metrics: dict[str, float]
     training_fingerprint: str
     artifacts: dict[str, PhoneArtifact]
+
+
+# A pose as sent to a viewer: 17 H36M joints, each [x, y, z] in metres. Fixed-length
+# lists rather than tuples: tuples become prefixItems, which client generators handle
+# poorly.
+Pose = Annotated[
+    list[Annotated[list[float], Field(min_length=3, max_length=3)]],
+    Field(min_length=17, max_length=17),
+]
+Bone = Annotated[list[int], Field(min_length=2, max_length=2)]  # parent, child joint index
+
+
+class MotionPublic(BaseModel):
+    """A session's motion for a 3D player, on the user's timeline: frame ``i`` is at
+    ``i / fps`` seconds (downsampled to at most ``MAX_MOTION_FRAMES`` frames, fps divided
+    accordingly). H36M-17 joints (``joint_names``, ``bones`` as parent/child index
+    pairs), root-relative camera space in metres (x right, y down, z away from the
+    camera), millimetre precision; ``duration_s`` is the session's length."""
+
+    fps: float = Field(gt=0, description="frames per second of the motion as sent")
+    duration_s: float = Field(ge=0)
+    joint_names: list[str]
+    bones: list[Bone]
+    user: list[Pose]
+    trainer: list[Pose]
+    ghost: list[Pose]

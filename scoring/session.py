@@ -420,7 +420,7 @@ def _runs(mask: np.ndarray, fps: float) -> list[tuple[int, int]]:
     return [(a, b) for a, b in runs if (b - a) / fps >= MIN_EVENT_S]
 
 
-def _ghost(matched: MatchedSession, events: list[ErrorEvent]) -> np.ndarray:
+def ghost_motion(matched: MatchedSession, events: list[ErrorEvent]) -> np.ndarray:
     """``(T, 17, 3)`` the user's motion with each flagged segment's bones turned to the
     trainer's."""
     user_poses, fps = matched.observed.poses, matched.fps
@@ -624,7 +624,7 @@ def _report(
     timing_penalty = sum(10.0 * e.severity for e in events if e.segment == "timing")
     overall = max(0.0, float(np.mean(list(segments.values()))) - timing_penalty)
     overall -= sum(5.0 * e.severity * e.confidence for e in events if e.segment != "timing")
-    ghost = _ghost(matched, events) if include_ghost else None
+    ghost = ghost_motion(matched, events) if include_ghost else None
     return SessionReport(
         score=max(0.0, min(100.0, overall)),
         segments=segments,

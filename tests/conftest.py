@@ -129,3 +129,57 @@ def keypoints() -> np.ndarray:
     t = np.arange(40)[:, None, None]
     motion = 40 * np.sin(t / 6 + rng.uniform(0, 6, size=(1, 17, 1)))
     return (base[None] + motion).astype(np.float32)
+
+
+REPO = Path(__file__).resolve().parents[1]  # where .cache/wheels is
+
+
+@pytest.fixture(scope="session")
+def pose_task(tmp_path_factory) -> Path:
+    """The MediaPipe pose model for server-side video, assembled from the mediapipe
+    0.10.21 wheel (in ``COACH_WHEEL_CACHE``, else ``.cache/wheels``, fetched once);
+    skipped with the reason when pip cannot get it."""
+    from pose2d.task_builder import PoseTaskError, assemble_pose_task, download_wheel
+
+    cache = Path(os.environ.get("COACH_WHEEL_CACHE", REPO / ".cache" / "wheels"))
+    try:
+        wheel = download_wheel(cache)
+    except PoseTaskError as error:
+        pytest.skip(f"no mediapipe 0.10.21 wheel: {error}")
+    return assemble_pose_task(wheel, tmp_path_factory.mktemp("pose") / "pose_landmarker.task")
+
+
+def write_bobbing_video(
+    path: Path,
+    amplitude_px: float = 80,
+    frames_per_bob: float = 30,
+    frames: int = 90,
+    lean_deg: float = 0.0,
+) -> Path:
+    """``frames`` at 30 fps of a real photo of a person (upper body) bobbing up and down
+    by ``amplitude_px`` once every ``frames_per_bob`` frames, on a portrait 512x720
+    canvas, as MPEG-4; with ``lean_deg``, the photo also rocks (turns in the image
+    plane about a point near its bottom) between 0 and that angle in the same rhythm."""
+    import cv2
+    from skimage.data import astronaut
+
+    photo = astronaut()
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (512, 720))
+    for frame_index in range(frames):
+        phase = np.sin(2 * np.pi * frame_index / frames_per_bob)
+        picture = photo
+        if lean_deg:
+            turn = cv2.getRotationMatrix2D((256, 400), lean_deg * (1 + phase) / 2, 1.0)
+            picture = cv2.warpAffine(photo, turn, (512, 512))
+        top = int(100 + amplitude_px * phase)
+        frame = np.zeros((720, 512, 3), np.uint8)
+        frame[top : top + 512] = picture
+        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="session")
+def person_video(tmp_path_factory) -> Path:
+    """3 s at 30 fps of a person bobbing 80 px up and down once a second."""
+    return write_bobbing_video(tmp_path_factory.mktemp("video") / "person.mp4")

@@ -37,6 +37,7 @@ from coach_api.schemas import (
     FeedbackCreate,
     FeedbackPublic,
     JobPublic,
+    MotionPublic,
     ProgressPoint,
     ReportLinkPublic,
     RescoreCreate,
@@ -45,6 +46,7 @@ from coach_api.schemas import (
     SessionPublic,
 )
 from coach_api.services import Engine
+from coach_api.session_motion import session_motion
 from coach_api.shadow import shadow_score
 from pose3d.sequence_json import KeypointSequence
 
@@ -281,6 +283,21 @@ async def session_report(
     """The session's report page (score, cues, alignment plot, error timeline, skeletons).
     To open it without the bearer header (a browser), get a link: ``createReportLink``."""
     return await report_page(_owned_session(db, user, session_id), db, engine, settings)
+
+
+@router.get(
+    "/sessions/{session_id}/motion",
+    response_model=MotionPublic,
+    operation_id="getSessionMotion",
+    responses=error_responses(404),
+)
+async def get_session_motion(
+    session_id: Id, user: CurrentUser, db: SessionDep, engine: EngineDep, settings: SettingsDep
+) -> MotionPublic:
+    """The session's motion for a 3D player: the user's lifted poses, the trainer's
+    matched frame by frame to them (on the user's body) and the corrected ghost, at most
+    900 frames. 404 ``routine_deleted`` once the trainer deleted the routine."""
+    return await session_motion(_owned_session(db, user, session_id), db, engine, settings)
 
 
 @router.post(

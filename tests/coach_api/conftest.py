@@ -18,14 +18,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from coach_api.accounts import grant_role
 from coach_api.main import create_app
 from coach_api.settings import Settings
-from pose2d.task_builder import PoseTaskError, assemble_pose_task, download_wheel
 from synthetic_data.detector import phone_json
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
@@ -175,35 +173,3 @@ def published_routine(client: TestClient, trainer_payload: dict) -> int:
     response = client.post("/v1/routines", headers=trainer, json=body)
     assert response.status_code == 201, response.text
     return response.json()["id"]
-
-
-REPO = Path(__file__).resolve().parents[2]  # where .cache/wheels is
-
-
-@pytest.fixture(scope="session")
-def pose_task(tmp_path_factory) -> Path:
-    cache = Path(os.environ.get("COACH_WHEEL_CACHE", REPO / ".cache" / "wheels"))
-    try:
-        wheel = download_wheel(cache)
-    except PoseTaskError as error:
-        pytest.skip(f"no mediapipe 0.10.21 wheel: {error}")
-    return assemble_pose_task(wheel, tmp_path_factory.mktemp("pose") / "pose_landmarker.task")
-
-
-@pytest.fixture(scope="session")
-def person_video(tmp_path_factory) -> Path:
-    """3 s at 30 fps of a real photo of a person (upper body) bobbing up and down once a
-    second, on a portrait 512x720 canvas, as MPEG-4."""
-    import cv2
-    from skimage.data import astronaut
-
-    photo = astronaut()
-    path = tmp_path_factory.mktemp("video") / "person.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (512, 720))
-    for frame_index in range(90):
-        top = int(100 + 80 * np.sin(2 * np.pi * frame_index / 30))
-        frame = np.zeros((720, 512, 3), np.uint8)
-        frame[top : top + 512] = photo
-        writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-    writer.release()
-    return path

@@ -1,0 +1,46 @@
+// A user tries a routine: a video or keypoint file, scored in the background.
+import { api } from "../api.js";
+import { errorBox, h, seconds, show, words } from "../dom.js";
+import { isKeypointFile, readKeypoints, recordingInput, uploadWithProgress } from "../recording.js";
+
+export async function tryScreen(main, [routineId]) {
+  const routine = await api(`/routines/${routineId}`);
+  const sent = h("progress", { max: 1, value: 0, hidden: true, "aria-label": "Upload" });
+  const problem = h("div", {});
+  const submit = h("button", { type: "submit", id: "send-recording" }, "Send for feedback");
+  const form = h(
+    "form",
+    { class: "card narrow", "aria-labelledby": "try-title" },
+    h("h1", { id: "try-title" }, `Try ${routine.name}`),
+    h("p", { class: "meta" }, `${words(routine.movement)} · ${routine.reps} reps · ${seconds(routine.frames / routine.fps)}`),
+    recordingInput("session-file", "Your recording"),
+    sent,
+    problem,
+    h("div", { class: "actions" }, submit),
+  );
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = form.querySelector("#session-file").files[0];
+    if (!file) return;
+    problem.replaceChildren();
+    submit.disabled = true;
+    try {
+      let job;
+      if (isKeypointFile(file)) {
+        const keypoints = await readKeypoints(file, "keypoints");
+        job = await api("/session-jobs", { method: "POST", json: { routine_id: routine.id, keypoints } });
+      } else {
+        const data = new FormData();
+        data.set("routine_id", String(routine.id));
+        data.set("video", file);
+        job = await uploadWithProgress("/videos", data, sent);
+      }
+      location.hash = `#/jobs/${job.id}`;
+    } catch (error) {
+      problem.replaceChildren(errorBox(error));
+      submit.disabled = false;
+    }
+  });
+  show(main, form);
+}
