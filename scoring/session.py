@@ -420,7 +420,7 @@ def _runs(mask: np.ndarray, fps: float) -> list[tuple[int, int]]:
     return [(a, b) for a, b in runs if (b - a) / fps >= MIN_EVENT_S]
 
 
-def _ghost(matched: MatchedSession, events: list[ErrorEvent]) -> np.ndarray:
+def ghost_motion(matched: MatchedSession, events: list[ErrorEvent]) -> np.ndarray:
     """``(T, 17, 3)`` the user's motion with each flagged segment's bones turned to the
     trainer's."""
     user_poses, fps = matched.observed.poses, matched.fps
@@ -591,6 +591,7 @@ def score_session(
     if judge.learned:  # judged per unit (repetition or move) already
         judge_by_detector(items, matched, judge, findings)
     findings.events = spare_deep_squats(findings.events, matched)
+    count_cues(findings, observed.fps, len(observed.poses))
     return _report(matched, judge, findings, model_version, include_ghost)
 
 
@@ -610,6 +611,29 @@ def spare_deep_squats(events: list[ErrorEvent], matched: MatchedSession) -> list
     return [e for e in events if e.kind != "shallow_squat" or not deep_enough(e)]
 
 
+def cue_badness(severity: float) -> float:
+    """The 0-1 badness a cue gives its segment over its span: at least half (the rules'
+    own badness where they flag an error is of that order), the rest by severity."""
+    return 0.5 + 0.5 * float(np.clip(severity, 0.0, 1.0))
+
+
+def count_cues(findings: Findings, fps: float, frames: int) -> None:
+    """Make every cue of ``findings`` lower its segment's score, whoever decided it.
+
+    The rules' badness only follows their own signals, so a cue of the learned detector
+    (or of the 2D heel rule) used to sit beside a segment scored 100; each cue now adds
+    its :func:`cue_badness` over its frames, and its segment counts as judged.
+    """
+    for event in findings.events:
+        if event.segment not in findings.badness:  # "timing" has its own penalty
+            continue
+        trace = np.zeros(frames)
+        start = min(frames - 1, int(event.start_s * fps))
+        trace[start : max(start + 1, int(np.ceil(event.end_s * fps)))] = cue_badness(event.severity)
+        findings.badness[event.segment].append(trace)
+        findings.judged.add(event.segment)
+
+
 def _report(
     matched: MatchedSession,
     judge: Judge,
@@ -624,7 +648,7 @@ def _report(
     timing_penalty = sum(10.0 * e.severity for e in events if e.segment == "timing")
     overall = max(0.0, float(np.mean(list(segments.values()))) - timing_penalty)
     overall -= sum(5.0 * e.severity * e.confidence for e in events if e.segment != "timing")
-    ghost = _ghost(matched, events) if include_ghost else None
+    ghost = ghost_motion(matched, events) if include_ghost else None
     return SessionReport(
         score=max(0.0, min(100.0, overall)),
         segments=segments,
