@@ -64,6 +64,9 @@ STRICTNESS = {
 MIN_CONFIDENCE = 0.5
 HEEL_MIN_SEVERITY = 0.5  # 2D heel rise is noisier than the 3D checks
 MIN_EVENT_S, MAX_GAP_S = 0.25, 0.3
+# The joints whose fit turns the trainer's pose to face as the user faces.
+TORSO = ("pelvis", "left_hip", "right_hip", "spine", "thorax", "left_shoulder", "right_shoulder")
+TORSO_JOINTS = [H36M17.index(n) for n in TORSO]
 
 
 @dataclass(frozen=True)
@@ -424,34 +427,44 @@ def ghost_motion(matched: MatchedSession, events: list[ErrorEvent]) -> np.ndarra
     """``(T, 17, 3)`` the user's motion with each flagged segment's bones turned to the
     trainer's."""
     user_poses, fps = matched.observed.poses, matched.fps
-    trainer = retarget(matched.reference.template_poses[matched.track_index], user_poses)
-    torso = [
-        H36M17.index(n)
-        for n in (
-            "pelvis",
-            "left_hip",
-            "right_hip",
-            "spine",
-            "thorax",
-            "left_shoulder",
-            "right_shoulder",
-        )
-    ]
+    trainer = trainer_on_user(matched)
     ghost = user_poses.copy()
+    corrected: list[set[int]] = [set() for _ in range(len(ghost))]
     for event in events:
         if event.segment not in SEGMENT_JOINTS:
             continue
-        joints = set(SEGMENT_JOINTS[event.segment])
         for t in range(int(event.start_s * fps), min(len(ghost), int(np.ceil(event.end_s * fps)))):
-            rotation = _rotation(trainer[t, torso], user_poses[t, torso])
-            moved = trainer[t] @ rotation.T
-            for parent, child in H36M17.bones:
-                if child in joints:
-                    ghost[t, child] = ghost[t, parent] + moved[child] - moved[parent]
+            corrected[t] |= set(SEGMENT_JOINTS[event.segment])
+    for t in (t for t, joints in enumerate(corrected) if joints):
+        # Root down: a flagged segment's bones take the trainer's direction, the others
+        # keep the user's and follow their moved parent (a straightened back carries the
+        # neck and arms with it instead of leaving them behind).
+        for parent, child in H36M17.bones:
+            source = trainer[t] if child in corrected[t] else user_poses[t]
+            ghost[t, child] = ghost[t, parent] + source[child] - source[parent]
     return ghost
 
 
-def _rotation(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+def trainer_on_user(matched: MatchedSession) -> np.ndarray:
+    """``(T, 17, 3)`` root-relative: the trainer's template pose DTW matched to each of
+    the user's frames (``matched.track_index``), on the user's bone lengths, turned to face
+    as the user faces.
+
+    The two were filmed by different cameras, so the trainer is turned, but by one
+    rotation for the whole session (fitted on the torsos of every frame): a rotation per
+    frame fitted on the torso would also turn away what differs at that moment (most of
+    a rounded back).
+    """
+    user = matched.observed.poses - matched.observed.poses[:, :1]
+    trainer = retarget(matched.reference.template_poses[matched.track_index], user)
+    trainer = trainer - trainer[:, :1]
+    rotation = best_rotation(
+        trainer[:, TORSO_JOINTS].reshape(-1, 3), user[:, TORSO_JOINTS].reshape(-1, 3)
+    )
+    return trainer @ rotation.T
+
+
+def best_rotation(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Rotation best turning ``source`` points ``(K, 3)`` onto ``target`` (centred)."""
     a, b = source - source.mean(axis=0), target - target.mean(axis=0)
     u, _, vt = np.linalg.svd(a.T @ b)
