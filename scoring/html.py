@@ -28,12 +28,12 @@ from matplotlib.figure import Figure
 
 from pose3d.skeleton import H36M17
 from scoring.checks import ALL_CHECKS
-from scoring.features import SEGMENT_FEATURES, SEGMENT_JOINTS, F
+from scoring.features import SEGMENT_FEATURES, F
 from scoring.matching import MatchedSession, match_session
 from scoring.observed import ObservedSession
 from scoring.reference import Reference
 from scoring.report import ErrorEvent, SessionReport
-from scoring.session import ghost_motion, trainer_on_user
+from scoring.session import GHOST_JOINTS, ghost_motion, trainer_on_user
 
 # Okabe-Ito colours (told apart with the common colour-vision deficiencies), each with
 # the text colour that reads on it; error kinds take them in order of first appearance.
@@ -50,6 +50,9 @@ KIND_COLOURS = (
 # The angles the alignment plot draws (degrees), and the most worst moments drawn.
 ALIGNMENT_ANGLES = ("knee_flexion_left", "spine_flexion", "arm_elevation_left", "hip_flexion_left")
 MAX_MOMENTS = 4
+# Figures 4.8 in wide at 130 dpi (624 px): shown at most 640 px wide, and their 8-9 pt
+# text still about 9 px high once shrunk to a 360 px phone.
+FIGURE_WIDTH_IN, DPI = 4.8, 130
 # Errors a side view shows (the checks' "sagittal" ones); the others are drawn from the front.
 SIDE_VIEW = {check.kind: check.view == "sagittal" for check in ALL_CHECKS}
 CHECKS = {(check.kind, check.segment): check for check in ALL_CHECKS}
@@ -59,7 +62,7 @@ STYLE = """*{box-sizing:border-box}
 body{font-family:system-ui,sans-serif;max-width:980px;margin:0 auto;padding:1em;
 color:#222;line-height:1.4;overflow-wrap:anywhere}
 h1{margin:0 0 .2em;font-size:1.6em} .score{font-size:3em;font-weight:700;margin:0}
-img{display:block;max-width:100%;height:auto}
+img{display:block;width:100%;max-width:640px;height:auto}
 .segments{display:flex;flex-wrap:wrap;gap:.5em;list-style:none;padding:0}
 .segments li{flex:1 1 6.5em;border:1px solid #ccc;border-radius:.4em;padding:.3em .5em;
 text-align:center}
@@ -143,7 +146,7 @@ def worst_moments(report: SessionReport, motion: ShownMotion) -> list[Moment]:
     middle for a cue no 3D check measures (heels, from the 2D feet)."""
     by_cue: dict[str, list[ErrorEvent]] = {}
     for event in report.errors:
-        if event.segment in SEGMENT_JOINTS:
+        if event.segment in GHOST_JOINTS:
             by_cue.setdefault(event.cue, []).append(event)
     matched = motion.matched
     trainer_features = matched.reference.template_features[matched.track_index]
@@ -160,7 +163,7 @@ def worst_moments(report: SessionReport, motion: ShownMotion) -> list[Moment]:
             signal = check.signal(matched.features[start:stop], trainer_features[start:stop])
             t = start + int(np.argmax(signal))
         shown = tuple(e for e in events if e.start_s <= t / fps <= e.end_s) or (worst,)
-        corrected = sorted({j for e in shown for j in SEGMENT_JOINTS[e.segment]})
+        corrected = sorted({j for e in shown for j in GHOST_JOINTS[e.segment]})
         moved = np.linalg.norm(motion.ghost[t, corrected] - motion.user[t, corrected], axis=1)
         moments.append(
             Moment(
@@ -178,7 +181,7 @@ def worst_moments(report: SessionReport, motion: ShownMotion) -> list[Moment]:
 
 def _png(fig: Figure) -> str:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
+    fig.savefig(buffer, format="png", dpi=DPI)
     plt.close(fig)
     return base64.b64encode(buffer.getvalue()).decode()
 
@@ -195,15 +198,17 @@ def alignment_figure(user_features: np.ndarray, matched: np.ndarray, fps: float)
     """The user's :data:`ALIGNMENT_ANGLES` and the trainer's at the matched moments,
     degrees over seconds."""
     seconds = np.arange(len(user_features)) / fps
-    fig, axes = plt.subplots(len(ALIGNMENT_ANGLES), 1, figsize=(8, 1.7 * len(ALIGNMENT_ANGLES)))
+    rows = len(ALIGNMENT_ANGLES)
+    fig, axes = plt.subplots(rows, 1, figsize=(FIGURE_WIDTH_IN, 1.7 * rows))
     for ax, name in zip(axes, ALIGNMENT_ANGLES, strict=True):
         ax.plot(seconds, matched[:, F[name]], color=TRAINER, lw=2, alpha=0.6, label="trainer")
         ax.plot(seconds, user_features[:, F[name]], color=YOU, lw=1, label="you")
-        ax.set_ylabel(f"{_words(name)} (deg)", fontsize=8)
+        ax.set_title(_words(name), fontsize=9, loc="left")
+        ax.set_ylabel("angle (deg)", fontsize=8)
         ax.set_xlabel("time (s)", fontsize=8)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=7, loc="upper right")
+    axes[0].legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig
 
@@ -239,7 +244,7 @@ def moment_figure(moment: Moment, motion: ShownMotion) -> Figure:
     t = moment.user_frame
     axes2d = view_axes(motion.user, seen_from_side(moment))
     flagged = [b for b in H36M17.bones if b[1] in moment.corrected_joints]
-    fig, axes = plt.subplots(1, 3, figsize=(7.5, 3.4))
+    fig, axes = plt.subplots(1, 3, figsize=(FIGURE_WIDTH_IN, 2.4))
     _draw(axes[0], motion.user[t], axes2d, YOU, lw=2)
     _draw(axes[1], motion.trainer[t], axes2d, TRAINER, lw=2)
     _draw(axes[2], motion.ghost[t], axes2d, "#bbbbbb", lw=2)
@@ -250,11 +255,16 @@ def moment_figure(moment: Moment, motion: ShownMotion) -> Figure:
         f"trainer (frame {moment.trainer_frame})",
         f"corrected ({moment.correction_m * 100:.0f} cm)",
     )
+    # One square window around all three bodies, so they are drawn at the same scale.
+    bodies = (motion.user[t], motion.trainer[t], motion.ghost[t])
+    flat = np.concatenate([pose @ axes2d.T for pose in bodies])
+    centre = (flat.max(axis=0) + flat.min(axis=0)) / 2
+    half = (flat.max(axis=0) - flat.min(axis=0)).max() / 2 + 0.1
     for ax, title in zip(axes, titles, strict=True):
         ax.set_title(title, fontsize=9)
         ax.set_aspect("equal")
-        ax.set_xlim(-1.0, 1.0)
-        ax.set_ylim(-1.1, 1.0)
+        ax.set_xlim(centre[0] - half, centre[0] + half)
+        ax.set_ylim(centre[1] - half, centre[1] + half)
         ax.set_xticks([])
         ax.set_yticks([])
     fig.tight_layout()

@@ -67,6 +67,11 @@ MIN_EVENT_S, MAX_GAP_S = 0.25, 0.3
 # The joints whose fit turns the trainer's pose to face as the user faces.
 TORSO = ("pelvis", "left_hip", "right_hip", "spine", "thorax", "left_shoulder", "right_shoulder")
 TORSO_JOINTS = [H36M17.index(n) for n in TORSO]
+# The joints the ghost turns to the trainer's for a cue on each segment: the segment's
+# own, but for the hips, judged on hip and knee flexion (depth, sagging), the legs too.
+GHOST_JOINTS = SEGMENT_JOINTS | {
+    "hips": (*SEGMENT_JOINTS["hips"], *SEGMENT_JOINTS["left_leg"], *SEGMENT_JOINTS["right_leg"])
+}
 
 
 @dataclass(frozen=True)
@@ -431,10 +436,10 @@ def ghost_motion(matched: MatchedSession, events: list[ErrorEvent]) -> np.ndarra
     ghost = user_poses.copy()
     corrected: list[set[int]] = [set() for _ in range(len(ghost))]
     for event in events:
-        if event.segment not in SEGMENT_JOINTS:
+        if event.segment not in GHOST_JOINTS:
             continue
         for t in range(int(event.start_s * fps), min(len(ghost), int(np.ceil(event.end_s * fps)))):
-            corrected[t] |= set(SEGMENT_JOINTS[event.segment])
+            corrected[t] |= set(GHOST_JOINTS[event.segment])
     for t in (t for t, joints in enumerate(corrected) if joints):
         # Root down: a flagged segment's bones take the trainer's direction, the others
         # keep the user's and follow their moved parent (a straightened back carries the
