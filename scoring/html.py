@@ -105,7 +105,7 @@ class ShownMotion:
 
 @dataclass(frozen=True)
 class Moment:
-    """One cue at the frame where its correction is largest.
+    """One cue at the frame its check's signal is largest, as the page draws it.
 
     Attributes:
         cue: The cue's words.
