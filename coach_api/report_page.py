@@ -1,6 +1,7 @@
 """A stored session's report page (score, cues, alignment plot, error timeline,
-skeletons), as its owner gets it (``GET /v1/sessions/{id}/report.html``) and as a shared
-link opens it (``GET /v1/shared/reports/{token}``)."""
+skeletons; :mod:`scoring.html`), as its owner gets it
+(``GET /v1/sessions/{id}/report.html``) and as a shared link opens it
+(``GET /v1/shared/reports/{token}``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from coach_api.db import Routine, WorkoutSession
 from coach_api.errors import ApiError
+from coach_api.persistence import load_keypoints
 from coach_api.services import Engine, load_poses
 from coach_api.settings import Settings
 
@@ -52,10 +54,26 @@ async def report_page(
     return HTMLResponse(page, headers=headers)
 
 
+def session_beat_times(blobs, row: WorkoutSession) -> list[float] | None:
+    """The music's beat times the session was scored with (kept with its keypoints), so
+    that the page matches the trainer to the user as scoring did; None without music, or
+    for a session stored before its keypoints were kept."""
+    if row.keypoints_blob is None:
+        return None
+    return load_keypoints(blobs, row.keypoints_blob).beat_times
+
+
 def _render(row: WorkoutSession, routine: Routine, reference, blobs) -> str:
     from scoring.html import render_html
     from scoring.report import SessionReport
 
     poses, fps = load_poses(blobs, row.blob)
     report = SessionReport.from_dict(row.report)
-    return render_html(report, poses, fps, reference, title=f"{routine.name}: session {row.id}")
+    return render_html(
+        report,
+        poses,
+        fps,
+        reference,
+        session_beat_times(blobs, row),
+        title=f"{routine.name}: session {row.id}",
+    )

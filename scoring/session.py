@@ -64,6 +64,14 @@ STRICTNESS = {
 MIN_CONFIDENCE = 0.5
 HEEL_MIN_SEVERITY = 0.5  # 2D heel rise is noisier than the 3D checks
 MIN_EVENT_S, MAX_GAP_S = 0.25, 0.3
+# The joints whose fit turns the trainer's pose to face as the user faces.
+TORSO = ("pelvis", "left_hip", "right_hip", "spine", "thorax", "left_shoulder", "right_shoulder")
+TORSO_JOINTS = [H36M17.index(n) for n in TORSO]
+# The joints the ghost turns to the trainer's for a cue on each segment: the segment's
+# own, but for the hips, judged on hip and knee flexion (depth, sagging), the legs too.
+GHOST_JOINTS = SEGMENT_JOINTS | {
+    "hips": (*SEGMENT_JOINTS["hips"], *SEGMENT_JOINTS["left_leg"], *SEGMENT_JOINTS["right_leg"])
+}
 
 
 @dataclass(frozen=True)
@@ -424,34 +432,44 @@ def ghost_motion(matched: MatchedSession, events: list[ErrorEvent]) -> np.ndarra
     """``(T, 17, 3)`` the user's motion with each flagged segment's bones turned to the
     trainer's."""
     user_poses, fps = matched.observed.poses, matched.fps
-    trainer = retarget(matched.reference.template_poses[matched.track_index], user_poses)
-    torso = [
-        H36M17.index(n)
-        for n in (
-            "pelvis",
-            "left_hip",
-            "right_hip",
-            "spine",
-            "thorax",
-            "left_shoulder",
-            "right_shoulder",
-        )
-    ]
+    trainer = trainer_on_user(matched)
     ghost = user_poses.copy()
+    corrected: list[set[int]] = [set() for _ in range(len(ghost))]
     for event in events:
-        if event.segment not in SEGMENT_JOINTS:
+        if event.segment not in GHOST_JOINTS:
             continue
-        joints = set(SEGMENT_JOINTS[event.segment])
         for t in range(int(event.start_s * fps), min(len(ghost), int(np.ceil(event.end_s * fps)))):
-            rotation = _rotation(trainer[t, torso], user_poses[t, torso])
-            moved = trainer[t] @ rotation.T
-            for parent, child in H36M17.bones:
-                if child in joints:
-                    ghost[t, child] = ghost[t, parent] + moved[child] - moved[parent]
+            corrected[t] |= set(GHOST_JOINTS[event.segment])
+    for t in (t for t, joints in enumerate(corrected) if joints):
+        # Root down: a flagged segment's bones take the trainer's direction, the others
+        # keep the user's and follow their moved parent (a straightened back carries the
+        # neck and arms with it instead of leaving them behind).
+        for parent, child in H36M17.bones:
+            source = trainer[t] if child in corrected[t] else user_poses[t]
+            ghost[t, child] = ghost[t, parent] + source[child] - source[parent]
     return ghost
 
 
-def _rotation(source: np.ndarray, target: np.ndarray) -> np.ndarray:
+def trainer_on_user(matched: MatchedSession) -> np.ndarray:
+    """``(T, 17, 3)`` root-relative: the trainer's template pose DTW matched to each of
+    the user's frames (``matched.track_index``), on the user's bone lengths, turned to face
+    as the user faces.
+
+    The two were filmed by different cameras, so the trainer is turned, but by one
+    rotation for the whole session (fitted on the torsos of every frame): a rotation per
+    frame fitted on the torso would also turn away what differs at that moment (most of
+    a rounded back).
+    """
+    user = matched.observed.poses - matched.observed.poses[:, :1]
+    trainer = retarget(matched.reference.template_poses[matched.track_index], user)
+    trainer = trainer - trainer[:, :1]
+    rotation = best_rotation(
+        trainer[:, TORSO_JOINTS].reshape(-1, 3), user[:, TORSO_JOINTS].reshape(-1, 3)
+    )
+    return trainer @ rotation.T
+
+
+def best_rotation(source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Rotation best turning ``source`` points ``(K, 3)`` onto ``target`` (centred)."""
     a, b = source - source.mean(axis=0), target - target.mean(axis=0)
     u, _, vt = np.linalg.svd(a.T @ b)
@@ -591,6 +609,7 @@ def score_session(
     if judge.learned:  # judged per unit (repetition or move) already
         judge_by_detector(items, matched, judge, findings)
     findings.events = spare_deep_squats(findings.events, matched)
+    count_cues(findings, observed.fps, len(observed.poses))
     return _report(matched, judge, findings, model_version, include_ghost)
 
 
@@ -608,6 +627,29 @@ def spare_deep_squats(events: list[ErrorEvent], matched: MatchedSession) -> list
         return bool(span.max() >= DEEP_ENOUGH_KNEE_FLEXION_DEG)
 
     return [e for e in events if e.kind != "shallow_squat" or not deep_enough(e)]
+
+
+def cue_badness(severity: float) -> float:
+    """The 0-1 badness a cue gives its segment over its span: at least half (the rules'
+    own badness where they flag an error is of that order), the rest by severity."""
+    return 0.5 + 0.5 * float(np.clip(severity, 0.0, 1.0))
+
+
+def count_cues(findings: Findings, fps: float, frames: int) -> None:
+    """Make every cue of ``findings`` lower its segment's score, whoever decided it.
+
+    The rules' badness only follows their own signals, so a cue of the learned detector
+    (or of the 2D heel rule) used to sit beside a segment scored 100; each cue now adds
+    its :func:`cue_badness` over its frames, and its segment counts as judged.
+    """
+    for event in findings.events:
+        if event.segment not in findings.badness:  # "timing" has its own penalty
+            continue
+        trace = np.zeros(frames)
+        start = min(frames - 1, int(event.start_s * fps))
+        trace[start : max(start + 1, int(np.ceil(event.end_s * fps)))] = cue_badness(event.severity)
+        findings.badness[event.segment].append(trace)
+        findings.judged.add(event.segment)
 
 
 def _report(

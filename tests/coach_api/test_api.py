@@ -1,4 +1,5 @@
 import copy
+import re
 from contextlib import contextmanager
 from itertools import pairwise
 
@@ -208,6 +209,10 @@ def test_session_report_page(shared_client, trainer_payload, user_payload):
     page = client.get(f"/v1/sessions/{session['id']}/report.html", headers=user)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "<!doctype html>" in page.text and "data:image/png;base64," in page.text
+    # Readable on a phone, every image described (the page is tested in tests/scoring).
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
+    images = re.findall(r"<img [^>]*>", page.text)
+    assert images and all(re.search(r' alt="[^"]{20,}"', image) for image in images)
     other = auth_headers(client, new_email("bob"))
     assert client.get(f"/v1/sessions/{session['id']}/report.html", headers=other).status_code == 404
 

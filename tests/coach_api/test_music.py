@@ -6,7 +6,8 @@ import json
 
 import pytest
 
-from coach_api.db import Routine
+from coach_api.db import Routine, WorkoutSession
+from coach_api.report_page import session_beat_times
 from synthetic_data.detector import phone_json
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 from tests.coach_api.conftest import auth_headers, new_email, wait_job
@@ -62,6 +63,13 @@ def test_a_routine_to_music_keeps_its_beats_for_sessions(client, dance):
     assert timed.status_code == untimed.status_code == 201
     assert not _untimed_notes(timed.json()["report"])
     assert _untimed_notes(untimed.json()["report"])  # said, not silently judged another way
+    # The report page matches the trainer to the user on the same beats as scoring did.
+    with app.state.sessionmaker() as db:
+        rows = [db.get(WorkoutSession, answer.json()["id"]) for answer in (timed, untimed)]
+        beats = [session_beat_times(app.state.settings.blobs, row) for row in rows]
+    assert beats[0] == pytest.approx(dance["user_beats"]) and beats[1] is None
+    page = client.get(f"/v1/sessions/{timed.json()['id']}/report.html", headers=user)
+    assert page.status_code == 200 and page.text.startswith("<!doctype html>")
 
 
 def test_a_dance_routine_without_music_says_what_is_not_judged(client, dance):

@@ -2,6 +2,8 @@ import numpy as np
 import pytest
 
 from scoring import ObservedSession, PopulationModel, Reference, SessionReport, score_session
+from scoring.report import ErrorEvent
+from scoring.session import Findings, count_cues, cue_badness
 from synthetic_data.body import BodyParams
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
@@ -98,6 +100,9 @@ def test_each_error_is_flagged_on_its_segment_and_time(movement, plan, segment, 
     assert found[0].cue and 0 < found[0].severity <= 1
     others = [e for e in report.errors if e.kind != plan.kind]
     assert not others, f"false alarms: {[(e.kind, e.segment) for e in others]}"
+    # Every cue, the learned detector's too, costs its segment: no "100" beside a cue.
+    for event in report.errors:
+        assert round(report.segments[event.segment]) < 100, (event.kind, report.segments)
 
 
 def test_off_beat_dance_moves_are_caught_late_or_early():
@@ -282,3 +287,20 @@ def test_shallow_squat_cues_are_dropped_where_the_user_squatted_past_parallel():
               event("rounded_back", 0.0, 1.0)]  # fmt: skip
     kept = spare_deep_squats(events, matched)
     assert [(e.kind, e.start_s) for e in kept] == [("shallow_squat", 1.0), ("rounded_back", 0.0)]
+
+
+def test_a_cue_lowers_its_segments_score_even_where_the_rules_saw_nothing():
+    """The detector's cues used to leave their segment at 100 (only the rules' signals
+    counted): a cue over a quarter of the session now costs its segment, by severity."""
+    findings = Findings()
+    findings.badness["spine"].append(np.zeros(120))  # the rules: nothing on the spine
+    findings.judged.add("spine")
+    findings.events = [
+        ErrorEvent("knees_caving_in", "left_leg", 1.0, 2.0, 0.6, 0.9, "Knees out"),
+        ErrorEvent("off_beat", "timing", 0.0, 1.0, 0.5, 0.9, "On the beat", "late"),
+    ]
+    count_cues(findings, 30.0, 120)
+    scores = findings.segment_scores()
+    assert scores["spine"] == 100.0 and "timing" not in scores
+    assert scores["left_leg"] == pytest.approx(100 * (1 - cue_badness(0.6) * 30 / 120))
+    assert cue_badness(0.0) == 0.5 and cue_badness(1.0) == 1.0
