@@ -1,5 +1,6 @@
 """The three motions a session is shown with: the user's lifted poses, the trainer's
-reference matched frame by frame to the user's timeline (on the user's bone lengths),
+reference matched frame by frame to the user's timeline (on the user's bone lengths,
+turned to face as the user faces, as the report draws it),
 and the corrected "ghost" (the user's motion with each flagged segment's bones turned to
 the trainer's). The web app's 3D player plays them; the report's figures draw them.
 """
@@ -11,12 +12,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scoring.features import retarget
 from scoring.matching import match_session
 from scoring.observed import ObservedSession
 from scoring.reference import Reference
 from scoring.report import ErrorEvent
-from scoring.session import ghost_motion
+from scoring.session import ghost_motion, trainer_on_user
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ def aligned_motion(
     and build the trainer's motion on the user's timeline and the ghost corrected where
     ``errors`` (the report's) flag a body segment."""
     matched = match_session(ObservedSession(user_poses, fps, beat_times=beat_times), reference)
-    trainer = retarget(reference.template_poses[matched.track_index], user_poses)
+    trainer = trainer_on_user(matched) + user_poses[:, :1]  # where the user's root is
     ghost = ghost_motion(matched, list(errors))
     return AlignedMotion(user_poses, trainer, ghost, fps)
 
