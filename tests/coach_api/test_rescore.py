@@ -25,9 +25,7 @@ from tests.coach_api.conftest import auth_headers, new_email, published_routine,
 from tests.coach_api.test_jobs import RecordingQueue
 
 
-def _session(
-    client: TestClient, headers: dict, routine_id: int, payload: dict, **extra
-) -> dict:
+def _session(client: TestClient, headers: dict, routine_id: int, payload: dict, **extra) -> dict:
     body = {"routine_id": routine_id, "keypoints": payload, **extra}
     response = client.post("/v1/sessions", headers=headers, json=body)
     assert response.status_code == 201, response.text
