@@ -156,7 +156,8 @@ def test_trainer_publishes_a_video_routine_and_a_user_reviews_a_session(
     browser.find_element(By.XPATH, "//button[text()='Sign out']").click()
 
     # The user: their video, rocking sideways up to 25 degrees as they bob.
-    user_video = write_bobbing_video(tmp_path / "ana.mp4", lean_deg=25)
+    # WebM (VP8): kept, the browser plays it (Chromium has no MPEG-4 part 2 decoder).
+    user_video = write_bobbing_video(tmp_path / "ana.webm", lean_deg=25, fourcc="VP80")
     _sign_in(browser, wait, base, "ana@example.com")
     wait.until(
         ec.element_to_be_clickable((By.CSS_SELECTOR, "a[aria-label='Try it: Arm raise']"))

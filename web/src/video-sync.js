@@ -20,6 +20,9 @@ export function syncedVideo(sessionId, player) {
     "aria-label": "Your video, in step with the 3D player",
   });
   const element = h("figure", { class: "session-video" }, video, h("figcaption", { class: "hint" }, "Your video (kept at your request)"));
+  video.addEventListener("error", () =>
+    element.append(h("p", { class: "error", role: "alert" }, "This browser cannot play the video's format (WebM or H.264 MP4 play everywhere).")),
+  );
   let url = null;
   let stopped = false;
 
