@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import glob
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from pose3d.archive import atomic_write
+
+CHUNK_BYTES = 1 << 20  # what a ranged read hands on at a time: a video is never read whole
 
 
 class LocalBlobs:
@@ -30,6 +33,25 @@ class LocalBlobs:
 
     def delete(self, name: str) -> None:
         (self.folder / name).unlink(missing_ok=True)
+
+    def size(self, name: str) -> int:
+        """The blob's length in bytes."""
+        return (self.folder / name).stat().st_size
+
+    def open_range(self, name: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start`` to ``end`` (inclusive, as HTTP ranges count) in chunks of at most
+        :data:`CHUNK_BYTES`. The file is opened at once, so a missing blob fails here."""
+        file = (self.folder / name).open("rb")
+
+        def chunks() -> Iterator[bytes]:
+            with file:
+                file.seek(start)
+                left = end - start + 1
+                while left > 0 and (chunk := file.read(min(left, CHUNK_BYTES))):
+                    left -= len(chunk)
+                    yield chunk
+
+        return chunks()
 
     def names(self, starting: str = "") -> list[str]:
         """The blobs' names (those ``starting`` with a prefix, if given), sorted."""
@@ -64,6 +86,20 @@ class GcsBlobs:
         blob = self.bucket.blob(self.prefix + name)
         if blob.exists():
             blob.delete()
+
+    def size(self, name: str) -> int:
+        """The object's length in bytes (a metadata request); NotFound if it is gone."""
+        blob = self.bucket.get_blob(self.prefix + name)
+        if blob is None:
+            raise FileNotFoundError(name)
+        return blob.size
+
+    def open_range(self, name: str, start: int, end: int) -> Iterator[bytes]:
+        """Bytes ``start`` to ``end`` (inclusive) in ranged downloads of at most
+        :data:`CHUNK_BYTES`, each made when the previous one is handed on."""
+        blob = self.bucket.blob(self.prefix + name)
+        for first in range(start, end + 1, CHUNK_BYTES):
+            yield blob.download_as_bytes(start=first, end=min(end, first + CHUNK_BYTES - 1))
 
     def names(self, starting: str = "") -> list[str]:
         """The blobs' names (those ``starting`` with a prefix, if given), sorted."""

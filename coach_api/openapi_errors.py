@@ -17,6 +17,7 @@ DESCRIPTIONS = {
     409: "Conflicts with the current state (e.g. the e-mail is taken)",
     413: "The body, or what it decodes to, is over this endpoint's limit",
     415: "The body's media type or content encoding is not accepted",
+    416: "The ``Range`` asked for lies outside the file (``Content-Range`` gives its size)",
     422: "A field is invalid: ``field`` names it",
     429: "Rate limited: retry after the ``Retry-After`` header's seconds",
     503: "Saturated or not ready: retry after the ``Retry-After`` header's seconds",

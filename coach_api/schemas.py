@@ -223,6 +223,10 @@ class SessionPublic(BaseModel):
     rescored_at: UtcDatetime | None = Field(
         default=None, description="when the report was last re-scored; null: as first scored"
     )
+    video_kept: bool = Field(
+        default=False,
+        description="the session's video was kept (keep_video): getSessionVideo streams it",
+    )
 
 
 MAX_RESCORE_SESSIONS = 500  # sessions one re-scoring job takes

@@ -4,8 +4,9 @@ committed), so the API needs no npm and loads nothing from elsewhere.
 
 The page runs only its own script: the Content-Security-Policy allows scripts, styles,
 images and API calls from this origin alone, no inline script or style attribute, no
-framing. The files' names do not change between builds, so browsers revalidate them
-each time (``no-cache`` with the ETag StaticFiles sends: a 304 while unchanged).
+framing; of the device's features it may use the camera alone. The files' names do not
+change between builds, so browsers revalidate them each time (``no-cache`` with the ETag
+StaticFiles sends: a 304 while unchanged).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ APP_HEADERS = {
         "connect-src 'self'; media-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; "
         "form-action 'self'"
     ),
+    # The page may record the camera (a session filmed in the browser), nothing else of
+    # the device; no other origin may ask for the camera through it.
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()",
     "Cache-Control": "no-cache",
 }
 

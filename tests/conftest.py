@@ -155,6 +155,7 @@ def write_bobbing_video(
     frames_per_bob: float = 30,
     frames: int = 90,
     lean_deg: float = 0.0,
+    fourcc: str = "mp4v",
 ) -> Path:
     """``frames`` at 30 fps of a real photo of a person (upper body) bobbing up and down
     by ``amplitude_px`` once every ``frames_per_bob`` frames, on a portrait 512x720
@@ -164,7 +165,7 @@ def write_bobbing_video(
     from skimage.data import astronaut
 
     photo = astronaut()
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 30, (512, 720))
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*fourcc), 30, (512, 720))
     for frame_index in range(frames):
         phase = np.sin(2 * np.pi * frame_index / frames_per_bob)
         picture = photo

@@ -7,8 +7,8 @@ import uuid
 from typing import Annotated
 
 import anyio
-from fastapi import APIRouter, BackgroundTasks, Query, Request
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from starlette.convertors import StringConvertor, register_url_convertor
@@ -47,7 +47,15 @@ from coach_api.schemas import (
 )
 from coach_api.services import Engine
 from coach_api.session_motion import session_motion
+from coach_api.session_video import (
+    MAX_RANGE_HEADER,
+    kept_video,
+    not_kept,
+    video_response,
+    with_kept_video,
+)
 from coach_api.shadow import shadow_score
+from pose2d.video import VIDEO_TYPES
 from pose3d.sequence_json import KeypointSequence
 
 router = APIRouter(tags=["sessions"])
@@ -246,8 +254,10 @@ def list_sessions(
         .offset(offset)
         .limit(limit)
     )
+    rows = list(rows)
+    kept = with_kept_video(db, user.id, (r.id for r in rows))
     return SessionPage(
-        items=[SessionPublic.model_validate(r) for r in rows],
+        items=[_public(r, r.id in kept) for r in rows],
         total=total,
         offset=offset,
         limit=limit,
@@ -268,7 +278,46 @@ def _owned_session(db, user, session_id: int) -> WorkoutSession:
     responses=error_responses(404),
 )
 def get_session(session_id: Id, user: CurrentUser, db: SessionDep) -> SessionPublic:
-    return SessionPublic.model_validate(_owned_session(db, user, session_id))
+    row = _owned_session(db, user, session_id)
+    return _public(row, kept_video(db, user.id, row.id) is not None)
+
+
+def _public(row: WorkoutSession, video_kept: bool) -> SessionPublic:
+    """A session as the API answers it, saying whether its video is kept."""
+    return SessionPublic.model_validate(row).model_copy(update={"video_kept": video_kept})
+
+
+VIDEO_CONTENT = {media: {"schema": {"type": "string", "format": "binary"}} for media in VIDEO_TYPES}
+
+
+@router.get(
+    "/sessions/{session_id}/video",
+    operation_id="getSessionVideo",
+    response_class=StreamingResponse,
+    responses={
+        200: {"description": "The whole video, in its uploaded type", "content": VIDEO_CONTENT},
+        206: {"description": "The part a ``Range`` header asked for", "content": VIDEO_CONTENT},
+        **error_responses(404, 416),
+    },
+)
+def get_session_video(
+    session_id: Id,
+    user: CurrentUser,
+    db: SessionDep,
+    settings: SettingsDep,
+    range: Annotated[
+        str | None,
+        Header(max_length=MAX_RANGE_HEADER, description="one byte range: bytes=START-END"),
+    ] = None,
+) -> StreamingResponse:
+    """The session's video, kept because the user asked (``keep_video`` on upload), in
+    whole or the one byte range asked (``Range``, as a ``<video>`` element seeks). 404
+    ``video_not_kept`` when it was not kept (or the session came from keypoints)."""
+    row = _owned_session(db, user, session_id)
+    name = kept_video(db, user.id, row.id)
+    if name is None:
+        raise not_kept()
+    return video_response(settings.blobs, name, range)
 
 
 @router.get(

@@ -3,10 +3,11 @@ driven by Selenium) against the API run as a child process on loopback.
 
 A trainer signs in, makes a routine from a video and publishes it; a user signs in,
 uploads a video of their own (the same person, rocking sideways as they go: the coach
-has something to say), follows the job to the session view, sees the 3D player draw,
-clicks an error on the timeline and the player goes there. Screenshots of the session
-view at 390 and 1280 px wide are saved under ``test-artifacts/`` (or the folder in
-``COACH_TEST_ARTIFACTS``).
+has something to say) and keeps it, follows the job to the session view, sees the 3D
+player draw and the video beside it, clicks an error on the timeline and the player and
+the video go there. A trainer records a routine with Chromium's fake camera. Screenshots
+of the session view at 390 and 1280 px wide are saved under ``test-artifacts/`` (or the
+folder in ``COACH_TEST_ARTIFACTS``).
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ def browser():
         "--use-angle=swiftshader",
         "--enable-unsafe-swiftshader",
         "--window-size=1280,900",
+        # A fake camera (a moving test pattern), allowed without asking.
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
@@ -108,6 +112,10 @@ def _drawn_share(driver) -> float:
     )
 
 
+def _video_time(driver) -> float:
+    return driver.execute_script("return document.getElementById('session-video').currentTime")
+
+
 def _screenshot(driver, width: int, path: Path) -> None:
     """The whole session view at ``width`` px: the window made as tall as the page."""
     driver.set_window_size(width, 900)
@@ -148,19 +156,24 @@ def test_trainer_publishes_a_video_routine_and_a_user_reviews_a_session(
     browser.find_element(By.XPATH, "//button[text()='Sign out']").click()
 
     # The user: their video, rocking sideways up to 25 degrees as they bob.
-    user_video = write_bobbing_video(tmp_path / "ana.mp4", lean_deg=25)
+    # WebM (VP8): kept, the browser plays it (Chromium has no MPEG-4 part 2 decoder).
+    user_video = write_bobbing_video(tmp_path / "ana.webm", lean_deg=25, fourcc="VP80")
     _sign_in(browser, wait, base, "ana@example.com")
     wait.until(
         ec.element_to_be_clickable((By.CSS_SELECTOR, "a[aria-label='Try it: Arm raise']"))
     ).click()
     wait.until(ec.presence_of_element_located((By.ID, "session-file"))).send_keys(str(user_video))
+    browser.find_element(By.ID, "keep-video").click()
     browser.find_element(By.ID, "send-recording").click()
     wait.until(ec.url_matches(r"#/sessions/\d+$"))
     canvas = wait.until(ec.visibility_of_element_located((By.ID, "player-canvas")))
     assert canvas.get_attribute("aria-label").startswith("3D player")
 
-    # The player drew the three figures.
+    # The player drew the three figures; the kept video is beside it, loaded.
     wait.until(lambda driver: _drawn_share(driver) > 0.005)
+    video = browser.find_element(By.ID, "session-video")
+    assert video.get_attribute("aria-label").startswith("Your video")
+    wait.until(lambda driver: driver.execute_script("return arguments[0].readyState", video) >= 1)
 
     # An error on the timeline: the player seeks to its start (within a frame).
     bars = wait.until(ec.presence_of_all_elements_located((By.CSS_SELECTOR, ".timeline .bar")))
@@ -173,6 +186,10 @@ def test_trainer_publishes_a_video_routine_and_a_user_reviews_a_session(
     latest.click()
     fps = float(browser.find_element(By.ID, "player").get_attribute("data-fps"))
     assert abs(float(scrubber.get_attribute("value")) - start) <= 1 / fps + 1e-6
+    assert abs(_video_time(browser) - start) <= 0.1, "the video seeks with the player"
+    # Seeking the video moves the player.
+    browser.execute_script("arguments[0].currentTime = 0.5", video)
+    wait.until(lambda _: abs(float(scrubber.get_attribute("value")) - 0.5) <= 1 / fps + 1e-6)
     assert "active" in latest.get_attribute("class")
     # The keyboard does the same: focus a bar, Enter.
     scrubber.send_keys(Keys.END)
@@ -209,3 +226,33 @@ def test_the_app_opens_without_an_account(browser, server):
     browser.get(f"{base}/app#/models")
     models = wait.until(ec.presence_of_element_located((By.ID, "models")))
     assert "lifter" in models.text
+
+
+def test_a_trainer_records_a_routine_with_the_camera(browser, server):
+    """About 2 s from Chromium's fake camera, recorded in the page and uploaded as WebM:
+    a job is made of it; the test pattern shows nobody, so the page says so in words."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    base, env = server
+    wait = WebDriverWait(browser, WAIT_S)
+    _register(base, "camera@example.com")
+    grant_role("camera@example.com", "trainer", env)
+    browser.execute_script("sessionStorage.clear()")
+    _sign_in(browser, wait, base, "camera@example.com")
+    browser.get(f"{base}/app#/routines/new")
+    wait.until(ec.element_to_be_clickable((By.ID, "routine-name"))).send_keys("Filmed here")
+    browser.find_element(By.ID, "routine-file-open").click()
+    wait.until(ec.element_to_be_clickable((By.ID, "routine-file-start"))).click()
+    preview = browser.find_element(By.ID, "routine-file-preview")
+    assert preview.get_attribute("aria-label").startswith("Camera preview")
+    assert browser.execute_script("return arguments[0].muted", preview)
+    clock = browser.find_element(By.ID, "routine-file-clock")
+    wait.until(lambda _: clock.text and float(clock.text.split(" s")[0]) >= 2.0)
+    browser.find_element(By.ID, "routine-file-stop").click()
+    wait.until(ec.text_to_be_present_in_element((By.ID, "routine-file-state"), "Recorded"))
+    browser.find_element(By.ID, "create-routine").click()
+    wait.until(ec.url_matches(r"#/jobs/\d+$"))
+    alert = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#main [role=alert]")))
+    assert "no person was found in the video" in alert.text

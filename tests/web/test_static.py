@@ -52,6 +52,9 @@ def test_the_page_loads_only_its_own_files(client):
     assert "script-src 'self'" in policy and "default-src 'none'" in policy
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
     assert "frame-ancestors 'none'" in policy
+    assert "media-src 'self' blob:" in policy  # the camera's preview, a kept video
+    # The page itself may ask for the camera (recording a session), for nothing else.
+    assert response.headers["permissions-policy"] == "camera=(self), microphone=(), geolocation=()"
     assert response.headers["cache-control"] == "no-cache"
     page = response.text
     assert '<meta name="viewport"' in page

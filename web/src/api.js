@@ -79,3 +79,16 @@ export function upload(path, form, onProgress) {
     request.send(form);
   });
 }
+
+/** GET ``/v1${path}`` as a Blob: a kept video for a <video> element, which cannot send
+ * the bearer header itself (the API caps a video at COACH_VIDEO_MAX_BYTES). */
+export async function apiBlob(path) {
+  let response;
+  try {
+    response = await fetch(`/v1${path}`, { headers: authorization() });
+  } catch {
+    throw new ApiError(0, "network", "The coach service cannot be reached; check the connection.");
+  }
+  if (!response.ok) throw failure(response.status, await response.json().catch(() => null), response.statusText);
+  return response.blob();
+}

@@ -2,7 +2,7 @@
 // a keypoint JSON file (lifted at once), published now or later.
 import { api } from "../api.js";
 import { errorBox, h, say, show, words } from "../dom.js";
-import { isKeypointFile, readKeypoints, recordingInput, uploadWithProgress } from "../recording.js";
+import { isKeypointFile, readKeypoints, recordingField, uploadWithProgress } from "../recording.js";
 
 const MOVEMENTS = ["squat", "lunge", "push_up", "jumping_jack", "arm_raise", "dance", "other"];
 
@@ -17,6 +17,7 @@ export function newRoutineScreen(main) {
   const sent = h("progress", { max: 1, value: 0, hidden: true, "aria-label": "Upload" });
   const problem = h("div", {});
   const submit = h("button", { type: "submit", id: "create-routine" }, "Create routine");
+  const recording = recordingField("routine-file", "Your recording");
   const form = h(
     "form",
     { class: "card narrow", "aria-labelledby": "new-routine-title" },
@@ -25,7 +26,7 @@ export function newRoutineScreen(main) {
     name,
     h("label", { for: "routine-movement" }, "Movement"),
     movement,
-    recordingInput("routine-file", "Your recording"),
+    recording.elements,
     h("div", { class: "check" }, published, h("label", { for: "routine-published" }, "Publish it (every user can try it)")),
     sent,
     problem,
@@ -34,7 +35,7 @@ export function newRoutineScreen(main) {
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const file = form.querySelector("#routine-file").files[0];
+    const file = recording.file();
     if (!file) return;
     problem.replaceChildren();
     submit.disabled = true;
@@ -60,4 +61,5 @@ export function newRoutineScreen(main) {
     }
   });
   show(main, form);
+  return () => recording.stop();
 }

@@ -6,6 +6,7 @@ import { progressChart } from "../chart.js";
 import { errorBox, h, say, seconds, show, words } from "../dom.js";
 import { Player } from "../player.js";
 import { errorTimeline } from "../timeline.js";
+import { syncedVideo } from "../video-sync.js";
 import { FIGURES, SkeletonViewer } from "../viewer.js";
 
 function scores(session) {
@@ -158,6 +159,7 @@ export async function sessionScreen(main, [sessionId]) {
     say(`At ${seconds(time)}.`);
   };
   const timeline = errorTimeline(errors, motion.duration_s, seek);
+  const video = session.video_kept ? syncedVideo(session.id, player) : null;
   const progress = h("section", { class: "card", "aria-labelledby": "progress-title" }, h("h2", { id: "progress-title" }, "Your progress on this routine"));
 
   show(main, 
@@ -165,9 +167,8 @@ export async function sessionScreen(main, [sessionId]) {
     h(
       "section",
       { class: "card player", "aria-labelledby": "player-title" },
-      h("h2", { id: "player-title" }, "Your motion in 3D"),
-      stage,
-      h("p", { class: "hint" }, "Drag to turn the view, pinch or scroll to zoom."),
+      h("h2", { id: "player-title" }, session.video_kept ? "Your motion in 3D and your video" : "Your motion in 3D"),
+      h("div", { class: "player-pair" }, h("div", {}, stage, h("p", { class: "hint" }, "Drag to turn the view, pinch or scroll to zoom.")), video?.element),
     ),
     h("section", { class: "card", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title" }, "Errors over time"), timeline.element),
     cues(errors, seek),
@@ -190,6 +191,7 @@ export async function sessionScreen(main, [sessionId]) {
     .catch((error) => progress.append(errorBox(error)));
 
   return () => {
+    video?.stop();
     player.stop();
     viewer.dispose();
   };
