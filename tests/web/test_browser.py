@@ -186,11 +186,11 @@ def test_trainer_publishes_a_video_routine_and_a_user_reviews_a_session(
     latest.click()
     fps = float(browser.find_element(By.ID, "player").get_attribute("data-fps"))
     assert abs(float(scrubber.get_attribute("value")) - start) <= 1 / fps + 1e-6
+    assert "active" in latest.get_attribute("class")
     assert abs(_video_time(browser) - start) <= 0.1, "the video seeks with the player"
     # Seeking the video moves the player.
     browser.execute_script("arguments[0].currentTime = 0.5", video)
     wait.until(lambda _: abs(float(scrubber.get_attribute("value")) - 0.5) <= 1 / fps + 1e-6)
-    assert "active" in latest.get_attribute("class")
     # The keyboard does the same: focus a bar, Enter.
     scrubber.send_keys(Keys.END)
     latest.send_keys(Keys.ENTER)
