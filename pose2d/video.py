@@ -81,13 +81,15 @@ def extract_keypoints(
     try:
         info = _probe(capture)
         _check_budget(info, max_frames, max_pixels)
-        frames = _frames(capture, max_frames, max_pixels, max_side)
+        times_ms: list[float] = []
+        frames = _frames(capture, max_frames, max_pixels, max_side, times_ms)
         width, height, keypoints, scores = _detect(frames, Path(task), info.fps)
     finally:
         capture.release()
     if not np.isfinite(keypoints).any():
         raise VideoError("no person was found in the video")
-    return KeypointSequence("mediapipe33", info.fps, width, height, keypoints, scores)
+    fps = frame_rate(info.fps, times_ms)
+    return KeypointSequence("mediapipe33", fps, width, height, keypoints, scores)
 
 
 def _open(path: Path) -> cv2.VideoCapture:
@@ -120,6 +122,22 @@ def _probe(capture: cv2.VideoCapture) -> VideoInfo:
 def _known(value: float) -> int:
     """A metadata count as an int; 0 when the container reports nothing usable."""
     return int(value) if math.isfinite(value) and value > 0 else 0
+
+
+def frame_rate(stated: float, times_ms: list[float]) -> float:
+    """The video's frame rate (frames per second): the one the decoded frames' times
+    show (the median interval), unless it is within 2% of the ``stated`` one, which is
+    then kept exact. Browser recordings (MediaRecorder WebM) state none or a wrong one
+    (Chromium's: 60 fps for ~15 frames a second), and their timing would otherwise be
+    off by that factor. ``stated`` is kept when the times are unusable (fewer than two
+    frames, not increasing, or a rate outside the accepted range)."""
+    intervals = np.diff(np.asarray(times_ms, dtype=np.float64))
+    if len(intervals) == 0 or not np.all(np.isfinite(intervals)) or (intervals <= 0).any():
+        return stated
+    measured = 1000.0 / float(np.median(intervals))
+    if abs(measured - stated) <= 0.02 * stated or not MIN_FPS <= measured <= MAX_FPS:
+        return stated
+    return measured
 
 
 def _fps(value: float) -> float:
@@ -157,10 +175,16 @@ def _check_budget(info: VideoInfo, max_frames: int, max_pixels: int) -> None:
 
 
 def _frames(
-    capture: cv2.VideoCapture, max_frames: int, max_pixels: int, max_side: int
+    capture: cv2.VideoCapture,
+    max_frames: int,
+    max_pixels: int,
+    max_side: int,
+    times_ms: list[float],
 ) -> Iterator[np.ndarray]:
     """Yield up to ``max_frames`` RGB frames ``(H, W, 3)`` uint8, one at a time, all
-    downscaled to the first frame's size with its longest side at most ``max_side``.
+    downscaled to the first frame's size with its longest side at most ``max_side``;
+    each frame's presentation time (ms, as the decoder gives it) is appended to
+    ``times_ms``.
 
     Pixels are counted as decoded (at the video's own resolution), and VideoError is
     raised as soon as they pass ``max_pixels``: the metadata checked beforehand may be
@@ -174,6 +198,7 @@ def _frames(
         ok, frame = capture.read()
         if not ok:
             break
+        times_ms.append(capture.get(cv2.CAP_PROP_POS_MSEC))
         height, width = frame.shape[:2]
         _check_side(width, height)
         decoded += width * height

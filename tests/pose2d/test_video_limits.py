@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from pose2d.video import VideoError, extract_keypoints
+from pose2d.video import VideoError, extract_keypoints, frame_rate
 
 cv2 = pytest.importorskip("cv2")
 vision = pytest.importorskip("mediapipe.tasks.python.vision")
@@ -190,6 +190,24 @@ def test_unknown_frame_rate_falls_back_to_30_fps(small, task, capture, fake_land
     capture.metadata[cv2.CAP_PROP_FPS] = math.nan
     sequence = extract_keypoints(small, task, max_frames=1000)
     assert sequence.fps == 30 and fake.timestamps_ms == [int(i * 1000 / 30) for i in range(10)]
+
+
+def test_a_wrong_stated_frame_rate_gives_way_to_the_frames_times(
+    small, task, capture, fake_landmarker
+):
+    """A browser recording (MediaRecorder WebM) states 60 fps for frames ~15 a second
+    apart; the frames' own times decide, or a session's timing is off by that factor."""
+    fake_landmarker()
+    capture.metadata[cv2.CAP_PROP_FPS] = 60.0  # the frames are 1/30 s apart
+    assert extract_keypoints(small, task, max_frames=1000).fps == pytest.approx(30.0, rel=1e-3)
+
+
+def test_the_frame_rate_is_the_stated_one_unless_the_times_say_otherwise():
+    every_70_ms = [70.0 * i for i in range(20)]
+    assert frame_rate(60.0, every_70_ms) == pytest.approx(1000 / 70)
+    assert frame_rate(30.0, [1000 * i / 29.97 for i in range(20)]) == 30.0  # within 2%: kept
+    for unusable in ([], [0.0], [0.0, 0.0, 0.0], [0.0, 40.0, 30.0], [0.0, 1.0, 2.0]):
+        assert frame_rate(25.0, unusable) == 25.0  # one frame, stalled, backwards, 1000 fps
 
 
 @pytest.mark.parametrize(
