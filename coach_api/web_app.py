@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 from starlette.types import Scope
@@ -53,3 +53,8 @@ def install_web_app(app: FastAPI) -> None:
     @app.get(APP_URL, include_in_schema=False)
     def web_app() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html", headers=APP_HEADERS)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        """The server's address opens the app (the API lives under /v1)."""
+        return RedirectResponse(APP_URL, status_code=307)

@@ -171,6 +171,11 @@ def test_trainer_publishes_a_video_routine_and_a_user_reviews_a_session(
 
     # The player drew the three figures; the kept video is beside it, loaded.
     wait.until(lambda driver: _drawn_share(driver) > 0.005)
+    # The view turns from the keyboard too: 15 degrees an arrow key.
+    facing = float(canvas.get_attribute("data-azimuth-deg"))
+    canvas.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT)
+    turned = float(canvas.get_attribute("data-azimuth-deg"))
+    assert abs((turned - facing) % 360 - 30) < 0.5, (facing, turned)
     video = browser.find_element(By.ID, "session-video")
     assert video.get_attribute("aria-label").startswith("Your video")
     wait.until(lambda driver: driver.execute_script("return arguments[0].readyState", video) >= 1)

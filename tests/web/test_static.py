@@ -88,3 +88,9 @@ def test_unknown_files_are_404_and_the_app_is_not_an_api_operation(client):
     assert client.get("/app/static/../main.py").status_code == 404
     paths = client.get("/v1/openapi.json").json()["paths"]
     assert not any(path.startswith("/app") for path in paths)
+
+
+def test_the_servers_address_opens_the_app(client):
+    answer = client.get("/", follow_redirects=False)
+    assert answer.status_code == 307 and answer.headers["location"] == "/app"
+    assert "/" not in client.get("/v1/openapi.json").json()["paths"]

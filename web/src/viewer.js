@@ -85,6 +85,9 @@ class Skeleton {
   }
 }
 
+const KEY_TURN_DEG = 15; // one arrow key press
+const KEY_ZOOM = 1.15; // one + or - press
+
 export class SkeletonViewer {
   /** Draws ``motion`` (the API's MotionPublic) into ``container``. */
   constructor(container, motion, label) {
@@ -98,6 +101,9 @@ export class SkeletonViewer {
     canvas.setAttribute("role", "img");
     canvas.setAttribute("aria-label", label);
     canvas.id = "player-canvas";
+    // Focusable, so the view turns from the keyboard too (see onKey).
+    canvas.tabIndex = 0;
+    canvas.addEventListener("keydown", (event) => this.onKey(event));
     container.append(canvas);
     this.container = container;
 
@@ -165,6 +171,36 @@ export class SkeletonViewer {
     this.render();
   }
 
+  /**
+   * Arrow keys turn the view around the figures (left/right about the vertical, up/down
+   * over them), + and - move it closer or further: what dragging and pinching do.
+   */
+  onKey(event) {
+    const step = THREE.MathUtils.degToRad(KEY_TURN_DEG);
+    const turns = { ArrowLeft: [-step, 0], ArrowRight: [step, 0], ArrowUp: [0, -step], ArrowDown: [0, step] };
+    const zooms = { "+": 1 / KEY_ZOOM, "=": 1 / KEY_ZOOM, "-": KEY_ZOOM };
+    if (!(event.key in turns) && !(event.key in zooms)) return;
+    event.preventDefault();
+    const offset = this.camera.position.clone().sub(this.controls.target);
+    const spherical = new THREE.Spherical().setFromVector3(offset);
+    if (event.key in turns) {
+      const [azimuth, polar] = turns[event.key];
+      spherical.theta += azimuth;
+      spherical.phi = THREE.MathUtils.clamp(spherical.phi + polar, 0.05, Math.PI - 0.05);
+    } else {
+      spherical.radius *= zooms[event.key];
+    }
+    this.camera.position.copy(this.controls.target).add(new THREE.Vector3().setFromSpherical(spherical));
+    this.controls.update();
+    this.render();
+  }
+
+  /** The camera's turn about the vertical, in degrees (0: from the front). */
+  azimuthDeg() {
+    const offset = this.camera.position.clone().sub(this.controls.target);
+    return THREE.MathUtils.radToDeg(Math.atan2(offset.x, offset.z));
+  }
+
   showFrame(frame) {
     this.frame = Math.min(this.frames - 1, Math.max(0, frame));
     for (const skeleton of Object.values(this.skeletons)) skeleton.show(this.frame);
@@ -183,6 +219,8 @@ export class SkeletonViewer {
 
   render() {
     this.renderer.render(this.scene, this.camera);
+    // Where the view is turned (what a screen reader or a test can read back).
+    this.renderer.domElement.dataset.azimuthDeg = this.azimuthDeg().toFixed(1);
   }
 
   dispose() {

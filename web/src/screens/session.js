@@ -168,7 +168,7 @@ export async function sessionScreen(main, [sessionId]) {
       "section",
       { class: "card player", "aria-labelledby": "player-title" },
       h("h2", { id: "player-title" }, session.video_kept ? "Your motion in 3D and your video" : "Your motion in 3D"),
-      h("div", { class: "player-pair" }, h("div", {}, stage, h("p", { class: "hint" }, "Drag to turn the view, pinch or scroll to zoom.")), video?.element),
+      h("div", { class: "player-pair" }, h("div", {}, stage, h("p", { class: "hint" }, "Drag to turn the view, pinch or scroll to zoom; or focus it and use the arrow keys, + and -.")), video?.element),
     ),
     h("section", { class: "card", "aria-labelledby": "timeline-title" }, h("h2", { id: "timeline-title" }, "Errors over time"), timeline.element),
     cues(errors, seek),
