@@ -59,6 +59,7 @@ def test_few_sessions_from_one_distribution_are_not_called_drifted():
     assert moved.status == "drifted" and moved.psi_p == 0.001
 
 
+@pytest.mark.slow  # a Beam pipeline on the DirectRunner (~2 s)
 def test_the_job_flags_the_shifted_statistic_and_writes_the_report(tmp_path):
     rng = np.random.default_rng(1)
     reference = {

@@ -38,11 +38,11 @@ def test_a_run_whose_body_raises_is_marked_failed(mlflow_store):
     assert store.client().get_run(tracker.run_id).info.status == "FAILED"
 
 
-def test_a_disabled_tracker_writes_nothing(mlflow_store, tmp_path):
+def test_a_disabled_tracker_writes_nothing(unused_mlflow_store, tmp_path):
     with tracked_run("coach-train", "t", {"a": 1}, enabled=False) as tracker:
         tracker.log_metrics({"x": 1.0}, step=1)
         tracker.log_artifact(tmp_path / "missing")  # not even looked at
-    assert tracker.run_id == "" and not mlflow_store.exists()
+    assert tracker.run_id == "" and not unused_mlflow_store.exists()
 
 
 def test_a_fingerprint_changes_with_one_byte_or_name_and_only_then(tmp_path):
