@@ -31,8 +31,14 @@ from pose3d.sequence_json import KeypointSequence, SequenceFormatError, sequence
 from scoring import Reference
 from scoring.alignment import segment_reps
 from scoring.features import compute_features
-from scoring.keypoint_scoring import Lifted, NoPersonError, judge_lifted, lift_keypoints
-from scoring.session_stats import ScoredInput, session_statistics
+from scoring.keypoint_scoring import (
+    Lifted,
+    NoPersonError,
+    judge_lifted,
+    lift_keypoints,
+    scored_input,
+)
+from scoring.session_stats import session_statistics
 
 REFERENCE_CACHE = 64  # prepared routine references kept in memory
 Lane = Literal["work", "live", "checks"]  # where Engine.run runs a function
@@ -244,14 +250,7 @@ class Engine:
             beat_times,
         )
         data = report.to_dict() | {"models": models.names(RECORDED_KINDS)}
-        received = ScoredInput(  # as the phone sent it: the front end's repairs counted apart
-            sequence.keypoints,
-            sequence.scores,
-            sequence.image_size,
-            sequence.fps,
-            lifted.swap_repaired_frames,
-            lifted.other_person_frames,
-        )
+        received = scored_input(sequence, lifted)  # the front end's repairs counted apart
         stats = session_statistics(received, lifted.poses, data, report.detector_probabilities)
         return Scored(data, lifted.poses, stats)
 

@@ -16,12 +16,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from lab.clips import clip_paths, film_phone, lift_landmarks, reference_for
-from pose2d import clean_keypoints
+from lab.clips import clip_paths, film_phone, reference_for
 from pose3d.archive import atomic_write
 from pose3d.lifter import Lifter
-from scoring import Landmarks, ObservedSession, PopulationModel, score_session
-from scoring.session_stats import ScoredInput, session_statistics
+from pose3d.sequence_json import KeypointSequence
+from scoring import PopulationModel
+from scoring.keypoint_scoring import judge_lifted, lift_keypoints, scored_input
+from scoring.session_stats import session_statistics
 from synthetic_data.clip import Clip, read_clip
 
 
@@ -34,33 +35,22 @@ def clip_statistics(
     cache: dict,
 ) -> dict[str, float]:
     """The drift statistics of ``clip`` as a production session of it would have them:
-    filmed (noise seeded by ``number``), repaired, lifted, scored at ``strictness``
-    (``cache``: the trainer references built so far)."""
+    filmed (noise seeded by ``number``), then repaired, lifted and scored at
+    ``strictness`` as the API scores a session (:mod:`scoring.keypoint_scoring`;
+    ``cache``: the trainer references built so far)."""
     seen = film_phone(clip, number)
-    cleaned = clean_keypoints(seen.keypoints, seen.scores, clip.fps, "mediapipe33")
-    landmarks = Landmarks(cleaned.keypoints, cleaned.scores)
-    poses, scores = lift_landmarks(landmarks, seen.image_size, clip.fps, lifter)
+    sequence = KeypointSequence(
+        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
+    )
+    lifted = lift_keypoints(lifter, sequence)
     reference, _ = reference_for(clip.movement, cache)
-    observed = ObservedSession(
-        poses, clip.fps, scores=scores, landmarks=landmarks, beat_times=clip.beat_times or None
+    beats = clip.beat_times or None
+    version = lifter.metadata.version
+    report = judge_lifted(lifted, reference, strictness, population, version, beats)
+    received = scored_input(sequence, lifted)
+    return session_statistics(
+        received, lifted.poses, report.to_dict(), report.detector_probabilities
     )
-    report = score_session(
-        observed,
-        reference,
-        strictness=strictness,
-        population=population,
-        model_version=lifter.metadata.version,
-        include_ghost=False,
-    )
-    received = ScoredInput(
-        seen.keypoints,
-        seen.scores,
-        seen.image_size,
-        clip.fps,
-        cleaned.swap_repaired_frames,
-        cleaned.other_person_frames,
-    )
-    return session_statistics(received, poses, report.to_dict(), report.detector_probabilities)
 
 
 def synthetic_clips(clips_dir: Path, limit: int | None = None) -> list[Clip]:

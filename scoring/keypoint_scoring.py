@@ -25,6 +25,7 @@ from scoring.population import PopulationModel
 from scoring.reference import Reference
 from scoring.report import Note, SessionReport
 from scoring.session import score_session
+from scoring.session_stats import ScoredInput
 
 
 class NoPersonError(ValueError):
@@ -66,6 +67,19 @@ def lift_keypoints(lifter: Lifter, sequence: KeypointSequence) -> Lifted:
         cleaned.notes,
         cleaned.swap_repaired_frames,
         cleaned.other_person_frames,
+    )
+
+
+def scored_input(received: KeypointSequence, lifted: Lifted) -> ScoredInput:
+    """What the drift statistics read of a session's 2D: ``received`` as the phone (or
+    the video's detector) sent it, and what the front end repaired before ``lifted``."""
+    return ScoredInput(
+        received.keypoints,
+        received.scores,
+        received.image_size,
+        received.fps,
+        lifted.swap_repaired_frames,
+        lifted.other_person_frames,
     )
 
 
