@@ -8,8 +8,7 @@ import numpy as np
 from sqlalchemy.orm import Session
 
 from coach_api.db import WorkoutSession
-from coach_api.persistence import load_keypoints
-from coach_api.report_page import page_routine
+from coach_api.report_page import page_routine, session_beat_times
 from coach_api.schemas import MotionPublic
 from coach_api.services import Engine, load_poses
 from coach_api.settings import Settings
@@ -37,8 +36,7 @@ def _build(row: WorkoutSession, reference, blobs) -> MotionPublic:
     from scoring.report import SessionReport
 
     poses, fps = load_poses(blobs, row.blob)
-    # The beats the session was judged on (a routine to music), when its input was kept.
-    beats = load_keypoints(blobs, row.keypoints_blob).beat_times if row.keypoints_blob else None
+    beats = session_beat_times(blobs, row)  # matched as scoring matched it
     errors = SessionReport.from_dict(row.report).errors
     motion = downsampled(aligned_motion(poses, fps, reference, errors, beats), MAX_MOTION_FRAMES)
 
