@@ -9,10 +9,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from lifecycle.registry import ModelCard, register
+from lifecycle.registry import DETECTOR_FIGURES, ModelCard, register
 from lifecycle.tracking import Tracker, command_line
-
-HEADLINE = ("macro_f1", "timing_iou", "false_alarm_rate")  # a scoring mode's figures
 
 
 def mode_figures(results: dict[str, dict], prefix: str) -> dict[str, float]:
@@ -21,7 +19,7 @@ def mode_figures(results: dict[str, dict], prefix: str) -> dict[str, float]:
     return {
         f"{prefix}.{mode.split()[0]}.{name}": float(summary[name])
         for mode, summary in results.items()
-        for name in HEADLINE
+        for name in DETECTOR_FIGURES
         if name in summary
     }
 

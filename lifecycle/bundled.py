@@ -12,7 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
-from lifecycle.registry import ModelCard, check_folder, kind_of
+from lifecycle.registry import DETECTOR_FIGURES, ModelCard, check_folder, kind_of
 
 
 def bundled_files(kind: str) -> dict[str, Path]:
@@ -77,7 +77,7 @@ def bundled_figures(kind: str) -> dict[str, float]:
     return {
         f"validation.{source}.{name}": float(figures[name])
         for source, figures in validation.items()
-        for name in ("macro_f1", "timing_iou", "false_alarm_rate")
+        for name in DETECTOR_FIGURES
         if name in figures
     }
 

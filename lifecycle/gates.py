@@ -257,7 +257,7 @@ def detector_figures(
     cache: dict = {}
     for source, clips in prepared.items():
         summary = score_clips(clips, population, data.strictness, cache).summary(len(clips))
-        for name in ("macro_f1", "timing_iou", "false_alarm_rate"):
+        for name in registry.DETECTOR_FIGURES:
             figures[f"synthetic.{source}.{name}"] = float(summary[name])
     if data.real and _exists(data.mocap_root) and _exists(data.mocap_manifest):
         from lab.real_scoring_eval import DECIDERS, SOURCES, TEST_GROUP, evaluate_real_scoring
@@ -269,7 +269,7 @@ def detector_figures(
             )
             groups = json.loads((Path(out) / "metrics.json").read_text())["groups"]
         summary = groups[TEST_GROUP][SOURCES[PoseSource.LIFTED]][DECIDERS[0]]
-        for name in ("macro_f1", "timing_iou", "false_alarm_rate"):
+        for name in registry.DETECTOR_FIGURES:
             figures[f"real.lifted.{name}"] = float(summary[name])
     if extra_figures is not None:
         extra = extra_figures(population_json)

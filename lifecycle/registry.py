@@ -26,6 +26,9 @@ CARD = "card.json"
 ARTIFACT_PATH = "model"
 REGISTRY_EXPERIMENT = "coach-registry"
 ALIASES = ("champion", "challenger")
+# A detector's headline figures (of a scoring evaluation's summary per pose source), as
+# its cards, the tracked runs and the gates name them: ``<where>.<source>.<figure>``.
+DETECTOR_FIGURES = ("macro_f1", "timing_iou", "false_alarm_rate")
 
 
 @dataclass(frozen=True)
