@@ -673,13 +673,23 @@ def mocap_clips(
         "../shared/mocap/MANIFEST.tsv"
     ),
     out: Annotated[Path, typer.Option(help="Folder for the clip files.")] = Path("data/real-clips"),
-    variants: Annotated[int, typer.Option(min=1, help="Bodies per training take.")] = 4,
+    variants: Annotated[int, typer.Option(min=0, help="Sampled bodies per training take.")] = 4,
+    donor_variants: Annotated[
+        int, typer.Option(min=0, help="Other real training subjects' skeletons per take.")
+    ] = 0,
+    real_body: Annotated[
+        bool, typer.Option(help="Also keep each training take on its performer's own body.")
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the sampled bodies.")] = 0,
 ) -> None:
-    """Real takes -> clips: training subjects on sampled bodies, others as they are."""
+    """Real takes -> clips: training subjects on sampled bodies (and other real
+    skeletons), validation and test subjects as they are."""
     from lab.mocap_clips import make_real_clips
 
-    summary = make_real_clips(root, manifest, out, variant_count=variants, seed=seed)
+    summary = make_real_clips(
+        root, manifest, out, variant_count=variants, seed=seed,
+        donor_count=donor_variants, keep_real=real_body,
+    )  # fmt: skip
     typer.echo(json.dumps(summary, indent=1))
 
 

@@ -39,6 +39,18 @@ def _leg_length(joints: np.ndarray) -> float:
     return float(np.median(np.stack(lengths)))
 
 
+def bone_lengths(clip: Clip) -> np.ndarray:
+    """Median length (m) of every body-28 bone of ``clip`` over its frames, ``(28,)``
+    indexed by child joint (the root's entry is 0): a real person's skeleton."""
+    joints = clip.joints.astype(np.float64)
+    lengths = np.zeros(len(BODY_PARENTS))
+    for joint, parent in enumerate(BODY_PARENTS):
+        if parent >= 0:
+            bone = joints[:, joint] - joints[:, parent]
+            lengths[joint] = float(np.median(np.linalg.norm(bone, axis=-1)))
+    return lengths
+
+
 def retarget(clip: Clip, body: BodyParams, clip_id: str) -> Clip:
     """``clip``'s motion performed by ``body`` (a new clip named ``clip_id``).
 
@@ -47,11 +59,34 @@ def retarget(clip: Clip, body: BodyParams, clip_id: str) -> Clip:
     lengths; the floor is put at the lowest joint. The body's ``body_id`` is kept from
     ``body`` (callers choose it: splits are by body), its ``extra`` records the source.
     """
-    source = clip.joints.astype(np.float64)
     offsets = rest_offsets(body)  # (28, 3) metres
-    lengths = np.linalg.norm(offsets, axis=1)
+    leg = _leg_length(positions_from_offsets(offsets))
+    return _with_lengths(clip, np.linalg.norm(offsets, axis=1), leg, body, clip_id)
+
+
+def retarget_to_skeleton(clip: Clip, lengths: np.ndarray, clip_id: str, donor: str) -> Clip:
+    """``clip``'s motion on another real person's skeleton: bone lengths ``(28,)`` metres
+    from :func:`bone_lengths` of one of ``donor``'s takes. Real proportions (hip and
+    shoulder width, limb ratios) that the sampled bodies do not cover; the performer's
+    ``body_id`` is kept, so the split stays the performer's."""
+    body = replace(clip.body, extra={**clip.body.extra, "skeleton_of": donor})
+    return _with_lengths(clip, lengths, _leg_length_from(lengths), body, clip_id)
+
+
+def _leg_length_from(lengths: np.ndarray) -> float:
+    """Hip-knee-ankle length (m) from bone lengths ``(28,)``, the mean of both legs."""
+    legs = [lengths[J[f"{side}_knee"]] + lengths[J[f"{side}_ankle"]] for side in ("left", "right")]
+    return float(np.mean(legs))
+
+
+def _with_lengths(
+    clip: Clip, lengths: np.ndarray, leg: float, body: BodyParams, clip_id: str
+) -> Clip:
+    """``clip`` with every bone at ``lengths[joint]`` (m) along its source direction per
+    frame; the pelvis path scaled by ``leg`` over the source's leg length."""
+    source = clip.joints.astype(np.float64)
     target = np.zeros_like(source)
-    scale = _leg_length(positions_from_offsets(offsets)) / max(_leg_length(source), 1e-6)
+    scale = leg / max(_leg_length(source), 1e-6)
     root = J["pelvis"]
     start = source[0, root] * [1.0, 0.0, 1.0]  # keep where the take starts on the floor
     target[:, root] = start + (source[:, root] - start) * scale
@@ -123,6 +158,30 @@ def variants(clip: Clip, rng: np.random.Generator, count: int, fps: float = 30.0
         name = f"{clip.clip_id}-v{number}"
         body = BodyParams.sample(rng, body_id=subject)
         moved = retarget(clip, body, name)
+        if rng.random() < 0.5:
+            moved = mirror(moved, name)
+        out.append(resample(moved, fps, tempo=float(rng.uniform(0.8, 1.25)), clip_id=name))
+    return out
+
+
+def donor_variants(
+    clip: Clip,
+    rng: np.random.Generator,
+    donors: dict[str, np.ndarray],
+    count: int,
+    fps: float = 30.0,
+) -> list[Clip]:
+    """``count`` variants of ``clip`` on the skeletons of other real people: ``donors``
+    maps a subject to its bone lengths ``(28,)`` m (:func:`bone_lengths`); the performer's
+    own entry is never used. Mirrored half the time, tempo 0.8-1.25x, resampled to ``fps``;
+    ``body_id`` stays the performer's. Empty when there is no other donor."""
+    subject = clip.body.extra.get("subject", clip.body.body_id)
+    others = sorted(name for name in donors if name != subject)
+    out = []
+    for number in range(count if others else 0):
+        name = f"{clip.clip_id}-d{number}"
+        donor = others[int(rng.integers(len(others)))]
+        moved = retarget_to_skeleton(clip, donors[donor], name, donor)
         if rng.random() < 0.5:
             moved = mirror(moved, name)
         out.append(resample(moved, fps, tempo=float(rng.uniform(0.8, 1.25)), clip_id=name))

@@ -13,7 +13,9 @@ from tests.synthetic_data.test_mocap_readers import HEADER, manifest_row
 
 def test_takes_become_clips_in_their_subjects_split(tmp_path):
     root = tmp_path / "mocap"
-    takes = {"cmu_014": "14/14_07", "cmu_002": "02/02_05", "cmu_016": "16/16_01"}
+    takes = {
+        "cmu_014": "14/14_07", "cmu_005": "05/05_01", "cmu_002": "02/02_05", "cmu_016": "16/16_01"
+    }  # fmt: skip
     rows = []
     for number, (subject, trial) in enumerate(takes.items()):
         clip = generate_clip(ClipRequest(seed=number, movement="squat", duration_s=3.0))
@@ -31,14 +33,20 @@ def test_takes_become_clips_in_their_subjects_split(tmp_path):
                              15, 30.0, "bvh", "43j", "14_08", "squats", 30.0))  # fmt: skip
     (root / "MANIFEST.tsv").write_text("\n".join([HEADER, *rows]) + "\n")
     out = tmp_path / "clips"
-    summary = make_real_clips(root, root / "MANIFEST.tsv", out, variant_count=3, seed=0)
+    summary = make_real_clips(
+        root, root / "MANIFEST.tsv", out, variant_count=3, seed=0, donor_count=1, keep_real=True
+    )
     clips = [read_clip(p) for p in sorted(out.glob("*.clip.npz"))]
     by_split = {}
     for clip in clips:
         by_split.setdefault(clip.body.extra["split"], []).append(clip)
-    assert {k: len(v) for k, v in by_split.items()} == {"train": 3, "test": 1, "validation": 1}
-    assert {c.body.body_id for c in by_split["train"]} == {"cmu_014"}
-    assert len({round(c.body.height, 3) for c in by_split["train"]}) == 3  # new bodies
+    # per training take: 3 sampled bodies, 1 other real skeleton, its own body
+    assert {k: len(v) for k, v in by_split.items()} == {"train": 10, "test": 1, "validation": 1}
+    assert {c.body.body_id for c in by_split["train"]} == {"cmu_014", "cmu_005"}
+    of_014 = [c for c in by_split["train"] if c.body.body_id == "cmu_014"]
+    assert len({round(c.body.height, 3) for c in of_014 if "-v" in c.clip_id}) == 3  # new bodies
+    assert [c.body.extra["skeleton_of"] for c in of_014 if "-d" in c.clip_id] == ["cmu_005"]
+    assert summary["donors"] == ["cmu_005", "cmu_014"]  # training people only
     assert by_split["test"][0].body.body_id == "cmu_002"  # the real person, as they are
     assert all(c.fps == 30.0 for c in clips)
     dead = [json.loads(line) for line in (out / "dead_letters.jsonl").read_text().splitlines()]

@@ -7,7 +7,15 @@ import pytest
 
 from synthetic_data.body import BODY_PARENTS, BodyParams, J, rest_offsets
 from synthetic_data.generator import ClipRequest, generate_clip
-from synthetic_data.retarget import mirror, resample, retarget, variants
+from synthetic_data.retarget import (
+    bone_lengths,
+    donor_variants,
+    mirror,
+    resample,
+    retarget,
+    retarget_to_skeleton,
+    variants,
+)
 
 
 @pytest.fixture(scope="module")
@@ -58,3 +66,28 @@ def test_variants_are_new_bodies_of_the_same_subject(squat):
     assert len(made) == 4 and len(heights) == 4
     assert {v.body.body_id for v in made} == {"cmu_014"}  # a person stays in one split
     assert len({v.clip_id for v in made}) == 4 and all(v.fps == 30 for v in made)
+
+
+def test_motion_moves_onto_another_real_skeleton(squat):
+    donor = retarget(squat, BodyParams.sample(np.random.default_rng(5), body_id="d"), "d")
+    lengths = bone_lengths(donor)
+    np.testing.assert_allclose(lengths, np.linalg.norm(rest_offsets(donor.body), axis=1), atol=1e-4)
+    moved = retarget_to_skeleton(squat, lengths, "on-donor", "cmu_005")
+    np.testing.assert_allclose(bone_lengths(moved), lengths, atol=1e-4)
+    knee_before = _angle(squat.joints, "left_hip", "left_knee", "left_ankle")
+    np.testing.assert_allclose(
+        _angle(moved.joints, "left_hip", "left_knee", "left_ankle"), knee_before, atol=0.05
+    )
+    assert moved.body.body_id == squat.body.body_id  # the performer's split
+    assert moved.body.extra["skeleton_of"] == "cmu_005"
+
+
+def test_donor_variants_never_use_the_performers_own_skeleton(squat):
+    squat.body.extra["subject"] = "cmu_014"
+    own = bone_lengths(squat)
+    other = own * 1.2
+    made = donor_variants(squat, np.random.default_rng(0), {"cmu_014": own, "cmu_005": other}, 3)
+    assert len(made) == 3 and {c.body.extra["skeleton_of"] for c in made} == {"cmu_005"}
+    for clip in made:  # mirroring and tempo keep the donor's bones
+        np.testing.assert_allclose(bone_lengths(clip), other, rtol=0.02)
+    assert donor_variants(squat, np.random.default_rng(0), {"cmu_014": own}, 3) == []
