@@ -681,15 +681,21 @@ def mocap_clips(
         bool, typer.Option(help="Also keep each training take on its performer's own body.")
     ] = False,
     seed: Annotated[int, typer.Option(help="Seed of the sampled bodies.")] = 0,
+    split: Annotated[
+        list[str] | None, typer.Option(help="Only these splits (repeat): train, validation, test.")
+    ] = None,
 ) -> None:
     """Real takes -> clips: training subjects on sampled bodies (and other real
     skeletons), validation and test subjects as they are."""
     from lab.mocap_clips import make_real_clips
 
-    summary = make_real_clips(
-        root, manifest, out, variant_count=variants, seed=seed,
-        donor_count=donor_variants, keep_real=real_body,
-    )  # fmt: skip
+    try:
+        summary = make_real_clips(
+            root, manifest, out, splits=tuple(split or ("train", "validation", "test")),
+            variant_count=variants, seed=seed, donor_count=donor_variants, keep_real=real_body,
+        )  # fmt: skip
+    except ValueError as exc:  # an unknown split
+        raise typer.BadParameter(str(exc)) from None
     typer.echo(json.dumps(summary, indent=1))
 
 

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Do real people's own proportions teach the lifter what the sampled bodies do not?
+# (issue 16). The CMU training takes on the bodies of their own performers and on the
+# skeletons of two other real training subjects (donors) are added as a fourth source,
+# and offline81-v2 is fine-tuned 4 epochs with and without them (the control: the same
+# epochs on the v2 mixture, so more training alone is ruled out). Both are evaluated on
+# the held-out real people and the synthetic test split. Needs the data of
+# scripts/train_real.sh. About 35 min on the 2-core CPU (the two runs side by side,
+# one thread each). Run from the repository root. Results: docs/real-motion/ and README.
+set -euo pipefail
+COACH=${COACH:-.venv/bin/coach}
+DATA=${DATA:-data}
+RUNS=${RUNS:-runs}
+FILMING=(--camera-coverage anywhere --noise-profile mediapipe-real --partial-framing)
+
+[ -f "$DATA/real-clips-extra/summary.json" ] || \
+  $COACH mocap clips --root "$DATA/mocap" --manifest "$DATA/mocap/MANIFEST.tsv" \
+    --out "$DATA/real-clips-extra" --split train --variants 0 --donor-variants 2 \
+    --real-body --seed 1
+[ -f "$DATA/shards-real-extra/summary.json" ] || \
+  $COACH dataflow build-shards --input "$DATA/real-clips-extra/*.clip.npz" \
+    --output "$DATA/shards-real-extra" --cameras-per-clip 4 --num-shards 8 --seed 1 \
+    "${FILMING[@]}" --direct_running_mode multi_processing --direct_num_workers 2
+
+common=(--shards "$DATA/shards-real" --init-from pose3d/models/offline.pt --no-causal
+  --filter-widths 3,3,3,3 --channels 256 --epochs 4 --samples-per-epoch 250000 --lr 3e-4
+  --lr-decay 0.92 --seed 0 --threads 1 --resume)
+$COACH train "${common[@]}" --extra-shards "$DATA/shards-proc" --extra-shards "$DATA/shards" \
+  --source-shares 0.4,0.3,0.3 --out "$RUNS/ft-control" --version ft-control &
+$COACH train "${common[@]}" --extra-shards "$DATA/shards-real-extra" \
+  --extra-shards "$DATA/shards-proc" --extra-shards "$DATA/shards" \
+  --source-shares 0.25,0.15,0.3,0.3 --out "$RUNS/ft-realbodies" --version ft-realbodies &
+wait
+for model in ft-control ft-realbodies; do
+  $COACH evaluate --checkpoint "$RUNS/$model/best.pt" --shards "$DATA/shards-real" \
+    --out "$RUNS/eval/$model/real-people"
+  $COACH evaluate --checkpoint "$RUNS/$model/best.pt" --shards "$DATA/shards" \
+    --out "$RUNS/eval/$model/synthetic"
+done
