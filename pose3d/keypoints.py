@@ -139,4 +139,17 @@ def h36m_scores(scores: np.ndarray, layout: str = "coco17") -> np.ndarray:
         scores: ``(T, J)`` detector scores in ``layout`` (e.g. MediaPipe-33 from the phone).
     """
     coco_scores = convert_layout(np.asarray(scores)[..., None], layout, "coco17")[..., 0]
-    return np.stack([coco_scores[:, list(s)].mean(axis=1) for s in _H36M_SCORE_SOURCES], axis=1)
+    gathered = coco_scores[:, _SOURCE_INDEX]  # (T, 17, 4)
+    return (gathered * _SOURCE_WEIGHT.astype(gathered.dtype, copy=False)).sum(axis=2)
+
+
+def _score_sources() -> tuple[np.ndarray, np.ndarray]:
+    """``(17, 4)`` source joints of each H36M joint (padded with its first) and their
+    weights (1 / sources, 0 on the padding): the means of all joints in one gather, and
+    a missing (NaN) score still only spoils the joints resting on it."""
+    index = np.array([[*s, *[s[0]] * (4 - len(s))] for s in _H36M_SCORE_SOURCES])
+    weight = np.array([[1 / len(s)] * len(s) + [0.0] * (4 - len(s)) for s in _H36M_SCORE_SOURCES])
+    return index, weight
+
+
+_SOURCE_INDEX, _SOURCE_WEIGHT = _score_sources()

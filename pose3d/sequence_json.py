@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
@@ -177,6 +178,56 @@ def _first_bad(bad: np.ndarray, suffix: str, message: str) -> None:
         raise SequenceFormatError(f"frames[{t}][{j}]{suffix}", message)
 
 
+_PLAIN_NUMBERS = {int, float}  # not bool (an int subclass), not str
+
+
+def _plain_values(frames: list, joints: int) -> np.ndarray | None:
+    """``(T, joints, 3)`` float64 of ``frames`` (NaN for a null x or y) when every frame
+    is a list of ``joints`` ``[x, y, score]`` lists of plain numbers or nulls (x and y
+    only) that float64 holds; ``None`` otherwise (:func:`_checked_values` names the fault).
+    One pass in C over the values instead of a Python call each (the live socket parses
+    every phone's frames)."""
+    if not all(type(frame) is list and len(frame) == joints for frame in frames):
+        return None
+    points = list(itertools.chain.from_iterable(frames))
+    if not all(type(point) is list and len(point) == 3 for point in points):
+        return None
+    flat = list(itertools.chain.from_iterable(points))
+    types = set(map(type, flat))
+    nulls = type(None) in types
+    if not types - {type(None)} <= _PLAIN_NUMBERS or (nulls and any(p[2] is None for p in points)):
+        return None  # not a number (a score must be one)
+    try:
+        values = np.array([0.0 if v is None else v for v in flat] if nulls else flat, np.float64)
+    except OverflowError:  # an integer with hundreds of digits
+        return None
+    if not np.isfinite(values).all():  # NaN or Infinity, which Python's JSON accepts
+        return None
+    if nulls:
+        values[np.fromiter((v is None for v in flat), bool, len(flat))] = np.nan
+    return values.reshape(len(frames), joints, 3)
+
+
+def _checked_values(frames: list, joints: int, layout: str) -> np.ndarray:
+    """``(T, joints, 3)`` float64 of ``frames`` checked value by value; a
+    SequenceFormatError naming the first fault."""
+    values = np.full((len(frames), joints, 3), np.nan)
+    for t, frame in enumerate(frames):
+        if not isinstance(frame, list) or len(frame) != joints:
+            got = len(frame) if isinstance(frame, list) else type(frame).__name__
+            raise SequenceFormatError(
+                f"frames[{t}]", f"must list {joints} joints for {layout}, got {got}"
+            )
+        for j, joint in enumerate(frame):
+            field = f"frames[{t}][{j}]"
+            if not isinstance(joint, list) or len(joint) != 3:
+                raise SequenceFormatError(field, "must be [x, y, score]")
+            for k, value in enumerate(joint):
+                if value is not None or k == 2:
+                    values[t, j, k] = _number(value, f"{field}[{k}]")
+    return values
+
+
 def parse_sequence(
     data: object,
     *,
@@ -210,20 +261,9 @@ def parse_sequence(
         raise SequenceFormatError(
             "frames", f"needs {min_frames} to {max_frames} frames, got {len(frames)}"
         )
-    values = np.full((len(frames), joints, 3), np.nan)
-    for t, frame in enumerate(frames):
-        if not isinstance(frame, list) or len(frame) != joints:
-            got = len(frame) if isinstance(frame, list) else type(frame).__name__
-            raise SequenceFormatError(
-                f"frames[{t}]", f"must list {joints} joints for {layout}, got {got}"
-            )
-        for j, joint in enumerate(frame):
-            field = f"frames[{t}][{j}]"
-            if not isinstance(joint, list) or len(joint) != 3:
-                raise SequenceFormatError(field, "must be [x, y, score]")
-            for k, value in enumerate(joint):
-                if value is not None or k == 2:
-                    values[t, j, k] = _number(value, f"{field}[{k}]")
+    values = _plain_values(frames, joints)
+    if values is None:  # something is off: find it and name it
+        values = _checked_values(frames, joints, layout)
     return sequence_from_array(
         layout,
         data["fps"],

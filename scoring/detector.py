@@ -199,14 +199,119 @@ def feature_names(
 POSTURE_STATS = ("p90", "p10", "p90_vs_median", "p10_vs_median")
 
 
-def posture_features(deviation: np.ndarray, units: Sequence[Unit]) -> np.ndarray:
+@dataclass(frozen=True)
+class UnitSummary:
+    """What one unit shows on its own, before it is compared with the user's other units
+    (:func:`unit_rows`). A live session keeps the summaries of its earlier repetitions
+    instead of judging them again with each new one.
+
+    Attributes:
+        unit: The unit's frames (of the session or stretch it was summarised in).
+        stats: Per (kind, segment), ``(traces, len(STAT_NAMES))``: each trace's summary.
+        confidence: Per (kind, segment), the first trace's mean confidence over the unit.
+        posture_high, posture_low: ``(F,)`` 90th and 10th percentiles of every joint
+            angle's deviation from the trainer (degrees).
+        facing, side_on: Mean ``|cos|`` and ``|sin|`` of the person's yaw to the camera.
+        seconds: The unit's duration.
+    """
+
+    unit: Unit
+    stats: dict[tuple[str, str], np.ndarray]
+    confidence: dict[tuple[str, str], float]
+    posture_high: np.ndarray
+    posture_low: np.ndarray
+    facing: float
+    side_on: float
+    seconds: float
+
+
+def summarise_units(
+    traces: Sequence[Trace],
+    deviation: np.ndarray,
+    progress: np.ndarray,
+    units: Sequence[Unit],
+    yaw_deg: np.ndarray,
+    fps: float,
+) -> list[UnitSummary]:
+    """Each unit's :class:`UnitSummary`. ``deviation`` ``(T, F)`` is the user's joint
+    angles minus the trainer's at the matched frames; ``progress`` ``(T,)`` how far into
+    the movement the user is; ``yaw_deg`` ``(T,)`` the person's facing relative to the
+    camera (0 facing it). Traces of the same kind and segment (3D, then 2D) share one
+    row; the first one's confidence is the row's."""
+    groups: dict[tuple[str, str], list[Trace]] = {}
+    for trace in traces:
+        groups.setdefault((trace.kind, trace.segment), []).append(trace)
+    ordered = [trace for members in groups.values() for trace in members]
+    yaw = np.radians(yaw_deg)
+    summaries = []
+    for unit in units:
+        frames = slice(unit.start, unit.end)
+        per_trace = _unit_stats(ordered, unit, progress)  # (traces, S)
+        stats, index = {}, 0
+        for key, members in groups.items():
+            stats[key] = per_trace[index : index + len(members)]
+            index += len(members)
+        summaries.append(
+            UnitSummary(
+                unit=unit,
+                stats=stats,
+                confidence={k: float(m[0].confidence[frames].mean()) for k, m in groups.items()},
+                posture_high=np.percentile(deviation[frames], 90, axis=0),
+                posture_low=np.percentile(deviation[frames], 10, axis=0),
+                facing=float(np.abs(np.cos(yaw[frames])).mean()),
+                side_on=float(np.abs(np.sin(yaw[frames])).mean()),
+                seconds=(unit.end - unit.start) / fps,
+            )
+        )
+    return summaries
+
+
+def unit_rows(
+    summaries: Sequence[UnitSummary], movement: str, movements: Sequence[str]
+) -> dict[tuple[str, str], np.ndarray]:
+    """Per (kind, segment), the ``(U, len(feature_names))`` feature rows of the units
+    ``summaries``: each unit's own evidence, the same relative to the user's other units
+    (all of ``summaries``), the other side's, every joint angle's deviation
+    (:func:`posture_features`), the 2D confidence and the camera view."""
+    if not summaries:
+        return {}
+    units = [s.unit for s in summaries]
+    keys = list(summaries[0].stats)
+    blocks = {}
+    for key in keys:
+        stacked = np.stack([s.stats[key] for s in summaries])  # (U, traces, S)
+        parts = []
+        for member in range(stacked.shape[1]):
+            stats = stacked[:, member]
+            parts += [stats, *_relative(stats, units)]
+        blocks[key] = np.concatenate(parts, axis=1)
+    context = np.array([[s.facing, s.side_on, len(units), s.seconds] for s in summaries])
+    onehot = np.tile([float(movement == m) for m in movements], (len(units), 1))
+    posture = posture_features(
+        np.stack([s.posture_high for s in summaries]),
+        np.stack([s.posture_low for s in summaries]),
+        units,
+    )
+    rows = {}
+    for key in keys:
+        # The other side's evidence, whole: a knee that travels further than its partner
+        # in the same repetition, or both caving together, shows better than the
+        # partner's mean and 90th percentile alone (docs/design-notes.md, scoring).
+        other = [k for k in keys if k[0] == key[0] and k != key]
+        partner = blocks[other[0]] if other else np.zeros_like(blocks[key])
+        confidence = np.array([[s.confidence[key]] for s in summaries])
+        rows[key] = np.concatenate(
+            [blocks[key], partner, posture, confidence, context, onehot], axis=1
+        )
+    return rows
+
+
+def posture_features(high: np.ndarray, low: np.ndarray, units: Sequence[Unit]) -> np.ndarray:
     """``(U, 4 F)`` how every joint angle differs from the trainer's in each unit: the
-    90th and 10th percentiles of ``deviation`` ``(T, F)`` (user minus trainer, degrees)
-    and the same relative to the user's other units. The whole posture tells errors from
-    look-alikes: a knee bent further in a deeper repetition is depth, not the knee
-    travelling past the toes."""
-    high = np.stack([np.percentile(deviation[u.start : u.end], 90, axis=0) for u in units])
-    low = np.stack([np.percentile(deviation[u.start : u.end], 10, axis=0) for u in units])
+    90th and 10th percentiles of the deviation (user minus trainer, degrees; ``high`` and
+    ``low`` ``(U, F)``) and the same relative to the user's other units. The whole
+    posture tells errors from look-alikes: a knee bent further in a deeper repetition is
+    depth, not the knee travelling past the toes."""
     high_vs, _ = _relative(high, units)
     low_vs, _ = _relative(low, units)
     return np.concatenate([high, low, high_vs, low_vs], axis=1)
@@ -222,55 +327,11 @@ def unit_features(
     yaw_deg: np.ndarray,
     fps: float,
 ) -> dict[tuple[str, str], np.ndarray]:
-    """Per (kind, segment) of ``traces``, the ``(U, len(feature_names))`` unit features.
-
-    Traces of the same kind and segment (3D, then 2D) share one row; the first one's
-    confidence is the row's. ``deviation`` ``(T, F)`` is the user's joint angles minus
-    the trainer's at the matched frames (:func:`posture_features`); ``progress`` ``(T,)``
-    how far into the movement the user is (any unit). ``yaw_deg`` ``(T,)``
-    is the person's facing relative to the camera (0 facing it).
-    """
-    if not units:
-        return {}
-    groups: dict[tuple[str, str], list[Trace]] = {}
-    for trace in traces:
-        groups.setdefault((trace.kind, trace.segment), []).append(trace)
-    ordered = [trace for members in groups.values() for trace in members]
-    per_unit = np.stack([_unit_stats(ordered, u, progress) for u in units])  # (U, traces, S)
-    blocks, index = {}, 0
-    for key, members in groups.items():
-        parts = []
-        for _ in members:
-            stats = per_unit[:, index]
-            parts += [stats, *_relative(stats, units)]
-            index += 1
-        blocks[key] = np.concatenate(parts, axis=1)
-    yaw = np.radians(yaw_deg)
-    context = np.array(
-        [
-            [
-                np.abs(np.cos(yaw[u.start : u.end])).mean(),
-                np.abs(np.sin(yaw[u.start : u.end])).mean(),
-                len(units),
-                (u.end - u.start) / fps,
-            ]
-            for u in units
-        ]
-    )
-    onehot = np.tile([float(movement == m) for m in movements], (len(units), 1))
-    posture = posture_features(deviation, units)
-    rows = {}
-    for key, members in groups.items():
-        # The other side's evidence, whole: a knee that travels further than its partner
-        # in the same repetition, or both caving together, shows better than the
-        # partner's mean and 90th percentile alone (docs/design-notes.md, scoring).
-        other = [k for k in groups if k[0] == key[0] and k != key]
-        partner = blocks[other[0]] if other else np.zeros_like(blocks[key])
-        confidence = np.array([[members[0].confidence[u.start : u.end].mean()] for u in units])
-        rows[key] = np.concatenate(
-            [blocks[key], partner, posture, confidence, context, onehot], axis=1
-        )
-    return rows
+    """Per (kind, segment) of ``traces``, the ``(U, len(feature_names))`` unit features
+    of a whole session: :func:`summarise_units` then :func:`unit_rows` (arguments as
+    there)."""
+    summaries = summarise_units(traces, deviation, progress, units, yaw_deg, fps)
+    return unit_rows(summaries, movement, movements)
 
 
 STRICTNESS = {  # factor on the calibrated probability threshold, minimum severity

@@ -8,7 +8,7 @@ units (repetitions, or 4-beat moves of a routine); and each unit's feature rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +16,16 @@ import numpy as np
 from scoring import feet, knee_measures, knee_net
 from scoring.alignment import Alignment
 from scoring.checks import CHECKS
-from scoring.detector import MOVE_BEATS, Trace, Unit, local_extremes, session_units, unit_features
+from scoring.detector import (
+    MOVE_BEATS,
+    Trace,
+    Unit,
+    UnitSummary,
+    local_extremes,
+    session_units,
+    summarise_units,
+    unit_rows,
+)
 from scoring.features import facing_yaw
 from scoring.matching import MatchedSession
 from scoring.observed import Landmarks
@@ -62,12 +71,18 @@ def check_traces(
     return traces
 
 
-def heel_traces(landmarks: Landmarks, fps: float, matched: np.ndarray) -> list[Trace]:
-    """Heels lifting seen in the 2D foot landmarks, as detector evidence per foot."""
+def heel_traces(
+    landmarks: Landmarks,
+    fps: float,
+    matched: np.ndarray,
+    rest: Mapping[str, float] | None = None,
+) -> list[Trace]:
+    """Heels lifting seen in the 2D foot landmarks, as detector evidence per foot;
+    ``rest``: each heel's resting height, if known from more of the session."""
     keypoints, scores = landmarks
     traces = []
     for side in ("left", "right"):
-        rise, confidence = feet.heel_rise(keypoints, scores, side, fps)
+        rise, confidence = feet.heel_rise(keypoints, scores, side, fps, (rest or {}).get(side))
         severity = rise / feet.FULL_SCALE
         high, low = local_extremes(severity[:, None], max(1, int(0.5 * fps)))
         traces.append(
@@ -163,17 +178,25 @@ def beat_trace(
 @dataclass
 class UnitEvidence:
     """The session cut into units, with each (kind, segment)'s ``(U, C)`` feature rows
-    and ``(U,)`` mean confidence (how well the camera showed that segment)."""
+    and ``(U,)`` mean confidence (how well the camera showed that segment), and each
+    unit's own :class:`~scoring.detector.UnitSummary`."""
 
     units: list[Unit]
     rows: dict[tuple[str, str], np.ndarray]
     confidence: dict[tuple[str, str], np.ndarray]
+    summaries: list[UnitSummary]
 
 
 def unit_evidence(
-    items: Sequence[CheckSignal], session: MatchedSession, population: PopulationModel | None
+    items: Sequence[CheckSignal],
+    session: MatchedSession,
+    population: PopulationModel | None,
+    earlier: Sequence[UnitSummary] = (),
 ) -> UnitEvidence:
-    """Everything the detector needs to judge each unit of the session."""
+    """Everything the detector needs to judge each unit of the session. ``earlier``: the
+    summaries of the user's units before this stretch of a session (a live session's
+    earlier repetitions), compared with as if they were part of it; rows are only made
+    for this stretch's units."""
     reference, alignment, fps = session.reference, session.alignment, session.fps
     observed = session.observed
     traces = check_traces(items, session, population)
@@ -188,7 +211,7 @@ def unit_evidence(
         network,
     )
     if observed.landmarks is not None and reference.movement == "squat":
-        traces += heel_traces(observed.landmarks, fps, alignment.matched)
+        traces += heel_traces(observed.landmarks, fps, alignment.matched, observed.heel_rest)
     if session.timed:
         confidence = observed.frame_confidence()
         traces.append(beat_trace(alignment, reference, fps, observed.beat_times, confidence))
@@ -200,19 +223,18 @@ def unit_evidence(
     # How far the user is from the start pose (degrees): the key frames are the user's
     # own deepest or highest, not the trainer's at the matched phase.
     progress = np.abs(session.features - reference.template_features[0]).sum(axis=1)
-    rows = unit_features(
-        traces,
-        session.features - trainer,
-        progress,
-        units,
-        reference.movement,
-        MOVEMENTS,
-        facing_yaw(observed.poses),
-        fps,
+    summaries = summarise_units(
+        traces, session.features - trainer, progress, units, facing_yaw(observed.poses), fps
     )
+    keys = [list(s.stats) for s in summaries[:1]]
+    context = [s for s in earlier if [list(s.stats)] == keys]  # the same checks only
+    rows = {
+        key: rows[len(context) :]
+        for key, rows in unit_rows([*context, *summaries], reference.movement, MOVEMENTS).items()
+    }
     confidence = {}
     for trace in traces:
         key = (trace.kind, trace.segment)
         if key not in confidence:
             confidence[key] = np.array([trace.confidence[u.start : u.end].mean() for u in units])
-    return UnitEvidence(units, rows, confidence)
+    return UnitEvidence(units, rows, confidence, summaries)

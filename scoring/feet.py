@@ -20,8 +20,11 @@ FULL_SCALE = 0.25  # rise / shank length of a severity-1 heel lift (25 deg plant
 CUE = "Keep your heels on the floor"
 
 
-def heel_rise(keypoints: np.ndarray, scores: np.ndarray, side: str, fps: float):
-    """``(T,)`` heel rise of one foot and ``(T,)`` its confidence.
+def heel_height(
+    keypoints: np.ndarray, scores: np.ndarray, side: str, fps: float
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(T,)`` height of one heel above its toes, in shank lengths at rest (median
+    filtered), and ``(T,)`` its confidence; ``None`` when the foot or shank is unseen.
 
     Args:
         keypoints: ``(T, 33, 2)`` MediaPipe pixels (NaN where unseen; y grows downward).
@@ -39,10 +42,23 @@ def heel_rise(keypoints: np.ndarray, scores: np.ndarray, side: str, fps: float):
     height = toe[:, 1] - heel[:, 1]
     valid = np.isfinite(height)
     if not valid.any() or not shank > 1:
-        return np.zeros(len(keypoints)), np.zeros(len(keypoints))
+        return None
     frames = np.arange(len(height))
     height = np.interp(frames, frames[valid], height[valid]) / shank
     height = median_filter(height, size=max(3, int(0.5 * fps)), mode="nearest")
-    rest = np.median(height)
     confidence = scores[:, [index["heel"], index["foot_index"]]].mean(axis=1)
-    return height - rest, confidence
+    return height, confidence
+
+
+def heel_rise(
+    keypoints: np.ndarray, scores: np.ndarray, side: str, fps: float, rest: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(T,)`` heel rise of one foot (shank lengths above its resting height) and ``(T,)``
+    its confidence; zeros for both when unseen. ``rest``: the resting height
+    (:func:`heel_height`) from a longer stretch of the same session; by default the
+    median over these frames (the feet are flat most of the time)."""
+    measured = heel_height(keypoints, scores, side, fps)
+    if measured is None:
+        return np.zeros(len(keypoints)), np.zeros(len(keypoints))
+    height, confidence = measured
+    return height - (np.median(height) if rest is None else rest), confidence

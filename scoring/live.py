@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -21,6 +22,8 @@ from pose2d import clean_keypoints
 from pose3d.keypoints import h36m_scores
 from pose3d.lifter import lift_streams
 from pose3d.sequence_json import KeypointSequence, parse_sequence
+from scoring import feet
+from scoring.detector import Unit, UnitSummary
 from scoring.live_reps import RepTracker
 from scoring.observed import Landmarks, ObservedSession
 from scoring.session import score_session
@@ -31,9 +34,12 @@ if TYPE_CHECKING:
     from scoring.reference import Reference
 
 MAX_BATCH = 120  # frames per pushed batch
-# Earlier repetitions scored with each newly finished one: the detector compares each
+# Earlier repetitions each newly finished one is compared with: the detector compares each
 # repetition with the user's others, and this bounds the cost of a long session.
 LIVE_CONTEXT_REPS = 8
+# Earlier repetitions lifted and aligned again with each new one (the alignment's and the
+# lifter's context); the others are compared through what the detector kept of them.
+STRETCH_CONTEXT_REPS = 2
 
 
 class LiveModels(NamedTuple):
@@ -70,6 +76,21 @@ def _stacked(arrays: list[np.ndarray], empty: tuple[int, ...]) -> np.ndarray:
     return np.stack(arrays) if arrays else np.zeros(empty, np.float32)
 
 
+class LiftedStretch(NamedTuple):
+    """Frames of a session as a check judged them: the phone's keypoints after the 2D
+    front end, ``(N, J, 2)`` px and ``(N, J)`` scores, lifted by the recordings model
+    ``(N, 17, 3)`` m with their H36M scores ``(N, 17)``; the first is frame ``first``
+    of the session, and those before frame ``final`` were lifted with their whole
+    future (a later check may take them as they are)."""
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    poses: np.ndarray
+    h36m: np.ndarray
+    first: int
+    final: int
+
+
 class TooFewFrames(ValueError):
     """The summary was asked for before any pose was lifted."""
 
@@ -103,6 +124,15 @@ class LiveSession:
         self.reported = 0
         self.checked_at = 0  # frames when repetitions were last looked for
         self.reps = RepTracker(self.fps)  # repetitions in the poses, found incrementally
+        # What the detector saw of each repetition judged so far (frames of the session),
+        # so a new one is compared with them without judging them again; valid up to the
+        # frame ``units_until`` (0: nothing kept, e.g. after a restore).
+        self.units: list[UnitSummary] = []
+        self.units_until = 0
+        # The heels' heights (scoring.feet.heel_height) per side over the last check's
+        # context, from its first frame: their rest is the level of the whole context.
+        self.heel_heights: tuple[int, dict[str, np.ndarray]] = (0, {})
+        self.lifted: LiftedStretch | None = None  # the last check's stretch, lifted
         self.frames_pushed = 0  # frames received, with those that gave no pose
         # What the last take_unsaved saved: frames pushed, and poses, by then.
         self.saved_frames = self.saved_poses = 0
@@ -187,6 +217,8 @@ class LiveSession:
             self.saved_poses = len(self.poses)
         self.stream.restore(state.stream)
         self.reported, self.checked_at = reported, len(self.poses)
+        # The next check judges its whole context again.
+        self.units, self.units_until, self.heel_heights, self.lifted = [], 0, (0, {}), None
         # The repetitions of the saved poses, found at once: the first ``reported`` were
         # sent, any others are sent at the next check.
         if len(state.poses):
@@ -202,7 +234,12 @@ class LiveSession:
         return np.stack([k for k, _ in chosen]), np.stack([s for _, s in chosen])
 
     def judged(
-        self, first: int, done: int, streamed: np.ndarray, streamed_scores: np.ndarray
+        self,
+        first: int,
+        done: int,
+        streamed: np.ndarray,
+        streamed_scores: np.ndarray,
+        context_first: int | None = None,
     ) -> ObservedSession:
         """What frames ``[first, done)`` are judged on: the received keypoints repaired by
         the 2D front end (:mod:`pose2d.front_end`: other people left out, left/right swaps
@@ -210,24 +247,85 @@ class LiveSession:
         ``done`` as its future context. The detector learned from that model's lifts; the
         causal stream's poses and scores (``streamed``, ``(done - first, 17, 3)`` and
         ``(done - first, 17)``, the fallback) lag and add false cues (off beat on a
-        correct dance)."""
-        recordings = self.models.recordings
-        end = min(len(self.keypoints), done + recordings.receptive_field // 2)
-        count = done - first
-        keypoints, scores = self.received(slice(first, end))
-        cleaned = clean_keypoints(keypoints, scores, self.fps, self.layout)
-        keypoints, scores = cleaned.keypoints, cleaned.scores
-        sequence = KeypointSequence(self.layout, self.fps, *self.size, keypoints, scores)
-        try:
-            poses = recordings.lift_sequence(sequence)[:count]
-            h36m = h36m_scores(scores[:count], self.layout)
-        except ValueError:  # nothing usable to lift (every joint missing)
+        correct dance). With ``context_first`` before ``first``, the heels' resting
+        height is taken over frames ``[context_first, done)`` (kept from earlier checks)."""
+        lifted = self.lift_stretch(first, done, keep=context_first is not None)
+        if lifted is None:  # nothing usable to lift (every joint missing)
+            keypoints, scores = self.received(slice(first, done))
             poses, h36m = streamed, streamed_scores
-        landmarks = (
-            Landmarks(keypoints[:count], scores[:count]) if self.layout == "mediapipe33" else None
-        )
+        else:
+            keypoints, scores, poses, h36m = (
+                lifted.keypoints,
+                lifted.scores,
+                lifted.poses,
+                lifted.h36m,
+            )
+        landmarks, heel_rest = None, None
+        if self.layout == "mediapipe33":
+            landmarks = Landmarks(keypoints, scores)
+            heel_rest = self.heel_rest(
+                landmarks, first, first if context_first is None else context_first
+            )
         beat_times = self.beats(first, done)
-        return ObservedSession(poses, self.fps, h36m, landmarks, beat_times)
+        return ObservedSession(poses, self.fps, h36m, landmarks, beat_times, heel_rest)
+
+    def lift_stretch(self, first: int, done: int, keep: bool) -> LiftedStretch | None:
+        """Frames ``[first, done)`` cleaned by the 2D front end and lifted by the
+        recordings model, with the frames received after ``done`` as future context;
+        ``None`` when nothing is usable. With ``keep``, frames the last kept stretch
+        lifted with their whole future are taken from it, only the others are cleaned
+        and lifted (with a receptive field's half, and a second for the front end,
+        before them), and this stretch is kept in turn."""
+        recordings = self.models.recordings
+        half = recordings.receptive_field // 2
+        end = min(len(self.keypoints), done + half)
+        kept = self.lifted if keep else None
+        reused = 0
+        if kept is not None and kept.first <= first < kept.final:
+            reused = min(kept.final, done) - first
+        fresh = first + reused
+        start = max(first, fresh - half - int(self.fps)) if reused else first
+        keypoints, scores = self.received(slice(start, end))
+        cleaned = clean_keypoints(keypoints, scores, self.fps, self.layout)
+        sequence = KeypointSequence(
+            self.layout, self.fps, *self.size, cleaned.keypoints, cleaned.scores
+        )
+        try:
+            poses = recordings.lift_sequence(sequence)[fresh - start : done - start]
+        except ValueError:
+            self.lifted = None
+            return None
+        new = slice(fresh - start, done - start)
+        parts = [(cleaned.keypoints[new], cleaned.scores[new], poses)]
+        if reused:
+            old = slice(first - kept.first, first - kept.first + reused)
+            parts.insert(0, (kept.keypoints[old], kept.scores[old], kept.poses[old]))
+        keypoints, scores, poses = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
+        stretch = LiftedStretch(
+            keypoints, scores, poses, h36m_scores(scores, self.layout), first,
+            max(fresh, min(done, end - half)),
+        )  # fmt: skip
+        if keep:
+            self.lifted = stretch
+        return stretch
+
+    def heel_rest(self, landmarks: Landmarks, first: int, context_first: int) -> dict | None:
+        """Each heel's resting height over frames ``[context_first, first + T)``: the
+        heights kept from earlier checks before ``first``, then those of ``landmarks``
+        (``T`` frames from ``first``), which are kept in turn. ``None`` when the stretch
+        is the whole context (its own median is the rest) or no heel was seen."""
+        kept_from, kept = self.heel_heights
+        rest, heights = {}, {}
+        for side in ("left", "right"):
+            measured = feet.heel_height(*landmarks, side, self.fps)
+            new = measured[0] if measured else np.full(len(landmarks.keypoints), np.nan)
+            earlier = kept.get(side, np.zeros(0))
+            earlier = earlier[max(0, context_first - kept_from) : max(0, first - kept_from)]
+            heights[side] = np.concatenate([earlier, new])
+            if first > context_first and np.isfinite(heights[side]).any():
+                rest[side] = float(np.nanmedian(heights[side]))
+        self.heel_heights = (context_first, heights)
+        return rest or None
 
     def routine_reps(self, frames: int) -> list[tuple[int, int]]:
         """For a routine to music with the beat times: its repetitions on the beat grid
@@ -271,11 +369,14 @@ class LiveSession:
     def finished_reps(self) -> list[dict]:
         """Cues for repetitions completed since the last call (the last rep may still grow).
 
-        The new repetitions are scored together with up to LIVE_CONTEXT_REPS earlier ones,
-        so each is judged against the user's own other repetitions too (as the detector
-        was trained) at a bounded cost, and the errors of each new one are sent. A routine
-        to music with its beat times is cut into repetitions on the beat grid and scored
-        from its start.
+        The new repetitions are judged against up to LIVE_CONTEXT_REPS earlier ones (the
+        user's own other repetitions, as the detector was trained), and the errors of each
+        new one are sent. Only the new ones and STRETCH_CONTEXT_REPS before them are lifted
+        and judged again; the others come in as what the detector kept of them
+        (:class:`~scoring.detector.UnitSummary`), so a check costs the same at every
+        point of a session and whatever the context (the first check of a resumed stream
+        judges its whole context once). A routine to music with its beat times is cut into
+        repetitions on the beat grid and scored from its start.
         """
         with self.lock:
             frames = len(self.poses)
@@ -295,19 +396,35 @@ class LiveSession:
         # A routine to music is scored from the start, as the detector learned it: a stretch
         # cut on a beat starts mid-move, and its alignment then reads the moves as early or
         # late. The cost grows with the session (docs/design-notes.md, scoring).
-        first = 0 if routine else done_reps[max(0, finished[0][0] - LIVE_CONTEXT_REPS)][0]
+        new_rep = finished[0][0]
+        context_first = 0 if routine else done_reps[max(0, new_rep - LIVE_CONTEXT_REPS)][0]
+        first, earlier = context_first, []
+        if not routine and new_rep > STRETCH_CONTEXT_REPS and self.units_until:
+            # Only the new repetitions and the one before are lifted and judged again; the
+            # others are compared through their kept summaries. Then a check's cost does
+            # not grow with the context (2 repetitions lifted instead of 9).
+            first = done_reps[new_rep - STRETCH_CONTEXT_REPS][0]
+            if self.units_until >= first:
+                earlier = [
+                    u for u in self.units if context_first <= u.unit.start and _mid(u) < first
+                ]
+            else:  # the kept summaries stop short of the stretch: judge the whole context
+                first = context_first
         done = finished[-1][1][1]  # the end of the last finished repetition
         with self.lock:
             poses = np.stack(self.poses[first:done])
             scores = np.stack(self.scores[first:done])
-        observed = self.judged(first, done, poses, scores)
-        report = score_session(
+        observed = self.judged(first, done, poses, scores, context_first)
+        judged = score_session(
             observed,
             self.reference,
             strictness=self.strictness,
             population=self.models.population,
             include_ghost=False,
-        ).to_dict()
+            earlier_units=[_shifted(u, -first) for u in earlier],
+        )
+        self.keep_units(judged.unit_summaries, first, done)
+        report = judged.to_dict()
         offset = first / self.fps  # session time of the scored stretch's start
         errors = [
             {
@@ -332,6 +449,14 @@ class LiveSession:
             self.reported = number + 1
         return messages
 
+    def keep_units(self, summaries: list[UnitSummary], first: int, done: int) -> None:
+        """Keep the detector's ``summaries`` of the units of frames ``[first, done)``
+        (their frames counted from ``first``) in place of any kept for those frames, and
+        only as many as the next checks compare with."""
+        kept = [u for u in self.units if _mid(u) < first]
+        self.units = (kept + [_shifted(u, first) for u in summaries])[-2 * LIVE_CONTEXT_REPS :]
+        self.units_until = done
+
     def summary(self) -> LiveSummary:
         """The whole session's report and the poses it judged; TooFewFrames before any
         pose was lifted."""
@@ -350,6 +475,17 @@ class LiveSession:
             include_ghost=False,
         )
         return LiveSummary(report.to_dict(), observed.poses)
+
+
+def _mid(summary: UnitSummary) -> float:
+    """The middle frame of a summarised unit."""
+    return (summary.unit.start + summary.unit.end) / 2
+
+
+def _shifted(summary: UnitSummary, frames: int) -> UnitSummary:
+    """``summary`` with its unit moved by ``frames``."""
+    unit = summary.unit
+    return replace(summary, unit=Unit(unit.start + frames, unit.end + frames, unit.part))
 
 
 def push_together(

@@ -8,7 +8,7 @@ thing, checked once when it is made.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
@@ -50,6 +50,9 @@ class ObservedSession:
         landmarks: The MediaPipe-33 landmarks of the same ``T`` frames, when the phone
             sent them.
         beat_times: The music's beats on the user's timeline (s), for routines.
+        heel_rest: Per side (``"left"``, ``"right"``), the heel's resting height
+            (:func:`scoring.feet.heel_height`) when these frames are a stretch of a
+            longer session (live) that shows it better; else each heel's median here.
     """
 
     poses: np.ndarray
@@ -57,6 +60,7 @@ class ObservedSession:
     scores: np.ndarray | None = None
     landmarks: Landmarks | None = None
     beat_times: Sequence[float] | None = None
+    heel_rest: Mapping[str, float] | None = None
 
     def __post_init__(self) -> None:
         if not (np.isfinite(self.fps) and self.fps > 0):

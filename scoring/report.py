@@ -62,7 +62,9 @@ class SessionReport:
 
     ``detector_probabilities`` (per error kind the learned detector judged, its ``(U,)``
     probabilities over the units it looked at) is for monitoring
-    (:mod:`scoring.session_stats`): it is not part of the report's JSON.
+    (:mod:`scoring.session_stats`), ``unit_summaries`` (what the detector saw of each unit,
+    :class:`scoring.detector.UnitSummary`) for a live session to compare its next
+    repetitions with: neither is part of the report's JSON.
     """
 
     score: float
@@ -76,6 +78,7 @@ class SessionReport:
     duration_s: float = 0.0
     ghost_poses: np.ndarray | None = None
     detector_probabilities: dict[str, np.ndarray] = field(default_factory=dict)
+    unit_summaries: list = field(default_factory=list)
 
     def to_dict(self, include_ghost: bool = False) -> dict:
         """JSON-ready dict (numbers rounded; ghost poses in mm-rounded metres if asked)."""

@@ -20,6 +20,7 @@ Steps (:func:`score_session`):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -37,7 +38,7 @@ from scoring.checks import (
     Check,
     squat_depth,
 )
-from scoring.detector import STAT_NAMES, FormErrorDetector
+from scoring.detector import STAT_NAMES, FormErrorDetector, UnitSummary
 from scoring.evidence import KNEE_MEASURES, UnitEvidence, unit_evidence
 from scoring.features import SEGMENT_FEATURES, SEGMENT_JOINTS, retarget
 from scoring.matching import MatchedSession, match_session
@@ -135,6 +136,7 @@ class Findings:
         unseen: ``(kind, segment)`` checks the camera could not judge.
         probabilities: Per error kind the learned detector judged, its ``(U,)``
             probabilities of the error, one per unit of each segment it looked at.
+        unit_summaries: What the detector saw of each unit (on its own).
     """
 
     events: list[ErrorEvent] = field(default_factory=list)
@@ -146,6 +148,7 @@ class Findings:
     unjudged: set[str] = field(default_factory=set)
     unseen: set[tuple[str, str]] = field(default_factory=set)
     probabilities: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    unit_summaries: list[UnitSummary] = field(default_factory=list)
 
     def segment_scores(self) -> dict[str, float]:
         """0-100 per segment the camera could judge (100: no check found anything)."""
@@ -320,7 +323,8 @@ def judge_heels(matched: MatchedSession, judge: Judge, findings: Findings) -> No
     threshold = max(judge.limits.min_severity, HEEL_MIN_SEVERITY) * scales.severity
     min_confidence = MIN_CONFIDENCE * scales.confidence
     for side in ("left", "right"):
-        rise, confidence = feet.heel_rise(*observed.landmarks, side, observed.fps)
+        rest = (observed.heel_rest or {}).get(side)
+        rise, confidence = feet.heel_rise(*observed.landmarks, side, observed.fps, rest)
         severity = rise / feet.FULL_SCALE
         for run in _runs(matched.alignment.matched & (severity > threshold), observed.fps):
             _add_event(
@@ -367,12 +371,18 @@ def judge_beat(matched: MatchedSession, judge: Judge, findings: Findings) -> Non
 
 
 def judge_by_detector(
-    items: list[CheckSignal], matched: MatchedSession, judge: Judge, findings: Findings
+    items: list[CheckSignal],
+    matched: MatchedSession,
+    judge: Judge,
+    findings: Findings,
+    earlier: Sequence[UnitSummary] = (),
 ) -> None:
     """Events of the learned detector: one per flagged unit (repetition or move) of each
     (kind, segment) it decides that the camera could judge; a note where it flags a unit
-    it saw poorly."""
-    evidence = unit_evidence(items, matched, judge.population)
+    it saw poorly. Each unit is compared with the others and with ``earlier`` (the
+    summaries of units before this stretch of the session)."""
+    evidence = unit_evidence(items, matched, judge.population, earlier)
+    findings.unit_summaries = evidence.summaries
     cues = {(c.kind, c.segment): c.cue for c in ALL_CHECKS} | {
         ("heels_lifting", side): feet.CUE for side in ("left_leg", "right_leg")
     }
@@ -576,6 +586,7 @@ def score_session(
     population: PopulationModel | None = None,
     model_version: str = "",
     include_ghost: bool = True,
+    earlier_units: Sequence[UnitSummary] = (),
 ) -> SessionReport:
     """Score the user's ``observed`` session against the trainer's ``reference``.
 
@@ -585,6 +596,9 @@ def score_session(
             uses fixed floors and the rules only.
         model_version: The lifter's version, carried into the report.
         include_ghost: Whether the report carries the corrected ``(T, 17, 3)`` motion.
+        earlier_units: When ``observed`` is a stretch of a longer session (live), the
+            detector's summaries of the units before it (a previous report's
+            ``unit_summaries``): each unit is compared with those too.
     """
     matched = match_session(observed, reference)
     judge = make_judge(strictness, population, matched)
@@ -607,7 +621,7 @@ def score_session(
         reconcile_arm_events(findings.events), matched.reps, observed.fps
     )
     if judge.learned:  # judged per unit (repetition or move) already
-        judge_by_detector(items, matched, judge, findings)
+        judge_by_detector(items, matched, judge, findings, earlier_units)
     findings.events = spare_deep_squats(findings.events, matched)
     count_cues(findings, observed.fps, len(observed.poses))
     return _report(matched, judge, findings, model_version, include_ghost)
@@ -681,4 +695,5 @@ def _report(
         detector_probabilities={
             kind: np.concatenate(parts) for kind, parts in findings.probabilities.items()
         },
+        unit_summaries=findings.unit_summaries,
     )

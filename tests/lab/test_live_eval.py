@@ -59,3 +59,48 @@ def test_a_dance_streamed_with_its_beats_is_judged_on_the_beat(population):
     calls = [e for e in events if e.kind == "off_beat"]
     assert calls and all(e.detail == "late" for e in calls)
     assert all(any(e.start_s < b and a < e.end_s for a, b in spans) for e in calls)
+
+
+def test_each_check_judges_the_new_repetition_against_the_kept_earlier_ones(
+    population, monkeypatch
+):
+    """After the first repetitions a check lifts and judges only the newly finished one
+    and the STRETCH_CONTEXT_REPS before it (not its 8 predecessors), and compares it with
+    what the detector kept of the earlier ones: its cost stays flat, and the cues still
+    land."""
+    import scoring.live
+
+    stretches = []
+    judge = scoring.live.score_session
+
+    def recording(observed, reference, **options):
+        stretches.append((len(observed.poses), len(options.get("earlier_units", ()))))
+        return judge(observed, reference, **options)
+
+    monkeypatch.setattr(scoring.live, "score_session", recording)
+    cleaned = []  # frames put through the 2D front end (and lifted) per check
+    clean = scoring.live.clean_keypoints
+
+    def counting(keypoints, *args, **options):
+        cleaned.append(len(keypoints))
+        return clean(keypoints, *args, **options)
+
+    monkeypatch.setattr(scoring.live, "clean_keypoints", counting)
+    request = ClipRequest(
+        seed=4, movement="arm_raise", num_reps=10, tempo=1.0,
+        errors=[ErrorPlan("arms_not_raised", 1.0, "both", 6, 7)],
+    )  # fmt: skip
+    clip = generate_clip(request)
+    events, _ = replay_live(clip, 0, live_models(population), {}, "intermediate")
+    rep_frames = clip.num_frames / 10
+    late = stretches[3:]
+    bound = (scoring.live.STRETCH_CONTEXT_REPS + 1.6) * rep_frames
+    assert scoring.live.STRETCH_CONTEXT_REPS < 4 and late
+    assert max(frames for frames, _ in late) < bound
+    # Frames lifted with their whole future by the last check are not lifted again: the
+    # new repetition, with a receptive field's half and a second of front-end context.
+    assert max(cleaned[3:]) < 1.6 * rep_frames + 40 + clip.fps + 40
+    assert max(earlier for _, earlier in late) >= 5  # earlier repetitions, kept
+    spans = [(lb.start_frame / clip.fps, lb.end_frame / clip.fps) for lb in clip.errors]
+    arms = [e for e in events if e.kind == "arms_not_raised"]
+    assert arms and all(any(e.start_s < b and a < e.end_s for a, b in spans) for e in arms)

@@ -59,3 +59,40 @@ def test_bad_joint_values_are_located():
     data["frames"] = [[[None, None, 0] for _ in range(33)]]
     with pytest.raises(SequenceFormatError, match="every joint"):
         parse_sequence(data)
+
+
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        (True, "frames[1][5][0]"),  # a bool is not a number
+        ("12.5", "frames[1][5][0]"),  # nor is a numeric string
+        (float("nan"), "frames[1][5][0]"),  # Python's JSON accepts NaN and Infinity
+        (float("inf"), "frames[1][5][0]"),
+        (10**400, "frames[1][5][0]"),
+        ([1.0], "frames[1][5][0]"),
+    ],
+)
+def test_every_value_is_checked_and_named(value, field):
+    data = _sequence()
+    data["frames"][1][5] = [value, 200.0, 0.9]
+    with pytest.raises(SequenceFormatError) as info:
+        parse_sequence(data)
+    assert info.value.field == field
+    data = _sequence()
+    data["frames"][1][5] = [100.0, 200.0, None]  # a score is never null
+    with pytest.raises(SequenceFormatError, match=r"frames\[1\]\[5\]\[2\]"):
+        parse_sequence(data)
+    data = _sequence()
+    data["frames"][2] = data["frames"][2][:-1]
+    with pytest.raises(SequenceFormatError, match="33 joints"):
+        parse_sequence(data)
+
+
+def test_integers_and_nulls_parse_as_their_numbers():
+    data = _sequence()
+    data["frames"][0][3] = [540, 960, 1]
+    data["frames"][2][8] = [None, None, 0]
+    parsed = parse_sequence(data)
+    assert parsed.keypoints[0, 3].tolist() == [540.0, 960.0] and parsed.scores[0, 3] == 1.0
+    assert np.isnan(parsed.keypoints[2, 8]).all() and parsed.scores[2, 8] == 0.0
+    assert np.isfinite(parsed.keypoints[1]).all()
