@@ -6,7 +6,8 @@
 # epochs on the v2 mixture, so more training alone is ruled out). Both are evaluated on
 # the held-out real people and the synthetic test split. Needs the data of
 # scripts/train_real.sh. About 35 min on the 2-core CPU (the two runs side by side,
-# one thread each). Run from the repository root. Results: docs/real-motion/ and README.
+# one thread each), plus ~25 min for the scoring measures. Run from the repository root.
+# Results: docs/real-motion/ and README.
 set -euo pipefail
 COACH=${COACH:-.venv/bin/coach}
 DATA=${DATA:-data}
@@ -22,14 +23,19 @@ FILMING=(--camera-coverage anywhere --noise-profile mediapipe-real --partial-fra
     --output "$DATA/shards-real-extra" --cameras-per-clip 4 --num-shards 8 --seed 1 \
     "${FILMING[@]}" --direct_running_mode multi_processing --direct_num_workers 2
 
-common=(--shards "$DATA/shards-real" --init-from pose3d/models/offline.pt --no-causal
+# The bundled recordings lifter (offline81-v2) as committed when this study ran.
+V2_COMMIT=73b5ff9
+mkdir -p "$RUNS/v2"
+git show "$V2_COMMIT:pose3d/models/offline.pt" > "$RUNS/v2/offline81-v2.pt"
+
+common=(--shards "$DATA/shards-real" --init-from "$RUNS/v2/offline81-v2.pt" --no-causal
   --filter-widths 3,3,3,3 --channels 256 --epochs 4 --samples-per-epoch 250000 --lr 3e-4
   --lr-decay 0.92 --seed 0 --threads 1 --resume)
 $COACH train "${common[@]}" --extra-shards "$DATA/shards-proc" --extra-shards "$DATA/shards" \
   --source-shares 0.4,0.3,0.3 --out "$RUNS/ft-control" --version ft-control &
 $COACH train "${common[@]}" --extra-shards "$DATA/shards-real-extra" \
   --extra-shards "$DATA/shards-proc" --extra-shards "$DATA/shards" \
-  --source-shares 0.25,0.15,0.3,0.3 --out "$RUNS/ft-realbodies" --version ft-realbodies &
+  --source-shares 0.25,0.15,0.3,0.3 --out "$RUNS/ft-realbodies" --version offline81-v3 &
 wait
 for model in ft-control ft-realbodies; do
   $COACH evaluate --checkpoint "$RUNS/$model/best.pt" --shards "$DATA/shards-real" \
@@ -37,3 +43,12 @@ for model in ft-control ft-realbodies; do
   $COACH evaluate --checkpoint "$RUNS/$model/best.pt" --shards "$DATA/shards" \
     --out "$RUNS/eval/$model/synthetic"
 done
+
+# The scoring on the candidate: the detector learned from offline81-v2's output, so
+# bundle the candidate for a moment, measure, and put v2 back (not bundled: see README).
+$COACH bundle --checkpoint "$RUNS/ft-realbodies/best.pt" --offline \
+  --report "$RUNS/eval/ft-realbodies/real-people" \
+  --extra-report "$RUNS/eval/ft-realbodies/synthetic" --command scripts/real_bodies_study.sh
+$COACH evaluate-scoring --clips "$DATA/heldout" --out "$RUNS/scoring-eval-v3" --live
+$COACH evaluate-scoring-real --root "$DATA/mocap" --out "$RUNS/real-scoring-v3"
+git checkout -- pose3d/models
