@@ -1,3 +1,4 @@
+import pytest
 import typer.main
 from typer.testing import CliRunner
 
@@ -29,6 +30,7 @@ def test_unknown_command_fails():
     assert runner.invoke(app, ["no-such-command"]).exit_code != 0
 
 
+@pytest.mark.slow  # over 3 s: the fast tier stays under 2 min
 def test_training_the_detector_needs_validation_clips(tmp_path):
     result = runner.invoke(app, ["fit-scoring", "--training", str(tmp_path), "--sessions", "6"])
     assert result.exit_code != 0

@@ -44,6 +44,7 @@ def test_a_mirrored_session_swaps_the_knees_and_mirrors_back():
     np.testing.assert_array_equal(back_targets, targets)
 
 
+@pytest.mark.slow  # over 3 s: the fast tier stays under 2 min
 def test_training_learns_caving_knees_from_the_landmarks(tmp_path):
     # Gross caving on the left knee in half the clips: a few epochs must lower the loss
     # and rank the caving frames of clips it did not train on above the others.
