@@ -6,7 +6,7 @@
 # epochs on the v2 mixture, so more training alone is ruled out). Both are evaluated on
 # the held-out real people and the synthetic test split. Needs the data of
 # scripts/train_real.sh. About 35 min on the 2-core CPU (the two runs side by side,
-# one thread each), plus ~25 min for the scoring measures. Run from the repository root.
+# one thread each), ~25 min for the scoring measures, ~20 min for the live model. Run from the repository root.
 # Results: docs/real-motion/ and README.
 set -euo pipefail
 COACH=${COACH:-.venv/bin/coach}
@@ -23,10 +23,11 @@ FILMING=(--camera-coverage anywhere --noise-profile mediapipe-real --partial-fra
     --output "$DATA/shards-real-extra" --cameras-per-clip 4 --num-shards 8 --seed 1 \
     "${FILMING[@]}" --direct_running_mode multi_processing --direct_num_workers 2
 
-# The bundled recordings lifter (offline81-v2) as committed when this study ran.
+# The v2 lifters as committed when this study ran.
 V2_COMMIT=73b5ff9
 mkdir -p "$RUNS/v2"
 git show "$V2_COMMIT:pose3d/models/offline.pt" > "$RUNS/v2/offline81-v2.pt"
+git show "$V2_COMMIT:pose3d/models/default.pt" > "$RUNS/v2/causal81-v2.pt"
 
 common=(--shards "$DATA/shards-real" --init-from "$RUNS/v2/offline81-v2.pt" --no-causal
   --filter-widths 3,3,3,3 --channels 256 --epochs 4 --samples-per-epoch 250000 --lr 3e-4
@@ -52,3 +53,19 @@ $COACH bundle --checkpoint "$RUNS/ft-realbodies/best.pt" --offline \
 $COACH evaluate-scoring --clips "$DATA/heldout" --out "$RUNS/scoring-eval-v3" --live
 $COACH evaluate-scoring-real --root "$DATA/mocap" --out "$RUNS/real-scoring-v3"
 git checkout -- pose3d/models
+
+# The live model the same way, bundled as causal81-v3 (its live cues: evaluate-scoring
+# --live above, run again after this bundle).
+$COACH train --shards "$DATA/shards-real" --init-from "$RUNS/v2/causal81-v2.pt" --causal \
+  --filter-widths 3,3,3,3 --channels 256 --epochs 4 --samples-per-epoch 250000 --lr 3e-4 \
+  --lr-decay 0.92 --seed 0 --threads 2 --resume --extra-shards "$DATA/shards-real-extra" \
+  --extra-shards "$DATA/shards-proc" --extra-shards "$DATA/shards" \
+  --source-shares 0.25,0.15,0.3,0.3 --out "$RUNS/causal81-v3" --version causal81-v3
+$COACH evaluate --checkpoint "$RUNS/causal81-v3/best.pt" --shards "$DATA/shards-real" \
+  --out "$RUNS/eval/causal81-v3/real-people"
+$COACH evaluate --checkpoint "$RUNS/causal81-v3/best.pt" --shards "$DATA/shards" \
+  --out "$RUNS/eval/causal81-v3/synthetic"
+$COACH bundle --checkpoint "$RUNS/causal81-v3/best.pt" \
+  --report "$RUNS/eval/causal81-v3/real-people" \
+  --extra-report "$RUNS/eval/causal81-v3/synthetic" --command scripts/real_bodies_study.sh
+$COACH evaluate-scoring --clips "$DATA/heldout" --out docs/scoring-eval --live
