@@ -210,7 +210,7 @@ def unit_evidence(
         alignment.matched,
         network,
     )
-    if observed.landmarks is not None and reference.movement == "squat":
+    if observed.landmarks is not None and reference.movement in feet.MOVEMENTS:
         traces += heel_traces(observed.landmarks, fps, alignment.matched, observed.heel_rest)
     if session.timed:
         confidence = observed.frame_confidence()
@@ -232,9 +232,8 @@ def unit_evidence(
         key: rows[len(context) :]
         for key, rows in unit_rows([*context, *summaries], reference.movement, MOVEMENTS).items()
     }
-    confidence = {}
-    for trace in traces:
-        key = (trace.kind, trace.segment)
-        if key not in confidence:
-            confidence[key] = np.array([trace.confidence[u.start : u.end].mean() for u in units])
+    confidence = {  # per unit, the first trace's of each (kind, segment), as its row's
+        (t.kind, t.segment): np.array([s.confidence[(t.kind, t.segment)] for s in summaries])
+        for t in traces
+    }
     return UnitEvidence(units, rows, confidence, summaries)

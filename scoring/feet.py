@@ -18,6 +18,7 @@ from pose3d.skeleton import MEDIAPIPE33
 
 FULL_SCALE = 0.25  # rise / shank length of a severity-1 heel lift (25 deg plantar flexion)
 CUE = "Keep your heels on the floor"
+MOVEMENTS = frozenset({"squat"})  # the movements whose heels are judged
 
 
 def heel_height(

@@ -79,14 +79,13 @@ def _stacked(arrays: list[np.ndarray], empty: tuple[int, ...]) -> np.ndarray:
 class LiftedStretch(NamedTuple):
     """Frames of a session as a check judged them: the phone's keypoints after the 2D
     front end, ``(N, J, 2)`` px and ``(N, J)`` scores, lifted by the recordings model
-    ``(N, 17, 3)`` m with their H36M scores ``(N, 17)``; the first is frame ``first``
-    of the session, and those before frame ``final`` were lifted with their whole
-    future (a later check may take them as they are)."""
+    ``(N, 17, 3)`` m; the first is frame ``first`` of the session, and those before
+    frame ``final`` were lifted with their whole future (a later check may take them as
+    they are)."""
 
     keypoints: np.ndarray
     scores: np.ndarray
     poses: np.ndarray
-    h36m: np.ndarray
     first: int
     final: int
 
@@ -254,18 +253,15 @@ class LiveSession:
             keypoints, scores = self.received(slice(first, done))
             poses, h36m = streamed, streamed_scores
         else:
-            keypoints, scores, poses, h36m = (
-                lifted.keypoints,
-                lifted.scores,
-                lifted.poses,
-                lifted.h36m,
-            )
+            keypoints, scores, poses = lifted.keypoints, lifted.scores, lifted.poses
+            h36m = h36m_scores(scores, self.layout)
         landmarks, heel_rest = None, None
         if self.layout == "mediapipe33":
             landmarks = Landmarks(keypoints, scores)
-            heel_rest = self.heel_rest(
-                landmarks, first, first if context_first is None else context_first
-            )
+            if self.reference is not None and self.reference.movement in feet.MOVEMENTS:
+                heel_rest = self.heel_rest(
+                    landmarks, first, first if context_first is None else context_first
+                )
         beat_times = self.beats(first, done)
         return ObservedSession(poses, self.fps, h36m, landmarks, beat_times, heel_rest)
 
@@ -301,10 +297,7 @@ class LiveSession:
             old = slice(first - kept.first, first - kept.first + reused)
             parts.insert(0, (kept.keypoints[old], kept.scores[old], kept.poses[old]))
         keypoints, scores, poses = (np.concatenate(arrays) for arrays in zip(*parts, strict=True))
-        stretch = LiftedStretch(
-            keypoints, scores, poses, h36m_scores(scores, self.layout), first,
-            max(fresh, min(done, end - half)),
-        )  # fmt: skip
+        stretch = LiftedStretch(keypoints, scores, poses, first, max(fresh, min(done, end - half)))
         if keep:
             self.lifted = stretch
         return stretch
@@ -400,9 +393,9 @@ class LiveSession:
         context_first = 0 if routine else done_reps[max(0, new_rep - LIVE_CONTEXT_REPS)][0]
         first, earlier = context_first, []
         if not routine and new_rep > STRETCH_CONTEXT_REPS and self.units_until:
-            # Only the new repetitions and the one before are lifted and judged again; the
-            # others are compared through their kept summaries. Then a check's cost does
-            # not grow with the context (2 repetitions lifted instead of 9).
+            # Only the new repetitions and STRETCH_CONTEXT_REPS before them are lifted and
+            # judged again; the others are compared through their kept summaries. Then a
+            # check's cost does not grow with the context (3 repetitions instead of 9).
             first = done_reps[new_rep - STRETCH_CONTEXT_REPS][0]
             if self.units_until >= first:
                 earlier = [

@@ -611,7 +611,7 @@ def score_session(
     judge_by_rules(items, matched, judge, findings)
     if (
         observed.landmarks is not None
-        and reference.movement == "squat"
+        and reference.movement in feet.MOVEMENTS
         and "heels_lifting" not in judge.learned
     ):
         judge_heels(matched, judge, findings)

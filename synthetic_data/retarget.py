@@ -21,7 +21,6 @@ from synthetic_data.body import (
     BODY_PARENTS,
     BodyParams,
     J,
-    positions_from_offsets,
     rest_offsets,
 )
 from synthetic_data.clip import Clip
@@ -59,9 +58,8 @@ def retarget(clip: Clip, body: BodyParams, clip_id: str) -> Clip:
     lengths; the floor is put at the lowest joint. The body's ``body_id`` is kept from
     ``body`` (callers choose it: splits are by body), its ``extra`` records the source.
     """
-    offsets = rest_offsets(body)  # (28, 3) metres
-    leg = _leg_length(positions_from_offsets(offsets))
-    return _with_lengths(clip, np.linalg.norm(offsets, axis=1), leg, body, clip_id)
+    lengths = np.linalg.norm(rest_offsets(body), axis=1)  # (28,) metres
+    return _with_lengths(clip, lengths, body, clip_id)
 
 
 def retarget_to_skeleton(clip: Clip, lengths: np.ndarray, clip_id: str, donor: str) -> Clip:
@@ -70,7 +68,7 @@ def retarget_to_skeleton(clip: Clip, lengths: np.ndarray, clip_id: str, donor: s
     shoulder width, limb ratios) that the sampled bodies do not cover; the performer's
     ``body_id`` is kept, so the split stays the performer's."""
     body = replace(clip.body, extra={**clip.body.extra, "skeleton_of": donor})
-    return _with_lengths(clip, lengths, _leg_length_from(lengths), body, clip_id)
+    return _with_lengths(clip, lengths, body, clip_id)
 
 
 def _leg_length_from(lengths: np.ndarray) -> float:
@@ -79,14 +77,12 @@ def _leg_length_from(lengths: np.ndarray) -> float:
     return float(np.mean(legs))
 
 
-def _with_lengths(
-    clip: Clip, lengths: np.ndarray, leg: float, body: BodyParams, clip_id: str
-) -> Clip:
+def _with_lengths(clip: Clip, lengths: np.ndarray, body: BodyParams, clip_id: str) -> Clip:
     """``clip`` with every bone at ``lengths[joint]`` (m) along its source direction per
-    frame; the pelvis path scaled by ``leg`` over the source's leg length."""
+    frame; the pelvis path scaled by the new legs' length over the source's."""
     source = clip.joints.astype(np.float64)
     target = np.zeros_like(source)
-    scale = leg / max(_leg_length(source), 1e-6)
+    scale = _leg_length_from(lengths) / max(_leg_length(source), 1e-6)
     root = J["pelvis"]
     start = source[0, root] * [1.0, 0.0, 1.0]  # keep where the take starts on the floor
     target[:, root] = start + (source[:, root] - start) * scale
@@ -157,11 +153,15 @@ def variants(clip: Clip, rng: np.random.Generator, count: int, fps: float = 30.0
     for number in range(count):
         name = f"{clip.clip_id}-v{number}"
         body = BodyParams.sample(rng, body_id=subject)
-        moved = retarget(clip, body, name)
-        if rng.random() < 0.5:
-            moved = mirror(moved, name)
-        out.append(resample(moved, fps, tempo=float(rng.uniform(0.8, 1.25)), clip_id=name))
+        out.append(_mirrored_and_paced(retarget(clip, body, name), rng, fps))
     return out
+
+
+def _mirrored_and_paced(clip: Clip, rng: np.random.Generator, fps: float) -> Clip:
+    """``clip`` mirrored half the time, at a tempo of 0.8-1.25x, resampled to ``fps``."""
+    if rng.random() < 0.5:
+        clip = mirror(clip, clip.clip_id)
+    return resample(clip, fps, tempo=float(rng.uniform(0.8, 1.25)))
 
 
 def donor_variants(
@@ -181,8 +181,7 @@ def donor_variants(
     for number in range(count if others else 0):
         name = f"{clip.clip_id}-d{number}"
         donor = others[int(rng.integers(len(others)))]
-        moved = retarget_to_skeleton(clip, donors[donor], name, donor)
-        if rng.random() < 0.5:
-            moved = mirror(moved, name)
-        out.append(resample(moved, fps, tempo=float(rng.uniform(0.8, 1.25)), clip_id=name))
+        out.append(
+            _mirrored_and_paced(retarget_to_skeleton(clip, donors[donor], name, donor), rng, fps)
+        )
     return out
