@@ -22,7 +22,7 @@ from tqdm import tqdm
 from pose3d.archive import atomic_write
 from pose3d.shards import stable_hash
 from synthetic_data.clip import CLIP_SUFFIX, clip_bytes
-from synthetic_data.mocap import iter_takes, load_manifest
+from synthetic_data.mocap import check_splits, iter_takes, load_manifest
 from synthetic_data.retarget import bone_lengths, donor_variants, resample, variants
 
 MIN_SECONDS = 1.0  # shorter takes hold no motion worth a window
@@ -39,7 +39,9 @@ def make_real_clips(
     donor_count: int = 0,
     keep_real: bool = False,
 ) -> dict:
-    """Write the clips of ``splits`` into ``out``; returns (and writes) a summary."""
+    """Write the clips of ``splits`` into ``out``; returns (and writes) a summary.
+    ValueError naming an unknown split, before anything is written."""
+    check_splits(splits)
     out.mkdir(parents=True, exist_ok=True)
     takes = load_manifest(manifest)
     counts, dead = Counter(), []

@@ -262,6 +262,15 @@ def read_take(root: str | Path, take: MocapTake) -> Clip:
     return clip_from_take(take, lambda path: (root / path).read_bytes())
 
 
+def check_splits(splits: Iterable[str]) -> set[str]:
+    """``splits`` as a set; ValueError naming any that is not one of SPLITS."""
+    wanted = set(splits)
+    unknown = wanted - set(SPLITS)
+    if unknown:
+        raise ValueError(f"unknown splits {sorted(unknown)}; expected {SPLITS}")
+    return wanted
+
+
 def iter_takes(
     root: str | Path,
     manifest: str | Path | Iterable[MocapTake],
@@ -272,10 +281,7 @@ def iter_takes(
     ``None``), or ``(take, exception)`` when it cannot be read, so that callers can
     dead-letter failures and carry on."""
     takes = load_manifest(manifest) if isinstance(manifest, str | Path) else list(manifest)
-    wanted_splits = set(splits)
-    unknown = wanted_splits - set(SPLITS)
-    if unknown:
-        raise ValueError(f"unknown splits {sorted(unknown)}; expected {SPLITS}")
+    wanted_splits = check_splits(splits)
     wanted_sources = None if sources is None else set(sources)
     for take in takes:
         if take.split not in wanted_splits:

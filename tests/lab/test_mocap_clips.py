@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from lab.mocap_clips import make_real_clips
 from synthetic_data.bvh import write_bvh
 from synthetic_data.clip import read_clip
@@ -51,3 +53,10 @@ def test_takes_become_clips_in_their_subjects_split(tmp_path):
     assert all(c.fps == 30.0 for c in clips)
     dead = [json.loads(line) for line in (out / "dead_letters.jsonl").read_text().splitlines()]
     assert [d["stage"] for d in dead] == ["length"] and summary["dead_letters"] == 1
+
+
+def test_an_unknown_split_is_refused_before_anything_is_written(tmp_path):
+    out = tmp_path / "clips"
+    with pytest.raises(ValueError, match=r"unknown splits \['tset'\]"):
+        make_real_clips(tmp_path, tmp_path / "MANIFEST.tsv", out, splits=("train", "tset"))
+    assert not out.exists()
