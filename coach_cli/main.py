@@ -286,6 +286,9 @@ def evaluate(
         list[Path] | None, typer.Option(help="BVH files to film and evaluate on.", exists=True)
     ] = None,
     cameras: Annotated[int, typer.Option(min=1, help="Cameras per BVH clip.")] = 4,
+    flip_test: Annotated[
+        bool, typer.Option(help="Also report each model averaged with its mirrored input's lift.")
+    ] = False,
     track: Track = True,
 ) -> None:
     """MPJPE, P-MPJPE, N-MPJPE, MPJVE with breakdowns, against baselines; writes a report."""
@@ -295,12 +298,14 @@ def evaluate(
 
     if shards is None and not bvh:
         raise typer.BadParameter("give --shards and/or --bvh")
-    params = {"split": split, "cameras": cameras, "baselines": baseline or []}
+    params = {"split": split, "cameras": cameras, "baselines": baseline or [], "flip": flip_test}
     data = fingerprints(
         {"checkpoint": checkpoint, "shards": shards, "bvh": bvh or [], "baselines": baseline or []}
     )
     with tracked_run("coach-evaluate", f"evaluate {checkpoint}", params, data, track) as tracker:
-        report = run_evaluation(checkpoint, out, shards, baseline or [], split, bvh or [], cameras)
+        report = run_evaluation(
+            checkpoint, out, shards, baseline or [], split, bvh or [], cameras, flip_test
+        )
         tracker.log_metrics(lifter_report_figures(out / "metrics.json"))
         tracker.log_artifact(out, "report")
     typer.echo(f"wrote {report}")

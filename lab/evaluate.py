@@ -45,8 +45,10 @@ def run_evaluation(
     split: str,
     bvh: list[Path],
     cameras: int,
+    flip_test: bool = False,
 ) -> Path:
-    """Evaluate ``checkpoint`` and baselines on shards and/or filmed BVH; write a report."""
+    """Evaluate ``checkpoint`` and baselines on shards and/or filmed BVH; write a report.
+    With ``flip_test`` each model is also reported with test-time flip averaging."""
     records: list[SequenceRecord] = []
     notes = []
     if shards is not None:
@@ -59,7 +61,12 @@ def run_evaluation(
         raise ValueError("nothing to evaluate on")
     summaries = {}
     for path in [checkpoint, *baselines]:
-        summaries[_label(path)] = summarise(evaluate_model(load_checkpoint(path).model, records))
+        loaded = load_checkpoint(path)
+        summaries[_label(path)] = summarise(evaluate_model(loaded.model, records))
+        if flip_test:
+            layouts = (loaded.metadata.input_layout, loaded.metadata.output_layout)
+            results = evaluate_model(loaded.model, records, flip=layouts)
+            summaries[f"{_label(path)} + test-time flip"] = summarise(results)
     training = load_split(shards, "train") if shards is not None else []
     if training:  # an evaluation-only shard folder has no training poses to average
         mean_pose = mean_training_pose(training)

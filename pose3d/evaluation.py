@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pose3d.lifter import lift_normalised
+from pose3d.lifter import lift_flip_averaged, lift_normalised
 from pose3d.metrics import mpjpe, mpjve, n_mpjpe, p_mpjpe, per_joint_error
 from pose3d.model import TemporalModel
 from pose3d.shards import SequenceRecord
@@ -92,10 +92,16 @@ def score_sequence(record: SequenceRecord, predicted: np.ndarray) -> SequenceRes
     )
 
 
-def evaluate_model(model: TemporalModel, records: list[SequenceRecord]) -> list[SequenceResult]:
-    """Lift every record's whole sequence with ``model`` and score it."""
+def evaluate_model(
+    model: TemporalModel, records: list[SequenceRecord], flip: tuple[str, str] | None = None
+) -> list[SequenceResult]:
+    """Lift every record's whole sequence with ``model`` and score it; with ``flip``
+    (the model's input and output layouts), each lift is averaged with that of the
+    mirrored input (:func:`~pose3d.lifter.lift_flip_averaged`)."""
     model.eval()
-    return [score_sequence(r, lift_normalised(model, r.inputs_2d)) for r in records]
+    if flip is None:
+        return [score_sequence(r, lift_normalised(model, r.inputs_2d)) for r in records]
+    return [score_sequence(r, lift_flip_averaged(model, r.inputs_2d, *flip)) for r in records]
 
 
 def mean_training_pose(records: list[SequenceRecord]) -> np.ndarray:

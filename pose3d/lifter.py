@@ -85,6 +85,21 @@ def lift_normalised(
     return poses
 
 
+def lift_flip_averaged(
+    model: TemporalModel,
+    normalised: np.ndarray,
+    input_layout: str,
+    output_layout: str,
+    chunk_frames: int = 4096,
+) -> np.ndarray:
+    """:func:`lift_normalised` averaged with the lift of the mirrored input, mirrored back
+    (test-time flip augmentation): ``(T, J_in, 2)`` -> ``(T, J_out, 3)``. Twice the
+    compute; the two lifts' left/right guesses average out."""
+    poses = lift_normalised(model, normalised, chunk_frames)
+    mirrored = lift_normalised(model, flip_lr(normalised, input_layout), chunk_frames)
+    return (poses + flip_lr(mirrored, output_layout)) / 2
+
+
 class Lifter:
     """A loaded lifter model with its metadata.
 
@@ -196,11 +211,11 @@ class Lifter:
         resampled = fps is not None and float(fps) != self.fps
         if resampled:
             normalised = resample(normalised, float(fps), self.fps)
-        poses = lift_normalised(self.model, normalised, chunk_frames)
         if flip_augment:
-            input_layout = self.metadata.input_layout
-            mirrored = lift_normalised(self.model, flip_lr(normalised, input_layout), chunk_frames)
-            poses = (poses + flip_lr(mirrored, self.metadata.output_layout)) / 2
+            layouts = (self.metadata.input_layout, self.metadata.output_layout)
+            poses = lift_flip_averaged(self.model, normalised, *layouts, chunk_frames)
+        else:
+            poses = lift_normalised(self.model, normalised, chunk_frames)
         if resampled:
             model_times = np.arange(poses.shape[0]) / self.fps
             poses = resample_at(poses, model_times, np.arange(length) / float(fps))

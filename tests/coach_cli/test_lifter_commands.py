@@ -63,13 +63,17 @@ def test_train_evaluate_bundle(shards, tmp_path, monkeypatch):  # noqa: F811
             str(bvh),
             "--cameras",
             "2",
+            "--flip-test",
             "--out",
             str(tmp_path / "rep"),
         ],
     )
     assert result.exit_code == 0, result.output
     metrics = json.loads((tmp_path / "rep" / "metrics.json").read_text())
-    assert list(metrics) == ["tiny-1 (3,3)", "mean training pose"]  # same label once
+    flipped = "tiny-1 (3,3) + test-time flip"
+    assert list(metrics) == ["tiny-1 (3,3)", flipped, "mean training pose"]  # same label once
+    assert metrics[flipped]["overall"]["frames"] == metrics["tiny-1 (3,3)"]["overall"]["frames"]
+    assert metrics[flipped]["overall"]["mpjpe"] != metrics["tiny-1 (3,3)"]["overall"]["mpjpe"]
     report = (tmp_path / "rep" / "report.md").read_text()
     assert "BVH file(s) filmed" in report and "## MPJPE / P-MPJPE by camera yaw" in report
 

@@ -11,14 +11,17 @@ from lab.clips import clip_performance, reference_from
 from lab.real_exercise import RealSession, squat_depth_share
 from lab.real_scoring_eval import (
     ERRORS_PER_KIND,
+    PRODUCT_SOURCE,
     TEST_GROUP,
     VIEWS,
     RealResults,
     labelled_clips,
     score_session_clips,
+    trainer_reference,
 )
 from lab.real_scoring_report import write_report
 from pose3d.lifter import Lifter
+from scoring.checks import squat_depth
 from synthetic_data.cameras import clip_camera_yaw_deg
 from synthetic_data.generator import ClipRequest, generate_clip
 from synthetic_data.movements import MOVEMENTS
@@ -50,12 +53,19 @@ def test_each_session_is_seen_correct_from_all_round_and_with_each_kind_injected
 @pytest.mark.slow
 def test_sessions_are_scored_every_way_and_reported(tmp_path):
     user, trainer = _session(1, "ann"), _session(2, "bob")
-    reference = reference_from(clip_performance(trainer.clip), "squat")
+    lifter = Lifter.for_recordings()
+    exact = reference_from(clip_performance(trainer.clip), "squat")
+    lifted = trainer_reference(trainer, lifter, 0)  # as the product makes a routine
+    # the trainer's own motion, seen through the phone and the lifter: the same squat
+    assert lifted.poses.shape == exact.poses.shape and not np.allclose(lifted.poses, exact.poses)
+    depths = [squat_depth(r.features).max() for r in (lifted, exact)]
+    assert abs(depths[0] - depths[1]) < 20.0, depths
     results = RealResults()
     deciders = {"rules only": None}
-    score_session_clips(user, reference, deciders, Lifter.for_recordings(), 0, results)
+    references = {"exact": exact, "lifted": lifted}
+    score_session_clips(user, references, deciders, lifter, 0, results)
     summaries = results.summaries()
-    for source in ("ground-truth 3D", "lifted from phone 2D"):
+    for source in ("ground-truth 3D", "lifted from phone 2D", PRODUCT_SOURCE):
         result = summaries[TEST_GROUP][source]["rules only"]
         assert result["correct_clips"] == VIEWS
         assert sum(m["labels"] for m in result["per_kind"].values()) > 0

@@ -231,6 +231,31 @@ def test_evaluation_breakdowns_baselines_and_report(shards, tmp_path):
     assert (tmp_path / "mpjpe_by_movement.png").exists() and (tmp_path / "metrics.json").exists()
 
 
+def test_flip_averaged_evaluation_treats_a_mirrored_recording_alike(shards):
+    """Test-time flip averaging is mirror-equivariant: the mirrored recording (2D and 3D
+    mirrored, left and right exchanged) scores the same; a plain lift need not."""
+    from dataclasses import replace
+
+    from pose3d.skeleton import flip_lr
+    from tests.conftest import make_model
+
+    records = load_split(shards, "test")[:2]  # inputs in COCO-17, targets in H36M-17
+    mirrored = [
+        replace(
+            r, inputs_2d=flip_lr(r.inputs_2d, "coco17"), targets_3d=flip_lr(r.targets_3d, "h36m17")
+        )
+        for r in records
+    ]
+    model = make_model((3, 3), causal=False)
+    layouts = ("coco17", "h36m17")
+    as_filmed = evaluate_model(model, records, flip=layouts)
+    as_mirrored = evaluate_model(model, mirrored, flip=layouts)
+    for a, b in zip(as_filmed, as_mirrored, strict=True):
+        assert a.mpjpe == pytest.approx(b.mpjpe, rel=1e-4)
+    plain = [r.mpjpe for r in evaluate_model(model, records)]
+    assert plain != pytest.approx([r.mpjpe for r in as_filmed], rel=1e-4)
+
+
 def test_results_say_which_database_a_real_person_comes_from():
     from pose3d.evaluation import dataset_of
 
