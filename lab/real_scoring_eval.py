@@ -221,7 +221,7 @@ def evaluate_real_scoring(
             }
         reference = references[trainer.clip.clip_id]
         score_session_clips(session, reference, deciders, lifter, seed, results)
-    headline = (TEST_GROUP, SOURCES[PoseSource.LIFTED], DECIDERS[0])
+    headline = (TEST_GROUP, PRODUCT_SOURCE, DECIDERS[0])  # what a user of the product gets
     summaries = results.summaries()
     rows = {"repetitions": results.rep_rows, "squats": results.squat_rows}
     return write_report(out, summaries, rows, sessions, lifter, population, headline=headline)

@@ -278,7 +278,7 @@ def test_shallow_squat_cues_are_dropped_where_the_user_squatted_past_parallel():
     knees = [F["knee_flexion_left"], F["knee_flexion_right"]]
     features[:30, knees] = 125.0  # rep 1: past parallel, if less deep than the trainer
     features[30:60, knees] = 80.0  # rep 2: above parallel
-    matched = SimpleNamespace(features=features, fps=30.0)
+    matched = SimpleNamespace(features=features, fps=30.0, observed=SimpleNamespace(landmarks=None))
 
     def event(kind: str, start_s: float, end_s: float) -> ErrorEvent:
         return ErrorEvent(kind, "hips", start_s, end_s, 0.5, 0.9, "cue")
