@@ -8,8 +8,8 @@
 #                     bone-length losses (after 1 supervised epoch for the trajectory model)
 #   all-labelled      every person's 3D (what the missing labels would have bought)
 # Then each is evaluated on the held-out real people and the synthetic split, with and
-# without test-time flip averaging. Needs the data of scripts/train_real.sh. About 45 min
-# on the 2-core CPU (two runs side by side, one thread each). Run from the repository root.
+# without test-time flip averaging; then the per-frame baseline on the same mixture. Needs
+# the data of scripts/train_real.sh. About 75 min on the 2-core CPU (two runs side by side, one thread each). Run from the repository root.
 # Results: docs/real-motion/semi-supervised-real.md and README.
 set -euo pipefail
 COACH=${COACH:-.venv/bin/coach}
@@ -37,4 +37,20 @@ for model in semi-half-supervised semi-half-semi semi-all-labelled; do
     --out "$RUNS/eval/$model/real-people" --flip-test --no-track
   $COACH evaluate --checkpoint "$RUNS/$model/best.pt" --shards "$DATA/shards" \
     --out "$RUNS/eval/$model/synthetic" --no-track
+done
+# The semi-supervised run's best checkpoint is its supervised first epoch: its last too.
+for data in shards-real shards; do
+  $COACH evaluate --checkpoint "$RUNS/semi-half-semi/last.pt" --shards "$DATA/$data" \
+    --out "$RUNS/eval/semi-half-semi-last/$data" --no-track
+done
+
+# The per-frame baseline on the same mixture (receptive field 1, from scratch; ~17 min
+# on one thread), against the bundled recordings model.
+$COACH train --shards "$DATA/shards-real" --extra-shards "$DATA/shards-proc" \
+  --extra-shards "$DATA/shards" --source-shares 0.4,0.3,0.3 --out "$RUNS/perframe-v2" \
+  --filter-widths 1,1,1,1 --channels 256 --no-causal --epochs 32 --samples-per-epoch 250000 \
+  --lr-decay 0.92 --seed 0 --threads 1 --version perframe-v2 --resume --no-track
+for data in shards-real shards; do
+  $COACH evaluate --checkpoint pose3d/models/offline.pt --baseline "$RUNS/perframe-v2/best.pt" \
+    --shards "$DATA/$data" --out "$RUNS/eval/perframe-v2/$data" --flip-test --no-track
 done
