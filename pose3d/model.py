@@ -194,3 +194,40 @@ class TemporalModelStrided(_TemporalModelBase):
             x = self._block(2 * i, x)
             x = residual + self._block(2 * i + 1, x)
         return self.shrink(x)
+
+
+GROWN_BLOCK_SCALE = 1e-3  # a new block's output scale when a receptive field is grown
+
+
+def grow_receptive_field(source: TemporalModel, target: _TemporalModelBase) -> None:
+    """Start ``target`` as ``source`` with its receptive field widened: ``target`` has the
+    same blocks first (same filter widths, channels, joints, causality) and more after
+    them. The shared layers take ``source``'s weights and the new blocks start next to
+    the identity (the BatchNorm after each new block's last convolution scales it to
+    :data:`GROWN_BLOCK_SCALE`: a block adds almost nothing to its residual, and the ReLU
+    after it still passes gradients, which a scale of zero would stop), so ``target``
+    lifts as ``source`` did until training uses the wider context.
+
+    Raises:
+        ValueError: When ``target`` does not begin with ``source``'s blocks.
+    """
+    shared = len(source.filter_widths)
+    same = {k: v for k, v in source.hyperparameters.items() if k != "filter_widths"}
+    if (
+        {k: v for k, v in target.hyperparameters.items() if k != "filter_widths"} != same
+        or list(target.filter_widths[:shared]) != list(source.filter_widths)
+        or len(target.filter_widths) <= shared
+    ):
+        raise ValueError(
+            f"cannot grow {source.hyperparameters} into {target.hyperparameters}: "
+            "the wider model must begin with the same blocks"
+        )
+    own = target.state_dict()
+    for name, value in source.state_dict().items():
+        own[name] = value.clone()
+    target.load_state_dict(own)
+    with torch.no_grad():
+        for block in range(shared - 1, len(target.filter_widths) - 1):
+            last = target.layers_bn[2 * block + 1]
+            last.weight.fill_(GROWN_BLOCK_SCALE)
+            last.bias.zero_()

@@ -34,7 +34,7 @@ from pose3d.checkpoint import LifterMetadata, load_checkpoint, save_checkpoint
 from pose3d.lifter import lift_normalised
 from pose3d.losses import COCO17_HIPS, bone_length_loss, reprojection_loss, root_from_hips
 from pose3d.metrics import mpjpe, mpjpe_torch
-from pose3d.model import TemporalModel, TemporalModelStrided
+from pose3d.model import TemporalModel, TemporalModelStrided, grow_receptive_field
 from pose3d.shards import SequenceRecord, load_split
 from pose3d.training_data import (
     WindowMix,
@@ -71,7 +71,7 @@ class TrainConfig:
             instance clips rich in the errors the lifter must keep); validation stays on
             ``shards``.
         init_from: Checkpoint whose weights start the run (fine-tuning); its architecture
-            must be the configured one.
+            must be the configured one, or its first blocks (a wider receptive field).
         source_shares: Share of each batch drawn from ``shards`` and each of
             ``extra_shards``, in that order (normalised); empty: every training frame
             equally likely, whatever its folder.
@@ -205,13 +205,20 @@ class Trainer:
         self.history: list[dict] = []
 
     def _start_from(self, path: str) -> None:
-        """Load the pose model's weights from the checkpoint at ``path`` (fine-tuning)."""
+        """Load the pose model's weights from the checkpoint at ``path`` (fine-tuning); a
+        checkpoint with fewer blocks of the same kind starts a wider receptive field
+        (:func:`~pose3d.model.grow_receptive_field`)."""
         loaded = load_checkpoint(path)
         wanted = self.infer_pos.hyperparameters
         if loaded.model.hyperparameters != wanted:
-            raise ValueError(
-                f"{path} has architecture {loaded.model.hyperparameters}; this run is {wanted}"
-            )
+            try:
+                grow_receptive_field(loaded.model, self.infer_pos)
+            except ValueError:
+                raise ValueError(
+                    f"{path} has architecture {loaded.model.hyperparameters}; this run is {wanted}"
+                ) from None
+            self.train_pos.load_state_dict(self.infer_pos.state_dict())
+            return
         self.train_pos.load_state_dict(loaded.model.state_dict())
         self.infer_pos.load_state_dict(loaded.model.state_dict())
 

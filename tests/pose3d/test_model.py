@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 import torch
 
@@ -97,3 +98,35 @@ def test_bn_momentum_is_set_everywhere():
     model.set_bn_momentum(0.01)
     norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm1d)]
     assert len(norms) == 3 and all(m.momentum == 0.01 for m in norms)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_a_grown_receptive_field_lifts_as_its_source_until_trained(causal):
+    """An 81-frame model grown into a 243-frame one (one more block, dilation 81) gives
+    the same poses from the same frames (to a thousandth), in its dilated and strided
+    forms; the new block then learns (its output scale has a gradient)."""
+    from pose3d.model import grow_receptive_field
+    from tests.conftest import make_model
+
+    source = make_model((3, 3, 3, 3), causal=causal).eval()
+    wide = TemporalModel(17, 2, 17, [3, 3, 3, 3, 3], causal=causal, channels=16).eval()
+    grow_receptive_field(source, wide)
+    assert wide.receptive_field() == 243
+    frames = torch.randn(1, 300, 17, 2)
+    with torch.no_grad():
+        narrow_out, wide_out = source(frames), wide(frames)
+    # the wide model's outputs are the narrow one's, less the frames its context needs
+    skip = 243 - 81 if causal else (243 - 81) // 2  # output i sits on the same frame
+    np.testing.assert_allclose(
+        wide_out[0].numpy(), narrow_out[0, skip : skip + wide_out.shape[1]].numpy(), atol=2e-3
+    )
+    strided = TemporalModelStrided(17, 2, 17, [3, 3, 3, 3, 3], causal=causal, channels=16)
+    strided.load_state_dict(wide.state_dict())
+    with torch.no_grad():
+        window = strided.eval()(frames[:, :243])
+    np.testing.assert_allclose(window[0, 0].numpy(), wide_out[0, 0].numpy(), atol=1e-5)
+    wide.train()
+    wide(frames).square().mean().backward()
+    assert wide.layers_bn[7].weight.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="same blocks"):
+        grow_receptive_field(source, TemporalModel(17, 2, 17, [3, 3, 3, 3, 3], channels=32))

@@ -107,6 +107,17 @@ def test_fine_tuning_starts_from_a_checkpoint_and_adds_shards(shards, tmp_path):
                 shards, tmp_path / "x", channels=32, init_from=str(tmp_path / "base" / "best.pt")
             )
         )
+    # A wider receptive field (one more block) starts from the narrower model's skill.
+    wide = Trainer(
+        _config(
+            shards,
+            tmp_path / "wide",
+            filter_widths=[3, 3, 3],
+            init_from=str(tmp_path / "base" / "best.pt"),
+        )
+    )
+    grown = 1000 * evaluate_mpjpe(wide.infer_pos, wide.val_records)
+    assert grown < 0.7 * 1000 * evaluate_mpjpe(base.infer_pos, base.val_records)
 
 
 def test_source_shares_set_each_batch_mix_whatever_the_folder_sizes(shards, tmp_path):
