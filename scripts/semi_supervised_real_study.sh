@@ -8,8 +8,10 @@
 #                     bone-length losses (after 1 supervised epoch for the trajectory model)
 #   all-labelled      every person's 3D (what the missing labels would have bought)
 # Then each is evaluated on the held-out real people and the synthetic split, with and
-# without test-time flip averaging; then the per-frame baseline on the same mixture. Needs
-# the data of scripts/train_real.sh. About 75 min on the 2-core CPU (two runs side by side, one thread each). Run from the repository root.
+# without test-time flip averaging; then the per-frame baseline on the same mixture and a
+# 243-frame receptive field grown from offline81-v2. Needs the data of
+# scripts/train_real.sh. About 100 min on the 2-core CPU (the first two runs side by side,
+# one thread each). Run from the repository root.
 # Results: docs/real-motion/semi-supervised-real.md and README.
 set -euo pipefail
 COACH=${COACH:-.venv/bin/coach}
@@ -54,3 +56,15 @@ for data in shards-real shards; do
   $COACH evaluate --checkpoint pose3d/models/offline.pt --baseline "$RUNS/perframe-v2/best.pt" \
     --shards "$DATA/$data" --out "$RUNS/eval/perframe-v2/$data" --flip-test --no-track
 done
+
+# A 243-frame receptive field: offline81-v2 grown by one block (starting as the identity)
+# and fine-tuned with session 13's control recipe (~23 min on 2 threads).
+$COACH train --shards "$DATA/shards-real" --extra-shards "$DATA/shards-proc" \
+  --extra-shards "$DATA/shards" --source-shares 0.4,0.3,0.3 \
+  --init-from pose3d/models/offline.pt --out "$RUNS/offline243-grown" \
+  --filter-widths 3,3,3,3,3 --channels 256 --no-causal --epochs 4 --samples-per-epoch 250000 \
+  --lr 3e-4 --lr-decay 0.92 --seed 0 --threads 2 --version offline243-grown --resume --no-track
+$COACH evaluate --checkpoint "$RUNS/offline243-grown/best.pt" --baseline pose3d/models/offline.pt \
+  --shards "$DATA/shards-real" --out "$RUNS/eval/offline243-grown/real-people" --no-track
+$COACH evaluate --checkpoint "$RUNS/offline243-grown/best.pt" --shards "$DATA/shards" \
+  --out "$RUNS/eval/offline243-grown/synthetic" --no-track
