@@ -170,17 +170,19 @@ def score_session_clips(
     for number, clip in enumerate(labelled_clips(session, seed)):
         counted = {}
         for source, observed in observe_clip(clip, seed + number, lifter, PROFILE).items():
-            trainers = [(SOURCES[source], references["exact"])]
+            trainers = {SOURCES[source]: references["exact"]}
             if source is PoseSource.LIFTED:
-                trainers.append((PRODUCT_SOURCE, references["lifted"]))
+                trainers[PRODUCT_SOURCE] = references["lifted"]
             for decider, population in deciders.items():
-                for label, reference in trainers[::-1]:  # the exact trainer's report last
-                    report = score_session(
+                for label, reference in trainers.items():
+                    judged = score_session(
                         observed, reference, population=population, include_ghost=False
                     )
                     results.tallies[(group, label, decider)].add_clip(
-                        clip, report.errors, correct=not clip.errors
+                        clip, judged.errors, correct=not clip.errors
                     )
+                    if label == SOURCES[source]:  # the heel and rep rows: the exact trainer's
+                        report = judged
                 if squat and not clip.errors and decider == first_decider:
                     cued = any(e.kind == "heels_lifting" for e in report.errors)
                     row = squat_row(clip, heel_rise, observed, SOURCES[source], cued)

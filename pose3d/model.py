@@ -212,20 +212,13 @@ def grow_receptive_field(source: TemporalModel, target: _TemporalModelBase) -> N
         ValueError: When ``target`` does not begin with ``source``'s blocks.
     """
     shared = len(source.filter_widths)
-    same = {k: v for k, v in source.hyperparameters.items() if k != "filter_widths"}
-    if (
-        {k: v for k, v in target.hyperparameters.items() if k != "filter_widths"} != same
-        or list(target.filter_widths[:shared]) != list(source.filter_widths)
-        or len(target.filter_widths) <= shared
-    ):
+    begins = target.hyperparameters | {"filter_widths": list(target.filter_widths[:shared])}
+    if begins != source.hyperparameters or len(target.filter_widths) <= shared:
         raise ValueError(
             f"cannot grow {source.hyperparameters} into {target.hyperparameters}: "
             "the wider model must begin with the same blocks"
         )
-    own = target.state_dict()
-    for name, value in source.state_dict().items():
-        own[name] = value.clone()
-    target.load_state_dict(own)
+    target.load_state_dict(target.state_dict() | source.state_dict())  # copies the values
     with torch.no_grad():
         for block in range(shared - 1, len(target.filter_widths) - 1):
             last = target.layers_bn[2 * block + 1]
