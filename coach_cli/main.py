@@ -325,13 +325,22 @@ def bundle(
         list[Path] | None,
         typer.Option(help="More `coach evaluate` folders to ship (repeat).", exists=True),
     ] = None,
+    flip_test: Annotated[
+        bool,
+        typer.Option(
+            help="Lift whole sequences averaged with their mirror image (reports made with"
+            " `coach evaluate --flip-test`; refit the scoring after)."
+        ),
+    ] = False,
 ) -> None:
     """Install a trained lifter as a bundled model (with its metrics and reports)."""
     from lab.evaluate import bundle_default
     from pose3d.lifter import OFFLINE_CHECKPOINT
 
     target = OFFLINE_CHECKPOINT if offline else None
-    typer.echo(f"bundled {bundle_default(checkpoint, report, target, command, extra_report)}")
+    typer.echo(
+        f"bundled {bundle_default(checkpoint, report, target, command, extra_report, flip_test)}"
+    )
 
 
 @app.command()

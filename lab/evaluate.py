@@ -81,6 +81,7 @@ def bundle_default(
     target: Path | None = None,
     command: str = "scripts/train_default.sh",
     extra_reports: list[Path] | None = None,
+    flip_test: bool = False,
 ) -> Path:
     """Copy a checkpoint (weights and metadata only) to a bundled model file.
 
@@ -89,12 +90,15 @@ def bundle_default(
     every report (``extra_reports`` keyed by folder name, e.g. the synthetic split beside
     real people) and the ``command`` that made the weights; the reports and the run's loss
     curve go to ``REPORT.md`` and ``loss.png`` (``REPORT-<name>.md`` and ``<name>-*.png``
-    for other names), so they ship with the weights.
+    for other names), so they ship with the weights. With ``flip_test`` the bundled
+    lifter lifts whole sequences averaged with their mirror image (measure its reports
+    with ``coach evaluate --flip-test`` too).
     """
     loaded = load_checkpoint(checkpoint)
     metrics = json.loads((Path(report) / "metrics.json").read_text())
     main = next(iter(metrics.values()))
     loaded.metadata.metrics = {f"{k}_mm": v for k, v in main["overall"].items() if k != "frames"}
+    loaded.metadata.flip_test = flip_test
     target = Path(target or lifter_module.DEFAULT_CHECKPOINT)
     save_checkpoint(target, loaded.model, loaded.metadata)
     prefix = "" if target.stem == "default" else f"{target.stem}-"
@@ -105,6 +109,7 @@ def bundle_default(
                 "version": loaded.metadata.version,
                 "architecture": loaded.metadata.architecture,
                 "training_fingerprint": loaded.metadata.training_fingerprint,
+                "flip_test": flip_test,
                 "metrics": metrics,
                 "more_metrics": {
                     folder.name: json.loads((folder / "metrics.json").read_text())

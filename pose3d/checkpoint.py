@@ -42,6 +42,9 @@ class LifterMetadata:
         training_fingerprint: Fingerprint of the training shards (empty if unknown).
         metrics: Evaluation figures (e.g. ``{"mpjpe_mm": 41.0}``).
         extra: Anything else worth keeping (training command, dates).
+        flip_test: Whole sequences are lifted averaged with the lift of their mirror
+            image by default (test-time flip augmentation: twice the lifting cost, set
+            on a recordings lifter whose scoring was fitted on such lifts).
     """
 
     architecture: dict[str, Any]
@@ -53,6 +56,7 @@ class LifterMetadata:
     training_fingerprint: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    flip_test: bool = False
     format_version: int = FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

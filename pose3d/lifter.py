@@ -179,7 +179,7 @@ class Lifter:
         image_size: tuple[float, float],
         layout: str = "coco17",
         fps: float | None = None,
-        flip_augment: bool = False,
+        flip_augment: bool | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
         chunk_frames: int = 4096,
     ) -> np.ndarray:
@@ -192,7 +192,8 @@ class Lifter:
             layout: ``"coco17"`` or ``"mediapipe33"``.
             fps: Frame rate of the input; when it differs from the model's, the
                 sequence is resampled to the model's rate and the result back.
-            flip_augment: Average with the lift of the mirrored input.
+            flip_augment: Average with the lift of the mirrored input; ``None`` takes
+                the checkpoint's ``flip_test`` setting.
             chunk_frames: Output frames computed per forward pass (bounds memory; the
                 result does not depend on it).
 
@@ -211,7 +212,7 @@ class Lifter:
         resampled = fps is not None and float(fps) != self.fps
         if resampled:
             normalised = resample(normalised, float(fps), self.fps)
-        if flip_augment:
+        if self.metadata.flip_test if flip_augment is None else flip_augment:
             layouts = (self.metadata.input_layout, self.metadata.output_layout)
             poses = lift_flip_averaged(self.model, normalised, *layouts, chunk_frames)
         else:

@@ -71,6 +71,31 @@ def test_flip_augmentation_is_symmetric(lifter, keypoints):
     )
 
 
+def test_a_checkpoint_marked_flip_test_lifts_flip_averaged_by_default(keypoints, tmp_path):
+    from pose3d.checkpoint import save_checkpoint
+
+    plain = make_lifter()
+    plain.metadata.flip_test = True
+    save_checkpoint(tmp_path / "flip.pt", plain.model, plain.metadata)
+    marked = Lifter.from_checkpoint(tmp_path / "flip.pt")
+    assert marked.metadata.flip_test
+    np.testing.assert_allclose(
+        marked.lift(keypoints, image_size=SIZE),
+        plain.lift(keypoints, image_size=SIZE, flip_augment=True),
+        atol=1e-6,
+    )
+    # An explicit choice wins over the checkpoint's.
+    np.testing.assert_allclose(
+        marked.lift(keypoints, image_size=SIZE, flip_augment=False),
+        plain.lift(keypoints, image_size=SIZE, flip_augment=False),
+        atol=1e-6,
+    )
+    assert not np.allclose(
+        marked.lift(keypoints, image_size=SIZE),
+        marked.lift(keypoints, image_size=SIZE, flip_augment=False),
+    )
+
+
 def test_resampling_to_model_fps_keeps_input_length(keypoints):
     lifter = make_lifter(fps=30.0)
     at_60 = np.repeat(keypoints, 2, axis=0)[:-1]  # the same motion sampled at 60 fps
