@@ -22,48 +22,36 @@ from coach_api.db import Routine, WorkoutSession
 from coach_api.schemas import ShadowGroup, ShadowKindAgreement, ShadowSummary
 from coach_api.services import Engine
 from pose3d.sequence_json import KeypointSequence
+from scoring.cue_matching import match_cues
+from scoring.exported import Cue
 
 logger = logging.getLogger(__name__)
 
 SHADOW_KEY = "shadow"  # in the stored report JSON only
 
 
-def _unmatched(ours: list[dict], theirs: list[dict]) -> int:
-    """How many of ``ours`` (error events of one kind) have no event of ``theirs`` on
-    the same segment overlapping it in time (each of theirs matches once)."""
-    free = sorted(theirs, key=lambda event: event["start_s"])
-    missing = 0
-    for event in sorted(ours, key=lambda event: event["start_s"]):
-        match = next(
-            (
-                other
-                for other in free
-                if other["segment"] == event["segment"]
-                and other["start_s"] <= event["end_s"]
-                and event["start_s"] <= other["end_s"]
-            ),
-            None,
-        )
-        if match is None:
-            missing += 1
-        else:
-            free.remove(match)
-    return missing
+def _cues(report: dict) -> list[Cue]:
+    """A stored report's error events as cues."""
+    return [
+        Cue(event["kind"], event["segment"], event["start_s"], event["end_s"])
+        for event in report["errors"]
+    ]
 
 
 def compare(champion: dict, challenger: dict) -> dict:
     """The challenger's report against the champion's: both sets of models, the score
     difference (challenger minus champion, points of 100) and per error kind the cues
-    each gave and how many only one of them gave (same kind, segment and overlapping
-    time count as the same cue)."""
-    by_kind: dict[str, tuple[list, list]] = defaultdict(lambda: ([], []))
-    for side, report in enumerate((champion, challenger)):
-        for event in report["errors"]:
-            by_kind[event["kind"]][side].append(event)
+    each gave and how many only one of them gave (matched by
+    :func:`scoring.cue_matching.match_cues`, as the re-scoring job matches them)."""
+    ours, theirs = _cues(champion), _cues(challenger)
+    _, only_ours, only_theirs = match_cues(ours, theirs)
     kinds = {}
-    for kind, (ours, theirs) in sorted(by_kind.items()):
-        only_one = _unmatched(ours, theirs) + _unmatched(theirs, ours)
-        kinds[kind] = {"champion": len(ours), "challenger": len(theirs), "disagreements": only_one}
+    for kind in sorted({cue.kind for cue in (*ours, *theirs)}):
+        kinds[kind] = {
+            "champion": sum(cue.kind == kind for cue in ours),
+            "challenger": sum(cue.kind == kind for cue in theirs),
+            "disagreements": sum(cue.kind == kind for cue in (*only_ours, *only_theirs)),
+        }
     return {
         "champion": champion.get("models", {}),
         "challenger": challenger.get("models", {}),

@@ -1,13 +1,13 @@
 """Where two model sets' cues on the same session agree: matching, tallies per kind, and
 the re-scoring report (JSON, a markdown table, an HTML page with bars).
 
-Two cues agree when they are of the same kind and their time windows overlap; each cue
-is matched at most once, the largest overlaps first. Per kind the report counts the
-sessions where either set cued it, each set's cues, the agreed ones and those only one
-set gave; the agreement rate is agreed / (agreed + only champion + only candidate) (1
-when neither cued the kind), and the mean score change is the candidate's score less the
-champion's over those sessions (points of 0-100). The ``all`` row counts every scored
-session.
+Two cues agree by :func:`scoring.cue_matching.match_cues` (same kind and segment,
+overlapping in time, one-to-one), the rule the API's shadow scoring counts by too. Per
+kind the report counts the sessions where either set cued it, each set's cues, the
+agreed ones and those only one set gave; the agreement rate is agreed / (agreed + only
+champion + only candidate) (1 when neither cued the kind), and the mean score change is
+the candidate's score less the champion's over those sessions (points of 0-100). The
+``all`` row counts every scored session.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 
+from scoring.cue_matching import match_cues
 from scoring.exported import Cue
 
 ALL = "all"
@@ -27,26 +28,6 @@ COUNTS = (
     "only_candidate",
     "score_change_sum",
 )
-
-
-def match_cues(champion: list[Cue], candidate: list[Cue]) -> tuple[list, list[Cue], list[Cue]]:
-    """``(pairs, only_champion, only_candidate)``: pairs ``(champion cue, candidate cue)``
-    of the same kind with overlapping windows, one-to-one, largest overlap first."""
-    options = []
-    for i, a in enumerate(champion):
-        for j, b in enumerate(candidate):
-            overlap = min(a.end_s, b.end_s) - max(a.start_s, b.start_s)
-            if a.kind == b.kind and overlap > 0:
-                options.append((overlap, i, j))
-    used_a, used_b, pairs = set(), set(), []
-    for _, i, j in sorted(options, key=lambda o: (-o[0], o[1], o[2])):
-        if i not in used_a and j not in used_b:
-            used_a.add(i)
-            used_b.add(j)
-            pairs.append((champion[i], candidate[j]))
-    only_a = [cue for i, cue in enumerate(champion) if i not in used_a]
-    only_b = [cue for j, cue in enumerate(candidate) if j not in used_b]
-    return pairs, only_a, only_b
 
 
 def session_tally(champion: list[Cue], candidate: list[Cue], score_change: float) -> dict:

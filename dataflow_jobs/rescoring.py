@@ -24,14 +24,9 @@ import apache_beam as beam
 from apache_beam.pvalue import TaggedOutput
 
 from dataflow_jobs import fileio
-from dataflow_jobs.cue_agreement import (
-    kind_rows,
-    match_cues,
-    merge_tallies,
-    report_files,
-    session_tally,
-)
+from dataflow_jobs.cue_agreement import kind_rows, merge_tallies, report_files, session_tally
 from dataflow_jobs.model_sets import SETS, load_set
+from scoring.cue_matching import match_cues
 from scoring.exported import SESSION_PREFIX, SUFFIX, Cue, read_session
 
 DEAD_LETTER = "dead_letter"

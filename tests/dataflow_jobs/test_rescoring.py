@@ -11,9 +11,10 @@ import joblib
 import pytest
 
 from dataflow_jobs.cli import rescore_main
-from dataflow_jobs.cue_agreement import kind_rows, match_cues, merge_tallies, session_tally
+from dataflow_jobs.cue_agreement import kind_rows, merge_tallies, session_tally
 from lifecycle.bundled import bundled_folder
 from pose3d.sequence_json import parse_sequence
+from scoring.cue_matching import match_cues
 from scoring.detector import FormErrorDetector
 from scoring.exported import Cue, ExportedSession, RoutineMotion, session_bytes
 from synthetic_data.detector import phone_json
@@ -32,6 +33,10 @@ def test_cues_match_by_kind_and_overlap_one_to_one():
     pairs, only_a, only_b = match_cues(champion, candidate)
     assert pairs == [(champion[0], candidate[0])]
     assert only_a == [champion[1]] and only_b == [candidate[1]]
+    # Nor does another segment; a one-frame cue at a window's end does.
+    assert match_cues(champion, [Cue("rounded_back", "neck", 1.0, 2.0)])[0] == []
+    touching = Cue("rounded_back", "spine", 3.0, 3.0)
+    assert match_cues(champion, [touching])[0] == [(champion[1], touching)]
     tally = merge_tallies(
         [session_tally(champion, candidate, -4.0), session_tally(candidate, candidate, 0.0)]
     )
