@@ -22,6 +22,8 @@ from pose3d.evaluation import (
 )
 from pose3d.shards import SequenceRecord, load_split
 
+FLIP_SUFFIX = " + test-time flip"  # the report row of a model lifted flip-averaged
+
 
 def _label(path: Path) -> str:
     loaded = load_checkpoint(path)
@@ -66,7 +68,7 @@ def run_evaluation(
         if flip_test:
             layouts = (loaded.metadata.input_layout, loaded.metadata.output_layout)
             results = evaluate_model(loaded.model, records, flip=layouts)
-            summaries[f"{_label(path)} + test-time flip"] = summarise(results)
+            summaries[f"{_label(path)}{FLIP_SUFFIX}"] = summarise(results)
     training = load_split(shards, "train") if shards is not None else []
     if training:  # an evaluation-only shard folder has no training poses to average
         mean_pose = mean_training_pose(training)
@@ -92,11 +94,17 @@ def bundle_default(
     curve go to ``REPORT.md`` and ``loss.png`` (``REPORT-<name>.md`` and ``<name>-*.png``
     for other names), so they ship with the weights. With ``flip_test`` the bundled
     lifter lifts whole sequences averaged with their mirror image (measure its reports
-    with ``coach evaluate --flip-test`` too).
+    with ``coach evaluate --flip-test``: its flip-averaged row is the one recorded).
+
+    Raises:
+        ValueError: ``flip_test`` and the report has no flip-averaged row.
     """
     loaded = load_checkpoint(checkpoint)
     metrics = json.loads((Path(report) / "metrics.json").read_text())
-    main = next(iter(metrics.values()))
+    rows = [name for name in metrics if name.endswith(FLIP_SUFFIX) == flip_test]
+    if not rows:
+        raise ValueError(f"{report} has no row lifted with test-time flip: --flip-test it")
+    main = metrics[rows[0]]
     loaded.metadata.metrics = {f"{k}_mm": v for k, v in main["overall"].items() if k != "frames"}
     loaded.metadata.flip_test = flip_test
     target = Path(target or lifter_module.DEFAULT_CHECKPOINT)

@@ -78,9 +78,14 @@ def test_train_evaluate_bundle(shards, tmp_path, monkeypatch):  # noqa: F811
     assert "BVH file(s) filmed" in report and "## MPJPE / P-MPJPE by camera yaw" in report
 
     target = tmp_path / "models" / "default.pt"
+    bundle_default(checkpoint, tmp_path / "rep", target=target, flip_test=True)
+    flip_bundled = load_checkpoint(target)  # records the flip-averaged row
+    assert flip_bundled.metadata.flip_test
+    assert flip_bundled.metadata.metrics["mpjpe_mm"] == metrics[flipped]["overall"]["mpjpe"]
     bundle_default(checkpoint, tmp_path / "rep", target=target)
     bundled = load_checkpoint(target)
-    assert "optimizer" not in bundled.raw and bundled.metadata.metrics["mpjpe_mm"] > 0
+    assert "optimizer" not in bundled.raw and not bundled.metadata.flip_test
+    assert bundled.metadata.metrics["mpjpe_mm"] == metrics["tiny-1 (3,3)"]["overall"]["mpjpe"]
     assert (
         json.loads((target.parent / "default.json").read_text())["command"]
         == "scripts/train_default.sh"
@@ -150,10 +155,12 @@ def test_an_offline_model_is_bundled_beside_the_default(shards, tmp_path):  # no
         extra_reports=[tmp_path / "synthetic"],
     )
     sidecar = json.loads((target.parent / "offline.json").read_text())
-    assert sidecar["command"] == "scripts/train_real.sh"
+    assert sidecar["command"] == "scripts/train_real.sh" and not sidecar["flip_test"]
     assert sidecar["more_metrics"]["synthetic"] == sidecar["metrics"]
     report = (target.parent / "REPORT-offline.md").read_text()
     assert "(offline-mpjpe_by_movement.png)" in report
     assert "(offline-synthetic-mpjpe_by_movement.png)" in report
     assert (target.parent / "offline-synthetic-mpjpe_by_movement.png").is_file()
     assert not load_checkpoint(target).metadata.architecture["causal"]
+    with pytest.raises(ValueError, match="no row lifted with test-time flip"):
+        bundle_default(checkpoint, tmp_path / "rep", target=target, flip_test=True)
