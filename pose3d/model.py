@@ -224,3 +224,33 @@ def grow_receptive_field(source: TemporalModel, target: _TemporalModelBase) -> N
             last = target.layers_bn[2 * block + 1]
             last.weight.fill_(GROWN_BLOCK_SCALE)
             last.bias.zero_()
+
+
+def widen_channels(source: _TemporalModelBase, target: _TemporalModelBase) -> None:
+    """Start ``target`` as ``source`` with more channels (same blocks otherwise): each
+    layer keeps ``source``'s weights for its first channels, its new channels read every
+    input from a fresh initialisation, no old channel reads a new one, and ``shrink``
+    reads the new channels with zero weights, so ``target`` lifts exactly as ``source``
+    did until training gives the new channels a say (``shrink``'s gradient on them is
+    not zero, as their activations are not).
+
+    Raises:
+        ValueError: When ``target`` differs from ``source`` in more than having more
+            channels.
+    """
+    old, new = source.channels, target.channels
+    same = target.hyperparameters | {"channels": old}
+    if same != source.hyperparameters or new <= old:
+        raise ValueError(
+            f"cannot widen {source.hyperparameters} into {target.hyperparameters}: "
+            "the wider model must have more channels and the same blocks"
+        )
+    weights = source.state_dict()
+    with torch.no_grad():
+        for name, value in target.state_dict().items():
+            known = weights[name]
+            if name.startswith("shrink.") and name.endswith("weight"):
+                value.zero_()  # (J*3, channels, 1): new channels unheard
+            elif value.ndim == 3:  # a convolution's (out, in, width)
+                value[:old, known.shape[1] :] = 0  # old channels ignore new inputs
+            value[tuple(slice(0, size) for size in known.shape)] = known

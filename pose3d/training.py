@@ -34,7 +34,12 @@ from pose3d.checkpoint import LifterMetadata, load_checkpoint, save_checkpoint
 from pose3d.lifter import lift_normalised
 from pose3d.losses import COCO17_HIPS, bone_length_loss, reprojection_loss, root_from_hips
 from pose3d.metrics import mpjpe, mpjpe_torch
-from pose3d.model import TemporalModel, TemporalModelStrided, grow_receptive_field
+from pose3d.model import (
+    TemporalModel,
+    TemporalModelStrided,
+    grow_receptive_field,
+    widen_channels,
+)
 from pose3d.shards import SequenceRecord, load_split
 from pose3d.training_data import (
     WindowMix,
@@ -207,16 +212,21 @@ class Trainer:
     def _start_from(self, path: str) -> None:
         """Load the pose model's weights from the checkpoint at ``path`` (fine-tuning); a
         checkpoint with fewer blocks of the same kind starts a wider receptive field
-        (:func:`~pose3d.model.grow_receptive_field`)."""
+        (:func:`~pose3d.model.grow_receptive_field`), one with fewer channels a wider
+        model (:func:`~pose3d.model.widen_channels`)."""
         loaded = load_checkpoint(path)
         wanted = self.infer_pos.hyperparameters
         if loaded.model.hyperparameters != wanted:
-            try:
-                grow_receptive_field(loaded.model, self.infer_pos)
-            except ValueError:
+            for start in (grow_receptive_field, widen_channels):
+                try:
+                    start(loaded.model, self.infer_pos)
+                    break
+                except ValueError:
+                    continue
+            else:
                 raise ValueError(
                     f"{path} has architecture {loaded.model.hyperparameters}; this run is {wanted}"
-                ) from None
+                )
             self.train_pos.load_state_dict(self.infer_pos.state_dict())
             return
         self.train_pos.load_state_dict(loaded.model.state_dict())

@@ -130,3 +130,23 @@ def test_a_grown_receptive_field_lifts_as_its_source_until_trained(causal):
     assert wide.layers_bn[7].weight.grad.abs().sum() > 0
     with pytest.raises(ValueError, match="same blocks"):
         grow_receptive_field(source, TemporalModel(17, 2, 17, [3, 3, 3, 3, 3], channels=32))
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_a_widened_model_lifts_as_its_source_until_trained(causal):
+    """A model widened from 16 to 24 channels gives the same poses; in training its new
+    channels get a say (shrink's weights on them have a gradient)."""
+    from pose3d.model import widen_channels
+    from tests.conftest import make_model
+
+    source = make_model((3, 3, 3), causal=causal).eval()
+    wide = TemporalModel(17, 2, 17, [3, 3, 3], causal=causal, channels=24)
+    widen_channels(source, wide)
+    frames = torch.randn(2, 60, 17, 2)
+    with torch.no_grad():
+        np.testing.assert_allclose(wide.eval()(frames), source(frames), atol=1e-5)
+    wide.train()
+    wide(frames).square().mean().backward()
+    assert wide.shrink.weight.grad[:, 16:].abs().sum() > 0
+    with pytest.raises(ValueError, match="more channels and the same blocks"):
+        widen_channels(source, TemporalModel(17, 2, 17, [3, 3, 3, 3], channels=24))

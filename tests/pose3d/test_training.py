@@ -101,10 +101,10 @@ def test_fine_tuning_starts_from_a_checkpoint_and_adds_shards(shards, tmp_path):
     tuned.run()
     fingerprint = Lifter.from_checkpoint(tmp_path / "tuned" / "best.pt").metadata
     assert fingerprint.training_fingerprint not in ("", "tiny-fingerprint")
-    with pytest.raises(ValueError, match="architecture"):
+    with pytest.raises(ValueError, match="architecture"):  # fewer channels: no way there
         Trainer(
             _config(
-                shards, tmp_path / "x", channels=32, init_from=str(tmp_path / "base" / "best.pt")
+                shards, tmp_path / "x", channels=8, init_from=str(tmp_path / "base" / "best.pt")
             )
         )
     # A wider receptive field (one more block) starts from the narrower model's skill.
@@ -118,6 +118,14 @@ def test_fine_tuning_starts_from_a_checkpoint_and_adds_shards(shards, tmp_path):
     )
     grown = 1000 * evaluate_mpjpe(wide.infer_pos, wide.val_records)
     assert grown < 0.7 * 1000 * evaluate_mpjpe(base.infer_pos, base.val_records)
+    # So does a model with more channels, exactly.
+    widened = Trainer(
+        _config(
+            shards, tmp_path / "widened", channels=32, init_from=str(tmp_path / "base" / "best.pt")
+        )
+    )
+    widened_mm = 1000 * evaluate_mpjpe(widened.infer_pos, widened.val_records)
+    assert widened_mm == pytest.approx(start, abs=0.05)  # the base model's, before tuning
 
 
 def test_source_shares_set_each_batch_mix_whatever_the_folder_sizes(shards, tmp_path):
