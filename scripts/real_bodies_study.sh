@@ -12,16 +12,9 @@ set -euo pipefail
 COACH=${COACH:-.venv/bin/coach}
 DATA=${DATA:-data}
 RUNS=${RUNS:-runs}
-FILMING=(--camera-coverage anywhere --noise-profile mediapipe-real --partial-framing)
+export COACH DATA RUNS
 
-[ -f "$DATA/real-clips-extra/summary.json" ] || \
-  $COACH mocap clips --root "$DATA/mocap" --manifest "$DATA/mocap/MANIFEST.tsv" \
-    --out "$DATA/real-clips-extra" --split train --variants 0 --donor-variants 2 \
-    --real-body --seed 1
-[ -f "$DATA/shards-real-extra/summary.json" ] || \
-  $COACH dataflow build-shards --input "$DATA/real-clips-extra/*.clip.npz" \
-    --output "$DATA/shards-real-extra" --cameras-per-clip 4 --num-shards 8 --seed 1 \
-    "${FILMING[@]}" --direct_running_mode multi_processing --direct_num_workers 2
+scripts/real_bodies_data.sh
 
 # The v2 lifters as committed when this study ran.
 V2_COMMIT=73b5ff9
