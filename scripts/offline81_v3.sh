@@ -7,7 +7,7 @@
 # simulated and real motion ($RUNS/scoring-eval, $RUNS/real-scoring-eval). It leaves the
 # candidate bundled: `git checkout -- pose3d/models scoring/models` puts the committed
 # models back. Session 15 kept them (README, issue 16: the real-motion scoring got worse).
-# Needs the data of scripts/train_real.sh. About 1 h 45 min on the 2-core CPU. Run from
+# Needs the data of scripts/train_real.sh. About 1 h 10 min on the 2-core CPU. Run from
 # the repository root.
 set -euo pipefail
 COACH=${COACH:-.venv/bin/coach}
@@ -17,10 +17,6 @@ export COACH DATA RUNS
 
 scripts/real_bodies_data.sh
 scripts/real_bodies_finetune.sh 256 "$RUNS/offline81-v3" offline81-v3
-for split in real-people:shards-real synthetic:shards; do
-  $COACH evaluate --checkpoint "$RUNS/offline81-v3/best.pt" --shards "$DATA/${split#*:}" \
-    --out "$RUNS/eval/offline81-v3/${split%%:*}" --flip-test
-done
 $COACH bundle --checkpoint "$RUNS/offline81-v3/best.pt" --offline --flip-test \
   --report "$RUNS/eval/offline81-v3/real-people" \
   --extra-report "$RUNS/eval/offline81-v3/synthetic" --command scripts/offline81_v3.sh

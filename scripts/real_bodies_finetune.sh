@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Fine-tune the non-causal offline81-v2 for 4 epochs with real bodies as a fourth source
 # (25% real motion on sampled bodies, 15% real bodies, 30% / 30% simulated: the recipe
-# of session 13, scripts/real_bodies_study.sh). A model with more channels starts from
-# v2 widened (pose3d.model.widen_channels). Resumable. Needs scripts/real_bodies_data.sh.
+# of session 13, scripts/real_bodies_study.sh), then evaluate it, plain and flip-averaged,
+# on the held-out real people and the synthetic split ($RUNS/eval/VERSION/{real-people,
+# synthetic}). A model with more channels starts from v2 widened
+# (pose3d.model.widen_channels). Resumable. Needs scripts/real_bodies_data.sh.
 # Usage: scripts/real_bodies_finetune.sh CHANNELS OUT_FOLDER VERSION
 set -euo pipefail
 COACH=${COACH:-.venv/bin/coach}
@@ -19,3 +21,7 @@ $COACH train --shards "$DATA/shards-real" --init-from "$RUNS/v2/offline81-v2.pt"
   --extra-shards "$DATA/shards-real-extra" --extra-shards "$DATA/shards-proc" \
   --extra-shards "$DATA/shards" --source-shares 0.25,0.15,0.3,0.3 --out "$out" \
   --version "$version"
+for split in real-people:shards-real synthetic:shards; do
+  $COACH evaluate --checkpoint "$out/best.pt" --shards "$DATA/${split#*:}" \
+    --out "$RUNS/eval/$version/${split%%:*}" --flip-test
+done

@@ -3,7 +3,7 @@
 # channels (pose3d.model.widen_channels: it first lifts exactly as v2) and fine-tuned with
 # offline81-v3's recipe (scripts/real_bodies_finetune.sh), so the only difference from
 # offline81-v3 is the width. 384 channels is 1.83 M parameters, inside the phone budget
-# (<= 2 M), so a causal twin could ship live. About 35 min on the 2-core CPU. Run from
+# (<= 2 M), so a causal twin could ship live. About 20 min on the 2-core CPU. Run from
 # the repository root. Results: docs/real-motion/ and README.
 set -euo pipefail
 COACH=${COACH:-.venv/bin/coach}
@@ -13,7 +13,3 @@ export COACH DATA RUNS
 
 scripts/real_bodies_data.sh
 scripts/real_bodies_finetune.sh 384 "$RUNS/offline81-wide384" offline81-wide384
-for split in real-people:shards-real synthetic:shards; do
-  $COACH evaluate --checkpoint "$RUNS/offline81-wide384/best.pt" --shards "$DATA/${split#*:}" \
-    --out "$RUNS/eval/offline81-wide384/${split%%:*}" --flip-test
-done
