@@ -92,16 +92,24 @@ def score_sequence(record: SequenceRecord, predicted: np.ndarray) -> SequenceRes
     )
 
 
+def lift_inputs(
+    model: TemporalModel, inputs_2d: np.ndarray, flip: tuple[str, str] | None = None
+) -> np.ndarray:
+    """Lift one whole normalised sequence, ``(T, J_in, 2)`` -> ``(T, J_out, 3)`` metres;
+    with ``flip`` (the model's input and output layouts) averaged with the lift of the
+    mirrored input (:func:`~pose3d.lifter.lift_flip_averaged`)."""
+    if flip is None:
+        return lift_normalised(model, inputs_2d)
+    return lift_flip_averaged(model, inputs_2d, *flip)
+
+
 def evaluate_model(
     model: TemporalModel, records: list[SequenceRecord], flip: tuple[str, str] | None = None
 ) -> list[SequenceResult]:
-    """Lift every record's whole sequence with ``model`` and score it; with ``flip``
-    (the model's input and output layouts), each lift is averaged with that of the
-    mirrored input (:func:`~pose3d.lifter.lift_flip_averaged`)."""
+    """Lift every record's whole sequence with ``model`` (:func:`lift_inputs`, ``flip``
+    as there) and score it."""
     model.eval()
-    if flip is None:
-        return [score_sequence(r, lift_normalised(model, r.inputs_2d)) for r in records]
-    return [score_sequence(r, lift_flip_averaged(model, r.inputs_2d, *flip)) for r in records]
+    return [score_sequence(r, lift_inputs(model, r.inputs_2d, flip)) for r in records]
 
 
 def mean_training_pose(records: list[SequenceRecord]) -> np.ndarray:

@@ -212,7 +212,8 @@ class Lifter:
         resampled = fps is not None and float(fps) != self.fps
         if resampled:
             normalised = resample(normalised, float(fps), self.fps)
-        if self.metadata.flip_test if flip_augment is None else flip_augment:
+        flip = self.metadata.flip_test if flip_augment is None else flip_augment
+        if flip:
             layouts = (self.metadata.input_layout, self.metadata.output_layout)
             poses = lift_flip_averaged(self.model, normalised, *layouts, chunk_frames)
         else:

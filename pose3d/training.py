@@ -76,7 +76,8 @@ class TrainConfig:
             instance clips rich in the errors the lifter must keep); validation stays on
             ``shards``.
         init_from: Checkpoint whose weights start the run (fine-tuning); its architecture
-            must be the configured one, or its first blocks (a wider receptive field).
+            must be the configured one, its first blocks (a wider receptive field) or
+            the same blocks with fewer channels (a wider model).
         source_shares: Share of each batch drawn from ``shards`` and each of
             ``extra_shards``, in that order (normalised); empty: every training frame
             equally likely, whatever its folder.
@@ -216,21 +217,20 @@ class Trainer:
         model (:func:`~pose3d.model.widen_channels`)."""
         loaded = load_checkpoint(path)
         wanted = self.infer_pos.hyperparameters
-        if loaded.model.hyperparameters != wanted:
-            for start in (grow_receptive_field, widen_channels):
-                try:
-                    start(loaded.model, self.infer_pos)
-                    break
-                except ValueError:
-                    continue
-            else:
-                raise ValueError(
-                    f"{path} has architecture {loaded.model.hyperparameters}; this run is {wanted}"
-                )
+        if loaded.model.hyperparameters == wanted:
+            self.train_pos.load_state_dict(loaded.model.state_dict())
+            self.infer_pos.load_state_dict(loaded.model.state_dict())
+            return
+        for start in (grow_receptive_field, widen_channels):
+            try:
+                start(loaded.model, self.infer_pos)
+            except ValueError:  # not this kind of growth
+                continue
             self.train_pos.load_state_dict(self.infer_pos.state_dict())
             return
-        self.train_pos.load_state_dict(loaded.model.state_dict())
-        self.infer_pos.load_state_dict(loaded.model.state_dict())
+        raise ValueError(
+            f"{path} has architecture {loaded.model.hyperparameters}; this run is {wanted}"
+        )
 
     # -- steps -----------------------------------------------------------------------
 

@@ -28,8 +28,7 @@ import numpy as np
 import torch
 
 from pose3d.checkpoint import load_checkpoint
-from pose3d.evaluation import dataset_of
-from pose3d.lifter import lift_flip_averaged, lift_normalised
+from pose3d.evaluation import dataset_of, lift_inputs
 from pose3d.metrics import n_mpjpe, p_mpjpe
 from pose3d.shards import load_split
 from pose3d.skeleton import H36M17
@@ -67,11 +66,9 @@ def main() -> None:
     loaded = load_checkpoint(args.checkpoint)
     layouts = (loaded.metadata.input_layout, loaded.metadata.output_layout)
     groups: dict[str, list[tuple[np.ndarray, np.ndarray]]] = defaultdict(list)
+    flip = layouts if args.flip_test else None
     for record in load_split(args.shards, args.split):
-        if args.flip_test:
-            predicted = lift_flip_averaged(loaded.model, record.inputs_2d, *layouts)
-        else:
-            predicted = lift_normalised(loaded.model, record.inputs_2d)
+        predicted = lift_inputs(loaded.model, record.inputs_2d, flip)
         groups[dataset_of(record.body_id)].append((predicted, record.targets_3d))
     rows, offsets, bones = [], {}, {}
     for name in sorted(groups):
