@@ -425,6 +425,16 @@ def fit_scoring_command(
         float,
         typer.Option(min=0.01, max=100.0, help="How many simulated units one verdict's weighs."),
     ] = 1.0,
+    real_mocap: Annotated[
+        Path | None,
+        typer.Option(
+            help="Unpacked motion-capture archives (scripts/train_real.sh unpacks them to "
+            "data/mocap): their train-split exercise takes join the detector's training; "
+            "needs --training.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
     track: Track = True,
     register: Register = False,
 ) -> None:
@@ -438,13 +448,22 @@ def fit_scoring_command(
         raise typer.BadParameter("a detector version needs --training", param_hint="--register")
     params = {"sessions": sessions, "seed": seed, "out": out or "bundled"}
     params["feedback_weight"] = feedback_weight
+    params["real_mocap"] = str(real_mocap) if real_mocap else None
     data = fingerprints(
         {"validation": validation, "training": training or [], "feedback": feedback}
     )
     with tracked_run("coach-fit-scoring", "fit-scoring", params, data, track) as tracker:
         try:
             written = fit_scoring(
-                sessions, seed, validation, out, training, units_cache, feedback, feedback_weight
+                sessions,
+                seed,
+                validation,
+                out,
+                training,
+                units_cache,
+                feedback,
+                feedback_weight,
+                real_mocap,
             )
             typer.echo(f"wrote {written}")
         except ValueError as exc:

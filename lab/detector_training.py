@@ -28,6 +28,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import sklearn
@@ -50,6 +51,9 @@ from scoring.evidence import KNEE_MEASURES, MOVEMENTS
 from scoring.features import FEATURE_NAMES
 from scoring.session import session_evidence
 from synthetic_data.clip import ErrorLabel, read_clip
+
+if TYPE_CHECKING:
+    from lab.real_training_units import RealUnits
 
 MIN_OVERLAP = 0.3
 THRESHOLDS = tuple(np.round(np.arange(0.1, 0.95, 0.05), 2))
@@ -158,23 +162,30 @@ def unit_dataset(
     return UnitDataset(kinds, correct)
 
 
-def dataset_key(
-    paths: list[Path], source: PoseSource, lifter: Lifter, population: PopulationModel
-) -> str:
-    """What a unit dataset depends on, hashed: the clip files (names and sizes), the source,
-    the lifter, the population model's statistics, the scoring code and the knee network."""
-    digest = hashlib.sha256()
-    for path in paths:
-        digest.update(f"{path.name}:{path.stat().st_size};".encode())
+def model_digest(digest, source: str, lifter: Lifter, population: PopulationModel) -> None:
+    """Add to ``digest`` (a hashlib object) what any unit depends on beside its clips: the
+    source, the lifter, the population model's statistics, the scoring code and the knee
+    network."""
     digest.update(
         f"{source};{lifter.metadata.version};{lifter.metadata.training_fingerprint}".encode()
     )
     digest.update(json.dumps([population.stats, population.exact_stats], sort_keys=True).encode())
     code = Path(__file__).resolve().parents[1] / "scoring"  # the scoring package, beside lab
-    for source in sorted(code.glob("*.py")):
-        digest.update(source.read_bytes())
+    for source_file in sorted(code.glob("*.py")):
+        digest.update(source_file.read_bytes())
     if knee_net.DEFAULT_PATH.is_file():
         digest.update(knee_net.DEFAULT_PATH.read_bytes())
+
+
+def dataset_key(
+    paths: list[Path], source: PoseSource, lifter: Lifter, population: PopulationModel
+) -> str:
+    """What a unit dataset depends on, hashed: the clip files (names and sizes) and
+    :func:`model_digest`."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(f"{path.name}:{path.stat().st_size};".encode())
+    model_digest(digest, source, lifter, population)
     return digest.hexdigest()[:16]
 
 
@@ -197,61 +208,149 @@ def cached_unit_dataset(
 
 
 MAX_FEEDBACK_WEIGHT = 100.0  # a user's verdict counts at most this many simulated units
+# A real-motion unit counts as this many simulated ones: set before measuring, not tuned
+# on the real evaluation (a few thousand real units against tens of thousands).
+REAL_UNIT_WEIGHT = 5.0
+
+
+@dataclass
+class JoinedUnits:
+    """Simulated training units followed by real-motion ones.
+
+    Attributes:
+        dataset: every clip's units, simulated clips first.
+        origin: ``(clips,)`` 0 for a simulated clip, 1 for a real one.
+        group: ``(clips,)`` the fold each clip's units share: its own index for a
+            simulated clip, its take for a real one (a take's views and injected versions
+            are one person's one performance).
+    """
+
+    dataset: UnitDataset
+    origin: np.ndarray
+    group: np.ndarray
+
+    def unit_weight(self, units: KindUnits) -> np.ndarray | None:
+        """``(N,)`` :data:`REAL_UNIT_WEIGHT` for real units, 1 for simulated ones; None
+        without real units."""
+        if not self.origin.any():
+            return None
+        return np.where(self.origin[units.clip] == 1, REAL_UNIT_WEIGHT, 1.0)
+
+
+def join_real(
+    simulated: UnitDataset, real: UnitDataset | None = None, take: np.ndarray | None = None
+) -> JoinedUnits:
+    """``simulated`` units with ``real`` ones after them (``take``: ``(real clips,)`` the
+    take of each real clip); kinds the simulated units lack are left out."""
+    count = len(simulated.correct)
+    if real is None:
+        return JoinedUnits(simulated, np.zeros(count, dtype=int), np.arange(count))
+    kinds = {}
+    for kind, units in simulated.kinds.items():
+        extra = real.kinds.get(kind)
+        if extra is None:
+            kinds[kind] = units
+            continue
+        moved = replace(extra, clip=extra.clip + count)
+        kinds[kind] = KindUnits(
+            *(np.concatenate([getattr(units, f), getattr(moved, f)]) for f in FIELDS)
+        )
+    return JoinedUnits(
+        UnitDataset(kinds, np.concatenate([simulated.correct, real.correct])),
+        np.concatenate([np.zeros(count, dtype=int), np.ones(len(real.correct), dtype=int)]),
+        np.concatenate([np.arange(count), count + np.asarray(take)]),
+    )
 
 
 def with_feedback(
-    units: KindUnits, feedback: KindUnits | None, weight: float
+    units: KindUnits,
+    feedback: KindUnits | None,
+    weight: float,
+    unit_weight: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """One kind's training units with users' verdicts on that kind after them (``rows,
-    present, severity, sample_weight``): a simulated unit weighs 1, a verdict's unit
-    ``weight`` (in (0, :data:`MAX_FEEDBACK_WEIGHT`]); the weights are None without any
-    verdict, so the fit is the one without feedback."""
+    present, severity, sample_weight``): a training unit weighs its ``unit_weight``
+    ``(N,)`` (1 by default), a verdict's unit ``weight`` (in (0,
+    :data:`MAX_FEEDBACK_WEIGHT`]); the weights are None when all would be 1, so the fit is
+    the one without weights."""
     if not 0 < weight <= MAX_FEEDBACK_WEIGHT:
         raise ValueError(f"feedback weight {weight} is not in (0, {MAX_FEEDBACK_WEIGHT:g}]")
     if feedback is None or not len(feedback.present):
-        return units.rows, units.present, units.severity, None
+        return units.rows, units.present, units.severity, unit_weight
     if feedback.rows.shape[1] != units.rows.shape[1]:
         raise ValueError(
             f"feedback units have {feedback.rows.shape[1]} features, the training units "
             f"{units.rows.shape[1]}: export and fit with the same scoring code"
         )
+    own = np.ones(len(units.present)) if unit_weight is None else unit_weight
     return (
         np.concatenate([units.rows, feedback.rows]),
         np.concatenate([units.present, feedback.present]),
         np.concatenate([units.severity, feedback.severity]),
-        np.concatenate([np.ones(len(units.present)), np.full(len(feedback.present), weight)]),
+        np.concatenate([own, np.full(len(feedback.present), weight)]),
     )
 
 
-def out_of_fold(units: KindUnits, kind: str = "", folds: int = FOLDS) -> np.ndarray:
-    """``(N,)`` each unit's probability from a classifier trained on the other folds'
-    clips (folds grouped by clip, so no clip is judged by a model that saw it)."""
+def out_of_fold(
+    units: KindUnits,
+    kind: str = "",
+    folds: int = FOLDS,
+    groups: np.ndarray | None = None,
+    sample_weight: np.ndarray | None = None,
+) -> np.ndarray:
+    """``(N,)`` each unit's probability from a classifier trained on the other folds
+    (folds grouped by ``groups`` ``(N,)``, by default the unit's clip, so no clip is
+    judged by a model that saw it), each training unit weighing ``sample_weight``."""
+    groups = units.clip if groups is None else groups
     probability = np.zeros(len(units.present))
-    split = GroupKFold(n_splits=min(folds, len(np.unique(units.clip))))
-    for train, test in split.split(units.rows, units.present, units.clip):
+    split = GroupKFold(n_splits=min(folds, len(np.unique(groups))))
+    for train, test in split.split(units.rows, units.present, groups):
         if units.present[train].min() == units.present[train].max():
             probability[test] = units.present[train][0]  # one class only: it is the answer
             continue
-        model = fit_classifier(units.rows[train], units.present[train], kind)
+        weight = None if sample_weight is None else sample_weight[train]
+        model = fit_classifier(units.rows[train], units.present[train], kind, weight)
         probability[test] = model.predict_proba(units.rows[test])[:, 1]
     return probability
 
 
+def alarm_share(
+    flagged: np.ndarray, units: KindUnits, correct: np.ndarray, origin: np.ndarray
+) -> float:
+    """The share of correct clips with a ``flagged`` ``(N,)`` unit, averaged over the
+    clips' origins ``origin`` ``(clips,)`` (simulated, real): a few hundred real correct
+    clips count as much as thousands of simulated ones."""
+    alarmed = np.zeros(len(correct), dtype=bool)
+    alarmed[units.clip[flagged]] = True
+    shares = [
+        alarmed[correct & (origin == group)].mean()
+        for group in np.unique(origin)
+        if (correct & (origin == group)).any()
+    ]
+    return float(np.mean(shares)) if shares else 0.0
+
+
 def choose_threshold(
-    probability: np.ndarray, units: KindUnits, confidence: np.ndarray, correct: np.ndarray
+    probability: np.ndarray,
+    units: KindUnits,
+    confidence: np.ndarray,
+    correct: np.ndarray,
+    origin: np.ndarray | None = None,
 ) -> dict:
     """The probability threshold and minimum 2D confidence with the best merit: F1 over
     units less ALARM_PENALTY times the share of ``correct`` clips with any flagged unit
-    (ties: the stricter). A flagged unit seen below the minimum confidence is a note, not
-    an event, so it neither finds an error nor alarms.
+    (:func:`alarm_share`; ties: the stricter). A flagged unit seen below the minimum
+    confidence is a note, not an event, so it neither finds an error nor alarms.
 
     Args:
         probability: ``(N,)`` out-of-fold probabilities of ``units``.
         confidence: ``(N,)`` mean 2D confidence of each unit's segment.
         correct: ``(clips,)`` which clips have no error at all.
+        origin: ``(clips,)`` where each clip comes from (0 simulated, 1 real); all
+            simulated by default.
     """
+    origin = np.zeros(len(correct), dtype=int) if origin is None else origin
     positive = units.present == 1
-    on_correct_clip = correct[units.clip]
     best = None
     for threshold in THRESHOLDS:
         for min_confidence in MIN_CONFIDENCES:
@@ -260,7 +359,7 @@ def choose_threshold(
             precision, recall, f1 = (
                 float(v) for v in f1_from_counts(flagged.sum(), found, positive.sum(), found)
             )
-            alarms = len(np.unique(units.clip[flagged & on_correct_clip])) / max(1, correct.sum())
+            alarms = alarm_share(flagged, units, correct, origin)
             key = (round(f1 - ALARM_PENALTY * alarms, 6), float(threshold), min_confidence)
             if best is None or key > best[0]:
                 figures = {
@@ -273,6 +372,28 @@ def choose_threshold(
                 }
                 best = (key, figures)
     return best[1]
+
+
+def figures_at(
+    chosen: dict,
+    probability: np.ndarray,
+    units: KindUnits,
+    confidence: np.ndarray,
+    correct: np.ndarray,
+) -> dict:
+    """F1 and false-alarm share of ``units`` at the ``chosen`` threshold and minimum
+    confidence (out-of-fold ``probability``; e.g. the real units alone)."""
+    flagged = (probability >= chosen["threshold"]) & (confidence >= chosen["min_confidence"])
+    positive = units.present == 1
+    found = int((flagged & positive).sum())
+    _, _, f1 = f1_from_counts(flagged.sum(), found, positive.sum(), found)
+    origin = np.zeros(len(correct), dtype=int)
+    return {
+        "units": len(positive),
+        "with_error": int(positive.sum()),
+        "f1": round(float(f1), 3),
+        "false_alarm_rate": round(alarm_share(flagged, units, correct, origin), 4),
+    }
 
 
 def timed_movements() -> list[str]:
@@ -303,13 +424,17 @@ def train_detector(
     cache: Path | None = None,
     feedback: dict[str, KindUnits] | None = None,
     feedback_weight: float = 1.0,
+    real: RealUnits | None = None,
 ) -> FormErrorDetector:
     """Train on the clips in the ``training`` folders with thresholds chosen out of fold
     (:func:`choose_threshold`), then record its figures on the ``validation`` clips.
     ``cache``: a folder to keep the training units in (:func:`cached_unit_dataset`).
     ``feedback``: users' verdicts as lifted units per kind (:mod:`lab.feedback`), each
     weighing ``feedback_weight`` simulated units in the lifted models' fit; thresholds are
-    still chosen on the simulated units, whose every unit is labelled."""
+    still chosen on the simulated units, whose every unit is labelled. ``real``: units of
+    real motion (:mod:`lab.real_training_units`), each weighing :data:`REAL_UNIT_WEIGHT`
+    simulated ones, in the fit and in the choice of thresholds (false alarms on real
+    correct clips count as much as on simulated ones)."""
     paths = sorted(p for folder in training for p in folder.glob("*.clip.npz"))
     if not paths:
         raise ValueError(f"no clip files in {', '.join(map(str, training))}")
@@ -327,18 +452,30 @@ def train_detector(
             "knee_net": knee_net_summary(),
         }
     )
+    if real is not None:
+        detector.info["real_units"] = real.summary() | {"weight": REAL_UNIT_WEIGHT}
+        detector.info["out_of_fold_real"] = {}
     for source in PoseSource:
         detector.models[source] = {}
         detector.info["units"][source] = {}
         detector.info["out_of_fold"][source] = {}
-        dataset = cached_unit_dataset(paths, source, lifter, population, cache)
-        for kind, units in tqdm(sorted(dataset.kinds.items()), desc=f"fit ({source})"):
+        simulated = cached_unit_dataset(paths, source, lifter, population, cache)
+        joined = (
+            join_real(simulated, real.datasets[source], real.take) if real else join_real(simulated)
+        )
+        for kind, units in tqdm(sorted(joined.dataset.kinds.items()), desc=f"fit ({source})"):
             columns = feature_names(trace_sources(kind), MOVEMENTS, FEATURE_NAMES)
             verdicts = (feedback or {}).get(kind) if source is PoseSource.LIFTED else None
-            rows, present, severity, weight = with_feedback(units, verdicts, feedback_weight)
+            unit_weight = joined.unit_weight(units)
+            rows, present, severity, weight = with_feedback(
+                units, verdicts, feedback_weight, unit_weight
+            )
             model = fit_kind(rows, present, severity, columns, kind, weight)
             confidence = units.rows[:, columns.index("confidence")]
-            chosen = choose_threshold(out_of_fold(units, kind), units, confidence, dataset.correct)
+            groups = joined.group[units.clip]
+            probability = out_of_fold(units, kind, groups=groups, sample_weight=unit_weight)
+            correct, origin = joined.dataset.correct, joined.origin
+            chosen = choose_threshold(probability, units, confidence, correct, origin)
             model.threshold, model.min_confidence = chosen["threshold"], chosen["min_confidence"]
             detector.models[source][kind] = model
             detector.info["out_of_fold"][source][kind] = chosen
@@ -346,6 +483,17 @@ def train_detector(
                 "units": len(units.present),
                 "with_error": int(units.present.sum()),
             }
+            is_real = origin[units.clip] == 1
+            if is_real.any():
+                real_units = KindUnits(*(getattr(units, f)[is_real] for f in FIELDS))
+                figures = figures_at(
+                    chosen,
+                    probability[is_real],
+                    real_units,
+                    confidence[is_real],
+                    correct & (origin == 1),
+                )
+                detector.info["out_of_fold_real"].setdefault(source.value, {})[kind] = figures
     if feedback:
         detector.info["feedback"] = {
             "weight": feedback_weight,

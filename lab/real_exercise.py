@@ -12,6 +12,9 @@ The archives hold few exercise takes the coach knows:
   opens with three jumping jacks. Subject 14 is in the **train** split: the bundled
   real-motion lifters were trained on this person, so figures on these sessions are not
   figures on unseen people.
+* CMU subject 14's squats: ``14_06`` and ``14_14`` hold two deep squats each, after the
+  jog (:func:`squat_reps` finds them from the pelvis's drop). Train split: the real
+  squats the detector may learn from (:mod:`lab.real_training_units`), never evaluated on.
 
 Repetitions are known for the squats (one per cut) and found for the jumping jacks from
 the wrists' height above the head (each rise above :data:`JACK_ARMS_UP_M` is one; three
@@ -39,6 +42,9 @@ BLEND_FRAMES = 4
 JACK_TAKES = ("cmu_asfamc/14/14_06.amc", "cmu_asfamc/14/14_14.amc", "cmu_asfamc/14/14_20.amc")
 JACK_SEARCH_S = 4.5  # the jumping jacks open each take; a jog or twists follow
 JACK_ARMS_UP_M = -0.3  # mean wrist height above the head top (m) that counts as arms up
+SQUAT_TAKES = ("cmu_asfamc/14/14_06.amc", "cmu_asfamc/14/14_14.amc")
+SQUAT_DROP_M = 0.25  # pelvis drop below standing (m) that makes a squat, not a jog or a jack
+STANDING_DROP_M = 0.05  # pelvis drop (m) within which the person counts as standing
 GENERATOR = {"name": "real-exercise", "version": 1}
 
 
@@ -154,6 +160,28 @@ def jack_reps(joints: np.ndarray) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
+def squat_reps(joints: np.ndarray) -> list[tuple[int, int]]:
+    """``[start, end)`` frames of each squat in a take ``(T, 28, 3)`` that holds other
+    motion too: each stretch with the pelvis more than :data:`SQUAT_DROP_M` below standing
+    (its 95th-percentile height), widened to where it was within :data:`STANDING_DROP_M`
+    of standing (no further than halfway to the neighbouring squat)."""
+    height = joints[:, J["pelvis"], 1].astype(np.float64)
+    drop = np.percentile(height, 95) - height
+    down = np.flatnonzero(np.diff(np.r_[0, (drop > SQUAT_DROP_M).astype(np.int8), 0]))
+    bottoms = list(zip(down[::2], down[1::2], strict=True))  # [first, last + 1) below
+    standing = drop < STANDING_DROP_M
+    reps = []
+    for number, (first, last) in enumerate(bottoms):
+        floor = (bottoms[number - 1][1] + first) // 2 if number else 0
+        ceiling = (last + bottoms[number + 1][0]) // 2 if number + 1 < len(bottoms) else len(drop)
+        before = np.flatnonzero(standing[floor:first])
+        after = np.flatnonzero(standing[last:ceiling])
+        start = floor + int(before[-1]) if before.size else floor
+        end = last + int(after[0]) + 1 if after.size else ceiling
+        reps.append((start, end))
+    return reps
+
+
 def _arm_depth(joints: np.ndarray, reps: list[tuple[int, int]]) -> np.ndarray:
     """``(T,)`` 0..1: the wrists' height above their lowest over that repetition's range."""
     signal = _wrists_over_head(joints)
@@ -163,6 +191,14 @@ def _arm_depth(joints: np.ndarray, reps: list[tuple[int, int]]) -> np.ndarray:
         if high > low:
             depth[start:end] = (signal[start:end] - low) / (high - low)
     return depth
+
+
+def depth_share(joints: np.ndarray, reps: list[tuple[int, int]], movement: str) -> np.ndarray:
+    """``(T,)`` 0..1, how far into each repetition the person is: the pelvis drop for
+    squats (:func:`squat_depth_share`), the arms' rise for jumping jacks."""
+    if movement == "squat":
+        return squat_depth_share(joints, reps)
+    return _arm_depth(joints, reps)
 
 
 def _session_clip(base: Clip, clip_id: str, joints: np.ndarray, movement: str, reps) -> Clip:
@@ -208,6 +244,35 @@ def cmu_jack_sessions(root: Path, takes: list[MocapTake]) -> list[RealSession]:
         session_id = f"{clip.body.body_id}-{by_path[path].trial}-jumping_jack"
         clip = _session_clip(clip, session_id, joints, "jumping_jack", reps)
         sessions.append(RealSession(clip, _arm_depth(joints, reps)))
+    return sessions
+
+
+def cmu_squat_sessions(root: Path, takes: list[MocapTake]) -> list[RealSession]:
+    """The squats of each of :data:`SQUAT_TAKES` (subject 14, train split), one session a
+    take, from standing before the first to standing after the last."""
+    by_path = {take.path: take for take in takes}
+    sessions = []
+    for path in SQUAT_TAKES:
+        clip = resample(read_take(root, by_path[path]), FPS)
+        found = squat_reps(clip.joints)
+        if len(found) < 2:
+            raise ValueError(f"{path}: {len(found)} squats found, expected at least 2")
+        first, last = found[0][0], found[-1][1]
+        joints = clip.joints[first:last]
+        reps = [(start - first, end - first) for start, end in found]
+        session_id = f"{clip.body.body_id}-{by_path[path].trial}-squat"
+        clip = _session_clip(clip, session_id, joints, "squat", reps)
+        sessions.append(RealSession(clip, squat_depth_share(joints, reps)))
+    return sessions
+
+
+def training_sessions(root: Path, manifest: Path) -> list[RealSession]:
+    """The real exercise sessions of the agreed **train** split (CMU subject 14's squats
+    and jumping jacks): what the form-error detector may learn from."""
+    takes = load_manifest(manifest)
+    sessions = cmu_squat_sessions(root, takes) + cmu_jack_sessions(root, takes)
+    if any(session.split != "train" for session in sessions):
+        raise ValueError("a real training session is outside the agreed train split")
     return sessions
 
 

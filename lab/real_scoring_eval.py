@@ -9,7 +9,7 @@ their right) with the ``mediapipe-real`` detector noise (swaps and passers-by in
 repaired by the 2D front end and lifted by the bundled recordings lifter, as the API
 does. Each session is scored against another real person doing the same movement as
 the trainer (:func:`lab.real_exercise.trainer_for`): from the trainer's exact 3D, and,
-for the lifted sessions, also as the product makes a routine (:func:`trainer_reference`:
+for the lifted sessions, also as the product makes a routine (:func:`lifted_reference`:
 the trainer's take filmed from the front the same way, repaired and lifted by the same
 lifter, so the lifter's biases reach trainer and user alike).
 
@@ -39,7 +39,7 @@ from lab.tallies import ModeResult
 from pose3d.lifter import Lifter
 from pose3d.shards import stable_hash
 from scoring import ObservedSession, PopulationModel, PoseSource, Reference, score_session
-from scoring.checks import squat_depth
+from scoring.checks import DEEP_ENOUGH_KNEE_FLEXION_DEG, squat_depth
 from scoring.features import compute_features
 from synthetic_data.clip import Clip
 from synthetic_data.errors import ErrorPlan, envelope, labels_from_change
@@ -72,19 +72,34 @@ def draw_plan(rng: np.random.Generator, kind: str, reps: int) -> ErrorPlan:
 
 
 def injected_clip(session: RealSession, plan: ErrorPlan, clip_id: str) -> Clip:
-    """The session with ``plan`` injected and labelled (no labels if it changed nothing)."""
+    """The session with ``plan`` injected and labelled (no labels if it changed nothing).
+
+    A shallow squat is only labelled where the raised squat is no longer deep enough by
+    the coach's own standard (:data:`~scoring.checks.DEEP_ENOUGH_KNEE_FLEXION_DEG`): a
+    real deep squat raised a little is still past parallel, a correct squat."""
     clip = session.clip
     weight = envelope(clip.num_frames, clip.reps, plan.first_rep, plan.last_rep)
     joints, change = inject_real_error(
         clip.joints, plan.kind, plan.severity, plan.side, weight, session.depth
     )
-    return replace(clip, clip_id=clip_id, joints=joints, errors=labels_from_change(plan, change))
+    injected = replace(clip, clip_id=clip_id, joints=joints)
+    labels = labels_from_change(plan, change)
+    if plan.kind == "shallow_squat":
+        depth = squat_depth(compute_features(injected.h36m17()))
+        labels = [
+            label
+            for label in labels
+            if depth[label.start_frame : label.end_frame].max() < DEEP_ENOUGH_KNEE_FLEXION_DEG
+        ]
+    return replace(injected, errors=labels)
 
 
 def labelled_clips(session: RealSession, seed: int) -> list[Clip]:
     """The correct session seen from each of :data:`VIEWS` cameras, and
     :data:`ERRORS_PER_KIND` injected versions per error kind of its movement (views in
-    turn). The session is centred on the floor first, where the cameras aim."""
+    turn), less those the injection left without a labelled error (a still-deep squat:
+    :func:`injected_clip`; the other draws stay as they were). The session is centred on
+    the floor first, where the cameras aim."""
     session = replace(session, clip=centred(session.clip))
     base = session.clip
     cameras = around_cameras(base, VIEWS, seed)
@@ -97,7 +112,8 @@ def labelled_clips(session: RealSession, seed: int) -> list[Clip]:
     for number, kind in enumerate(k for k in kinds for _ in range(ERRORS_PER_KIND)):
         plan = draw_plan(rng, kind, len(base.reps))
         clip = injected_clip(session, plan, f"{base.clip_id}-{kind}-{number}")
-        clips.append(replace(clip, cameras=[cameras[number % VIEWS]]))
+        if clip.errors:
+            clips.append(replace(clip, cameras=[cameras[number % VIEWS]]))
     return clips
 
 
@@ -142,11 +158,11 @@ def squat_row(
     }
 
 
-def trainer_reference(trainer: RealSession, lifter: Lifter, seed: int) -> Reference:
+def lifted_reference(trainer: Clip, lifter: Lifter, seed: int) -> Reference:
     """The trainer's take as the product makes a routine of it: filmed by a phone in front
     of them (the first of :func:`~lab.front_end_eval.around_cameras`) with the
     ``mediapipe-real`` noise, repaired by the 2D front end, lifted by ``lifter``."""
-    clip = centred(trainer.clip)
+    clip = centred(trainer)
     filmed = replace(clip, cameras=around_cameras(clip, VIEWS, seed)[:1])
     poses, _, _ = lift_clip(filmed, lifter, seed, PROFILE)
     return Reference.for_routine(poses, clip.fps, clip.movement)
@@ -162,7 +178,7 @@ def score_session_clips(
 ) -> None:
     """Score every labelled clip of ``session`` every way and add it to ``results``;
     ``references`` holds the trainer's exact reference under ``"exact"`` and the lifted
-    one (:func:`trainer_reference`) under ``"lifted"``."""
+    one (:func:`lifted_reference`) under ``"lifted"``."""
     group = group_of(session)
     squat = session.clip.movement == "squat"
     heel_rise = heel_rise_deg(session.clip.joints, session.depth) if squat else 0.0
@@ -219,7 +235,7 @@ def evaluate_real_scoring(
             performance = clip_performance(trainer.clip)
             references[trainer.clip.clip_id] = {
                 "exact": reference_from(performance, session.clip.movement),
-                "lifted": trainer_reference(trainer, lifter, seed),
+                "lifted": lifted_reference(trainer.clip, lifter, seed),
             }
         reference = references[trainer.clip.clip_id]
         score_session_clips(session, reference, deciders, lifter, seed, results)

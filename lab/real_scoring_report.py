@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lab.f1_chart import interval_text, plot_f1
 from lab.real_exercise import RealSession
-from lab.scoring_eval import plot_f1
 from pose3d.lifter import Lifter
 from scoring import PopulationModel
 
@@ -36,10 +36,6 @@ NOT_COVERED = """\
 """
 
 
-def _interval(interval: list[float] | None) -> str:
-    return f"{interval[0]:.2f}-{interval[1]:.2f}" if interval else "-"
-
-
 def _setup_lines(
     sessions: list[RealSession], lifter: Lifter, population: PopulationModel | None
 ) -> list[str]:
@@ -49,6 +45,13 @@ def _setup_lines(
     trained = (
         f"trained on {detector.info.get('training_clips')} simulated clips" if detector else "none"
     )
+    real = detector.info.get("real_units") if detector else None
+    if real:
+        trained += (
+            f" and {real['clips']} scored clips of the real training takes "
+            f"{', '.join(real['takes'])} (CMU subject 14: its jumping-jack figures below are "
+            "training figures; HDM05 was never trained on)"
+        )
     return [
         "# Form checks on real motion with injected errors",
         "",
@@ -92,7 +95,7 @@ def _group_lines(group: str, by_source: dict) -> list[str]:
             kinds = ", ".join(f"{k} {n}" for k, n in r["alarms_by_kind"].items()) or "-"
             lines.append(
                 f"| {source} | {decider} | {r['clips']} | {r['macro_f1']:.3f} "
-                f"({_interval(r['macro_f1_interval'])}) | {r['timing_iou']:.3f} | "
+                f"({interval_text(r['macro_f1_interval'])}) | {r['timing_iou']:.3f} | "
                 f"{100 * r['false_alarm_rate']:.1f}% of {r['correct_clips']} | {kinds} |"
             )
     lines += ["", "| poses, decisions | error kind | precision | recall | F1 (90% interval) | "
@@ -102,7 +105,7 @@ def _group_lines(group: str, by_source: dict) -> list[str]:
             for kind, m in r["per_kind"].items():
                 lines.append(
                     f"| {source}, {decider} | {kind} | {m['precision']} | {m['recall']} | "
-                    f"{m['f1']} ({_interval(m.get('f1_interval'))}) | {m['timing_iou']} | "
+                    f"{m['f1']} ({interval_text(m.get('f1_interval'))}) | {m['timing_iou']} | "
                     f"{m['labels']} | {m['events']} |"
                 )
     return [*lines, ""]

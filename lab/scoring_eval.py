@@ -20,15 +20,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from lab.calibration import calibrate_thresholds, score_clips
 from lab.clips import MODE_NAMES, lift_clip, prepare_clips, reference_for
 from lab.detector_training import train_detector
+from lab.f1_chart import interval_text, plot_f1
 from lab.feedback import feedback_dataset, load_feedback
 from lab.live_eval import LIVE_MODE, live_result
 from lab.population_fitting import fit_population
+from lab.real_training_units import cached_real_units
 from pose3d.lifter import Lifter
 from scoring import PopulationModel
 from synthetic_data.clip import read_clip
@@ -45,6 +46,7 @@ def fit_scoring(
     units_cache: Path | None = None,
     feedback: Path | None = None,
     feedback_weight: float = 1.0,
+    real_mocap: Path | None = None,
 ) -> Path:
     """Fit and save the population model from ``sessions`` correct sessions (lifted, and
     their exact 3D); with labelled ``validation`` clips, calibrate its decision
@@ -52,11 +54,15 @@ def fit_scoring(
     detector (:mod:`lab.detector_training`, its units kept in ``units_cache``) and
     measure it on ``validation``. ``feedback``: a ``coach-api export-feedback`` folder
     whose verdicts join the detector's training, each unit weighing ``feedback_weight``
-    simulated ones (:mod:`lab.feedback`)."""
+    simulated ones (:mod:`lab.feedback`). ``real_mocap``: the unpacked motion-capture
+    archives (with their ``MANIFEST.tsv``) whose train-split exercise takes join the
+    detector's training (:mod:`lab.real_training_units`)."""
     if training and validation is None:
         raise ValueError("training the detector needs validation clips to calibrate it on")
     if feedback is not None and not training:
         raise ValueError("feedback joins the detector's training: give --training too")
+    if real_mocap is not None and not training:
+        raise ValueError("real motion joins the detector's training: give --training too")
     verdicts = load_feedback(feedback) if feedback is not None else []
     lifter = Lifter.for_recordings()
     cache: dict = {}
@@ -79,8 +85,9 @@ def fit_scoring(
     if training:
         # Verdicts are scored against this fit's population, as the simulated units are.
         units = feedback_dataset(verdicts, lifter, model) if verdicts else None
+        real = cached_real_units(real_mocap, lifter, model, units_cache) if real_mocap else None
         model.detector = train_detector(
-            training, validation, model, units_cache, units, feedback_weight
+            training, validation, model, units_cache, units, feedback_weight, real
         )
     return model.save(out) if out else model.save()
 
@@ -133,7 +140,7 @@ def evaluate_scoring(
             f"## {mode}",
             "",
             f"Macro F1 {result['macro_f1']} "
-            f"(90% interval {_interval(result['macro_f1_interval'])}), "
+            f"(90% interval {interval_text(result['macro_f1_interval'])}), "
             f"timing IoU {result['timing_iou']}, false alarms on "
             f"{100 * result['false_alarm_rate']:.1f}% of {result['correct_clips']} correct clips.",
             "",
@@ -144,7 +151,7 @@ def evaluate_scoring(
         for kind, m in result["per_kind"].items():
             lines.append(
                 f"| {kind} | {m['precision']} | {m['recall']} | {m['f1']} "
-                f"| {_interval(m.get('f1_interval'))} | {m['timing_iou']} "
+                f"| {interval_text(m.get('f1_interval'))} | {m['timing_iou']} "
                 f"| {m['labels']} | {m['events']} |"
             )
         lines.append("")
@@ -157,41 +164,3 @@ def evaluate_scoring(
     lines += ["![F1 per error kind](f1.png)", ""]
     (out / "report.md").write_text("\n".join(lines) + "\n")
     return out / "report.md"
-
-
-def _interval(interval: list[float] | None) -> str:
-    return f"{interval[0]}-{interval[1]}" if interval else "-"
-
-
-def plot_f1(results: dict[str, dict], path: Path) -> Path:
-    """Bar chart of F1 per error kind, one bar per mode (whiskers: the 90% bootstrap
-    interval), with the 0.9 target line."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    kinds = sorted({kind for result in results.values() for kind in result["per_kind"]})
-    fig, ax = plt.subplots(figsize=(9, 3.6))
-    width = 0.8 / max(1, len(results))
-    for number, (mode, result) in enumerate(results.items()):
-        metrics = [result["per_kind"].get(kind, {}) for kind in kinds]
-        f1 = np.array([m.get("f1", 0.0) for m in metrics])
-        low, high = np.array([m.get("f1_interval", [m.get("f1", 0.0)] * 2) for m in metrics]).T
-        ax.bar(
-            np.arange(len(kinds)) + (number - (len(results) - 1) / 2) * width,
-            f1,
-            width,
-            yerr=[f1 - low, high - f1],
-            error_kw={"elinewidth": 0.8, "capsize": 2},
-            label=f"{mode} (macro {result['macro_f1']:.2f})",
-        )
-    ax.axhline(0.9, color="grey", linestyle="--", linewidth=1, label="target 0.9")
-    ax.set_xticks(np.arange(len(kinds)), [k.replace("_", " ") for k in kinds], rotation=25)
-    ax.set_ylabel("F1")
-    ax.set_ylim(0, 1.05)
-    ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path

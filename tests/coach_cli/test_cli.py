@@ -35,3 +35,9 @@ def test_training_the_detector_needs_validation_clips(tmp_path):
     result = runner.invoke(app, ["fit-scoring", "--training", str(tmp_path), "--sessions", "6"])
     assert result.exit_code != 0
     assert "validation" in result.output
+
+
+def test_real_motion_joins_only_a_detector_training(tmp_path):
+    result = runner.invoke(app, ["fit-scoring", "--real-mocap", str(tmp_path), "--no-track"])
+    assert result.exit_code != 0
+    assert "--training" in result.output

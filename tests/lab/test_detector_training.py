@@ -8,9 +8,11 @@ from lab import detector_training
 from lab.detector_training import (
     KindUnits,
     UnitDataset,
+    alarm_share,
     cached_unit_dataset,
     choose_threshold,
     dataset_key,
+    join_real,
     out_of_fold,
 )
 from pose3d.lifter import Lifter
@@ -38,6 +40,60 @@ def test_the_threshold_trades_missed_errors_for_no_false_alarms():
     confidence[present == 1] = 0.4
     chosen = choose_threshold(probability, _units(probability, present, clip), confidence, correct)
     assert chosen["min_confidence"] == 0.3 and chosen["recall"] == 1.0
+
+
+def test_false_alarms_on_a_few_real_clips_weigh_as_much_as_on_many_simulated():
+    # 100 simulated correct clips, none alarmed; 4 real correct clips, 2 alarmed.
+    clip = np.arange(104)
+    present = np.zeros(104, dtype=int)
+    units = _units(np.zeros(104), present, clip)
+    correct = np.ones(104, dtype=bool)
+    origin = np.r_[np.zeros(100, int), np.ones(4, int)]
+    flagged = np.isin(clip, [100, 101])
+    assert alarm_share(flagged, units, correct, np.zeros(104, int)) == pytest.approx(2 / 104)
+    assert alarm_share(flagged, units, correct, origin) == pytest.approx((0 + 0.5) / 2)
+    # So a threshold that spares the real correct clips wins once they count.
+    probability = np.where(np.isin(clip, [100, 101]), 0.7, 0.2)
+    present[:10] = 1  # ten simulated units with an error, probability 0.7 too
+    probability[:10] = 0.7
+    correct[:10] = False
+    units = _units(probability, present, clip)
+    confidence = np.full(104, 0.9)
+    pooled = choose_threshold(probability, units, confidence, correct)
+    assert pooled["threshold"] <= 0.7 and pooled["recall"] == 1.0  # 2 of 96 correct: worth it
+    weighed = choose_threshold(probability, units, confidence, correct, origin)
+    assert weighed["threshold"] > 0.7 and weighed["false_alarm_rate"] == 0.0
+
+
+def test_real_units_follow_the_simulated_ones_with_their_takes_as_fold_groups():
+    simulated = _dataset(3)
+    real_units = KindUnits(np.full((4, 3), 2.0), np.array([0, 1, 0, 1]), np.zeros(4), np.arange(4))
+    real = UnitDataset({"shallow_squat": real_units}, np.array([True, False, True, False]))
+    joined = join_real(simulated, real, take=np.array([0, 0, 1, 1]))
+    units = joined.dataset.kinds["shallow_squat"]
+    np.testing.assert_array_equal(units.clip, [0, 1, 2, 3, 4, 5, 6])
+    np.testing.assert_array_equal(units.present, [0, 0, 0, 0, 1, 0, 1])
+    np.testing.assert_array_equal(joined.origin, [0, 0, 0, 1, 1, 1, 1])
+    np.testing.assert_array_equal(joined.group, [0, 1, 2, 3, 3, 4, 4])  # a take stays together
+    np.testing.assert_array_equal(joined.dataset.correct, [1, 1, 1, 1, 0, 1, 0])
+    weight = joined.unit_weight(units)
+    assert (
+        weight[:3].tolist() == [1, 1, 1]
+        and (weight[3:] == detector_training.REAL_UNIT_WEIGHT).all()
+    )
+    assert join_real(simulated).unit_weight(simulated.kinds["shallow_squat"]) is None
+
+
+def test_out_of_fold_keeps_a_group_out_of_its_own_training():
+    # Two takes seen from many views: units of a take are near copies of each other, with
+    # labels that only memory of the take explains. Grouped by take, no memory helps.
+    rng = np.random.default_rng(1)
+    take = np.repeat(np.arange(40), 10)
+    fingerprint = rng.normal(size=(40, 4))[take] + rng.normal(0, 0.01, (400, 4))
+    present = (rng.random(40) < 0.5).astype(int)[take]
+    units = KindUnits(fingerprint, present, present * 1.0, np.arange(400))
+    assert roc_auc_score(present, out_of_fold(units)) > 0.9  # by clip: other views remembered
+    assert roc_auc_score(present, out_of_fold(units, groups=take)) < 0.75
 
 
 def test_out_of_fold_probabilities_do_not_remember_their_own_clip():

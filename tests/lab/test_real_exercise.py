@@ -15,6 +15,7 @@ from lab.real_exercise import (
     jack_reps,
     join_takes,
     squat_depth_share,
+    squat_reps,
     trainer_for,
 )
 from synthetic_data.body import J
@@ -91,3 +92,23 @@ def test_the_trainer_is_another_person_doing_the_same_movement(squat):
     assert trainer_for(sessions[3], sessions).clip.clip_id == "cid-1"
     with pytest.raises(ValueError, match="no other take"):
         trainer_for(sessions[3], sessions[3:4])
+
+
+def test_squats_are_found_in_a_take_that_jogs_and_jumps_too():
+    # 1 s standing, 2 s jogging (pelvis bobbing 6 cm), two 0.4 m squats with 0.5 s of
+    # standing between them, 1 s standing: only the squats are repetitions.
+    t = np.arange(int(6.5 * 30)) / 30.0
+    height = np.full(len(t), 1.0)
+    jog = (t >= 1) & (t < 3)
+    height[jog] -= 0.03 * (1 - np.cos(2 * np.pi * 3 * t[jog]))
+    for start in (3.0, 4.5):  # each squat 1 s down and up
+        inside = (t >= start) & (t < start + 1.0)
+        height[inside] -= 0.2 * (1 - np.cos(2 * np.pi * (t[inside] - start)))
+    joints = np.zeros((len(t), len(J), 3))
+    joints[:, J["pelvis"], 1] = height
+    reps = squat_reps(joints)
+    assert len(reps) == 2
+    for (start, end), squat_start in zip(reps, (3.0, 4.5), strict=True):
+        assert abs(start / 30 - squat_start) < 0.15 and abs(end / 30 - squat_start - 1.0) < 0.15
+        bottom = start + int(np.argmin(height[start:end]))
+        assert abs(bottom / 30 - squat_start - 0.5) < 0.05

@@ -7,6 +7,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from lab import real_scoring_eval
 from lab.clips import clip_performance, reference_from
 from lab.real_exercise import RealSession, squat_depth_share
 from lab.real_scoring_eval import (
@@ -15,14 +16,17 @@ from lab.real_scoring_eval import (
     TEST_GROUP,
     VIEWS,
     RealResults,
+    injected_clip,
     labelled_clips,
+    lifted_reference,
     score_session_clips,
-    trainer_reference,
 )
 from lab.real_scoring_report import write_report
 from pose3d.lifter import Lifter
 from scoring.checks import squat_depth
+from scoring.features import compute_features
 from synthetic_data.cameras import clip_camera_yaw_deg
+from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip
 from synthetic_data.movements import MOVEMENTS
 
@@ -50,12 +54,36 @@ def test_each_session_is_seen_correct_from_all_round_and_with_each_kind_injected
     assert {e.kind for c in injected for e in c.errors} == set(kinds)
 
 
+def test_a_squat_raised_but_still_deep_enough_is_no_shallow_squat(monkeypatch):
+    session = _session(1, "ann")
+    first = slice(*session.clip.reps[0])
+    bottom = squat_depth(compute_features(session.clip.h36m17()))[first].max()
+    plan = ErrorPlan("shallow_squat", 0.3, "hips", 0, 0)
+    raised = injected_clip(session, plan, "raised")
+    assert raised.errors  # the simulated squat raised by 30% is above the 120-deg floor
+    raised_bottom = squat_depth(compute_features(raised.h36m17()))[first].max()
+    assert raised_bottom < bottom - 5
+    # A floor below the raised squat's depth: that squat is deep enough, so no error ...
+    monkeypatch.setattr(real_scoring_eval, "DEEP_ENOUGH_KNEE_FLEXION_DEG", raised_bottom - 5)
+    still_deep = injected_clip(session, plan, "still-deep")
+    assert not still_deep.errors
+    np.testing.assert_array_equal(still_deep.joints, raised.joints)  # ... though it moved
+    # ... and the evaluation leaves such draws out: every injected clip it keeps is labelled.
+    clips = labelled_clips(session, seed=0)
+    assert len(clips) < VIEWS + ERRORS_PER_KIND * len(MOVEMENTS["squat"].error_kinds)
+    assert all(clip.errors for clip in clips[VIEWS:])
+    for clip in clips:
+        depth = squat_depth(compute_features(clip.h36m17()))
+        for label in (e for e in clip.errors if e.kind == "shallow_squat"):
+            assert depth[label.start_frame : label.end_frame].max() < raised_bottom - 5
+
+
 @pytest.mark.slow
 def test_sessions_are_scored_every_way_and_reported(tmp_path):
     user, trainer = _session(1, "ann"), _session(2, "bob")
     lifter = Lifter.for_recordings()
     exact = reference_from(clip_performance(trainer.clip), "squat")
-    lifted = trainer_reference(trainer, lifter, 0)  # as the product makes a routine
+    lifted = lifted_reference(trainer.clip, lifter, 0)  # as the product makes a routine
     # the trainer's own motion, seen through the phone and the lifter: the same squat
     assert lifted.poses.shape == exact.poses.shape and not np.allclose(lifted.poses, exact.poses)
     depths = [squat_depth(r.features).max() for r in (lifted, exact)]

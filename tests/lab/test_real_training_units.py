@@ -1,0 +1,62 @@
+"""Real-motion training units: bodies, trainers, labels and takes kept together."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from lab import real_training_units
+from lab.real_exercise import RealSession, squat_depth_share
+from lab.real_scoring_eval import ERRORS_PER_KIND, VIEWS
+from lab.real_training_units import TRAINERS, body_variants, real_units
+from pose3d.lifter import Lifter
+from scoring import PopulationModel, PoseSource
+from synthetic_data.generator import ClipRequest, generate_clip
+from synthetic_data.real_errors import REAL_ERROR_SIDES
+
+
+def _session(seed: int, take: str) -> RealSession:
+    """A simulated squat standing in for a real training take (train split)."""
+    clip = generate_clip(ClipRequest(seed=seed, movement="squat", num_reps=2, errors=[]))
+    body = replace(clip.body, body_id="cmu_014", extra={"split": "train"})
+    clip = replace(clip, body=body, cameras=[], clip_id=f"cmu_014-{take}-squat")
+    return RealSession(clip, squat_depth_share(clip.joints, clip.reps))
+
+
+def test_body_variants_keep_the_performance_and_its_split_on_new_bodies():
+    session = _session(1, "14_06")
+    variants = body_variants(session, np.random.default_rng(0), 3)
+    assert variants[0] is session and len(variants) == 4
+    heights = set()
+    for variant in variants[1:]:
+        assert variant.clip.reps == session.clip.reps
+        assert variant.split == "train" and variant.person == session.person
+        assert variant.depth.shape == session.depth.shape and variant.depth.max() == 1.0
+        heights.add(round(float(variant.clip.joints[..., 1].max()), 2))
+    assert len(heights) == 3  # three different bodies
+
+
+@pytest.mark.slow
+def test_every_clip_is_scored_against_both_trainers_from_both_sources(monkeypatch):
+    sessions = [_session(1, "14_06"), _session(2, "14_14")]
+    monkeypatch.setattr(real_training_units, "training_sessions", lambda root, manifest: sessions)
+    monkeypatch.setattr(real_training_units, "BODIES_PER_SESSION", 0)
+    monkeypatch.setattr(real_training_units, "SEEDS", (101,))
+    units = real_units(None, None, Lifter.for_recordings(), PopulationModel.load())
+    kinds = [k for k in ("rounded_back", "knees_caving_in", "shallow_squat", "heels_lifting")]
+    assert all(k in REAL_ERROR_SIDES for k in kinds)
+    per_session = (VIEWS + ERRORS_PER_KIND * len(kinds)) * len(TRAINERS)
+    assert len(units.take) == 2 * per_session
+    np.testing.assert_array_equal(units.take, np.repeat([0, 1], per_session))
+    assert units.takes == ["cmu_014-14_06-squat", "cmu_014-14_14-squat"]
+    for source in PoseSource:
+        dataset = units.datasets[source]
+        assert dataset.correct.sum() == 2 * VIEWS * len(TRAINERS)
+        for kind in kinds:
+            found = dataset.kinds[kind]
+            assert found.present.sum() > 0  # injected errors are labelled on their units
+            assert not found.present[dataset.correct[found.clip]].any()  # none on correct
+    summary = units.summary()
+    assert summary["clips"] == len(units.take) and summary["correct_clips"] == 2 * VIEWS * 2
