@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from lab import real_exercise, real_scoring_eval
 from lab.clips import clip_performance, observe_clip, reference_from
 from lab.detector_training import KindUnits, UnitDataset, model_digest, unit_labels
 from lab.real_exercise import RealSession, depth_share, trainer_for, training_sessions
@@ -35,6 +36,7 @@ from lab.real_scoring_eval import PROFILE, labelled_clips, lifted_reference
 from pose3d.lifter import Lifter
 from scoring import PopulationModel, PoseSource, Reference
 from scoring.session import session_evidence
+from synthetic_data import real_errors
 from synthetic_data.body import BodyParams
 from synthetic_data.generator import trainer_clip
 from synthetic_data.retarget import mirror, retarget
@@ -160,13 +162,20 @@ def real_units(
 
 def real_units_key(root: Path, lifter: Lifter, population: PopulationModel) -> str:
     """What the real units depend on, hashed: the archives' takes (by the manifest), the
-    draws, the lifter, the population model and the scoring code (see ``model_digest``)."""
+    draws, the code that makes and injects the sessions, the lifter, the population model
+    and the scoring code (see ``model_digest``)."""
     digest = hashlib.sha256()
     digest.update(
         (root / "MANIFEST.tsv").read_bytes() if (root / "MANIFEST.tsv").is_file() else b""
     )
     digest.update(json.dumps([BODIES_PER_SESSION, SEEDS, TRAINERS, PROFILE]).encode())
-    digest.update(Path(__file__).read_bytes())
+    for module in (
+        __file__,
+        real_exercise.__file__,
+        real_scoring_eval.__file__,
+        real_errors.__file__,
+    ):
+        digest.update(Path(module).read_bytes())  # the sessions, injections and labels
     model_digest(digest, "real", lifter, population)
     return digest.hexdigest()[:16]
 

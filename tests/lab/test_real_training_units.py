@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from lab import real_training_units
+from lab import real_scoring_eval, real_training_units
 from lab.real_exercise import RealSession, squat_depth_share
 from lab.real_scoring_eval import ERRORS_PER_KIND, VIEWS
 from lab.real_training_units import TRAINERS, body_variants, real_units
@@ -60,3 +61,13 @@ def test_every_clip_is_scored_against_both_trainers_from_both_sources(monkeypatc
             assert not found.present[dataset.correct[found.clip]].any()  # none on correct
     summary = units.summary()
     assert summary["clips"] == len(units.take) and summary["correct_clips"] == 2 * VIEWS * 2
+
+
+def test_the_cached_units_follow_the_code_that_injects_and_labels(tmp_path, monkeypatch):
+    lifter, population = Lifter.for_recordings(), PopulationModel.load()
+    key = real_training_units.real_units_key(tmp_path, lifter, population)
+    assert real_training_units.real_units_key(tmp_path, lifter, population) == key
+    edited = tmp_path / "real_scoring_eval.py"
+    edited.write_text(Path(real_scoring_eval.__file__).read_text() + "\n# a new label rule\n")
+    monkeypatch.setattr(real_scoring_eval, "__file__", str(edited))
+    assert real_training_units.real_units_key(tmp_path, lifter, population) != key
