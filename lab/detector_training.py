@@ -47,7 +47,7 @@ from scoring.detector import (
     fit_classifier,
     fit_kind,
 )
-from scoring.evidence import KNEE_MEASURES, MOVEMENTS
+from scoring.evidence import KNEE_MEASURES, MOVEMENTS, UnitEvidence
 from scoring.features import FEATURE_NAMES
 from scoring.session import session_evidence
 from synthetic_data.clip import ErrorLabel, read_clip
@@ -137,29 +137,43 @@ class UnitDataset:
             )
 
 
+class UnitCollector:
+    """A unit dataset built clip by clip: each clip's units per error kind, labelled."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, tuple[list, list, list, list]] = defaultdict(lambda: ([], [], [], []))
+        self.correct: list[bool] = []
+
+    def add(self, evidence: UnitEvidence, errors: list[ErrorLabel]) -> None:
+        """The units of one scored clip (``evidence``), labelled from its ``errors``; the
+        clip is numbered in the order clips are added."""
+        number = len(self.correct)
+        self.correct.append(not errors)
+        for (kind, segment), unit_rows in evidence.rows.items():
+            present, severity = unit_labels(evidence.units, errors, kind, segment)
+            rows, labels, severities, clips = self.parts[kind]
+            rows.append(unit_rows)
+            labels.append(present)
+            severities.append(severity)
+            clips.append(np.full(len(present), number))
+
+    def dataset(self) -> UnitDataset:
+        """Every clip's units so far, per kind."""
+        kinds = {kind: KindUnits.joined(*parts) for kind, parts in self.parts.items()}
+        return UnitDataset(kinds, np.array(self.correct, dtype=bool))
+
+
 def unit_dataset(
     paths: list[Path], source: PoseSource, lifter: Lifter, population: PopulationModel
 ) -> UnitDataset:
     """Every unit of every clip in ``paths``, from ``source`` poses, with its labels."""
-    rows, labels, severities, clips = (defaultdict(list) for _ in range(4))
-    correct = np.zeros(len(paths), dtype=bool)
+    collector = UnitCollector()
     cache: dict = {}
     for number, path in enumerate(tqdm(paths, desc=f"units ({MODE_NAMES[source]})")):
         item = prepare_clip(read_clip(path), number, source, lifter)
-        correct[number] = not item.clip.errors
         reference, _ = reference_for(item.clip.movement, cache)
-        evidence = session_evidence(item.observed, reference, population)
-        for (kind, segment), unit_rows in evidence.rows.items():
-            present, severity = unit_labels(evidence.units, item.clip.errors, kind, segment)
-            rows[kind].append(unit_rows)
-            labels[kind].append(present)
-            severities[kind].append(severity)
-            clips[kind].append(np.full(len(present), number))
-    kinds = {
-        kind: KindUnits.joined(rows[kind], labels[kind], severities[kind], clips[kind])
-        for kind in rows
-    }
-    return UnitDataset(kinds, correct)
+        collector.add(session_evidence(item.observed, reference, population), item.clip.errors)
+    return collector.dataset()
 
 
 def model_digest(digest, source: str, lifter: Lifter, population: PopulationModel) -> None:
@@ -252,9 +266,7 @@ def join_real(
             kinds[kind] = units
             continue
         moved = replace(extra, clip=extra.clip + count)
-        kinds[kind] = KindUnits(
-            *(np.concatenate([getattr(units, f), getattr(moved, f)]) for f in FIELDS)
-        )
+        kinds[kind] = KindUnits.joined(*([getattr(units, f), getattr(moved, f)] for f in FIELDS))
     return JoinedUnits(
         UnitDataset(kinds, np.concatenate([simulated.correct, real.correct])),
         np.concatenate([np.zeros(count, dtype=int), np.ones(len(real.correct), dtype=int)]),
@@ -330,6 +342,17 @@ def alarm_share(
     return float(np.mean(shares)) if shares else 0.0
 
 
+def operating_point(
+    flagged: np.ndarray, units: KindUnits, correct: np.ndarray, origin: np.ndarray
+) -> tuple[float, float, float, float]:
+    """Precision, recall and F1 over ``units`` of the ``flagged`` ``(N,)`` ones, and the
+    false-alarm share of correct clips (:func:`alarm_share`)."""
+    positive = units.present == 1
+    found = int((flagged & positive).sum())
+    precision, recall, f1 = f1_from_counts(flagged.sum(), found, positive.sum(), found)
+    return float(precision), float(recall), float(f1), alarm_share(flagged, units, correct, origin)
+
+
 def choose_threshold(
     probability: np.ndarray,
     units: KindUnits,
@@ -350,16 +373,11 @@ def choose_threshold(
             simulated by default.
     """
     origin = np.zeros(len(correct), dtype=int) if origin is None else origin
-    positive = units.present == 1
     best = None
     for threshold in THRESHOLDS:
         for min_confidence in MIN_CONFIDENCES:
             flagged = (probability >= threshold) & (confidence >= min_confidence)
-            found = int((flagged & positive).sum())
-            precision, recall, f1 = (
-                float(v) for v in f1_from_counts(flagged.sum(), found, positive.sum(), found)
-            )
-            alarms = alarm_share(flagged, units, correct, origin)
+            precision, recall, f1, alarms = operating_point(flagged, units, correct, origin)
             key = (round(f1 - ALARM_PENALTY * alarms, 6), float(threshold), min_confidence)
             if best is None or key > best[0]:
                 figures = {
@@ -384,15 +402,12 @@ def figures_at(
     """F1 and false-alarm share of ``units`` at the ``chosen`` threshold and minimum
     confidence (out-of-fold ``probability``; e.g. the real units alone)."""
     flagged = (probability >= chosen["threshold"]) & (confidence >= chosen["min_confidence"])
-    positive = units.present == 1
-    found = int((flagged & positive).sum())
-    _, _, f1 = f1_from_counts(flagged.sum(), found, positive.sum(), found)
-    origin = np.zeros(len(correct), dtype=int)
+    _, _, f1, alarms = operating_point(flagged, units, correct, np.zeros(len(correct), int))
     return {
-        "units": len(positive),
-        "with_error": int(positive.sum()),
-        "f1": round(float(f1), 3),
-        "false_alarm_rate": round(alarm_share(flagged, units, correct, origin), 4),
+        "units": len(units.present),
+        "with_error": int(units.present.sum()),
+        "f1": round(f1, 3),
+        "false_alarm_rate": round(alarms, 4),
     }
 
 

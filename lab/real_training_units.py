@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from tqdm import tqdm
 
 from lab import real_exercise, real_scoring_eval
 from lab.clips import clip_performance, observe_clip, reference_from
-from lab.detector_training import KindUnits, UnitDataset, model_digest, unit_labels
+from lab.detector_training import UnitCollector, UnitDataset, model_digest
 from lab.real_exercise import RealSession, depth_share, trainer_for, training_sessions
 from lab.real_scoring_eval import PROFILE, labelled_clips, lifted_reference
 from pose3d.lifter import Lifter
@@ -115,8 +114,7 @@ def real_units(
 ) -> RealUnits:
     """Score every real training clip from both pose sources against both trainers."""
     sessions = training_sessions(root, manifest)
-    rows, present, severity, clips = ({s: defaultdict(list) for s in PoseSource} for _ in range(4))
-    correct: list[bool] = []
+    collectors = {source: UnitCollector() for source in PoseSource}
     take: list[int] = []
     cache: dict = {}
     rng = np.random.default_rng(SEEDS[0])
@@ -130,33 +128,12 @@ def real_units(
         references = trainer_references(sessions[number], sessions, lifter, cache)
         for index, clip in enumerate(labelled_clips(variant, seed)):
             observed = observe_clip(clip, seed * 1000 + index, lifter, PROFILE)
-            for trainer in TRAINERS:
-                clip_number = len(correct)
-                correct.append(not clip.errors)
+            for trainer in TRAINERS:  # each source numbers the clip alike: one take entry
                 take.append(number)
                 for source, seen in observed.items():
                     evidence = session_evidence(seen, references[trainer][source], population)
-                    for (kind, segment), unit_rows in evidence.rows.items():
-                        found, amount = unit_labels(evidence.units, clip.errors, kind, segment)
-                        rows[source][kind].append(unit_rows)
-                        present[source][kind].append(found)
-                        severity[source][kind].append(amount)
-                        clips[source][kind].append(np.full(len(found), clip_number))
-    datasets = {
-        source: UnitDataset(
-            {
-                kind: KindUnits.joined(
-                    rows[source][kind],
-                    present[source][kind],
-                    severity[source][kind],
-                    clips[source][kind],
-                )
-                for kind in rows[source]
-            },
-            np.array(correct),
-        )
-        for source in PoseSource
-    }
+                    collectors[source].add(evidence, clip.errors)
+    datasets = {source: collector.dataset() for source, collector in collectors.items()}
     return RealUnits(datasets, np.array(take), [s.clip.clip_id for s in sessions])
 
 
