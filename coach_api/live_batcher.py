@@ -3,15 +3,20 @@
 Each socket's frame batch (parsed and checked on the event loop) is queued here, and one
 task lifts everything queued in one call on the engine's live thread
 (:func:`scoring.live.push_together`): while it runs, the batches that arrive queue up
-for the next call, so the more streams there are, the more each call lifts at once, with
-no timer. The event loop only parses messages and answers; a long recorded session in
-the worker pool does not hold up the streams (the live thread is theirs).
+for the next call, so the more streams there are, the more each call lifts at once. A
+round that would start with fewer batches than there are streams first waits up to
+``gather_s`` for the others: phones send out of step, so without the wait a round of 20
+streams mostly held one batch, and a round costs about the same for one batch as for
+three (each pass reads every weight once; docs/benchmarks.md). The event loop only
+parses messages and answers; a long recorded session in the worker pool does not hold up
+the streams (the live thread is theirs).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -28,12 +33,28 @@ Lift = Callable[[list[Push]], list[int | Exception]]
 
 
 class LiveBatcher:
-    """Queues the streams' frame batches and lifts them together (one call per round)."""
+    """Queues the streams' frame batches and lifts them together (one call per round),
+    a round waiting up to ``gather_s`` seconds for the batches of the other open
+    streams (:meth:`streaming`)."""
 
-    def __init__(self, engine: Engine, lift: Lift = push_together) -> None:
-        self.engine, self.lift = engine, lift
+    def __init__(self, engine: Engine, lift: Lift = push_together, gather_s: float = 0.0) -> None:
+        self.engine, self.lift, self.gather_s = engine, lift, gather_s
+        self.streams = 0  # sockets streaming now
         self._queued: list[tuple[Push, asyncio.Future[int]]] = []
+        self._all_queued = asyncio.Event()  # a batch from every open stream is queued
         self._task: asyncio.Task | None = None
+
+    @contextlib.contextmanager
+    def streaming(self) -> Iterator[None]:
+        """Count a socket as streaming while the block runs (rounds wait for its
+        batches)."""
+        self.streams += 1
+        try:
+            yield
+        finally:
+            self.streams -= 1
+            if self._queued and len(self._queued) >= self.streams:
+                self._all_queued.set()
 
     async def push(self, session: LiveSession, keypoints: np.ndarray, scores: np.ndarray) -> int:
         """Lift ``keypoints`` ``(N, J, 2)`` and ``scores`` ``(N, J)`` into ``session`` with
@@ -41,6 +62,8 @@ class LiveBatcher:
         before this returns (its frames are lifted in order)."""
         done = asyncio.get_running_loop().create_future()
         self._queued.append(((session, keypoints, scores), done))
+        if len(self._queued) >= self.streams:
+            self._all_queued.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._lift_queued())
         return await done
@@ -48,6 +71,7 @@ class LiveBatcher:
     async def _lift_queued(self) -> None:
         """Lift rounds of queued batches until none is left."""
         while self._queued:
+            await self._gather()
             round_, self._queued = self._queued, []
             pushes = [push for push, _ in round_]
             try:
@@ -64,3 +88,12 @@ class LiveBatcher:
                     done.set_exception(count)
                 else:
                     done.set_result(count)
+
+    async def _gather(self) -> None:
+        """Wait up to ``gather_s`` until every open stream has a batch queued."""
+        if self.gather_s <= 0 or len(self._queued) >= self.streams:
+            return
+        self._all_queued.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.gather_s):
+                await self._all_queued.wait()

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # live_resume_ttl_s after its last checkpoint (coach_api/live_streams.py). A client
     # keeps the frames after the last checkpoint to send again on resuming.
     live_checkpoint_s: Annotated[float, Field(gt=0)] = 5.0
+    # A lifting round of the live streams (coach_api/live_batcher.py) waits up to
+    # live_gather_ms for the batches of the other open streams, to lift them in one pass.
+    live_gather_ms: Annotated[float, Field(ge=0, le=100)] = 8.0
     live_resume_ttl_s: Annotated[float, Field(gt=0)] = 900.0
     # Web origins whose pages may call the API (Flutter Web), e.g.
     # COACH_CORS_ORIGINS=https://app.example.com,http://localhost:5000; none by default

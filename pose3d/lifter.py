@@ -54,7 +54,10 @@ def _check_image_size(image_size: tuple[float, float]) -> tuple[float, float]:
 
 
 def lift_normalised(
-    model: TemporalModel, normalised: np.ndarray, chunk_frames: int = 4096
+    model: TemporalModel,
+    normalised: np.ndarray,
+    chunk_frames: int = 4096,
+    frames: slice = slice(None),
 ) -> np.ndarray:
     """Run a dilated model over one complete sequence, one output per input frame.
 
@@ -62,22 +65,26 @@ def lift_normalised(
         model: A :class:`TemporalModel` in eval mode.
         normalised: ``(T, J_in, 2)`` normalised keypoints without gaps.
         chunk_frames: Output frames per forward pass (bounds memory, not the result).
+        frames: The output frames wanted (a step-1 slice): only they are computed, from
+            the input frames within a receptive field of them.
 
     Returns:
-        ``(T, J_out, 3)`` float32, with the root joint at the origin for pose models
-        (more than one output joint). The sequence is edge-padded by repeating its end
-        frames: half a receptive field each side, or all of it before the start for a
-        causal model.
+        ``(T', J_out, 3)`` float32 for the ``T'`` frames of ``frames`` (all ``T`` by
+        default), with the root joint at the origin for pose models (more than one
+        output joint). The sequence is edge-padded by repeating its end frames: half a
+        receptive field each side, or all of it before the start for a causal model.
     """
     rf = model.receptive_field()
     before = rf - 1 if model.causal else (rf - 1) // 2
     pad = ((before, rf - 1 - before), (0, 0), (0, 0))
     padded = torch.from_numpy(np.pad(normalised.astype(np.float32), pad, mode="edge"))
-    length = normalised.shape[0]
-    outputs = []
+    first, end, step = frames.indices(normalised.shape[0])
+    if step != 1:
+        raise ValueError("frames must be a slice of consecutive frames")
+    outputs = [torch.zeros((0, model.num_joints_out, 3))]
     with torch.inference_mode():
-        for start in range(0, length, chunk_frames):
-            stop = min(start + chunk_frames, length)
+        for start in range(first, end, chunk_frames):
+            stop = min(start + chunk_frames, end)
             outputs.append(model(padded[start : stop + rf - 1].unsqueeze(0))[0])
     poses = torch.cat(outputs).numpy()
     if model.num_joints_out > 1:
@@ -91,12 +98,14 @@ def lift_flip_averaged(
     input_layout: str,
     output_layout: str,
     chunk_frames: int = 4096,
+    frames: slice = slice(None),
 ) -> np.ndarray:
     """:func:`lift_normalised` averaged with the lift of the mirrored input, mirrored back
-    (test-time flip augmentation): ``(T, J_in, 2)`` -> ``(T, J_out, 3)``. Twice the
-    compute; the two lifts' left/right guesses average out."""
-    poses = lift_normalised(model, normalised, chunk_frames)
-    mirrored = lift_normalised(model, flip_lr(normalised, input_layout), chunk_frames)
+    (test-time flip augmentation): ``(T, J_in, 2)`` -> ``(T', J_out, 3)`` for the
+    frames of ``frames``. Twice the compute; the two lifts' left/right guesses average
+    out."""
+    poses = lift_normalised(model, normalised, chunk_frames, frames)
+    mirrored = lift_normalised(model, flip_lr(normalised, input_layout), chunk_frames, frames)
     return (poses + flip_lr(mirrored, output_layout)) / 2
 
 
@@ -128,14 +137,16 @@ class Lifter:
         loaded = load_checkpoint(path)
         return cls(loaded.model, loaded.metadata)
 
-    def lift_sequence(self, sequence: KeypointSequence) -> np.ndarray:
-        """:meth:`lift` a parsed phone sequence: ``(T, 17, 3)`` poses (metres)."""
+    def lift_sequence(self, sequence: KeypointSequence, frames: slice = slice(None)) -> np.ndarray:
+        """:meth:`lift` a parsed phone sequence: ``(T', 17, 3)`` poses (metres) of the
+        frames of ``frames`` (all by default)."""
         return self.lift(
             sequence.keypoints,
             sequence.scores,
             image_size=sequence.image_size,
             layout=sequence.layout,
             fps=sequence.fps,
+            frames=frames,
         )
 
     @classmethod
@@ -182,6 +193,7 @@ class Lifter:
         flip_augment: bool | None = None,
         min_score: float = DEFAULT_MIN_SCORE,
         chunk_frames: int = 4096,
+        frames: slice = slice(None),
     ) -> np.ndarray:
         """Lift a 2D keypoint sequence to 3D.
 
@@ -196,10 +208,14 @@ class Lifter:
                 the checkpoint's ``flip_test`` setting.
             chunk_frames: Output frames computed per forward pass (bounds memory; the
                 result does not depend on it).
+            frames: The frames whose poses are wanted (consecutive; all by default).
+                At the model's fps only they are computed (a live check lifts a
+                repetition with its neighbours as context); the result equals the
+                whole sequence's lift sliced.
 
         Returns:
-            ``(T, 17, 3)`` float32 root-relative camera-space poses (metres), one per
-            input frame (sequence edges are padded by repeating the end frames).
+            ``(T', 17, 3)`` float32 root-relative camera-space poses (metres), one per
+            frame of ``frames`` (sequence edges are padded by repeating the end frames).
         """
         if chunk_frames < 1:
             raise ValueError(f"chunk_frames must be >= 1, got {chunk_frames}")
@@ -212,15 +228,17 @@ class Lifter:
         resampled = fps is not None and float(fps) != self.fps
         if resampled:
             normalised = resample(normalised, float(fps), self.fps)
+        # Resampled, the wanted frames are not the model's: all are lifted, then sliced.
+        computed = slice(None) if resampled else frames
         flip = self.metadata.flip_test if flip_augment is None else flip_augment
         if flip:
             layouts = (self.metadata.input_layout, self.metadata.output_layout)
-            poses = lift_flip_averaged(self.model, normalised, *layouts, chunk_frames)
+            poses = lift_flip_averaged(self.model, normalised, *layouts, chunk_frames, computed)
         else:
-            poses = lift_normalised(self.model, normalised, chunk_frames)
+            poses = lift_normalised(self.model, normalised, chunk_frames, computed)
         if resampled:
             model_times = np.arange(poses.shape[0]) / self.fps
-            poses = resample_at(poses, model_times, np.arange(length) / float(fps))
+            poses = resample_at(poses, model_times, np.arange(length) / float(fps))[frames]
         return poses.astype(np.float32)
 
     @cached_property

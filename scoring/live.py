@@ -287,7 +287,7 @@ class LiveSession:
             self.layout, self.fps, *self.size, cleaned.keypoints, cleaned.scores
         )
         try:
-            poses = recordings.lift_sequence(sequence)[fresh - start : done - start]
+            poses = recordings.lift_sequence(sequence, slice(fresh - start, done - start))
         except ValueError:
             self.lifted = None
             return None

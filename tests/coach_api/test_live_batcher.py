@@ -99,6 +99,54 @@ def test_a_socket_gone_while_its_round_runs_does_not_stop_the_others():
     assert asyncio.run(main()) == 5
 
 
+class _QuickEngine(_Engine):
+    """An engine whose rounds take no time: rounds are only gathered by waiting."""
+
+    async def run(self, function, pushes, lane: str = "work"):
+        self.rounds.append((lane, len(pushes)))
+        return function(pushes)
+
+
+def _staggered_rounds(gather_s: float, streams: int = 4) -> list[tuple[str, int]]:
+    """The rounds of ``streams`` open streams each pushing one batch, 20 ms apart."""
+    engine = _QuickEngine()
+
+    async def one(batcher: LiveBatcher, delay: float) -> int:
+        with batcher.streaming():
+            await asyncio.sleep(delay)
+            return await batcher.push(_Session(), *_frames(5))
+
+    async def main() -> list[int]:
+        batcher = LiveBatcher(engine, _push_each, gather_s=gather_s)
+        return await asyncio.gather(*(one(batcher, 0.02 * n) for n in range(streams)))
+
+    assert asyncio.run(main()) == [5] * streams
+    return engine.rounds
+
+
+def test_a_round_waits_for_the_other_open_streams_batches():
+    assert _staggered_rounds(gather_s=1.0) == [("live", 4)]  # all four in one pass
+    assert len(_staggered_rounds(gather_s=0.0)) > 1  # no waiting: one round per arrival
+
+
+def test_a_round_waits_for_no_one_when_every_open_stream_is_queued():
+    """One stream alone, or a stream whose neighbour closed, is lifted at once: the wait
+    (here 30 s) is only for batches still due."""
+    engine = _QuickEngine()
+
+    async def main() -> tuple[int, int]:
+        batcher = LiveBatcher(engine, _push_each, gather_s=30.0)
+        with batcher.streaming():
+            alone = await asyncio.wait_for(batcher.push(_Session(), *_frames(5)), 1.0)
+            with batcher.streaming():  # a second stream opens, then closes without a batch
+                waiting = asyncio.create_task(batcher.push(_Session(), *_frames(3)))
+                await asyncio.sleep(0.01)
+                assert not waiting.done()  # the round waits for the second stream
+            return alone, await asyncio.wait_for(waiting, 1.0)
+
+    assert asyncio.run(main()) == (5, 3)
+
+
 def test_sessions_lifted_together_lift_what_each_lifts_alone(user_payload):
     """One network pass for several sessions gives each exactly its own poses; frames of
     one that are refused fail that one only."""

@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from coach_api.db import Routine, User
 from coach_api.main import create_app
+from coach_api.routes.live import _nesting
 from tests.coach_api.conftest import auth_headers, new_email
 
 SHORT_TIMEOUT_S = 0.3
@@ -169,6 +170,20 @@ def test_deeply_nested_json_is_refused(client, token, routine_id, depth):
         socket.send_text(start)
         error = _refused(socket)
     assert error["code"] == "invalid_json" and "nest" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("text", "depth"),
+    [
+        ('{"type": "frames", "frames": [[[1, 2, 0.5]]]}', 4),
+        ('{"token": "[[[[[[[[[[", "x": ["]]]]\\"]]"]}', 2),  # brackets in strings
+        ('["a\\\\", [[[]]]]', 4),  # an escaped backslash ends the string
+        ("[" * 300 + "]" * 300, 300),
+        ("", 0),
+    ],
+)
+def test_nesting_is_counted_on_the_text_skipping_strings(text, depth):
+    assert _nesting(text) == depth
 
 
 @pytest.mark.parametrize("field", ["fps", "routine_id", "image_width"])

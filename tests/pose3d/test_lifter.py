@@ -26,6 +26,19 @@ def test_chunked_lifting_equals_whole_sequence(keypoints, causal):
         )
 
 
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize("fps", [30.0, 25.0], ids=["model fps", "resampled"])
+def test_lifting_some_frames_equals_the_whole_lift_sliced(keypoints, causal, fps):
+    lifter = make_lifter(causal=causal, fps=30.0)
+    whole = lifter.lift(keypoints, image_size=SIZE, fps=fps)
+    for frames in (slice(0, 3), slice(10, 30), slice(len(keypoints) - 2, None), slice(5, 5)):
+        part = lifter.lift(keypoints, image_size=SIZE, fps=fps, frames=frames, chunk_frames=7)
+        assert part.shape == whole[frames].shape
+        np.testing.assert_allclose(part, whole[frames], atol=1e-6)
+    with pytest.raises(ValueError, match="consecutive"):
+        lifter.lift(keypoints, image_size=SIZE, frames=slice(0, 10, 2))
+
+
 def test_mediapipe_input_equals_coco_input(lifter, keypoints):
     mediapipe = np.full((len(keypoints), 33, 2), 5.0, dtype=np.float32)
     mediapipe[:, MEDIAPIPE33_TO_COCO17] = keypoints
