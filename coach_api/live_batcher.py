@@ -4,10 +4,11 @@ Each socket's frame batch (parsed and checked on the event loop) is queued here,
 task lifts everything queued in one call on the engine's live thread
 (:func:`scoring.live.push_together`): while it runs, the batches that arrive queue up
 for the next call, so the more streams there are, the more each call lifts at once. A
-round that would start with fewer batches than there are streams first waits up to
-``gather_s`` for the others: phones send out of step, so without the wait a round of 20
-streams mostly held one batch, and a round costs about the same for one batch as for
-three (each pass reads every weight once; docs/benchmarks.md). The event loop only
+round that would start with fewer batches than there are streams (or than
+ROUND_ENOUGH) first waits up to ``gather_s`` for more: phones send out of step, so
+without the wait a round of 20 streams mostly held one batch, and a round costs about
+the same for one batch as for three (each pass reads every weight once;
+docs/benchmarks.md). The event loop only
 parses messages and answers; a long recorded session in the worker pool does not hold up
 the streams (the live thread is theirs).
 """
@@ -27,6 +28,11 @@ if TYPE_CHECKING:
     from coach_api.services import Engine
     from scoring.live import LiveSession
 
+# Batches a round need not wait beyond: with 8, a batch's share of a round's fixed cost
+# is already below its own (bench.stream_lifter: 5 frames of 1 stream 0.6 ms, of 20
+# streams 3.8 ms), and an overloaded server's rounds are not held up.
+ROUND_ENOUGH = 8
+
 Push = tuple["LiveSession", np.ndarray, np.ndarray]
 # Lifts a round of pushes: each session's poses so far, or what was wrong with its frames.
 Lift = Callable[[list[Push]], list[int | Exception]]
@@ -35,13 +41,13 @@ Lift = Callable[[list[Push]], list[int | Exception]]
 class LiveBatcher:
     """Queues the streams' frame batches and lifts them together (one call per round),
     a round waiting up to ``gather_s`` seconds for the batches of the other open
-    streams (:meth:`streaming`)."""
+    streams (:meth:`streaming`), or for ROUND_ENOUGH of them."""
 
     def __init__(self, engine: Engine, lift: Lift = push_together, gather_s: float = 0.0) -> None:
         self.engine, self.lift, self.gather_s = engine, lift, gather_s
         self.streams = 0  # sockets streaming now
         self._queued: list[tuple[Push, asyncio.Future[int]]] = []
-        self._all_queued = asyncio.Event()  # a batch from every open stream is queued
+        self._enough_queued = asyncio.Event()  # _wanted batches are queued
         self._task: asyncio.Task | None = None
 
     @contextlib.contextmanager
@@ -53,8 +59,8 @@ class LiveBatcher:
             yield
         finally:
             self.streams -= 1
-            if self._queued and len(self._queued) >= self.streams:
-                self._all_queued.set()
+            if self._queued and len(self._queued) >= self._wanted:
+                self._enough_queued.set()
 
     async def push(self, session: LiveSession, keypoints: np.ndarray, scores: np.ndarray) -> int:
         """Lift ``keypoints`` ``(N, J, 2)`` and ``scores`` ``(N, J)`` into ``session`` with
@@ -62,8 +68,8 @@ class LiveBatcher:
         before this returns (its frames are lifted in order)."""
         done = asyncio.get_running_loop().create_future()
         self._queued.append(((session, keypoints, scores), done))
-        if len(self._queued) >= self.streams:
-            self._all_queued.set()
+        if len(self._queued) >= self._wanted:
+            self._enough_queued.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._lift_queued())
         return await done
@@ -89,11 +95,16 @@ class LiveBatcher:
                 else:
                     done.set_result(count)
 
+    @property
+    def _wanted(self) -> int:
+        """Batches a round waits for: one per open stream, up to ROUND_ENOUGH."""
+        return min(self.streams, ROUND_ENOUGH)
+
     async def _gather(self) -> None:
-        """Wait up to ``gather_s`` until every open stream has a batch queued."""
-        if self.gather_s <= 0 or len(self._queued) >= self.streams:
+        """Wait up to ``gather_s`` until :attr:`_wanted` batches are queued."""
+        if self.gather_s <= 0 or len(self._queued) >= self._wanted:
             return
-        self._all_queued.clear()
+        self._enough_queued.clear()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.gather_s):
-                await self._all_queued.wait()
+                await self._enough_queued.wait()

@@ -62,7 +62,7 @@ import numpy as np
 from fastapi import APIRouter, FastAPI, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
-from starlette.websockets import WebSocketState
+from starlette.websockets import WebSocketDisconnected, WebSocketState
 
 from coach_api.access import usable_routine
 from coach_api.db import Routine, User, WorkoutSession
@@ -423,8 +423,16 @@ class _RepChecks:
             self.task = None
 
     def cancel(self) -> None:
-        if self.task is not None and not self.task.done():
+        """Stop the check in flight as the socket ends. One that already failed is
+        logged here unless the client left (its socket gone), since nobody awaits it."""
+        if self.task is None:
+            return
+        if not self.task.done():
             self.task.cancel()
+        elif not self.task.cancelled() and self.task.exception() is not None:
+            failure = self.task.exception()
+            if not isinstance(failure, WebSocketDisconnect | WebSocketDisconnected):
+                logger.error("live repetition check failed", exc_info=failure)
 
     async def _send_finished_reps(self) -> None:
         for rep in await self.engine.run(self.session.finished_reps, lane="checks"):

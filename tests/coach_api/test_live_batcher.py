@@ -5,13 +5,14 @@ lifting each alone gives."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
 import anyio
 import numpy as np
 import pytest
 
-from coach_api.live_batcher import LiveBatcher
+from coach_api.live_batcher import ROUND_ENOUGH, LiveBatcher
 from pose3d.checkpoint import LifterMetadata
 from pose3d.lifter import Lifter
 from scoring.live import LiveModels, LiveSession, _push_each, push_together
@@ -145,6 +146,23 @@ def test_a_round_waits_for_no_one_when_every_open_stream_is_queued():
             return alone, await asyncio.wait_for(waiting, 1.0)
 
     assert asyncio.run(main()) == (5, 3)
+
+
+def test_a_round_of_enough_batches_waits_for_no_more():
+    """With more streams open than ROUND_ENOUGH, a round starts once that many batches are
+    queued: an overloaded server's rounds are not held up by the wait."""
+    engine = _QuickEngine()
+
+    async def main() -> list[int]:
+        batcher = LiveBatcher(engine, _push_each, gather_s=30.0)
+        with contextlib.ExitStack() as open_streams:
+            for _ in range(ROUND_ENOUGH + 4):
+                open_streams.enter_context(batcher.streaming())
+            pushes = (batcher.push(_Session(), *_frames(2)) for _ in range(ROUND_ENOUGH))
+            return await asyncio.wait_for(asyncio.gather(*pushes), 1.0)
+
+    assert asyncio.run(main()) == [2] * ROUND_ENOUGH
+    assert engine.rounds == [("live", ROUND_ENOUGH)]
 
 
 def test_sessions_lifted_together_lift_what_each_lifts_alone(user_payload):

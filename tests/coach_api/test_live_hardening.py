@@ -11,17 +11,20 @@ The tests share one app (``shared_client``), one user's ``token`` and one publis
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+from types import SimpleNamespace
 
 import pytest
+from fastapi import WebSocketDisconnect
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from coach_api.db import Routine, User
 from coach_api.main import create_app
-from coach_api.routes.live import _nesting
+from coach_api.routes.live import _nesting, _RepChecks
 from tests.coach_api.conftest import auth_headers, new_email
 
 SHORT_TIMEOUT_S = 0.3
@@ -282,3 +285,23 @@ def test_a_server_failure_is_told_and_logged(client, token, routine_id, monkeypa
         error = _refused(socket, close_code=1011)
     assert error == {"code": "internal_error", "message": "something went wrong on our side"}
     assert any(r.name == "coach_api" and r.exc_info for r in caplog.records)
+
+
+def test_a_failed_check_nobody_awaits_is_logged_unless_the_client_left(caplog):
+    """A socket that ends while its repetition check has failed: a server fault in the
+    check is logged (nobody awaits it any more), a client gone is not."""
+
+    async def failed(failure: Exception) -> None:
+        raise failure
+
+    async def end_with(failure: Exception) -> None:
+        checks = _RepChecks(None, None, SimpleNamespace(reported=0))
+        checks.task = asyncio.create_task(failed(failure))
+        await asyncio.sleep(0)  # it runs and fails
+        checks.cancel()
+
+    with caplog.at_level(logging.ERROR, logger="coach_api"):
+        asyncio.run(end_with(WebSocketDisconnect(1006)))
+        assert "check failed" not in caplog.text
+        asyncio.run(end_with(ValueError("a scoring bug")))
+    assert "live repetition check failed" in caplog.text and "a scoring bug" in caplog.text
