@@ -3,12 +3,13 @@
 Each socket's frame batch (parsed and checked on the event loop) is queued here, and one
 task lifts everything queued in one call on the engine's live thread
 (:func:`scoring.live.push_together`): while it runs, the batches that arrive queue up
-for the next call, so the more streams there are, the more each call lifts at once. A
-round that would start with fewer batches than there are streams (or than
-ROUND_ENOUGH) first waits up to ``gather_s`` for more: phones send out of step, so
-without the wait a round of 20 streams mostly held one batch, and a round costs about
-the same for one batch as for three (each pass reads every weight once;
-docs/benchmarks.md). The event loop only
+for the next call, so the more streams there are, the more each call lifts at once.
+Optionally (``COACH_LIVE_GATHER_MS``), a round that would start with fewer batches than
+there are streams (or than ROUND_ENOUGH) first waits up to ``gather_s`` for more:
+phones send out of step, so without the wait a round of 20 streams mostly holds one
+batch, and a round costs about the same for one batch as for three (each pass reads
+every weight once). The wait trades latency for CPU (docs/benchmarks.md), so it is off
+by default. The event loop only
 parses messages and answers; a long recorded session in the worker pool does not hold up
 the streams (the live thread is theirs).
 """

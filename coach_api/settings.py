@@ -83,9 +83,11 @@ class Settings(BaseSettings):
     # live_resume_ttl_s after its last checkpoint (coach_api/live_streams.py). A client
     # keeps the frames after the last checkpoint to send again on resuming.
     live_checkpoint_s: Annotated[float, Field(gt=0)] = 5.0
-    # A lifting round of the live streams (coach_api/live_batcher.py) waits up to
-    # live_gather_ms for the batches of the other open streams, to lift them in one pass.
-    live_gather_ms: Annotated[float, Field(ge=0, le=100)] = 8.0
+    # A lifting round of the live streams (coach_api/live_batcher.py) may wait up to
+    # live_gather_ms for the batches of the other open streams, to lift them in one pass:
+    # 8 saves ~8% of the server's CPU at 20 streams for +8 ms on every answer and a
+    # longer tail (docs/benchmarks.md), so it is off unless CPU is what runs short.
+    live_gather_ms: Annotated[float, Field(ge=0, le=100)] = 0.0
     live_resume_ttl_s: Annotated[float, Field(gt=0)] = 900.0
     # Web origins whose pages may call the API (Flutter Web), e.g.
     # COACH_CORS_ORIGINS=https://app.example.com,http://localhost:5000; none by default
