@@ -9,9 +9,8 @@ there are streams (or than ROUND_ENOUGH) first waits up to ``gather_s`` for more
 phones send out of step, so without the wait a round of 20 streams mostly holds one
 batch, and a round costs about the same for one batch as for three (each pass reads
 every weight once). The wait trades latency for CPU (docs/benchmarks.md), so it is off
-by default. The event loop only
-parses messages and answers; a long recorded session in the worker pool does not hold up
-the streams (the live thread is theirs).
+by default. The event loop only parses messages and answers; a long recorded session in
+the worker pool does not hold up the streams (the live thread is theirs).
 """
 
 from __future__ import annotations

@@ -429,10 +429,12 @@ class _RepChecks:
             return
         if not self.task.done():
             self.task.cancel()
-        elif not self.task.cancelled() and self.task.exception() is not None:
-            failure = self.task.exception()
-            if not isinstance(failure, WebSocketDisconnect | WebSocketDisconnected):
-                logger.error("live repetition check failed", exc_info=failure)
+            return
+        failure = None if self.task.cancelled() else self.task.exception()
+        if failure is not None and not isinstance(
+            failure, WebSocketDisconnect | WebSocketDisconnected
+        ):
+            logger.error("live repetition check failed", exc_info=failure)
 
     async def _send_finished_reps(self) -> None:
         for rep in await self.engine.run(self.session.finished_reps, lane="checks"):
