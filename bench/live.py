@@ -13,7 +13,8 @@ working tree's, taking turns (ABBA order over ``--repeats``):
   tree's own code, a live session (bundled models) is filled with 1 or 10 minutes of
   frames the way the socket feeds it (5-frame pushes, a repetition check every half
   second), then the next 30 s of frames are timed: CPU-seconds per second of stream, and
-  minute 10 / minute 1.
+  minute 10 / minute 1. The frames are one 30-s squat take looped, so the timed 30 s
+  are the same motion at both ages.
 
     python -m bench.live --baseline a5ca629      # bench/results/live.{json,md}
 """

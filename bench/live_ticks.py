@@ -3,10 +3,13 @@
 Runs on whichever source tree is first on ``PYTHONPATH`` (a baseline commit's or this
 one's), using only what every version of the live session offers: ``LiveSession(models,
 reference, header, strictness)``, ``push``, ``check_due`` and ``finished_reps``. The
-session is fed ``minutes`` of a squat the way the socket feeds it (5-frame pushes, a
+session is fed ``minutes`` of squats the way the socket feeds it (5-frame pushes, a
 repetition check whenever one is due), then the next 30 s are timed (CPU time of this
 process; torch, BLAS and OpenMP on one thread each, as in the API: idle pool threads
-spinning would count otherwise). Prints one JSON line.
+spinning would count otherwise). The squats are one 30-s take looped, so the timed 30 s
+are the same motion at every session age: what moves the cost is the age alone (a
+clip generated for each length put different repetitions in the timed window, which
+moved the cost more than the age did). Prints one JSON line.
 
     cd <tree> && PYTHONPATH=. python -c "$(cat bench/live_ticks.py)" 10
 """
@@ -36,13 +39,14 @@ def main() -> None:
     torch.set_num_threads(1)
     threadpool_limits(1)
     models = live_models(PopulationModel.load())
-    duration = minutes * 60 + TIMED_S
-    clip = generate_clip(ClipRequest(seed=6, movement="squat", duration_s=duration, num_cameras=1))
+    clip = generate_clip(ClipRequest(seed=6, movement="squat", duration_s=TIMED_S, num_cameras=1))
     payload = phone_json(clip, 1)
-    frames = payload.pop("frames")
+    take = payload.pop("frames")
+    loops = round(minutes * 60 / TIMED_S)
+    frames = take * (loops + 1)
     header = {k: payload[k] for k in ("layout", "fps", "image_width", "image_height")}
     session = LiveSession(models, reference_for("squat", {})[0], header, "intermediate")
-    timed_from = len(frames) - int(TIMED_S * clip.fps)
+    timed_from = len(take) * loops
 
     def feed(first: int, end: int) -> int:
         reps = 0
