@@ -626,6 +626,9 @@ def evaluate_scoring_real_command(
         Path | None,
         typer.Option(help="A lifter checkpoint to try (default: the bundled one).", exists=True),
     ] = None,
+    live: Annotated[
+        bool, typer.Option(help="Also stream every clip through the live socket's session.")
+    ] = False,
     track: Track = True,
 ) -> None:
     """Form checks on real motion capture with injected errors, filmed all around."""
@@ -635,12 +638,14 @@ def evaluate_scoring_real_command(
 
     if not manifest.is_file():
         raise typer.BadParameter(f"no manifest at {manifest}", param_hint="--manifest")
-    params = {"root": root, "seed": seed}
+    params = {"root": root, "seed": seed, "live": live}
     prints = {"manifest": manifest, "population": population, "checkpoint": checkpoint}
     data = fingerprints(prints)
     with tracked_run("coach-evaluate-scoring-real", str(root), params, data, track) as tracker:
         try:
-            report = evaluate_real_scoring(root, manifest, out, population, seed, checkpoint)
+            report = evaluate_real_scoring(
+                root, manifest, out, population, seed, checkpoint, with_live=live
+            )
         except (ValueError, FileNotFoundError) as exc:
             raise typer.BadParameter(str(exc)) from None
         tracker.log_metrics(real_scoring_figures(out / "metrics.json"))

@@ -28,6 +28,7 @@ from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence
 from scoring import PopulationModel
 from scoring.live import LiveModels, LiveSession
+from scoring.reference import Reference
 from scoring.report import ErrorEvent
 from synthetic_data.clip import Clip
 
@@ -44,20 +45,30 @@ def live_models(population: PopulationModel | None) -> LiveModels:
 
 
 def replay_live(
-    clip: Clip, number: int, models: LiveModels, cache: dict, strictness: str
+    clip: Clip,
+    number: int,
+    models: LiveModels,
+    cache: dict,
+    strictness: str,
+    reference: Reference | None = None,
+    profile: str = "phone-v1",
 ) -> tuple[list[ErrorEvent], float]:
-    """Stream ``clip``, filmed by the phone (seeded by ``number``), through a live session.
+    """Stream ``clip``, filmed by the phone (seeded by ``number``, detector noise of
+    ``profile``), through a live session against ``reference`` (default: the simulator's
+    trainer of the movement).
 
     Returns the distinct errors sent with the finished repetitions, and the end (seconds)
     of the last repetition reported.
     """
-    seen = film_phone(clip, number)
+    seen = film_phone(clip, number, profile)
     sequence = KeypointSequence(
         "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
     ).to_json()
     frames = sequence.pop("frames")
     sequence["beat_times"] = [float(b) for b in clip.beat_times] or None  # the app plays it
-    session = LiveSession(models, reference_for(clip.movement, cache)[0], sequence, strictness)
+    if reference is None:
+        reference = reference_for(clip.movement, cache)[0]
+    session = LiveSession(models, reference, sequence, strictness)
     messages = []
     for start in range(0, len(frames), BATCH_FRAMES):
         session.push(frames[start : start + BATCH_FRAMES])
@@ -82,6 +93,12 @@ def live_result(
     cache: dict = {}
     for number, clip in enumerate(tqdm(clips, desc="live replay", leave=False)):
         events, reported_s = replay_live(clip, number, models, cache, strictness)
-        judged = [label for label in clip.errors if label.start_frame / clip.fps < reported_s]
-        result.add_clip(replace(clip, errors=judged), events, correct=not clip.errors)
+        result.add_clip(reported_part(clip, reported_s), events, correct=not clip.errors)
     return result
+
+
+def reported_part(clip: Clip, reported_s: float) -> Clip:
+    """``clip`` with only the labels that start before ``reported_s``: those after the
+    last reported repetition come with the closing summary, not live."""
+    judged = [label for label in clip.errors if label.start_frame / clip.fps < reported_s]
+    return replace(clip, errors=judged)

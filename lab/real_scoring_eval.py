@@ -11,7 +11,10 @@ does. Each session is scored against another real person doing the same movement
 the trainer (:func:`lab.real_exercise.trainer_for`): from the trainer's exact 3D, and,
 for the lifted sessions, also as the product makes a routine (:func:`lifted_reference`:
 the trainer's take filmed from the front the same way, repaired and lifted by the same
-lifter, so the lifter's biases reach trainer and user alike).
+lifter, so the lifter's biases reach trainer and user alike). With ``--live``, each
+clip's phone 2D is also streamed through the live socket's session against that lifted
+trainer (:func:`lab.live_eval.replay_live`), and the cues sent with the finished
+repetitions are tallied (learned detector) under :data:`LIVE_SOURCE`.
 
 Per session: :data:`VIEWS` correct versions (one per camera) and
 :data:`ERRORS_PER_KIND` versions per error kind the movement has, each drawn as the
@@ -33,6 +36,7 @@ from tqdm import tqdm
 
 from lab.clips import clip_performance, lift_clip, observe_clip, reference_from
 from lab.front_end_eval import around_cameras, centred
+from lab.live_eval import replay_live, reported_part
 from lab.real_exercise import RealSession, heel_rise_deg, real_exercise_sessions, trainer_for
 from lab.real_scoring_report import write_report
 from lab.tallies import ModeResult
@@ -41,6 +45,7 @@ from pose3d.shards import stable_hash
 from scoring import ObservedSession, PopulationModel, PoseSource, Reference, score_session
 from scoring.checks import DEEP_ENOUGH_KNEE_FLEXION_DEG, squat_depth
 from scoring.features import compute_features
+from scoring.live import LiveModels
 from synthetic_data.clip import Clip
 from synthetic_data.errors import ErrorPlan, envelope, labels_from_change
 from synthetic_data.movements import MOVEMENTS
@@ -53,6 +58,8 @@ SOURCES = {PoseSource.EXACT: "ground-truth 3D", PoseSource.LIFTED: "lifted from 
 # The lifted sessions scored against the trainer's take lifted the same way, as the API
 # builds a routine from the trainer's phone keypoints (coach_api.services.build_reference).
 PRODUCT_SOURCE = "lifted from phone 2D, trainer lifted too (as the product)"
+# The live socket's cues on the same phone 2D and trainer (lab.live_eval), learned detector.
+LIVE_SOURCE = "live cues per finished repetition, trainer lifted too (as the product)"
 DECIDERS = ("learned detector + rules", "rules only")
 TEST_GROUP = "held-out people (HDM05 squats)"
 TRAIN_GROUP = "CMU subject 14 (lifter training split; jumping jacks)"
@@ -175,10 +182,13 @@ def score_session_clips(
     lifter: Lifter,
     seed: int,
     results: RealResults,
+    live: LiveModels | None = None,
 ) -> None:
     """Score every labelled clip of ``session`` every way and add it to ``results``;
     ``references`` holds the trainer's exact reference under ``"exact"`` and the lifted
-    one (:func:`lifted_reference`) under ``"lifted"``."""
+    one (:func:`lifted_reference`) under ``"lifted"``. With ``live`` models, each clip is
+    also streamed through a live session against the lifted trainer, as a phone would
+    (:func:`lab.live_eval.replay_live`: the same phone 2D), under LIVE_SOURCE."""
     group = group_of(session)
     squat = session.clip.movement == "squat"
     heel_rise = heel_rise_deg(session.clip.joints, session.depth) if squat else 0.0
@@ -204,6 +214,13 @@ def score_session_clips(
                     row = squat_row(clip, heel_rise, observed, SOURCES[source], cued)
                     results.squat_rows.append(row)
             counted[SOURCES[source]] = report.reps  # the same whoever decides
+        if live is not None:
+            events, reported_s = replay_live(
+                clip, seed + number, live, {}, "intermediate", references["lifted"], PROFILE
+            )
+            results.tallies[(group, LIVE_SOURCE, first_decider)].add_clip(
+                reported_part(clip, reported_s), events, correct=not clip.errors
+            )
         if not clip.errors:
             results.rep_rows.append(
                 {"session": clip.clip_id, "group": group, "true": len(clip.reps)} | counted
@@ -217,16 +234,20 @@ def evaluate_real_scoring(
     population_path: Path | None = None,
     seed: int = 0,
     checkpoint: Path | None = None,
+    with_live: bool = False,
 ) -> Path:
     """Build, score and report every real exercise session (lifting with the bundled
-    recordings lifter, or the one at ``checkpoint``); writes ``report.md``,
-    ``metrics.json`` and ``f1.png`` into ``out`` and returns the report's path."""
+    recordings lifter, or the one at ``checkpoint``; with ``with_live``, also streamed
+    through the live socket's session); writes ``report.md``, ``metrics.json`` and
+    ``f1.png`` into ``out`` and returns the report's path."""
     sessions = real_exercise_sessions(root, manifest)
     population = (
         PopulationModel.load(population_path) if population_path else PopulationModel.load()
     )
     deciders = {DECIDERS[0]: population, DECIDERS[1]: replace(population, detector=None)}
     lifter = Lifter.from_checkpoint(checkpoint) if checkpoint else Lifter.for_recordings()
+    # The live socket streams with the bundled causal lifter and judges with ``lifter``.
+    live = LiveModels(Lifter.from_checkpoint(), lifter, population) if with_live else None
     references: dict[str, dict[str, Reference]] = {}
     results = RealResults()
     for session in tqdm(sessions, desc="real sessions"):
@@ -238,7 +259,7 @@ def evaluate_real_scoring(
                 "lifted": lifted_reference(trainer.clip, lifter, seed),
             }
         reference = references[trainer.clip.clip_id]
-        score_session_clips(session, reference, deciders, lifter, seed, results)
+        score_session_clips(session, reference, deciders, lifter, seed, results, live)
     headline = (TEST_GROUP, PRODUCT_SOURCE, DECIDERS[0])  # what a user of the product gets
     summaries = results.summaries()
     rows = {"repetitions": results.rep_rows, "squats": results.squat_rows}

@@ -12,6 +12,7 @@ from lab.clips import clip_performance, reference_from
 from lab.real_exercise import RealSession, squat_depth_share
 from lab.real_scoring_eval import (
     ERRORS_PER_KIND,
+    LIVE_SOURCE,
     PRODUCT_SOURCE,
     TEST_GROUP,
     VIEWS,
@@ -25,6 +26,7 @@ from lab.real_scoring_report import write_report
 from pose3d.lifter import Lifter
 from scoring.checks import squat_depth
 from scoring.features import compute_features
+from scoring.live import LiveModels
 from synthetic_data.cameras import clip_camera_yaw_deg
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip
@@ -91,12 +93,17 @@ def test_sessions_are_scored_every_way_and_reported(tmp_path):
     results = RealResults()
     deciders = {"rules only": None}
     references = {"exact": exact, "lifted": lifted}
-    score_session_clips(user, references, deciders, lifter, 0, results)
+    live = LiveModels(Lifter.from_checkpoint(), lifter, None)  # streamed as a phone would
+    score_session_clips(user, references, deciders, lifter, 0, results, live)
     summaries = results.summaries()
-    for source in ("ground-truth 3D", "lifted from phone 2D", PRODUCT_SOURCE):
+    labels = {}
+    for source in ("ground-truth 3D", "lifted from phone 2D", PRODUCT_SOURCE, LIVE_SOURCE):
         result = summaries[TEST_GROUP][source]["rules only"]
         assert result["correct_clips"] == VIEWS
-        assert sum(m["labels"] for m in result["per_kind"].values()) > 0
+        labels[source] = sum(m["labels"] for m in result["per_kind"].values())
+        assert labels[source] > 0
+    # live, the labels after the last reported repetition come with the summary: not counted
+    assert labels[LIVE_SOURCE] <= labels[PRODUCT_SOURCE]
     assert len(results.rep_rows) == VIEWS
     assert all(row["true"] == 3 for row in results.rep_rows)
     headline = (TEST_GROUP, "lifted from phone 2D", "learned detector + rules")
@@ -108,6 +115,6 @@ def test_sessions_are_scored_every_way_and_reported(tmp_path):
                           headline=headline)  # fmt: skip
     text = report.read_text()
     assert "| macro F1 |" not in text  # the headline needs the learned detector's figures
-    assert "Repetition counting" in text and "do not cover" in text
+    assert "Repetition counting" in text and "do not cover" in text and LIVE_SOURCE in text
     assert "heel cues against the capture's own heels" in text
     assert (tmp_path / "metrics.json").exists()
