@@ -81,7 +81,8 @@ def test_a_squat_raised_but_still_deep_enough_is_no_shallow_squat(monkeypatch):
 
 
 @pytest.mark.slow
-def test_sessions_are_scored_every_way_and_reported(tmp_path):
+def test_sessions_are_scored_every_way_and_reported(tmp_path, monkeypatch):
+    monkeypatch.setattr(real_scoring_eval, "ERRORS_PER_KIND", 2)  # a few of each kind
     user, trainer = _session(1, "ann"), _session(2, "bob")
     lifter = Lifter.for_recordings()
     exact = reference_from(clip_performance(trainer.clip), "squat")
