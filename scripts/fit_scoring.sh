@@ -19,14 +19,8 @@ synth detector-train 6000 23               # every movement
 synth detector-train-legs 8000 29 --exercises squat --exercises lunge  # knee errors
 synth heldout 600 7                        # never used to fit anything
 # The real exercise takes of the train split join the detector's units (issue 18; HDM05
-# is unpacked too but never trained on): the archives as scripts/train_real.sh unpacks them.
-MOCAP=${MOCAP:-../shared/mocap}
-if [ ! -f "$DATA/mocap/MANIFEST.tsv" ]; then
-  mkdir -p "$DATA/mocap"
-  tar -xJf "$MOCAP/cmu.tar.xz" -C "$DATA/mocap"
-  tar -xJf "$MOCAP/hdm05.tar.xz" -C "$DATA/mocap"
-  cp "$MOCAP/MANIFEST.tsv" "$DATA/mocap/"
-fi
+# is unpacked too but never trained on).
+DATA="$DATA" scripts/unpack_mocap.sh
 
 $COACH fit-scoring --validation "$DATA/validation" --training "$DATA/detector-train" \
   --training "$DATA/detector-train-legs" --real-mocap "$DATA/mocap" \

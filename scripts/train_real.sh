@@ -14,12 +14,7 @@ SAMPLES=${SAMPLES:-250000}
 MOCAP=${MOCAP:-../shared/mocap}
 FILMING=(--camera-coverage anywhere --noise-profile mediapipe-real --partial-framing)
 
-if [ ! -f "$DATA/mocap/MANIFEST.tsv" ]; then
-  mkdir -p "$DATA/mocap"
-  tar -xJf "$MOCAP/cmu.tar.xz" -C "$DATA/mocap"
-  tar -xJf "$MOCAP/hdm05.tar.xz" -C "$DATA/mocap"  # evaluation only (CC BY-SA)
-  cp "$MOCAP/MANIFEST.tsv" "$DATA/mocap/"
-fi
+DATA="$DATA" MOCAP="$MOCAP" scripts/unpack_mocap.sh
 [ -f "$DATA/real-clips/summary.json" ] || \
   $COACH mocap clips --root "$DATA/mocap" --manifest "$DATA/mocap/MANIFEST.tsv" \
     --out "$DATA/real-clips" --variants 4 --seed 0
