@@ -77,6 +77,10 @@ def synth(
         float | None, typer.Option(help="Clip length in seconds (default: whole reps).")
     ] = None,
     fps: Annotated[float, typer.Option(min=1, help="Frame rate.")] = 30.0,
+    deep_squat_share: Annotated[
+        float,
+        typer.Option(min=0, max=1, help="Share of the squats done deep, below parallel."),
+    ] = 0.0,
 ) -> None:
     """Generate clips (``coach synth --out DIR``) or preview one (``coach synth preview``)."""
     if ctx.invoked_subcommand is not None:
@@ -87,7 +91,13 @@ def synth(
 
     try:
         requests = plan_requests(
-            clips, seed, exercises, fps=fps, duration_s=duration, num_cameras=cameras
+            clips,
+            seed,
+            exercises,
+            fps=fps,
+            duration_s=duration,
+            num_cameras=cameras,
+            deep_squat_share=deep_squat_share,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--exercises") from None

@@ -16,9 +16,9 @@ thresholds chosen on a small validation set fit its few labels per kind and did 
 hold on held-out clips (see docs/design-notes.md). The validation clips are now scored
 once with the finished detector, as a check whose figures are recorded.
 
-Scoring every training clip twice (lifting included) takes most of the time; with a
-cache folder the feature rows are kept, keyed on the clips, the lifter, the population
-model and the scoring code, so retraining the models alone takes minutes.
+Scoring every training clip twice (lifting included) takes a long time; with a cache
+folder the feature rows of each training folder are kept, keyed on its clips, the lifter,
+the population model and the scoring code, so a refit scores only new or changed folders.
 """
 
 from __future__ import annotations
@@ -128,6 +128,21 @@ class UnitDataset:
         np.savez(path, **arrays)
 
     @classmethod
+    def concatenated(cls, parts: list[UnitDataset]) -> UnitDataset:
+        """Several datasets as one, clips numbered in order (``parts[0]``'s first); a kind
+        missing from a part has no units there."""
+        offsets = np.cumsum([0] + [len(part.correct) for part in parts])
+        kinds = {}
+        for kind in sorted({kind for part in parts for kind in part.kinds}):
+            pieces = [
+                replace(part.kinds[kind], clip=part.kinds[kind].clip + offset)
+                for part, offset in zip(parts, offsets, strict=False)
+                if kind in part.kinds
+            ]
+            kinds[kind] = KindUnits.joined(*([getattr(p, f) for p in pieces] for f in FIELDS))
+        return cls(kinds, np.concatenate([part.correct for part in parts]))
+
+    @classmethod
     def load(cls, path: Path) -> UnitDataset:
         with np.load(path) as data:
             kinds = sorted({key.split("/")[0] for key in data.files if "/" in key})
@@ -164,12 +179,18 @@ class UnitCollector:
 
 
 def unit_dataset(
-    paths: list[Path], source: PoseSource, lifter: Lifter, population: PopulationModel
+    paths: list[Path],
+    source: PoseSource,
+    lifter: Lifter,
+    population: PopulationModel,
+    first: int = 0,
 ) -> UnitDataset:
-    """Every unit of every clip in ``paths``, from ``source`` poses, with its labels."""
+    """Every unit of every clip in ``paths``, from ``source`` poses, with its labels.
+    ``first``: the filming number of ``paths[0]`` (a clip's detector noise and cameras are
+    drawn from its number), so a folder scored after others films as it would in one list."""
     collector = UnitCollector()
     cache: dict = {}
-    for number, path in enumerate(tqdm(paths, desc=f"units ({MODE_NAMES[source]})")):
+    for number, path in enumerate(tqdm(paths, desc=f"units ({MODE_NAMES[source]})"), first):
         item = prepare_clip(read_clip(path), number, source, lifter)
         reference, _ = reference_for(item.clip.movement, cache)
         collector.add(session_evidence(item.observed, reference, population), item.clip.errors)
@@ -192,11 +213,17 @@ def model_digest(digest, source: str, lifter: Lifter, population: PopulationMode
 
 
 def dataset_key(
-    paths: list[Path], source: PoseSource, lifter: Lifter, population: PopulationModel
+    paths: list[Path],
+    source: PoseSource,
+    lifter: Lifter,
+    population: PopulationModel,
+    first: int = 0,
 ) -> str:
-    """What a unit dataset depends on, hashed: the clip files (names and sizes) and
-    :func:`model_digest`."""
+    """What a unit dataset depends on, hashed: the clip files (names and sizes), their
+    first filming number and :func:`model_digest`."""
     digest = hashlib.sha256()
+    if first:
+        digest.update(f"first:{first};".encode())
     for path in paths:
         digest.update(f"{path.name}:{path.stat().st_size};".encode())
     model_digest(digest, source, lifter, population)
@@ -209,14 +236,16 @@ def cached_unit_dataset(
     lifter: Lifter,
     population: PopulationModel,
     cache: Path | None,
+    first: int = 0,
 ) -> UnitDataset:
     """:func:`unit_dataset`, read from (or written to) ``cache`` when it is given."""
     if cache is None:
-        return unit_dataset(paths, source, lifter, population)
-    path = cache / f"units-{source}-{dataset_key(paths, source, lifter, population)}.npz"
+        return unit_dataset(paths, source, lifter, population, first)
+    key = dataset_key(paths, source, lifter, population, first)
+    path = cache / f"units-{source}-{key}.npz"
     if path.is_file():
         return UnitDataset.load(path)
-    dataset = unit_dataset(paths, source, lifter, population)
+    dataset = unit_dataset(paths, source, lifter, population, first)
     dataset.save(path)
     return dataset
 
@@ -450,7 +479,10 @@ def train_detector(
     real motion (:mod:`lab.real_training_units`), each weighing :data:`REAL_UNIT_WEIGHT`
     simulated ones, in the fit and in the choice of thresholds (false alarms on real
     correct clips count as much as on simulated ones)."""
-    paths = sorted(p for folder in training for p in folder.glob("*.clip.npz"))
+    # Each folder's units are cached on their own, so adding a folder scores only its clips.
+    folders = [sorted(folder.glob("*.clip.npz")) for folder in training]
+    paths = [path for folder_paths in folders for path in folder_paths]
+    firsts = np.cumsum([0] + [len(part) for part in folders[:-1]]).tolist()
     if not paths:
         raise ValueError(f"no clip files in {', '.join(map(str, training))}")
     lifter = Lifter.for_recordings()
@@ -474,7 +506,13 @@ def train_detector(
         detector.models[source] = {}
         detector.info["units"][source] = {}
         detector.info["out_of_fold"][source] = {}
-        simulated = cached_unit_dataset(paths, source, lifter, population, cache)
+        simulated = UnitDataset.concatenated(
+            [
+                cached_unit_dataset(part, source, lifter, population, cache, first)
+                for part, first in zip(folders, firsts, strict=True)
+                if part
+            ]
+        )
         joined = (
             join_real(simulated, real.datasets[source], real.take) if real else join_real(simulated)
         )

@@ -124,7 +124,7 @@ def test_unit_datasets_are_cached_on_what_they_depend_on(tmp_path, monkeypatch):
     lifter, population = Lifter.for_recordings(), PopulationModel.load()
     built = []
 
-    def build(paths, mode, lifter, population):
+    def build(paths, mode, lifter, population, first):
         built.append(mode)
         return _dataset(len(paths))
 
@@ -138,8 +138,24 @@ def test_unit_datasets_are_cached_on_what_they_depend_on(tmp_path, monkeypatch):
     np.testing.assert_array_equal(again.correct, first.correct)
     key = dataset_key(paths, PoseSource.LIFTED, lifter, population)
     assert dataset_key(paths, PoseSource.EXACT, lifter, population) != key
+    # The same clips filmed as a later folder draw other noise: another dataset.
+    assert dataset_key(paths, PoseSource.LIFTED, lifter, population, first=6) != key
     paths[0].write_bytes(b"x" * 11)  # a regenerated clip
     assert dataset_key(paths, PoseSource.LIFTED, lifter, population) != key
+
+
+def test_datasets_are_concatenated_with_clips_renumbered():
+    first, second = _dataset(2), _dataset(3)
+    second.correct[:] = False
+    second.kinds["shallow_squat"].rows[:] = 2.0
+    both = UnitDataset.concatenated([first, UnitDataset({}, np.zeros(1, bool)), second])
+    units = both.kinds["shallow_squat"]
+    np.testing.assert_array_equal(units.clip, [0, 1, 3, 4, 5])  # the empty part holds clip 2
+    np.testing.assert_array_equal(
+        units.rows,
+        np.concatenate([first.kinds["shallow_squat"].rows, second.kinds["shallow_squat"].rows]),
+    )
+    np.testing.assert_array_equal(both.correct, [True, True, False, False, False, False])
 
 
 @pytest.mark.parametrize("rows", [1, 7])

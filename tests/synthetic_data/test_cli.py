@@ -1,8 +1,11 @@
 import json
+from pathlib import Path
 
+import numpy as np
 from typer.testing import CliRunner
 
 from coach_cli.main import app
+from pose3d import angles
 from synthetic_data.clip import read_clip
 
 runner = CliRunner()
@@ -74,3 +77,27 @@ def test_synth_bad_arguments_are_explained(tmp_path):
     broken.write_bytes(b"nope")
     result = runner.invoke(app, ["synth", "preview", str(broken)])
     assert result.exit_code != 0 and "broken or truncated" in result.output
+
+
+def test_synth_makes_deep_squats_when_asked(tmp_path):
+    def deepest_knee(folder: Path) -> float:
+        args = [
+            "synth",
+            "--out",
+            str(folder),
+            "--clips",
+            "1",
+            "--seed",
+            "2",
+            "--exercises",
+            "squat",
+        ]
+        extra = ["--deep-squat-share", "1"] if folder.name == "deep" else []
+        result = runner.invoke(app, args + extra)
+        assert result.exit_code == 0, result.output
+        poses = read_clip(next(folder.glob("*.clip.npz"))).h36m17()
+        return float(np.max(angles.knee_flexion(poses, "left")))
+
+    assert deepest_knee(tmp_path / "deep") > deepest_knee(tmp_path / "plain") + 20
+    bad = runner.invoke(app, ["synth", "--out", str(tmp_path), "--deep-squat-share", "2"])
+    assert bad.exit_code != 0 and "deep-squat-share" in bad.output
