@@ -639,22 +639,33 @@ def evaluate_scoring_real_command(
     live: Annotated[
         bool, typer.Option(help="Also stream every clip through the live socket's session.")
     ] = False,
+    trainer: Annotated[
+        str,
+        typer.Option(
+            help="Each session's trainer: another person's take (other-person, as the "
+            "product meets users) or the same person's other take (own-take, a diagnosis)."
+        ),
+    ] = "other-person",
     track: Track = True,
 ) -> None:
     """Form checks on real motion capture with injected errors, filmed all around."""
     from coach_cli.tracked import real_scoring_figures
+    from lab.real_exercise import TRAINER_CHOICES
     from lab.real_scoring_eval import evaluate_real_scoring
     from lifecycle.tracking import fingerprints, tracked_run
 
+    if trainer not in TRAINER_CHOICES:
+        choices = ", ".join(TRAINER_CHOICES)
+        raise typer.BadParameter(f"{trainer!r} is not one of {choices}", param_hint="--trainer")
     if not manifest.is_file():
         raise typer.BadParameter(f"no manifest at {manifest}", param_hint="--manifest")
-    params = {"root": root, "seed": seed, "live": live}
+    params = {"root": root, "seed": seed, "live": live, "trainer": trainer}
     prints = {"manifest": manifest, "population": population, "checkpoint": checkpoint}
     data = fingerprints(prints)
     with tracked_run("coach-evaluate-scoring-real", str(root), params, data, track) as tracker:
         try:
             report = evaluate_real_scoring(
-                root, manifest, out, population, seed, checkpoint, with_live=live
+                root, manifest, out, population, seed, checkpoint, with_live=live, trainer=trainer
             )
         except (ValueError, FileNotFoundError) as exc:
             raise typer.BadParameter(str(exc)) from None

@@ -298,3 +298,22 @@ def trainer_for(session: RealSession, sessions: list[RealSession]) -> RealSessio
         raise ValueError(f"no other take of {session.clip.movement} to train from")
     index = [s.clip.clip_id for s in same_movement].index(session.clip.clip_id)
     return same_movement[(index + 1) % len(same_movement)]
+
+
+def own_take_trainer(session: RealSession, sessions: list[RealSession]) -> RealSession:
+    """The same person's next other take of the movement as the trainer (wrapping round):
+    the best-matched trainer there can be, to tell how much of a false cue comes from
+    comparing one person with another; with a single take, :func:`trainer_for`'s."""
+    own = [
+        s
+        for s in sessions
+        if s.clip.movement == session.clip.movement and s.person == session.person
+    ]
+    if len(own) < 2:
+        return trainer_for(session, sessions)
+    index = [s.clip.clip_id for s in own].index(session.clip.clip_id)
+    return own[(index + 1) % len(own)]
+
+
+# How `coach evaluate-scoring-real --trainer` picks each session's trainer take.
+TRAINER_CHOICES = {"other-person": trainer_for, "own-take": own_take_trainer}

@@ -37,7 +37,10 @@ NOT_COVERED = """\
 
 
 def _setup_lines(
-    sessions: list[RealSession], lifter: Lifter, population: PopulationModel | None
+    sessions: list[RealSession],
+    lifter: Lifter,
+    population: PopulationModel | None,
+    trainer: str,
 ) -> list[str]:
     people = Counter(s.person for s in sessions)
     movements = Counter(s.clip.movement for s in sessions)
@@ -56,9 +59,7 @@ def _setup_lines(
         "# Form checks on real motion with injected errors",
         "",
         f"{len(sessions)} real sessions ({', '.join(f'{n} {m}' for m, n in movements.items())})"
-        f" of {len(people)} people; each scored against another real person's take of the "
-        "same movement (CMU 14's jumping jacks: the same person's next take, nobody else "
-        "did them); lifter "
+        f" of {len(people)} people; each scored against {TRAINER_WORDS[trainer]}; lifter "
         f"`{lifter.metadata.version}`; learned detector "
         f"{trained}"
         "; cameras all around the person, `mediapipe-real` detector noise, the 2D front end "
@@ -162,6 +163,14 @@ def _squat_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
+TRAINER_WORDS = {
+    "other-person": "another real person's take of the same movement (CMU 14's jumping "
+    "jacks: the same person's next take, nobody else did them)",
+    "own-take": "**the same person's other take** of the movement (`--trainer own-take`; "
+    "HDM05 mm has one squat take and gets another person's)",
+}
+
+
 def write_report(
     out: Path,
     summaries: dict,
@@ -171,6 +180,7 @@ def write_report(
     population: PopulationModel | None,
     *,
     headline: tuple[str, str, str],
+    trainer: str = "other-person",
 ) -> Path:
     """Write ``metrics.json``, ``report.md`` and ``f1.png`` into ``out``. ``rows`` holds
     the ``"repetitions"`` and ``"squats"`` rows of :class:`~lab.real_scoring_eval.RealResults`;
@@ -178,7 +188,8 @@ def write_report(
     out.mkdir(parents=True, exist_ok=True)
     metrics = {"groups": summaries, **rows, "targets": TARGETS}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")
-    lines = _setup_lines(sessions, lifter, population) + _headline_lines(summaries, headline)
+    lines = _setup_lines(sessions, lifter, population, trainer)
+    lines += _headline_lines(summaries, headline)
     for group, by_source in summaries.items():
         lines += _group_lines(group, by_source)
     lines += _rep_lines(rows["repetitions"]) + _squat_lines(rows["squats"])

@@ -14,6 +14,7 @@ from lab.real_exercise import (
     _yaw_matrix,
     jack_reps,
     join_takes,
+    own_take_trainer,
     squat_depth_share,
     squat_reps,
     trainer_for,
@@ -92,6 +93,19 @@ def test_the_trainer_is_another_person_doing_the_same_movement(squat):
     assert trainer_for(sessions[3], sessions).clip.clip_id == "cid-1"
     with pytest.raises(ValueError, match="no other take"):
         trainer_for(sessions[3], sessions[3:4])
+
+
+def test_the_own_take_trainer_is_the_same_persons_other_take(squat):
+    sessions = [
+        _session(squat, "ann", "ann-0"),
+        _session(squat, "ann", "ann-1"),
+        _session(squat, "ann", "ann-2"),
+        _session(squat, "bob", "bob-0"),
+    ]
+    assert own_take_trainer(sessions[0], sessions).clip.clip_id == "ann-1"
+    assert own_take_trainer(sessions[2], sessions).clip.clip_id == "ann-0"  # wraps round
+    # Bob has one take: another person's, as trainer_for picks it.
+    assert own_take_trainer(sessions[3], sessions).clip.clip_id == "ann-0"
 
 
 def test_squats_are_found_in_a_take_that_jogs_and_jumps_too():

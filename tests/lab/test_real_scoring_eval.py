@@ -6,7 +6,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from coach_cli.main import app
 from lab import real_scoring_eval
 from lab.clips import clip_performance, reference_from
 from lab.real_exercise import RealSession, squat_depth_share
@@ -119,3 +121,12 @@ def test_sessions_are_scored_every_way_and_reported(tmp_path, monkeypatch):
     assert "Repetition counting" in text and "do not cover" in text and LIVE_SOURCE in text
     assert "heel cues against the capture's own heels" in text
     assert (tmp_path / "metrics.json").exists()
+    assert "another real person's take" in text
+    own = write_report(tmp_path / "own", summaries, rows, [user], Lifter.for_recordings(), None,
+                       headline=headline, trainer="own-take")  # fmt: skip
+    assert "the same person's other take" in own.read_text()
+
+
+def test_an_unknown_trainer_choice_is_refused_by_name():
+    result = CliRunner().invoke(app, ["evaluate-scoring-real", "--trainer", "nobody", "--no-track"])
+    assert result.exit_code != 0 and "--trainer" in result.output and "own-take" in result.output
