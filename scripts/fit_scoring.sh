@@ -3,7 +3,9 @@
 # population model of correct form, the learned detector and its thresholds, then measure
 # the held-out clips (lifted and live). Run after bundling a new offline lifter; the knee
 # network reads 2D only and is kept. About 1 h on the 2-core CPU (the bundled detector,
-# session 17: its real units are cached after the first run). Run from the repository root.
+# session 17); each training folder's units and the real units are cached in
+# $RUNS/detector-units, so a rerun or an added folder costs mostly the ~50-min fit.
+# Run from the repository root.
 set -euo pipefail
 COACH=${COACH:-.venv/bin/coach}
 DATA=${DATA:-data}
