@@ -283,6 +283,20 @@ def real_exercise_sessions(root: Path, manifest: Path) -> list[RealSession]:
     return hdm05_squat_sessions(root, takes) + cmu_jack_sessions(root, takes)
 
 
+def _next_own_take(session: RealSession, sessions: list[RealSession]) -> RealSession | None:
+    """The same person's next other take of the movement (wrapping round); None when
+    ``session`` is their only one."""
+    own = [
+        s
+        for s in sessions
+        if s.clip.movement == session.clip.movement and s.person == session.person
+    ]
+    if len(own) < 2:
+        return None
+    index = [s.clip.clip_id for s in own].index(session.clip.clip_id)
+    return own[(index + 1) % len(own)]
+
+
 def trainer_for(session: RealSession, sessions: list[RealSession]) -> RealSession:
     """The trainer's take for ``session``: the first session of the same movement by the
     next other person (people in sorted order, wrapping round); with nobody else doing
@@ -294,25 +308,17 @@ def trainer_for(session: RealSession, sessions: list[RealSession]) -> RealSessio
         later = [p for p in others if p > session.person]
         person = later[0] if later else others[0]
         return next(s for s in same_movement if s.person == person)
-    if len(same_movement) < 2:
+    own = _next_own_take(session, sessions)
+    if own is None:
         raise ValueError(f"no other take of {session.clip.movement} to train from")
-    index = [s.clip.clip_id for s in same_movement].index(session.clip.clip_id)
-    return same_movement[(index + 1) % len(same_movement)]
+    return own
 
 
 def own_take_trainer(session: RealSession, sessions: list[RealSession]) -> RealSession:
     """The same person's next other take of the movement as the trainer (wrapping round):
     the best-matched trainer there can be, to tell how much of a false cue comes from
     comparing one person with another; with a single take, :func:`trainer_for`'s."""
-    own = [
-        s
-        for s in sessions
-        if s.clip.movement == session.clip.movement and s.person == session.person
-    ]
-    if len(own) < 2:
-        return trainer_for(session, sessions)
-    index = [s.clip.clip_id for s in own].index(session.clip.clip_id)
-    return own[(index + 1) % len(own)]
+    return _next_own_take(session, sessions) or trainer_for(session, sessions)
 
 
 # How `coach evaluate-scoring-real --trainer` picks each session's trainer take.
