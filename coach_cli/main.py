@@ -81,6 +81,12 @@ def synth(
         float,
         typer.Option(min=0, max=1, help="Share of the squats done deep, below parallel."),
     ] = 0.0,
+    style_variation: Annotated[
+        float,
+        typer.Option(
+            min=0, max=2, help="How much correct users' posture differs from the trainer's."
+        ),
+    ] = 0.0,
 ) -> None:
     """Generate clips (``coach synth --out DIR``) or preview one (``coach synth preview``)."""
     if ctx.invoked_subcommand is not None:
@@ -98,6 +104,7 @@ def synth(
             duration_s=duration,
             num_cameras=cameras,
             deep_squat_share=deep_squat_share,
+            style_variation=style_variation,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--exercises") from None
@@ -445,6 +452,15 @@ def fit_scoring_command(
             file_okay=False,
         ),
     ] = None,
+    style_variation: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=2,
+            help="How much the correct sessions' posture differs from the trainer's (as "
+            "coach synth --style-variation; give the training folders' value).",
+        ),
+    ] = 0.0,
     track: Track = True,
     register: Register = False,
 ) -> None:
@@ -459,6 +475,7 @@ def fit_scoring_command(
     params = {"sessions": sessions, "seed": seed, "out": out or "bundled"}
     params["feedback_weight"] = feedback_weight
     params["real_mocap"] = str(real_mocap) if real_mocap else None
+    params["style_variation"] = style_variation
     data = fingerprints(
         {"validation": validation, "training": training or [], "feedback": feedback}
     )
@@ -474,6 +491,7 @@ def fit_scoring_command(
                 feedback,
                 feedback_weight,
                 real_mocap,
+                style_variation,
             )
             typer.echo(f"wrote {written}")
         except ValueError as exc:

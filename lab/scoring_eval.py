@@ -47,9 +47,11 @@ def fit_scoring(
     feedback: Path | None = None,
     feedback_weight: float = 1.0,
     real_mocap: Path | None = None,
+    style_variation: float = 0.0,
 ) -> Path:
     """Fit and save the population model from ``sessions`` correct sessions (lifted, and
-    their exact 3D); with labelled ``validation`` clips, calibrate its decision
+    their exact 3D; their posture differing from the trainer's by ``style_variation``,
+    :mod:`synthetic_data.style`); with labelled ``validation`` clips, calibrate its decision
     thresholds on them; with labelled ``training`` clip folders too, train the learned
     detector (:mod:`lab.detector_training`, its units kept in ``units_cache``) and
     measure it on ``validation``. ``feedback``: a ``coach-api export-feedback`` folder
@@ -71,7 +73,12 @@ def fit_scoring(
     sessions_lifted, sessions_exact = [], []
     for index in tqdm(range(sessions), desc="correct sessions"):
         clip = generate_clip(
-            ClipRequest(seed=seed + index, movement=movements[index % len(movements)], errors=[])
+            ClipRequest(
+                seed=seed + index,
+                movement=movements[index % len(movements)],
+                errors=[],
+                style_variation=style_variation,
+            )
         )
         reference, _ = reference_for(clip.movement, cache)
         poses, _, _ = lift_clip(clip, lifter, seed + index)

@@ -35,10 +35,12 @@ def plan_requests(
     num_cameras: int = 1,
     error_rate: float = 0.6,
     deep_squat_share: float = 0.0,
+    style_variation: float = 0.0,
 ) -> list[ClipRequest]:
     """The requests of a batch of ``count`` user clips; ``deep_squat_share`` of the squats
     (drawn from each clip's seed, apart from its own draws) are deep squats of style
-    0.5-1 (:func:`synthetic_data.movements.squat`)."""
+    0.5-1 (:func:`synthetic_data.movements.squat`); every user's posture differs from
+    the trainer's by ``style_variation`` (:mod:`synthetic_data.style`)."""
     if not 0.0 <= deep_squat_share <= 1.0:
         raise ValueError(f"deep_squat_share must be in [0, 1], got {deep_squat_share}")
     names = list(movements or MOVEMENTS)
@@ -60,6 +62,7 @@ def plan_requests(
                 body_seed=clip_seed // CLIPS_PER_BODY,
                 error_rate=error_rate,
                 deep_squat=deep if names[index % len(names)] == "squat" else 0.0,
+                style_variation=style_variation,
             )
         )
     return requests

@@ -110,7 +110,8 @@ class Clip:
         tempo: Speed relative to the trainer (1.0 = same speed).
         errors: Injected form errors with their frames.
         role: ``"trainer"`` (reference) or ``"user"``.
-        generator: ``{"name", "version", "seed"}`` of what produced it.
+        generator: ``{"name", "version", "seed"}`` of what produced it (and
+            ``"style_variation"`` when the posture was varied).
         reps: ``[start, end)`` frames of each repetition.
         beat_times: Beat instants in seconds, for movements done to music.
     """

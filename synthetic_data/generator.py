@@ -18,11 +18,13 @@ from synthetic_data.clip import Clip, ErrorLabel
 from synthetic_data.errors import ERROR_KINDS, ErrorPlan, envelope, labels_from_change
 from synthetic_data.kinematics import forward_kinematics
 from synthetic_data.movements import DANCE_MOVES, Controls, Movement, get_movement
+from synthetic_data.style import style_offsets
 from synthetic_data.timeline import Timeline, build_timeline
 
 GENERATOR_NAME = "coach-synth"
 GENERATOR_VERSION = "1.1.0"  # 1.1: arm errors act after the flexibility limit
 _LINEAR_DOFS = ("root_x", "root_z", "root_lift")  # metres; compared in centimetres
+STYLE_STREAM = 13  # the posture style's own random stream, apart from the clip's draws
 
 
 @dataclass
@@ -45,6 +47,10 @@ class ClipRequest:
         facing_deg: Direction the person faces.
         deep_squat: A squat's deep style, 0..1 (``Controls.deep_style``); 0 keeps the
             original squat (and every seed's clip as it was).
+        style_variation: How much a user's correct posture differs from the trainer's,
+            0..2 (:mod:`synthetic_data.style`: 1 is its spreads between people); drawn
+            from the seed apart from the clip's other draws, so 0 keeps every seed's
+            clip as it was and any value keeps its timing, errors and cameras.
     """
 
     seed: int
@@ -61,6 +67,7 @@ class ClipRequest:
     error_rate: float = 0.6
     facing_deg: float | None = None
     deep_squat: float = 0.0
+    style_variation: float = 0.0
     extra: dict = field(default_factory=dict)
 
 
@@ -175,12 +182,24 @@ def generate_clip(request: ClipRequest) -> Clip:
     if not 0.0 <= request.deep_squat <= 1.0:
         raise ValueError(f"deep_squat must be in [0, 1], got {request.deep_squat}")
     style = request.deep_squat if movement.name == "squat" else 0.0
+    if not 0.0 <= request.style_variation <= 2.0:
+        raise ValueError(f"style_variation must be in [0, 2], got {request.style_variation}")
+    posture = style_offsets(
+        np.random.default_rng([request.seed, STYLE_STREAM]),
+        movement,
+        timeline,
+        0.0 if trainer else request.style_variation,
+    )
     clean = _pose(movement, body, timeline, plans, windows, set(), style)
     labels: list[ErrorLabel] = []
     for i, plan in enumerate(plans):
         alone = _pose(movement, body, timeline, plans, windows, {i}, style)
         labels += labels_from_change(plan, _dof_change(alone, clean))
     final = _pose(movement, body, timeline, plans, windows, set(range(len(plans))), style)
+    # The person's own posture is part of the correct performance as much as the error's
+    # (added to both, the labels above are unchanged).
+    for name, offset in posture.items():
+        final[name] = final[name] + offset
     facing = 0.0 if trainer else float(rng.uniform(-180, 180))
     if request.facing_deg is not None:
         facing = request.facing_deg
@@ -191,6 +210,9 @@ def generate_clip(request: ClipRequest) -> Clip:
         for i in range(request.num_cameras)
     ]
     clip_id = f"{movement.name}-{request.role}-{request.seed:09d}"
+    generator = {"name": GENERATOR_NAME, "version": GENERATOR_VERSION, "seed": request.seed}
+    if posture:  # recorded only when used: every other clip's file stays as it was
+        generator["style_variation"] = request.style_variation
     return Clip(
         clip_id=clip_id,
         fps=request.fps,
@@ -201,7 +223,7 @@ def generate_clip(request: ClipRequest) -> Clip:
         tempo=round(tempo, 6),
         errors=sorted(labels, key=lambda e: (e.start_frame, e.kind, e.segment)),
         role=request.role,
-        generator={"name": GENERATOR_NAME, "version": GENERATOR_VERSION, "seed": request.seed},
+        generator=generator,
         reps=timeline.reps,
         beat_times=timeline.beat_times,
     )

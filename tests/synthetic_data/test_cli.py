@@ -101,3 +101,12 @@ def test_synth_makes_deep_squats_when_asked(tmp_path):
     assert deepest_knee(tmp_path / "deep") > deepest_knee(tmp_path / "plain") + 20
     bad = runner.invoke(app, ["synth", "--out", str(tmp_path), "--deep-squat-share", "2"])
     assert bad.exit_code != 0 and "deep-squat-share" in bad.output
+
+
+def test_synth_varies_the_users_posture_when_asked(tmp_path):
+    args = ["synth", "--out", str(tmp_path), "--clips", "1", "--exercises", "squat"]
+    result = runner.invoke(app, [*args, "--style-variation", "1"])
+    assert result.exit_code == 0, result.output
+    assert read_clip(next(tmp_path.glob("*.clip.npz"))).generator["style_variation"] == 1.0
+    bad = runner.invoke(app, [*args, "--style-variation", "3"])
+    assert bad.exit_code != 0 and "style-variation" in bad.output

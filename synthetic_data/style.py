@@ -1,0 +1,88 @@
+"""How people differ while doing a movement correctly: posture offsets per person and rep.
+
+Without it, a simulated user's correct repetition is the trainer's motion on another body
+at another tempo: every joint angle matches the trainer's at the matched phase, so the
+detector learns that any deviation from the trainer is an error. Real people doing a
+movement correctly lean their trunk more or less, stand wider, turn their toes out, hold
+their arms differently, and vary a little from one repetition to the next
+(docs/design-notes.md, "Most false cues on correct real squats are not about the
+trainer"). :func:`style_offsets` draws such differences: one offset per person and
+degree of freedom, plus a smaller one per repetition, reached at the deepest point of
+each repetition (``depth_profile`` of its phase: zero at rest, so the rest pose and the
+repetition bounds are untouched).
+
+The spreads below are priors for bodyweight exercise done correctly (a few degrees of
+posture), kept at a third or less of the mildest injected error they resemble (a
+rounded back of severity 0.2 adds 6 degrees of spine flexion, knees caving 4 degrees);
+they were not fitted to any evaluation data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from synthetic_data.movements import Movement, depth_profile
+from synthetic_data.timeline import Timeline
+
+# Per movement: DOF (both sides where it is "{side}_...") -> standard deviation between
+# people at the deepest point (degrees).
+STYLE_SPREAD_DEG: dict[str, dict[str, float]] = {
+    "squat": {
+        "root_pitch": 5.0,  # trunk lean
+        "spine_flex": 2.0,
+        "{side}_hip_abd": 4.0,  # stance width, knees out
+        "{side}_hip_rot": 5.0,  # toes out
+        "{side}_shoulder_flex": 10.0,  # arms forward for balance
+        "{side}_elbow_flex": 8.0,
+    },
+    "lunge": {
+        "root_pitch": 4.0,
+        "spine_flex": 2.0,
+        "{side}_hip_abd": 3.0,
+        "{side}_hip_rot": 4.0,
+        "{side}_elbow_flex": 8.0,
+    },
+    "push_up": {
+        "spine_flex": 2.0,
+        "{side}_shoulder_abd": 6.0,  # elbows flared or tucked
+    },
+    "jumping_jack": {
+        "spine_flex": 2.0,
+        "{side}_elbow_flex": 8.0,
+        "{side}_hip_abd": 3.0,  # how far the feet jump apart
+    },
+    "arm_raise": {
+        "spine_flex": 2.0,
+        "root_pitch": 2.0,
+        "{side}_elbow_flex": 6.0,
+    },
+}
+PER_REP_SHARE = 0.4  # a repetition's own offset, as a share of the person's spread
+PER_SIDE_SHARE = 0.3  # the sides' difference, as a share of the spread
+
+
+def style_offsets(
+    rng: np.random.Generator, movement: Movement, timeline: Timeline, variation: float
+) -> dict[str, np.ndarray]:
+    """DOF offsets ``(T,)`` in degrees (only the DOFs that vary) of one person's correct
+    performance: the spreads of :data:`STYLE_SPREAD_DEG` times ``variation`` (0: none),
+    drawn per person, side and repetition from ``rng``; movements without an entry (the
+    dance) get none."""
+    spreads = STYLE_SPREAD_DEG.get(movement.name, {})
+    if variation <= 0 or not spreads:
+        return {}
+    profile = depth_profile(timeline.phase)
+    reps = max(1, len(timeline.reps))
+    inside = timeline.rep >= 0
+    offsets = {}
+    for pattern, spread in spreads.items():
+        sigma = spread * variation
+        person = rng.normal(0.0, sigma)
+        sides = ("left", "right") if "{side}" in pattern else ("",)
+        for side in sides:
+            own = person + (rng.normal(0.0, PER_SIDE_SHARE * sigma) if side else 0.0)
+            per_rep = own + rng.normal(0.0, PER_REP_SHARE * sigma, size=reps)
+            values = np.zeros(len(profile))
+            values[inside] = per_rep[np.minimum(timeline.rep[inside], reps - 1)]
+            offsets[pattern.format(side=side)] = values * profile
+    return offsets
