@@ -107,11 +107,12 @@ def film_phone(clip: Clip, seed: int, profile: str = "phone-v1") -> Observation:
 
 
 def phone_landmarks(
-    clip: Clip, seed: int, profile: str = "phone-v1"
+    clip: Clip, seed: int, profile: str = "phone-v1", seen: Observation | None = None
 ) -> tuple[Landmarks, tuple[int, int]]:
-    """What the phone sees of ``clip`` (:func:`film_phone`) after the 2D front end, as the
-    API repairs it before lifting (:func:`pose2d.clean_keypoints`); and the image size."""
-    seen = film_phone(clip, seed, profile)
+    """What the phone sees of ``clip`` (:func:`film_phone`, or ``seen`` when it was filmed
+    already) after the 2D front end, as the API repairs it before lifting
+    (:func:`pose2d.clean_keypoints`); and the image size."""
+    seen = film_phone(clip, seed, profile) if seen is None else seen
     cleaned = clean_keypoints(seen.keypoints, seen.scores, clip.fps, "mediapipe33")
     return Landmarks(cleaned.keypoints, cleaned.scores), seen.image_size
 
@@ -152,13 +153,14 @@ def observe_clip(
     lifter: Lifter,
     profile: str = "phone-v1",
     sources: tuple[PoseSource, ...] = tuple(PoseSource),
+    seen: Observation | None = None,
 ) -> dict[PoseSource, ObservedSession]:
     """What scoring is given of ``clip`` from each of ``sources``: the phone's 2D
-    landmarks (filmed once, seeded by ``number``, detector noise of ``profile``, repaired
-    by the front end) with the exact 3D, or with their lift (lifted only when asked
-    for). Both sources see the 2D (the heel and knee image measures have no exact-3D
-    counterpart)."""
-    landmarks, image_size = phone_landmarks(clip, number, profile)
+    landmarks (filmed once, seeded by ``number``, detector noise of ``profile``, or
+    ``seen`` when the caller filmed it; repaired by the front end) with the exact 3D, or
+    with their lift (lifted only when asked for). Both sources see the 2D (the heel and
+    knee image measures have no exact-3D counterpart)."""
+    landmarks, image_size = phone_landmarks(clip, number, profile, seen)
     beats = clip.beat_times or None
     observed = {}
     if PoseSource.EXACT in sources:

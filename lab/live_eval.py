@@ -31,6 +31,7 @@ from scoring.live import LiveModels, LiveSession
 from scoring.reference import Reference
 from scoring.report import ErrorEvent
 from synthetic_data.clip import Clip
+from synthetic_data.detector import Observation
 
 BATCH_FRAMES = 6  # frames per socket message (a phone sends every 0.2 s at 30 fps)
 LIVE_MODE = "live cues (per finished repetition, as the socket sends them)"
@@ -52,15 +53,16 @@ def replay_live(
     strictness: str,
     reference: Reference | None = None,
     profile: str = "phone-v1",
+    seen: Observation | None = None,
 ) -> tuple[list[ErrorEvent], float]:
     """Stream ``clip``, filmed by the phone (seeded by ``number``, detector noise of
-    ``profile``), through a live session against ``reference`` (default: the simulator's
-    trainer of the movement).
+    ``profile``; or ``seen``, when the caller filmed it so already), through a live
+    session against ``reference`` (default: the simulator's trainer of the movement).
 
     Returns the distinct errors sent with the finished repetitions, and the end (seconds)
     of the last repetition reported.
     """
-    seen = film_phone(clip, number, profile)
+    seen = film_phone(clip, number, profile) if seen is None else seen
     sequence = KeypointSequence(
         "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
     ).to_json()

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lab.clips import clip_performance, lift_clip, observe_clip, reference_from
+from lab.clips import clip_performance, film_phone, lift_clip, observe_clip, reference_from
 from lab.front_end_eval import around_cameras, centred
 from lab.live_eval import replay_live, reported_part
 from lab.real_exercise import TRAINER_CHOICES, RealSession, heel_rise_deg, real_exercise_sessions
@@ -195,7 +195,9 @@ def score_session_clips(
     first_decider = next(iter(deciders))
     for number, clip in enumerate(labelled_clips(session, seed)):
         counted = {}
-        for source, observed in observe_clip(clip, seed + number, lifter, PROFILE).items():
+        seen = film_phone(clip, seed + number, PROFILE)  # filmed once, judged every way
+        observed_by_source = observe_clip(clip, seed + number, lifter, PROFILE, seen=seen)
+        for source, observed in observed_by_source.items():
             trainers = {SOURCES[source]: references["exact"]}
             if source is PoseSource.LIFTED:
                 trainers[PRODUCT_SOURCE] = references["lifted"]
@@ -216,7 +218,7 @@ def score_session_clips(
             counted[SOURCES[source]] = report.reps  # the same whoever decides
         if live is not None:
             events, reported_s = replay_live(
-                clip, seed + number, live, {}, "intermediate", references["lifted"], PROFILE
+                clip, seed + number, live, {}, "intermediate", references["lifted"], PROFILE, seen
             )
             results.tallies[(group, LIVE_SOURCE, first_decider)].add_clip(
                 reported_part(clip, reported_s), events, correct=not clip.errors
