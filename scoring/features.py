@@ -56,19 +56,56 @@ def validate_poses(poses: np.ndarray, name: str = "poses") -> np.ndarray:
     return array
 
 
+def _bone(start: str, end: str) -> tuple[int, int]:
+    return H36M17.index(start), H36M17.index(end)
+
+
+# The angle features as the angle between two vectors, each (from joint, to joint), the
+# same vectors as their pose3d.angles function's.
+_ANGLE_VECTORS = {
+    "spine_flexion": (_bone("pelvis", "spine"), _bone("spine", "thorax")),
+    **{
+        f"{measure}_{side}": vectors
+        for side in ("left", "right")
+        for measure, vectors in (
+            ("hip_flexion", (_bone("thorax", "pelvis"), _bone(f"{side}_hip", f"{side}_knee"))),
+            (
+                "knee_flexion",
+                (_bone(f"{side}_hip", f"{side}_knee"), _bone(f"{side}_knee", f"{side}_ankle")),
+            ),
+            (
+                "arm_elevation",
+                (_bone("thorax", "pelvis"), _bone(f"{side}_shoulder", f"{side}_elbow")),
+            ),
+            (
+                "elbow_flexion",
+                (
+                    _bone(f"{side}_shoulder", f"{side}_elbow"),
+                    _bone(f"{side}_elbow", f"{side}_wrist"),
+                ),
+            ),
+        )
+    },
+}
+_ANGLE_COLUMNS = [F[name] for name in _ANGLE_VECTORS]
+_FIRST, _SECOND = (np.array([v[i] for v in _ANGLE_VECTORS.values()]) for i in (0, 1))
+
+
 def compute_features(poses: np.ndarray) -> np.ndarray:
-    """``(T, 17, 3)`` poses -> ``(T, len(FEATURE_NAMES))`` angles in degrees."""
+    """``(T, 17, 3)`` poses -> ``(T, len(FEATURE_NAMES))`` angles in degrees.
+
+    The angles (all but the valgus) are computed together, one numpy step each for all
+    columns, the same numbers as their :mod:`pose3d.angles` functions give one by one: a
+    live stream computes them for a few new frames every half second, where the calls'
+    own cost is most of the work."""
     poses = validate_poses(poses)
-    columns = [angles.spine_flexion(poses)]
-    for measure in (
-        angles.hip_flexion,
-        angles.knee_flexion,
-        angles.knee_valgus,
-        angles.arm_elevation,
-        angles.elbow_flexion,
-    ):
-        columns += [measure(poses, "left"), measure(poses, "right")]
-    return np.stack(columns, axis=1)
+    features = np.empty((len(poses), len(FEATURE_NAMES)))
+    first = poses[:, _FIRST[:, 1]] - poses[:, _FIRST[:, 0]]  # (T, A, 3)
+    second = poses[:, _SECOND[:, 1]] - poses[:, _SECOND[:, 0]]
+    features[:, _ANGLE_COLUMNS] = angles.angle_between(first, second)
+    for side in ("left", "right"):
+        features[:, F[f"knee_valgus_{side}"]] = angles.knee_valgus(poses, side)
+    return features
 
 
 def facing_yaw(poses: np.ndarray) -> np.ndarray:

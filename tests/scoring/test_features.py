@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from pose3d import angles
 from pose3d.skeleton import H36M17, bone_lengths
 from scoring.features import (
     FEATURE_NAMES,
@@ -137,3 +138,15 @@ def test_valid_poses_come_back_as_float64():
     poses = np.stack([body(), body()]).astype(np.float32)
     checked = validate_poses(poses)
     assert checked.dtype == np.float64 and checked.shape == (2, 17, 3)
+
+
+def test_features_are_the_angle_functions_column_by_column():
+    poses = np.random.default_rng(3).normal(0.0, 0.3, (40, 17, 3))
+    features = compute_features(poses)
+    for column, name in enumerate(FEATURE_NAMES):
+        measure, _, side = name.rpartition("_")
+        if side not in ("left", "right"):  # spine_flexion
+            expected = angles.spine_flexion(poses)
+        else:
+            expected = getattr(angles, measure)(poses, side)
+        np.testing.assert_array_equal(features[:, column], expected, err_msg=name)
