@@ -139,7 +139,8 @@ class KneeNet:
             raise ValueError(
                 f"keypoints must be (T, 33, 2) MediaPipe pixels, got {keypoints.shape}"
             )
-        self.model.eval()
+        if self.model.training:  # eval() walks every module: only when needed
+            self.model.eval()
         encoded = resample(encode(keypoints, scores), fps, NET_FPS)
         logits = self.model(torch.from_numpy(encoded.T[None].copy()))[0].numpy().T
         probability = resample(1 / (1 + np.exp(-logits)), NET_FPS, fps, len(keypoints))
