@@ -30,6 +30,7 @@ import numpy as np
 
 from pose2d.body import pair_midpoints, torso_axis, torso_scale, visible
 from pose3d.keypoints import validate_keypoints
+from pose3d.nan_median import nan_median_rows
 from pose3d.skeleton import Layout
 
 
@@ -239,7 +240,7 @@ def _median_distance(
     measured = common.sum(axis=1) >= settings.min_points
     median = np.zeros(len(a))
     if measured.any():
-        median[measured] = np.nanmedian(distance[measured], axis=1)
+        median[measured] = nan_median_rows(distance[measured])
     return median, measured
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import median_filter
 
+from pose3d.nan_median import nan_median_rows
 from pose3d.skeleton import H36M17, MEDIAPIPE33
 
 
@@ -63,7 +64,7 @@ def image_measures(keypoints: np.ndarray, scores: np.ndarray, side: str, fps: fl
     offset = (knee - hip) - ((knee - hip) * along).sum(axis=1, keepdims=True) * along
     # Hips are often hidden (and jittery) at the bottom of a squat: take the sideways
     # direction and the scale from the whole session, not frame by frame.
-    across = np.nanmedian(other_hip - hip, axis=0)
+    across = nan_median_rows((other_hip - hip).T)
     across /= np.linalg.norm(across) + 1e-9
     shank_rest = np.nanpercentile(np.linalg.norm(knee - ankle, axis=1), 90) + 1e-9
     thigh, shank = hip - knee, ankle - knee
