@@ -590,8 +590,8 @@ async def live(websocket: WebSocket) -> None:
         workout = await _start(websocket, engine)
         if workout is not None:  # None: a resume of an ended stream, answered already
             await _stream(websocket, engine, workout)
-    except WebSocketDisconnect:
-        return  # the client left: nobody to answer
+    except (WebSocketDisconnect, WebSocketDisconnected):
+        return  # the client left (seen on receiving, or on sending after its close)
     except ApiError as exc:
         await _fail(websocket, exc.code, exc.message, exc.field)
     except Exception:
