@@ -9,7 +9,6 @@ Commands import what they need inside the function so that ``--help`` starts fas
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -48,7 +47,6 @@ def serve(
     if log_level.lower() not in ("debug", "info", "warning", "error"):
         raise typer.BadParameter("expected debug, info, warning or error", param_hint="--log-level")
     settings = Settings()
-    sys.setswitchinterval(settings.gil_switch_ms / 1000)
     uvicorn.run(
         create_app(settings),
         host=host,

@@ -89,11 +89,6 @@ class Settings(BaseSettings):
     # longer tail (docs/benchmarks.md), so it is off unless CPU is what runs short.
     live_gather_ms: Annotated[float, Field(ge=0, le=100)] = 0.0
     live_resume_ttl_s: Annotated[float, Field(gt=0)] = 900.0
-    # How often (ms) `coach-api serve` lets another thread take the interpreter
-    # (sys.setswitchinterval; Python's default is 5): a repetition check holding it
-    # delays the socket's answers by up to this much at every hand-over. 1 ms halved the
-    # 20-stream p99 (22.6 -> 10.8 ms) at the same CPU (docs/benchmarks.md).
-    gil_switch_ms: Annotated[float, Field(gt=0, le=100)] = 1.0
     # Web origins whose pages may call the API (Flutter Web), e.g.
     # COACH_CORS_ORIGINS=https://app.example.com,http://localhost:5000; none by default
     # (no CORS headers: browsers let no other site's page read the answers).

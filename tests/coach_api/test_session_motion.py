@@ -13,7 +13,7 @@ from tests.coach_api.conftest import auth_headers, new_email, published_routine
 
 @pytest.fixture(scope="module")
 def scored(shared_client, trainer_payload, user_payload):
-    """A user's scored squat session (with a rounded back) on the module's app."""
+    """A user's scored squat session (rounded back, heels lifting) on the module's app."""
     routine_id = published_routine(shared_client, trainer_payload)
     user = auth_headers(shared_client, new_email("mover"))
     body = {"routine_id": routine_id, "keypoints": user_payload}
@@ -41,7 +41,7 @@ def test_motion_has_three_matching_motions_on_the_users_timeline(shared_client, 
     user_bone = np.linalg.norm(user_poses[:, 2] - user_poses[:, 1], axis=1)
     trainer_bone = np.linalg.norm(trainer[:, 2] - trainer[:, 1], axis=1)
     assert np.median(trainer_bone) == pytest.approx(np.median(user_bone), rel=0.05)
-    # A rounded back was flagged: the ghost differs from the user where the spine was.
+    # An injected error was flagged: the ghost differs from the user where it was.
     assert session["report"]["errors"], "the user's payload carries an injected error"
     assert np.abs(ghost - user_poses).max() > 0.01
 
