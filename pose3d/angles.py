@@ -29,36 +29,55 @@ def _joint(poses: np.ndarray, name: str) -> np.ndarray:
     return poses[..., _I[name], :]
 
 
+# The joint angles that are the angle between two bone vectors, each (from joint, to
+# joint); "{side}" stands for "left" or "right".
+BONE_ANGLES: dict[str, tuple[tuple[str, str], tuple[str, str]]] = {
+    "spine_flexion": (("pelvis", "spine"), ("spine", "thorax")),
+    "hip_flexion": (("thorax", "pelvis"), ("{side}_hip", "{side}_knee")),
+    "knee_flexion": (("{side}_hip", "{side}_knee"), ("{side}_knee", "{side}_ankle")),
+    "arm_elevation": (("thorax", "pelvis"), ("{side}_shoulder", "{side}_elbow")),
+    "elbow_flexion": (("{side}_shoulder", "{side}_elbow"), ("{side}_elbow", "{side}_wrist")),
+}
+
+
+def bone_angle_joints(name: str, side: str = "") -> tuple[tuple[int, int], tuple[int, int]]:
+    """The (from, to) joint indices of the two vectors of :data:`BONE_ANGLES` ``name``."""
+    first, second = (
+        tuple(_I[joint.format(side=side)] for joint in bone) for bone in BONE_ANGLES[name]
+    )
+    return first, second
+
+
+def _bone_angle(poses: np.ndarray, name: str, side: str = "") -> np.ndarray:
+    (a0, a1), (b0, b1) = bone_angle_joints(name, side)
+    return angle_between(
+        poses[..., a1, :] - poses[..., a0, :], poses[..., b1, :] - poses[..., b0, :]
+    )
+
+
 def spine_flexion(poses: np.ndarray) -> np.ndarray:
     """Bend of the back at the spine joint: angle between pelvis->spine and spine->thorax."""
-    spine = _joint(poses, "spine")
-    return angle_between(spine - _joint(poses, "pelvis"), _joint(poses, "thorax") - spine)
+    return _bone_angle(poses, "spine_flexion")
 
 
 def knee_flexion(poses: np.ndarray, side: str) -> np.ndarray:
     """0 for a straight leg, growing as the knee bends."""
-    hip, knee, ankle = (_joint(poses, f"{side}_{j}") for j in ("hip", "knee", "ankle"))
-    return angle_between(knee - hip, ankle - knee)
+    return _bone_angle(poses, "knee_flexion", side)
 
 
 def hip_flexion(poses: np.ndarray, side: str) -> np.ndarray:
     """Angle between the trunk's downward axis (thorax->pelvis) and the thigh."""
-    trunk_down = _joint(poses, "pelvis") - _joint(poses, "thorax")
-    thigh = _joint(poses, f"{side}_knee") - _joint(poses, f"{side}_hip")
-    return angle_between(trunk_down, thigh)
+    return _bone_angle(poses, "hip_flexion", side)
 
 
 def elbow_flexion(poses: np.ndarray, side: str) -> np.ndarray:
     """0 for a straight arm, growing as the elbow bends."""
-    shoulder, elbow, wrist = (_joint(poses, f"{side}_{j}") for j in ("shoulder", "elbow", "wrist"))
-    return angle_between(elbow - shoulder, wrist - elbow)
+    return _bone_angle(poses, "elbow_flexion", side)
 
 
 def arm_elevation(poses: np.ndarray, side: str) -> np.ndarray:
     """Angle of the upper arm from the trunk's downward axis: 0 hanging, 180 overhead."""
-    trunk_down = _joint(poses, "pelvis") - _joint(poses, "thorax")
-    upper_arm = _joint(poses, f"{side}_elbow") - _joint(poses, f"{side}_shoulder")
-    return angle_between(trunk_down, upper_arm)
+    return _bone_angle(poses, "arm_elevation", side)
 
 
 def knee_valgus(poses: np.ndarray, side: str) -> np.ndarray:

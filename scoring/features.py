@@ -56,39 +56,22 @@ def validate_poses(poses: np.ndarray, name: str = "poses") -> np.ndarray:
     return array
 
 
-def _bone(start: str, end: str) -> tuple[int, int]:
-    return H36M17.index(start), H36M17.index(end)
+def _bone_angle_of(feature: str) -> tuple[str, str] | None:
+    """``(name, side)`` in :data:`pose3d.angles.BONE_ANGLES` of a feature that is a bone
+    angle; ``None`` for the others (the valgus)."""
+    if feature in angles.BONE_ANGLES:
+        return feature, ""
+    measure, _, side = feature.rpartition("_")
+    return (measure, side) if measure in angles.BONE_ANGLES else None
 
 
-# The angle features as the angle between two vectors, each (from joint, to joint), the
-# same vectors as their pose3d.angles function's.
-_ANGLE_VECTORS = {
-    "spine_flexion": (_bone("pelvis", "spine"), _bone("spine", "thorax")),
-    **{
-        f"{measure}_{side}": vectors
-        for side in ("left", "right")
-        for measure, vectors in (
-            ("hip_flexion", (_bone("thorax", "pelvis"), _bone(f"{side}_hip", f"{side}_knee"))),
-            (
-                "knee_flexion",
-                (_bone(f"{side}_hip", f"{side}_knee"), _bone(f"{side}_knee", f"{side}_ankle")),
-            ),
-            (
-                "arm_elevation",
-                (_bone("thorax", "pelvis"), _bone(f"{side}_shoulder", f"{side}_elbow")),
-            ),
-            (
-                "elbow_flexion",
-                (
-                    _bone(f"{side}_shoulder", f"{side}_elbow"),
-                    _bone(f"{side}_elbow", f"{side}_wrist"),
-                ),
-            ),
-        )
-    },
-}
-_ANGLE_COLUMNS = [F[name] for name in _ANGLE_VECTORS]
-_FIRST, _SECOND = (np.array([v[i] for v in _ANGLE_VECTORS.values()]) for i in (0, 1))
+# The bone-angle features' columns and their vectors' (from, to) joints, computed at once.
+_BONE_FEATURES = {F[f]: _bone_angle_of(f) for f in FEATURE_NAMES if _bone_angle_of(f)}
+_ANGLE_COLUMNS = list(_BONE_FEATURES)
+_FIRST, _SECOND = (
+    np.array([angles.bone_angle_joints(*angle)[i] for angle in _BONE_FEATURES.values()])
+    for i in (0, 1)
+)
 
 
 def compute_features(poses: np.ndarray) -> np.ndarray:
