@@ -2,8 +2,8 @@
 per-call cost.
 
 ``np.nanmedian`` over the rows of a small array goes through masked arrays (~0.5 ms a
-call whatever the size); the 2D front end and the knee and heel measures call it on
-every live repetition check. Sorting puts the NaNs last, so each row's median is read
+call whatever the size); the 2D front end's identity misses and the knee image measures
+call it on every live repetition check. Sorting puts the NaNs last, so each row's median is read
 at its own count of values: the same numbers, the mean of the two middle values for an
 even count computed as numpy does.
 """

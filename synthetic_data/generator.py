@@ -196,8 +196,8 @@ def generate_clip(request: ClipRequest) -> Clip:
         alone = _pose(movement, body, timeline, plans, windows, {i}, style)
         labels += labels_from_change(plan, _dof_change(alone, clean))
     final = _pose(movement, body, timeline, plans, windows, set(range(len(plans))), style)
-    # The person's own posture is part of the correct performance as much as the error's
-    # (added to both, the labels above are unchanged).
+    # The person's own posture joins the final performance only: the labels above compare
+    # poses without it, and an offset added to both sides of a difference cancels.
     for name, offset in posture.items():
         final[name] = final[name] + offset
     facing = 0.0 if trainer else float(rng.uniform(-180, 180))
