@@ -12,13 +12,17 @@ is left unmatched.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from dtaidistance import dtw_ndim
 from scipy.signal import find_peaks
 
+from scoring.activity_track import LEVEL_PERCENTILE
+
 FEATURE_SCALE_DEG = 90.0  # features are divided by this before DTW
+REP_HEIGHT = 0.35  # a repetition's peak rises at least this share of the session's peak
 # A repetition's peak stands this share of the session's peak above its troughs: a
 # squat's wobble at the bottom or a pause half-way up is not a repetition of its own.
 REP_PROMINENCE = 0.3
@@ -40,12 +44,18 @@ def activity(features: np.ndarray, fps: float) -> np.ndarray:
     return moving_average(np.linalg.norm(features - rest, axis=1), 5)
 
 
-def segment_reps(features: np.ndarray, fps: float, min_rep_s: float = 0.4) -> list[tuple[int, int]]:
+def segment_reps(
+    features: np.ndarray,
+    fps: float,
+    min_rep_s: float = 0.4,
+    confirm: Callable[[np.ndarray], np.ndarray] | None = None,
+) -> list[tuple[int, int]]:
     """``[start, end)`` frames of each repetition.
 
-    A repetition is a peak of the activity (:func:`activity`) that rises at least 35% of
-    the session's peak and stands out from the lower of the troughs on either side by
-    :data:`REP_PROMINENCE` of it, at least ``min_rep_s`` after the last one. Between two
+    A repetition is a peak of the activity (:func:`activity`) that rises at least
+    :data:`REP_HEIGHT` of the session's peak and stands out from the lower of the troughs
+    on either side by :data:`REP_PROMINENCE` of it, at least ``min_rep_s`` after the last
+    one. Between two
     repetitions the boundary is the middle of the trough (the frames within 10% of the
     peak of its lowest point); the first starts in the calm before it (below 20%) and
     the last ends in the calm after it, up to half a second in.
@@ -53,12 +63,17 @@ def segment_reps(features: np.ndarray, fps: float, min_rep_s: float = 0.4) -> li
     Peaks and troughs rather than a return to the start pose: between real repetitions
     people often do not come all the way back (a jumping jack's legs stay apart, a
     lifted pose drifts), so a "calm" threshold merged them into one.
+
+    ``confirm``, when given, keeps the peaks (frames) that other evidence confirms
+    (lifted poses: :func:`scoring.image_activity.shown_in_image`).
     """
     signal = activity(features, fps)
     level = activity_level(signal)
     if level < MIN_ACTIVITY_DEG:  # nothing to count
         return []
     peaks = rep_peaks(signal, level, fps, min_rep_s)
+    if confirm is not None:
+        peaks = confirm(peaks)
     if peaks.size == 0:
         return []
     bounds = [first_rep_start(signal, int(peaks[0]), level, fps)]
@@ -72,7 +87,7 @@ def segment_reps(features: np.ndarray, fps: float, min_rep_s: float = 0.4) -> li
 def activity_level(signal: np.ndarray) -> float:
     """The session's peak activity (deg): the 98th percentile of ``signal``, which the
     repetition thresholds are shares of (a stray frame does not set it)."""
-    return float(np.percentile(signal, 98))
+    return float(np.percentile(signal, LEVEL_PERCENTILE))
 
 
 def rep_peaks(signal: np.ndarray, level: float, fps: float, min_rep_s: float = 0.4) -> np.ndarray:
@@ -80,7 +95,7 @@ def rep_peaks(signal: np.ndarray, level: float, fps: float, min_rep_s: float = 0
     peak activity is ``level`` (:func:`segment_reps` has the rules)."""
     peaks, _ = find_peaks(
         signal,
-        height=0.35 * level,
+        height=REP_HEIGHT * level,
         prominence=REP_PROMINENCE * level,
         distance=max(1, int(min_rep_s * fps)),
         width=min_rep_s * fps / 2,

@@ -122,7 +122,9 @@ class LiveSession:
         self.lock = threading.Lock()  # pushes append while a check reads
         self.reported = 0
         self.checked_at = 0  # frames when repetitions were last looked for
-        self.reps = RepTracker(self.fps)  # repetitions in the poses, found incrementally
+        # Repetitions in the poses, found incrementally; a MediaPipe stream's are checked
+        # against the phone's image (scoring.image_activity).
+        self.reps = RepTracker(self.fps, image=self.layout == "mediapipe33")
         # What the detector saw of each repetition judged so far (frames of the session),
         # so a new one is compared with them without judging them again; valid up to the
         # frame ``units_until`` (0: nothing kept, e.g. after a restore).
@@ -221,7 +223,7 @@ class LiveSession:
         # The repetitions of the saved poses, found at once: the first ``reported`` were
         # sent, any others are sent at the next check.
         if len(state.poses):
-            self.reps.extend(state.poses)
+            self.reps.extend(state.poses, (state.keypoints, state.keypoint_scores))
             self.reps.finished()
 
     def received(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
@@ -374,13 +376,15 @@ class LiveSession:
         with self.lock:
             frames = len(self.poses)
             new_poses = self.poses[self.reps.frames : frames]
+            new_keypoints = self.keypoints[self.reps.frames : frames]
         self.checked_at = frames
         routine = self.routine_reps(frames)
         if routine:
             done_reps = routine[:-1]
         else:  # only the new poses are looked at: the cost does not grow with the session
             if new_poses:
-                self.reps.extend(np.stack(new_poses))
+                landmarks = tuple(np.stack(a) for a in zip(*new_keypoints, strict=True))
+                self.reps.extend(np.stack(new_poses), landmarks)
             self.reps.finished()
             done_reps = self.reps.bounds
         finished = [(n, rep) for n, rep in enumerate(done_reps) if n >= self.reported]

@@ -13,10 +13,9 @@ revisited (the whole-buffer segmentation could renumber earlier ones as the leve
 
 from __future__ import annotations
 
-import bisect
-
 import numpy as np
 
+from scoring.activity_track import GrowingArray, SmoothedActivity
 from scoring.alignment import (
     MIN_ACTIVITY_DEG,
     first_rep_start,
@@ -24,32 +23,7 @@ from scoring.alignment import (
     trough_middle,
 )
 from scoring.features import compute_features
-
-SMOOTHING = 5  # frames: activity's moving average (scoring.alignment.activity)
-
-
-class GrowingArray:
-    """Rows appended at amortised constant cost (capacity doubles); ``view`` is the rows
-    so far, without copying."""
-
-    def __init__(self, row_shape: tuple[int, ...], dtype: type = np.float64) -> None:
-        self._data = np.zeros((256, *row_shape), dtype)
-        self.size = 0
-
-    def extend(self, rows: np.ndarray) -> None:
-        needed = self.size + len(rows)
-        if needed > len(self._data):
-            grown = np.zeros(
-                (max(needed, 2 * len(self._data)), *self._data.shape[1:]), self._data.dtype
-            )
-            grown[: self.size] = self._data[: self.size]
-            self._data = grown
-        self._data[self.size : needed] = rows
-        self.size = needed
-
-    @property
-    def view(self) -> np.ndarray:
-        return self._data[: self.size]
+from scoring.image_activity import ImageTrack
 
 
 class RepTracker:
@@ -61,14 +35,15 @@ class RepTracker:
     with the frames since then, not with the session.
     """
 
-    def __init__(self, fps: float, min_rep_s: float = 0.4) -> None:
+    def __init__(self, fps: float, min_rep_s: float = 0.4, image: bool = False) -> None:
         self.fps, self.min_rep_s = fps, min_rep_s
         self.rest_frames = max(3, int(0.3 * fps))  # the rest pose: their median
         self.features: GrowingArray | None = None
-        self.distance = GrowingArray(())  # (T,) deg from the rest pose, unsmoothed
-        self.signal = GrowingArray(())  # (T,) smoothed; its last SMOOTHING // 2 provisional
-        self.sorted_signal: list[float] = []  # the final values of signal, sorted
+        self.activity = SmoothedActivity()  # deg from the rest pose, from its first frame
         self.rest: np.ndarray | None = None
+        # With ``image``, the phone's MediaPipe-33 landmarks come with the poses, and a
+        # peak counts only where the image shows the body move (scoring.image_activity).
+        self.image = ImageTrack(fps) if image else None
         self.peaks: list[int] = []  # peaks of the finished repetitions, in order
         self.bounds: list[tuple[int, int]] = []  # their [start, end) frames
 
@@ -76,10 +51,22 @@ class RepTracker:
     def frames(self) -> int:
         return 0 if self.features is None else self.features.size
 
-    def extend(self, poses: np.ndarray) -> None:
-        """Add the next poses ``(N, 17, 3)`` metres."""
+    @property
+    def signal(self) -> GrowingArray:
+        """``(T,)`` the smoothed activity (deg); its last two values provisional."""
+        return self.activity.signal
+
+    def extend(
+        self, poses: np.ndarray, landmarks: tuple[np.ndarray, np.ndarray] | None = None
+    ) -> None:
+        """Add the next poses ``(N, 17, 3)`` metres, with the phone's landmarks of the same
+        frames (``(N, 33, 2)`` pixels and ``(N, 33)`` scores) when tracking the image."""
         if len(poses) == 0:
             return
+        if self.image is not None:
+            if landmarks is None or len(landmarks[0]) != len(poses):
+                raise ValueError("an image-checked tracker needs the landmarks of every pose")
+            self.image.extend(*landmarks)
         # compute_features wants 2 frames; each frame's features are its own.
         rows = compute_features(np.concatenate([poses[:1], poses]))[1:]
         if self.features is None:
@@ -90,41 +77,11 @@ class RepTracker:
                 return
             self.rest = np.median(self.features.view[: self.rest_frames], axis=0)
             rows = self.features.view  # the distances of every frame so far
-        self.distance.extend(np.linalg.norm(rows - self.rest, axis=1))
-        self._smooth()
-
-    def _smooth(self) -> None:
-        """Bring ``signal`` up to ``distance``: a centred moving average with the ends
-        padded by their values, as :func:`scoring.alignment.moving_average`. Its last
-        ``SMOOTHING // 2`` values depend on frames still to come: they are recomputed on
-        the next call, and only final values join the sorted ones."""
-        half = SMOOTHING // 2
-        distance, total = self.distance.view, self.distance.size
-        first = max(0, self.signal.size - half)  # every value before it is final
-        low = max(0, first - half)
-        context = distance[low:total]
-        padded = np.concatenate(
-            [np.full(half - (first - low), context[0]), context, np.full(half, context[-1])]
-        )
-        smoothed = np.convolve(padded, np.ones(SMOOTHING) / SMOOTHING, mode="valid")
-        self.signal.size = first
-        self.signal.extend(smoothed)
-        final = smoothed[: max(0, total - half - first)].tolist()
-        if len(final) > 64:  # a resumed stream's poses at once: one merge (Timsort runs)
-            self.sorted_signal = sorted(self.sorted_signal + final)
-        else:
-            for value in final:
-                bisect.insort(self.sorted_signal, value)
+        self.activity.extend(np.linalg.norm(rows - self.rest, axis=1))
 
     def level(self) -> float:
         """The 98th percentile of the (final) activity, as ``np.percentile`` computes it."""
-        values = self.sorted_signal
-        if not values:
-            return 0.0
-        position = (len(values) - 1) * 0.98
-        low = int(position)
-        high = min(low + 1, len(values) - 1)
-        return values[low] + (values[high] - values[low]) * (position - low)
+        return self.activity.level()
 
     def finished(self) -> list[tuple[int, int]]:
         """The ``[start, end)`` frames of the repetitions finished since the last call
@@ -135,6 +92,8 @@ class RepTracker:
         signal = self.signal.view
         start = self.peaks[-1] if self.peaks else 0
         found = rep_peaks(signal[start:], level, self.fps, self.min_rep_s) + start
+        if self.image is not None:
+            found = self.image.shown(found)
         peaks = self.peaks + [int(p) for p in found if p > start or not self.peaks]
         new = []
         for number in range(len(self.peaks), len(peaks) - 1):
