@@ -72,7 +72,7 @@ async def routine_from_video(run: JobRun) -> None:
     ctx, params = run.ctx, run.job.params
     music = music_of(params["beat_times"], params["beats_per_rep"])
     engine = ctx.engine
-    poses, reps = await engine.run(engine.build_reference, sequence, params["movement"], music)
+    motion, reps = await engine.run(engine.build_reference, sequence, params["movement"], music)
     await anyio.to_thread.run_sync(run.step, "storing", 0.9)
     routine = Routine(
         owner_id=run.job.user_id,
@@ -88,7 +88,7 @@ async def routine_from_video(run: JobRun) -> None:
     def store() -> None:
         with ctx.sessionmaker() as db:
             finish = lambda db, row: run.finish(db, routine_id=row.id)  # noqa: E731
-            save_routine(ctx.settings, db, routine, poses, music, finish)
+            save_routine(ctx.settings, db, routine, motion, finish)
 
     await anyio.to_thread.run_sync(store)
 

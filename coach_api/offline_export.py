@@ -88,11 +88,14 @@ class _Routines:
         if routine is None:
             return None
         try:
-            poses, fps, music = load_motion(self.blobs, routine.blob)
+            motion = load_motion(self.blobs, routine.blob)
         except MISSING_BLOB:
             return None
+        music = motion.music
         beats, per_rep = (music.beat_times, music.beats_per_rep) if music else (None, None)
-        return RoutineMotion(poses, fps, routine.movement, beats, per_rep)
+        return RoutineMotion(
+            motion.poses, motion.fps, routine.movement, beats, per_rep, motion.reps
+        )
 
 
 def _exported(

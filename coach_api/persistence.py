@@ -26,7 +26,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from coach_api.db import Routine, SessionStats, WorkoutSession
-from coach_api.services import Engine, Music, save_poses
+from coach_api.services import Engine, Motion, Music, save_motion, save_poses
 from coach_api.settings import Settings
 from pose3d.sequence_json import KeypointSequence
 
@@ -112,7 +112,7 @@ async def store_routine(
     """Lift ``sequence`` into a reference (to ``music``, if given) and store it; nothing is
     left on failure. The database connection is not held while the lifting runs."""
     await anyio.to_thread.run_sync(db.commit)  # ends the read transaction: connection freed
-    poses, reps = await engine.run(engine.build_reference, sequence, movement, music)
+    motion, reps = await engine.run(engine.build_reference, sequence, movement, music)
     routine = Routine(
         owner_id=owner_id,
         name=name,
@@ -122,7 +122,7 @@ async def store_routine(
         reps=reps,
         published=published,
     )
-    return await anyio.to_thread.run_sync(save_routine, settings, db, routine, poses, music)
+    return await anyio.to_thread.run_sync(save_routine, settings, db, routine, motion)
 
 
 # Called with the transaction and the stored row (its id known) just before the commit.
@@ -133,15 +133,14 @@ def save_routine(
     settings: Settings,
     db: Session,
     routine: Routine,
-    poses: np.ndarray,
-    music: Music | None,
+    motion: Motion,
     finish: Finish | None = None,
 ) -> Routine:
-    """Store a lifted routine: its ``poses`` (with the ``music``) as a blob, then its row
-    (and ``finish``, in the same transaction); nothing is left on failure. Blocking: run
-    in a thread."""
+    """Store a lifted routine: its ``motion`` (poses, music, repetitions) as a blob, then
+    its row (and ``finish``, in the same transaction); nothing is left on failure.
+    Blocking: run in a thread."""
     name = f"routine-{uuid.uuid4().hex}.npz"
-    routine.blob = save_poses(settings.blobs, name, poses, routine.fps, music)
+    routine.blob = save_motion(settings.blobs, name, motion)
     _commit(settings, db, routine, finish)
     return routine
 

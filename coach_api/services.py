@@ -29,8 +29,6 @@ from coach_api.served_models import (
 from pose3d.keypoints import DEFAULT_MIN_SCORE
 from pose3d.sequence_json import KeypointSequence, SequenceFormatError, sequence_from_array
 from scoring import Reference
-from scoring.alignment import segment_reps
-from scoring.features import compute_features
 from scoring.keypoint_scoring import (
     Lifted,
     NoPersonError,
@@ -38,6 +36,7 @@ from scoring.keypoint_scoring import (
     lift_keypoints,
     scored_input,
 )
+from scoring.reference import trainer_repetitions
 from scoring.session_stats import session_statistics
 
 REFERENCE_CACHE = 64  # prepared routine references kept in memory
@@ -203,22 +202,28 @@ class Engine:
 
     def build_reference(
         self, sequence: KeypointSequence, movement: str, music: Music | None = None
-    ) -> tuple[np.ndarray, int]:
-        """Lift a trainer's routine and check it makes a reference; returns the poses and
-        the repetitions found."""
-        poses = self.lift(sequence).poses
+    ) -> tuple[Motion, int]:
+        """Lift a trainer's routine and check it makes a reference; returns the motion to
+        store and the number of repetitions found. The repetitions of a routine without
+        music are found once, here, where the phone's landmarks can confirm them
+        (:func:`~scoring.reference.trainer_repetitions`), and stored with the poses."""
+        lifted = self.lift(sequence)
+        landmarks = None
+        if lifted.sequence.layout == "mediapipe33":
+            landmarks = (lifted.sequence.keypoints, lifted.sequence.scores)
+        reps = trainer_repetitions(lifted.poses, sequence.fps, landmarks)
+        motion = Motion(lifted.poses, sequence.fps, music, None if music else reps)
         try:
-            Reference.for_routine(poses, sequence.fps, movement, *(music or ()))
+            motion.reference(movement)
         except ValueError as exc:
             raise ApiError(422, "invalid_reference", str(exc), "keypoints") from None
-        return poses, len(segment_reps(compute_features(poses), sequence.fps))
+        return motion, len(reps)
 
     def reference(self, blobs, routine) -> Reference:
         """The routine's prepared reference, built once per routine (routines never change)."""
         cached = self._references.get(routine.blob)
         if cached is None:
-            poses, fps, music = load_motion(blobs, routine.blob)
-            cached = Reference.for_routine(poses, fps, routine.movement, *(music or ()))
+            cached = load_motion(blobs, routine.blob).reference(routine.movement)
             if len(self._references) >= REFERENCE_CACHE:
                 self._references.pop(next(iter(self._references)))
             self._references[routine.blob] = cached
@@ -299,29 +304,57 @@ def music_of(beat_times: list[float] | None, beats_per_rep: int | None) -> Music
     return Music(beat_times, beats_per_rep) if beat_times else None
 
 
+class Motion(NamedTuple):
+    """A stored motion: poses ``(T, 17, 3)`` metres at ``fps``; for a routine, its music
+    and its repetitions ``[start, end)`` (frames) when they were found as it was stored
+    (routines stored before that, and routines to music, have ``None``)."""
+
+    poses: np.ndarray
+    fps: float
+    music: Music | None = None
+    reps: list[tuple[int, int]] | None = None
+
+    def reference(self, movement: str) -> Reference:
+        """The routine's prepared reference (ValueError when it makes none)."""
+        return Reference.for_routine(
+            self.poses, self.fps, movement, *(self.music or ()), reps=self.reps
+        )
+
+
 def save_poses(blobs, name: str, poses: np.ndarray, fps: float, music: Music | None = None) -> str:
     """Store a motion blob (npz), with a routine's music; returns its name."""
+    return save_motion(blobs, name, Motion(poses, fps, music))
+
+
+def save_motion(blobs, name: str, motion: Motion) -> str:
+    """Store ``motion`` as a blob (npz); returns its name."""
     buffer = io.BytesIO()
     extra = {}
-    if music is not None:
+    if motion.music is not None:
         extra = {
-            "beat_times": np.asarray(music.beat_times, dtype=np.float64),
-            "beats_per_rep": np.int32(music.beats_per_rep),
+            "beat_times": np.asarray(motion.music.beat_times, dtype=np.float64),
+            "beats_per_rep": np.int32(motion.music.beats_per_rep),
         }
-    np.savez_compressed(buffer, poses=poses.astype(np.float32), fps=np.float32(fps), **extra)
+    if motion.reps is not None:
+        extra["reps"] = np.asarray(motion.reps, dtype=np.int32).reshape(-1, 2)
+    poses = motion.poses.astype(np.float32)
+    np.savez_compressed(buffer, poses=poses, fps=np.float32(motion.fps), **extra)
     blobs.put(name, buffer.getvalue())
     return name
 
 
-def load_motion(blobs, name: str) -> tuple[np.ndarray, float, Music | None]:
-    """A motion blob's poses ``(T, 17, 3)``, fps and music (``None`` without beats)."""
+def load_motion(blobs, name: str) -> Motion:
+    """A motion blob as :func:`save_motion` stored it."""
     with np.load(io.BytesIO(blobs.get(name))) as data:
         music = None
         if "beat_times" in data.files:
             music = Music(data["beat_times"].tolist(), int(data["beats_per_rep"]))
-        return data["poses"], float(data["fps"]), music
+        reps = None
+        if "reps" in data.files:
+            reps = [(int(start), int(end)) for start, end in data["reps"]]
+        return Motion(data["poses"], float(data["fps"]), music, reps)
 
 
 def load_poses(blobs, name: str) -> tuple[np.ndarray, float]:
-    poses, fps, _ = load_motion(blobs, name)
-    return poses, fps
+    motion = load_motion(blobs, name)
+    return motion.poses, motion.fps

@@ -20,6 +20,7 @@ from pose3d.keypoints import h36m_scores
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence
 from scoring import Landmarks, ObservedSession, PoseSource, Reference
+from scoring.reference import trainer_repetitions
 from synthetic_data.clip import Clip, read_clip
 from synthetic_data.detector import Observation, film
 from synthetic_data.generator import trainer_clip
@@ -80,7 +81,12 @@ def clip_performance(clip: Clip) -> Performance:
 
 
 def reference_from(trainer: Performance, movement: str) -> Reference:
-    """The trainer's performance prepared as a scoring reference."""
+    """The trainer's performance prepared as a scoring reference; lifted with the phone's
+    landmarks, its repetitions are those the image shows too, as the API stores them."""
+    reps = None
+    lifted = trainer.scores is not None and trainer.landmarks is not None
+    if lifted and trainer.rep_period_s is None:
+        reps = trainer_repetitions(trainer.poses, trainer.fps, trainer.landmarks)
     return Reference.from_poses(
         trainer.poses,
         trainer.fps,
@@ -88,6 +94,7 @@ def reference_from(trainer: Performance, movement: str) -> Reference:
         rep_period_s=trainer.rep_period_s,
         beats_per_rep=trainer.beats_per_rep,
         beat_times=trainer.beat_times,
+        reps=reps,
     )
 
 

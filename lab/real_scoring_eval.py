@@ -34,7 +34,14 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lab.clips import clip_performance, film_phone, lift_clip, observe_clip, reference_from
+from lab.clips import (
+    Performance,
+    clip_performance,
+    film_phone,
+    lift_clip,
+    observe_clip,
+    reference_from,
+)
 from lab.front_end_eval import around_cameras, centred
 from lab.live_eval import replay_live, reported_part
 from lab.real_exercise import TRAINER_CHOICES, RealSession, heel_rise_deg, real_exercise_sessions
@@ -168,11 +175,13 @@ def squat_row(
 def lifted_reference(trainer: Clip, lifter: Lifter, seed: int) -> Reference:
     """The trainer's take as the product makes a routine of it: filmed by a phone in front
     of them (the first of :func:`~lab.front_end_eval.around_cameras`) with the
-    ``mediapipe-real`` noise, repaired by the 2D front end, lifted by ``lifter``."""
+    ``mediapipe-real`` noise, repaired by the 2D front end, lifted by ``lifter``, its
+    repetitions those its image shows too (as the API stores a routine's)."""
     clip = centred(trainer)
     filmed = replace(clip, cameras=around_cameras(clip, VIEWS, seed)[:1])
-    poses, _, _ = lift_clip(filmed, lifter, seed, PROFILE)
-    return Reference.for_routine(poses, clip.fps, clip.movement)
+    poses, scores, landmarks = lift_clip(filmed, lifter, seed, PROFILE)
+    trainer = Performance(poses, clip.fps, clip.movement, scores, landmarks=landmarks)
+    return reference_from(trainer, clip.movement)
 
 
 def score_session_clips(

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from pose3d.sequence_json import KeypointSequence
-from scoring.reference import Reference
+from scoring.reference import Reference, checked_reps
 
 FORMAT = 1
 SESSION_PREFIX, FEEDBACK_PREFIX, SUFFIX = "session-", "feedback-", ".npz"
@@ -40,18 +40,20 @@ MAX_JOINTS = 33
 @dataclass(frozen=True)
 class RoutineMotion:
     """A routine's reference as stored: poses ``(T, 17, 3)`` metres at ``fps``, its
-    movement and, for a routine to music, the beats (s) and beats per repetition."""
+    movement, for a routine to music the beats (s) and beats per repetition, and the
+    repetitions ``[start, end)`` (frames) found as it was stored, when they were."""
 
     poses: np.ndarray
     fps: float
     movement: str
     beat_times: list[float] | None = None
     beats_per_rep: int | None = None
+    reps: list[tuple[int, int]] | None = None
 
     def reference(self) -> Reference:
         """The prepared reference a session is judged against."""
         music = (self.beat_times, self.beats_per_rep) if self.beat_times else ()
-        return Reference.for_routine(self.poses, self.fps, self.movement, *music)
+        return Reference.for_routine(self.poses, self.fps, self.movement, *music, reps=self.reps)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,8 @@ def _arrays(session: ExportedSession) -> dict[str, np.ndarray]:
         arrays["beat_times"] = np.asarray(session.beat_times, dtype=np.float64)
     if routine.beat_times:
         arrays["reference_beat_times"] = np.asarray(routine.beat_times, dtype=np.float64)
+    if routine.reps is not None:
+        arrays["reference_reps"] = np.asarray(routine.reps, dtype=np.int32).reshape(-1, 2)
     return arrays
 
 
@@ -193,12 +197,25 @@ def _session_from(data: dict[str, np.ndarray], meta: dict, name: str) -> Exporte
     reference_beats = (
         data["reference_beat_times"].tolist() if "reference_beat_times" in data else None
     )
+    reps = None
+    if "reference_reps" in data:
+        stored = data["reference_reps"]
+        _check(
+            stored.ndim == 2 and stored.shape[1] == 2 and np.issubdtype(stored.dtype, np.integer),
+            name,
+            f"reference repetitions {stored.shape} {stored.dtype} are not (K, 2) integers",
+        )
+        try:
+            reps = checked_reps(stored.tolist(), len(poses))
+        except ValueError as exc:
+            raise ValueError(f"{name}: reference {exc}") from None
     routine = RoutineMotion(
         poses,
         float(meta["reference_fps"]),
         str(meta["movement"]),
         reference_beats,
         None if meta["beats_per_rep"] is None else int(meta["beats_per_rep"]),
+        reps,
     )
     return ExportedSession(
         key=str(meta["key"]),

@@ -14,6 +14,7 @@ import numpy as np
 
 from scoring.alignment import align, segment_reps
 from scoring.features import compute_features, validate_poses
+from scoring.image_activity import image_track
 
 MIN_VARIABILITY_DEG = 1.0
 
@@ -63,13 +64,16 @@ class Reference:
         rep_period_s: float | None = None,
         beats_per_rep: int = 0,
         beat_times: list[float] | None = None,
+        reps: Sequence[tuple[int, int]] | None = None,
     ) -> Reference:
         """Build a reference from the trainer's ``(T, 17, 3)`` motion at ``fps``.
 
         ``rep_period_s`` fixes the repetition length (a dance routine's duration) instead
         of finding repetitions from the motion; the template then starts on the
         trainer's first beat (``beat_times``, seconds) or, without beats, where the
-        trainer starts moving.
+        trainer starts moving. ``reps``: the repetitions ``[start, end)`` (frames) when
+        they were found with more than the poses (:func:`trainer_repetitions`); checked
+        (ValueError naming the problem).
         """
         if not (np.isfinite(fps) and fps > 0):
             raise ValueError(f"reference fps must be positive, got {fps}")
@@ -78,6 +82,8 @@ class Reference:
         if rep_period_s is not None:
             start = None if not beat_times else round(beat_times[0] * fps)
             reps = _periodic_reps(features, fps, rep_period_s, start)
+        elif reps is not None:
+            reps = checked_reps(reps, len(poses))
         else:
             reps = segment_reps(features, fps)
         if not reps:
@@ -95,12 +101,15 @@ class Reference:
         movement: str,
         beat_times: Sequence[float] | None = None,
         beats_per_rep: int = 0,
+        reps: Sequence[tuple[int, int]] | None = None,
     ) -> Reference:
         """A trainer's routine; one done to music (``beat_times``: seconds of the beats on
         the trainer's recording, ``beats_per_rep`` beats to one repetition of the routine)
-        has repetitions of that many beats from the first beat, like the simulated dance."""
+        has repetitions of that many beats from the first beat, like the simulated dance.
+        Without music its repetitions are ``reps`` when given (see :meth:`from_poses`),
+        else found in the motion."""
         if not beat_times:
-            return cls.from_poses(poses, fps, movement)
+            return cls.from_poses(poses, fps, movement, reps=reps)
         if len(beat_times) < 2 or beats_per_rep < 1:
             raise ValueError("a routine to music needs at least 2 beat times and beats_per_rep")
         period = beats_per_rep * float(np.median(np.diff(np.asarray(beat_times, dtype=float))))
@@ -129,6 +138,34 @@ class Reference:
         return np.tile(self.template_features, (repetitions, 1)), np.tile(
             np.arange(length), repetitions
         )
+
+
+def trainer_repetitions(
+    poses: np.ndarray, fps: float, landmarks: tuple[np.ndarray, np.ndarray] | None = None
+) -> list[tuple[int, int]]:
+    """The repetitions ``[start, end)`` (frames) of a trainer's lifted ``poses``
+    ``(T, 17, 3)``; with the phone's MediaPipe-33 ``landmarks`` (``(T, 33, 2)`` pixels and
+    ``(T, 33)`` scores), only those the image shows too (:mod:`scoring.image_activity`:
+    the lifter blows dips between real repetitions up to half a squat)."""
+    confirm = None if landmarks is None else image_track(*landmarks, fps).shown
+    return segment_reps(compute_features(poses), fps, confirm=confirm)
+
+
+def checked_reps(reps: Sequence[Sequence[int]], frames: int) -> list[tuple[int, int]]:
+    """``reps`` as ``[start, end)`` frame pairs, each inside ``frames`` frames, non-empty
+    and after the one before; ValueError naming the first that is not."""
+    checked: list[tuple[int, int]] = []
+    for number, rep in enumerate(reps):
+        if len(rep) != 2:
+            raise ValueError(f"repetition {number} is not a [start, end) pair: {list(rep)}")
+        start, end = int(rep[0]), int(rep[1])
+        after = checked[-1][1] if checked else 0
+        if not after <= start < end <= frames:
+            raise ValueError(
+                f"repetition {number} [{start}, {end}) is not within frames [{after}, {frames})"
+            )
+        checked.append((start, end))
+    return checked
 
 
 def _periodic_reps(

@@ -76,7 +76,8 @@ def test_exports_hold_keypoints_only_and_forget_erased_accounts(
             assert private.encode() not in raw
         with np.load(path) as data:
             meta = json.loads(str(data["meta"]))
-            assert set(data.files) <= {"meta", "keypoints", "scores", "reference_poses"}
+            stored = {"meta", "keypoints", "scores", "reference_poses", "reference_reps"}
+            assert set(data.files) <= stored
         assert not {"user_id", "email", "session_id", "comment", "video"} & set(meta)
     units = sorted(
         (read_feedback(p.read_bytes()) for p in feedback_files(tmp_path / "feedback")),

@@ -175,6 +175,17 @@ def test_a_new_strictness_changes_the_report_and_the_old_motion_goes(
     assert after["report"] == fresh["report"]
 
 
+def test_a_routine_keeps_the_repetitions_it_was_stored_with(client, trainer_payload):
+    routine = published_routine(client, trainer_payload)
+    blobs = client.app.state.settings.blobs
+    with client.app.state.sessionmaker() as db:
+        row = db.get(Routine, routine)
+        motion = load_motion(blobs, row.blob)
+        reference = client.app.state.engine.reference(blobs, row)
+    assert motion.reps is not None and len(motion.reps) == row.reps >= 1
+    assert reference.template in motion.reps  # judged against a stored repetition
+
+
 def test_a_changed_reference_changes_the_report(client, trainer_payload, user_payload):
     routine = published_routine(client, trainer_payload)
     user = auth_headers(client)
@@ -183,8 +194,9 @@ def test_a_changed_reference_changes_the_report(client, trainer_payload, user_pa
     blobs = client.app.state.settings.blobs
     with client.app.state.sessionmaker() as db:
         row = db.get(Routine, routine)
-        poses, fps, _ = load_motion(blobs, row.blob)
-        row.blob = save_poses(blobs, "routine-slower.npz", np.repeat(poses, 2, axis=0), fps)
+        motion = load_motion(blobs, row.blob)
+        slower = np.repeat(motion.poses, 2, axis=0)
+        row.blob = save_poses(blobs, "routine-slower.npz", slower, motion.fps)
         db.commit()
     job = _rescore(client, user, [before["id"]])
     assert job["rescore"]["rescored"] == 1

@@ -6,11 +6,13 @@ import itertools
 import numpy as np
 import pytest
 
+from lab.clips import Performance, reference_from
 from scoring.alignment import segment_reps
 from scoring.image_activity import BODY_JOINTS, BODY_PAIRS, ImageTrack, image_track
 from scoring.live_reps import RepTracker
 from scoring.matching import image_check
 from scoring.observed import Landmarks, ObservedSession
+from scoring.reference import trainer_repetitions
 from tests.scoring.conftest import motion, squat_track
 
 FPS = 30.0
@@ -164,3 +166,21 @@ def test_a_body_seen_on_and_off_gets_its_rest_within_two_seconds():
         if first + 5 < 5 + 2 * FPS:
             assert track.rest is None
     assert track.rest is not None and track.seen.size == frames
+
+
+def test_a_trainers_repetitions_are_those_the_image_shows():
+    depth, lifted, _ = _squats_with_dips(4)
+    poses = motion(knee_flexion_left=lifted, knee_flexion_right=lifted)
+    assert len(trainer_repetitions(poses, FPS)) == 7
+    assert len(trainer_repetitions(poses, FPS, _landmarks(depth))) == 4
+
+
+def test_a_lifted_trainer_with_landmarks_is_cut_where_the_image_shows_repetitions():
+    depth, lifted, _ = _squats_with_dips(4)
+    poses = motion(knee_flexion_left=lifted, knee_flexion_right=lifted)
+    scores, landmarks = np.full((len(poses), 17), 0.9), _landmarks(depth)
+    seen = reference_from(Performance(poses, FPS, "squat", scores, landmarks=landmarks), "squat")
+    blind = reference_from(Performance(poses, FPS, "squat", scores), "squat")
+    shown, all_peaks = trainer_repetitions(poses, FPS, landmarks), trainer_repetitions(poses, FPS)
+    assert seen.template in shown and seen.template not in all_peaks
+    assert blind.template in all_peaks

@@ -126,3 +126,28 @@ def test_music_needs_two_beats_and_a_repetition_length(beats, beats_per_rep):
 
 def test_features_are_those_of_the_poses(squat):
     np.testing.assert_allclose(squat.features, compute_features(squat.poses))
+
+
+def test_repetitions_found_as_the_routine_was_stored_make_its_template():
+    clip = trainer_clip("squat")
+    poses = clip.h36m17()
+    given = [(10, 40), (40, 110), (110, 160)]  # 30, 70 and 50 frames
+    reference = Reference.for_routine(poses, clip.fps, "squat", reps=given)
+    assert reference.template == (110, 160)  # the median-length one
+    assert Reference.for_routine(poses, clip.fps, "squat").template != (110, 160)
+
+
+@pytest.mark.parametrize(
+    ("reps", "problem"),
+    [
+        ([(0, 10, 20)], "not a \\[start, end\\) pair"),
+        ([(20, 10)], "repetition 0 \\[20, 10\\)"),
+        ([(0, 30), (20, 40)], "repetition 1 \\[20, 40\\) is not within frames \\[30,"),
+        ([(0, 10_000)], "not within frames"),
+        ([], "no repetition"),
+    ],
+)
+def test_stored_repetitions_that_do_not_fit_the_motion_are_refused(reps, problem):
+    clip = trainer_clip("squat")
+    with pytest.raises(ValueError, match=problem):
+        Reference.for_routine(clip.h36m17(), clip.fps, "squat", reps=reps)
