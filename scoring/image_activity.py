@@ -107,11 +107,11 @@ class ImageTrack:
         counted = seen.sum(axis=(1, 2))
         showing = counted >= MIN_JOINTS
         rms = np.sqrt(pair_sum.sum(axis=1) / np.maximum(counted, 1))
-        distances = np.empty(len(points))
-        for frame, value in enumerate(rms):  # an unseen frame holds the last seen value
-            if showing[frame]:
-                self._last = float(value)
-            distances[frame] = self._last
+        # An unseen frame holds the value of the last frame that showed the body.
+        last_shown = np.maximum.accumulate(np.where(showing, np.arange(len(points)), -1))
+        distances = np.where(last_shown >= 0, rms[np.maximum(last_shown, 0)], self._last)
+        if showing.any():
+            self._last = float(distances[-1])
         self._record(distances, showing)
 
     def _record(self, distances: np.ndarray, showing: np.ndarray) -> None:
