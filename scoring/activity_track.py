@@ -51,10 +51,6 @@ class SmoothedActivity:
         self.signal = GrowingArray(())  # (T,) smoothed; its last SMOOTHING // 2 provisional
         self.sorted_signal: list[float] = []  # the final values of signal, sorted
 
-    @property
-    def frames(self) -> int:
-        return self.distance.size
-
     def extend(self, distances: np.ndarray) -> None:
         """Add the next frames' distances ``(N,)``."""
         if len(distances) == 0:

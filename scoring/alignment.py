@@ -19,7 +19,7 @@ import numpy as np
 from dtaidistance import dtw_ndim
 from scipy.signal import find_peaks
 
-from scoring.activity_track import LEVEL_PERCENTILE
+from scoring.activity_track import LEVEL_PERCENTILE, SMOOTHING
 
 FEATURE_SCALE_DEG = 90.0  # features are divided by this before DTW
 REP_HEIGHT = 0.35  # a repetition's peak rises at least this share of the session's peak
@@ -39,9 +39,10 @@ def moving_average(values: np.ndarray, frames: int) -> np.ndarray:
 
 def activity(features: np.ndarray, fps: float) -> np.ndarray:
     """``(T,)`` distance (deg) of each frame from the start pose (the median of the first
-    0.3 s: a session starts in the movement's rest position), smoothed over 5 frames."""
+    0.3 s: a session starts in the movement's rest position), smoothed over SMOOTHING
+    frames."""
     rest = np.median(features[: max(3, int(0.3 * fps))], axis=0)
-    return moving_average(np.linalg.norm(features - rest, axis=1), 5)
+    return moving_average(np.linalg.norm(features - rest, axis=1), SMOOTHING)
 
 
 def segment_reps(
@@ -55,17 +56,16 @@ def segment_reps(
     A repetition is a peak of the activity (:func:`activity`) that rises at least
     :data:`REP_HEIGHT` of the session's peak and stands out from the lower of the troughs
     on either side by :data:`REP_PROMINENCE` of it, at least ``min_rep_s`` after the last
-    one. Between two
-    repetitions the boundary is the middle of the trough (the frames within 10% of the
-    peak of its lowest point); the first starts in the calm before it (below 20%) and
-    the last ends in the calm after it, up to half a second in.
+    one. Between two repetitions the boundary is the middle of the trough (the frames
+    within 10% of the peak of its lowest point); the first starts in the calm before it
+    (below 20%) and the last ends in the calm after it, up to half a second in.
 
     Peaks and troughs rather than a return to the start pose: between real repetitions
     people often do not come all the way back (a jumping jack's legs stay apart, a
     lifted pose drifts), so a "calm" threshold merged them into one.
 
     ``confirm``, when given, keeps the peaks (frames) that other evidence confirms
-    (lifted poses: :func:`scoring.image_activity.shown_in_image`).
+    (lifted poses: :meth:`scoring.image_activity.ImageTrack.shown`).
     """
     signal = activity(features, fps)
     level = activity_level(signal)

@@ -383,7 +383,9 @@ class LiveSession:
             done_reps = routine[:-1]
         else:  # only the new poses are looked at: the cost does not grow with the session
             if new_poses:
-                landmarks = tuple(np.stack(a) for a in zip(*new_keypoints, strict=True))
+                landmarks = None  # the phone's image, when the tracker checks against it
+                if self.reps.image is not None:
+                    landmarks = tuple(np.stack(a) for a in zip(*new_keypoints, strict=True))
                 self.reps.extend(np.stack(new_poses), landmarks)
             self.reps.finished()
             done_reps = self.reps.bounds
