@@ -277,4 +277,5 @@ def extract_video_keypoints(path: Path, settings, max_frames: int) -> KeypointSe
         max_frames,
         max_pixels=settings.video_max_pixels,
         max_side=settings.video_max_side,
+        max_people=settings.video_max_people,
     )

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     video_max_pixels: int = 180 * 30 * 1920 * 1080
     video_max_bytes: int = 256 * 2**20  # an upload: ~3 min of a phone's 1080p HEVC (11 Mbit/s)
     video_max_side: int = 640
+    # People MediaPipe looks for when it searches a video for others in view, the user
+    # followed among them (pose2d.people); 1: no search, one person tracked (whoever is
+    # found first; ~10% cheaper alone in view, bench/results/video_people.md).
+    video_max_people: Annotated[int, Field(ge=1, le=5)] = 3
     # Live sockets: the start message (with the token) must come within live_auth_timeout_s;
     # a socket silent for live_idle_timeout_s is closed; no message may exceed
     # live_max_message_bytes.

@@ -6,21 +6,23 @@ official one, or one assembled offline by :mod:`pose2d.task_builder`; the servic
 
 Uploads are hostile input: a few MiB of video can decode to tens of GB of pixels. So
 frames are decoded, downscaled and detected one at a time (memory is one decoded frame
-plus the ``(T, 33, ...)`` outputs, whatever the video's length), and the pixels decoded
+plus the ``(T, P, 33, ...)`` outputs, whatever the video's length), and the pixels decoded
 per upload are bounded twice: from the container's metadata before decoding anything,
 then by counting while decoding, because metadata can be missing or lie.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
+from pose2d.people import MAX_PEOPLE, choose_user, people_note, someone_else
 from pose3d.sequence_json import MAX_FPS, MIN_FPS, KeypointSequence
 
 if TYPE_CHECKING:
@@ -37,6 +39,7 @@ JOINTS = 33  # MediaPipe pose landmarks per person
 MAX_FRAME_SIDE = 8192  # pixels; larger than any camera a user films with
 # What a keypoint sequence may declare (as ``parse_sequence``): a camera's frame rates.
 DEFAULT_FPS = 30.0  # when the container does not say
+CROWD_CHECK_S = 0.5  # seconds between two searches for other people in view
 
 
 class VideoError(ValueError):
@@ -61,8 +64,18 @@ def extract_keypoints(
     *,
     max_pixels: int = 180 * 30 * 1920 * 1080,
     max_side: int = 640,
+    max_people: int = MAX_PEOPLE,
 ) -> KeypointSequence:
-    """MediaPipe-33 keypoints of the person in the video at ``path``.
+    """MediaPipe-33 keypoints of the person filmed in the video at ``path``.
+
+    MediaPipe tracks one person from frame to frame (its landmarks are steadier so than
+    found afresh in every frame), and twice a second it also looks afresh for up to
+    ``max_people`` people. If it ever finds someone besides the person tracked (who may
+    be a bystander it locked onto first), the video is decoded again and
+    everyone is followed in every frame, the user among them
+    (:func:`pose2d.people.choose_user`: the person seen longest and largest); frames
+    that show only someone else then give no keypoints, and the sequence's ``notes``
+    say so.
 
     At most ``max_frames`` frames are used (the rest is ignored). VideoError when the
     pose model ``task`` is missing, the video is unreadable, its metadata is absurd, it
@@ -83,13 +96,26 @@ def extract_keypoints(
         _check_budget(info, max_frames, max_pixels)
         times_ms: list[float] = []
         frames = _frames(capture, max_frames, max_pixels, max_side, times_ms)
-        width, height, keypoints, scores = _detect(frames, Path(task), info.fps)
+        check_every = max(1, round(info.fps * CROWD_CHECK_S)) if max_people > 1 else 0
+        detected = _detect(frames, Path(task), info.fps, 1, check_every, max_people)
     finally:
         capture.release()
+    fps = frame_rate(info.fps, times_ms)
+    keypoints, scores = detected.keypoints[:, 0], detected.scores[:, 0]
+    notes: tuple[str, ...] = ()
+    if detected.others_seen:  # someone else is in view: follow everyone
+        capture = _open(path)
+        try:
+            frames = _frames(capture, max_frames, max_pixels, max_side, [])
+            everyone = _detect(frames, Path(task), info.fps, max_people)
+        finally:
+            capture.release()
+        keypoints, scores, choice = choose_user(everyone.keypoints, everyone.scores, fps)
+        notes = tuple(filter(None, [people_note(choice, fps)]))
     if not np.isfinite(keypoints).any():
         raise VideoError("no person was found in the video")
-    fps = frame_rate(info.fps, times_ms)
-    return KeypointSequence("mediapipe33", fps, width, height, keypoints, scores)
+    width, height = detected.size
+    return KeypointSequence("mediapipe33", fps, width, height, keypoints, scores, notes)
 
 
 def _open(path: Path) -> cv2.VideoCapture:
@@ -225,54 +251,80 @@ def _output_size(width: int, height: int, max_side: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _detect(
-    frames: Iterator[np.ndarray], task: Path, fps: float
-) -> tuple[int, int, np.ndarray, np.ndarray]:
-    """Run the pose landmarker over ``frames`` (RGB ``(H, W, 3)``, all the same size).
+class _Detected(NamedTuple):
+    """What the pose landmarker found in a video's frames: their ``size`` (width, height)
+    in pixels, keypoints ``(T, P, 33, 2)`` float32 in those pixels (NaN for a slot with
+    nobody), visibility scores ``(T, P, 33)``, and whether a frame searched afresh showed
+    someone besides the person followed in it."""
 
-    Returns the frames' width and height in pixels, keypoints ``(T, 33, 2)`` float32 in
-    those pixels (NaN where no person was seen) and visibility scores ``(T, 33)``.
-    """
+    size: tuple[int, int]
+    keypoints: np.ndarray
+    scores: np.ndarray
+    others_seen: bool
+
+
+def _detect(
+    frames: Iterator[np.ndarray],
+    task: Path,
+    fps: float,
+    people: int,
+    check_every: int = 0,
+    check_people: int = 0,
+) -> _Detected:
+    """Run the pose landmarker (video mode: tracking from frame to frame) for up to
+    ``people`` people over ``frames`` (RGB ``(H, W, 3)``, all the same size, ``fps``
+    frames per second); with ``check_every``, every ``check_every``-th frame is also
+    searched afresh for up to ``check_people`` people (image mode: no tracking) until
+    one shows someone besides the first person followed
+    (:func:`pose2d.people.someone_else`)."""
     import mediapipe as mp
 
     width = height = 0
+    others_seen = False
     keypoints: list[np.ndarray] = []
     scores: list[np.ndarray] = []
-    with _landmarker(task) as landmarker:
+    with contextlib.ExitStack() as stack:
+        landmarker = stack.enter_context(_landmarker(task, people, video=True))
+        checker = stack.enter_context(_landmarker(task, check_people)) if check_every else None
         for index, frame in enumerate(frames):
             height, width = frame.shape[:2]
             image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(frame))
             # Video mode tracks across frames and needs strictly increasing times in ms;
             # fps <= 240 keeps consecutive frames >= 4 ms apart.
             result = landmarker.detect_for_video(image, int(index * 1000 / fps))
-            points, visibility = _landmarks(result, width, height)
+            points, visibility = _landmarks(result, width, height, people)
             keypoints.append(points)
             scores.append(visibility)
-    return width, height, np.stack(keypoints), np.stack(scores)
+            if checker is not None and index % check_every == 0 and not others_seen:
+                found = _landmarks(checker.detect(image), width, height, check_people)
+                others_seen = someone_else((points[0], visibility[0]), found)
+    return _Detected((width, height), np.stack(keypoints), np.stack(scores), others_seen)
 
 
-def _landmarker(task: Path):
-    """A MediaPipe PoseLandmarker (a context manager) in video mode, for one person."""
+def _landmarker(task: Path, people: int, video: bool = False):
+    """A MediaPipe PoseLandmarker (a context manager) for up to ``people`` people, in
+    video mode (tracking across frames) or image mode."""
     from mediapipe.tasks.python import BaseOptions
     from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
 
     options = PoseLandmarkerOptions(
         base_options=BaseOptions(model_asset_path=str(task)),
-        running_mode=RunningMode.VIDEO,
-        num_poses=1,
+        running_mode=RunningMode.VIDEO if video else RunningMode.IMAGE,
+        num_poses=people,
     )
     return PoseLandmarker.create_from_options(options)
 
 
-def _landmarks(result, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """One frame's keypoints ``(33, 2)`` in pixels (NaN if nobody) and scores ``(33,)``.
+def _landmarks(result, width: int, height: int, people: int) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's people: keypoints ``(people, 33, 2)`` in pixels (NaN for a slot with
+    nobody) and scores ``(people, 33)``, in MediaPipe's order.
 
     MediaPipe gives coordinates normalised to [0, 1] of the image it was given.
     """
-    points = np.full((JOINTS, 2), np.nan, dtype=np.float32)
-    scores = np.zeros(JOINTS, dtype=np.float32)
-    if result.pose_landmarks:
-        for joint, landmark in enumerate(result.pose_landmarks[0]):
-            points[joint] = (landmark.x * width, landmark.y * height)
-            scores[joint] = landmark.visibility
+    points = np.full((people, JOINTS, 2), np.nan, dtype=np.float32)
+    scores = np.zeros((people, JOINTS), dtype=np.float32)
+    for slot, person in enumerate(result.pose_landmarks[:people]):
+        for joint, landmark in enumerate(person):
+            points[slot, joint] = (landmark.x * width, landmark.y * height)
+            scores[slot, joint] = landmark.visibility
     return points, scores

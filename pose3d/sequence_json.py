@@ -32,7 +32,8 @@ class SequenceFormatError(ValueError):
 
 @dataclass
 class KeypointSequence:
-    """A parsed sequence: ``keypoints`` ``(T, J, 2)`` pixels (NaN unseen), ``scores`` ``(T, J)``."""
+    """A parsed sequence: ``keypoints`` ``(T, J, 2)`` pixels (NaN unseen), ``scores`` ``(T, J)``;
+    ``notes``: what making it did, in plain words for the user (a video's extraction)."""
 
     layout: str
     fps: float
@@ -40,6 +41,7 @@ class KeypointSequence:
     image_height: int
     keypoints: np.ndarray
     scores: np.ndarray
+    notes: tuple[str, ...] = ()
 
     @property
     def image_size(self) -> tuple[int, int]:

@@ -64,7 +64,7 @@ def lift_keypoints(lifter: Lifter, sequence: KeypointSequence) -> Lifted:
         poses,
         h36m_scores(sequence.scores, sequence.layout),
         sequence,
-        cleaned.notes,
+        [*sequence.notes, *cleaned.notes],
         cleaned.swap_repaired_frames,
         cleaned.other_person_frames,
     )

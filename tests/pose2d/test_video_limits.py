@@ -78,6 +78,10 @@ class FakeLandmarker:
     def detect_for_video(self, image, timestamp_ms: int) -> SimpleNamespace:
         self.sizes.append((image.width, image.height))
         self.timestamps_ms.append(timestamp_ms)
+        return self.detect(image)
+
+    def detect(self, image) -> SimpleNamespace:
+        """Image mode (the search for other people in view): nothing is recorded."""
         if self.point is None:
             return SimpleNamespace(pose_landmarks=[])
         x, y = self.point
@@ -250,3 +254,65 @@ def test_memory_is_bounded_whatever_the_video_length(full_hd, task, fake_landmar
         tracemalloc.stop()
     assert len(fake.sizes) == 300
     assert peak < 100 * MB, f"peak traced memory {peak / MB:.0f} MB"
+
+
+class FakeCrowd(FakeLandmarker):
+    """MediaPipe finding two people in every frame, in turns of order: the user (a body
+    a third of the image tall, at x = 0.6) and someone smaller (at x = 0.2); a tracker
+    of one person finds the smaller one."""
+
+    BODY = np.random.default_rng(0).uniform(-0.5, 0.5, (33, 2))  # one pose, normalised
+
+    def __init__(self, people: int) -> None:
+        super().__init__(None)
+        self.people = people
+
+    def detect(self, image) -> SimpleNamespace:
+        user, other = (self._person(0.6, 0.33), self._person(0.2, 0.15))
+        people = [user, other] if len(self.timestamps_ms) % 2 else [other, user]
+        return SimpleNamespace(pose_landmarks=people[: self.people] if self.people > 1 else [other])
+
+    def _person(self, x: float, height: float) -> list[SimpleNamespace]:
+        points = self.BODY * height + [x, 0.5]
+        return [SimpleNamespace(x=px, y=py, visibility=0.9) for px, py in points]
+
+
+def test_the_user_is_followed_when_mediapipe_sees_several_people(videos, task, monkeypatch):
+    """A tracker of one person follows the other; the search for people in view finds
+    two, so every frame is searched for everyone, and whichever order MediaPipe lists
+    them in, every frame's keypoints are the filmed person's (pose2d.people)."""
+    made = []
+
+    def create(options):
+        made.append(FakeCrowd(options.num_poses))
+        made[-1].mode = options.running_mode.name
+        return made[-1]
+
+    monkeypatch.setattr(vision.PoseLandmarker, "create_from_options", create)
+    second = write_video(videos / "second.mp4", 64, 48, 30)  # longer than a glimpse
+    sequence = extract_keypoints(second, task, max_frames=1000)
+    assert [(fake.mode, fake.people) for fake in made] == [("VIDEO", 1), ("IMAGE", 3), ("VIDEO", 3)]
+    expected = (FakeCrowd.BODY * 0.33 + [0.6, 0.5]) * [64, 48]
+    np.testing.assert_allclose(
+        sequence.keypoints, np.broadcast_to(expected, (30, 33, 2)), atol=1e-3
+    )
+    assert sequence.notes == (
+        "Other people were in view; the coach followed you (the person in view longest).",
+    )
+
+
+def test_one_person_in_view_is_tracked_in_one_pass(small, task, monkeypatch):
+    """Nobody else found: the tracker's keypoints as they are, the video decoded once."""
+    made = []
+
+    def create(options):
+        made.append((options.running_mode.name, options.num_poses))
+        return FakeLandmarker((0.25, 0.5))
+
+    monkeypatch.setattr(vision.PoseLandmarker, "create_from_options", create)
+    sequence = extract_keypoints(small, task, max_frames=1000)
+    assert made == [("VIDEO", 1), ("IMAGE", 3)] and sequence.notes == ()
+    np.testing.assert_allclose(sequence.keypoints[..., 0], 0.25 * 64)
+    made.clear()
+    extract_keypoints(small, task, max_frames=1000, max_people=1)
+    assert made == [("VIDEO", 1)]  # no search for others at all
