@@ -25,6 +25,7 @@ import numpy as np
 
 from pose2d.body import pair_midpoints, torso_axis, visible
 from pose2d.identity import DEFAULT_IDENTITY_SETTINGS, IdentitySettings
+from pose3d.nan_median import nan_median_rows
 from pose3d.skeleton import Layout, get_layout
 
 MAX_PEOPLE = 3  # people MediaPipe is asked for per frame (its cost grows with each)
@@ -117,48 +118,91 @@ def _torso_lengths(keypoints: np.ndarray, scores: np.ndarray, layout: Layout) ->
 
 
 @dataclass
-class _Sighting:
-    """Where a person was last seen: the frame, the pair midpoints ``(M, 2)`` px, which
-    were placed ``(M,)`` and which of those surely (both joints scored at least
-    :data:`_SURE_SCORE`), their velocity ``(M, 2)`` px per frame since the sighting
-    before (NaN where unknown), and the torso length (px)."""
+class _Sightings:
+    """The people seen most recently (at most :data:`_ACTIVE`), each where last seen, one
+    row each, the latest seen last: ``ids`` ``(R,)``, ``frame`` ``(R,)``, the pair
+    midpoints ``mids`` ``(R, M, 2)`` px, which were placed (``seen`` ``(R, M)``) and which
+    of those surely (``sure``: both joints scored at least :data:`_SURE_SCORE`), their
+    ``velocity`` ``(R, M, 2)`` px per frame since the sighting before (NaN where unknown)
+    and the torso length ``size`` ``(R,)`` px."""
 
-    frame: int
+    ids: np.ndarray
+    frame: np.ndarray
     mids: np.ndarray
     seen: np.ndarray
     sure: np.ndarray
     velocity: np.ndarray
-    size: float
+    size: np.ndarray
 
-    def miss(
+    @classmethod
+    def nobody(cls, points: int) -> _Sightings:
+        """No one seen yet (``points`` pair midpoints per person)."""
+        return cls(
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros((0, points, 2)),
+            np.zeros((0, points), bool),
+            np.zeros((0, points), bool),
+            np.zeros((0, points, 2)),
+            np.zeros(0),
+        )
+
+    def misses(
         self, mids: np.ndarray, seen: np.ndarray, sure: np.ndarray, frame: int, min_points: int
-    ) -> float:
-        """How far (px, the median over the midpoints both place surely, or if too few,
-        both place at all) ``mids`` ``(M, 2)`` (placed ``seen``, surely ``sure``, ``(M,)``)
-        in ``frame`` are from where this person was, or from where their velocity would
-        have taken them, whichever is nearer; inf with too few in common. A detector
-        places unseen joints too (legs out of the picture), and those jump about."""
-        common = self.sure & sure
-        if common.sum() < min_points:
-            common = self.seen & seen
-        if common.sum() < min_points:
-            return np.inf
-        still = np.median(np.linalg.norm(mids[common] - self.mids[common], axis=-1))
-        moving = self.mids + self.velocity * (frame - self.frame)
-        measured = common & np.isfinite(moving).all(axis=-1)
-        if measured.sum() < min_points:
-            return float(still)
-        moved = np.median(np.linalg.norm(mids[measured] - moving[measured], axis=-1))
-        return float(min(still, moved))
+    ) -> np.ndarray:
+        """``(R, D)`` px: how far each of ``D`` detections in ``frame`` (pair midpoints
+        ``mids`` ``(D, M, 2)``, placed ``seen`` and surely ``sure`` ``(D, M)``) is from where
+        each person was, or from where their velocity would have taken them, whichever is
+        nearer: the median over the midpoints both place surely, or if fewer than
+        ``min_points``, both place at all (a detector places unseen joints too, legs out
+        of the picture, and those jump about); inf with too few in common."""
+        common = self.sure[:, None] & sure[None]
+        enough_sure = common.sum(axis=-1) >= min_points
+        common = np.where(enough_sure[..., None], common, self.seen[:, None] & seen[None])
+        still = _median_distance(mids[None], self.mids[:, None], common)
+        moving = self.mids + self.velocity * (frame - self.frame)[:, None, None]
+        measured = common & np.isfinite(moving).all(axis=-1)[:, None]
+        moved = _median_distance(mids[None], moving[:, None], measured)
+        moved = np.where(measured.sum(axis=-1) >= min_points, moved, np.inf)
+        return np.where(common.sum(axis=-1) >= min_points, np.minimum(still, moved), np.inf)
 
-    def then(
-        self, frame: int, mids: np.ndarray, seen: np.ndarray, sure: np.ndarray, size: float
-    ) -> _Sighting:
-        """This person seen again in ``frame``: the velocity is measured over gaps up to
-        :data:`_VELOCITY_GAP` frames."""
-        gap = frame - self.frame
-        velocity = (mids - self.mids) / gap if gap <= _VELOCITY_GAP else np.full_like(mids, np.nan)
-        return _Sighting(frame, mids, seen, sure, velocity, size)
+    def seen_again(
+        self,
+        frame: int,
+        ids: np.ndarray,
+        mids: np.ndarray,
+        seen: np.ndarray,
+        sure: np.ndarray,
+        size: np.ndarray,
+    ) -> _Sightings:
+        """These people with ``ids`` ``(K,)`` (known or new) seen in ``frame``: their
+        rows replaced or added and moved last, the oldest dropped beyond
+        :data:`_ACTIVE`. A velocity is measured over gaps of up to :data:`_VELOCITY_GAP`
+        frames."""
+        velocity = np.full_like(mids, np.nan)
+        row = {int(person): r for r, person in enumerate(self.ids)}
+        for k, person in enumerate(ids):
+            r = row.get(int(person))
+            if r is not None and frame - self.frame[r] <= _VELOCITY_GAP:
+                velocity[k] = (mids[k] - self.mids[r]) / (frame - self.frame[r])
+        kept = ~np.isin(self.ids, ids)
+        return _Sightings(
+            np.concatenate([self.ids[kept], ids])[-_ACTIVE:],
+            np.concatenate([self.frame[kept], np.full(len(ids), frame)])[-_ACTIVE:],
+            np.concatenate([self.mids[kept], mids])[-_ACTIVE:],
+            np.concatenate([self.seen[kept], seen])[-_ACTIVE:],
+            np.concatenate([self.sure[kept], sure])[-_ACTIVE:],
+            np.concatenate([self.velocity[kept], velocity])[-_ACTIVE:],
+            np.concatenate([self.size[kept], size])[-_ACTIVE:],
+        )
+
+
+def _median_distance(a: np.ndarray, b: np.ndarray, common: np.ndarray) -> np.ndarray:
+    """``(...)`` px: the median distance between points ``a`` and ``b`` ``(..., M, 2)``
+    over the ``common`` ``(..., M)`` ones (NaN where none is)."""
+    with np.errstate(invalid="ignore"):
+        distance = np.linalg.norm(a - b, axis=-1)
+    return nan_median_rows(np.where(common, distance, np.nan))
 
 
 def _link(
@@ -174,58 +218,45 @@ def _link(
 
     Frame by frame, each detection is compared with the people seen before (the
     :data:`_ACTIVE` most recent): how far its pair midpoints are from that person's last
-    sighting (:meth:`_Sighting.miss`), in the person's torso lengths, over the allowance
-    for the frames since. Pairs under 1 are linked, one detection per person, the people
-    seen most recently first and then the smallest ratio: someone seen in the last frame
-    keeps their detection, though someone seen long ago had a larger allowance. The rest
-    start new people."""
+    sighting (:meth:`_Sightings.misses`), in the person's torso lengths, over the
+    allowance for the frames since. Pairs under 1 are linked, one detection per person,
+    the people seen most recently first and then the smallest ratio: someone seen in the
+    last frame keeps their detection, though someone seen long ago had a larger
+    allowance. The rest start new people."""
     frames, slots, joints = keypoints.shape[:3]
-    seen = visible(keypoints.reshape(-1, joints, 2), scores.reshape(-1, joints), 0.0)
     flat = keypoints.reshape(-1, joints, 2)
+    flat_scores = scores.reshape(-1, joints)
+    seen = visible(flat, flat_scores, 0.0)
     mids, mids_seen = pair_midpoints(flat, seen, layout)
-    surely = visible(flat, scores.reshape(-1, joints), _SURE_SCORE)
-    mids_sure = pair_midpoints(flat, surely, layout)[1].reshape(frames, slots, -1)
+    mids_sure = pair_midpoints(flat, visible(flat, flat_scores, _SURE_SCORE), layout)[1]
     mids = mids.reshape(frames, slots, -1, 2)
     mids_seen = mids_seen.reshape(frames, slots, -1)
+    mids_sure = mids_sure.reshape(frames, slots, -1)
     present = seen.reshape(frames, slots, joints).any(axis=-1)
     person = np.full((frames, slots), -1)
-    sightings: list[_Sighting] = []  # by person
-    recent: list[int] = []  # people by last sighting, the latest last
+    last = _Sightings.nobody(mids.shape[2])
+    people = 0
     for t in range(frames):
         detections = np.flatnonzero(present[t])
         if detections.size == 0:
             continue
-        pairs = []
-        for p in recent:
-            last = sightings[p]
+        found = mids[t, detections], mids_seen[t, detections], mids_sure[t, detections]
+        if len(last.ids):
             gap = t - last.frame
-            allowance = min(
+            allowance = np.minimum(
                 settings.max_allowance, settings.jump + settings.speed * (gap - 1) / fps
             )
-            for d in detections:
-                miss = last.miss(
-                    mids[t, d], mids_seen[t, d], mids_sure[t, d], t, settings.min_points
-                )
-                ratio = miss / max(last.size, 1.0) / allowance
-                if ratio < 1.0:
-                    pairs.append((gap, ratio, p, int(d)))
-        for _, _, p, d in sorted(pairs):
-            if person[t, d] < 0 and p not in person[t]:
-                person[t, d] = p
-        for d in detections:
-            points, shown, sure = mids[t, d], mids_seen[t, d], mids_sure[t, d]
-            length = float(size[t, d])
-            if person[t, d] < 0:  # nobody it continues: someone new
-                person[t, d] = len(sightings)
-                unknown = np.full_like(points, np.nan)
-                sightings.append(_Sighting(t, points, shown, sure, unknown, length))
-            p = int(person[t, d])
-            if sightings[p].frame < t:
-                sightings[p] = sightings[p].then(t, points, shown, sure, length)
-            if p in recent:
-                recent.remove(p)
-            recent.append(p)
-        del recent[:-_ACTIVE]
+            miss = last.misses(*found, t, settings.min_points)
+            ratio = miss / np.maximum(last.size, 1.0)[:, None] / allowance[:, None]
+            rows, columns = np.nonzero(ratio < 1.0)
+            for k in np.lexsort((ratio[rows, columns], gap[rows])):
+                slot, someone = detections[columns[k]], last.ids[rows[k]]
+                if person[t, slot] < 0 and someone not in person[t]:
+                    person[t, slot] = someone
+        for slot in detections:
+            if person[t, slot] < 0:  # nobody it continues: someone new
+                person[t, slot], people = people, people + 1
+        last = last.seen_again(t, person[t, detections], *found, size[t, detections])
     return person
 
 
@@ -277,10 +308,11 @@ def someone_else(
     if not present[0]:
         return True
     size = max(float(_torso_lengths(people[None, :1], scores[None, :1], lay)[0, 0]), 1.0)
-    unknown = np.full_like(mids[0], np.nan)
-    person = _Sighting(0, mids[0], mids_seen[0], mids_sure[0], unknown, size)
-    for other in np.flatnonzero(present[1:]) + 1:
-        miss = person.miss(mids[other], mids_seen[other], mids_sure[other], 0, settings.min_points)
-        if miss / size > settings.jump:
-            return True
-    return False
+    followed_person = _Sightings.nobody(mids.shape[1]).seen_again(
+        0, np.zeros(1, np.int64), mids[:1], mids_seen[:1], mids_sure[:1], np.array([size])
+    )
+    others = np.flatnonzero(present[1:]) + 1
+    miss = followed_person.misses(
+        mids[others], mids_seen[others], mids_sure[others], 0, settings.min_points
+    )[0]
+    return bool((miss / size > settings.jump).any())
