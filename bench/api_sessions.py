@@ -61,9 +61,10 @@ def _git(*args: str) -> str:
 class Server:
     """A running server of one source tree, with a trainer's token and routine."""
 
-    def __init__(self, tree: Path, data: Path) -> None:
+    def __init__(self, tree: Path, data: Path, **settings: object) -> None:
+        """``settings``: more ``COACH_*`` settings for this server (keyword names)."""
         port = free_port()
-        self.process = start_server(data, port, cwd=tree, **SETTINGS)
+        self.process = start_server(data, port, cwd=tree, **SETTINGS | settings)
         self.url = f"http://127.0.0.1:{port}/v1"
         with httpx.Client(base_url=self.url, timeout=300) as http:
             http.post("/auth/register", json={"email": EMAIL, "password": PASSWORD})

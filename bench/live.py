@@ -169,7 +169,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--streams", default="1,20,100,200", help="concurrent streams")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each stream")
     parser.add_argument("--minutes", default="1,10", help="session ages for the cost per tick")
+    parser.add_argument(
+        "--baseline-setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a COACH_* setting for the baseline's server only (e.g. event_loop=asyncio)",
+    )
     args = parser.parse_args(argv)
+    baseline_settings = dict(setting.split("=", 1) for setting in args.baseline_setting)
     counts = [int(n) for n in args.streams.split(",") if n]
     ages = [float(m) for m in args.minutes.split(",") if m]
     new = subprocess.run(  # now: the tree may change while the benchmark runs
@@ -191,7 +199,8 @@ def main(argv: list[str] | None = None) -> None:
                     cost = _tick_cost(trees[v], minutes)
                     add("CPU s per stream s at minute", f"{minutes:g} min", v, cost["cpu_per_s"])
                     print(f"{v} minute {minutes:g}: {cost}", flush=True)
-        servers = {v: Server(trees[v], folder / f"data-{v}") for v in VARIANTS}
+        extra = {"baseline": baseline_settings, "new": {}}
+        servers = {v: Server(trees[v], folder / f"data-{v}", **extra[v]) for v in VARIANTS}
         try:
             for v in VARIANTS:  # warm-up: the routine's reference, lazy imports
                 asyncio.run(_streams(servers[v], 1, header, texts[:20]))
@@ -210,6 +219,7 @@ def main(argv: list[str] | None = None) -> None:
                 server.stop()
     context = {
         "baseline": args.baseline,
+        "baseline_settings": baseline_settings,
         "new": new,
         "repeats": args.repeats,
         "seconds_per_stream": args.seconds,

@@ -60,6 +60,7 @@ def serve(
         # and keeps two zlib streams per socket in memory, to save ~2 KB/s a phone.
         ws_per_message_deflate=False,
         proxy_headers=True,  # client addresses (rate limits) from a trusted proxy's headers
+        loop=settings.event_loop,
     )
 
 

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     background_frames: int = 30 * 60 * 3  # longer sessions are scored as background jobs
     pose_task: Path | None = None  # MediaPipe pose_landmarker .task file for video uploads
     worker_threads: int = 2
+    # uvicorn's event loop: "auto" takes uvloop (installed with the API, C; ~10% less CPU
+    # for a server of live streams, docs/benchmarks.md) where it can; "asyncio" is the
+    # standard library's.
+    event_loop: Literal["auto", "asyncio", "uvloop"] = "auto"
     lifter_checkpoint: Path | None = None  # default: the bundled model
     artifacts_dir: Path | None = None  # `coach export` output; default: data_dir / "models"
     strictness: str = "intermediate"
