@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from bench.video_people import write_people_video
 from coach_api.accounts import grant_role
 from coach_api.main import create_app
 from coach_client.http_client import CoachClient
@@ -48,7 +49,7 @@ def test_assembled_task_finds_and_tracks_a_person(pose_task, person_video):
 
 @pytest.mark.slow
 def test_trainer_video_becomes_a_routine_and_user_video_a_session(
-    settings, pose_task, person_video
+    settings, pose_task, person_video, tmp_path
 ):
     """The whole video path through the API, driven by the app's client (CoachClient)."""
     settings.pose_task = pose_task
@@ -70,7 +71,14 @@ def test_trainer_video_becomes_a_routine_and_user_video_a_session(
         job = user.wait_for_job(user.upload_video(routine_id, person_video)["id"], timeout_s=60)
         session = user.get_session(job["session_id"])
         assert session["routine_id"] == routine_id and 0 <= session["report"]["score"] <= 100
-        # Neither video was kept (no opt-in).
+        assert not [n for n in session["report"]["notes"] if "Other people" in n["message"]]
+        # With someone else in view, the report says who was followed (pose2d.people).
+        crowded = write_people_video(tmp_path / "two.mp4")
+        job = user.wait_for_job(user.upload_video(routine_id, crowded)["id"], timeout_s=120)
+        notes = user.get_session(job["session_id"])["report"]["notes"]
+        followed = [n for n in notes if n["message"].startswith("Other people were in view")]
+        assert len(followed) == 1 and followed[0]["kind"] == "keypoints", notes
+        # No video was kept (no opt-in).
         assert not [n for n in settings.blobs.names() if n.startswith("video-")]
 
 
