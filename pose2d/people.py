@@ -1,15 +1,17 @@
 """The user among everyone a video shows: per-frame detections linked into people.
 
-Server-side extraction asks MediaPipe for up to :data:`MAX_PEOPLE` people per frame
-(with one, its tracker locks onto whoever it finds first and may hop to a passer-by).
-The detections of a frame come in no particular order, so :func:`choose_user` links
-them across frames into people and keeps one: each detection continues the person it
-is nearest to (the swap-invariant pair midpoints of :mod:`pose2d.body`, at the median,
-in that person's torso lengths, within :mod:`pose2d.identity`'s allowance for the frames
-between two sightings), the most plausible pairs first, and starts a new person
-otherwise. The user is the person with the most torso-length-frames: seen longest and
-largest, so a bystander in the background the whole time (smaller) and a passer-by in
-front of the camera (larger, but briefly) both lose to the person being filmed.
+A tracker of one person locks onto whoever it finds first and may hop to a passer-by.
+So server-side extraction (:mod:`pose2d.video`) also searches frames afresh, and once a
+search finds someone besides the person tracked (:func:`someone_else`), it asks
+MediaPipe for up to :data:`MAX_PEOPLE` people in every frame. Their detections come in
+no particular order, so :func:`choose_user` links them across frames into people and
+keeps one: each detection continues the person it is nearest to (the swap-invariant
+pair midpoints of :mod:`pose2d.body`, at the median, in that person's torso lengths,
+within :mod:`pose2d.identity`'s allowance for the frames between two sightings), the
+people seen most recently first, and starts a new person otherwise. The user is the
+person with the most torso-length-frames: seen longest and largest, so a bystander in
+the background the whole time (smaller) and a passer-by in front of the camera
+(larger, but briefly) both lose to the person being filmed.
 
 Frames that show only other people give no keypoints; the front end
 (:func:`pose2d.front_end.clean_keypoints`) still runs afterwards on the chosen sequence,
@@ -28,7 +30,7 @@ from pose2d.identity import DEFAULT_IDENTITY_SETTINGS, IdentitySettings
 from pose3d.nan_median import nan_median_rows
 from pose3d.skeleton import Layout, get_layout
 
-MAX_PEOPLE = 3  # people MediaPipe is asked for per frame (its cost grows with each)
+MAX_PEOPLE = 3  # people MediaPipe looks for in a video with others (each costs a pass)
 _ACTIVE = 16  # people a detection may continue: the most recently seen (bounds the cost)
 _VELOCITY_GAP = 3  # frames: a person's velocity is measured between sightings this close
 _SURE_SCORE = 0.5  # joints scored lower are placed by the detector, not seen

@@ -103,7 +103,7 @@ def extract_keypoints(
     fps = frame_rate(info.fps, times_ms)
     keypoints, scores = detected.keypoints[:, 0], detected.scores[:, 0]
     notes: tuple[str, ...] = ()
-    if detected.others_seen:  # someone else is in view: follow everyone
+    if detected.others_seen:  # someone else is in view: follow everyone, again
         capture = _open(path)
         try:
             frames = _frames(capture, max_frames, max_pixels, max_side, [])
@@ -111,7 +111,7 @@ def extract_keypoints(
         finally:
             capture.release()
         keypoints, scores, choice = choose_user(everyone.keypoints, everyone.scores, fps)
-        notes = tuple(filter(None, [people_note(choice, fps)]))
+        notes = (note,) if (note := people_note(choice, fps)) else ()
     if not np.isfinite(keypoints).any():
         raise VideoError("no person was found in the video")
     width, height = detected.size
