@@ -16,6 +16,12 @@ working tree's, taking turns (ABBA order over ``--repeats``):
   minute 10 / minute 1. The frames are one 30-s squat take looped, so the timed 30 s
   are the same motion at both ages.
 
+With ``--replicas N`` (``--baseline-replicas``), that many servers of the tree share
+the streams, taken in turn (a process per core: streams move between replicas, one
+interpreter runs on one core); CPU and memory are summed over them. With
+``--baseline-setting NAME=VALUE``, the baseline's servers get that ``COACH_*`` setting
+(e.g. ``event_loop=asyncio`` against the same tree).
+
     python -m bench.live --baseline a5ca629      # bench/results/live.{json,md}
 """
 
@@ -74,24 +80,25 @@ def _messages(seconds: float) -> tuple[dict, list[str]]:
     return header, texts
 
 
-async def _streams(server: Server, streams: int, header: dict, texts: list[str]) -> dict:
-    """``streams`` sockets streaming ``texts`` in real time at once: latencies (ms), the
-    server's CPU-seconds per stream-second and memory per stream (bytes)."""
+async def _streams(servers: list[Server], streams: int, header: dict, texts: list[str]) -> dict:
+    """``streams`` sockets streaming ``texts`` in real time at once, spread in turn over
+    ``servers`` (replicas of one tree): latencies (ms), the servers' CPU-seconds per
+    stream-second and memory per stream (bytes), summed over the servers."""
     import websockets
 
-    token = server.headers["Authorization"].split()[1]
-    start = json.dumps({"type": "start", "token": token, "routine_id": server.routine_id, **header})
     period = BATCH / header["fps"]
     latencies: list[float] = []
     opened, go = asyncio.Event(), asyncio.Event()
     ready = 0
-    pid = server.process.pid
-    url = server.url.replace("http", "ws", 1) + "/live"
+    pids = [server.process.pid for server in servers]
 
-    async def stream(offset: float) -> None:
+    async def stream(server: Server, offset: float) -> None:
         nonlocal ready
+        token = server.headers["Authorization"].split()[1]
+        start = {"type": "start", "token": token, "routine_id": server.routine_id, **header}
+        url = server.url.replace("http", "ws", 1) + "/live"
         async with websockets.connect(url, max_size=2**24) as socket:
-            await socket.send(start)
+            await socket.send(json.dumps(start))
             await socket.recv()
             ready += 1
             if ready == streams:
@@ -107,15 +114,18 @@ async def _streams(server: Server, streams: int, header: dict, texts: list[str])
                 latencies.append(time.perf_counter() - sent)
                 await asyncio.sleep(max(0.0, began + (number + 1) * period - time.perf_counter()))
 
-    before_memory = _resident_bytes(pid)
-    tasks = [asyncio.create_task(stream(i * period / streams)) for i in range(streams)]
+    before_memory = sum(_resident_bytes(pid) for pid in pids)
+    tasks = [
+        asyncio.create_task(stream(servers[i % len(servers)], i * period / streams))
+        for i in range(streams)
+    ]
     await opened.wait()
-    cpu_before, wall_before = _cpu_seconds(pid), time.perf_counter()
+    cpu_before, wall_before = sum(_cpu_seconds(pid) for pid in pids), time.perf_counter()
     go.set()
     await asyncio.sleep(len(texts) * period / 2)
-    memory = (_resident_bytes(pid) - before_memory) / streams
+    memory = (sum(_resident_bytes(pid) for pid in pids) - before_memory) / streams
     await asyncio.gather(*tasks)
-    cpu = _cpu_seconds(pid) - cpu_before
+    cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu_before
     stream_seconds = streams * len(texts) * period
     ms = 1000 * np.asarray(latencies)
     return {
@@ -170,6 +180,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each stream")
     parser.add_argument("--minutes", default="1,10", help="session ages for the cost per tick")
     parser.add_argument(
+        "--replicas", type=int, default=1, help="servers of this tree sharing the streams"
+    )
+    parser.add_argument(
+        "--baseline-replicas", type=int, default=1, help="servers of the baseline's"
+    )
+    parser.add_argument(
         "--baseline-setting",
         action="append",
         default=[],
@@ -200,10 +216,15 @@ def main(argv: list[str] | None = None) -> None:
                     add("CPU s per stream s at minute", f"{minutes:g} min", v, cost["cpu_per_s"])
                     print(f"{v} minute {minutes:g}: {cost}", flush=True)
         extra = {"baseline": baseline_settings, "new": {}}
-        servers = {v: Server(trees[v], folder / f"data-{v}", **extra[v]) for v in VARIANTS}
+        replicas = {"baseline": args.baseline_replicas, "new": args.replicas}
+        servers = {
+            v: [Server(trees[v], folder / f"data-{v}-{n}", **extra[v]) for n in range(replicas[v])]
+            for v in VARIANTS
+        }
         try:
             for v in VARIANTS:  # warm-up: the routine's reference, lazy imports
-                asyncio.run(_streams(servers[v], 1, header, texts[:20]))
+                for server in servers[v]:
+                    asyncio.run(_streams([server], 1, header, texts[:20]))
             for repeat in range(args.repeats):
                 for streams in counts:
                     order = VARIANTS if repeat % 2 == 0 else VARIANTS[::-1]
@@ -215,11 +236,14 @@ def main(argv: list[str] | None = None) -> None:
                         add("server CPU s per stream s", streams, v, result["cpu_per_stream_s"])
                         add("MiB per stream", streams, v, result["mib_per_stream"])
         finally:
-            for server in servers.values():
-                server.stop()
+            for replica_set in servers.values():
+                for server in replica_set:
+                    server.stop()
     context = {
         "baseline": args.baseline,
         "baseline_settings": baseline_settings,
+        "replicas": args.replicas,
+        "baseline_replicas": args.baseline_replicas,
         "new": new,
         "repeats": args.repeats,
         "seconds_per_stream": args.seconds,
