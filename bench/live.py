@@ -182,6 +182,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--replicas", type=int, default=1, help="servers of this tree sharing the streams"
     )
+    parser.add_argument("--results", default="live", help="bench/results/NAME.{json,md}")
     parser.add_argument(
         "--baseline-replicas", type=int, default=1, help="servers of the baseline's"
     )
@@ -251,7 +252,7 @@ def main(argv: list[str] | None = None) -> None:
         "load_average_at_end": os.getloadavg()[0],
     }
     title = f"Live streams: {context['new']} vs {context['baseline']} (new / baseline)"
-    report("live", title, _rows(runs), COLUMNS, context)
+    report(args.results, title, _rows(runs), COLUMNS, context)
 
 
 if __name__ == "__main__":
