@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -44,3 +45,18 @@ def test_the_live_socket_declines_per_message_compression(tmp_path):
         server.kill()
         server.wait(timeout=10)
     assert "sec-websocket-extensions" not in headers, headers
+
+
+@pytest.mark.parametrize(("setting", "loaded"), [("auto", True), ("asyncio", False)])
+def test_the_event_loop_is_uvloop_unless_told_otherwise(tmp_path, setting, loaded):
+    """uvloop (installed with the API) runs the server by default: ~10% less CPU for live
+    streams (docs/benchmarks.md); COACH_EVENT_LOOP=asyncio keeps the standard library's."""
+    checkpoint = tiny_lifter_checkpoint(tmp_path, "serve")
+    port = free_port()
+    server = start_server(tmp_path / "data", port, lifter_checkpoint=checkpoint, event_loop=setting)
+    try:
+        maps = Path(f"/proc/{server.pid}/maps").read_text()  # the libraries it runs
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+    assert ("site-packages/uvloop/" in maps) is loaded
