@@ -45,12 +45,15 @@ class SessionInput(NamedTuple):
 
 def save_keypoints(blobs, name: str, source: SessionInput) -> str:
     """Store ``source`` as the npz blob ``name`` (a job's input, a session's keypoints):
-    keypoints ``(T, J, 2)``, scores ``(T, J)``, fps, layout, image size and the beats when
-    there are some. Returns the name."""
+    keypoints ``(T, J, 2)``, scores ``(T, J)``, fps, layout, image size, and the beats and
+    the extraction's notes (a video's: who was followed) when there are some. Returns the
+    name."""
     sequence = source.sequence
-    beats = {}
+    extra = {}
     if source.beat_times is not None:
-        beats["beat_times"] = np.asarray(source.beat_times, dtype=np.float64)
+        extra["beat_times"] = np.asarray(source.beat_times, dtype=np.float64)
+    if sequence.notes:  # a re-scored session's report says them again
+        extra["notes"] = np.array(sequence.notes, dtype=np.str_)
     buffer = io.BytesIO()
     np.savez_compressed(
         buffer,
@@ -59,14 +62,15 @@ def save_keypoints(blobs, name: str, source: SessionInput) -> str:
         fps=np.float64(sequence.fps),
         layout=np.str_(sequence.layout),
         image_size=np.array([sequence.image_width, sequence.image_height]),
-        **beats,
+        **extra,
     )
     blobs.put(name, buffer.getvalue())
     return name
 
 
 def load_keypoints(blobs, name: str) -> SessionInput:
-    """What :func:`save_keypoints` stored (a blob without beats: ``beat_times`` None)."""
+    """What :func:`save_keypoints` stored (a blob without beats: ``beat_times`` None;
+    without notes, as stored before they were: none)."""
     with np.load(io.BytesIO(blobs.get(name))) as data:
         width, height = (int(v) for v in data["image_size"])
         sequence = KeypointSequence(
@@ -76,6 +80,7 @@ def load_keypoints(blobs, name: str) -> SessionInput:
             image_height=height,
             keypoints=data["keypoints"],
             scores=data["scores"],
+            notes=tuple(str(n) for n in data["notes"]) if "notes" in data.files else (),
         )
         beats = data["beat_times"].tolist() if "beat_times" in data.files else None
     return SessionInput(sequence, beats)

@@ -238,6 +238,27 @@ def test_what_cannot_be_rescored_is_skipped_and_said(client, trainer_payload, us
     assert all(r.rescored_by_job is None for r in _rows(client, [old, orphan, blank]))
 
 
+def test_a_rescored_video_session_says_again_who_was_followed(
+    client, trainer_payload, user_payload
+):
+    """A video's extraction note (pose2d.people) is stored with its keypoints, so the
+    re-scored report says it again, first among the keypoints notes."""
+    routine = published_routine(client, trainer_payload)
+    user = auth_headers(client)
+    session = _session(client, user, routine, user_payload)["id"]
+    note = "Other people were in view; the coach followed you (the person in view longest)."
+    blobs = client.app.state.settings.blobs
+    with client.app.state.sessionmaker() as db:
+        name = db.get(WorkoutSession, session).keypoints_blob
+    stored = load_keypoints(blobs, name).sequence
+    assert stored.notes == ()  # a phone's keypoints: nothing to say
+    save_keypoints(blobs, name, SessionInput(replace(stored, notes=(note,))))  # as a video's
+    assert load_keypoints(blobs, name).sequence.notes == (note,)
+    assert _rescore(client, user, [session])["rescore"]["rescored"] == 1
+    notes = client.get(f"/v1/sessions/{session}", headers=user).json()["report"]["notes"]
+    assert next(n["message"] for n in notes if n["kind"] == "keypoints") == note
+
+
 def test_a_live_session_can_be_rescored(client, trainer_payload, user_payload):
     routine = published_routine(client, trainer_payload)
     user = auth_headers(client)
