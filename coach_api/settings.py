@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     video_max_side: int = 640
     # People MediaPipe looks for when it searches a video for others in view, the user
     # followed among them (pose2d.people); 1: no search, one person tracked (whoever is
-    # found first; ~10% cheaper alone in view, bench/results/video_people.md).
+    # found first; 5-12% cheaper alone in view, bench/results/video_people.md).
     video_max_people: Annotated[int, Field(ge=1, le=5)] = 3
     # Live sockets: the start message (with the token) must come within live_auth_timeout_s;
     # a socket silent for live_idle_timeout_s is closed; no message may exceed

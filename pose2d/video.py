@@ -70,9 +70,9 @@ def extract_keypoints(
 
     MediaPipe tracks one person from frame to frame (its landmarks are steadier so than
     found afresh in every frame), and twice a second it also looks afresh for up to
-    ``max_people`` people. If it ever finds someone besides the person tracked (who may
-    be a bystander it locked onto first), the video is decoded again and
-    everyone is followed in every frame, the user among them
+    ``max_people`` people. If it finds someone besides the person tracked (who may be a
+    bystander it locked onto first), that pass stops and the video is decoded again from
+    the start with everyone followed in every frame, the user among them
     (:func:`pose2d.people.choose_user`: the person seen longest and largest); frames
     that show only someone else then give no keypoints, and the sequence's ``notes``
     say so.
@@ -100,18 +100,21 @@ def extract_keypoints(
         detected = _detect(frames, Path(task), info.fps, 1, check_every, max_people)
     finally:
         capture.release()
-    fps = frame_rate(info.fps, times_ms)
     keypoints, scores = detected.keypoints[:, 0], detected.scores[:, 0]
     notes: tuple[str, ...] = ()
-    if detected.others_seen:  # someone else is in view: follow everyone, again
+    if detected.others_seen:  # someone else is in view: follow everyone, from the start
         capture = _open(path)
         try:
-            frames = _frames(capture, max_frames, max_pixels, max_side, [])
+            times_ms = []
+            frames = _frames(capture, max_frames, max_pixels, max_side, times_ms)
             everyone = _detect(frames, Path(task), info.fps, max_people)
         finally:
             capture.release()
+        fps = frame_rate(info.fps, times_ms)
         keypoints, scores, choice = choose_user(everyone.keypoints, everyone.scores, fps)
         notes = (note,) if (note := people_note(choice, fps)) else ()
+    else:
+        fps = frame_rate(info.fps, times_ms)
     if not np.isfinite(keypoints).any():
         raise VideoError("no person was found in the video")
     width, height = detected.size
@@ -274,9 +277,9 @@ def _detect(
     """Run the pose landmarker (video mode: tracking from frame to frame) for up to
     ``people`` people over ``frames`` (RGB ``(H, W, 3)``, all the same size, ``fps``
     frames per second); with ``check_every``, every ``check_every``-th frame is also
-    searched afresh for up to ``check_people`` people (image mode: no tracking) until
-    one shows someone besides the first person followed
-    (:func:`pose2d.people.someone_else`)."""
+    searched afresh for up to ``check_people`` people (image mode: no tracking), and
+    the pass stops at the first that shows someone besides the person followed
+    (:func:`pose2d.people.someone_else`): everyone is then followed in another pass."""
     import mediapipe as mp
 
     width = height = 0
@@ -295,9 +298,11 @@ def _detect(
             points, visibility = _landmarks(result, width, height, people)
             keypoints.append(points)
             scores.append(visibility)
-            if checker is not None and index % check_every == 0 and not others_seen:
+            if checker is not None and index % check_every == 0:
                 found = _landmarks(checker.detect(image), width, height, check_people)
-                others_seen = someone_else((points[0], visibility[0]), found)
+                if someone_else((points[0], visibility[0]), found):
+                    others_seen = True  # the frames after are the next pass's
+                    break
     return _Detected((width, height), np.stack(keypoints), np.stack(scores), others_seen)
 
 
