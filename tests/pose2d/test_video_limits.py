@@ -292,6 +292,8 @@ def test_the_user_is_followed_when_mediapipe_sees_several_people(videos, task, m
     second = write_video(videos / "second.mp4", 64, 48, 30)  # longer than a glimpse
     sequence = extract_keypoints(second, task, max_frames=1000)
     assert [(fake.mode, fake.people) for fake in made] == [("VIDEO", 1), ("IMAGE", 3), ("VIDEO", 3)]
+    # The tracking pass stopped at the first search (frame 0); the next saw every frame.
+    assert len(made[0].timestamps_ms) == 1 and len(made[2].timestamps_ms) == 30
     expected = (FakeCrowd.BODY * 0.33 + [0.6, 0.5]) * [64, 48]
     np.testing.assert_allclose(
         sequence.keypoints, np.broadcast_to(expected, (30, 33, 2)), atol=1e-3
