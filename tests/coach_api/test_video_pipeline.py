@@ -14,8 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from bench.video_people import write_people_video
+from coach_api import job_kinds
 from coach_api.accounts import grant_role
 from coach_api.main import create_app
+from coach_api.settings import Settings
 from coach_client.http_client import CoachClient
 from pose2d.video import extract_keypoints
 from pose3d.skeleton import MEDIAPIPE33
@@ -101,3 +103,19 @@ def test_routine_video_type_is_checked_and_a_broken_one_stores_nothing(client):
     assert job["status"] == "failed" and job["routine_id"] is None
     assert client.get("/v1/routines", headers=trainer).json() == []
     assert not client.app.state.settings.blobs.names()
+
+
+def test_the_service_setting_bounds_the_people_looked_for(tmp_path, monkeypatch):
+    """COACH_VIDEO_MAX_PEOPLE reaches the extraction of a video job (1: no search)."""
+    asked = {}
+
+    def extract(path, task, max_frames, **limits):
+        asked.update(limits)
+
+    monkeypatch.setattr(job_kinds, "extract_keypoints", extract)
+    for people in (1, 3):
+        settings = Settings(data_dir=tmp_path, video_max_people=people)
+        job_kinds.extract_video_keypoints(tmp_path / "video.mp4", settings, 100)
+        assert asked["max_people"] == people
+    with pytest.raises(ValueError, match="video_max_people"):
+        Settings(data_dir=tmp_path, video_max_people=0)
