@@ -30,9 +30,11 @@ from pathlib import Path
 
 import numpy as np
 
+from scoring.session import HEEL_MIN_SEVERITY
 from synthetic_data.body import J
 from synthetic_data.cameras import body_facing_deg
-from synthetic_data.clip import Clip
+from synthetic_data.clip import Clip, ErrorLabel
+from synthetic_data.errors import affected_runs
 from synthetic_data.mocap import MocapTake, load_manifest, read_take
 from synthetic_data.retarget import resample
 
@@ -46,6 +48,10 @@ SQUAT_TAKES = ("cmu_asfamc/14/14_06.amc", "cmu_asfamc/14/14_14.amc")
 SQUAT_DROP_M = 0.25  # pelvis drop below standing (m) that makes a squat, not a jog or a jack
 STANDING_DROP_M = 0.05  # pelvis drop (m) within which the person counts as standing
 GENERATOR = {"name": "real-exercise", "version": 1}
+HEEL_LIFT_FULL_DEG = 25.0  # the heel lift of a severity-1 heels_lifting error
+# A capture's own heel lift this large is an error by the coach's own standard: the heel
+# rule cues from half a full lift (scoring.session.HEEL_MIN_SEVERITY).
+CAPTURE_HEEL_LIFT_DEG = HEEL_MIN_SEVERITY * HEEL_LIFT_FULL_DEG
 
 
 @dataclass
@@ -119,17 +125,49 @@ def squat_depth_share(joints: np.ndarray, reps: list[tuple[int, int]]) -> np.nda
     return depth
 
 
-def heel_rise_deg(joints: np.ndarray, depth: np.ndarray) -> float:
-    """How far the heels rise at the bottom of the squats in the capture itself: the
-    largest increase of either foot's pitch (heel above toe, deg) from standing
-    (``depth`` < 0.1) to the bottom (``depth`` > 0.9); ``joints`` ``(T, 28, 3)``."""
+def foot_pitch_rise(joints: np.ndarray, depth: np.ndarray) -> np.ndarray:
+    """``(T, 2)`` how far each foot (left, right) pitches up (heel above toe, deg) in
+    each frame over its mean while standing (``depth`` < 0.1); ``joints`` ``(T, 28, 3)``."""
     rises = []
     for side in ("left", "right"):
         foot = joints[:, J[f"{side}_toe"]] - joints[:, J[f"{side}_heel"]]
         level = np.linalg.norm(foot[:, [0, 2]], axis=1)
         pitch = np.degrees(np.arctan2(-foot[:, 1], level))
-        rises.append(pitch[depth > 0.9].mean() - pitch[depth < 0.1].mean())
-    return float(max(rises))
+        rises.append(pitch - pitch[depth < 0.1].mean())
+    return np.stack(rises, axis=1)
+
+
+def heel_rise_deg(joints: np.ndarray, depth: np.ndarray) -> float:
+    """How far the heels rise at the bottom of the squats in the capture itself: the
+    largest increase of either foot's pitch (:func:`foot_pitch_rise`) from standing to
+    the bottom (``depth`` > 0.9); ``joints`` ``(T, 28, 3)``."""
+    return float(foot_pitch_rise(joints, depth)[depth > 0.9].mean(axis=0).max())
+
+
+def capture_heel_labels(session: RealSession) -> list[ErrorLabel]:
+    """The heel lifts the capture itself holds, labelled as an injected one would be: each
+    squat whose heels rise at the bottom (``depth`` > 0.9) by at least
+    :data:`CAPTURE_HEEL_LIFT_DEG` on average, over its frames with at least half that
+    rise, on both legs. A squat lifts both heels, so the lesser of the two feet's rise
+    counts: one capture's feet pitch 35-45 deg opposite ways at the bottom (HDM05 dg, a
+    marker's fault, not a lift)."""
+    clip = session.clip
+    if clip.movement != "squat":
+        return []
+    rise = foot_pitch_rise(clip.joints, session.depth).min(axis=1)
+    labels = []
+    for start, end in clip.reps:
+        bottom = session.depth[start:end] > 0.9
+        lift = float(rise[start:end][bottom].mean()) if bottom.any() else 0.0
+        if lift < CAPTURE_HEEL_LIFT_DEG:
+            continue
+        severity = round(min(1.0, lift / HEEL_LIFT_FULL_DEG), 4)
+        for first, last in affected_runs(rise[start:end] >= lift / 2):
+            labels += [
+                ErrorLabel("heels_lifting", segment, start + first, start + last, severity)
+                for segment in ("left_leg", "right_leg")
+            ]
+    return labels
 
 
 def _wrists_over_head(joints: np.ndarray) -> np.ndarray:

@@ -44,7 +44,13 @@ from lab.clips import (
 )
 from lab.front_end_eval import around_cameras, centred
 from lab.live_eval import replay_live, reported_part
-from lab.real_exercise import TRAINER_CHOICES, RealSession, heel_rise_deg, real_exercise_sessions
+from lab.real_exercise import (
+    TRAINER_CHOICES,
+    RealSession,
+    capture_heel_labels,
+    heel_rise_deg,
+    real_exercise_sessions,
+)
 from lab.real_scoring_report import write_report
 from lab.tallies import ModeResult
 from pose3d.lifter import Lifter
@@ -53,7 +59,7 @@ from scoring import ObservedSession, PopulationModel, PoseSource, Reference, sco
 from scoring.checks import DEEP_ENOUGH_KNEE_FLEXION_DEG, squat_depth
 from scoring.features import compute_features
 from scoring.live import LiveModels
-from synthetic_data.clip import Clip
+from synthetic_data.clip import Clip, ErrorLabel
 from synthetic_data.errors import ErrorPlan, envelope, labels_from_change
 from synthetic_data.movements import MOVEMENTS
 from synthetic_data.real_errors import REAL_ERROR_SIDES, inject_real_error
@@ -131,21 +137,70 @@ def labelled_clips(session: RealSession, seed: int) -> list[Clip]:
     return clips
 
 
+def with_capture_heels(clip: Clip, capture: list[ErrorLabel]) -> Clip:
+    """``clip`` with the heel lifts its capture holds (:func:`capture_heel_labels`) labelled
+    too; an injected heel lift overlapping one on the same leg becomes one label over both
+    (the heels rise once, by the sum)."""
+    labels = [label for label in clip.errors if label.kind != "heels_lifting"]
+    heels = sorted(
+        (label for label in (*clip.errors, *capture) if label.kind == "heels_lifting"),
+        key=lambda label: (label.segment, label.start_frame),
+    )
+    merged: list[ErrorLabel] = []
+    for label in heels:
+        last = merged[-1] if merged else None
+        if last and last.segment == label.segment and label.start_frame < last.end_frame:
+            merged[-1] = replace(
+                last,
+                end_frame=max(last.end_frame, label.end_frame),
+                severity=max(last.severity, label.severity),
+            )
+        else:
+            merged.append(label)
+    return replace(clip, errors=labels + merged)
+
+
+# How the unperturbed takes are labelled: with the heel lifts their capture holds (the
+# headline), or every one counted a correct session (the figures before session 22).
+CAPTURE_HEELS = "capture's own heel lifts labelled"
+EVERY_TAKE_CORRECT = "every unperturbed take counted correct"
+LABELLINGS = (CAPTURE_HEELS, EVERY_TAKE_CORRECT)
+
+
 @dataclass
 class RealResults:
-    """Tallies per pose source, decision maker and group, the repetition counts, and per
-    correct squat view the depth reached and the heel cues (:func:`squat_row`)."""
+    """Tallies per labelling (:data:`LABELLINGS`), pose source, decision maker and group,
+    the repetition counts, and per correct squat view the depth reached and the heel cues
+    (:func:`squat_row`)."""
 
-    tallies: dict[tuple[str, str, str], ModeResult] = field(
+    tallies: dict[tuple[str, str, str, str], ModeResult] = field(
         default_factory=lambda: defaultdict(ModeResult)
     )
     rep_rows: list[dict] = field(default_factory=list)
     squat_rows: list[dict] = field(default_factory=list)
 
-    def summaries(self) -> dict[str, dict[str, dict[str, dict]]]:
-        """``{group: {source: {decider: summary}}}`` (see :meth:`ModeResult.summary`)."""
+    def add_clip(
+        self,
+        key: tuple[str, str, str],
+        labelled: dict[str, Clip],
+        errors: list,
+        reported_s: float | None = None,
+    ) -> None:
+        """Tally ``errors`` found in one clip under each labelling's version of it
+        (``labelled``: labelling -> clip); ``key`` is (group, source, decider). Live
+        (``reported_s``), only the labels before the last reported repetition count
+        (:func:`~lab.live_eval.reported_part`); a clip is correct by all its labels."""
+        for labelling, clip in labelled.items():
+            judged = clip if reported_s is None else reported_part(clip, reported_s)
+            self.tallies[(labelling, *key)].add_clip(judged, errors, correct=not clip.errors)
+
+    def summaries(self, labelling: str = CAPTURE_HEELS) -> dict[str, dict[str, dict[str, dict]]]:
+        """``{group: {source: {decider: summary}}}`` under ``labelling`` (see
+        :meth:`ModeResult.summary`)."""
         nested: dict[str, dict[str, dict[str, dict]]] = {}
-        for (group, source, decider), result in sorted(self.tallies.items()):
+        for (how, group, source, decider), result in sorted(self.tallies.items()):
+            if how != labelling:
+                continue
             clips = len(result.per_clip)
             nested.setdefault(group, {}).setdefault(source, {})[decider] = result.summary(clips) | {
                 "clips": clips,
@@ -155,11 +210,17 @@ class RealResults:
 
 
 def squat_row(
-    clip: Clip, heel_rise: float, observed: ObservedSession, source: str, heel_cued: bool
+    clip: Clip,
+    heel_rise: float,
+    heel_labelled: bool,
+    observed: ObservedSession,
+    source: str,
+    heel_cued: bool,
 ) -> dict:
-    """One correct squat view from one pose source: the knee flexion (deg) at the bottom
-    of each repetition in the capture and in ``observed``, whether a heel cue was
-    raised, and how far the capture's own heels rise (:func:`heel_rise_deg`)."""
+    """One unperturbed squat view from one pose source: the knee flexion (deg) at the
+    bottom of each repetition in the capture and in ``observed``, whether a heel cue was
+    raised, how far the capture's own heels rise (:func:`heel_rise_deg`) and whether that
+    is labelled a heel lift (:func:`~lab.real_exercise.capture_heel_labels`)."""
     exact = squat_depth(compute_features(clip.h36m17()))
     seen = squat_depth(compute_features(observed.poses))
     return {
@@ -168,6 +229,7 @@ def squat_row(
         "bottom_exact_deg": [round(float(exact[a:b].max()), 1) for a, b in clip.reps],
         "bottom_seen_deg": [round(float(seen[a:b].max()), 1) for a, b in clip.reps],
         "heel_rise_deg": round(heel_rise, 1),
+        "heel_labelled": heel_labelled,
         "heel_cued": heel_cued,
     }
 
@@ -201,8 +263,10 @@ def score_session_clips(
     group = group_of(session)
     squat = session.clip.movement == "squat"
     heel_rise = heel_rise_deg(session.clip.joints, session.depth) if squat else 0.0
+    capture = capture_heel_labels(session)
     first_decider = next(iter(deciders))
     for number, clip in enumerate(labelled_clips(session, seed)):
+        labelled = {CAPTURE_HEELS: with_capture_heels(clip, capture), EVERY_TAKE_CORRECT: clip}
         counted = {}
         seen = film_phone(clip, seed + number, PROFILE)  # filmed once, judged every way
         observed_by_source = observe_clip(clip, seed + number, lifter, PROFILE, seen=seen)
@@ -215,23 +279,19 @@ def score_session_clips(
                     judged = score_session(
                         observed, reference, population=population, include_ghost=False
                     )
-                    results.tallies[(group, label, decider)].add_clip(
-                        clip, judged.errors, correct=not clip.errors
-                    )
+                    results.add_clip((group, label, decider), labelled, judged.errors)
                     if label == SOURCES[source]:  # the heel and rep rows: the exact trainer's
                         report = judged
                 if squat and not clip.errors and decider == first_decider:
                     cued = any(e.kind == "heels_lifting" for e in report.errors)
-                    row = squat_row(clip, heel_rise, observed, SOURCES[source], cued)
+                    row = squat_row(clip, heel_rise, bool(capture), observed, SOURCES[source], cued)
                     results.squat_rows.append(row)
             counted[SOURCES[source]] = report.reps  # the same whoever decides
         if live is not None:
             events, reported_s = replay_live(
                 clip, seed + number, live, {}, "intermediate", references["lifted"], PROFILE, seen
             )
-            results.tallies[(group, LIVE_SOURCE, first_decider)].add_clip(
-                reported_part(clip, reported_s), events, correct=not clip.errors
-            )
+            results.add_clip((group, LIVE_SOURCE, first_decider), labelled, events, reported_s)
         if not clip.errors:
             results.rep_rows.append(
                 {"session": clip.clip_id, "group": group, "true": len(clip.reps)} | counted
@@ -278,7 +338,7 @@ def evaluate_real_scoring(
         reference = references[take.clip_id]
         score_session_clips(session, reference, deciders, lifter, seed, results, live)
     headline = (TEST_GROUP, PRODUCT_SOURCE, DECIDERS[0])  # what a user of the product gets
-    summaries = results.summaries()
+    summaries = {labelling: results.summaries(labelling) for labelling in LABELLINGS}
     rows = {"repetitions": results.rep_rows, "squats": results.squat_rows}
     return write_report(
         out, summaries, rows, sessions, lifter, population, headline=headline, trainer=trainer

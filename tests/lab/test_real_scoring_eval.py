@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -11,9 +12,11 @@ from typer.testing import CliRunner
 from coach_cli.main import app
 from lab import real_scoring_eval
 from lab.clips import clip_performance, reference_from
-from lab.real_exercise import RealSession, squat_depth_share
+from lab.real_exercise import RealSession, capture_heel_labels, squat_depth_share
 from lab.real_scoring_eval import (
+    CAPTURE_HEELS,
     ERRORS_PER_KIND,
+    EVERY_TAKE_CORRECT,
     LIVE_SOURCE,
     PRODUCT_SOURCE,
     TEST_GROUP,
@@ -23,16 +26,20 @@ from lab.real_scoring_eval import (
     labelled_clips,
     lifted_reference,
     score_session_clips,
+    with_capture_heels,
 )
 from lab.real_scoring_report import write_report
 from pose3d.lifter import Lifter
 from scoring.checks import squat_depth
 from scoring.features import compute_features
 from scoring.live import LiveModels
+from synthetic_data.body import J
 from synthetic_data.cameras import clip_camera_yaw_deg
-from synthetic_data.errors import ErrorPlan
+from synthetic_data.clip import ErrorLabel
+from synthetic_data.errors import ErrorPlan, envelope
 from synthetic_data.generator import ClipRequest, generate_clip
 from synthetic_data.movements import MOVEMENTS
+from synthetic_data.real_errors import inject_real_error
 
 
 def _session(seed: int, person: str) -> RealSession:
@@ -82,6 +89,54 @@ def test_a_squat_raised_but_still_deep_enough_is_no_shallow_squat(monkeypatch):
             assert depth[label.start_frame : label.end_frame].max() < raised_bottom - 5
 
 
+def _heels_lifted(session: RealSession, severity: float) -> RealSession:
+    """``session`` with both heels lifted at the bottom of every squat (25 deg at 1)."""
+    clip = session.clip
+    weight = envelope(clip.num_frames, clip.reps, 0, len(clip.reps) - 1)
+    joints, _ = inject_real_error(
+        clip.joints, "heels_lifting", severity, "both", weight, session.depth
+    )
+    return RealSession(replace(clip, joints=joints), session.depth)
+
+
+def test_heel_lifts_in_the_capture_itself_are_labelled_on_both_legs():
+    flat = _session(1, "ann")
+    assert capture_heel_labels(flat) == []
+    lifted = capture_heel_labels(_heels_lifted(flat, 0.6))  # 15 deg: the coach cues that
+    assert [label.segment for label in lifted] == ["left_leg", "right_leg"] * len(flat.clip.reps)
+    for label, (start, end) in zip(lifted[::2], flat.clip.reps, strict=True):
+        assert start <= label.start_frame < label.end_frame <= end
+        assert label.kind == "heels_lifting" and label.severity == pytest.approx(0.6, abs=0.05)
+    # 10 deg is below where the coach's heel rule cues: not an error by its own standard
+    assert capture_heel_labels(_heels_lifted(flat, 0.4)) == []
+    # one foot pitching up alone is not a heel lift (a squat lifts both heels)
+    one_foot = _heels_lifted(flat, 1.0).clip.joints.copy()
+    right_foot = [J["right_toe"], J["right_heel"], J["right_ankle"]]
+    one_foot[:, right_foot] = flat.clip.joints[:, right_foot]
+    assert capture_heel_labels(replace(flat, clip=replace(flat.clip, joints=one_foot))) == []
+
+
+def test_capture_heel_lifts_join_the_injected_labels_once():
+    clip = _session(1, "ann").clip
+    back = ErrorLabel("rounded_back", "spine", 10, 40, 0.5)
+    injected = ErrorLabel("heels_lifting", "left_leg", 40, 70, 0.3)
+    clip = replace(clip, errors=[back, injected])
+    capture = [
+        ErrorLabel("heels_lifting", "left_leg", 30, 50, 0.6),
+        ErrorLabel("heels_lifting", "right_leg", 30, 50, 0.6),
+        ErrorLabel("heels_lifting", "left_leg", 100, 120, 0.6),
+    ]
+    labels = with_capture_heels(clip, capture).errors
+    assert back in labels
+    heels = sorted((e.segment, e.start_frame, e.end_frame, e.severity) for e in labels[1:])
+    assert heels == [
+        ("left_leg", 30, 70, 0.6),  # the heels rise once, over both spans
+        ("left_leg", 100, 120, 0.6),
+        ("right_leg", 30, 50, 0.6),
+    ]
+    assert with_capture_heels(replace(clip, errors=[]), []).errors == []
+
+
 @pytest.mark.slow
 def test_sessions_are_scored_every_way_and_reported(tmp_path, monkeypatch):
     monkeypatch.setattr(real_scoring_eval, "ERRORS_PER_KIND", 2)  # a few of each kind
@@ -99,6 +154,8 @@ def test_sessions_are_scored_every_way_and_reported(tmp_path, monkeypatch):
     live = LiveModels(Lifter.from_checkpoint(), lifter, None)  # streamed as a phone would
     score_session_clips(user, references, deciders, lifter, 0, results, live)
     summaries = results.summaries()
+    # a simulated squat keeps its heels down: both labellings count the same correct views
+    assert results.summaries(EVERY_TAKE_CORRECT) == summaries
     labels = {}
     for source in ("ground-truth 3D", "lifted from phone 2D", PRODUCT_SOURCE, LIVE_SOURCE):
         result = summaries[TEST_GROUP][source]["rules only"]
@@ -114,15 +171,19 @@ def test_sessions_are_scored_every_way_and_reported(tmp_path, monkeypatch):
     exact_rows = [r for r in results.squat_rows if r["source"] == "ground-truth 3D"]
     assert all(r["bottom_seen_deg"] == r["bottom_exact_deg"] for r in exact_rows)
     rows = {"repetitions": results.rep_rows, "squats": results.squat_rows}
-    report = write_report(tmp_path, summaries, rows, [user], Lifter.for_recordings(), None,
+    both = {CAPTURE_HEELS: summaries, EVERY_TAKE_CORRECT: summaries}
+    report = write_report(tmp_path, both, rows, [user], Lifter.for_recordings(), None,
                           headline=headline)  # fmt: skip
     text = report.read_text()
+    assert f"## The same clips, {EVERY_TAKE_CORRECT}" in text
     assert "| macro F1 |" not in text  # the headline needs the learned detector's figures
     assert "Repetition counting" in text and "do not cover" in text and LIVE_SOURCE in text
     assert "heel cues against the capture's own heels" in text
-    assert (tmp_path / "metrics.json").exists()
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["labelling"] == CAPTURE_HEELS and metrics["groups"] == summaries
+    assert metrics["other_labellings"] == {EVERY_TAKE_CORRECT: summaries}
     assert "another real person's take" in text
-    own = write_report(tmp_path / "own", summaries, rows, [user], Lifter.for_recordings(), None,
+    own = write_report(tmp_path / "own", both, rows, [user], Lifter.for_recordings(), None,
                        headline=headline, trainer="own-take")  # fmt: skip
     assert "the same person's other take" in own.read_text()
 
