@@ -12,14 +12,17 @@ is left unmatched.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from dtaidistance import dtw_ndim
 from scipy.signal import find_peaks
 
 from scoring.activity_track import LEVEL_PERCENTILE, SMOOTHING
+
+if TYPE_CHECKING:  # scoring.image_activity builds on this module's rules
+    from scoring.image_activity import ImageTrack
 
 FEATURE_SCALE_DEG = 90.0  # features are divided by this before DTW
 REP_HEIGHT = 0.35  # a repetition's peak rises at least this share of the session's peak
@@ -49,7 +52,7 @@ def segment_reps(
     features: np.ndarray,
     fps: float,
     min_rep_s: float = 0.4,
-    confirm: Callable[[np.ndarray], np.ndarray] | None = None,
+    image: ImageTrack | None = None,
 ) -> list[tuple[int, int]]:
     """``[start, end)`` frames of each repetition.
 
@@ -64,16 +67,23 @@ def segment_reps(
     people often do not come all the way back (a jumping jack's legs stay apart, a
     lifted pose drifts), so a "calm" threshold merged them into one.
 
-    ``confirm``, when given, keeps the peaks (frames) that other evidence confirms
-    (lifted poses: :meth:`scoring.image_activity.ImageTrack.shown`).
+    ``image``, for lifted poses, is the body's displacement in the phone's image over the
+    same frames (:class:`scoring.image_activity.ImageTrack`): a peak of the lifted
+    activity counts only where the image shows it too, and where the image's own peaks
+    hold those and more, they are the repetitions (:meth:`ImageTrack.peaks_beyond
+    <scoring.image_activity.ImageTrack.peaks_beyond>`: the lifter can flatten a real
+    squat until no peak stands out; the image shows each).
     """
     signal = activity(features, fps)
     level = activity_level(signal)
     if level < MIN_ACTIVITY_DEG:  # nothing to count
         return []
     peaks = rep_peaks(signal, level, fps, min_rep_s)
-    if confirm is not None:
-        peaks = confirm(peaks)
+    if image is not None:
+        peaks = image.shown(peaks)
+        seen = image.peaks_beyond(peaks, min_rep_s)
+        if seen is not None:
+            signal, level, peaks = image.activity.signal.view, image.level(), seen
     if peaks.size == 0:
         return []
     bounds = [first_rep_start(signal, int(peaks[0]), level, fps)]

@@ -1,4 +1,5 @@
-"""How far the body moved in the phone's image: a check on the lifted repetitions.
+"""How far the body moved in the phone's image: a check on the lifted repetitions, and
+the repetitions where the lift misses them.
 
 Repetitions are found in the lifted 3D (:func:`scoring.alignment.segment_reps`), but
 the lifter is not linear in the motion: it lifts a real deep squat's 150 deg knee bend at
@@ -15,6 +16,13 @@ thigh's angle, so a squat bent a third as far as the session's deepest moves the
 about a quarter as much in the image and is not counted either (one such repetition in
 600 simulated held-out clips; the share squared kept it, and most of the real dips too).
 
+The lifter also errs the other way: on some front views of real deep squats its activity
+drifts away from the start pose while each squat adds a tenth of it, so no peak stands
+out and four squats counted as one. Where the image's own peaks, found by the same rules
+on the displacement, hold the lifted ones it keeps and two more
+(:meth:`ImageTrack.peaks_beyond`), they are the repetitions
+(:func:`scoring.alignment.segment_reps`, and live :class:`scoring.live_reps.RepTracker`).
+
 The displacement is measured as a stream (:class:`ImageTrack`), so that a live session
 and a recording measure it alike: the rest position of each body joint is its median
 over the first REST_S of frames that show MIN_JOINTS of them, and a frame's displacement
@@ -29,7 +37,7 @@ import warnings
 import numpy as np
 
 from scoring.activity_track import GrowingArray, SmoothedActivity
-from scoring.alignment import REP_HEIGHT
+from scoring.alignment import REP_HEIGHT, rep_peaks
 
 # MediaPipe-33 left/right pairs of shoulders, elbows, wrists, hips, knees and ankles: the
 # joints a phone sees best and every exercise moves (face, hands and feet add detector
@@ -41,6 +49,10 @@ MIN_JOINTS = 4  # a frame needs this many seen body joints to say how far the bo
 REST_S = 0.3  # the rest position: the median over this much of the first such frames
 REST_WAIT_S = 2.0  # or over those within this long of the first (a body seen on and off)
 PEAK_WINDOW_S = 0.2  # the image's peak may lead or lag the lifted one by this much
+# The image's own repetitions replace the lifted ones where they are this many more: one
+# more is what a repetition cut at a stretch's edge, or a next peak still rising, gives;
+# a lift that flattens real squats misses them throughout (1-2 of 4 counted).
+IMAGE_LEAD_REPS = 2
 
 
 class ImageTrack:
@@ -136,6 +148,39 @@ class ImageTrack:
             if not seen[window].any() or signal[window].max() >= REP_HEIGHT * level:
                 kept.append(peak)
         return np.asarray(kept, dtype=np.asarray(peaks).dtype)
+
+    def level(self) -> float:
+        """The session's peak displacement so far (pixels; 0 before any motion)."""
+        return self.activity.level()
+
+    def peaks(self, min_rep_s: float = 0.4, after: int = -1) -> np.ndarray:
+        """Frames of the repetition peaks the image shows on its own: the lifted
+        activity's rules (:func:`scoring.alignment.rep_peaks`) on the displacement, with
+        its own level; only peaks after frame ``after`` (its search starts there). None
+        while it has seen no motion."""
+        level = self.level()
+        if not level > 0:
+            return np.zeros(0, dtype=np.intp)
+        start = max(0, after)
+        found = rep_peaks(self.activity.signal.view[start:], level, self.fps, min_rep_s) + start
+        return found[found > after]
+
+    def peaks_beyond(
+        self, lifted: np.ndarray, min_rep_s: float = 0.4, after: int = -1
+    ) -> np.ndarray | None:
+        """The image's own peaks after frame ``after`` (:meth:`peaks`) where they are the
+        repetitions rather than the ``lifted`` peaks (frames, those it showed): when they
+        are IMAGE_LEAD_REPS more and hold every lifted one (within PEAK_WINDOW_S). Else
+        ``None``. The image adds what the lift flattened; it does not overrule it where
+        the two disagree (a squat seen side-on can move the body in the image twice, down
+        and forward, where the lift shows one clear peak)."""
+        own = self.peaks(min_rep_s, after)
+        if len(own) < len(lifted) + IMAGE_LEAD_REPS:
+            return None
+        half = int(PEAK_WINDOW_S * self.fps)
+        if any(np.abs(own - peak).min() > half for peak in lifted):
+            return None
+        return own
 
 
 def image_track(keypoints: np.ndarray, scores: np.ndarray, fps: float) -> ImageTrack:

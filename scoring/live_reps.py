@@ -41,8 +41,9 @@ class RepTracker:
         self.features: GrowingArray | None = None
         self.activity = SmoothedActivity()  # deg from the rest pose, from its first frame
         self.rest: np.ndarray | None = None
-        # With ``image``, the phone's MediaPipe-33 landmarks come with the poses, and a
-        # peak counts only where the image shows the body move (scoring.image_activity).
+        # With ``image``, the phone's MediaPipe-33 landmarks come with the poses: a peak
+        # counts only where the image shows the body move (scoring.image_activity), and
+        # the image's own peaks where they are more.
         self.image = ImageTrack(fps) if image else None
         self.peaks: list[int] = []  # peaks of the finished repetitions, in order
         self.bounds: list[tuple[int, int]] = []  # their [start, end) frames
@@ -92,9 +93,17 @@ class RepTracker:
         signal = self.signal.view
         start = self.peaks[-1] if self.peaks else 0
         found = rep_peaks(signal[start:], level, self.fps, self.min_rep_s) + start
+        if self.peaks:
+            found = found[found > start]
         if self.image is not None:
             found = self.image.shown(found)
-        peaks = self.peaks + [int(p) for p in found if p > start or not self.peaks]
+            # Where the image's own peaks since the last repetition hold the lifted ones
+            # and more, they are the repetitions, cut on its displacement (segment_reps).
+            after = start + int(self.min_rep_s * self.fps) - 1 if self.peaks else -1
+            seen = self.image.peaks_beyond(found, self.min_rep_s, after)
+            if seen is not None:
+                found, signal, level = seen, self.image.activity.signal.view, self.image.level()
+        peaks = self.peaks + [int(p) for p in found]
         new = []
         for number in range(len(self.peaks), len(peaks) - 1):
             peak, following = peaks[number], peaks[number + 1]

@@ -11,14 +11,14 @@ user's repetition boundaries otherwise. Everything that judges a session (the ru
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from scoring.alignment import Alignment, align, segment_reps
 from scoring.features import compute_features
-from scoring.image_activity import image_track
+from scoring.image_activity import ImageTrack, image_track
 from scoring.observed import ObservedSession, PoseSource
 from scoring.reference import Reference
 
@@ -45,12 +45,12 @@ def plan_track(
     fps: float,
     reference: Reference,
     beat_times: Sequence[float] | None,
-    confirm: Callable[[np.ndarray], np.ndarray] | None = None,
+    image: ImageTrack | None = None,
 ) -> TrackPlan:
     """Anchor the session on the reference: beats for routines done to music (when the
-    beat times are known), repetition boundaries otherwise (``confirm``: see
+    beat times are known), repetition boundaries otherwise (``image``: see
     :func:`~scoring.alignment.segment_reps`)."""
-    reps = segment_reps(user_features, fps, confirm=confirm)
+    reps = segment_reps(user_features, fps, image=image)
     length = reference.template_length
     if reference.on_the_beat(beat_times):
         beats = np.asarray(beat_times, dtype=np.float64) * fps
@@ -103,19 +103,20 @@ class MatchedSession:
         return self.reference.on_the_beat(self.observed.beat_times)
 
 
-def image_check(observed: ObservedSession) -> Callable[[np.ndarray], np.ndarray] | None:
-    """For lifted poses with the phone's landmarks: keep the repetition peaks the image
-    shows too (:mod:`scoring.image_activity`); exact 3D needs no check."""
+def image_check(observed: ObservedSession) -> ImageTrack | None:
+    """For lifted poses with the phone's landmarks: the body's displacement in the image,
+    which the lifted repetitions are checked against (:mod:`scoring.image_activity`);
+    exact 3D needs no check."""
     if observed.source is not PoseSource.LIFTED or observed.landmarks is None:
         return None
-    return image_track(*observed.landmarks, observed.fps).shown
+    return image_track(*observed.landmarks, observed.fps)
 
 
 def match_session(observed: ObservedSession, reference: Reference) -> MatchedSession:
     """Plan the reference track, build it and align the user to it."""
     features = compute_features(observed.poses)
-    confirm = image_check(observed)
-    plan = plan_track(features, observed.fps, reference, observed.beat_times, confirm)
+    image = image_check(observed)
+    plan = plan_track(features, observed.fps, reference, observed.beat_times, image)
     track, track_phase = reference.track(plan.repetitions)
     alignment = align(features, observed.fps, track, reference.fps, plan.anchors, plan.window)
     return MatchedSession(observed, features, reference, plan.reps, alignment, track_phase)

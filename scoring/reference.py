@@ -145,10 +145,11 @@ def trainer_repetitions(
 ) -> list[tuple[int, int]]:
     """The repetitions ``[start, end)`` (frames) of a trainer's lifted ``poses``
     ``(T, 17, 3)``; with the phone's MediaPipe-33 ``landmarks`` (``(T, 33, 2)`` pixels and
-    ``(T, 33)`` scores), only those the image shows too (:mod:`scoring.image_activity`:
-    the lifter blows dips between real repetitions up to half a squat)."""
-    confirm = None if landmarks is None else image_track(*landmarks, fps).shown
-    return segment_reps(compute_features(poses), fps, confirm=confirm)
+    ``(T, 33)`` scores), checked against the image (:func:`scoring.alignment.segment_reps`:
+    the lifter blows dips between real repetitions up to half a squat, and can flatten
+    a squat until it does not count)."""
+    image = None if landmarks is None else image_track(*landmarks, fps)
+    return segment_reps(compute_features(poses), fps, image=image)
 
 
 def checked_reps(reps: Sequence[Sequence[int]], frames: int) -> list[tuple[int, int]]:

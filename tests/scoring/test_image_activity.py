@@ -87,7 +87,7 @@ def test_dips_the_lifter_blows_up_are_not_repetitions_when_the_image_shows_them_
     features = np.stack([lifted, lifted], 1)
     assert len(segment_reps(features, FPS)) == 7  # the lifted dips count on their own
     image = image_track(*_landmarks(depth), FPS)
-    found = segment_reps(features, FPS, confirm=image.shown)
+    found = segment_reps(features, FPS, image=image)
     assert len(found) == 4
     for (start, end), (bump_start, bump_end) in zip(found, bumps, strict=True):
         assert start <= bump_start + 3 and bump_end - 3 <= end
@@ -99,7 +99,57 @@ def test_a_shallow_repetition_the_image_shows_is_still_a_repetition():
     depth[bumps[2][0] : bumps[2][1]] *= 0.5  # the third squat half as deep: an error to cue
     image = image_track(*_landmarks(depth), FPS)
     features = np.stack([90 * depth, 90 * depth], 1)
-    found = segment_reps(features, FPS, confirm=image.shown)
+    found = segment_reps(features, FPS, image=image)
+    assert len(found) == 4
+
+
+def _flattened_squats(reps: int = 4) -> tuple[np.ndarray, np.ndarray, list]:
+    """Real deep squats as the lifter sometimes sees them from the front: true depth
+    ``(T,)`` 0..1, and a lifted knee angle ``(T,)`` deg that drifts 60 deg away from the
+    start pose over the session while each squat adds only 12; and the squats' frames."""
+    knee, bumps = squat_track(reps, FPS, rep_s=1.5, rest_s=1.0)
+    depth = knee / 90.0
+    drift = 60.0 * np.clip(np.linspace(-0.3, 1.3, len(depth)), 0.0, 1.0)
+    return depth, drift + 12.0 * depth, bumps
+
+
+def test_squats_the_lift_flattens_are_counted_where_the_image_shows_them():
+    depth, lifted, bumps = _flattened_squats(4)
+    features = np.stack([lifted, lifted], 1)
+    assert segment_reps(features, FPS) == []  # no lifted peak stands out of the drift
+    found = segment_reps(features, FPS, image=image_track(*_landmarks(depth), FPS))
+    assert len(found) == 4
+    for (start, end), (bump_start, bump_end) in zip(found, bumps, strict=True):
+        assert start <= bump_start and bump_end <= end
+    # live, the same repetitions as they finish (the last one is still growing)
+    poses = motion(knee_flexion_left=lifted, knee_flexion_right=lifted)
+    keypoints, scores = _landmarks(depth)
+    counts = {}
+    for image in (False, True):
+        tracker, finished = RepTracker(FPS, image=image), []
+        for first in range(0, len(poses), 6):
+            chunk = slice(first, first + 6)
+            tracker.extend(poses[chunk], (keypoints[chunk], scores[chunk]))
+            if tracker.frames >= 2 * FPS:
+                finished += tracker.finished()
+        counts[image] = finished
+    assert counts[False] == [] and counts[True] == found[:3]
+
+
+def test_an_image_that_disagrees_with_the_lift_does_not_overrule_it():
+    knee, bumps = squat_track(4, FPS, rep_s=1.5, rest_s=1.0)
+    depth = knee / 90.0
+    # side-on, the body moves twice in the image per squat (down, then forward): it
+    # shows more peaks than the lift, but not the lift's own
+    frames = np.arange(len(depth))
+    middles = np.array([(start + end) / 2 for start, end in bumps])
+    near = np.abs(frames[:, None] - middles[None]).min(axis=1)
+    twice = depth * (1.0 - 0.9 * np.exp(-((near / 6.0) ** 2)))
+    image = image_track(*_landmarks(twice), FPS)
+    assert len(image.peaks()) == 8
+    features = np.stack([90 * depth, 90 * depth], 1)
+    found = segment_reps(features, FPS, image=image)
+    assert found == segment_reps(features, FPS)  # the lift's four repetitions stand
     assert len(found) == 4
 
 
