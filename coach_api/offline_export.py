@@ -91,11 +91,7 @@ class _Routines:
             motion = load_motion(self.blobs, routine.blob)
         except MISSING_BLOB:
             return None
-        music = motion.music
-        beats, per_rep = (music.beat_times, music.beats_per_rep) if music else (None, None)
-        return RoutineMotion(
-            motion.poses, motion.fps, routine.movement, beats, per_rep, motion.reps
-        )
+        return RoutineMotion(motion, routine.movement)
 
 
 def _exported(

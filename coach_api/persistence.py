@@ -26,9 +26,10 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from coach_api.db import Routine, SessionStats, WorkoutSession
-from coach_api.services import Engine, Motion, Music, save_motion, save_poses
+from coach_api.services import Engine, save_motion, save_poses
 from coach_api.settings import Settings
 from pose3d.sequence_json import KeypointSequence
+from scoring.stored_motion import Motion, Music
 
 if TYPE_CHECKING:
     from scoring.live import LiveSession

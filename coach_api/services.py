@@ -38,6 +38,7 @@ from scoring.keypoint_scoring import (
 )
 from scoring.reference import trainer_repetitions
 from scoring.session_stats import session_statistics
+from scoring.stored_motion import Motion, Music
 
 REFERENCE_CACHE = 64  # prepared routine references kept in memory
 Lane = Literal["work", "live", "checks"]  # where Engine.run runs a function
@@ -287,13 +288,6 @@ class Scored(NamedTuple):
     stats: dict[str, float]
 
 
-class Music(NamedTuple):
-    """A routine's music: its beats on the trainer's recording (s), beats per repetition."""
-
-    beat_times: list[float]
-    beats_per_rep: int
-
-
 def music_of(beat_times: list[float] | None, beats_per_rep: int | None) -> Music | None:
     """A routine's music from its two fields (both or neither); 422 naming the missing one."""
     if (beat_times is None) != (beats_per_rep is None):
@@ -302,23 +296,6 @@ def music_of(beat_times: list[float] | None, beats_per_rep: int | None) -> Music
             422, "invalid_input", "a routine to music needs beat_times and beats_per_rep", missing
         )
     return Music(beat_times, beats_per_rep) if beat_times else None
-
-
-class Motion(NamedTuple):
-    """A stored motion: poses ``(T, 17, 3)`` metres at ``fps``; for a routine, its music
-    and its repetitions ``[start, end)`` (frames) when they were found as it was stored
-    (routines stored before that, and routines to music, have ``None``)."""
-
-    poses: np.ndarray
-    fps: float
-    music: Music | None = None
-    reps: list[tuple[int, int]] | None = None
-
-    def reference(self, movement: str) -> Reference:
-        """The routine's prepared reference (ValueError when it makes none)."""
-        return Reference.for_routine(
-            self.poses, self.fps, movement, *(self.music or ()), reps=self.reps
-        )
 
 
 def save_poses(blobs, name: str, poses: np.ndarray, fps: float, music: Music | None = None) -> str:

@@ -26,6 +26,7 @@ import numpy as np
 
 from pose3d.sequence_json import KeypointSequence
 from scoring.reference import Reference, checked_reps
+from scoring.stored_motion import Motion, Music
 
 FORMAT = 1
 SESSION_PREFIX, FEEDBACK_PREFIX, SUFFIX = "session-", "feedback-", ".npz"
@@ -39,21 +40,15 @@ MAX_JOINTS = 33
 
 @dataclass(frozen=True)
 class RoutineMotion:
-    """A routine's reference as stored: poses ``(T, 17, 3)`` metres at ``fps``, its
-    movement, for a routine to music the beats (s) and beats per repetition, and the
-    repetitions ``[start, end)`` (frames) found as it was stored, when they were."""
+    """A routine's reference as exported: its stored ``motion`` (poses, music, the
+    repetitions found as it was stored) and its ``movement``."""
 
-    poses: np.ndarray
-    fps: float
+    motion: Motion
     movement: str
-    beat_times: list[float] | None = None
-    beats_per_rep: int | None = None
-    reps: list[tuple[int, int]] | None = None
 
     def reference(self) -> Reference:
         """The prepared reference a session is judged against."""
-        music = (self.beat_times, self.beats_per_rep) if self.beat_times else ()
-        return Reference.for_routine(self.poses, self.fps, self.movement, *music, reps=self.reps)
+        return self.motion.reference(self.movement)
 
 
 @dataclass(frozen=True)
@@ -114,18 +109,18 @@ def cues_of(report: dict) -> list[Cue]:
 
 
 def _arrays(session: ExportedSession) -> dict[str, np.ndarray]:
-    sequence, routine = session.sequence, session.routine
+    sequence, motion = session.sequence, session.routine.motion
     arrays = {
         "keypoints": np.asarray(sequence.keypoints, dtype=np.float32),
         "scores": np.asarray(sequence.scores, dtype=np.float32),
-        "reference_poses": np.asarray(routine.poses, dtype=np.float32),
+        "reference_poses": np.asarray(motion.poses, dtype=np.float32),
     }
     if session.beat_times is not None:
         arrays["beat_times"] = np.asarray(session.beat_times, dtype=np.float64)
-    if routine.beat_times:
-        arrays["reference_beat_times"] = np.asarray(routine.beat_times, dtype=np.float64)
-    if routine.reps is not None:
-        arrays["reference_reps"] = np.asarray(routine.reps, dtype=np.int32).reshape(-1, 2)
+    if motion.music is not None:
+        arrays["reference_beat_times"] = np.asarray(motion.music.beat_times, dtype=np.float64)
+    if motion.reps is not None:
+        arrays["reference_reps"] = np.asarray(motion.reps, dtype=np.int32).reshape(-1, 2)
     return arrays
 
 
@@ -138,8 +133,8 @@ def _meta(session: ExportedSession) -> dict:
         "fps": float(sequence.fps),
         "image_size": [int(sequence.image_width), int(sequence.image_height)],
         "movement": routine.movement,
-        "reference_fps": float(routine.fps),
-        "beats_per_rep": routine.beats_per_rep,
+        "reference_fps": float(routine.motion.fps),
+        "beats_per_rep": routine.motion.music.beats_per_rep if routine.motion.music else None,
         "strictness": session.strictness,
         "score": float(session.score),
         "cues": [asdict(cue) for cue in session.cues],
@@ -209,13 +204,10 @@ def _session_from(data: dict[str, np.ndarray], meta: dict, name: str) -> Exporte
             reps = checked_reps(stored.tolist(), len(poses))
         except ValueError as exc:
             raise ValueError(f"{name}: reference {exc}") from None
+    per_rep = meta["beats_per_rep"]
+    music = Music(reference_beats, int(per_rep)) if reference_beats and per_rep else None
     routine = RoutineMotion(
-        poses,
-        float(meta["reference_fps"]),
-        str(meta["movement"]),
-        reference_beats,
-        None if meta["beats_per_rep"] is None else int(meta["beats_per_rep"]),
-        reps,
+        Motion(poses, float(meta["reference_fps"]), music, reps), str(meta["movement"])
     )
     return ExportedSession(
         key=str(meta["key"]),

@@ -17,6 +17,7 @@ from pose3d.sequence_json import parse_sequence
 from scoring.cue_matching import match_cues
 from scoring.detector import FormErrorDetector
 from scoring.exported import Cue, ExportedSession, RoutineMotion, session_bytes
+from scoring.stored_motion import Motion
 from synthetic_data.detector import phone_json
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
@@ -52,7 +53,7 @@ def exported(tmp_path_factory):
     """Two exported squat sessions (a rounded back, caving knees) against the trainer."""
     folder = tmp_path_factory.mktemp("exported")
     trainer = trainer_clip("squat")
-    routine = RoutineMotion(trainer.h36m17(), trainer.fps, "squat")
+    routine = RoutineMotion(Motion(trainer.h36m17(), trainer.fps), "squat")
     for seed, error in ((3, "rounded_back"), (4, "knees_caving_in")):
         clip = generate_clip(
             ClipRequest(

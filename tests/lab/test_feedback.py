@@ -19,6 +19,7 @@ from scoring import FEATURE_NAMES, PopulationModel
 from scoring.detector import FormErrorDetector, feature_names, fit_kind
 from scoring.evidence import MOVEMENTS
 from scoring.exported import Cue, ExportedSession, FeedbackUnit, RoutineMotion, feedback_bytes
+from scoring.stored_motion import Motion
 from synthetic_data.detector import phone_json
 from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
@@ -45,7 +46,7 @@ def units_dir(tmp_path_factory):
     cue on a correct squat, as coach-api export-feedback writes them."""
     folder = tmp_path_factory.mktemp("feedback")
     trainer = trainer_clip("squat")
-    routine = RoutineMotion(trainer.h36m17(), trainer.fps, "squat")
+    routine = RoutineMotion(Motion(trainer.h36m17(), trainer.fps), "squat")
     bad = generate_clip(
         ClipRequest(
             seed=3, movement="squat", num_reps=3, errors=[ErrorPlan(KIND, 0.9, "both", 1, 1)]

@@ -8,6 +8,7 @@ import pytest
 
 from pose3d.sequence_json import KeypointSequence
 from scoring.exported import ExportedSession, RoutineMotion, read_session, session_bytes
+from scoring.stored_motion import Motion
 from synthetic_data.generator import trainer_clip
 
 
@@ -17,16 +18,16 @@ def _session(reps: list[tuple[int, int]] | None) -> ExportedSession:
     sequence = KeypointSequence(
         "mediapipe33", 30.0, 640, 480, np.zeros((frames, 33, 2)), np.ones((frames, 33))
     )
-    routine = RoutineMotion(clip.h36m17(), clip.fps, "squat", reps=reps)
+    routine = RoutineMotion(Motion(clip.h36m17(), clip.fps, reps=reps), "squat")
     return ExportedSession("k", sequence, None, routine, "intermediate", 80.0)
 
 
 def test_the_routines_repetitions_travel_with_the_session():
     reps = [(10, 40), (40, 110), (110, 160)]
     read = read_session(session_bytes(_session(reps)))
-    assert read.routine.reps == reps
+    assert read.routine.motion.reps == reps
     assert read.routine.reference().template == (110, 160)
-    assert read_session(session_bytes(_session(None))).routine.reps is None
+    assert read_session(session_bytes(_session(None))).routine.motion.reps is None
 
 
 @pytest.mark.parametrize(
