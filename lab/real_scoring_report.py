@@ -30,6 +30,10 @@ NOT_COVERED = """\
   (CMU subject 14 only, three reps a take, and in the lifter's training split); there are
   no real lunges, push-ups, arm raises or dances, so `knee_over_toes`, `hips_sagging`
   and `off_beat` are not measured on real motion here.
+- **Heel labels from foot markers.** The heel lifts the unperturbed takes hold are read
+  off the capture's heel and toe markers; one take's feet pitch 35-45 deg opposite ways at
+  the bottom (HDM05 dg, take 0), so its heel cues count as false alarms though the
+  phone's 2D shows a heel rising.
 - **Small samples.** A kind has a few dozen labels; the 90% intervals say how far a
   figure could move.
 """
