@@ -101,13 +101,19 @@ def _other_labelling_lines(labelling: str, summaries: dict) -> list[str]:
     for group, by_source in summaries.items():
         for source, by_decider in by_source.items():
             for decider, r in by_decider.items():
-                kinds = ", ".join(f"{k} {n}" for k, n in r["alarms_by_kind"].items()) or "-"
-                lines.append(
-                    f"| {group} | {source} | {decider} | {r['macro_f1']:.3f} "
-                    f"({interval_text(r['macro_f1_interval'])}) | {r['timing_iou']:.3f} | "
-                    f"{100 * r['false_alarm_rate']:.1f}% of {r['correct_clips']} | {kinds} |"
-                )
+                lines.append(f"| {group} | {source} | {decider} | {_figures_cells(r)} |")
     return [*lines, ""]
+
+
+def _figures_cells(r: dict) -> str:
+    """A summary's macro F1 (interval), timing IoU, false alarms and alarming kinds, as
+    table cells."""
+    kinds = ", ".join(f"{k} {n}" for k, n in r["alarms_by_kind"].items()) or "-"
+    return (
+        f"{r['macro_f1']:.3f} ({interval_text(r['macro_f1_interval'])}) | "
+        f"{r['timing_iou']:.3f} | {100 * r['false_alarm_rate']:.1f}% of "
+        f"{r['correct_clips']} | {kinds}"
+    )
 
 
 def _group_lines(group: str, by_source: dict) -> list[str]:
@@ -116,12 +122,7 @@ def _group_lines(group: str, by_source: dict) -> list[str]:
              "|---|---|---|---|---|---|---|"]  # fmt: skip
     for source, by_decider in by_source.items():
         for decider, r in by_decider.items():
-            kinds = ", ".join(f"{k} {n}" for k, n in r["alarms_by_kind"].items()) or "-"
-            lines.append(
-                f"| {source} | {decider} | {r['clips']} | {r['macro_f1']:.3f} "
-                f"({interval_text(r['macro_f1_interval'])}) | {r['timing_iou']:.3f} | "
-                f"{100 * r['false_alarm_rate']:.1f}% of {r['correct_clips']} | {kinds} |"
-            )
+            lines.append(f"| {source} | {decider} | {r['clips']} | {_figures_cells(r)} |")
     lines += ["", "| poses, decisions | error kind | precision | recall | F1 (90% interval) | "
               "timing IoU | labels | events |", "|---|---|---|---|---|---|---|---|"]  # fmt: skip
     for source, by_decider in by_source.items():

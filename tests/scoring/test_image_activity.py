@@ -47,6 +47,20 @@ def _landmarks(depth: np.ndarray, seen: np.ndarray | None = None) -> Landmarks:
     return Landmarks(keypoints, scores)
 
 
+def _streamed(depth: np.ndarray, lifted: np.ndarray, image: bool) -> list[tuple[int, int]]:
+    """The repetitions a live tracker reports, 6 frames at a time, for a squat set of true
+    ``depth`` ``(T,)`` (the phone's landmarks) lifted at knee angles ``lifted`` ``(T,)``."""
+    poses = motion(knee_flexion_left=lifted, knee_flexion_right=lifted)
+    keypoints, scores = _landmarks(depth)
+    tracker, finished = RepTracker(FPS, image=image), []
+    for first in range(0, len(poses), 6):
+        chunk = slice(first, first + 6)
+        tracker.extend(poses[chunk], (keypoints[chunk], scores[chunk]))
+        if tracker.frames >= 2 * FPS:
+            finished += tracker.finished()
+    return finished
+
+
 def test_the_displacement_of_the_seen_body_joints_from_their_rest():
     frames = 60
     keypoints = np.zeros((frames, 33, 2))
@@ -122,18 +136,8 @@ def test_squats_the_lift_flattens_are_counted_where_the_image_shows_them():
     for (start, end), (bump_start, bump_end) in zip(found, bumps, strict=True):
         assert start <= bump_start and bump_end <= end
     # live, the same repetitions as they finish (the last one is still growing)
-    poses = motion(knee_flexion_left=lifted, knee_flexion_right=lifted)
-    keypoints, scores = _landmarks(depth)
-    counts = {}
-    for image in (False, True):
-        tracker, finished = RepTracker(FPS, image=image), []
-        for first in range(0, len(poses), 6):
-            chunk = slice(first, first + 6)
-            tracker.extend(poses[chunk], (keypoints[chunk], scores[chunk]))
-            if tracker.frames >= 2 * FPS:
-                finished += tracker.finished()
-        counts[image] = finished
-    assert counts[False] == [] and counts[True] == found[:3]
+    assert _streamed(depth, lifted, image=False) == []
+    assert _streamed(depth, lifted, image=True) == found[:3]
 
 
 def test_an_image_that_disagrees_with_the_lift_does_not_overrule_it():
@@ -178,18 +182,9 @@ def test_only_lifted_poses_with_landmarks_are_checked_by_the_image():
 
 def test_a_live_stream_reports_the_repetitions_the_image_shows():
     depth, lifted, _ = _squats_with_dips(4)
-    poses = motion(knee_flexion_left=lifted, knee_flexion_right=lifted)
-    keypoints, scores = _landmarks(depth)
-    counts = {}
-    for image in (False, True):
-        tracker, finished = RepTracker(FPS, image=image), []
-        for first in range(0, len(poses), 6):
-            chunk = slice(first, first + 6)
-            tracker.extend(poses[chunk], (keypoints[chunk], scores[chunk]))
-            if tracker.frames >= 2 * FPS:
-                finished += tracker.finished()
-        counts[image] = len(finished)
+    counts = {image: len(_streamed(depth, lifted, image)) for image in (False, True)}
     assert counts == {False: 6, True: 3}  # the last repetition is still growing
+    poses = motion(knee_flexion_left=lifted, knee_flexion_right=lifted)
     with pytest.raises(ValueError, match="landmarks"):
         RepTracker(FPS, image=True).extend(poses[:5])
 
