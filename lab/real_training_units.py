@@ -7,7 +7,9 @@ sessions of the agreed **train** split (:func:`lab.real_exercise.training_sessio
 CMU subject 14's squats and jumping jacks; never HDM05, the evaluation's people) become
 labelled units, made as ``coach evaluate-scoring-real`` makes its sessions: errors
 injected on the person's own skeleton, filmed by phone cameras all around with the
-``mediapipe-real`` noise, repaired by the 2D front end and lifted.
+``mediapipe-real`` noise, repaired by the 2D front end and lifted, and labelled as it
+labels them (a heel lift the capture itself holds is a heel lift:
+:func:`lab.real_exercise.capture_heel_labels`).
 
 One person is little to learn a population from, so each session is also retargeted onto
 :data:`BODIES_PER_SESSION` sampled bodies (mirrored half the time) and drawn with each of
@@ -30,8 +32,14 @@ from tqdm import tqdm
 from lab import real_exercise, real_scoring_eval
 from lab.clips import clip_performance, observe_clip, reference_from
 from lab.detector_training import UnitCollector, UnitDataset, model_digest
-from lab.real_exercise import RealSession, depth_share, trainer_for, training_sessions
-from lab.real_scoring_eval import PROFILE, labelled_clips, lifted_reference
+from lab.real_exercise import (
+    RealSession,
+    capture_heel_labels,
+    depth_share,
+    trainer_for,
+    training_sessions,
+)
+from lab.real_scoring_eval import PROFILE, labelled_clips, lifted_reference, with_capture_heels
 from pose3d.lifter import Lifter
 from scoring import PopulationModel, PoseSource, Reference
 from scoring.session import session_evidence
@@ -126,13 +134,15 @@ def real_units(
     ]
     for number, variant, seed in tqdm(jobs, desc="real training units"):
         references = trainer_references(sessions[number], sessions, lifter, cache)
+        capture = capture_heel_labels(variant)  # labelled as the evaluation labels them
         for index, clip in enumerate(labelled_clips(variant, seed)):
+            labels = with_capture_heels(clip, capture).errors
             observed = observe_clip(clip, seed * 1000 + index, lifter, PROFILE)
             for trainer in TRAINERS:  # each source numbers the clip alike: one take entry
                 take.append(number)
                 for source, seen in observed.items():
                     evidence = session_evidence(seen, references[trainer][source], population)
-                    collectors[source].add(evidence, clip.errors)
+                    collectors[source].add(evidence, labels)
     datasets = {source: collector.dataset() for source, collector in collectors.items()}
     return RealUnits(datasets, np.array(take), [s.clip.clip_id for s in sessions])
 

@@ -36,10 +36,10 @@ from scoring.live import LiveModels
 from synthetic_data.body import J
 from synthetic_data.cameras import clip_camera_yaw_deg
 from synthetic_data.clip import ErrorLabel
-from synthetic_data.errors import ErrorPlan, envelope
+from synthetic_data.errors import ErrorPlan
 from synthetic_data.generator import ClipRequest, generate_clip
 from synthetic_data.movements import MOVEMENTS
-from synthetic_data.real_errors import inject_real_error
+from tests.lab.conftest import heels_lifted
 
 
 def _session(seed: int, person: str) -> RealSession:
@@ -89,28 +89,18 @@ def test_a_squat_raised_but_still_deep_enough_is_no_shallow_squat(monkeypatch):
             assert depth[label.start_frame : label.end_frame].max() < raised_bottom - 5
 
 
-def _heels_lifted(session: RealSession, severity: float) -> RealSession:
-    """``session`` with both heels lifted at the bottom of every squat (25 deg at 1)."""
-    clip = session.clip
-    weight = envelope(clip.num_frames, clip.reps, 0, len(clip.reps) - 1)
-    joints, _ = inject_real_error(
-        clip.joints, "heels_lifting", severity, "both", weight, session.depth
-    )
-    return RealSession(replace(clip, joints=joints), session.depth)
-
-
 def test_heel_lifts_in_the_capture_itself_are_labelled_on_both_legs():
     flat = _session(1, "ann")
     assert capture_heel_labels(flat) == []
-    lifted = capture_heel_labels(_heels_lifted(flat, 0.6))  # 15 deg: the coach cues that
+    lifted = capture_heel_labels(heels_lifted(flat, 0.6))  # 15 deg: the coach cues that
     assert [label.segment for label in lifted] == ["left_leg", "right_leg"] * len(flat.clip.reps)
     for label, (start, end) in zip(lifted[::2], flat.clip.reps, strict=True):
         assert start <= label.start_frame < label.end_frame <= end
         assert label.kind == "heels_lifting" and label.severity == pytest.approx(0.6, abs=0.05)
     # 10 deg is below where the coach's heel rule cues: not an error by its own standard
-    assert capture_heel_labels(_heels_lifted(flat, 0.4)) == []
+    assert capture_heel_labels(heels_lifted(flat, 0.4)) == []
     # one foot pitching up alone is not a heel lift (a squat lifts both heels)
-    one_foot = _heels_lifted(flat, 1.0).clip.joints.copy()
+    one_foot = heels_lifted(flat, 1.0).clip.joints.copy()
     right_foot = [J["right_toe"], J["right_heel"], J["right_ankle"]]
     one_foot[:, right_foot] = flat.clip.joints[:, right_foot]
     assert capture_heel_labels(replace(flat, clip=replace(flat.clip, joints=one_foot))) == []

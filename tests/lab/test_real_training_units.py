@@ -16,6 +16,7 @@ from pose3d.lifter import Lifter
 from scoring import PopulationModel, PoseSource
 from synthetic_data.generator import ClipRequest, generate_clip
 from synthetic_data.real_errors import REAL_ERROR_SIDES
+from tests.lab.conftest import heels_lifted
 
 
 def _session(seed: int, take: str) -> RealSession:
@@ -41,7 +42,8 @@ def test_body_variants_keep_the_performance_and_its_split_on_new_bodies():
 
 @pytest.mark.slow
 def test_every_clip_is_scored_against_both_trainers_from_both_sources(monkeypatch):
-    sessions = [_session(1, "14_06"), _session(2, "14_14")]
+    # the first take's capture lifts the heels past the coach's standard, as 14_06's does
+    sessions = [heels_lifted(_session(1, "14_06"), 0.6), _session(2, "14_14")]
     monkeypatch.setattr(real_training_units, "training_sessions", lambda root, manifest: sessions)
     monkeypatch.setattr(real_training_units, "BODIES_PER_SESSION", 0)
     monkeypatch.setattr(real_training_units, "SEEDS", (101,))
@@ -54,13 +56,18 @@ def test_every_clip_is_scored_against_both_trainers_from_both_sources(monkeypatc
     assert units.takes == ["cmu_014-14_06-squat", "cmu_014-14_14-squat"]
     for source in PoseSource:
         dataset = units.datasets[source]
-        assert dataset.correct.sum() == 2 * VIEWS * len(TRAINERS)
+        # the heel-lifting take's unperturbed views carry its heel lifts: not correct
+        np.testing.assert_array_equal(np.flatnonzero(dataset.correct) // per_session, 1)
+        assert dataset.correct.sum() == VIEWS * len(TRAINERS)
         for kind in kinds:
             found = dataset.kinds[kind]
             assert found.present.sum() > 0  # injected errors are labelled on their units
             assert not found.present[dataset.correct[found.clip]].any()  # none on correct
+        heels = dataset.kinds["heels_lifting"]
+        first_views = heels.clip[heels.present] % per_session
+        assert (first_views[heels.clip[heels.present] < per_session] < VIEWS).any()
     summary = units.summary()
-    assert summary["clips"] == len(units.take) and summary["correct_clips"] == 2 * VIEWS * 2
+    assert summary["clips"] == len(units.take) and summary["correct_clips"] == VIEWS * 2
 
 
 def test_the_cached_units_follow_the_code_that_injects_and_labels(tmp_path, monkeypatch):
