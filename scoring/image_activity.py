@@ -137,7 +137,7 @@ class ImageTrack:
         PEAK_WINDOW_S of the peak, the displacement reaches REP_HEIGHT of the session's
         peak displacement. Peaks where the image saw too few joints (or has not measured
         yet) are kept, and all of them while it shows no motion at all."""
-        level = self.activity.level()
+        level = self.level()
         if len(peaks) == 0 or not level > 0:
             return peaks
         half = int(PEAK_WINDOW_S * self.fps)
@@ -156,8 +156,8 @@ class ImageTrack:
     def peaks(self, min_rep_s: float = 0.4, after: int = -1) -> np.ndarray:
         """Frames of the repetition peaks the image shows on its own: the lifted
         activity's rules (:func:`scoring.alignment.rep_peaks`) on the displacement, with
-        its own level; only peaks after frame ``after`` (its search starts there). None
-        while it has seen no motion."""
+        its own level; only peaks after frame ``after`` (its search starts there). No
+        peaks while it has seen no motion."""
         level = self.level()
         if not level > 0:
             return np.zeros(0, dtype=np.intp)

@@ -68,10 +68,8 @@ def test_exports_hold_keypoints_only_and_forget_erased_accounts(
     np.testing.assert_allclose(exported.sequence.keypoints, sent[..., :2], atol=0.01)
     assert exported.cues[0].kind == session_a["report"]["errors"][0]["kind"]
     assert exported.score == session_a["report"]["score"]
-    assert exported.routine.movement == "squat" and exported.routine.motion.poses.shape[1:] == (
-        17,
-        3,
-    )
+    assert exported.routine.movement == "squat"
+    assert exported.routine.motion.poses.shape[1:] == (17, 3)
     exported.routine.reference()  # what scoring it again needs is there
     for path in (*session_files(tmp_path / "sessions"), *feedback_files(tmp_path / "feedback")):
         raw = path.read_bytes()
