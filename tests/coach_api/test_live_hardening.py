@@ -23,8 +23,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from coach_api.db import Routine, User
+from coach_api.errors import ApiError
 from coach_api.main import create_app
-from coach_api.routes.live import _nesting, _RepChecks
+from coach_api.routes.live import _decode, _nesting, _RepChecks
 from tests.coach_api.conftest import auth_headers, new_email
 
 SHORT_TIMEOUT_S = 0.3
@@ -187,6 +188,32 @@ def test_deeply_nested_json_is_refused(client, token, routine_id, depth):
 )
 def test_nesting_is_counted_on_the_text_skipping_strings(text, depth):
     assert _nesting(text) == depth
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"type": "frames", "frames": [[[12.5, 40, 0.9], [null, null, 0.1]]]}',
+        '{"type": "stop", "note": "\\ud800"}',  # a lone surrogate: orjson refuses it
+        '{"type": "frames", "frames": [[[' + "9" * 30 + ", 1, 0.5]]]}",  # beyond 64 bits
+    ],
+    ids=["frames", "escaped surrogate", "30-digit integer"],
+)
+def test_the_stream_s_fast_decoding_reads_what_the_standard_library_reads(text):
+    # Integers as floats: where a frames message has only coordinates and scores.
+    assert _decode(text, numbers_as_floats=True) == json.loads(text, parse_int=float)
+
+
+@pytest.mark.parametrize("text", ["[1, NaN]", "[1e999, 2]"], ids=["NaN", "float overflow"])
+def test_numbers_orjson_refuses_are_read_as_before_and_refused_later(text):
+    # The standard library reads them (nan, inf); parsing the frames names the joint.
+    assert json.dumps(_decode(text, numbers_as_floats=True)) == json.dumps(json.loads(text))
+
+
+def test_a_truncated_stream_message_is_refused_as_not_json():
+    with pytest.raises(ApiError) as refused:
+        _decode('{"type": "frames", "frames": [[[1, 2', numbers_as_floats=True)
+    assert refused.value.code == "invalid_json" and "not JSON" in refused.value.message
 
 
 @pytest.mark.parametrize("field", ["fps", "routine_id", "image_width"])
