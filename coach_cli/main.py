@@ -87,6 +87,12 @@ def synth(
             min=0, max=2, help="How much correct users' posture differs from the trainer's."
         ),
     ] = 0.0,
+    stance_variation: Annotated[
+        float,
+        typer.Option(
+            min=0, max=2, help="How far users turn their toes out (1: 10-45 deg in a squat)."
+        ),
+    ] = 0.0,
 ) -> None:
     """Generate clips (``coach synth --out DIR``) or preview one (``coach synth preview``)."""
     if ctx.invoked_subcommand is not None:
@@ -105,6 +111,7 @@ def synth(
             num_cameras=cameras,
             deep_squat_share=deep_squat_share,
             style_variation=style_variation,
+            stance_variation=stance_variation,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--exercises") from None
@@ -461,6 +468,15 @@ def fit_scoring_command(
             "coach synth --style-variation; give the training folders' value).",
         ),
     ] = 0.0,
+    stance_variation: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=2,
+            help="How far the correct sessions' toes turn out (as coach synth "
+            "--stance-variation; give the training folders' value).",
+        ),
+    ] = 0.0,
     track: Track = True,
     register: Register = False,
 ) -> None:
@@ -476,6 +492,7 @@ def fit_scoring_command(
     params["feedback_weight"] = feedback_weight
     params["real_mocap"] = str(real_mocap) if real_mocap else None
     params["style_variation"] = style_variation
+    params["stance_variation"] = stance_variation
     data = fingerprints(
         {"validation": validation, "training": training or [], "feedback": feedback}
     )
@@ -492,6 +509,7 @@ def fit_scoring_command(
                 feedback_weight,
                 real_mocap,
                 style_variation,
+                stance_variation,
             )
             typer.echo(f"wrote {written}")
         except ValueError as exc:

@@ -48,16 +48,18 @@ def fit_scoring(
     feedback_weight: float = 1.0,
     real_mocap: Path | None = None,
     style_variation: float = 0.0,
+    stance_variation: float = 0.0,
 ) -> Path:
     """Fit and save the population model from ``sessions`` correct sessions (lifted, and
-    their exact 3D; their posture differing from the trainer's by ``style_variation``,
-    :mod:`synthetic_data.style`); with labelled ``validation`` clips, calibrate its decision
-    thresholds on them; with labelled ``training`` clip folders too, train the learned
-    detector (:mod:`lab.detector_training`, its units kept in ``units_cache``) and
-    measure it on ``validation``. ``feedback``: a ``coach-api export-feedback`` folder
-    whose verdicts join the detector's training, each unit weighing ``feedback_weight``
-    simulated ones (:mod:`lab.feedback`). ``real_mocap``: the unpacked motion-capture
-    archives (with their ``MANIFEST.tsv``) whose train-split exercise takes join the
+    their exact 3D; their posture differing from the trainer's by ``style_variation`` and
+    their toes turned out by ``stance_variation``, :mod:`synthetic_data.style`); with
+    labelled ``validation`` clips, calibrate its decision thresholds on them; with
+    labelled ``training`` clip folders too, train the learned detector
+    (:mod:`lab.detector_training`, its units kept in ``units_cache``) and measure it on
+    ``validation``. ``feedback``: a ``coach-api export-feedback`` folder whose verdicts
+    join the detector's training, each unit weighing ``feedback_weight`` simulated ones
+    (:mod:`lab.feedback`). ``real_mocap``: the unpacked motion-capture archives (with
+    their ``MANIFEST.tsv``) whose train-split exercise takes join the
     detector's training (:mod:`lab.real_training_units`)."""
     if training and validation is None:
         raise ValueError("training the detector needs validation clips to calibrate it on")
@@ -78,6 +80,7 @@ def fit_scoring(
                 movement=movements[index % len(movements)],
                 errors=[],
                 style_variation=style_variation,
+                stance_variation=stance_variation,
             )
         )
         reference, _ = reference_for(clip.movement, cache)

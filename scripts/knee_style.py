@@ -32,7 +32,17 @@ from synthetic_data.clip import Clip
 from synthetic_data.generator import ClipRequest, generate_clip
 
 SEVERITIES = (0.2, 0.5, 1.0)
-SIM_USERS = ((1, 0.0, 0.0), (2, 0.0, 0.0), (3, 1.0, 0.0), (4, 1.0, 0.0), (5, 0.0, 1.0))
+# (seed, posture variation, deep style, stance variation) of the simulated users shown
+SIM_USERS = (
+    (1, 0.0, 0.0, 0.0),
+    (2, 0.0, 0.0, 0.0),
+    (3, 1.0, 0.0, 0.0),
+    (4, 1.0, 0.0, 0.0),
+    (5, 0.0, 1.0, 0.0),
+    (1, 0.0, 0.0, 1.0),
+    (2, 0.0, 0.0, 1.0),
+    (3, 1.0, 0.0, 1.0),
+)
 BOTTOM = 0.9  # depth share from which a frame counts as the bottom of its repetition
 
 
@@ -83,13 +93,18 @@ def main() -> None:
             plan = ErrorPlan("knees_caving_in", severity, "both", 0, len(session.clip.reps) - 1)
             injected = injected_clip(session, plan, f"{session.clip.clip_id}-knees")
             print(_row(f"... knees caving in, severity {severity}", injected, session.depth))
-    for seed, style, deep in SIM_USERS:
+    for seed, style, deep, stance in SIM_USERS:
         request = ClipRequest(
-            seed=seed, movement="squat", duration_s=8.0, style_variation=style, deep_squat=deep
+            seed=seed,
+            movement="squat",
+            duration_s=8.0,
+            style_variation=style,
+            deep_squat=deep,
+            stance_variation=stance,
         )
         clip = generate_clip(request)
         depth = squat_depth_share(clip.joints, clip.reps)
-        name = f"simulated user {seed}, style variation {style:g}, deep style {deep:g}"
+        name = f"simulated user {seed}: posture {style:g}, deep style {deep:g}, stance {stance:g}"
         print(_row(name, clip, depth))
 
 

@@ -36,11 +36,13 @@ def plan_requests(
     error_rate: float = 0.6,
     deep_squat_share: float = 0.0,
     style_variation: float = 0.0,
+    stance_variation: float = 0.0,
 ) -> list[ClipRequest]:
     """The requests of a batch of ``count`` user clips; ``deep_squat_share`` of the squats
     (drawn from each clip's seed, apart from its own draws) are deep squats of style
     0.5-1 (:func:`synthetic_data.movements.squat`); every user's posture differs from
-    the trainer's by ``style_variation`` (:mod:`synthetic_data.style`)."""
+    the trainer's by ``style_variation`` (:mod:`synthetic_data.style`), and their toes
+    turn out by ``stance_variation`` (:func:`synthetic_data.style.stance_offsets`)."""
     if not 0.0 <= deep_squat_share <= 1.0:
         raise ValueError(f"deep_squat_share must be in [0, 1], got {deep_squat_share}")
     names = list(movements or MOVEMENTS)
@@ -63,6 +65,7 @@ def plan_requests(
                 error_rate=error_rate,
                 deep_squat=deep if names[index % len(names)] == "squat" else 0.0,
                 style_variation=style_variation,
+                stance_variation=stance_variation,
             )
         )
     return requests

@@ -18,13 +18,14 @@ from synthetic_data.clip import Clip, ErrorLabel
 from synthetic_data.errors import ERROR_KINDS, ErrorPlan, envelope, labels_from_change
 from synthetic_data.kinematics import forward_kinematics
 from synthetic_data.movements import DANCE_MOVES, Controls, Movement, get_movement
-from synthetic_data.style import style_offsets
+from synthetic_data.style import stance_offsets, style_offsets
 from synthetic_data.timeline import Timeline, build_timeline
 
 GENERATOR_NAME = "coach-synth"
 GENERATOR_VERSION = "1.1.0"  # 1.1: arm errors act after the flexibility limit
 _LINEAR_DOFS = ("root_x", "root_z", "root_lift")  # metres; compared in centimetres
 STYLE_STREAM = 13  # the posture style's own random stream, apart from the clip's draws
+STANCE_STREAM = 17  # the stance's (toes out), apart from both
 
 
 @dataclass
@@ -51,6 +52,10 @@ class ClipRequest:
             0..2 (:mod:`synthetic_data.style`: 1 is its spreads between people); drawn
             from the seed apart from the clip's other draws, so 0 keeps every seed's
             clip as it was and any value keeps its timing, errors and cameras.
+        stance_variation: How far a user turns the toes out (with the knees over them),
+            0..2 (:func:`synthetic_data.style.stance_offsets`: 1 draws 10-45 deg for a
+            squat); drawn from a stream of its own like ``style_variation``, so 0 keeps
+            every seed's clip as it was.
     """
 
     seed: int
@@ -68,6 +73,7 @@ class ClipRequest:
     facing_deg: float | None = None
     deep_squat: float = 0.0
     style_variation: float = 0.0
+    stance_variation: float = 0.0
     extra: dict = field(default_factory=dict)
 
 
@@ -190,6 +196,14 @@ def generate_clip(request: ClipRequest) -> Clip:
         timeline,
         0.0 if trainer else request.style_variation,
     )
+    if not 0.0 <= request.stance_variation <= 2.0:
+        raise ValueError(f"stance_variation must be in [0, 2], got {request.stance_variation}")
+    stance = stance_offsets(
+        np.random.default_rng([request.seed, STANCE_STREAM]),
+        movement,
+        len(timeline.phase),
+        0.0 if trainer else request.stance_variation,
+    )
     clean = _pose(movement, body, timeline, plans, windows, set(), style)
     labels: list[ErrorLabel] = []
     for i, plan in enumerate(plans):
@@ -198,7 +212,7 @@ def generate_clip(request: ClipRequest) -> Clip:
     final = _pose(movement, body, timeline, plans, windows, set(range(len(plans))), style)
     # The person's own posture joins the final performance only: the labels above compare
     # poses without it, and an offset added to both sides of a difference cancels.
-    for name, offset in posture.items():
+    for name, offset in (*posture.items(), *stance.items()):
         final[name] = final[name] + offset
     facing = 0.0 if trainer else float(rng.uniform(-180, 180))
     if request.facing_deg is not None:
@@ -213,6 +227,8 @@ def generate_clip(request: ClipRequest) -> Clip:
     generator = {"name": GENERATOR_NAME, "version": GENERATOR_VERSION, "seed": request.seed}
     if posture:  # recorded only when used: every other clip's file stays as it was
         generator["style_variation"] = request.style_variation
+    if stance:
+        generator["stance_variation"] = request.stance_variation
     return Clip(
         clip_id=clip_id,
         fps=request.fps,

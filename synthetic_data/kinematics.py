@@ -13,6 +13,7 @@ Sign conventions (body frame: x left, y up, z forward):
     * ``*_knee_valgus`` tilts the shank outward relative to the thigh (a caving knee).
     * ``*_ankle_flex`` is dorsiflexion on top of the planted (flat) foot; negative
       values lift the heel.
+    * ``*_foot_turn`` turns the planted foot outward about the vertical (toes out).
     * ``root_pitch`` tips the whole trunk forward about the hips (hip hinge, push-up).
 """
 
@@ -28,7 +29,7 @@ DOF_NAMES = (
     "spine_flex", "spine_bend", "spine_twist", "chest_flex", "neck_flex",
     *(f"{s}_{dof}" for s in SIDES for dof in (
         "shoulder_flex", "shoulder_abd", "elbow_flex", "hip_flex", "hip_abd", "hip_rot",
-        "knee_flex", "knee_valgus", "ankle_flex",
+        "knee_flex", "knee_valgus", "ankle_flex", "foot_turn",
     )),
 )  # fmt: skip
 
@@ -97,8 +98,9 @@ def forward_kinematics(
     Args:
         offsets: ``(28, 3)`` rest bone offsets from :func:`~synthetic_data.body.rest_offsets`.
         pose: DOF arrays ``(T,)``.
-        planted_feet: Keep each foot level with the floor (facing the body's yaw) before
-            applying ``*_ankle_flex``; otherwise the ankle angle is relative to the shank.
+        planted_feet: Keep each foot level with the floor, facing the body's yaw turned
+            out by ``*_foot_turn``, before applying ``*_ankle_flex``; otherwise the ankle
+            angle is relative to the shank (and the foot turn unused).
 
     The body is placed so its lowest joint touches the floor plus ``root_lift``, and
     horizontally so that the centre of the feet (heels and toes) is at
@@ -115,8 +117,10 @@ def forward_kinematics(
             continue
         positions[:, joint] = positions[:, parent] + world_rot[:, parent] @ offsets[joint]
         if planted_feet and joint in (J["left_ankle"], J["right_ankle"]):
-            side = "left" if joint == J["left_ankle"] else "right"
-            world_rot[:, joint] = yaw @ rot_x(-pose[f"{side}_ankle_flex"])
+            side, mirror = ("left", 1.0) if joint == J["left_ankle"] else ("right", -1.0)
+            turn = pose[f"{side}_foot_turn"]
+            foot = yaw @ rot_y(mirror * turn) if turn.any() else yaw  # 0: as before, exactly
+            world_rot[:, joint] = foot @ rot_x(-pose[f"{side}_ankle_flex"])
         else:
             world_rot[:, joint] = world_rot[:, parent] @ local[:, joint]
     positions[..., 1] += pose["root_lift"][:, None] - positions[..., 1].min(axis=1, keepdims=True)

@@ -1,4 +1,5 @@
-"""How people differ while doing a movement correctly: posture offsets per person and rep.
+"""How people differ while doing a movement correctly: posture offsets per person and rep,
+and (opt-in apart from them) how they stand.
 
 Without it, a simulated user's correct repetition is the trainer's motion on another body
 at another tempo: every joint angle matches the trainer's at the matched phase, so the
@@ -15,6 +16,12 @@ The spreads below are priors for bodyweight exercise done correctly (a few degre
 posture), kept at a third or less of the mildest injected error they resemble (a
 rounded back of severity 0.2 adds 6 degrees of spine flexion, knees caving 4 degrees);
 they were not fitted to any evaluation data.
+
+:func:`stance_offsets` turns the planted feet out, with the knees over the toes: the
+generator's squat plants them straight ahead, real squatters turn them out
+(docs/design-notes.md, "The simulator's squatters plant their feet straight ahead").
+It has a knob of its own (``ClipRequest.stance_variation``), so that the clips made with
+posture variation alone stay as they were.
 """
 
 from __future__ import annotations
@@ -85,4 +92,32 @@ def style_offsets(
             values = np.zeros(len(profile))
             values[inside] = per_rep[np.minimum(timeline.rep[inside], reps - 1)]
             offsets[pattern.format(side=side)] = values * profile
+    return offsets
+
+
+# How far people turn their toes out in a squat, degrees (drawn uniformly per person at
+# stance variation 1): bodyweight squats are taught with the toes 10-30 deg out, and CMU
+# subject 14 (the train split) squats with them 38-44 deg out
+# (docs/real-motion/knee-style.md). The generator's own squat plants the feet straight.
+TOE_OUT_DEG: dict[str, tuple[float, float]] = {"squat": (10.0, 45.0)}
+TOE_OUT_SIDE_SD_DEG = 3.0  # the two feet's difference
+
+
+def stance_offsets(
+    rng: np.random.Generator, movement: Movement, frames: int, variation: float
+) -> dict[str, np.ndarray]:
+    """DOF offsets ``(frames,)`` in degrees of one person's stance: the toes turned out
+    (``*_foot_turn``) by an angle drawn from :data:`TOE_OUT_DEG` times ``variation`` (0:
+    none), and the hip rotated out as far (``*_hip_rot``), so that the knees point over
+    the toes as people are taught to squat. Constant over the clip (the feet do not
+    turn on the floor); movements without an entry get none."""
+    if variation <= 0 or movement.name not in TOE_OUT_DEG:
+        return {}
+    low, high = TOE_OUT_DEG[movement.name]
+    person = rng.uniform(low, high)
+    offsets = {}
+    for side in ("left", "right"):
+        turn = variation * max(0.0, person + rng.normal(0.0, TOE_OUT_SIDE_SD_DEG))
+        offsets[f"{side}_foot_turn"] = np.full(frames, turn)
+        offsets[f"{side}_hip_rot"] = np.full(frames, turn)
     return offsets

@@ -8,9 +8,10 @@ import pytest
 
 from pose3d import angles
 from synthetic_data.batch import plan_requests
+from synthetic_data.body import J
 from synthetic_data.generator import ClipRequest, generate_clip
 from synthetic_data.movements import get_movement
-from synthetic_data.style import STYLE_SPREAD_DEG, style_offsets
+from synthetic_data.style import STYLE_SPREAD_DEG, TOE_OUT_DEG, stance_offsets, style_offsets
 from synthetic_data.timeline import build_timeline
 
 
@@ -76,3 +77,62 @@ def test_a_batch_passes_the_variation_to_every_user_clip():
     requests = plan_requests(6, 3, ["squat", "push_up"], style_variation=0.7)
     assert {r.style_variation for r in requests} == {0.7}
     assert {r.style_variation for r in plan_requests(6, 3)} == {0.0}
+
+
+def _toes_out_and_knees_over_toes(clip) -> tuple[float, float]:
+    """The mean angle (deg) of the feet turned out from the hips' facing, and the knees'
+    sideways distance inside (+) the toes per shank length, at the bottom of ``clip``'s
+    squats (the 15% lowest pelvis frames)."""
+    j = clip.joints.astype(np.float64)
+    right = j[:, J["right_hip"]] - j[:, J["left_hip"]]
+    right[:, 1] = 0.0
+    right /= np.linalg.norm(right, axis=1, keepdims=True)
+    forward = np.cross([0.0, 1.0, 0.0], right)
+    bottom = j[:, J["pelvis"], 1] <= np.percentile(j[:, J["pelvis"], 1], 15)
+    turns, insides = [], []
+    for side, sign in (("left", -1.0), ("right", 1.0)):
+        foot = j[:, J[f"{side}_toe"]] - j[:, J[f"{side}_heel"]]
+        turns.append(np.degrees(np.arctan2(sign * (foot * right).sum(1), (foot * forward).sum(1))))
+        knee, ankle, toe = (j[:, J[f"{side}_{p}"]] for p in ("knee", "ankle", "toe"))
+        shank = np.linalg.norm(knee - ankle, axis=1)
+        insides.append(-sign * ((knee - toe) * right).sum(1) / shank)
+    return float(np.mean(turns, axis=0)[bottom].mean()), float(
+        np.mean(insides, axis=0)[bottom].mean()
+    )
+
+
+def test_a_stance_turns_the_toes_out_with_the_knees_over_them():
+    plain = generate_clip(ClipRequest(seed=5, movement="squat"))
+    zero = generate_clip(ClipRequest(seed=5, movement="squat", stance_variation=0.0))
+    np.testing.assert_array_equal(plain.joints, zero.joints)
+    assert plain.generator == zero.generator
+    toes, inside = _toes_out_and_knees_over_toes(plain)
+    assert abs(toes) < 1.0 and inside > 0.05  # straight feet, knees inside the toes
+    for seed in range(4):
+        stood = generate_clip(ClipRequest(seed=seed, movement="squat", stance_variation=1.0))
+        again = generate_clip(ClipRequest(seed=seed, movement="squat"))
+        assert stood.errors == again.errors and stood.reps == again.reps
+        assert stood.generator["stance_variation"] == 1.0
+        toes, inside = _toes_out_and_knees_over_toes(stood)
+        low, high = TOE_OUT_DEG["squat"]
+        assert low - 8 < toes < high + 8
+        # The knees over the toes, give or take a few cm, and further out than the same
+        # squat's without the stance (inside the straight toes: +0.06 to +0.19).
+        straight = _toes_out_and_knees_over_toes(again)[1]
+        assert abs(inside) < 0.25 and inside < straight - 0.1
+    # The feet stay put on the floor: turned once, not turning during the squat.
+    foot = stood.joints[:, J["left_toe"]] - stood.joints[:, J["left_heel"]]
+    heading = np.arctan2(foot[:, 0], foot[:, 2])
+    assert np.ptp(heading) < 1e-5
+    with pytest.raises(ValueError, match="stance_variation"):
+        generate_clip(ClipRequest(seed=5, movement="squat", stance_variation=-1.0))
+
+
+def test_the_trainer_and_other_movements_keep_their_stance():
+    trainer = ClipRequest(seed=5, movement="squat", role="trainer")
+    stood = ClipRequest(seed=5, movement="squat", role="trainer", stance_variation=2.0)
+    np.testing.assert_array_equal(generate_clip(trainer).joints, generate_clip(stood).joints)
+    timeline = build_timeline(None, fps=30.0, period_s=3.0, num_reps=2)
+    push_up = get_movement("push_up")
+    assert stance_offsets(np.random.default_rng(0), push_up, len(timeline.phase), 1.0) == {}
+    assert plan_requests(4, 1, ["squat"], stance_variation=0.5)[0].stance_variation == 0.5
