@@ -11,6 +11,7 @@ from lab.detector_training import (
     alarm_share,
     cached_unit_dataset,
     choose_threshold,
+    correct_in_kind,
     dataset_key,
     join_real,
     out_of_fold,
@@ -63,6 +64,23 @@ def test_false_alarms_on_a_few_real_clips_weigh_as_much_as_on_many_simulated():
     assert pooled["threshold"] <= 0.7 and pooled["recall"] == 1.0  # 2 of 96 correct: worth it
     weighed = choose_threshold(probability, units, confidence, correct, origin)
     assert weighed["threshold"] > 0.7 and weighed["false_alarm_rate"] == 0.0
+
+
+def test_an_alarm_on_a_clip_with_another_kind_s_error_is_a_false_alarm():
+    # Five clips of one unit each for this kind: clips 0 and 4 hold its error; clip 1
+    # holds only another kind's (its unit of this kind is clean); clips 2-3 no error.
+    clip = np.arange(5)
+    present = np.array([1, 0, 0, 0, 1])
+    units = _units(np.zeros(5), present, clip)
+    np.testing.assert_array_equal(correct_in_kind(units, 6), [0, 1, 1, 1, 0, 1])
+    # Clip 1's unit looks like an error (0.7), more than clip 4's real one (0.65).
+    probability = np.array([0.9, 0.7, 0.1, 0.1, 0.65])
+    no_error_at_all = np.array([False, False, True, True, False])
+    confidence = np.full(5, 0.9)
+    loose = choose_threshold(probability, units, confidence, no_error_at_all)
+    assert loose["threshold"] <= 0.65 and loose["recall"] == 1.0  # blind to clip 1's alarm
+    strict = choose_threshold(probability, units, confidence, correct_in_kind(units, 5))
+    assert 0.7 < strict["threshold"] <= 0.9 and strict["false_alarm_rate"] == 0.0
 
 
 def test_real_units_follow_the_simulated_ones_with_their_takes_as_fold_groups():
