@@ -134,7 +134,7 @@ def test_fit_scoring_takes_feedback_only_with_the_detector(tmp_path, monkeypatch
     argv = ["fit-scoring", "--feedback", str(tmp_path), "--feedback-weight", "3"]
     done = CliRunner().invoke(coach_app, [*argv, "--training", str(tmp_path)])
     assert done.exit_code == 0, done.output
-    # feedback, its weight, no real motion, no posture variation
-    assert calls[0][-4:] == (tmp_path, 3.0, None, 0.0)
+    # feedback, its weight, no real motion, no posture or stance variation
+    assert calls[0][-5:] == (tmp_path, 3.0, None, 0.0, 0.0)
     refused = CliRunner().invoke(coach_app, [*argv[:3], "--feedback-weight", "0"])
     assert refused.exit_code != 0
