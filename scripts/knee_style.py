@@ -27,9 +27,9 @@ import numpy as np
 from lab.real_exercise import squat_depth_share, training_sessions
 from lab.real_scoring_eval import ErrorPlan, injected_clip
 from scoring.knee_measures import pose_measures
-from synthetic_data.body import J
 from synthetic_data.clip import Clip
 from synthetic_data.generator import ClipRequest, generate_clip
+from synthetic_data.style import stance_measures
 
 SEVERITIES = (0.2, 0.5, 1.0)
 # (seed, posture variation, deep style, stance variation) of the simulated users shown
@@ -50,25 +50,13 @@ def knee_positions(clip: Clip, depth: np.ndarray) -> tuple[float, float, float]:
     """``clip``'s mean toes-out angle (deg), knee offset from the hip-ankle line (per
     thigh) and knee position over the toes (per shank) at the bottom of its repetitions,
     over both legs; ``depth`` ``(T,)`` 0..1 into each repetition."""
-    joints = clip.joints.astype(np.float64)
-    right = joints[:, J["right_hip"]] - joints[:, J["left_hip"]]
-    right[:, 1] = 0.0
-    right /= np.linalg.norm(right, axis=1, keepdims=True)
-    forward = np.cross(np.array([0.0, 1.0, 0.0]), right)
-    bottom = np.zeros(len(joints), bool)
+    bottom = np.zeros(clip.num_frames, bool)
     for start, end in clip.reps:
         bottom[start:end] = depth[start:end] > BOTTOM
     poses = clip.h36m17()
-    toes, lines, overs = [], [], []
-    for side, outward_sign in (("left", -1.0), ("right", 1.0)):
-        outward = outward_sign * right
-        foot = joints[:, J[f"{side}_toe"]] - joints[:, J[f"{side}_heel"]]
-        toes.append(np.degrees(np.arctan2((foot * outward).sum(1), (foot * forward).sum(1))))
-        knee, ankle, toe = (joints[:, J[f"{side}_{p}"]] for p in ("knee", "ankle", "toe"))
-        shank = np.linalg.norm(knee - ankle, axis=1)
-        overs.append(-((knee - toe) * outward).sum(axis=1) / shank)
-        lines.append(pose_measures(poses, side)["inward"])
-    return tuple(float(np.mean([v[bottom] for v in values])) for values in (toes, lines, overs))
+    off_line = np.mean([pose_measures(poses, side)["inward"] for side in ("left", "right")], 0)
+    toes_out, over_toes = stance_measures(clip.joints)
+    return tuple(float(values[bottom].mean()) for values in (toes_out, off_line, over_toes))
 
 
 def _row(name: str, clip: Clip, depth: np.ndarray) -> str:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from synthetic_data.body import J
 from synthetic_data.movements import Movement, depth_profile
 from synthetic_data.timeline import Timeline
 
@@ -121,3 +122,24 @@ def stance_offsets(
         offsets[f"{side}_foot_turn"] = np.full(frames, turn)
         offsets[f"{side}_hip_rot"] = np.full(frames, turn)
     return offsets
+
+
+def stance_measures(joints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """How a person stands, per frame of body-28 ``joints`` ``(T, 28, 3)`` (metres, y up),
+    averaged over both legs: how far the feet (heel to toe) turn out from the direction
+    the hips face, ``(T,)`` degrees, and how far the knees are inside (+) or outside (-)
+    the toes sideways, ``(T,)`` shank lengths ("knees over the toes" is about 0)."""
+    joints = joints.astype(np.float64)
+    right = joints[:, J["right_hip"]] - joints[:, J["left_hip"]]
+    right[:, 1] = 0.0
+    right /= np.linalg.norm(right, axis=1, keepdims=True)
+    forward = np.cross(np.array([0.0, 1.0, 0.0]), right)
+    turns, insides = [], []
+    for side, outward_sign in (("left", -1.0), ("right", 1.0)):
+        outward = outward_sign * right
+        foot = joints[:, J[f"{side}_toe"]] - joints[:, J[f"{side}_heel"]]
+        turns.append(np.degrees(np.arctan2((foot * outward).sum(1), (foot * forward).sum(1))))
+        knee, ankle, toe = (joints[:, J[f"{side}_{p}"]] for p in ("knee", "ankle", "toe"))
+        shank = np.linalg.norm(knee - ankle, axis=1)
+        insides.append(-((knee - toe) * outward).sum(axis=1) / shank)
+    return np.mean(turns, axis=0), np.mean(insides, axis=0)

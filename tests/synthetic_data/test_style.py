@@ -11,7 +11,13 @@ from synthetic_data.batch import plan_requests
 from synthetic_data.body import J
 from synthetic_data.generator import ClipRequest, generate_clip
 from synthetic_data.movements import get_movement
-from synthetic_data.style import STYLE_SPREAD_DEG, TOE_OUT_DEG, stance_offsets, style_offsets
+from synthetic_data.style import (
+    STYLE_SPREAD_DEG,
+    TOE_OUT_DEG,
+    stance_measures,
+    stance_offsets,
+    style_offsets,
+)
 from synthetic_data.timeline import build_timeline
 
 
@@ -80,25 +86,12 @@ def test_a_batch_passes_the_variation_to_every_user_clip():
 
 
 def _toes_out_and_knees_over_toes(clip) -> tuple[float, float]:
-    """The mean angle (deg) of the feet turned out from the hips' facing, and the knees'
-    sideways distance inside (+) the toes per shank length, at the bottom of ``clip``'s
-    squats (the 15% lowest pelvis frames)."""
-    j = clip.joints.astype(np.float64)
-    right = j[:, J["right_hip"]] - j[:, J["left_hip"]]
-    right[:, 1] = 0.0
-    right /= np.linalg.norm(right, axis=1, keepdims=True)
-    forward = np.cross([0.0, 1.0, 0.0], right)
-    bottom = j[:, J["pelvis"], 1] <= np.percentile(j[:, J["pelvis"], 1], 15)
-    turns, insides = [], []
-    for side, sign in (("left", -1.0), ("right", 1.0)):
-        foot = j[:, J[f"{side}_toe"]] - j[:, J[f"{side}_heel"]]
-        turns.append(np.degrees(np.arctan2(sign * (foot * right).sum(1), (foot * forward).sum(1))))
-        knee, ankle, toe = (j[:, J[f"{side}_{p}"]] for p in ("knee", "ankle", "toe"))
-        shank = np.linalg.norm(knee - ankle, axis=1)
-        insides.append(-sign * ((knee - toe) * right).sum(1) / shank)
-    return float(np.mean(turns, axis=0)[bottom].mean()), float(
-        np.mean(insides, axis=0)[bottom].mean()
-    )
+    """:func:`stance_measures` at the bottom of ``clip``'s squats (its 15% lowest
+    pelvis frames)."""
+    pelvis = clip.joints[:, J["pelvis"], 1]
+    bottom = pelvis <= np.percentile(pelvis, 15)
+    toes_out, inside = stance_measures(clip.joints)
+    return float(toes_out[bottom].mean()), float(inside[bottom].mean())
 
 
 def test_a_stance_turns_the_toes_out_with_the_knees_over_them():
