@@ -7,8 +7,11 @@ working tree's, taking turns (ABBA order over ``--repeats``):
   with the bundled lifter; N sockets stream a real-time 30-fps squat (MediaPipe-33) in
   5-frame batches for ``--seconds``. Rows: p50 / p99 from a batch sent to its
   ``progress`` received, the server's CPU-seconds per stream-second (its process's user
-  + system time over the streaming), and its memory per stream (resident size with the
-  streams open, less before, over N).
+  + system time over the streaming) and its event loop's share of them (the main
+  thread's: sockets, decoding and checking frames; the rest is lifting and repetition
+  checks on worker threads), and its memory per stream (resident size with the streams
+  open, less before, over N). With ``--binary-frames`` this tree's clients send each
+  batch as float32 bytes instead of JSON (the baseline's still send JSON).
 * **Cost per second of stream at minute 1 and minute 10**: in a child process on the
   tree's own code, a live session (bundled models) is filled with 1 or 10 minutes of
   frames the way the socket feeds it (5-frame pushes, a repetition check every half
@@ -52,7 +55,16 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU seconds the process ``pid`` has used (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return _stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
+
+
+def _loop_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of the process's main thread: the server's event loop."""
+    return _stat_cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
+
+
+def _stat_cpu_seconds(stat: Path) -> float:
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
@@ -63,9 +75,10 @@ def _resident_bytes(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def _messages(seconds: float) -> tuple[dict, list[str]]:
-    """The stream header and the frame messages (JSON text, made once) of ``seconds`` of
-    a squat filmed by a phone."""
+def _messages(seconds: float, binary: bool = False) -> tuple[dict, list[str] | list[bytes]]:
+    """The stream header and the frame messages (made once) of ``seconds`` of a squat
+    filmed by a phone: JSON text, or with ``binary`` little-endian float32 bytes (NaN
+    for an unseen joint's x and y)."""
     from synthetic_data.detector import phone_json
     from synthetic_data.generator import ClipRequest, generate_clip
 
@@ -73,6 +86,13 @@ def _messages(seconds: float) -> tuple[dict, list[str]]:
     payload = phone_json(clip, 1)
     header = {k: payload[k] for k in ("layout", "fps", "image_width", "image_height")}
     frames = payload["frames"]
+    if binary:
+        values = np.array(
+            [[[np.nan if v is None else v for v in joint] for joint in f] for f in frames], "<f4"
+        )
+        return header, [
+            values[first : first + BATCH].tobytes() for first in range(0, len(frames), BATCH)
+        ]
     texts = [
         json.dumps({"type": "frames", "frames": frames[first : first + BATCH]})
         for first in range(0, len(frames), BATCH)
@@ -80,10 +100,13 @@ def _messages(seconds: float) -> tuple[dict, list[str]]:
     return header, texts
 
 
-async def _streams(servers: list[Server], streams: int, header: dict, texts: list[str]) -> dict:
+async def _streams(
+    servers: list[Server], streams: int, header: dict, texts: list[str] | list[bytes]
+) -> dict:
     """``streams`` sockets streaming ``texts`` in real time at once, spread in turn over
-    ``servers`` (replicas of one tree): latencies (ms), the servers' CPU-seconds per
-    stream-second and memory per stream (bytes), summed over the servers."""
+    ``servers`` (replicas of one tree): latencies (ms), the servers' CPU-seconds (all
+    threads, and their event loops') per stream-second and memory per stream (bytes),
+    summed over the servers."""
     import websockets
 
     period = BATCH / header["fps"]
@@ -121,17 +144,20 @@ async def _streams(servers: list[Server], streams: int, header: dict, texts: lis
     ]
     await opened.wait()
     cpu_before, wall_before = sum(_cpu_seconds(pid) for pid in pids), time.perf_counter()
+    loop_before = sum(_loop_cpu_seconds(pid) for pid in pids)
     go.set()
     await asyncio.sleep(len(texts) * period / 2)
     memory = (sum(_resident_bytes(pid) for pid in pids) - before_memory) / streams
     await asyncio.gather(*tasks)
     cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu_before
+    loop_cpu = sum(_loop_cpu_seconds(pid) for pid in pids) - loop_before
     stream_seconds = streams * len(texts) * period
     ms = 1000 * np.asarray(latencies)
     return {
         "p50_ms": float(np.percentile(ms, 50)),
         "p99_ms": float(np.percentile(ms, 99)),
         "cpu_per_stream_s": cpu / stream_seconds,
+        "loop_cpu_per_stream_s": loop_cpu / stream_seconds,
         "mib_per_stream": memory / 2**20,
         "wall_s": time.perf_counter() - wall_before,
     }
@@ -184,6 +210,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--results", default="live", help="bench/results/NAME.{json,md}")
     parser.add_argument(
+        "--binary-frames",
+        action="store_true",
+        help="this tree's clients send float32 bytes, not JSON (the baseline's send JSON)",
+    )
+    parser.add_argument(
         "--baseline-replicas", type=int, default=1, help="servers of the baseline's"
     )
     parser.add_argument(
@@ -201,6 +232,9 @@ def main(argv: list[str] | None = None) -> None:
         ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     header, texts = _messages(args.seconds)
+    messages = {"baseline": texts, "new": _messages(args.seconds, binary=True)[1]}
+    if not args.binary_frames:
+        messages["new"] = texts
     runs: dict[tuple[str, int | str], dict[str, list[float]]] = {}
 
     def add(measure: str, key, variant: str, value: float) -> None:
@@ -225,16 +259,18 @@ def main(argv: list[str] | None = None) -> None:
         try:
             for v in VARIANTS:  # warm-up: the routine's reference, lazy imports
                 for server in servers[v]:
-                    asyncio.run(_streams([server], 1, header, texts[:20]))
+                    asyncio.run(_streams([server], 1, header, messages[v][:20]))
             for repeat in range(args.repeats):
                 for streams in counts:
                     order = VARIANTS if repeat % 2 == 0 else VARIANTS[::-1]
                     for v in order:
-                        result = asyncio.run(_streams(servers[v], streams, header, texts))
+                        result = asyncio.run(_streams(servers[v], streams, header, messages[v]))
                         print(f"{v} {streams} streams: {result}", flush=True)
                         add("p50 ms", streams, v, result["p50_ms"])
                         add("p99 ms", streams, v, result["p99_ms"])
                         add("server CPU s per stream s", streams, v, result["cpu_per_stream_s"])
+                        loop_cpu = result["loop_cpu_per_stream_s"]
+                        add("event-loop CPU s per stream s", streams, v, loop_cpu)
                         add("MiB per stream", streams, v, result["mib_per_stream"])
         finally:
             for replica_set in servers.values():
@@ -249,6 +285,7 @@ def main(argv: list[str] | None = None) -> None:
         "repeats": args.repeats,
         "seconds_per_stream": args.seconds,
         "batch_frames": BATCH,
+        "binary_frames": args.binary_frames,
         "load_average_at_end": os.getloadavg()[0],
     }
     title = f"Live streams: {context['new']} vs {context['baseline']} (new / baseline)"

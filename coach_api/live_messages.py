@@ -161,7 +161,10 @@ class Frames(BaseModel):
     joints: 17 for coco17, 33 for mediapipe33 (this schema takes a batch of either; the
     server refuses the other layout's). Frames may come at most ``COACH_LIVE_MAX_SPEED``
     x fps, after ``COACH_LIVE_BURST_S`` seconds of catch-up (else ``too_fast``): live
-    streams are real time."""
+    streams are real time. A batch may instead come as a binary WebSocket message (no
+    JSON, no type): little-endian float32, frame by frame, joint by joint, x, y, score
+    (NaN x and y for an unseen joint); the same checks apply, and a size that is not
+    whole frames is refused (``invalid_input``, field ``frames``)."""
 
     type: Literal["frames"]
     frames: Coco17Batch | Mediapipe33Batch = Field(

@@ -173,6 +173,27 @@ def sequence_from_array(
     return KeypointSequence(layout, fps, width, height, keypoints, scores)
 
 
+FLOAT32_BYTES = 4
+BINARY_VALUES = "<f4"  # little-endian float32, what phones' Float32 arrays hold
+
+
+def values_from_float32(data: bytes, joints: int, max_frames: int) -> np.ndarray:
+    """``(T, joints, 3)`` float64 of frames sent as bytes: little-endian float32, frame
+    by frame, joint by joint, ``[x, y, score]`` (NaN x and y for an unseen joint, where
+    the JSON has ``null``). Only the size is checked here: :func:`sequence_from_array`
+    checks the values, as for JSON. SequenceFormatError ``frames`` when the bytes are not
+    1 to ``max_frames`` whole frames."""
+    frame_bytes = joints * 3 * FLOAT32_BYTES
+    count, rest = divmod(len(data), frame_bytes)
+    if rest or not 1 <= count <= max_frames:
+        raise SequenceFormatError(
+            "frames",
+            f"a binary batch is 1 to {max_frames} frames of {joints} joints x [x, y, score] "
+            f"as little-endian float32 ({frame_bytes} bytes a frame), got {len(data)} bytes",
+        )
+    return np.frombuffer(data, BINARY_VALUES).astype(np.float64).reshape(count, joints, 3)
+
+
 def _first_bad(bad: np.ndarray, suffix: str, message: str) -> None:
     """Raise naming the first ``(frame, joint)`` where ``bad`` ``(T, J)`` is true."""
     if bad.any():

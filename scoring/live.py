@@ -21,7 +21,12 @@ import numpy as np
 from pose2d import clean_keypoints
 from pose3d.keypoints import h36m_scores
 from pose3d.lifter import lift_streams
-from pose3d.sequence_json import KeypointSequence, parse_sequence
+from pose3d.sequence_json import (
+    KeypointSequence,
+    parse_sequence,
+    sequence_from_array,
+    values_from_float32,
+)
 from scoring import feet
 from scoring.detector import Unit, UnitSummary
 from scoring.live_reps import RepTracker
@@ -158,6 +163,18 @@ class LiveSession:
         ``(N, J, 2)`` pixels and scores ``(N, J)``; SequenceFormatError naming what is
         wrong."""
         sequence = parse_sequence({**self.header(), "frames": frames}, max_frames=MAX_BATCH)
+        return sequence.keypoints, sequence.scores
+
+    def parse_binary(self, data: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """A batch of frames sent as bytes (little-endian float32 ``[x, y, score]`` per
+        joint, NaN x and y where unseen: :func:`pose3d.sequence_json.values_from_float32`),
+        checked as :meth:`parse` checks JSON: keypoints ``(N, J, 2)`` pixels and scores
+        ``(N, J)``; SequenceFormatError naming what is wrong."""
+        joints = self.stream.layout.num_joints
+        values = values_from_float32(data, joints, MAX_BATCH)
+        sequence = sequence_from_array(
+            self.layout, self.fps, *self.size, values, max_frames=MAX_BATCH
+        )
         return sequence.keypoints, sequence.scores
 
     def push_arrays(self, keypoints: np.ndarray, scores: np.ndarray) -> int:
