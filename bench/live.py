@@ -11,7 +11,8 @@ working tree's, taking turns (ABBA order over ``--repeats``):
   thread's: sockets, decoding and checking frames; the rest is lifting and repetition
   checks on worker threads), and its memory per stream (resident size with the streams
   open, less before, over N). With ``--binary-frames`` this tree's clients send each
-  batch as float32 bytes instead of JSON (the baseline's still send JSON).
+  batch as float32 bytes instead of JSON (``--baseline-binary-frames``: the
+  baseline's too).
 * **Cost per second of stream at minute 1 and minute 10**: in a child process on the
   tree's own code, a live session (bundled models) is filled with 1 or 10 minutes of
   frames the way the socket feeds it (5-frame pushes, a repetition check every half
@@ -215,6 +216,11 @@ def main(argv: list[str] | None = None) -> None:
         help="this tree's clients send float32 bytes, not JSON (the baseline's send JSON)",
     )
     parser.add_argument(
+        "--baseline-binary-frames",
+        action="store_true",
+        help="the baseline's clients send float32 bytes too (a tree that takes them)",
+    )
+    parser.add_argument(
         "--baseline-replicas", type=int, default=1, help="servers of the baseline's"
     )
     parser.add_argument(
@@ -232,9 +238,11 @@ def main(argv: list[str] | None = None) -> None:
         ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
     header, texts = _messages(args.seconds)
-    messages = {"baseline": texts, "new": _messages(args.seconds, binary=True)[1]}
-    if not args.binary_frames:
-        messages["new"] = texts
+    binary = _messages(args.seconds, binary=True)[1]
+    messages = {
+        "baseline": binary if args.baseline_binary_frames else texts,
+        "new": binary if args.binary_frames else texts,
+    }
     runs: dict[tuple[str, int | str], dict[str, list[float]]] = {}
 
     def add(measure: str, key, variant: str, value: float) -> None:
@@ -286,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
         "seconds_per_stream": args.seconds,
         "batch_frames": BATCH,
         "binary_frames": args.binary_frames,
+        "baseline_binary_frames": args.baseline_binary_frames,
         "load_average_at_end": os.getloadavg()[0],
     }
     title = f"Live streams: {context['new']} vs {context['baseline']} (new / baseline)"
