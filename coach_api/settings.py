@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     # live_resume_ttl_s after its last checkpoint (coach_api/live_streams.py). A client
     # keeps the frames after the last checkpoint to send again on resuming.
     live_checkpoint_s: Annotated[float, Field(gt=0)] = 5.0
+    # A stream's first checkpoint comes after a random 10-100% of live_checkpoint_s, the
+    # next ones every live_checkpoint_s: streams started together (a class, the
+    # benchmark's phones) then do not all save at once. Saving in one burst held each of
+    # them up behind the others' writes: 100 streams on two replicas answered in p99
+    # 150-230 ms, 21-23 ms spread (docs/benchmarks.md). Off: every stream at the interval.
+    live_checkpoint_spread: bool = True
     # A lifting round of the live streams (coach_api/live_batcher.py) may wait up to
     # live_gather_ms for the batches of the other open streams, to lift them in one pass:
     # 8 saves ~8% of the server's CPU at 20 streams for +8 ms on every answer and a

@@ -15,11 +15,13 @@ from them in ``docs/live-messages.schema.json``):
 3. client -> ``{"type": "frames", "frames": [[[x, y, score], ...], ...]}`` small batches;
    or the same batch as a binary message: little-endian float32, frame by frame, joint by
    joint, ``x, y, score`` (NaN x and y for an unseen joint). Binary is what a phone's
-   Float32 arrays hold, half the bytes of the JSON, and the server reads it for ~40% of
-   the JSON's cost (decoding, nesting count, parsing: ``bench.live --binary-frames``).
+   Float32 arrays hold, half the bytes of the JSON, and the server reads it for about a
+   third of the JSON's cost (decoding, nesting count, parsing: ``bench.live
+   --binary-frames``).
 4. server -> ``{"type": "progress", "frames": n}`` per batch; every
-   ``COACH_LIVE_CHECKPOINT_S`` seconds of frames ``{"type": "checkpoint", "frames": n}``
-   (the first n frames are saved: :mod:`coach_api.live_streams`); and when a repetition
+   ``COACH_LIVE_CHECKPOINT_S`` seconds of frames (the first after a random part of it:
+   ``COACH_LIVE_CHECKPOINT_SPREAD``) ``{"type": "checkpoint", "frames": n}`` (the first
+   n frames are saved: :mod:`coach_api.live_streams`); and when a repetition
    completes ``{"type": "rep", "rep": k, "start_s", "end_s", "errors": [...]}``
 5. client -> ``{"type": "stop"}``; the session is stored like a recorded one (report and
    motion; in ``GET /v1/sessions``), then server -> ``{"type": "summary", "session_id",
@@ -61,6 +63,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import random
 import re
 from typing import NamedTuple, get_args
 
@@ -480,6 +483,7 @@ async def _stream(websocket: WebSocket, engine: Engine, workout: _Workout) -> No
     settings: Settings = websocket.app.state.settings
     session = workout.session
     checks = _RepChecks(websocket, engine, session)
+    checkpoint_after_s = _first_checkpoint_s(settings)
     idle = ApiError(408, "idle_timeout", f"no message for {settings.live_idle_timeout_s:g} s")
     batcher: LiveBatcher = websocket.app.state.live_batcher
     try:
@@ -499,13 +503,24 @@ async def _stream(websocket: WebSocket, engine: Engine, workout: _Workout) -> No
                     frames = message.get("frames")
                 count = await _take_frames(websocket, workout, frames, settings)
                 await websocket.send_text(_progress_text(count))
-                if session.unsaved_frames >= settings.live_checkpoint_s * session.fps:
+                if session.unsaved_frames >= checkpoint_after_s * session.fps:
                     await _checkpoint(websocket, workout, checks.sent)
+                    checkpoint_after_s = settings.live_checkpoint_s
                 await checks.start_if_due()
         await checks.finish()
         return await _summarize(websocket, engine, workout)
     finally:
         checks.cancel()
+
+
+def _first_checkpoint_s(settings: Settings) -> float:
+    """Seconds of frames before a stream's first checkpoint: with
+    ``live_checkpoint_spread``, a random 10-100% of ``live_checkpoint_s``, so that streams
+    started together save at different times (each waits for its own write, and a burst
+    of writes queues behind one database); the interval itself otherwise."""
+    if not settings.live_checkpoint_spread:
+        return settings.live_checkpoint_s
+    return settings.live_checkpoint_s * random.uniform(0.1, 1.0)
 
 
 async def _checkpoint(websocket: WebSocket, workout: _Workout, reps_sent: int) -> None:

@@ -1,5 +1,6 @@
 """Frame batches sent as binary WebSocket messages (little-endian float32): read exactly as
-their JSON is, refused for the same faults with the same answers, and sized before use.
+their JSON is, refused for the same faults with the same answers, and sized before use;
+and streams started together checkpoint at different times.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 
 from coach_api.live_messages import Progress
-from coach_api.routes.live import _progress_text
+from coach_api.routes.live import _first_checkpoint_s, _progress_text
 from pose3d.sequence_json import parse_sequence, sequence_from_array, values_from_float32
 from tests.coach_api.test_live_hardening import _refused, _start, _token, _trainer_routine
 
@@ -134,3 +135,32 @@ def test_an_oversized_binary_batch_is_refused_unread(client, stream_start, monke
         socket.send_bytes(b"\0" * 1001)
         error = _refused(socket)
     assert error["code"] == "message_too_large"
+
+
+def test_first_checkpoints_are_spread_over_the_interval(settings):
+    settings.live_checkpoint_s = 5.0
+    firsts = [_first_checkpoint_s(settings) for _ in range(200)]
+    assert min(firsts) >= 0.5 and max(firsts) <= 5.0  # 10-100% of the interval
+    assert max(firsts) - min(firsts) > 3.0  # streams started together save apart
+    settings.live_checkpoint_spread = False
+    assert _first_checkpoint_s(settings) == 5.0
+
+
+def test_after_the_first_checkpoint_a_stream_saves_every_interval(
+    client, stream_start, user_payload, monkeypatch
+):
+    monkeypatch.setattr(client.app.state.settings, "live_checkpoint_s", 1.0)
+    monkeypatch.setattr("coach_api.routes.live.random.uniform", lambda low, high: 0.25)
+    saved = []
+    with client.websocket_connect("/v1/live") as socket:
+        socket.send_json(stream_start)
+        assert socket.receive_json()["type"] == "ready"
+        frames = user_payload["frames"]
+        for first in range(0, 80, 5):
+            socket.send_bytes(_binary(frames[first : first + 5]))
+            message = socket.receive_json()
+            while message["type"] != "progress":
+                saved += [message["frames"]] if message["type"] == "checkpoint" else []
+                message = socket.receive_json()
+    # A quarter of a second (7.5 frames) -> at 10 frames, then every 30 frames.
+    assert saved[:2] == [10, 40]

@@ -25,8 +25,9 @@ CHECKPOINT_S = 1.0  # 30 frames at 30 fps: several checkpoints in a short clip
 @pytest.fixture
 def replicas(settings):
     """Two apps on one database and blob store (two replicas), checkpointing each second
-    of frames."""
+    of frames, the first too (not spread: the tests know when each comes)."""
     settings.live_checkpoint_s = CHECKPOINT_S
+    settings.live_checkpoint_spread = False
     with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
         yield first, second
 
