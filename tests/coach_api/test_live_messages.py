@@ -181,7 +181,12 @@ def _blobs(client) -> list[str]:
     return client.app.state.settings.blobs.names()
 
 
-def test_a_socket_that_ends_before_stop_stores_nothing(client, routine_id, user_payload):
+def test_a_socket_that_ends_before_stop_stores_nothing(
+    client, routine_id, user_payload, monkeypatch
+):
+    # Checkpoints (kept for a resume) come every 5 s here, none within these 2 s: what is
+    # stored mid-stream is test_live_resume's.
+    monkeypatch.setattr(client.app.state.settings, "live_checkpoint_spread", False)
     headers = auth_headers(client, new_email())
     blobs = _blobs(client)
     with client.websocket_connect("/v1/live") as socket:
