@@ -272,6 +272,8 @@ def test_live_stream_faster_than_real_time_is_stopped(
         assert socket.receive_json()["type"] == "progress"  # within the 1-s allowance
         socket.send_json({"type": "frames", "frames": user_payload["frames"][20:100]})
         error = socket.receive_json()
+        while error["type"] == "checkpoint":  # the first may come after the first batch
+            error = socket.receive_json()
         assert error["type"] == "error" and error["error"]["code"] == "too_fast"
         assert error["error"]["field"] == "frames"
 

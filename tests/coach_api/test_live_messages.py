@@ -215,7 +215,7 @@ def test_an_account_deleted_during_the_session_keeps_nothing(client, routine_id,
         assert client.delete("/v1/me", headers=headers).status_code == 204
         socket.send_json({"type": "stop"})
         error = socket.receive_json()
-        while error["type"] == "rep":
+        while error["type"] in ("rep", "checkpoint"):
             error = socket.receive_json()
     assert error["error"]["code"] == "unauthorized"
     with client.app.state.sessionmaker() as db:
