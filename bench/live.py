@@ -76,10 +76,10 @@ def _resident_bytes(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
-def _messages(seconds: float, binary: bool = False) -> tuple[dict, list[str] | list[bytes]]:
+def _messages(seconds: float) -> tuple[dict, dict[str, list[str] | list[bytes]]]:
     """The stream header and the frame messages (made once) of ``seconds`` of a squat
-    filmed by a phone: JSON text, or with ``binary`` little-endian float32 bytes (NaN
-    for an unseen joint's x and y)."""
+    filmed by a phone, in each form a phone may send: ``"json"`` text, and ``"binary"``
+    little-endian float32 bytes (NaN for an unseen joint's x and y)."""
     from synthetic_data.detector import phone_json
     from synthetic_data.generator import ClipRequest, generate_clip
 
@@ -87,18 +87,17 @@ def _messages(seconds: float, binary: bool = False) -> tuple[dict, list[str] | l
     payload = phone_json(clip, 1)
     header = {k: payload[k] for k in ("layout", "fps", "image_width", "image_height")}
     frames = payload["frames"]
-    if binary:
-        values = np.array(
-            [[[np.nan if v is None else v for v in joint] for joint in f] for f in frames], "<f4"
-        )
-        return header, [
-            values[first : first + BATCH].tobytes() for first in range(0, len(frames), BATCH)
-        ]
-    texts = [
-        json.dumps({"type": "frames", "frames": frames[first : first + BATCH]})
-        for first in range(0, len(frames), BATCH)
-    ]
-    return header, texts
+    values = np.array(
+        [[[np.nan if v is None else v for v in joint] for joint in f] for f in frames], "<f4"
+    )
+    firsts = range(0, len(frames), BATCH)
+    return header, {
+        "json": [
+            json.dumps({"type": "frames", "frames": frames[first : first + BATCH]})
+            for first in firsts
+        ],
+        "binary": [values[first : first + BATCH].tobytes() for first in firsts],
+    }
 
 
 async def _streams(
@@ -237,11 +236,10 @@ def main(argv: list[str] | None = None) -> None:
     new = subprocess.run(  # now: the tree may change while the benchmark runs
         ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
-    header, texts = _messages(args.seconds)
-    binary = _messages(args.seconds, binary=True)[1]
+    header, forms = _messages(args.seconds)
     messages = {
-        "baseline": binary if args.baseline_binary_frames else texts,
-        "new": binary if args.binary_frames else texts,
+        "baseline": forms["binary" if args.baseline_binary_frames else "json"],
+        "new": forms["binary" if args.binary_frames else "json"],
     }
     runs: dict[tuple[str, int | str], dict[str, list[float]]] = {}
 

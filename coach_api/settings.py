@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     # next ones every live_checkpoint_s: streams started together (a class, the
     # benchmark's phones) then do not all save at once. Saving in one burst held each of
     # them up behind the others' writes: 100 streams on two replicas answered in p99
-    # 150-230 ms, 21-23 ms spread (docs/benchmarks.md). Off: every stream at the interval.
+    # 104-132 ms, 22-30 ms spread (docs/benchmarks.md). Off: every stream at the interval.
     live_checkpoint_spread: bool = True
     # A lifting round of the live streams (coach_api/live_batcher.py) may wait up to
     # live_gather_ms for the batches of the other open streams, to lift them in one pass:
