@@ -37,6 +37,7 @@ from lab.real_exercise import RealSession, training_sessions
 from lab.real_scoring_eval import PROFILE, VIEWS, injected_clip
 from pose3d.lifter import Lifter
 from scoring.knee_measures import image_measures, pose_measures
+from synthetic_data.cameras import clip_camera_yaw_deg
 from synthetic_data.clip import Clip
 from synthetic_data.errors import ErrorPlan
 
@@ -45,6 +46,12 @@ MEASURES = ("exact 3D", "lifted 3D", "image inward", "image off line")
 KNEES = ("left", "right")
 VIEW_NAMES = ("front", "their left", "back", "their right")
 FILM_SEED = 3  # detector noise of the filming (any: the same for captured and injected)
+
+
+def mean_angle_deg(degrees: np.ndarray) -> float:
+    """The circular mean of ``degrees`` ``(T,)`` (a median would split at +-180)."""
+    radians = np.radians(degrees)
+    return float(np.degrees(np.arctan2(np.sin(radians).mean(), np.cos(radians).mean())))
 
 
 def bottom_means(values: np.ndarray, session: RealSession) -> np.ndarray:
@@ -82,10 +89,14 @@ def main() -> None:
         s for s in training_sessions(args.mocap, args.manifest) if s.clip.movement == "squat"
     ]
     found: dict[tuple, list[tuple[float, float]]] = defaultdict(list)
+    yaws: list[str] = []
     for session in sessions:
         session = replace(session, clip=centred(session.clip))
         base = session.clip
         cameras = around_cameras(base, VIEWS, 0)
+        for name, camera in zip(VIEW_NAMES, cameras, strict=True):
+            yaw = mean_angle_deg(clip_camera_yaw_deg(base, camera))
+            yaws.append(f"| {base.clip_id} | {name} | {yaw:+.0f} |")
         captured = [measures(replace(base, cameras=[c]), session, lifter) for c in cameras]
         for severity in SEVERITIES:
             plan = ErrorPlan("knees_caving_in", severity, "both", 0, len(base.reps) - 1)
@@ -101,7 +112,11 @@ def main() -> None:
                     )
     print("# What a caving knee leaves in each knee measure (CMU subject 14's squats)\n")
     print(f"Made by `scripts/knee_signal.py` ({len(sessions)} takes; see its docstring).\n")
-    print("Both knees of every take, pooled:\n")
+    print("The cameras' yaw from the person's facing (circular mean over the take; 0: in front):\n")
+    print("| take | view | yaw (deg) |")
+    print("|---|---|---|")
+    print("\n".join(yaws) + "\n")
+    print("Both knees of every take pooled, then each take's knee:\n")
     print("| severity | view | knee | measure | change | z |")
     print("|---|---|---|---|---|---|")
     knees = list(KNEES) + sorted({k[2] for k in found if k[2] not in KNEES})
