@@ -198,24 +198,35 @@ def jack_reps(joints: np.ndarray) -> list[tuple[int, int]]:
     return list(itertools.pairwise(bounds))
 
 
+def _risen(drop: np.ndarray) -> int:
+    """How many frames of ``drop`` ``(N,)`` (pelvis drop below standing, m, from a squat's
+    bottom onwards, forwards or backwards in time) the rise takes: up to the first frame
+    within :data:`STANDING_DROP_M` of standing, or of the highest the pelvis gets in
+    ``drop`` when that is lower (a person who stands a little lower after the squats than
+    the take's 95th percentile, which walking in may have set, would otherwise stay "in"
+    the squat until they happen to stand taller); ``N`` if never."""
+    if not drop.size:
+        return 0
+    threshold = max(STANDING_DROP_M, float(drop.min()) + STANDING_DROP_M)
+    standing = np.flatnonzero(drop < threshold)
+    return int(standing[0]) if standing.size else len(drop)
+
+
 def squat_reps(joints: np.ndarray) -> list[tuple[int, int]]:
     """``[start, end)`` frames of each squat in a take ``(T, 28, 3)`` that holds other
     motion too: each stretch with the pelvis more than :data:`SQUAT_DROP_M` below standing
     (its 95th-percentile height), widened to where it was within :data:`STANDING_DROP_M`
-    of standing (no further than halfway to the neighbouring squat)."""
+    of standing (no further than halfway to the neighbouring squat; :func:`_risen`)."""
     height = joints[:, J["pelvis"], 1].astype(np.float64)
     drop = np.percentile(height, 95) - height
     down = np.flatnonzero(np.diff(np.r_[0, (drop > SQUAT_DROP_M).astype(np.int8), 0]))
     bottoms = list(zip(down[::2], down[1::2], strict=True))  # [first, last + 1) below
-    standing = drop < STANDING_DROP_M
     reps = []
     for number, (first, last) in enumerate(bottoms):
         floor = (bottoms[number - 1][1] + first) // 2 if number else 0
         ceiling = (last + bottoms[number + 1][0]) // 2 if number + 1 < len(bottoms) else len(drop)
-        before = np.flatnonzero(standing[floor:first])
-        after = np.flatnonzero(standing[last:ceiling])
-        start = floor + int(before[-1]) if before.size else floor
-        end = last + int(after[0]) + 1 if after.size else ceiling
+        start = max(floor, first - 1 - _risen(drop[floor:first][::-1]))
+        end = min(ceiling, last + _risen(drop[last:ceiling]) + 1)
         reps.append((start, end))
     return reps
 

@@ -126,3 +126,21 @@ def test_squats_are_found_in_a_take_that_jogs_and_jumps_too():
         assert abs(start / 30 - squat_start) < 0.15 and abs(end / 30 - squat_start - 1.0) < 0.15
         bottom = start + int(np.argmin(height[start:end]))
         assert abs(bottom / 30 - squat_start - 0.5) < 0.05
+
+
+def test_a_squat_ends_when_the_person_is_up_even_if_they_stand_lower_than_they_walked_in():
+    # 3 s walking in 6 cm taller (it sets the take's 95th-percentile "standing" height),
+    # then standing lower: two 0.4 m squats of 1 s at 4.0 s and 5.5 s, and 3 s of standing
+    # still. Each squat ends where the person is back up, not at the end of the take (CMU
+    # 14_06's last squat used to run on over 2 s of standing and a knee bend).
+    t = np.arange(9 * 30) / 30.0
+    height = np.where(t < 3.0, 1.06, 1.0)
+    for start in (4.0, 5.5):
+        inside = (t >= start) & (t < start + 1.0)
+        height[inside] -= 0.2 * (1 - np.cos(2 * np.pi * (t[inside] - start)))
+    joints = np.zeros((len(t), len(J), 3))
+    joints[:, J["pelvis"], 1] = height
+    reps = squat_reps(joints)
+    assert len(reps) == 2
+    for (_, end), squat_start in zip(reps, (4.0, 5.5), strict=True):
+        assert abs(end / 30 - squat_start - 1.0) < 0.15
