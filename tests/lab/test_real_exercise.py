@@ -108,6 +108,17 @@ def test_the_own_take_trainer_is_the_same_persons_other_take(squat):
     assert own_take_trainer(sessions[3], sessions).clip.clip_id == "ann-0"
 
 
+def _take_with_squats(t: np.ndarray, height: np.ndarray, starts: tuple[float, ...]) -> np.ndarray:
+    """Body-28 joints ``(T, 28, 3)`` whose pelvis follows ``height`` ``(T,)`` (m, at times
+    ``t``, s), lowered in place by a 0.4 m squat of 1 s (down and up) at each of ``starts``."""
+    for start in starts:
+        inside = (t >= start) & (t < start + 1.0)
+        height[inside] -= 0.2 * (1 - np.cos(2 * np.pi * (t[inside] - start)))
+    joints = np.zeros((len(t), len(J), 3))
+    joints[:, J["pelvis"], 1] = height
+    return joints
+
+
 def test_squats_are_found_in_a_take_that_jogs_and_jumps_too():
     # 1 s standing, 2 s jogging (pelvis bobbing 6 cm), two 0.4 m squats with 0.5 s of
     # standing between them, 1 s standing: only the squats are repetitions.
@@ -115,12 +126,7 @@ def test_squats_are_found_in_a_take_that_jogs_and_jumps_too():
     height = np.full(len(t), 1.0)
     jog = (t >= 1) & (t < 3)
     height[jog] -= 0.03 * (1 - np.cos(2 * np.pi * 3 * t[jog]))
-    for start in (3.0, 4.5):  # each squat 1 s down and up
-        inside = (t >= start) & (t < start + 1.0)
-        height[inside] -= 0.2 * (1 - np.cos(2 * np.pi * (t[inside] - start)))
-    joints = np.zeros((len(t), len(J), 3))
-    joints[:, J["pelvis"], 1] = height
-    reps = squat_reps(joints)
+    reps = squat_reps(_take_with_squats(t, height, (3.0, 4.5)))
     assert len(reps) == 2
     for (start, end), squat_start in zip(reps, (3.0, 4.5), strict=True):
         assert abs(start / 30 - squat_start) < 0.15 and abs(end / 30 - squat_start - 1.0) < 0.15
@@ -135,12 +141,7 @@ def test_a_squat_ends_when_the_person_is_up_even_if_they_stand_lower_than_they_w
     # 14_06's last squat used to run on over 2 s of standing and a knee bend).
     t = np.arange(9 * 30) / 30.0
     height = np.where(t < 3.0, 1.06, 1.0)
-    for start in (4.0, 5.5):
-        inside = (t >= start) & (t < start + 1.0)
-        height[inside] -= 0.2 * (1 - np.cos(2 * np.pi * (t[inside] - start)))
-    joints = np.zeros((len(t), len(J), 3))
-    joints[:, J["pelvis"], 1] = height
-    reps = squat_reps(joints)
+    reps = squat_reps(_take_with_squats(t, height, (4.0, 5.5)))
     assert len(reps) == 2
     for (_, end), squat_start in zip(reps, (4.0, 5.5), strict=True):
         assert abs(end / 30 - squat_start - 1.0) < 0.15
