@@ -38,7 +38,7 @@ from pose3d.lifter import Lifter
 from pose3d.sequence_json import KeypointSequence
 from pose3d.shards import stable_hash
 from synthetic_data.body import J
-from synthetic_data.cameras import VIEW_BINS, body_facing_deg, frame_subject
+from synthetic_data.cameras import VIEW_BINS, body_facing_deg, frame_subject, mean_deg
 from synthetic_data.clip import CameraSpec, Clip, read_clip
 from synthetic_data.detector import MEDIAPIPE_REAL, DetectorNoise, Observation, film
 
@@ -77,8 +77,7 @@ def around_cameras(clip: Clip, count: int, seed: int) -> list[CameraSpec]:
     """``count`` phone cameras spread around the person: camera ``k`` sits within
     ``180 / count`` deg of ``k * 360 / count`` deg from their mean facing, 0.05-1.9 m
     high, 1.5-6 m away, sometimes framing them partly (as the real-motion shards)."""
-    facing = np.radians(body_facing_deg(clip.joints))
-    facing = float(np.degrees(np.arctan2(np.sin(facing).mean(), np.cos(facing).mean())))
+    facing = mean_deg(body_facing_deg(clip.joints))
     cameras = []
     for index in range(count):
         rng = np.random.default_rng([seed, stable_hash(clip.clip_id), index])

@@ -7,7 +7,8 @@ the take, as captured and injected, is filmed by the real harness's four phone c
 (front, the person's left, back, right: :func:`lab.front_end_eval.around_cameras`),
 repaired by the 2D front end and lifted by the recordings lifter
 (:func:`lab.clips.lift_clip`). At the bottom of each repetition (``depth`` > 0.9), per
-measure, mean over knees and repetitions:
+knee and measure, pooled over the takes and then take by take, beside each camera's yaw
+from the person's facing:
 
 * ``exact 3D``: the capture's knee offset from the hip-ankle line towards the midline,
   per thigh length (:func:`scoring.knee_measures.pose_measures` ``inward``);
@@ -16,7 +17,7 @@ measure, mean over knees and repetitions:
   :func:`scoring.knee_measures.image_measures` (per shank length / per hip-ankle length).
 
 ``change``: injected minus captured; ``z``: the change over the repetition-to-repetition
-standard deviation of the captured bottoms (pooled over takes), how far a caving rep
+standard deviation of the captured bottoms, how far a caving rep
 stands out from the person's own correct ones. Prints a markdown report.
 
     .venv/bin/python scripts/knee_signal.py --mocap data/mocap > docs/real-motion/knee-signal.md
@@ -37,7 +38,7 @@ from lab.real_exercise import RealSession, training_sessions
 from lab.real_scoring_eval import PROFILE, VIEWS, injected_clip
 from pose3d.lifter import Lifter
 from scoring.knee_measures import image_measures, pose_measures
-from synthetic_data.cameras import clip_camera_yaw_deg
+from synthetic_data.cameras import clip_camera_yaw_deg, mean_deg
 from synthetic_data.clip import Clip
 from synthetic_data.errors import ErrorPlan
 
@@ -46,12 +47,6 @@ MEASURES = ("exact 3D", "lifted 3D", "image inward", "image off line")
 KNEES = ("left", "right")
 VIEW_NAMES = ("front", "their left", "back", "their right")
 FILM_SEED = 3  # detector noise of the filming (any: the same for captured and injected)
-
-
-def mean_angle_deg(degrees: np.ndarray) -> float:
-    """The circular mean of ``degrees`` ``(T,)`` (a median would split at +-180)."""
-    radians = np.radians(degrees)
-    return float(np.degrees(np.arctan2(np.sin(radians).mean(), np.cos(radians).mean())))
 
 
 def bottom_means(values: np.ndarray, session: RealSession) -> np.ndarray:
@@ -95,7 +90,7 @@ def main() -> None:
         base = session.clip
         cameras = around_cameras(base, VIEWS, 0)
         for name, camera in zip(VIEW_NAMES, cameras, strict=True):
-            yaw = mean_angle_deg(clip_camera_yaw_deg(base, camera))
+            yaw = mean_deg(clip_camera_yaw_deg(base, camera))
             yaws.append(f"| {base.clip_id} | {name} | {yaw:+.0f} |")
         captured = [measures(replace(base, cameras=[c]), session, lifter) for c in cameras]
         for severity in SEVERITIES:

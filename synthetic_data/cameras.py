@@ -236,6 +236,13 @@ def wrap_deg(angle: np.ndarray | float) -> np.ndarray | float:
     return (np.asarray(angle) + 180.0) % 360.0 - 180.0
 
 
+def mean_deg(angles: np.ndarray) -> float:
+    """The circular mean of ``angles`` ``(N,)`` in degrees, in [-180, 180] (an arithmetic
+    mean or median would split at +-180)."""
+    radians = np.radians(angles)
+    return float(np.degrees(np.arctan2(np.sin(radians).mean(), np.cos(radians).mean())))
+
+
 def camera_yaw_deg(
     camera: CameraSpec,
     facing_deg: float | np.ndarray,

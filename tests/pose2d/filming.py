@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from lab.front_end_eval import centred
-from synthetic_data.cameras import body_facing_deg, frame_subject
+from synthetic_data.cameras import body_facing_deg, frame_subject, mean_deg
 from synthetic_data.clip import Clip, read_clip
 from synthetic_data.detector import MEDIAPIPE_REAL, DetectorNoise, Observation, film
 from synthetic_data.generator import ClipRequest, generate_clip
@@ -49,8 +49,7 @@ def film_from(
     """``clip`` filmed by a phone camera about ``yaw_deg`` from the person's mean facing
     (0 in front, 90 on their left, 180 behind), detector noise level 1."""
     rng = np.random.default_rng(seed)
-    facing = np.radians(body_facing_deg(clip.joints))
-    mean_facing = float(np.degrees(np.arctan2(np.sin(facing).mean(), np.cos(facing).mean())))
+    mean_facing = mean_deg(body_facing_deg(clip.joints))
     camera = frame_subject(
         rng,
         clip.joints,
