@@ -93,6 +93,13 @@ def synth(
             min=0, max=2, help="How far users turn their toes out (1: 10-45 deg in a squat)."
         ),
     ] = 0.0,
+    camera_coverage: Annotated[
+        str,
+        typer.Option(
+            help="Where the phone stands: 'front' (within 60 deg of the facing) or "
+            "'anywhere' (all around the person, as real users film)."
+        ),
+    ] = "front",
 ) -> None:
     """Generate clips (``coach synth --out DIR``) or preview one (``coach synth preview``)."""
     if ctx.invoked_subcommand is not None:
@@ -112,9 +119,11 @@ def synth(
             deep_squat_share=deep_squat_share,
             style_variation=style_variation,
             stance_variation=stance_variation,
+            camera_coverage=camera_coverage,
         )
     except ValueError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--exercises") from None
+        hint = "--camera-coverage" if "coverage" in str(exc) else "--exercises"
+        raise typer.BadParameter(str(exc), param_hint=hint) from None
     manifest = generate_batch(out, requests, workers=workers)
     typer.echo(f"wrote {clips} clips and trainer references; manifest: {manifest}")
 
@@ -533,6 +542,23 @@ def train_knee_net_command(
             exists=True,
         ),
     ],
+    real_mocap: Annotated[
+        Path | None,
+        typer.Option(
+            help="Unpacked motion-capture archives (data/mocap): their train-split takes "
+            "join with caving knees injected (not the detector's real training people), "
+            "and the network is measured on the real squats, view by view.",
+            exists=True,
+            file_okay=False,
+        ),
+    ] = None,
+    coverage: Annotated[
+        str,
+        typer.Option(
+            help="Where the clips are filmed from: 'front' (their own camera, within 60 "
+            "deg of the facing: the bundled network) or 'anywhere' around the person."
+        ),
+    ] = "front",
     epochs: Annotated[int, typer.Option(min=1)] = 12,
     seed: Annotated[int, typer.Option()] = 0,
     out: Annotated[
@@ -546,24 +572,41 @@ def train_knee_net_command(
     from dataclasses import asdict
 
     from coach_cli.tracked import log_outputs, register_files
+    from lab.knee_net_real import real_caving_report, real_knee_examples
     from lab.knee_net_training import KneeNetTraining, plot_history, train_knee_net
+    from lab.real_exercise import training_sessions
     from lifecycle.tracking import fingerprints, tracked_run
     from scoring.knee_net import DEFAULT_PATH
 
-    settings = KneeNetTraining(epochs=epochs, seed=seed)
+    if coverage not in ("front", "anywhere"):
+        raise typer.BadParameter(
+            f"coverage must be 'front' or 'anywhere', got {coverage!r}", param_hint="--coverage"
+        )
+    settings = KneeNetTraining(epochs=epochs, seed=seed, coverage=coverage)
     data = fingerprints({"clips": clips})
-    params = asdict(settings) | {"out": out or "bundled"}
+    params = asdict(settings) | {"out": out or "bundled", "real_mocap": str(real_mocap)}
     with tracked_run("coach-train-knee-net", "train-knee-net", params, data, track) as tracker:
+        real = []
+        if real_mocap is not None:
+            manifest = real_mocap / "MANIFEST.tsv"
+            detector_people = {s.person for s in training_sessions(real_mocap, manifest)}
+            real = real_knee_examples(real_mocap, detector_people, seed)
         try:
-            network = train_knee_net(clips, settings, on_epoch=tracker.log_step)
+            network = train_knee_net(clips, settings, on_epoch=tracker.log_step, real=real)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
         typer.echo(f"held-out AUC per output: {network.info['held_out_auc']}")
+        figures = {f"held_out.auc_{name}": v for name, v in network.info["held_out_auc"].items()}
+        if real_mocap is not None:
+            report = real_caving_report(network, real_mocap, seed)
+            network.info["real_caving_auc"] = report
+            typer.echo(f"caving AUC on real squats, by view: {report}")
+            for group, aucs in report.items():
+                name = "test" if "test" in group else "detector_person"
+                figures |= {f"real_{name}.auc_{band}": v for band, v in aucs.items() if v}
         written = network.save(out or DEFAULT_PATH)
         plot = plot_history(network.info, written.with_suffix(".png"))
         typer.echo(f"wrote {written} and {plot}")
-        auc = network.info["held_out_auc"]
-        figures = {f"held_out.auc_{name}": value for name, value in auc.items()}
         tracker.log_metrics(figures)
         files = {"knee_net.pt": written, "knee_net.json": written.with_suffix(".json")}
         log_outputs(tracker, [*files.values(), plot])

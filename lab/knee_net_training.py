@@ -1,11 +1,15 @@
-"""Train the knee-error network (:mod:`scoring.knee_net`) on labelled simulated clips.
+"""Train the knee-error network (:mod:`scoring.knee_net`) on labelled simulated clips,
+and real takes with caving knees injected (:mod:`lab.knee_net_real`).
 
-Each clip is filmed by its phone camera ``views`` times with independent detector noise
-(:func:`synthetic_data.detector.film`), encoded, and labelled frame by frame from its
-error labels (knees caving in, per knee; knee over toes, per knee). Training reads random
-crops, mirrored half of the time (image x negated, left and right swapped), with a
-binary cross-entropy per output. A share of the clips is kept aside, and the epoch with
-the best mean area under the ROC curve on them is kept.
+Each clip is filmed ``views`` times with independent detector noise
+(:func:`synthetic_data.detector.film`), by its own camera within 60 deg of the front
+(``coverage="front"``, the bundled network's way) or by a camera anywhere around the
+person (``"anywhere"``), encoded, and labelled frame by frame from its error labels (knees caving
+in, per knee; knee over toes, per knee). Training reads random crops, mirrored half of
+the time (image x negated, left and right swapped), with a binary cross-entropy per
+labelled output (real takes label the caving outputs only). A share of the clips and of
+the real takes is kept aside, and the epoch with the best mean area under the ROC curve
+on them is kept.
 
 The clips must not be those the learned detector is trained on (``coach fit-scoring
 --training``): the detector reads this network's outputs and must see them as they come
@@ -15,7 +19,7 @@ on sessions the network never saw.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,6 +29,9 @@ from sklearn.metrics import roc_auc_score
 from torch import nn
 from tqdm import tqdm
 
+from lab.front_end_eval import around_cameras, centred
+from lab.knee_net_real import CAMERAS_AROUND, REAL_OUTPUT_MASK, KneeExample
+from pose3d.shards import stable_hash
 from pose3d.skeleton import MEDIAPIPE33
 from scoring.knee_net import (
     JOINT_INDEX,
@@ -54,6 +61,8 @@ class KneeNetTraining:
     views: int = 2
     held_out_share: float = 0.05
     seed: int = 0
+    coverage: str = "front"  # where the simulated clips are filmed from (or "anywhere")
+    real_repeat: int = 3  # each real example's crops per epoch
 
 
 def frame_targets(clip: Clip, frames: int) -> np.ndarray:
@@ -69,14 +78,22 @@ def frame_targets(clip: Clip, frames: int) -> np.ndarray:
     return targets
 
 
-def clip_examples(clip: Clip, views: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def clip_examples(
+    clip: Clip, views: int, seed: int, coverage: str = "front"
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """``views`` noisy filmings of ``clip``: (encoded ``(T, INPUTS)``, targets ``(T, O)``)
-    at the network's frame rate."""
+    at the network's frame rate; by the clip's own camera (``coverage="front"``) or each
+    by a camera drawn all around the person (``"anywhere"``)."""
+    if coverage not in ("front", "anywhere"):
+        raise ValueError(f"coverage must be 'front' or 'anywhere', got {coverage!r}")
     examples = []
+    if coverage == "anywhere":
+        clip = centred(clip)
+        cameras = around_cameras(clip, CAMERAS_AROUND, seed)
     for view in range(views):
-        seen = film(
-            clip, clip.cameras[0], np.random.default_rng([seed, view]), layout="mediapipe33"
-        )
+        rng = np.random.default_rng([seed, view])
+        camera = cameras[int(rng.integers(CAMERAS_AROUND))] if coverage == "anywhere" else None
+        seen = film(clip, camera or clip.cameras[0], rng, layout="mediapipe33")
         encoded = resample(encode(seen.keypoints, seen.scores), clip.fps, NET_FPS)
         targets = frame_targets(clip, len(seen.keypoints))
         targets = (resample(targets, clip.fps, NET_FPS) > 0.5).astype(np.float32)
@@ -109,32 +126,40 @@ def mirrored(encoded: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.n
     return flipped, targets[:, MIRROR_OUTPUTS]
 
 
-def _batch(examples, indices, crop: int, rng: np.random.Generator):
-    """Random crops ``(B, INPUTS, crop)``, targets ``(B, O, crop)`` and a mask of real
-    frames ``(B, crop)`` (short clips are padded by repeating their last frame)."""
-    inputs, targets, mask = [], [], []
+ALL_OUTPUTS = np.ones(len(OUTPUTS), dtype=np.float32)
+
+
+def _batch(examples: list[KneeExample], indices, crop: int, rng: np.random.Generator):
+    """Random crops ``(B, INPUTS, crop)``, targets ``(B, O, crop)`` and a weight per
+    output and frame ``(B, O, crop)``: 1 on frames of the clip (short clips are padded by
+    repeating their last frame) for the outputs it labels, else 0."""
+    inputs, targets, weights = [], [], []
     for index in indices:
-        encoded, target = examples[index]
+        example = examples[index]
+        encoded, target, labelled = example.encoded, example.targets, example.labelled
         if rng.random() < 0.5:
             encoded, target = mirrored(encoded, target)
+            labelled = labelled[MIRROR_OUTPUTS]
         start = rng.integers(0, max(1, len(encoded) - crop + 1))
         x, y = encoded[start : start + crop], target[start : start + crop]
-        real = np.ones(crop, dtype=np.float32)
-        real[len(x) :] = 0
+        weight = np.zeros((crop, len(OUTPUTS)), dtype=np.float32)
+        weight[: len(x)] = labelled
         pad = crop - len(x)
         inputs.append(np.pad(x, ((0, pad), (0, 0)), mode="edge"))
         targets.append(np.pad(y, ((0, pad), (0, 0)), mode="edge"))
-        mask.append(real)
-    return (
-        torch.from_numpy(np.stack(inputs).transpose(0, 2, 1).copy()),
-        torch.from_numpy(np.stack(targets).transpose(0, 2, 1).copy()),
-        torch.from_numpy(np.stack(mask)),
+        weights.append(weight)
+    return tuple(
+        torch.from_numpy(np.stack(arrays).transpose(0, 2, 1).copy())
+        for arrays in (inputs, targets, weights)
     )
 
 
 @torch.no_grad()
-def held_out_auc(model: KneeErrorNet, examples) -> dict[str, float]:
-    """Per output, the area under the ROC curve over every frame of ``examples``."""
+def held_out_auc(
+    model: KneeErrorNet, examples, outputs: Sequence[str] = OUTPUTS
+) -> dict[str, float]:
+    """Per output of ``outputs``, the area under the ROC curve over every frame of
+    ``examples`` (``(encoded, targets)`` pairs)."""
     model.eval()
     scores, truth = [], []
     for encoded, target in examples:
@@ -144,8 +169,21 @@ def held_out_auc(model: KneeErrorNet, examples) -> dict[str, float]:
     return {
         name: round(float(roc_auc_score(label[:, i], score[:, i])), 4)
         for i, name in enumerate(OUTPUTS)
-        if 0 < label[:, i].sum() < len(label)
+        if name in outputs and 0 < label[:, i].sum() < len(label)
     }
+
+
+def _split_real(
+    real: Sequence[KneeExample], share: float, seed: int
+) -> tuple[list[KneeExample], list[KneeExample]]:
+    """Real examples for training and those kept aside: whole sources (every filming
+    of one take, on every body, on one side), about ``share`` of them."""
+    kept_aside = [
+        stable_hash(f"{seed}:{example.source}") % 10_000 < share * 10_000 for example in real
+    ]
+    train = [example for example, aside in zip(real, kept_aside, strict=True) if not aside]
+    check = [example for example, aside in zip(real, kept_aside, strict=True) if aside]
+    return train, check
 
 
 def train_knee_net(
@@ -153,10 +191,13 @@ def train_knee_net(
     settings: KneeNetTraining = KneeNetTraining(),
     config: KneeNetConfig | None = None,
     on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    real: Sequence[KneeExample] = (),
 ) -> KneeNet:
-    """Train on every clip in ``folders``; returns the epoch with the best mean held-out
-    AUC over the outputs. ``on_epoch(epoch, metrics)`` hears each epoch's ``loss`` and
-    held-out ``auc_<output>`` and ``auc_mean``."""
+    """Train on every clip in ``folders`` and the ``real`` examples
+    (:func:`lab.knee_net_real.real_knee_examples`); returns the epoch with the best mean
+    held-out AUC over the outputs (the real takes' caving outputs as ``real_<output>``).
+    ``on_epoch(epoch, metrics)`` hears each epoch's ``loss`` and held-out
+    ``auc_<output>`` and ``auc_mean``."""
     paths = sorted(p for folder in folders for p in folder.glob("*.clip.npz"))
     if len(paths) < 2:
         raise ValueError(f"need at least 2 clip files in {', '.join(map(str, folders))}")
@@ -167,11 +208,16 @@ def train_knee_net(
     train, check = [], []
     for number, path in enumerate(tqdm(paths, desc="film clips")):
         examples = clip_examples(
-            read_clip(path), settings.views, settings.seed * 1_000_003 + number
+            read_clip(path), settings.views, settings.seed * 1_000_003 + number, settings.coverage
         )
-        (check if held_out[number] else train).extend(
-            examples[:1] if held_out[number] else examples
-        )
+        if held_out[number]:
+            check.append(examples[0])
+        else:
+            train += [KneeExample(*example, ALL_OUTPUTS, path.name) for example in examples]
+    real_train, real_check = _split_real(real, settings.held_out_share, settings.seed)
+    train += real_train * settings.real_repeat
+    real_outputs = [name for name, on in zip(OUTPUTS, REAL_OUTPUT_MASK, strict=True) if on]
+    real_pairs = [(example.encoded, example.targets) for example in real_check]
     model = KneeErrorNet(config or KneeNetConfig())
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)
     batches = max(1, len(train) // settings.batch)  # per epoch; few clips: one smaller batch
@@ -187,14 +233,17 @@ def train_knee_net(
         losses = []
         for batch in tqdm(range(batches), desc=f"epoch {epoch + 1}/{settings.epochs}", leave=False):
             chosen = order[batch * settings.batch : (batch + 1) * settings.batch]
-            x, y, mask = _batch(train, chosen, settings.crop, rng)
-            loss = (loss_function(model(x), y).mean(dim=1) * mask).sum() / mask.sum()
+            x, y, weight = _batch(train, chosen, settings.crop, rng)
+            loss = (loss_function(model(x), y) * weight).sum() / weight.sum()
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
             schedule.step()
             losses.append(loss.item())
         auc = held_out_auc(model, check)
+        if real_pairs:
+            real_auc = held_out_auc(model, real_pairs, real_outputs)
+            auc |= {f"real_{name}": value for name, value in real_auc.items()}
         # Without a labelled frame among the held-out clips, the latest epoch is kept.
         mean_auc = float(np.mean(list(auc.values()))) if auc else float(epoch)
         history.append({"epoch": epoch + 1, "loss": round(float(np.mean(losses)), 5), "auc": auc})
@@ -210,6 +259,8 @@ def train_knee_net(
         "clips": len(paths),
         "folders": [str(f) for f in folders],
         "held_out_clips": int(held_out.sum()),
+        "real_examples": len(real_train),
+        "real_held_out": len(real_check),
         "best_epoch": best[2],
         "held_out_auc": history[best[2] - 1]["auc"],
         "history": history,

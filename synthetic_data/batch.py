@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from synthetic_data.cameras import COVERAGES, Coverage
 from synthetic_data.clip import CLIP_SUFFIX, write_clip
 from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 from synthetic_data.movements import MOVEMENTS
@@ -37,14 +38,20 @@ def plan_requests(
     deep_squat_share: float = 0.0,
     style_variation: float = 0.0,
     stance_variation: float = 0.0,
+    camera_coverage: Coverage = "front",
 ) -> list[ClipRequest]:
     """The requests of a batch of ``count`` user clips; ``deep_squat_share`` of the squats
     (drawn from each clip's seed, apart from its own draws) are deep squats of style
     0.5-1 (:func:`synthetic_data.movements.squat`); every user's posture differs from
     the trainer's by ``style_variation`` (:mod:`synthetic_data.style`), and their toes
-    turn out by ``stance_variation`` (:func:`synthetic_data.style.stance_offsets`)."""
+    turn out by ``stance_variation`` (:func:`synthetic_data.style.stance_offsets`); their
+    phone cameras stand where ``camera_coverage`` says (:class:`ClipRequest`)."""
     if not 0.0 <= deep_squat_share <= 1.0:
         raise ValueError(f"deep_squat_share must be in [0, 1], got {deep_squat_share}")
+    if camera_coverage not in COVERAGES:
+        raise ValueError(
+            f"unknown camera coverage {camera_coverage!r}; expected one of {', '.join(COVERAGES)}"
+        )
     names = list(movements or MOVEMENTS)
     for name in names:
         if name not in MOVEMENTS:
@@ -66,6 +73,7 @@ def plan_requests(
                 deep_squat=deep if names[index % len(names)] == "squat" else 0.0,
                 style_variation=style_variation,
                 stance_variation=stance_variation,
+                camera_coverage=camera_coverage,
             )
         )
     return requests

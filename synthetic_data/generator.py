@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from synthetic_data.body import BodyParams, rest_offsets
-from synthetic_data.cameras import frame_subject
+from synthetic_data.cameras import Coverage, frame_subject
 from synthetic_data.clip import Clip, ErrorLabel
 from synthetic_data.errors import ERROR_KINDS, ErrorPlan, envelope, labels_from_change
 from synthetic_data.kinematics import forward_kinematics
@@ -56,6 +56,11 @@ class ClipRequest:
             0..2 (:func:`synthetic_data.style.stance_offsets`: 1 draws 10-45 deg for a
             squat); drawn from a stream of its own like ``style_variation``, so 0 keeps
             every seed's clip as it was.
+        camera_coverage: Where the phone cameras stand: ``"front"`` (within 60 deg of
+            the person's facing, the draws every earlier clip was made with) or
+            ``"anywhere"`` (all around them, as real users film). The cameras are drawn
+            after the motion, so a seed's motion, errors and labels are the same under
+            either; only the filming differs.
     """
 
     seed: int
@@ -74,6 +79,7 @@ class ClipRequest:
     deep_squat: float = 0.0
     style_variation: float = 0.0
     stance_variation: float = 0.0
+    camera_coverage: Coverage = "front"
     extra: dict = field(default_factory=dict)
 
 
@@ -220,7 +226,14 @@ def generate_clip(request: ClipRequest) -> Clip:
     final["root_yaw"] = final["root_yaw"] + facing
     joints = forward_kinematics(rest_offsets(body), final, movement.planted_feet)
     cameras = [
-        frame_subject(rng, joints, subject_height=body.height, facing_deg=facing, name=f"cam{i}")
+        frame_subject(
+            rng,
+            joints,
+            subject_height=body.height,
+            facing_deg=facing,
+            name=f"cam{i}",
+            coverage=request.camera_coverage,
+        )
         for i in range(request.num_cameras)
     ]
     clip_id = f"{movement.name}-{request.role}-{request.seed:09d}"
@@ -229,6 +242,8 @@ def generate_clip(request: ClipRequest) -> Clip:
         generator["style_variation"] = request.style_variation
     if stance:
         generator["stance_variation"] = request.stance_variation
+    if request.camera_coverage != "front":
+        generator["camera_coverage"] = request.camera_coverage
     return Clip(
         clip_id=clip_id,
         fps=request.fps,

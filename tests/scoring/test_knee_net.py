@@ -110,6 +110,10 @@ def test_the_command_writes_the_network_its_record_and_its_training_curve(tmp_pa
     assert out.with_suffix(".json").is_file() and out.with_suffix(".png").is_file()
     missing = CliRunner().invoke(app, ["train-knee-net", "--clips", str(tmp_path / "none")])
     assert missing.exit_code != 0 and "none" in missing.output
+    above = CliRunner().invoke(
+        app, ["train-knee-net", "--clips", str(clips), "--coverage", "above", "--out", str(out)]
+    )
+    assert above.exit_code != 0 and "coverage" in above.output and "above" in above.output
 
 
 def test_a_population_model_carries_the_knee_network_its_detector_reads():

@@ -198,3 +198,21 @@ def test_tilting_up_moves_the_person_down_in_the_image():
     assert _pixel(tilt_camera(camera, 5.0), [0.0, 0.9, 0.0])[1] > v + 50
     assert _pixel(tilt_camera(camera, -5.0), [0.0, 0.9, 0.0])[1] < v - 50
     np.testing.assert_allclose(tilt_camera(camera, 0.0).rotation, camera.rotation, atol=1e-12)
+
+
+def test_a_clip_filmed_from_anywhere_keeps_its_motion_and_labels():
+    """The same seeds filmed all around the person: motion, errors and reps unchanged,
+    cameras beyond the front coverage's 60 deg (behind the person too), recorded."""
+    yaws = []
+    for seed in range(24):
+        front = generate_clip(ClipRequest(seed=seed, movement="squat"))
+        around = generate_clip(ClipRequest(seed=seed, movement="squat", camera_coverage="anywhere"))
+        np.testing.assert_array_equal(front.joints, around.joints)
+        assert front.errors == around.errors and front.reps == around.reps
+        assert "camera_coverage" not in front.generator
+        assert around.generator["camera_coverage"] == "anywhere"
+        assert abs(float(np.mean(clip_camera_yaw_deg(front, front.cameras[0])))) <= 61
+        yaws.append(float(np.median(clip_camera_yaw_deg(around, around.cameras[0]))))
+    assert max(np.abs(yaws)) > 120 and sum(abs(y) > 60 for y in yaws) >= 6
+    with pytest.raises(ValueError, match="coverage"):
+        generate_clip(ClipRequest(seed=0, movement="squat", camera_coverage="above"))

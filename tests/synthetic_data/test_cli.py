@@ -110,3 +110,17 @@ def test_synth_varies_the_users_posture_when_asked(tmp_path):
     assert read_clip(next(tmp_path.glob("*.clip.npz"))).generator["style_variation"] == 1.0
     bad = runner.invoke(app, [*args, "--style-variation", "3"])
     assert bad.exit_code != 0 and "style-variation" in bad.output
+
+
+def test_synth_films_from_all_around_when_asked(tmp_path):
+    args = ["synth", "--out", str(tmp_path), "--clips", "2", "--exercises", "squat"]
+    result = runner.invoke(app, [*args, "--camera-coverage", "anywhere"])
+    assert result.exit_code == 0, result.output
+    for path in tmp_path.glob("*.clip.npz"):
+        assert read_clip(path).generator["camera_coverage"] == "anywhere"
+    refused = tmp_path / "refused"
+    bad = runner.invoke(
+        app, ["synth", "--out", str(refused), "--clips", "2", "--camera-coverage", "above"]
+    )
+    assert bad.exit_code != 0 and "camera-coverage" in bad.output and "above" in bad.output
+    assert not refused.exists()  # refused before anything was written
