@@ -22,8 +22,10 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 from tqdm import tqdm
 
+from lab.clips import phone_landmarks
 from lab.front_end_eval import around_cameras, centred
-from lab.real_exercise import RealSession
+from lab.real_exercise import RealSession, real_exercise_sessions, training_sessions
+from lab.real_scoring_eval import PROFILE, labelled_clips
 from pose3d.shards import stable_hash
 from scoring.knee_net import NET_FPS, OUTPUTS, KneeNet, encode, resample
 from synthetic_data.body import J
@@ -170,9 +172,6 @@ def caving_auc_by_view(
     four cameras around the person, and its caving-knee versions), through the 2D front
     end as the product sees them: over the frames past half the squat's depth, both
     knees pooled, overall and per view band (:data:`VIEW_BANDS`)."""
-    from lab.clips import phone_landmarks
-    from lab.real_scoring_eval import PROFILE, labelled_clips
-
     labels, scores, bands = [], [], []
     for session in sessions:
         bottom = session.depth > 0.5
@@ -206,8 +205,6 @@ def real_caving_report(network: KneeNet, root: Path, seed: int = 0) -> dict[str,
     """:func:`caving_auc_by_view` on the real squats of ``root``: those of the detector's
     training person (CMU subject 14, never the network's), and HDM05's (the test people,
     evaluation only: nothing is chosen on them)."""
-    from lab.real_exercise import real_exercise_sessions, training_sessions
-
     manifest = root / "MANIFEST.tsv"
     squats = {
         "detector's training person (CMU 14)": training_sessions(root, manifest),
