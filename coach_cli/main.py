@@ -577,10 +577,12 @@ def train_knee_net_command(
     from lab.real_exercise import training_sessions
     from lifecycle.tracking import fingerprints, tracked_run
     from scoring.knee_net import DEFAULT_PATH
+    from synthetic_data.cameras import COVERAGES
 
-    if coverage not in ("front", "anywhere"):
+    if coverage not in COVERAGES:  # before the real takes are filmed (minutes)
         raise typer.BadParameter(
-            f"coverage must be 'front' or 'anywhere', got {coverage!r}", param_hint="--coverage"
+            f"coverage must be one of {', '.join(COVERAGES)}, got {coverage!r}",
+            param_hint="--coverage",
         )
     settings = KneeNetTraining(epochs=epochs, seed=seed, coverage=coverage)
     data = fingerprints({"clips": clips})
@@ -602,8 +604,7 @@ def train_knee_net_command(
             network.info["real_caving_auc"] = report
             typer.echo(f"caving AUC on real squats, by view: {report}")
             for group, aucs in report.items():
-                name = "test" if "test" in group else "detector_person"
-                figures |= {f"real_{name}.auc_{band}": v for band, v in aucs.items() if v}
+                figures |= {f"real_{group}.auc_{band}": v for band, v in aucs.items() if v}
         written = network.save(out or DEFAULT_PATH)
         plot = plot_history(network.info, written.with_suffix(".png"))
         typer.echo(f"wrote {written} and {plot}")

@@ -15,7 +15,7 @@ take says nothing about knees past the toes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,13 +24,14 @@ from tqdm import tqdm
 
 from lab.clips import phone_landmarks
 from lab.front_end_eval import around_cameras, centred
+from lab.knee_net_training import CAMERAS_AROUND, KneeExample, frame_targets
 from lab.real_exercise import RealSession, real_exercise_sessions, training_sessions
 from lab.real_scoring_eval import PROFILE, labelled_clips
+from pose3d import angles
 from pose3d.shards import stable_hash
 from scoring.knee_net import NET_FPS, OUTPUTS, KneeNet, encode, resample
-from synthetic_data.body import J
 from synthetic_data.cameras import clip_camera_yaw_deg, mean_deg, wrap_deg
-from synthetic_data.clip import Clip, ErrorLabel
+from synthetic_data.clip import Clip
 from synthetic_data.detector import film
 from synthetic_data.errors import ErrorPlan, envelope, labels_from_change
 from synthetic_data.mocap import iter_takes, load_manifest
@@ -41,47 +42,18 @@ from synthetic_data.retarget import variants
 FPS = 30.0
 STRETCH_FRAMES = 60  # a take is cut into 2-s stretches; an error covers 1-3 of them
 MIN_DEPTH = 0.3  # takes whose knees never bend this far are left out
-CAMERAS_AROUND = 4
 # Real takes label the caving outputs only.
 REAL_OUTPUT_MASK = np.array([name.endswith("caving") for name in OUTPUTS], dtype=np.float32)
 VIEW_BANDS = ((0, 30, "front"), (30, 150, "side"), (150, 181, "back"))
 
 
-@dataclass(frozen=True)
-class KneeExample:
-    """One filmed take: the network's input ``(T, INPUTS)`` and targets ``(T, O)`` at
-    :data:`~scoring.knee_net.NET_FPS`, which outputs are labelled ``(O,)`` (1/0), and
-    the source it came from (every filming of one take, on any body, shares it: held-out
-    examples are whole sources)."""
-
-    encoded: np.ndarray
-    targets: np.ndarray
-    labelled: np.ndarray
-    source: str
-
-
-def knee_bend_depth(joints: np.ndarray) -> np.ndarray:
-    """``(T,)`` 0..1 from body-28 ``joints`` ``(T, 28, 3)``: the more bent knee's flexion,
+def knee_bend_depth(clip: Clip) -> np.ndarray:
+    """``(T,)`` 0..1: the more bent knee's flexion (:func:`pose3d.angles.knee_flexion`),
     0 at 25 deg or less, 1 at 90 deg or more (where a caving knee shows; a straight
     knee lies on its hip-ankle line and cannot turn)."""
-    flexion = []
-    for side in ("left", "right"):
-        hip, knee, ankle = (joints[:, J[f"{side}_{part}"]] for part in ("hip", "knee", "ankle"))
-        thigh, shin = hip - knee, ankle - knee
-        cosine = np.sum(thigh * shin, axis=-1) / (
-            np.linalg.norm(thigh, axis=-1) * np.linalg.norm(shin, axis=-1) + 1e-9
-        )
-        flexion.append(180.0 - np.degrees(np.arccos(np.clip(cosine, -1.0, 1.0))))
-    return np.clip((np.max(flexion, axis=0) - 25.0) / 65.0, 0.0, 1.0)
-
-
-def caving_targets(errors: list[ErrorLabel], frames: int) -> np.ndarray:
-    """``(frames, len(OUTPUTS))`` 1 where a caving-knee label covers the frame, per knee."""
-    targets = np.zeros((frames, len(OUTPUTS)), dtype=np.float32)
-    for label in errors:
-        side = label.segment.split("_")[0]
-        targets[label.start_frame : label.end_frame, OUTPUTS.index(f"{side}_caving")] = 1
-    return targets
+    poses = clip.h36m17()
+    flexion = np.max([angles.knee_flexion(poses, side) for side in ("left", "right")], axis=0)
+    return np.clip((flexion - 25.0) / 65.0, 0.0, 1.0)
 
 
 def filmed_example(
@@ -94,7 +66,7 @@ def filmed_example(
     rng = np.random.default_rng([seed, stable_hash(clip.clip_id)])
     seen = film(clip, camera, rng, layout="mediapipe33", profile=profile)
     encoded = resample(encode(seen.keypoints, seen.scores), clip.fps, NET_FPS)
-    targets = resample(caving_targets(clip.errors, clip.num_frames), clip.fps, NET_FPS)
+    targets = resample(frame_targets(clip, clip.num_frames), clip.fps, NET_FPS)
     labels = (targets > 0.5).astype(np.float32)
     return KneeExample(encoded, labels, REAL_OUTPUT_MASK, source)
 
@@ -103,7 +75,7 @@ def injected_versions(clip: Clip, rng: np.random.Generator, count: int) -> list[
     """``count`` copies of ``clip`` with a caving knee (severity 0.2-1, left, right or
     both) over 1-3 consecutive 2-s stretches, labelled; copies the injection left
     unchanged keep no label."""
-    depth = knee_bend_depth(clip.joints.astype(np.float64))
+    depth = knee_bend_depth(clip)
     frames = clip.num_frames
     stretches = [(a, min(frames, a + STRETCH_FRAMES)) for a in range(0, frames, STRETCH_FRAMES)]
     out = []
@@ -150,7 +122,7 @@ def real_knee_examples(
         rng = np.random.default_rng([seed, stable_hash(clip.clip_id)])
         for body in [clip, *variants(clip, rng, 1, FPS)]:
             body = centred(body)
-            if knee_bend_depth(body.joints.astype(np.float64)).max() < MIN_DEPTH:
+            if knee_bend_depth(body).max() < MIN_DEPTH:
                 continue
             for version in injected_versions(body, rng, versions):
                 camera = int(rng.integers(CAMERAS_AROUND))
@@ -164,6 +136,17 @@ def view_band(yaw_deg: float) -> str:
     return next(name for low, high, name in VIEW_BANDS if low <= yaw < high)
 
 
+def harness_caving_clips(session: RealSession, seed: int = 0) -> list[Clip]:
+    """The scoring harness's clips of ``session`` (:func:`lab.real_scoring_eval.
+    labelled_clips`: the correct take from four cameras around the person, and its
+    injected versions) that hold no error but caving knees."""
+    return [
+        clip
+        for clip in labelled_clips(session, seed)
+        if all(label.kind == "knees_caving_in" for label in clip.errors)
+    ]
+
+
 def caving_auc_by_view(
     network: KneeNet, sessions: list[RealSession], seed: int = 0
 ) -> dict[str, float | None]:
@@ -175,16 +158,11 @@ def caving_auc_by_view(
     labels, scores, bands = [], [], []
     for session in sessions:
         bottom = session.depth > 0.5
-        clips = [
-            clip
-            for clip in labelled_clips(session, seed)
-            if all(label.kind == "knees_caving_in" for label in clip.errors)
-        ]
-        for number, clip in enumerate(clips):
+        for number, clip in enumerate(harness_caving_clips(session, seed)):
             band = view_band(mean_deg(clip_camera_yaw_deg(clip, clip.cameras[0])))
             landmarks, _ = phone_landmarks(clip, 100 + number, PROFILE)
             probability = network.probabilities(landmarks.keypoints, landmarks.scores, clip.fps)
-            targets = caving_targets(clip.errors, clip.num_frames)
+            targets = frame_targets(clip, clip.num_frames)
             for side in ("left", "right"):
                 labels.append(targets[bottom, OUTPUTS.index(f"{side}_caving")])
                 scores.append(probability[f"{side}_caving"][bottom])
@@ -202,13 +180,13 @@ def caving_auc_by_view(
 
 
 def real_caving_report(network: KneeNet, root: Path, seed: int = 0) -> dict[str, dict]:
-    """:func:`caving_auc_by_view` on the real squats of ``root``: those of the detector's
-    training person (CMU subject 14, never the network's), and HDM05's (the test people,
-    evaluation only: nothing is chosen on them)."""
+    """:func:`caving_auc_by_view` on the real squats of ``root``: ``detector_person``,
+    those of the detector's training person (CMU subject 14, never the network's), and
+    ``test_people``, HDM05's (evaluation only: nothing is chosen on them)."""
     manifest = root / "MANIFEST.tsv"
     squats = {
-        "detector's training person (CMU 14)": training_sessions(root, manifest),
-        "test people (HDM05)": real_exercise_sessions(root, manifest),
+        "detector_person": training_sessions(root, manifest),
+        "test_people": real_exercise_sessions(root, manifest),
     }
     return {
         group: caving_auc_by_view(

@@ -30,7 +30,6 @@ from torch import nn
 from tqdm import tqdm
 
 from lab.front_end_eval import around_cameras, centred
-from lab.knee_net_real import CAMERAS_AROUND, REAL_OUTPUT_MASK, KneeExample
 from pose3d.shards import stable_hash
 from pose3d.skeleton import MEDIAPIPE33
 from scoring.knee_net import (
@@ -44,10 +43,25 @@ from scoring.knee_net import (
     encode,
     resample,
 )
+from synthetic_data.cameras import COVERAGES
 from synthetic_data.clip import Clip, read_clip
 from synthetic_data.detector import film
 
 LABELLED = {"knees_caving_in": "caving", "knee_over_toes": "over_toes"}
+CAMERAS_AROUND = 4  # a clip filmed from anywhere: one of this many cameras around the person
+
+
+@dataclass(frozen=True)
+class KneeExample:
+    """One filmed clip or take: the network's input ``(T, INPUTS)`` and targets
+    ``(T, O)`` at :data:`~scoring.knee_net.NET_FPS`, which outputs are labelled ``(O,)``
+    (1/0), and the source it came from (every filming of one take, on any body, shares
+    it: held-out real examples are whole sources)."""
+
+    encoded: np.ndarray
+    targets: np.ndarray
+    labelled: np.ndarray
+    source: str
 
 
 @dataclass(frozen=True)
@@ -84,8 +98,8 @@ def clip_examples(
     """``views`` noisy filmings of ``clip``: (encoded ``(T, INPUTS)``, targets ``(T, O)``)
     at the network's frame rate; by the clip's own camera (``coverage="front"``) or each
     by a camera drawn all around the person (``"anywhere"``)."""
-    if coverage not in ("front", "anywhere"):
-        raise ValueError(f"coverage must be 'front' or 'anywhere', got {coverage!r}")
+    if coverage not in COVERAGES:
+        raise ValueError(f"coverage must be one of {', '.join(COVERAGES)}, got {coverage!r}")
     examples = []
     if coverage == "anywhere":
         clip = centred(clip)
@@ -216,7 +230,9 @@ def train_knee_net(
             train += [KneeExample(*example, ALL_OUTPUTS, path.name) for example in examples]
     real_train, real_check = _split_real(real, settings.held_out_share, settings.seed)
     train += real_train * settings.real_repeat
-    real_outputs = [name for name, on in zip(OUTPUTS, REAL_OUTPUT_MASK, strict=True) if on]
+    real_outputs = [
+        name for index, name in enumerate(OUTPUTS) if any(e.labelled[index] for e in real_check)
+    ]
     real_pairs = [(example.encoded, example.targets) for example in real_check]
     model = KneeErrorNet(config or KneeNetConfig())
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=1e-4)

@@ -1,6 +1,6 @@
 """What the knee network reads of a real caving knee, view by view (issue 18): a diagnostic.
 
-For the real squats of the scoring harness (:func:`lab.real_scoring_eval.labelled_clips`:
+For the real squats of the scoring harness (:func:`lab.knee_net_real.harness_caving_clips`:
 CMU subject 14, the detector's training person and never the network's, and HDM05, the
 test people, evaluation only), each network given on the command line is measured two
 ways, by the camera's view of the person (front: within 30 deg of their facing, back:
@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 
 from lab.clips import phone_landmarks
-from lab.knee_net_real import VIEW_BANDS, caving_auc_by_view, caving_targets, view_band
+from lab.knee_net_real import VIEW_BANDS, caving_auc_by_view, harness_caving_clips, view_band
+from lab.knee_net_training import frame_targets
 from lab.real_exercise import RealSession, real_exercise_sessions, training_sessions
-from lab.real_scoring_eval import PROFILE, labelled_clips
+from lab.real_scoring_eval import PROFILE
 from scoring.knee_net import OUTPUTS, KneeNet
 from synthetic_data.cameras import clip_camera_yaw_deg, mean_deg
 
@@ -45,15 +46,15 @@ def rises(networks: dict[str, KneeNet], sessions: list[RealSession]) -> dict[tup
     found: dict[tuple, list] = defaultdict(list)
     for session in sessions:
         bottom = session.depth > 0.5
-        clips = labelled_clips(session, 0)
+        clips = harness_caving_clips(session)
         correct = {clip.cameras[0].name: clip for clip in clips if not clip.errors}
         for clip in clips:
-            if not clip.errors or any(label.kind != "knees_caving_in" for label in clip.errors):
+            if not clip.errors:
                 continue
             band = view_band(mean_deg(clip_camera_yaw_deg(clip, clip.cameras[0])))
             injected, _ = phone_landmarks(clip, NOISE_SEED, PROFILE)
             captured, _ = phone_landmarks(correct[clip.cameras[0].name], NOISE_SEED, PROFILE)
-            targets = caving_targets(clip.errors, clip.num_frames)
+            targets = frame_targets(clip, clip.num_frames)
             for name, network in networks.items():
                 after = network.probabilities(injected.keypoints, injected.scores, clip.fps)
                 before = network.probabilities(captured.keypoints, captured.scores, clip.fps)

@@ -5,12 +5,12 @@ import numpy as np
 
 from lab.knee_net_real import (
     REAL_OUTPUT_MASK,
-    caving_targets,
     filmed_example,
     injected_versions,
     knee_bend_depth,
     view_band,
 )
+from lab.knee_net_training import frame_targets
 from scoring.knee_net import INPUTS, OUTPUTS
 from synthetic_data.generator import ClipRequest, generate_clip
 
@@ -21,7 +21,7 @@ def _squat():
 
 def test_the_bend_depth_is_zero_standing_and_one_deep():
     clip = _squat()
-    depth = knee_bend_depth(clip.joints.astype(np.float64))
+    depth = knee_bend_depth(clip)
     assert depth.shape == (clip.num_frames,)
     assert depth[0] == 0.0 and depth.max() > 0.8  # stands, then squats to ~80 deg
     assert ((depth >= 0) & (depth <= 1)).all()
@@ -29,7 +29,7 @@ def test_the_bend_depth_is_zero_standing_and_one_deep():
 
 def test_injected_versions_move_the_knees_where_they_bend_and_label_them():
     clip = _squat()
-    depth = knee_bend_depth(clip.joints.astype(np.float64))
+    depth = knee_bend_depth(clip)
     versions = injected_versions(clip, np.random.default_rng(1), 6)
     assert len(versions) == 6 and len({v.clip_id for v in versions}) == 6
     labelled = [v for v in versions if v.errors]
@@ -38,7 +38,7 @@ def test_injected_versions_move_the_knees_where_they_bend_and_label_them():
         moved = np.abs(version.joints - clip.joints).max(axis=(1, 2)) > 1e-6
         assert moved.any() and (depth[moved] > 0).all()  # only where the knees bend
         assert {e.kind for e in version.errors} == {"knees_caving_in"}
-        targets = caving_targets(version.errors, version.num_frames)
+        targets = frame_targets(version, version.num_frames)
         label = version.errors[0]
         side = OUTPUTS.index(f"{label.segment.split('_')[0]}_caving")
         assert targets[label.start_frame : label.end_frame, side].all()

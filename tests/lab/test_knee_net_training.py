@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
-from lab.knee_net_real import REAL_OUTPUT_MASK, KneeExample
+from lab.knee_net_real import REAL_OUTPUT_MASK
 from lab.knee_net_training import (
     ALL_OUTPUTS,
+    KneeExample,
     KneeNetTraining,
     _batch,
     clip_examples,
