@@ -20,14 +20,29 @@ def cheapest_path(unary: np.ndarray, pairwise: np.ndarray) -> np.ndarray:
     frames, states = unary.shape
     if pairwise.shape != (max(frames - 1, 0), states, states):
         raise ValueError(f"pairwise must be {(frames - 1, states, states)}, got {pairwise.shape}")
-    back = np.zeros((frames, states), dtype=np.int8 if states < 128 else np.int64)
-    total = unary[0].astype(np.float64)
+    # Python floats, not numpy rows: with a few states a step is ~20 scalar sums, where
+    # each numpy call on a (S, S) array costs more than all of them (the same float64
+    # sums and the same ties, so the same path).
+    unary_rows, pairwise_rows = unary.astype(np.float64).tolist(), pairwise.tolist()
+    order = range(states)
+    back = [[0] * states for _ in range(frames)]
+    total = unary_rows[0] if frames else []
     for t in range(1, frames):
-        paths = total[:, None] + pairwise[t - 1]
-        back[t] = paths.argmin(axis=0)
-        total = paths[back[t], np.arange(states)] + unary[t]
+        step, pointers, costs = pairwise_rows[t - 1], back[t], unary_rows[t]
+        new_total = []
+        for b in order:
+            best, best_cost = 0, total[0] + step[0][b]
+            for a in order[1:]:
+                cost = total[a] + step[a][b]
+                if cost < best_cost:  # ties keep the lower state, as argmin does
+                    best, best_cost = a, cost
+            pointers[b] = best
+            new_total.append(best_cost + costs[b])
+        total = new_total
     path = np.empty(frames, dtype=np.int64)
-    path[-1] = int(total.argmin())
+    if not frames:
+        return path
+    path[-1] = int(np.argmin(total))
     for t in range(frames - 1, 0, -1):
-        path[t - 1] = back[t, path[t]]
+        path[t - 1] = back[t][path[t]]
     return path

@@ -34,9 +34,10 @@ from pathlib import Path
 import joblib
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
+from scipy.special import expit
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-from scoring.tree_ensembles import FlatTrees, positive_probability
+from scoring.tree_ensembles import FlatTrees, TreeBank
 
 MOVE_BEATS = 4  # routines are judged per 4-count move
 MIN_UNIT_S = 0.3
@@ -383,6 +384,8 @@ class FormErrorDetector:
 
     models: dict[str, dict[str, KindModel]] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
+    # Per source: its models' trees, their TreeBank and where each kind's are in it.
+    _banks: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def knows(self, source: str, kind: str) -> bool:
         return kind in self.models.get(source, {})
@@ -404,18 +407,51 @@ class FormErrorDetector:
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """For ``rows`` ``(U, C)`` of one (kind, segment): ``(U,)`` flagged, probability
         and severity."""
-        model = self.models[source][kind]
-        if rows.shape[1] != len(model.columns):
-            raise ValueError(
-                f"{kind} detector expects {len(model.columns)} features per unit, got "
-                f"{rows.shape[1]}: retrain it (coach fit-scoring) after changing the features"
-            )
+        return self.judge_many(source, [(kind, rows)], strictness)[0]
+
+    def judge_many(
+        self, source: str, checks: Sequence[tuple[str, np.ndarray]], strictness: str
+    ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """:meth:`judge` for each ``(kind, rows)`` of ``checks``, every model's trees
+        walked in the same numpy steps (a check's six kinds cost about one kind's)."""
         factor, min_severity = STRICTNESS[strictness]
-        classifier, severity_trees = _flat(model.classifier), _flat(model.severity)
-        probability = positive_probability(classifier, rows)
-        severity = np.clip(severity_trees.raw(rows), 0.0, 1.0)
-        flagged = (probability >= min(0.95, model.threshold * factor)) & (severity >= min_severity)
-        return flagged, probability, severity
+        bank, first_tree = self._tree_bank(source)
+        walks = []
+        for kind, rows in checks:
+            columns = self.models[source][kind].columns
+            if rows.shape[1] != len(columns):
+                raise ValueError(
+                    f"{kind} detector expects {len(columns)} features per unit, got "
+                    f"{rows.shape[1]}: retrain it (coach fit-scoring) after changing the features"
+                )
+            walks += [(first_tree[kind], rows), (first_tree[kind] + 1, rows)]
+        raw = bank.raw(walks)
+        judged = []
+        for number, (kind, _) in enumerate(checks):
+            probability = expit(raw[2 * number])
+            severity = np.clip(raw[2 * number + 1], 0.0, 1.0)
+            threshold = min(0.95, self.models[source][kind].threshold * factor)
+            judged.append(
+                ((probability >= threshold) & (severity >= min_severity), probability, severity)
+            )
+        return judged
+
+    def _tree_bank(self, source: str) -> tuple[TreeBank, dict[str, int]]:
+        """All of ``source``'s models in one :class:`TreeBank` (made on first use, again
+        when the models change), and where each kind's classifier is in it (its severity
+        model follows)."""
+        kinds = sorted(self.models[source])
+        models = [self.models[source][kind] for kind in kinds]
+        trees = [tree for model in models for tree in (model.classifier, model.severity)]
+        kept = self._banks.get(source)
+        if (
+            kept is None
+            or len(kept[0]) != len(trees)
+            or any(a is not b for a, b in zip(kept[0], trees, strict=True))
+        ):
+            bank = TreeBank([_flat(tree) for tree in trees])
+            kept = self._banks[source] = (trees, bank, {k: 2 * i for i, k in enumerate(kinds)})
+        return kept[1], kept[2]
 
     def save(self, path: str | Path) -> Path:
         """Write the models (joblib) and ``info`` beside them as readable JSON."""

@@ -389,12 +389,17 @@ def judge_by_detector(
     }
     lead = STAT_NAMES.index("mean")  # off-beat rows start with the mean lead on the beat
     fps = matched.fps
-    for (kind, segment), rows in sorted(evidence.rows.items()):
-        if kind not in judge.learned or (kind, segment) in findings.unseen:
-            continue
-        flagged, probability, severity = judge.detector.judge(
-            judge.source, kind, rows, judge.strictness
-        )
+    judged = [
+        (kind, segment, rows)
+        for (kind, segment), rows in sorted(evidence.rows.items())
+        if kind in judge.learned and (kind, segment) not in findings.unseen
+    ]
+    verdicts = judge.detector.judge_many(
+        judge.source, [(kind, rows) for kind, _, rows in judged], judge.strictness
+    )
+    for (kind, segment, rows), (flagged, probability, severity) in zip(
+        judged, verdicts, strict=True
+    ):
         findings.probabilities.setdefault(kind, []).append(probability)
         confidence = evidence.confidence[(kind, segment)]
         min_confidence = judge.min_confidence(kind)
