@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import expit
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 
@@ -146,8 +145,3 @@ class TreeBank:
             leaves = np.concatenate([baseline, leaf_values.reshape(len(table), trees)], axis=1)
             scores.append(np.cumsum(leaves, axis=1)[:, -1])  # summed in scikit-learn's order
         return scores
-
-
-def positive_probability(trees: FlatTrees, rows: np.ndarray) -> np.ndarray:
-    """``(U,)`` P(positive class) of a binary classifier's trees for ``rows``."""
-    return expit(trees.raw(rows))

@@ -8,7 +8,7 @@ from scipy.special import expit
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 from scoring.detector import FormErrorDetector
-from scoring.tree_ensembles import FlatTrees, TreeBank, positive_probability
+from scoring.tree_ensembles import FlatTrees, TreeBank
 
 
 def _data(seed: int, count: int = 300, columns: int = 6) -> tuple[np.ndarray, np.ndarray]:
@@ -26,7 +26,7 @@ def test_a_classifier_and_a_regressor_predict_the_same_numbers():
     regressor = HistGradientBoostingRegressor(max_iter=40, random_state=0).fit(rows, target)
     unseen, _ = _data(1, count=50)
     expected = classifier.predict_proba(unseen)[:, 1]
-    assert np.array_equal(positive_probability(FlatTrees.from_model(classifier), unseen), expected)
+    assert np.array_equal(expit(FlatTrees.from_model(classifier).raw(unseen)), expected)
     assert np.array_equal(FlatTrees.from_model(regressor).raw(unseen), regressor.predict(unseen))
 
 
@@ -71,7 +71,7 @@ def test_the_bundled_detectors_models_predict_the_same_numbers():
             rows[rng.random(rows.shape) < 0.1] = np.nan
             flat = FlatTrees.from_model(model.classifier)
             expected = model.classifier.predict_proba(rows)[:, 1]
-            assert np.array_equal(positive_probability(flat, rows), expected)
+            assert np.array_equal(expit(flat.raw(rows)), expected)
             severity = FlatTrees.from_model(model.severity).raw(rows)
             assert np.array_equal(severity, model.severity.predict(rows))
 
