@@ -26,7 +26,6 @@ is learned, not reported).
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -363,20 +362,6 @@ class KindModel:
     min_confidence: float = 0.5
 
 
-# Each model's trees flattened once (scoring.tree_ensembles: the same predictions as
-# scikit-learn's, several times faster for the few units a check judges), for as long as
-# the model lives.
-_FLAT_TREES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _flat(model: HistGradientBoostingClassifier | HistGradientBoostingRegressor) -> FlatTrees:
-    """``model``'s flattened trees, made on first use."""
-    flat = _FLAT_TREES.get(model)
-    if flat is None:
-        flat = _FLAT_TREES[model] = FlatTrees.from_model(model)
-    return flat
-
-
 @dataclass
 class FormErrorDetector:
     """Per pose source and error kind, a :class:`KindModel`; ``info`` records how the
@@ -384,7 +369,9 @@ class FormErrorDetector:
 
     models: dict[str, dict[str, KindModel]] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
-    # Per source: its models' trees, their TreeBank and where each kind's are in it.
+    # Per source: its models' trees, flattened once into one TreeBank (the same
+    # predictions as scikit-learn's, several times faster for the few units a check
+    # judges), and where each kind's are in it.
     _banks: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def knows(self, source: str, kind: str) -> bool:
@@ -444,12 +431,8 @@ class FormErrorDetector:
         models = [self.models[source][kind] for kind in kinds]
         trees = [tree for model in models for tree in (model.classifier, model.severity)]
         kept = self._banks.get(source)
-        if (
-            kept is None
-            or len(kept[0]) != len(trees)
-            or any(a is not b for a, b in zip(kept[0], trees, strict=True))
-        ):
-            bank = TreeBank([_flat(tree) for tree in trees])
+        if kept is None or kept[0] != trees:  # scikit-learn models compare by identity
+            bank = TreeBank([FlatTrees.from_model(tree) for tree in trees])
             kept = self._banks[source] = (trees, bank, {k: 2 * i for i, k in enumerate(kinds)})
         return kept[1], kept[2]
 
