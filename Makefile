@@ -4,6 +4,11 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist workers: one per core ("auto"); TEST_WORKERS=0 runs the suite in one process.
+# A file's tests stay together on one worker, in order (module fixtures such as the
+# browser's are made once, and a file's tests may build on the ones before).
+TEST_WORKERS ?= auto
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile
 
 .PHONY: run test test-fast test-postgres lint format bench
 
@@ -28,18 +33,18 @@ run: $(STAMP) $(POSE_TASK)
 # them); without them that pass is skipped, saying so.
 test: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PARALLEL)
 	$(MAKE) --no-print-directory test-postgres
 
 test-postgres: $(STAMP)
 	@if $(BIN)/python -c "import sys; from tests.postgres_server import available; sys.exit(not available())"; then \
-		COACH_TEST_POSTGRES=1 $(BIN)/python -m pytest tests/coach_api -m "not slow" -q; \
+		COACH_TEST_POSTGRES=1 $(BIN)/python -m pytest $(PARALLEL) tests/coach_api -m "not slow" -q; \
 	else echo "PostgreSQL not installed: the PostgreSQL pass is skipped (apt-get install postgresql)"; fi
 
 # The quick tier: every package, without the tests marked slow (see pyproject's markers).
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -m "not slow"
+	$(BIN)/python -m pytest $(PARALLEL) -m "not slow"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,17 +1,20 @@
 """The web app end to end in a real browser: headless Chromium (the Debian packages,
 driven by Selenium) against the API run as a child process on loopback.
 
-A trainer signs in, makes a routine from a video and publishes it; a user signs in,
-uploads a video of their own (the same person, rocking sideways as they go: the coach
-has something to say) and keeps it, follows the job to the session view, sees the 3D
-player draw and the video beside it, clicks an error on the timeline and the player and
-the video go there. A trainer records a routine with Chromium's fake camera. Screenshots
-of the session view at 390 and 1280 px wide are saved under ``test-artifacts/`` (or the
-folder in ``COACH_TEST_ARTIFACTS``).
+A trainer signs in, makes a routine from a video and publishes it, and another from the
+phone app's keypoints; a user signs in, uploads a video of their own (the same person,
+rocking sideways as they go) and keeps it, follows the job to the session view, sees the
+3D player draw and the video beside it, in step with the player's scrubber; then sends
+squats with errors as keypoints and clicks an error on the timeline: the player goes
+there. (A photo that rocks bends no joint, so whether the coach cues it depends on the
+machine's floating point: the errors come from keypoints.) A trainer records a routine
+with Chromium's fake camera. Screenshots of the video session's view at 390 and 1280 px
+wide are saved under ``test-artifacts/`` (or the folder in ``COACH_TEST_ARTIFACTS``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -125,47 +128,91 @@ def _screenshot(driver, width: int, path: Path) -> None:
     driver.save_screenshot(str(path))
 
 
+def _new_routine(browser, wait, name: str, movement: str, recording: Path, publish: bool) -> None:
+    """The signed-in trainer makes a routine from ``recording`` (a video or keypoints)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import Select
+
+    wait.until(ec.element_to_be_clickable((By.ID, "new-routine"))).click()
+    wait.until(ec.element_to_be_clickable((By.ID, "routine-name"))).send_keys(name)
+    Select(browser.find_element(By.ID, "routine-movement")).select_by_value(movement)
+    browser.find_element(By.ID, "routine-file").send_keys(str(recording))
+    if not publish:
+        browser.find_element(By.ID, "routine-published").click()  # publish later
+    browser.find_element(By.ID, "create-routine").click()
+    wait.until(ec.url_contains("#/routines"))
+
+
+def _try_routine(browser, wait, name: str, recording: Path, keep_video: bool) -> None:
+    """The signed-in user sends ``recording`` for feedback on routine ``name`` and waits
+    for the session view."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+
+    link = (By.CSS_SELECTOR, f"a[aria-label='Try it: {name}']")
+    wait.until(ec.element_to_be_clickable(link)).click()
+    wait.until(ec.presence_of_element_located((By.ID, "session-file"))).send_keys(str(recording))
+    if keep_video:
+        browser.find_element(By.ID, "keep-video").click()
+    browser.find_element(By.ID, "send-recording").click()
+    wait.until(ec.url_matches(r"#/sessions/\d+$"))
+
+
+def _squat_keypoints(folder: Path) -> tuple[Path, Path]:
+    """Phone keypoint files (the app's JSON) of the simulator's squat trainer and of a
+    user whose second squat rounds the back and lifts the heels (severity 0.9: the
+    bundled detector cues both whatever the machine, unlike anything in a photo)."""
+    from synthetic_data.detector import phone_json
+    from synthetic_data.errors import ErrorPlan
+    from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
+
+    errors = [
+        ErrorPlan("rounded_back", 0.9, "both", 1, 1),
+        ErrorPlan("heels_lifting", 0.9, "both", 1, 1),
+    ]
+    user = generate_clip(
+        ClipRequest(seed=3, movement="squat", num_reps=3, num_cameras=1, errors=errors)
+    )
+    trainer_file, user_file = folder / "squat-trainer.json", folder / "squat-user.json"
+    trainer_file.write_text(json.dumps(phone_json(trainer_clip("squat"))))
+    user_file.write_text(json.dumps(phone_json(user, seed=1)))
+    return trainer_file, user_file
+
+
 def test_trainer_publishes_a_video_routine_and_a_user_reviews_a_session(
     browser, server, tmp_path, person_video
 ):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import Select, WebDriverWait
+    from selenium.webdriver.support.ui import WebDriverWait
 
     base, env = server
     wait = WebDriverWait(browser, WAIT_S)
     _register(base, "coach@example.com")
     grant_role("coach@example.com", "trainer", env)
     _register(base, "ana@example.com")
+    squat_trainer, squat_user = _squat_keypoints(tmp_path)
 
-    # The trainer: a routine from a video, kept private, then published from the list.
+    # The trainer: a routine from a video, kept private, then published from the list; and
+    # one from the phone app's keypoints, published at once.
     _sign_in(browser, wait, base, "coach@example.com")
-    wait.until(ec.element_to_be_clickable((By.ID, "new-routine"))).click()
-    wait.until(ec.element_to_be_clickable((By.ID, "routine-name"))).send_keys("Arm raise")
-    Select(browser.find_element(By.ID, "routine-movement")).select_by_value("arm_raise")
-    browser.find_element(By.ID, "routine-file").send_keys(str(person_video))
-    browser.find_element(By.ID, "routine-published").click()  # publish later
-    browser.find_element(By.ID, "create-routine").click()
-    wait.until(ec.url_contains("#/routines"))
+    _new_routine(browser, wait, "Arm raise", "arm_raise", person_video, publish=False)
     publish = wait.until(
         ec.element_to_be_clickable((By.CSS_SELECTOR, "button[aria-label='Publish: Arm raise']"))
     )
     publish.click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "routines"), "published"))
+    _new_routine(browser, wait, "Squat", "squat", squat_trainer, publish=True)
+    wait.until(ec.text_to_be_present_in_element((By.ID, "routines"), "Squat"))
     browser.find_element(By.XPATH, "//button[text()='Sign out']").click()
 
-    # The user: their video, rocking sideways up to 25 degrees as they bob.
+    # The user: their video, rocking sideways up to 25 degrees as they bob, kept.
     # WebM (VP8): kept, the browser plays it (Chromium has no MPEG-4 part 2 decoder).
     user_video = write_bobbing_video(tmp_path / "ana.webm", lean_deg=25, fourcc="VP80")
     _sign_in(browser, wait, base, "ana@example.com")
-    wait.until(
-        ec.element_to_be_clickable((By.CSS_SELECTOR, "a[aria-label='Try it: Arm raise']"))
-    ).click()
-    wait.until(ec.presence_of_element_located((By.ID, "session-file"))).send_keys(str(user_video))
-    browser.find_element(By.ID, "keep-video").click()
-    browser.find_element(By.ID, "send-recording").click()
-    wait.until(ec.url_matches(r"#/sessions/\d+$"))
+    _try_routine(browser, wait, "Arm raise", user_video, keep_video=True)
     canvas = wait.until(ec.visibility_of_element_located((By.ID, "player-canvas")))
     assert canvas.get_attribute("aria-label").startswith("3D player")
 
@@ -179,23 +226,41 @@ def test_trainer_publishes_a_video_routine_and_a_user_reviews_a_session(
     video = browser.find_element(By.ID, "session-video")
     assert video.get_attribute("aria-label").startswith("Your video")
     wait.until(lambda driver: driver.execute_script("return arguments[0].readyState", video) >= 1)
+    fps = float(browser.find_element(By.ID, "player").get_attribute("data-fps"))
+    # The video goes where the player's scrubber goes, and the player where the video goes.
+    scrubber = browser.find_element(By.ID, "scrubber")
+    scrubber.send_keys(Keys.END)
+    end = float(scrubber.get_attribute("value"))
+    assert end > 1.0
+    wait.until(lambda _: abs(_video_time(browser) - end) <= 0.1)
+    browser.execute_script("arguments[0].currentTime = 0.5", video)
+    wait.until(lambda _: abs(float(scrubber.get_attribute("value")) - 0.5) <= 1 / fps + 1e-6)
+    assert "null" not in browser.find_element(By.ID, "main").text.split()
+    folder = _artifacts()
+    for width in (390, 1280):
+        _screenshot(browser, width, folder / f"session-view-{width}.png")
+        assert (folder / f"session-view-{width}.png").stat().st_size > 10_000
+        overflow = browser.execute_script(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, f"the page scrolls sideways at {width} px"
+    browser.set_window_size(1280, 900)
 
-    # An error on the timeline: the player seeks to its start (within a frame).
+    # Then their squats, from the phone app's keypoints: errors on the timeline, and a
+    # click on one (or Enter on it) seeks the player to its start (within a frame).
+    browser.get(f"{base}/app#/routines")
+    _try_routine(browser, wait, "Squat", squat_user, keep_video=False)
     bars = wait.until(ec.presence_of_all_elements_located((By.CSS_SELECTOR, ".timeline .bar")))
-    assert bars, "the rocking user gets at least one cue"
+    assert bars, "the squats with a rounded back and lifted heels get cues"
     latest = max(bars, key=lambda bar: float(bar.get_attribute("data-start")))
     start = float(latest.get_attribute("data-start"))
+    fps = float(browser.find_element(By.ID, "player").get_attribute("data-fps"))
     scrubber = browser.find_element(By.ID, "scrubber")
     scrubber.send_keys(Keys.END)  # somewhere else first
     assert float(scrubber.get_attribute("value")) > start
     latest.click()
-    fps = float(browser.find_element(By.ID, "player").get_attribute("data-fps"))
     assert abs(float(scrubber.get_attribute("value")) - start) <= 1 / fps + 1e-6
     assert "active" in latest.get_attribute("class")
-    assert abs(_video_time(browser) - start) <= 0.1, "the video seeks with the player"
-    # Seeking the video moves the player.
-    browser.execute_script("arguments[0].currentTime = 0.5", video)
-    wait.until(lambda _: abs(float(scrubber.get_attribute("value")) - 0.5) <= 1 / fps + 1e-6)
     # The keyboard does the same: focus a bar, Enter.
     scrubber.send_keys(Keys.END)
     latest.send_keys(Keys.ENTER)
@@ -205,15 +270,6 @@ def test_trainer_publishes_a_video_routine_and_a_user_reviews_a_session(
     assert "null" not in browser.find_element(By.ID, "main").text.split()
     chart = wait.until(ec.presence_of_element_located((By.ID, "progress-chart")))
     assert "score (0–100)" in chart.text and "session date" in chart.text
-
-    folder = _artifacts()
-    for width in (390, 1280):
-        _screenshot(browser, width, folder / f"session-view-{width}.png")
-        assert (folder / f"session-view-{width}.png").stat().st_size > 10_000
-        overflow = browser.execute_script(
-            "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
-        )
-        assert overflow <= 0, f"the page scrolls sideways at {width} px"
     # Nothing was refused by the page's security policy, and no script failed.
     problems = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not problems, problems
