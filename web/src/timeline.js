@@ -47,7 +47,7 @@ export function errorTimeline(errors, duration, seek) {
       ? h("ol", { class: "timeline-rows", "aria-label": "Errors over time" }, rows)
       : h("p", {}, "No form errors: nothing to show on the timeline."),
     h("div", { class: "axis", "aria-hidden": "true" }, ticks, h("span", { class: "axis-unit" }, "time (s)")),
-    playhead,
+    rows.length ? playhead : null, // over no rows it would only cross the sentence
   );
   const bars = rows.map((row) => row.querySelector(".bar"));
 
