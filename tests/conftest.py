@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+# The commands' error panels (typer's rich output) are wrapped at the terminal's width,
+# 80 columns under a test runner: a long temporary path (longer still under
+# pytest-xdist's per-worker folders) could break the word a test looks for across two
+# lines. Read by typer when it is first imported, so set before any test imports it.
+os.environ.setdefault("TERMINAL_WIDTH", "400")
+
 import numpy as np
 import pytest
 import torch
