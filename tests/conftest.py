@@ -190,3 +190,36 @@ def write_bobbing_video(
 def person_video(tmp_path_factory) -> Path:
     """3 s at 30 fps of a person bobbing 80 px up and down once a second."""
     return write_bobbing_video(tmp_path_factory.mktemp("video") / "person.mp4")
+
+
+@pytest.fixture(scope="session")
+def trainer_payload():
+    """The phone app's keypoints (JSON) of the simulator's squat trainer."""
+    from synthetic_data.detector import phone_json
+    from synthetic_data.generator import trainer_clip
+
+    return phone_json(trainer_clip("squat"))
+
+
+@pytest.fixture(scope="session")
+def user_payload():
+    """The phone app's keypoints (JSON) of a user whose second of three squats rounds
+    the back and lifts the heels (severity 0.9: the bundled detector cues both)."""
+    from synthetic_data.detector import phone_json
+    from synthetic_data.errors import ErrorPlan
+    from synthetic_data.generator import ClipRequest, generate_clip
+
+    clip = generate_clip(
+        ClipRequest(
+            seed=3,
+            movement="squat",
+            num_reps=3,
+            num_cameras=1,
+            # Heels are judged on the phone's 2D, which the tiny test lifter cannot blur.
+            errors=[
+                ErrorPlan("rounded_back", 0.9, "both", 1, 1),
+                ErrorPlan("heels_lifting", 0.9, "both", 1, 1),
+            ],
+        )
+    )
+    return phone_json(clip, seed=1)

@@ -24,9 +24,6 @@ from fastapi.testclient import TestClient
 from coach_api.accounts import grant_role
 from coach_api.main import create_app
 from coach_api.settings import Settings
-from synthetic_data.detector import phone_json
-from synthetic_data.errors import ErrorPlan
-from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
 from tests import redis_server
 from tests.conftest import tiny_lifter_checkpoint
 from tests.dataflow_jobs.conftest import gcs_emulator  # noqa: F401 - the GCS emulator fixture
@@ -72,29 +69,6 @@ def redis_url():
 @pytest.fixture(scope="session", autouse=True)
 def _bundled_detector(bundled_detector_read_once):
     """Every app's lifespan shares one read of the bundled detector (tests/conftest.py)."""
-
-
-@pytest.fixture(scope="session")
-def trainer_payload():
-    return phone_json(trainer_clip("squat"))
-
-
-@pytest.fixture(scope="session")
-def user_payload():
-    clip = generate_clip(
-        ClipRequest(
-            seed=3,
-            movement="squat",
-            num_reps=3,
-            num_cameras=1,
-            # Heels are judged on the phone's 2D, which the tiny test lifter cannot blur.
-            errors=[
-                ErrorPlan("rounded_back", 0.9, "both", 1, 1),
-                ErrorPlan("heels_lifting", 0.9, "both", 1, 1),
-            ],
-        )
-    )
-    return phone_json(clip, seed=1)
 
 
 def app_settings(folder: Path) -> Settings:

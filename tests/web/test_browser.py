@@ -159,29 +159,18 @@ def _try_routine(browser, wait, name: str, recording: Path, keep_video: bool) ->
     wait.until(ec.url_matches(r"#/sessions/\d+$"))
 
 
-def _squat_keypoints(folder: Path) -> tuple[Path, Path]:
-    """Phone keypoint files (the app's JSON) of the simulator's squat trainer and of a
-    user whose second squat rounds the back and lifts the heels (severity 0.9: the
-    bundled detector cues both whatever the machine, unlike anything in a photo)."""
-    from synthetic_data.detector import phone_json
-    from synthetic_data.errors import ErrorPlan
-    from synthetic_data.generator import ClipRequest, generate_clip, trainer_clip
-
-    errors = [
-        ErrorPlan("rounded_back", 0.9, "both", 1, 1),
-        ErrorPlan("heels_lifting", 0.9, "both", 1, 1),
-    ]
-    user = generate_clip(
-        ClipRequest(seed=3, movement="squat", num_reps=3, num_cameras=1, errors=errors)
-    )
+def _keypoint_files(folder: Path, trainer: dict, user: dict) -> tuple[Path, Path]:
+    """The phone app's keypoint files of the squat ``trainer`` and ``user`` (the suite's
+    ``trainer_payload`` and ``user_payload``: a rounded back and lifted heels at severity
+    0.9, which the bundled detector cues whatever the machine, unlike anything in a photo)."""
     trainer_file, user_file = folder / "squat-trainer.json", folder / "squat-user.json"
-    trainer_file.write_text(json.dumps(phone_json(trainer_clip("squat"))))
-    user_file.write_text(json.dumps(phone_json(user, seed=1)))
+    trainer_file.write_text(json.dumps(trainer))
+    user_file.write_text(json.dumps(user))
     return trainer_file, user_file
 
 
 def test_trainer_publishes_a_video_routine_and_a_user_reviews_a_session(
-    browser, server, tmp_path, person_video
+    browser, server, tmp_path, person_video, trainer_payload, user_payload
 ):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -193,7 +182,7 @@ def test_trainer_publishes_a_video_routine_and_a_user_reviews_a_session(
     _register(base, "coach@example.com")
     grant_role("coach@example.com", "trainer", env)
     _register(base, "ana@example.com")
-    squat_trainer, squat_user = _squat_keypoints(tmp_path)
+    squat_trainer, squat_user = _keypoint_files(tmp_path, trainer_payload, user_payload)
 
     # The trainer: a routine from a video, kept private, then published from the list; and
     # one from the phone app's keypoints, published at once.
