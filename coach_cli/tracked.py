@@ -53,11 +53,11 @@ def detector_files(population_json: Path) -> dict[str, Path]:
     detector's only when it trained one)."""
     from scoring.population import detector_path
 
-    joblib = detector_path(Path(population_json))
+    detector = detector_path(Path(population_json))
     files = {
         "population.json": Path(population_json),
-        "population.detector.joblib": joblib,
-        "population.detector.json": joblib.with_suffix(".json"),
+        "population.detector.npz": detector,
+        "population.detector.json": detector.with_suffix(".json"),
     }
     return {name: path for name, path in files.items() if path.is_file()}
 

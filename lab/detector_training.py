@@ -39,16 +39,11 @@ from tqdm import tqdm
 
 from lab.calibration import ALARM_PENALTY, score_clips
 from lab.clips import MODE_NAMES, prepare_clip, prepare_clips, reference_for
+from lab.detector_fitting import fit_classifier, fit_kind
 from lab.tallies import f1_from_counts
 from pose3d.lifter import Lifter
 from scoring import PopulationModel, PoseSource, knee_net
-from scoring.detector import (
-    FormErrorDetector,
-    Unit,
-    feature_names,
-    fit_classifier,
-    fit_kind,
-)
+from scoring.detector import FormErrorDetector, Unit, feature_names
 from scoring.evidence import KNEE_MEASURES, MOVEMENTS, UnitEvidence
 from scoring.features import FEATURE_NAMES
 from scoring.session import session_evidence

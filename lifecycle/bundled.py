@@ -31,7 +31,7 @@ def bundled_files(kind: str) -> dict[str, Path]:
         detector = detector_path(POPULATION)
         return {
             "population.json": POPULATION,
-            "population.detector.joblib": detector,
+            "population.detector.npz": detector,
             "population.detector.json": detector.with_suffix(".json"),
         }
     return {"knee_net.pt": KNEE_NET, "knee_net.json": KNEE_NET.with_suffix(".json")}

@@ -59,7 +59,7 @@ KINDS: dict[str, ModelKind] = {
         ModelKind(
             "detector",
             "coach-detector",
-            ("population.json", "population.detector.joblib", "population.detector.json"),
+            ("population.json", "population.detector.npz", "population.detector.json"),
             "Population model of correct form and the learned per-repetition detector.",
         ),
         ModelKind(

@@ -17,26 +17,26 @@ angle's deviation (:func:`posture_features`), the 2D confidence and the camera v
 Knee errors add the knee measures of :mod:`scoring.knee_measures` (3D and 2D) and the
 per-frame probabilities of :mod:`scoring.knee_net`, heels the 2D heel rise, routines the
 lead or lag on the beat. A gradient-boosted classifier per
-error kind (scikit-learn), trained on labelled simulated sessions lifted like real ones
-(``coach fit-scoring``), turns that into a probability; a regressor trained on the same
-units gives the severity on the simulator's 0-1 scale (de-biased: the lifter's shrinkage
-is learned, not reported).
+error kind (scikit-learn's, fitted by :mod:`lab.detector_fitting`), trained on labelled
+simulated sessions lifted like real ones (``coach fit-scoring``), turns that into a
+probability; a regressor trained on the same units gives the severity on the simulator's
+0-1 scale (de-biased: the lifter's shrinkage is learned, not reported). Both are kept and
+stored as flattened trees (:mod:`scoring.tree_ensembles`): judging needs no scikit-learn.
 """
 
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import joblib
 import numpy as np
 from scipy.ndimage import maximum_filter1d, minimum_filter1d
 from scipy.special import expit
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-from scoring.tree_ensembles import FlatTrees, TreeBank
+from scoring.tree_ensembles import FlatTrees, MalformedTrees, TreeBank
 
 MOVE_BEATS = 4  # routines are judged per 4-count move
 MIN_UNIT_S = 0.3
@@ -346,8 +346,10 @@ class KindModel:
     """The detector of one error kind from one pose source.
 
     Attributes:
-        classifier: P(error in this unit) from a :func:`unit_features` row.
-        severity: The error's severity (0-1, the simulator's scale) where it is present.
+        classifier: P(error in this unit) from a :func:`unit_features` row (the logit:
+            gradient-boosted trees, flattened).
+        severity: The error's severity (0-1, the simulator's scale) where it is present
+            (regression trees, flattened).
         threshold: Probability above which a unit is flagged (calibrated on validation
             clips for the "intermediate" strictness).
         columns: The feature names the models were trained on.
@@ -355,8 +357,8 @@ class KindModel:
             a note instead of a cue, and a session a "not judged" note (calibrated too).
     """
 
-    classifier: HistGradientBoostingClassifier
-    severity: HistGradientBoostingRegressor
+    classifier: FlatTrees
+    severity: FlatTrees
     threshold: float
     columns: list[str]
     min_confidence: float = 0.5
@@ -369,9 +371,8 @@ class FormErrorDetector:
 
     models: dict[str, dict[str, KindModel]] = field(default_factory=dict)
     info: dict = field(default_factory=dict)
-    # Per source: its models' trees, flattened once into one TreeBank (the same
-    # predictions as scikit-learn's, several times faster for the few units a check
-    # judges), and where each kind's are in it.
+    # Per source: its models' trees joined once into one TreeBank (walked together: a
+    # check's kinds cost about one kind's), and where each kind's are in it.
     _banks: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def knows(self, source: str, kind: str) -> bool:
@@ -431,76 +432,93 @@ class FormErrorDetector:
         models = [self.models[source][kind] for kind in kinds]
         trees = [tree for model in models for tree in (model.classifier, model.severity)]
         kept = self._banks.get(source)
-        if kept is None or kept[0] != trees:  # scikit-learn models compare by identity
-            bank = TreeBank([FlatTrees.from_model(tree) for tree in trees])
+        if kept is None or kept[0] != trees:  # flattened trees compare by identity
+            bank = TreeBank(trees)
             kept = self._banks[source] = (trees, bank, {k: 2 * i for i, k in enumerate(kinds)})
         return kept[1], kept[2]
 
     def save(self, path: str | Path) -> Path:
-        """Write the models (joblib) and ``info`` beside them as readable JSON."""
+        """Write the models (an ``.npz`` of plain arrays, see :meth:`load`) and ``info``
+        beside them as readable JSON; the file is whole or absent (written aside, then
+        renamed)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"models": self.models, "info": self.info}, path, compress=("xz", 6))
+        arrays, described = {}, {}
+        for source, kinds in self.models.items():
+            described[source] = {}
+            for kind, model in sorted(kinds.items()):
+                described[source][kind] = {
+                    "threshold": model.threshold,
+                    "columns": list(model.columns),
+                    "min_confidence": model.min_confidence,
+                }
+                for role in ("classifier", "severity"):
+                    for name, values in getattr(model, role).to_arrays().items():
+                        arrays[f"{source}/{kind}/{role}/{name}"] = values
+        meta = {"format": DETECTOR_FORMAT, "models": described, "info": self.info}
+        partial = path.with_name(path.name + ".partial")
+        with partial.open("wb") as file:
+            np.savez_compressed(file, meta=np.array(json.dumps(meta)), **arrays)
+        partial.replace(path)
         path.with_suffix(".json").write_text(json.dumps(self.info, indent=1) + "\n")
         return path
 
     @classmethod
     def load(cls, path: str | Path) -> FormErrorDetector | None:
-        """The saved detector, or ``None`` if there is none."""
+        """The saved detector, or ``None`` if there is none; MalformedDetector naming what
+        is wrong with a file that is not one. Plain arrays only (no pickle): reading a
+        model file runs no code, whoever wrote it."""
         path = Path(path)
         if not path.is_file():
             return None
-        data = joblib.load(path)
-        return cls(data["models"], data["info"])
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in stored.files}
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
+            raise MalformedDetector(f"{path} is not a detector file: {error}") from error
+        try:
+            meta = json.loads(str(arrays.pop("meta")))
+            if meta.get("format") != DETECTOR_FORMAT:
+                raise MalformedDetector(
+                    f"{path} is detector format {meta.get('format')}, not {DETECTOR_FORMAT}"
+                )
+            models = {
+                source: {
+                    kind: _kind_model(arrays, f"{source}/{kind}", described)
+                    for kind, described in kinds.items()
+                }
+                for source, kinds in meta["models"].items()
+            }
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            raise MalformedDetector(f"{path}: {error}") from error
+        return cls(models, meta.get("info", {}))
 
 
-CLASSIFIER_PARAMS = {
-    "max_iter": 200,
-    "learning_rate": 0.07,
-    "max_leaf_nodes": 15,
-    "l2_regularization": 1.0,
-    "random_state": 0,
-}
-SEVERITY_PARAMS = CLASSIFIER_PARAMS | {"max_iter": 100, "learning_rate": 0.1}
-# Per kind, chosen on out-of-fold F1 over the training clips: caving knees (the most units,
-# the subtlest signal) and low arms gain from larger trees; knee over toes, hips sagging,
-# heels and shallow squats did not (docs/design-notes.md, scoring).
-LARGER_TREES = {"max_iter": 400, "learning_rate": 0.05, "max_leaf_nodes": 31}
-KIND_CLASSIFIER_PARAMS = {"knees_caving_in": LARGER_TREES, "arms_not_raised": LARGER_TREES}
+DETECTOR_FORMAT = 1  # FormErrorDetector.save's layout; a change makes old files refused
 
 
-def fit_classifier(
-    rows: np.ndarray,
-    labels: np.ndarray,
-    kind: str = "",
-    sample_weight: np.ndarray | None = None,
-) -> HistGradientBoostingClassifier:
-    """A classifier of ``labels`` ``(N,)`` (1: the error is in the unit) from ``rows``
-    ``(N, C)``, with the detector's settings for ``kind``; ``sample_weight`` ``(N,)``
-    weighs the units (users' verdicts against simulated units), all 1 by default."""
-    params = CLASSIFIER_PARAMS | KIND_CLASSIFIER_PARAMS.get(kind, {})
-    return HistGradientBoostingClassifier(**params).fit(rows, labels, sample_weight=sample_weight)
+class MalformedDetector(ValueError):
+    """A detector file that cannot be read (what is wrong is said)."""
 
 
-def fit_kind(
-    rows: np.ndarray,
-    labels: np.ndarray,
-    severities: np.ndarray,
-    columns: list[str],
-    kind: str = "",
-    sample_weight: np.ndarray | None = None,
-) -> KindModel:
-    """Train one kind's classifier on ``rows`` ``(N, C)`` with ``labels`` ``(N,)`` (1:
-    the error is in the unit) and its severity regressor on the positive units, each
-    unit weighing ``sample_weight`` ``(N,)`` (default 1)."""
-    if rows.shape != (len(labels), len(columns)) or len(severities) != len(labels):
-        raise ValueError(f"rows {rows.shape} do not match {len(labels)} labels x {len(columns)}")
-    if labels.min() == labels.max():
-        raise ValueError("need units with and without the error to train a detector")
-    classifier = fit_classifier(rows, labels, kind, sample_weight)
-    positive = labels == 1
-    weight = None if sample_weight is None else sample_weight[positive]
-    severity = HistGradientBoostingRegressor(**SEVERITY_PARAMS).fit(
-        rows[positive], severities[positive], sample_weight=weight
+def _kind_model(arrays: dict[str, np.ndarray], prefix: str, described: dict) -> KindModel:
+    """One kind's stored model: its trees under ``prefix`` and ``described`` (threshold,
+    columns, minimum confidence); MalformedTrees if its trees cannot be walked."""
+    columns = [str(column) for column in described["columns"]]
+    trees = {}
+    for role in ("classifier", "severity"):
+        start = f"{prefix}/{role}/"
+        stored = {
+            key[len(start) :]: values for key, values in arrays.items() if key.startswith(start)
+        }
+        try:
+            trees[role] = FlatTrees.from_arrays(stored, len(columns))
+        except MalformedTrees as error:
+            raise MalformedTrees(f"{prefix} {role}: {error}") from error
+    return KindModel(
+        trees["classifier"],
+        trees["severity"],
+        float(described["threshold"]),
+        columns,
+        float(described["min_confidence"]),
     )
-    return KindModel(classifier, severity, 0.5, list(columns))

@@ -17,7 +17,7 @@ from 2D, or ``exact`` 3D such as motion capture) factors on the strictness's z
 threshold, its minimum severity and the minimum 2D confidence for a cue
 (:class:`ThresholdScales`). Without them all factors are 1.
 
-Beside the JSON file, ``population.detector.joblib`` holds the learned per-repetition
+Beside the JSON file, ``population.detector.npz`` holds the learned per-repetition
 detector (:mod:`scoring.detector`); when present, it decides the error kinds it was trained
 for, and the thresholds above serve the rule-based judgement of the others. The detector
 reads the knee network's outputs (:mod:`scoring.knee_net`), so a population model also
@@ -56,7 +56,7 @@ def per_bin_median(signal: np.ndarray, bins: np.ndarray) -> np.ndarray:
 
 def detector_path(population_path: Path) -> Path:
     """Where the learned detector of a population model is kept: beside it."""
-    return population_path.with_name(f"{population_path.stem}.detector.joblib")
+    return population_path.with_name(f"{population_path.stem}.detector.npz")
 
 
 def check_key(check) -> str:

@@ -9,15 +9,38 @@ per tree level; a :class:`TreeBank` holds several models' tables in one, so that
 model a check asks (each error kind's classifier and severity) is walked in the same
 steps. The raw score is summed in scikit-learn's order (the baseline, then tree by
 tree), so the predictions are the same numbers.
+
+The trees are also how a detector is stored (:meth:`FlatTrees.to_arrays`, plain numpy
+arrays in an ``.npz``): loading them needs neither scikit-learn nor pickle, so serving
+imports no scikit-learn and a model file cannot run code when it is read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+if TYPE_CHECKING:  # fitting is the lab's (lab.detector_fitting); serving never imports it
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+# How each node array is stored (narrower than in memory where no value is lost) and held.
+STORED = {
+    "roots": (np.int32, np.int64),
+    "feature": (np.int32, np.int64),
+    "threshold": (np.float64, np.float64),
+    "missing_left": (np.bool_, np.bool_),
+    "left": (np.int32, np.int64),
+    "right": (np.int32, np.int64),
+    "is_leaf": (np.bool_, np.bool_),
+    "value": (np.float64, np.float64),
+}
+
+
+class MalformedTrees(ValueError):
+    """Stored trees that cannot be walked safely (what is wrong is said)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,6 +91,38 @@ class FlatTrees:
     def raw(self, rows: np.ndarray) -> np.ndarray:
         """``(U,)`` raw scores of ``rows`` ``(U, C)``: the baseline plus each tree's leaf."""
         return TreeBank((self,)).raw([(0, rows)])[0]
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The trees as named plain arrays (:data:`STORED` types, ``baseline`` 0-d)."""
+        arrays = {name: getattr(self, name).astype(kept) for name, (kept, _) in STORED.items()}
+        return arrays | {"baseline": np.array(self.baseline, dtype=np.float64)}
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], features: int) -> FlatTrees:
+        """Trees from :meth:`to_arrays`' arrays, checked to be walkable on rows of
+        ``features`` columns: every split reads a column there and sends each unit to a
+        later node of the table (so every walk ends at a leaf); MalformedTrees if not."""
+        missing = sorted((set(STORED) | {"baseline"}) - set(arrays))
+        if missing:
+            raise MalformedTrees(f"missing arrays {', '.join(missing)}")
+        held = {name: np.asarray(arrays[name]).astype(dtype) for name, (_, dtype) in STORED.items()}
+        nodes = len(held["feature"])
+        if any(held[name].shape != (nodes,) for name in STORED if name != "roots"):
+            raise MalformedTrees("node arrays of different lengths")
+        roots, split = held["roots"], np.flatnonzero(~held["is_leaf"])
+        if roots.ndim != 1 or not roots.size or roots.min() < 0 or roots.max() >= nodes:
+            raise MalformedTrees("tree roots outside the node table")
+        for child in (held["left"][split], held["right"][split]):
+            if (child <= split).any() or (child >= nodes).any():
+                raise MalformedTrees("a split's child is not a later node of the table")
+        if split.size and (
+            held["feature"][split].min() < 0 or held["feature"][split].max() >= features
+        ):
+            raise MalformedTrees(f"a split reads a feature outside the {features} columns")
+        baseline = np.asarray(arrays["baseline"], dtype=np.float64)
+        if baseline.shape != () or not np.isfinite(baseline):
+            raise MalformedTrees("the baseline is not one finite number")
+        return cls(**held, baseline=float(baseline))
 
 
 @dataclass(frozen=True, eq=False)

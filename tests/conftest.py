@@ -32,39 +32,6 @@ def _mlflow_store_outside_the_repository(tmp_path_factory):
     os.environ.update({name: value for name, value in saved.items() if value is not None})
 
 
-@pytest.fixture(scope="session")
-def bundled_detector_read_once():
-    """Read the bundled learned detector from disk once per test session.
-
-    ``scoring/models/population.detector.joblib`` holds some 24,000 xz-compressed tree
-    arrays: unpickling it takes ~3 s on a 2-core machine, and every app's lifespan, every
-    ``coach score`` and lab evaluation loads it through ``PopulationModel.load()``. The
-    first load of that file reads it; later loads of the same file return the same
-    detector (nothing mutates a loaded detector; the population's JSON part is still read
-    and built afresh every time). Other files load as before. The packages whose tests
-    load it request this fixture from their conftest (autouse), so the others do not pay
-    for importing scikit-learn.
-    """
-    from scoring.detector import FormErrorDetector
-    from scoring.population import DEFAULT_PATH, detector_path
-
-    bundled = detector_path(Path(DEFAULT_PATH)).resolve()
-    read = FormErrorDetector.load.__func__
-    loaded: dict[str, FormErrorDetector | None] = {}
-
-    def load(cls, path):
-        if cls is not FormErrorDetector or Path(path).resolve() != bundled:
-            return read(cls, path)
-        if "bundled" not in loaded:
-            loaded["bundled"] = read(cls, path)
-        return loaded["bundled"]
-
-    patch = pytest.MonkeyPatch()
-    patch.setattr(FormErrorDetector, "load", classmethod(load))
-    yield
-    patch.undo()
-
-
 def make_model(filter_widths=(3, 3), causal=False, channels=16, seed=0) -> TemporalModel:
     """A tiny randomly initialised TemporalModel with non-trivial BatchNorm statistics."""
     torch.manual_seed(seed)

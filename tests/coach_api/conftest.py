@@ -66,11 +66,6 @@ def redis_url():
         server.stop()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _bundled_detector(bundled_detector_read_once):
-    """Every app's lifespan shares one read of the bundled detector (tests/conftest.py)."""
-
-
 def app_settings(folder: Path) -> Settings:
     """Settings of a test app keeping its data under ``folder``, with a tiny causal lifter."""
     checkpoint = tiny_lifter_checkpoint(folder, "api-test")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 
-import joblib
 import pytest
 
 from dataflow_jobs.cli import rescore_main
@@ -80,11 +79,10 @@ def exported(tmp_path_factory):
 def eager_detector(tmp_path_factory):
     """The bundled detector folder with the lifted rounded-back model flagging any unit."""
     folder = bundled_folder("detector", tmp_path_factory.mktemp("eager"))
-    detector = FormErrorDetector.load(folder / "population.detector.joblib")
+    detector = FormErrorDetector.load(folder / "population.detector.npz")
     model = detector.models["lifted"][CHANGED_KIND]
     model.threshold, model.min_confidence = 0.0, 0.0
-    target = folder / "population.detector.joblib"
-    joblib.dump({"models": detector.models, "info": detector.info}, target, compress=3)
+    detector.save(folder / "population.detector.npz")
     return folder
 
 

@@ -1,18 +1,10 @@
-"""The bundled learned detector is read once per session (see tests/conftest.py); real
-sessions with the heels lifted in the capture itself."""
+"""Real sessions with the heels lifted in the capture itself."""
 
 from dataclasses import replace
-
-import pytest
 
 from lab.real_exercise import RealSession
 from synthetic_data.errors import envelope
 from synthetic_data.real_errors import inject_real_error
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _bundled_detector(bundled_detector_read_once):
-    """Every ``PopulationModel.load()`` here shares one read of the bundled detector."""
 
 
 def heels_lifted(session: RealSession, severity: float) -> RealSession:

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 from lab.clips import film_phone, lift_clip, reference_for
+from lab.detector_fitting import fit_kind
 from lab.detector_training import knee_net_summary, trace_sources, unit_labels
 from scoring import ObservedSession, PopulationModel, Reference, knee_net, score_session
-from scoring.detector import FormErrorDetector, Unit, feature_names, fit_kind
+from scoring.detector import FormErrorDetector, Unit, feature_names
 from scoring.evidence import MOVEMENTS, knee_traces
 from scoring.features import FEATURE_NAMES
 from scoring.knee_measures import image_measures, pose_measures
@@ -166,7 +167,7 @@ def test_detector_round_trips_beside_its_population_and_rejects_other_features(
     tmp_path, tiny_detector
 ):
     path = PopulationModel({}, 0, detector=tiny_detector).save(tmp_path / "population.json")
-    assert (tmp_path / "population.detector.joblib").is_file()
+    assert (tmp_path / "population.detector.npz").is_file()
     assert (tmp_path / "population.detector.json").read_text().strip().startswith("{")
     loaded = PopulationModel.load(path).detector
     rows = np.random.default_rng(0).normal(

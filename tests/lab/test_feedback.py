@@ -3,20 +3,20 @@ the fit, a detector measured on the verdicts, and coach fit-scoring --feedback."
 
 from __future__ import annotations
 
-import joblib
 import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from coach_cli.main import app as coach_app
 from lab import scoring_eval
+from lab.detector_fitting import fit_kind
 from lab.detector_training import KindUnits, trace_sources, with_feedback
 from lab.feedback import feedback_dataset, feedback_figures, load_feedback
 from lifecycle.bundled import bundled_folder
 from pose3d.lifter import Lifter
 from pose3d.sequence_json import parse_sequence
 from scoring import FEATURE_NAMES, PopulationModel
-from scoring.detector import FormErrorDetector, feature_names, fit_kind
+from scoring.detector import FormErrorDetector, feature_names
 from scoring.evidence import MOVEMENTS
 from scoring.exported import Cue, ExportedSession, FeedbackUnit, RoutineMotion, feedback_bytes
 from scoring.stored_motion import Motion
@@ -71,11 +71,10 @@ def _detector_folder(folder, threshold: float, min_confidence: float):
     """The bundled detector with the lifted rounded-back model's threshold and minimum
     confidence set ((0, 0): it flags every unit)."""
     bundled_folder("detector", folder)
-    detector = FormErrorDetector.load(folder / "population.detector.joblib")
+    detector = FormErrorDetector.load(folder / "population.detector.npz")
     model = detector.models["lifted"][KIND]
     model.threshold, model.min_confidence = threshold, min_confidence
-    target = folder / "population.detector.joblib"
-    joblib.dump({"models": detector.models, "info": detector.info}, target, compress=3)
+    detector.save(folder / "population.detector.npz")
     return folder / "population.json"
 
 
@@ -119,7 +118,7 @@ def test_weighted_verdicts_overrule_the_simulated_units_near_them():
     plain = fit_kind(rows, present, present * 0.5, columns)
     taught = fit_kind(*merged[:3], columns, "", merged[3])
     probe = np.full((1, 3), 1.5)
-    assert plain.classifier.predict(probe)[0] == 1 and taught.classifier.predict(probe)[0] == 0
+    assert plain.classifier.raw(probe)[0] > 0 > taught.classifier.raw(probe)[0]  # logits
     with pytest.raises(ValueError, match="weight"):
         with_feedback(units, verdicts, 0.0)
     with pytest.raises(ValueError, match="features"):

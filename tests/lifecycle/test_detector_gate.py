@@ -31,11 +31,11 @@ def test_a_detector_that_flags_everything_fails_the_gate(mlflow_store, tmp_path)
     trigger_happy = tmp_path / "trigger-happy"
     trigger_happy.mkdir()
     shutil.copy(champion.file("population.json"), trigger_happy / "population.json")
-    detector = FormErrorDetector.load(champion.file("population.detector.joblib"))
+    detector = FormErrorDetector.load(champion.file("population.detector.npz"))
     for by_kind in detector.models.values():
         for model in by_kind.values():
             model.threshold = 0.0  # every repetition flagged
-    detector.save(trigger_happy / "population.detector.joblib")
+    detector.save(trigger_happy / "population.detector.npz")
     runner.invoke(app, ["models", "register", "--kind", "detector", "--folder", trigger_happy])
 
     options = ["--clips", clips, "--no-real", "--out", tmp_path / "gate"]

@@ -71,12 +71,24 @@ def test_dev_is_every_component_plus_the_test_tools():
     assert itself.extras == extras
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node of ``tree`` but those under ``if TYPE_CHECKING:`` (type checkers' only)."""
+    pending = [tree]
+    while pending:
+        node = pending.pop()
+        yield node
+        if isinstance(node, ast.If) and ast.unparse(node.test).endswith("TYPE_CHECKING"):
+            pending += node.orelse
+        else:
+            pending += ast.iter_child_nodes(node)
+
+
 def _imports(path: Path, module: str) -> set[str]:
     """Every module ``path`` imports, at the top or inside a function (lazy imports are
-    request paths too), as absolute dotted names."""
+    request paths too), as absolute dotted names; not those for type checkers only."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):

@@ -11,18 +11,12 @@ tilts the trunk's axis that hip flexion and arm elevation are measured from, and
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from pose3d.skeleton import H36M17
 from scoring.features import FEATURE_NAMES
 
 THIGH, SHIN, UPPER_ARM, FOREARM = 0.45, 0.42, 0.30, 0.26
 DOWN, FORWARD = np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, -1.0])  # towards the camera
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _bundled_detector(bundled_detector_read_once):
-    """Every ``PopulationModel.load()`` here shares one read of the bundled detector."""
 
 
 def _rad(degrees: float) -> float:
