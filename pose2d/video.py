@@ -38,7 +38,11 @@ VIDEO_TYPES = {
 JOINTS = 33  # MediaPipe pose landmarks per person
 MAX_FRAME_SIDE = 8192  # pixels; larger than any camera a user films with
 # What a keypoint sequence may declare (as ``parse_sequence``): a camera's frame rates.
-DEFAULT_FPS = 30.0  # when the container does not say
+DEFAULT_FPS = 30.0  # when neither the container nor the frames' times say
+# What FFmpeg states for a Matroska/WebM file that carries no frame rate: its millisecond
+# time base. Browser recordings (MediaRecorder) are such files; Chromium's on a busy
+# phone or machine state it (seen in the web app's camera test), so it means "unknown".
+TIME_BASE_FPS = 1000.0
 CROWD_CHECK_S = 0.5  # seconds between two searches for other people in view
 
 
@@ -49,12 +53,18 @@ class VideoError(ValueError):
 @dataclass(frozen=True)
 class VideoInfo:
     """What the container claims, before decoding: ``frame_count`` (0 when unknown),
-    ``width`` and ``height`` in pixels (0 when unknown), ``fps`` in frames per second."""
+    ``width`` and ``height`` in pixels (0 when unknown), ``fps`` in frames per second
+    (None when unknown)."""
 
     frame_count: int
     width: int
     height: int
-    fps: float
+    fps: float | None
+
+    @property
+    def pace_fps(self) -> float:
+        """The rate frames are handed to the detector at until their times are known."""
+        return self.fps or DEFAULT_FPS
 
 
 def extract_keypoints(
@@ -96,8 +106,8 @@ def extract_keypoints(
         _check_budget(info, max_frames, max_pixels)
         times_ms: list[float] = []
         frames = _frames(capture, max_frames, max_pixels, max_side, times_ms)
-        check_every = max(1, round(info.fps * CROWD_CHECK_S)) if max_people > 1 else 0
-        detected = _detect(frames, Path(task), info.fps, 1, check_every, max_people)
+        check_every = max(1, round(info.pace_fps * CROWD_CHECK_S)) if max_people > 1 else 0
+        detected = _detect(frames, Path(task), info.pace_fps, 1, check_every, max_people)
     finally:
         capture.release()
     keypoints, scores = detected.keypoints[:, 0], detected.scores[:, 0]
@@ -107,7 +117,7 @@ def extract_keypoints(
         try:
             times_ms = []
             frames = _frames(capture, max_frames, max_pixels, max_side, times_ms)
-            everyone = _detect(frames, Path(task), info.fps, max_people)
+            everyone = _detect(frames, Path(task), info.pace_fps, max_people)
         finally:
             capture.release()
         fps = frame_rate(info.fps, times_ms)
@@ -136,8 +146,8 @@ def _probe(capture: cv2.VideoCapture) -> VideoInfo:
     """The container's metadata, checked for sanity; nothing is decoded.
 
     Unknown (0, NaN, negative) frame counts and sizes become 0: the decoder's own
-    count catches those. Frame rates are refused outside (0, 240], except that 0 or NaN
-    (the container does not say) falls back to 30 fps.
+    count catches those. Frame rates are refused outside [5, 240], except that 0, NaN and
+    WebM's time base (the container does not say) are unknown: the frames' times decide.
     """
     import cv2
 
@@ -153,26 +163,35 @@ def _known(value: float) -> int:
     return int(value) if math.isfinite(value) and value > 0 else 0
 
 
-def frame_rate(stated: float, times_ms: list[float]) -> float:
+def frame_rate(stated: float | None, times_ms: list[float]) -> float:
     """The video's frame rate (frames per second): the one the decoded frames' times
-    show (the median interval), unless it is within 2% of the ``stated`` one, which is
+    show (the median interval, to 0.001 fps), unless it is within 2% of the ``stated`` one, which is
     then kept exact. Browser recordings (MediaRecorder WebM) state none or a wrong one
     (Chromium's: 60 fps for ~15 frames a second), and their timing would otherwise be
     off by that factor. ``stated`` is kept when the times are unusable (fewer than two
-    frames, not increasing, or a rate outside the accepted range)."""
+    frames, not increasing, or a rate outside the accepted range); with no ``stated``
+    rate, unusable times give DEFAULT_FPS, and a rate outside the range is a VideoError."""
     intervals = np.diff(np.asarray(times_ms, dtype=np.float64))
     if len(intervals) == 0 or not np.all(np.isfinite(intervals)) or (intervals <= 0).any():
+        return stated or DEFAULT_FPS
+    measured = round(1000.0 / float(np.median(intervals)), 3)  # no float noise in reports
+    if stated is not None and abs(measured - stated) <= 0.02 * stated:
         return stated
-    measured = 1000.0 / float(np.median(intervals))
-    if abs(measured - stated) <= 0.02 * stated or not MIN_FPS <= measured <= MAX_FPS:
-        return stated
+    if not MIN_FPS <= measured <= MAX_FPS:
+        if stated is not None:
+            return stated
+        raise VideoError(
+            f"the video's frame rate must be in [{MIN_FPS:g}, {MAX_FPS:g}] fps, "
+            f"its frames are {measured:.4g} a second"
+        )
     return measured
 
 
-def _fps(value: float) -> float:
-    """The container's frame rate in frames per second; VideoError if absurd."""
-    if value == 0 or math.isnan(value):
-        return DEFAULT_FPS
+def _fps(value: float) -> float | None:
+    """The container's frame rate in frames per second (None: it does not say);
+    VideoError if absurd."""
+    if value == 0 or math.isnan(value) or value == TIME_BASE_FPS:
+        return None
     if not MIN_FPS <= value <= MAX_FPS:  # also catches +-inf
         raise VideoError(
             f"the video's frame rate must be in [{MIN_FPS:g}, {MAX_FPS:g}] fps, got {value}"

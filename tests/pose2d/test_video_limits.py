@@ -172,7 +172,7 @@ def test_budget_holds_while_decoding_when_the_metadata_under_reports(
 @pytest.mark.parametrize(
     ("prop", "value", "message"),
     [
-        (cv2.CAP_PROP_FPS, 1000.0, "frame rate"),
+        (cv2.CAP_PROP_FPS, 500.0, "frame rate"),
         (cv2.CAP_PROP_FPS, math.inf, "frame rate"),
         (cv2.CAP_PROP_FPS, -25.0, "frame rate"),
         (cv2.CAP_PROP_FRAME_WIDTH, 10_000.0, "at most 8192 pixels"),
@@ -189,7 +189,7 @@ def test_absurd_metadata_is_refused_before_decoding(
     assert capture.decoded == 0
 
 
-def test_unknown_frame_rate_falls_back_to_30_fps(small, task, capture, fake_landmarker):
+def test_an_unknown_frame_rate_is_the_frames_own(small, task, capture, fake_landmarker):
     fake = fake_landmarker()
     capture.metadata[cv2.CAP_PROP_FPS] = math.nan
     sequence = extract_keypoints(small, task, max_frames=1000)
@@ -206,12 +206,26 @@ def test_a_wrong_stated_frame_rate_gives_way_to_the_frames_times(
     assert extract_keypoints(small, task, max_frames=1000).fps == pytest.approx(30.0, rel=1e-3)
 
 
+def test_a_webm_stating_its_time_base_is_timed_by_its_frames(small, task, capture, fake_landmarker):
+    """Chromium's MediaRecorder WebM on a busy machine: FFmpeg states the container's
+    millisecond time base, 1000 fps; the frames (1/30 s apart) say the real rate."""
+    fake = fake_landmarker()
+    capture.metadata[cv2.CAP_PROP_FPS] = 1000.0
+    assert extract_keypoints(small, task, max_frames=1000).fps == pytest.approx(30.0, rel=1e-3)
+    assert fake.timestamps_ms == [int(i * 1000 / 30) for i in range(10)]  # paced at 30 meanwhile
+
+
 def test_the_frame_rate_is_the_stated_one_unless_the_times_say_otherwise():
     every_70_ms = [70.0 * i for i in range(20)]
-    assert frame_rate(60.0, every_70_ms) == pytest.approx(1000 / 70)
+    assert frame_rate(60.0, every_70_ms) == pytest.approx(1000 / 70, abs=1e-3)
     assert frame_rate(30.0, [1000 * i / 29.97 for i in range(20)]) == 30.0  # within 2%: kept
     for unusable in ([], [0.0], [0.0, 0.0, 0.0], [0.0, 40.0, 30.0], [0.0, 1.0, 2.0]):
         assert frame_rate(25.0, unusable) == 25.0  # one frame, stalled, backwards, 1000 fps
+    for unusable in ([], [0.0], [0.0, 0.0, 0.0], [0.0, 40.0, 30.0]):
+        assert frame_rate(None, unusable) == 30.0  # nothing stated: the default
+    assert frame_rate(None, every_70_ms) == pytest.approx(1000 / 70, abs=1e-3)  # nothing stated
+    with pytest.raises(VideoError, match="its frames are 1000 a second"):
+        frame_rate(None, [0.0, 1.0, 2.0])  # nothing stated, and a camera cannot film that
 
 
 @pytest.mark.parametrize(
