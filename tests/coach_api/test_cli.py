@@ -59,6 +59,7 @@ def test_live_schema_writes_the_published_schema(tmp_path):
     assert out.read_text(encoding="utf-8") == published.read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # the operator's command on two databases
 def test_roles_are_granted_on_the_database_the_settings_name(client, settings):
     for email in ("coach@example.com", "ana@example.com"):
         body = {"email": email, "password": "correct horse"}

@@ -195,6 +195,7 @@ def test_expired_leases_are_retried_then_failed_and_lost_messages_resent(ctx):
     assert job(ctx, dead).status == "failed" and "interrupted 3 times" in job(ctx, dead).error
 
 
+@pytest.mark.slow  # jobs paced by pauses
 def test_the_api_cancels_only_its_users_unfinished_jobs(settings, trainer_payload, user_payload):
     from fastapi.testclient import TestClient
 
@@ -231,6 +232,7 @@ def test_the_api_cancels_only_its_users_unfinished_jobs(settings, trainer_payloa
         assert json.loads(json.dumps(shown))["session_id"] is not None
 
 
+@pytest.mark.slow  # jobs paced by pauses, an app restarted
 def test_a_job_running_at_shutdown_is_handed_back_and_finished_after_restart(
     settings, trainer_payload, user_payload
 ):

@@ -80,6 +80,7 @@ def test_sessions_keep_what_they_were_scored_from_and_erasure_takes_it(
     assert [n for n in blobs.names() if n.startswith("session")] == []
 
 
+@pytest.mark.slow  # scores several sessions
 def test_a_rescoring_request_names_what_is_wrong_and_queues_nothing(
     client, trainer_payload, user_payload
 ):
@@ -206,6 +207,7 @@ def test_a_changed_reference_changes_the_report(client, trainer_payload, user_pa
     assert after["tempo"]["mean"] == pytest.approx(2 * before["report"]["tempo"]["mean"], rel=0.2)
 
 
+@pytest.mark.slow  # scores several sessions
 def test_what_cannot_be_rescored_is_skipped_and_said(client, trainer_payload, user_payload):
     routine = published_routine(client, trainer_payload)
     trainer = auth_headers(client, new_email("coach"), role="trainer")
@@ -379,6 +381,7 @@ def test_a_cancelled_job_keeps_what_it_rescored_and_stops(
     assert (job["status"], job["rescore"]) == ("cancelled", None)
 
 
+@pytest.mark.slow  # scores a dozen sessions
 def test_admins_rescore_every_session_in_batches_of_jobs_per_owner(
     client, trainer_payload, user_payload, monkeypatch
 ):

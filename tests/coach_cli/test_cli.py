@@ -15,6 +15,7 @@ def _command_paths(group, prefix=()):
             yield from _command_paths(command, path)
 
 
+@pytest.mark.slow  # imports every command's package
 def test_every_sub_command_has_help():
     root = typer.main.get_command(app)
     paths = list(_command_paths(root))

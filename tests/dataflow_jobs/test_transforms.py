@@ -42,6 +42,7 @@ def test_plan_sources_keys_clips_and_dead_letters_bad_files(tmp_path, tiny_clips
         assert_that(reasons, equal_to([(b, "read", True) for b in bad]), label="dead")
 
 
+@pytest.mark.slow  # a Beam pipeline filming clips
 def test_build_shard_films_k_cameras_per_clip_and_writes_one_file(tmp_path, tiny_clips):
     paths = sorted(str(p) for p in tiny_clips.glob("*.clip.npz"))[:3]
     refs = [ClipRef(path, 0, read_source(path)[0].clip.clip_id, "x") for path in paths]

@@ -102,6 +102,7 @@ def test_real_units_follow_the_simulated_ones_with_their_takes_as_fold_groups():
     assert join_real(simulated).unit_weight(simulated.kinds["shallow_squat"]) is None
 
 
+@pytest.mark.slow  # fits classifiers fold by fold
 def test_out_of_fold_keeps_a_group_out_of_its_own_training():
     # Two takes seen from many views: units of a take are near copies of each other, with
     # labels that only memory of the take explains. Grouped by take, no memory helps.
@@ -114,6 +115,7 @@ def test_out_of_fold_keeps_a_group_out_of_its_own_training():
     assert roc_auc_score(present, out_of_fold(units, groups=take)) < 0.75
 
 
+@pytest.mark.slow  # fits classifiers fold by fold
 def test_out_of_fold_probabilities_do_not_remember_their_own_clip():
     rng = np.random.default_rng(0)
     clip = np.repeat(np.arange(60), 5)

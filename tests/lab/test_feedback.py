@@ -125,6 +125,7 @@ def test_weighted_verdicts_overrule_the_simulated_units_near_them():
         with_feedback(units, KindUnits(np.zeros((1, 2)), *np.zeros((3, 1))), 1.0)
 
 
+@pytest.mark.slow  # fits detectors
 def test_fit_scoring_takes_feedback_only_with_the_detector(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="--training"):
         scoring_eval.fit_scoring(6, 0, feedback=tmp_path)

@@ -16,6 +16,7 @@ import tomllib
 from fnmatch import fnmatch
 from pathlib import Path
 
+import pytest
 import typer.main
 import yaml
 from packaging.requirements import Requirement
@@ -189,6 +190,7 @@ def _command_exists(path: tuple[str, ...]) -> bool:
     return True
 
 
+@pytest.mark.slow  # runs each command's help
 def test_every_command_named_exists():
     runner = CliRunner()
     for path in [COMPOSE, GUIDE, *DOCKERFILES]:

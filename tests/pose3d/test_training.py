@@ -42,6 +42,7 @@ def _config(shards, out, **overrides):
     return TrainConfig(**{**base, **overrides})
 
 
+@pytest.mark.slow  # trains a lifter
 def test_training_learns_and_writes_its_artifacts(shards, tmp_path):
     trainer = Trainer(_config(shards, tmp_path, epochs=3, samples_per_epoch=4096, lr=3e-3))
     before = 1000 * evaluate_mpjpe(trainer.infer_pos, trainer.val_records)
@@ -56,6 +57,7 @@ def test_training_learns_and_writes_its_artifacts(shards, tmp_path):
     assert lifter.causal and lifter.metadata.fps == 30.0
 
 
+@pytest.mark.slow  # trains a lifter three times
 def test_training_is_deterministic_and_resumable(shards, tmp_path):
     train(_config(shards, tmp_path / "a"))
     train(_config(shards, tmp_path / "b"))

@@ -140,6 +140,7 @@ def test_one_panel_per_distinct_cue(session):
     assert not any("Stay on the beat" in c for c in captions)  # no pose to correct
 
 
+@pytest.mark.slow  # renders every plot of a report
 def test_every_image_has_alt_text_and_the_page_fits_a_phone(session):
     reference, poses, fps = session
     parsed = Page(render_html(_report(poses, fps, ERRORS), poses, fps, reference))

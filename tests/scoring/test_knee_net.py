@@ -92,6 +92,7 @@ def test_a_saved_network_gives_the_same_probabilities(tmp_path):
     assert KneeNet.load(tmp_path / "missing.pt") is None
 
 
+@pytest.mark.slow  # trains a network
 def test_the_command_writes_the_network_its_record_and_its_training_curve(tmp_path):
     from typer.testing import CliRunner
 
