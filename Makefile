@@ -60,4 +60,4 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 bench: $(STAMP)
-	for b in lifter synth dataflow scoring export api hostile install_size; do $(BIN)/python -m bench.$$b || exit 1; done
+	for b in lifter synth dataflow scoring export api startup hostile install_size; do $(BIN)/python -m bench.$$b || exit 1; done
