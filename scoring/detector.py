@@ -478,10 +478,12 @@ class FormErrorDetector:
             raise MalformedDetector(f"{path} is not a detector file: {error}") from error
         try:
             meta = json.loads(str(arrays.pop("meta")))
-            if meta.get("format") != DETECTOR_FORMAT:
-                raise MalformedDetector(
-                    f"{path} is detector format {meta.get('format')}, not {DETECTOR_FORMAT}"
-                )
+            found = meta.get("format")
+        except (KeyError, ValueError, AttributeError) as error:
+            raise MalformedDetector(f"{path} has no readable description: {error}") from error
+        if found != DETECTOR_FORMAT:
+            raise MalformedDetector(f"{path} is detector format {found}, not {DETECTOR_FORMAT}")
+        try:
             models = {
                 source: {
                     kind: _kind_model(arrays, f"{source}/{kind}", described)

@@ -124,6 +124,7 @@ SPLIT = "lifted/rounded_back/classifier"
         (lambda a: _set(a, f"{SPLIT}/feature", 0, 99), "outside the 6 columns"),
         (lambda a: a.pop(f"{SPLIT}/threshold"), "missing arrays threshold"),
         (lambda a: a.update({"meta": np.array('{"format": 99}')}), "format 99"),
+        (lambda a: a.pop("meta"), "no readable description"),
     ],
 )
 def test_a_tampered_detector_file_is_refused_naming_what_is_wrong(tmp_path, change, message):
