@@ -138,10 +138,16 @@ def kind_of(kind: str) -> ModelKind:
 
 
 def check_folder(kind: str, folder: Path) -> None:
-    """``ValueError`` naming the files ``folder`` lacks for a version of ``kind``."""
+    """``ValueError`` naming the files ``folder`` lacks for a version of ``kind``, or,
+    for a detector, what is wrong with its trees (registered or fetched, a detector that
+    could not be served is refused here, not when a replica loads it)."""
     missing = [name for name in kind_of(kind).files if not (Path(folder) / name).is_file()]
     if missing:
         raise ValueError(f"{folder} is not a {kind} model: missing {', '.join(missing)}")
+    if kind == "detector":
+        from scoring.detector import FormErrorDetector  # only the detector's check needs it
+
+        FormErrorDetector.load(Path(folder) / "population.detector.npz")  # MalformedDetector
 
 
 def register(kind: str, folder: Path, card: ModelCard, run_id: str | None = None) -> str:

@@ -47,6 +47,14 @@ def test_missing_files_aliases_and_kinds_are_refused_by_name(mlflow_store, tmp_p
     assert registry.alias_version("detector", "champion") is None
 
 
+def test_a_detector_whose_trees_cannot_be_read_is_not_registered(mlflow_store, tmp_path):
+    folder = bundled_folder("detector", tmp_path / "detector")
+    (folder / "population.detector.npz").write_bytes(b"\x80\x04 a pickle, or anything else")
+    with pytest.raises(ValueError, match="not a detector file"):
+        registry.register("detector", folder, bundled_card("detector"))
+    assert registry.versions("detector") == []
+
+
 def test_a_version_another_replica_fetched_meanwhile_is_used_as_is(
     mlflow_store, tmp_path, monkeypatch
 ):
