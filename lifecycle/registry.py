@@ -146,8 +146,10 @@ def check_folder(kind: str, folder: Path) -> None:
         raise ValueError(f"{folder} is not a {kind} model: missing {', '.join(missing)}")
     if kind == "detector":
         from scoring.detector import FormErrorDetector  # only the detector's check needs it
+        from scoring.population import detector_path
 
-        FormErrorDetector.load(Path(folder) / "population.detector.npz")  # MalformedDetector
+        # MalformedDetector (a ValueError) naming what is wrong
+        FormErrorDetector.load(detector_path(Path(folder) / "population.json"))
 
 
 def register(kind: str, folder: Path, card: ModelCard, run_id: str | None = None) -> str:
