@@ -90,7 +90,12 @@ def _row(test, clients, latencies, per_second=None):
 def main(argv: list[str] | None = None) -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as data:
-        limits = {"rate_per_minute": 100000, "rate_burst": 100000}
+        # One account makes every request and streams all 20 live streams.
+        limits = {
+            "rate_per_minute": 100000,
+            "rate_burst": 100000,
+            "live_max_streams_per_user": 100,
+        }
         server = start_server(Path(data), port, **limits)
         url = f"http://127.0.0.1:{port}/v1"
         try:

@@ -36,7 +36,14 @@ VARIANTS = ("baseline", "new")
 CONCURRENCY = (1, 4, 16)
 REQUESTS = {1: 4, 4: 8, 16: 16}  # sessions per run, shared by the clients
 HEALTH_EVERY_S = 0.02
-SETTINGS = {"rate_per_minute": 10**6, "rate_burst": 10**6}  # the bench is one user
+# The bench is one user, its clients all phones of that account (bench.live: up to 200
+# live streams on one replica).
+SETTINGS = {
+    "rate_per_minute": 10**6,
+    "rate_burst": 10**6,
+    "live_max_streams": 10**6,
+    "live_max_streams_per_user": 10**6,
+}
 EMAIL, PASSWORD = "coach@example.com", "bench password"
 JSON = {"Content-Type": "application/json"}
 COLUMNS = ["measure", "clients", "base_min", "base_median", "new_min", "new_median", "ratio"]

@@ -20,6 +20,7 @@ import json
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -131,6 +132,23 @@ async def _oversized_message(ws_url: str, size_bytes: int) -> str:
     return "answered"
 
 
+async def _many_streams(ws_url: str, token: str, routine_id: int, count: int) -> str:
+    """One account starts ``count`` live streams at once, keeping each socket open until
+    all have their answer; how many were ready and what the others were told."""
+    import websockets
+
+    start = {"type": "start", "token": token, "routine_id": routine_id, "layout": "coco17"}
+    start |= {"fps": 30, "image_width": 640, "image_height": 480}
+    sockets = [await websockets.connect(ws_url) for _ in range(count)]
+    for socket in sockets:
+        await socket.send(json.dumps(start))
+    answers = [json.loads(await socket.recv()) for socket in sockets]
+    for socket in sockets:
+        await socket.close()
+    kinds = Counter(a["error"]["code"] if a["type"] == "error" else a["type"] for a in answers)
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+
+
 def _cases(client: httpx.Client, url: str, headers: dict, user_body: dict, folder: Path):
     """(name, callable returning a status text) for every hostile case and the baseline."""
     json_type = {"Content-Type": "application/json"}
@@ -181,6 +199,7 @@ def _cases(client: httpx.Client, url: str, headers: dict, user_body: dict, folde
         return _wait_job(client, headers, response)
 
     ws_url = url.replace("http", "ws") + "/live"
+    token = headers["Authorization"].split()[1]
 
     def session(body: dict) -> str:
         return str(client.post("/sessions", headers=headers, json=body).status_code)
@@ -198,6 +217,10 @@ def _cases(client: httpx.Client, url: str, headers: dict, user_body: dict, folde
             lambda: asyncio.run(_oversized_message(ws_url, 15_000_000)),
         ),
         ("200 silent live sockets", lambda: asyncio.run(_silent_sockets(ws_url, 200, 12.0))),
+        (
+            "one account starts 50 live streams",
+            lambda: asyncio.run(_many_streams(ws_url, token, user_body["routine_id"], 50)),
+        ),
     ]
 
 

@@ -13,7 +13,7 @@ import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import ForeignKey, String, Text, create_engine, event
+from sqlalchemy import ForeignKey, String, Text, create_engine, event, false
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, sessionmaker
 
@@ -176,8 +176,10 @@ class LiveStream(Base):
     ``reported`` repetitions were sent by then. ``generation`` grows with each resume: a
     socket whose generation is no longer the row's was superseded, and its checkpoints
     and summary are refused. ``session_id`` is the stored session once the stream ended
-    (a repeated resume gets its summary). Rows untouched for ``live_resume_ttl_s`` are
-    swept with their chunks (:mod:`coach_api.live_streams`).
+    (a repeated resume gets its summary). ``streaming``: a socket holds the stream now
+    (set by the start and each resume, cleared by the holding socket as it ends). Rows
+    untouched for ``live_resume_ttl_s`` are swept with their chunks
+    (:mod:`coach_api.live_streams`).
     """
 
     __tablename__ = "live_streams"
@@ -192,6 +194,8 @@ class LiveStream(Base):
     generation: Mapped[int] = mapped_column(default=0)
     session_id: Mapped[int | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=_now, index=True)
+    # A socket on some replica holds the stream (coach_api.live_admission counts them).
+    streaming: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def chunks(self) -> list[str]:

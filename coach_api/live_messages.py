@@ -241,7 +241,8 @@ class Summary(BaseModel):
 
 class LiveError(BaseModel):
     """server -> client, last: what went wrong. The server closes the socket after it,
-    with code 1008 (1011 for internal_error). Codes: protocol (a message out of turn, or a
+    with code 1008 (1011 for internal_error, 1013 for server_busy: try again later).
+    Codes: protocol (a message out of turn, or a
     binary frame: messages are JSON text); invalid_json (not JSON, a number of over 4,300
     digits, or nested more than 6 levels); message_too_large (over
     COACH_LIVE_MAX_MESSAGE_BYTES); token_in_url (a token query parameter); auth_timeout
@@ -251,8 +252,12 @@ class LiveError(BaseModel):
     unknown field, named in field); not_found (no such routine for this user);
     unavailable (the loaded lifter is not causal); too_fast (frames faster than real
     time); too_few_frames (stop before any pose); superseded (the stream was resumed on
-    another connection, which now holds it); internal_error (a failure on the server's
-    side)."""
+    another connection, which now holds it); server_busy (this server holds its most
+    live streams, COACH_LIVE_MAX_STREAMS: try again in a few seconds, maybe reaching
+    another replica); too_many_streams (the account has COACH_LIVE_MAX_STREAMS_PER_USER
+    streams open: stop or resume one); rate_limited (too many new streams or other
+    expensive requests of the account in a minute); internal_error (a failure on the
+    server's side)."""
 
     type: Literal["error"]
     error: ErrorDetail

@@ -32,7 +32,7 @@ from datetime import timedelta
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from coach_api.db import LiveStream
@@ -73,10 +73,44 @@ def create_stream(
             routine_id=routine_id,
             header_json=header_json,
             updated_at=utcnow(),
+            streaming=True,
         )
         db.add(row)
         db.commit()
     return stream_id
+
+
+def active_streams(settings: Settings, sessions: sessionmaker, user_id: int) -> int:
+    """How many streams of ``user_id`` a socket holds on any replica: streaming, not
+    ended, and touched (started, resumed or checkpointed) within ``live_idle_timeout_s +
+    live_checkpoint_s``. A held socket sends frames, so it saves a checkpoint every
+    ``live_checkpoint_s`` seconds of frames, or it is closed as idle; a stream still
+    marked streaming past that was held by a replica that died."""
+    window = timedelta(seconds=settings.live_idle_timeout_s + settings.live_checkpoint_s)
+    with sessions() as db:
+        query = (
+            select(func.count())
+            .select_from(LiveStream)
+            .where(
+                LiveStream.user_id == user_id,
+                LiveStream.streaming.is_(True),
+                LiveStream.session_id.is_(None),
+                LiveStream.updated_at >= utcnow() - window,
+            )
+        )
+        return db.scalar(query) or 0
+
+
+def release_stream(sessions: sessionmaker, stream_id: str, generation: int) -> None:
+    """The socket holding stream ``stream_id`` at ``generation`` ended: no socket holds it
+    now, unless a resume took it over since (then the row is the resume's)."""
+    with sessions() as db:
+        db.execute(
+            update(LiveStream)
+            .where(LiveStream.id == stream_id, LiveStream.generation == generation)
+            .values(streaming=False)
+        )
+        db.commit()
 
 
 def checkpoint(
@@ -175,7 +209,7 @@ def load_stream(
         changed = db.execute(
             update(LiveStream)
             .where(LiveStream.id == stream_id, LiveStream.generation == stream.generation)
-            .values(generation=stream.generation + 1, updated_at=utcnow())
+            .values(generation=stream.generation + 1, updated_at=utcnow(), streaming=True)
         ).rowcount
         db.commit()
         if changed != 1:  # two resumes at once: the other one won

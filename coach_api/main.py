@@ -16,6 +16,7 @@ from coach_api.job_queue import JobQueue
 from coach_api.job_worker import JobWorker
 from coach_api.json_requests import DOCUMENTED_BODIES
 from coach_api.limits import BodySizeLimit, SecurityHeaders
+from coach_api.live_admission import LiveAdmission
 from coach_api.live_batcher import LiveBatcher
 from coach_api.observability import Metrics, RequestLog
 from coach_api.openapi_errors import ErrorResponse
@@ -86,6 +87,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.rate_limits = RateLimits.from_settings(settings)
+    app.state.live_admission = LiveAdmission(
+        settings.live_max_streams,
+        settings.live_max_streams_per_user,
+        app.state.metrics.live_streams,
+    )
     settings.private_data_dir()
     app.state.db_engine = make_engine(
         settings.resolved_database_url, settings.db_pool_size, settings.db_pool_timeout_s

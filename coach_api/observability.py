@@ -51,6 +51,9 @@ class Metrics:
         self.queue = Gauge(
             "coach_work_in_flight", "CPU jobs running or waiting", registry=self.registry
         )
+        self.live_streams = Gauge(
+            "coach_live_streams", "Live streams this process holds", registry=self.registry
+        )
         # Shadow scoring (coach_api/shadow.py): sessions the challenger also scored, the
         # cues it disagreed on per error kind, how far its score was, and its failures.
         self.shadow_sessions = Counter(

@@ -103,6 +103,13 @@ class Settings(BaseSettings):
     # longer tail (docs/benchmarks.md), so it is off unless CPU is what runs short.
     live_gather_ms: Annotated[float, Field(ge=0, le=100)] = 0.0
     live_resume_ttl_s: Annotated[float, Field(gt=0)] = 900.0
+    # Live streams one process holds (past it: server_busy, close 1013, try another
+    # replica) and one account may have open at once, on all replicas (too_many_streams):
+    # coach_api/live_admission.py. One process serves ~100 streams on a core in p99
+    # 33-53 ms and 200 in ~235 ms (docs/benchmarks.md); a new stream also spends one of
+    # the account's expensive requests (rate_per_minute).
+    live_max_streams: Annotated[int, Field(ge=1)] = 100
+    live_max_streams_per_user: Annotated[int, Field(ge=1)] = 2
     # Web origins whose pages may call the API (Flutter Web), e.g.
     # COACH_CORS_ORIGINS=https://app.example.com,http://localhost:5000; none by default
     # (no CORS headers: browsers let no other site's page read the answers).

@@ -35,14 +35,18 @@ last checkpoint; a stream that ended answers its summary again; the socket a res
 the stream from is closed with ``superseded`` when it next saves or stores.
 
 Errors are ``{"type": "error", "error": {"code", "message", "field"?}}``; the socket is
-then closed, with code 1008 for what the client did and 1011 (``internal_error``) for a
-failure of the server. Every message is checked before it is used: text only
-(``protocol``), at most ``COACH_LIVE_MAX_MESSAGE_BYTES`` (``message_too_large``), JSON
-nested at most ``MAX_DEPTH`` levels (``invalid_json``). A socket silent for
-``COACH_LIVE_IDLE_TIMEOUT_S`` after the start is closed (``idle_timeout``), as is one
-whose start message does not come in time (``auth_timeout``); ``too_fast`` when frames
-arrive faster than real time: more than ``COACH_LIVE_MAX_SPEED`` x fps after
-``COACH_LIVE_BURST_S`` seconds of catch-up.
+then closed, with code 1008 for what the client did, 1011 (``internal_error``) for a
+failure of the server and 1013 (``server_busy``) when this replica holds its
+``COACH_LIVE_MAX_STREAMS`` streams already (try again: another replica may take it). An
+account may have ``COACH_LIVE_MAX_STREAMS_PER_USER`` streams open at once
+(``too_many_streams``), and a new stream counts against its expensive requests
+(``rate_limited``): :mod:`coach_api.live_admission`. Every message is checked before it
+is used: text only (``protocol``), at most ``COACH_LIVE_MAX_MESSAGE_BYTES``
+(``message_too_large``), JSON nested at most ``MAX_DEPTH`` levels (``invalid_json``). A
+socket silent for ``COACH_LIVE_IDLE_TIMEOUT_S`` after the start is closed
+(``idle_timeout``), as is one whose start message does not come in time
+(``auth_timeout``); ``too_fast`` when frames arrive faster than real time: more than
+``COACH_LIVE_MAX_SPEED`` x fps after ``COACH_LIVE_BURST_S`` seconds of catch-up.
 
 The start message is validated whole (:class:`~coach_api.live_messages.LiveStart`), and
 every message sent is built from its model (``progress``, sent for every batch, is
@@ -79,6 +83,7 @@ from coach_api.access import usable_routine
 from coach_api.db import Routine, User, WorkoutSession
 from coach_api.deps import MAX_ID, user_for_token
 from coach_api.errors import ApiError
+from coach_api.live_admission import CLOSE_TRY_AGAIN_LATER, LiveAdmission
 from coach_api.live_batcher import LiveBatcher
 from coach_api.live_messages import (
     Checkpoint,
@@ -91,10 +96,12 @@ from coach_api.live_messages import (
 )
 from coach_api.live_streams import (
     Superseded,
+    active_streams,
     checkpoint,
     create_stream,
     load_stream,
     mark_finished,
+    release_stream,
 )
 from coach_api.openapi_errors import ErrorDetail
 from coach_api.persistence import live_input, store_session
@@ -326,42 +333,61 @@ async def _send(websocket: WebSocket, message: BaseModel) -> None:
     await websocket.send_text(message.model_dump_json(exclude_none=True))
 
 
-async def _start(websocket: WebSocket, engine: Engine) -> _Workout | None:
+async def _start(
+    websocket: WebSocket, engine: Engine, held: contextlib.AsyncExitStack
+) -> _Workout | None:
     """Take the start message (token, routine, stream header) and answer ``ready``; or
     take a resume message and go on with that stream (``None`` when it had already
-    ended: its summary was sent again)."""
+    ended: its summary was sent again). The stream's place in this replica
+    (:class:`~coach_api.live_admission.LiveAdmission`) and its release in the database
+    are entered into ``held``: kept until the socket ends."""
     app = websocket.app
     settings: Settings = app.state.settings
     _refuse_token_in_url(websocket)
     start = await _receive_start(websocket, settings)
     if isinstance(start, LiveResume):
-        return await _resume(websocket, engine, start)
+        return await _resume(websocket, engine, start, held)
     # The database is not asked on the event loop (a slow query would stall every stream).
     user_id, routine = await anyio.to_thread.run_sync(
         _authorize, app, start.token, start.routine_id
     )
+    admission: LiveAdmission = app.state.live_admission
+    held.enter_context(admission.hold(user_id))
+    active = await anyio.to_thread.run_sync(
+        active_streams, settings, app.state.sessionmaker, user_id
+    )
+    admission.check_user(user_id, active)
+    app.state.rate_limits.spend_scoring(user_id)  # a new stream is an expensive request
     strictness = start.strictness or settings.strictness
     header = start.stream_header()
     session = await _new_session(engine, settings, routine, header, strictness)
     stream_id = await anyio.to_thread.run_sync(
         create_stream, app.state.sessionmaker, user_id, routine.id, header, strictness
     )
+    held.push_async_callback(_release, app, stream_id, 0)
     await _send(websocket, _ready(engine, stream_id, 0))
     return _Workout(session, user_id, routine, stream_id, 0, settings.live_burst_s)
 
 
-async def _resume(websocket: WebSocket, engine: Engine, resume: LiveResume) -> _Workout | None:
+async def _resume(
+    websocket: WebSocket, engine: Engine, resume: LiveResume, held: contextlib.AsyncExitStack
+) -> _Workout | None:
     """Rebuild the stream ``resume`` names from its checkpoint and answer ``ready`` with
-    the frames it holds; or send the summary again of one that ended."""
+    the frames it holds; or send the summary again of one that ended. A place in this
+    replica is held for it (``held``); the account's count is not checked again (the
+    stream is one it has)."""
     app = websocket.app
     settings: Settings = app.state.settings
     user_id = await anyio.to_thread.run_sync(_user_id, app, resume.token)
+    held.enter_context(app.state.live_admission.hold(user_id))
     try:
         saved = await anyio.to_thread.run_sync(
             load_stream, settings, app.state.sessionmaker, resume.stream_id, user_id
         )
     except Superseded:
         raise _superseded() from None
+    if saved is not None and saved.stream.session_id is None:  # taken over: held now
+        held.push_async_callback(_release, app, saved.stream.id, saved.stream.generation)
     if saved is None:
         raise ApiError(
             404,
@@ -387,6 +413,19 @@ async def _resume(websocket: WebSocket, engine: Engine, resume: LiveResume) -> _
     # The frames after the checkpoint come again at once: up to live_checkpoint_s more.
     burst_s = settings.live_burst_s + settings.live_checkpoint_s
     return _Workout(session, user_id, routine, stream.id, stream.generation, burst_s)
+
+
+async def _release(app: FastAPI, stream_id: str, generation: int) -> None:
+    """Mark the stream no longer held (its socket ended), off the event loop and even
+    while the socket's task is being cancelled; a failure is logged, not raised over
+    the way the socket ended (the row's hold then lapses with its age)."""
+    with anyio.CancelScope(shield=True):
+        try:
+            await anyio.to_thread.run_sync(
+                release_stream, app.state.sessionmaker, stream_id, generation
+            )
+        except Exception:
+            logger.exception("could not release live stream %s", stream_id)
 
 
 def _user_id(app: FastAPI, token: str) -> int:
@@ -657,13 +696,15 @@ async def live(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         engine: Engine = websocket.app.state.engine
-        workout = await _start(websocket, engine)
-        if workout is not None:  # None: a resume of an ended stream, answered already
-            await _stream(websocket, engine, workout)
+        async with contextlib.AsyncExitStack() as held:  # the stream's place, its row's hold
+            workout = await _start(websocket, engine, held)
+            if workout is not None:  # None: a resume of an ended stream, answered already
+                await _stream(websocket, engine, workout)
     except (WebSocketDisconnect, WebSocketDisconnected):
         return  # the client left (seen on receiving, or on sending after its close)
     except ApiError as exc:
-        await _fail(websocket, exc.code, exc.message, exc.field)
+        close = CLOSE_TRY_AGAIN_LATER if exc.code == "server_busy" else 1008
+        await _fail(websocket, exc.code, exc.message, exc.field, close)
     except Exception:
         logger.exception("live socket failed")
         await _fail(websocket, "internal_error", "something went wrong on our side", close=1011)

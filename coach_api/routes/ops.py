@@ -58,8 +58,8 @@ def ready(request: Request, db: SessionDep) -> dict:
 
 @router.get("/metrics", response_class=PlainTextResponse, operation_id="metrics")
 def metrics(request: Request) -> PlainTextResponse:
-    """Prometheus metrics: request latency, lifting and scoring time, jobs in flight, and
-    the scored sessions' drift statistics."""
+    """Prometheus metrics: request latency, lifting and scoring time, jobs in flight, live
+    streams held, and the scored sessions' drift statistics."""
     return PlainTextResponse(
         request.app.state.metrics.render(), media_type="text/plain; version=0.0.4"
     )
