@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from coach_api.db import Job
@@ -72,6 +72,21 @@ def utcnow() -> datetime:
 def retry_delay_s(settings: Settings, attempt: int) -> float:
     """The wait before the attempt after ``attempt`` (1-based): doubling each time."""
     return settings.job_retry_delay_s * 2 ** (attempt - 1)
+
+
+def check_job_room(db: Session, settings: Settings, user_id: int) -> None:
+    """429 ``too_many_jobs`` when ``user_id`` has ``max_jobs_per_user`` jobs queued or
+    running: asked before a job's input is stored, so a refused request leaves nothing."""
+    unfinished = db.scalar(
+        select(func.count()).select_from(Job).where(Job.user_id == user_id, Job.status.in_(ACTIVE))
+    )
+    if unfinished >= settings.max_jobs_per_user:
+        raise ApiError(
+            429,
+            "too_many_jobs",
+            f"you have {unfinished} jobs queued or running, the most an account may have; "
+            "wait for one to end (GET /v1/jobs/{id}) or cancel one",
+        )
 
 
 def submit_job(

@@ -26,7 +26,7 @@ from coach_api.deps import (
     spend_rate,
 )
 from coach_api.errors import ApiError
-from coach_api.jobs import cancel_job, submit_job
+from coach_api.jobs import cancel_job, check_job_room, submit_job
 from coach_api.json_requests import documented, read_keypoint_body
 from coach_api.openapi_errors import error_responses
 from coach_api.persistence import SessionInput, save_keypoints, score_and_store
@@ -156,6 +156,7 @@ async def create_session_job(
     background: poll ``/v1/jobs/{id}`` until ``done`` (its ``session_id`` is the scored
     session), ``failed`` (its ``error`` says why) or ``cancelled``."""
     body, routine, sequence = await _read_session(request, user, db, engine)
+    await anyio.to_thread.run_sync(check_job_room, db, settings, user.id)
     spend_rate(request, user)
     params = {
         "routine_id": routine.id,
@@ -191,6 +192,7 @@ def rescore_sessions(
     sessions is queued or running."""
     session_ids = owned_sessions(db, user, body.session_ids)
     check_none_running(db, user)
+    check_job_room(db, request.app.state.settings, user.id)
     spend_rate(request, user)
     return submit_job(request.app, db, rescore_job(user.id, session_ids, body.strictness))
 

@@ -16,7 +16,7 @@ from coach_api.access import require_trainer, usable_routine
 from coach_api.db import Job
 from coach_api.deps import RateLimitedUser, SessionDep, spend_rate
 from coach_api.errors import ApiError
-from coach_api.jobs import submit_job
+from coach_api.jobs import check_job_room, submit_job
 from coach_api.json_requests import media_type
 from coach_api.openapi_errors import error_responses
 from coach_api.schemas import DisplayText, JobPublic, Movement, check_beat_times
@@ -113,6 +113,7 @@ async def upload_video(
     suffix = _check_type(video)
     beats = check_beat_times(beat_times)
     usable_routine(db, user, routine_id)
+    await anyio.to_thread.run_sync(check_job_room, db, request.app.state.settings, user.id)
     spend_rate(request, user)
     params = {
         "routine_id": routine_id,
@@ -150,6 +151,7 @@ async def create_routine_from_video(
     require_trainer(user)
     suffix = _check_type(video)
     music = music_of(check_beat_times(beat_times), beats_per_rep)
+    await anyio.to_thread.run_sync(check_job_room, db, request.app.state.settings, user.id)
     spend_rate(request, user)
     params = {
         "name": name,

@@ -232,6 +232,35 @@ def test_the_api_cancels_only_its_users_unfinished_jobs(settings, trainer_payloa
         assert json.loads(json.dumps(shown))["session_id"] is not None
 
 
+def test_an_account_has_at_most_its_jobs_unfinished(settings, trainer_payload, user_payload):
+    from fastapi.testclient import TestClient
+
+    from coach_api.main import create_app
+
+    settings.max_jobs_per_user = 2
+    settings.job_step_delay_s = 0.5  # the jobs are still unfinished when the third comes
+    with TestClient(create_app(settings)) as client:
+        trainer = auth_headers(client, "coach@example.com", role="trainer")
+        body = {"name": "s", "movement": "squat", "keypoints": trainer_payload, "published": True}
+        routine = client.post("/v1/routines", headers=trainer, json=body).json()["id"]
+        user, other = auth_headers(client), auth_headers(client, "bob@example.com")
+        body = {"routine_id": routine, "keypoints": user_payload}
+        jobs = [client.post("/v1/session-jobs", headers=user, json=body) for _ in range(2)]
+        assert [job.status_code for job in jobs] == [202, 202]
+        inputs = settings.blobs.names()
+        refused = client.post("/v1/session-jobs", headers=user, json=body)
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"]["code"] == "too_many_jobs"
+        video = {"video": ("a.mp4", b"not decoded", "video/mp4")}
+        upload = client.post("/v1/videos", headers=user, data={"routine_id": routine}, files=video)
+        assert upload.json()["error"]["code"] == "too_many_jobs"
+        assert settings.blobs.names() == inputs  # nothing of the refused ones stored
+        assert client.post("/v1/session-jobs", headers=other, json=body).status_code == 202
+        first = jobs[0].json()["id"]
+        assert client.post(f"/v1/jobs/{first}/cancel", headers=user).status_code == 200
+        assert client.post("/v1/session-jobs", headers=user, json=body).status_code == 202
+
+
 @pytest.mark.slow  # jobs paced by pauses, an app restarted
 def test_a_job_running_at_shutdown_is_handed_back_and_finished_after_restart(
     settings, trainer_payload, user_payload
