@@ -124,8 +124,8 @@ async def _oversized_message(ws_url: str, size_bytes: int) -> str:
     import websockets
 
     async with websockets.connect(ws_url, max_size=None) as socket:
-        await socket.send("x" * size_bytes)
-        try:
+        try:  # the server may close while the message is still being sent
+            await socket.send("x" * size_bytes)
             await socket.recv()
         except websockets.ConnectionClosed as closed:
             return f"closed {closed.rcvd.code if closed.rcvd else '-'}"
