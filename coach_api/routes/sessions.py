@@ -154,7 +154,9 @@ async def create_session_job(
 ):
     """The same as ``createSession`` for a session of any length, scored in the
     background: poll ``/v1/jobs/{id}`` until ``done`` (its ``session_id`` is the scored
-    session), ``failed`` (its ``error`` says why) or ``cancelled``."""
+    session), ``failed`` (its ``error`` says why) or ``cancelled``. 429
+    ``too_many_jobs`` while the account has ``COACH_MAX_JOBS_PER_USER`` jobs queued or
+    running."""
     body, routine, sequence = await _read_session(request, user, db, engine)
     await anyio.to_thread.run_sync(check_job_room, db, settings, user.id)
     spend_rate(request, user)
@@ -189,7 +191,8 @@ def rescore_sessions(
     sessions kept their keypoints cannot be re-scored). A cancelled job keeps the
     sessions it re-scored before. 404 naming the first id that is not the caller's
     session (nothing queued); 409 ``rescore_running`` while another re-scoring of their
-    sessions is queued or running."""
+    sessions is queued or running; 429 ``too_many_jobs`` while the account has
+    ``COACH_MAX_JOBS_PER_USER`` jobs queued or running."""
     session_ids = owned_sessions(db, user, body.session_ids)
     check_none_running(db, user)
     check_job_room(db, request.app.state.settings, user.id)

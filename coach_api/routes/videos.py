@@ -109,7 +109,8 @@ async def upload_video(
 ) -> JSONResponse:
     """Upload a workout video for a routine the user may use; a background job extracts
     keypoints and scores them. The video is deleted after processing unless ``keep_video``.
-    """
+    429 ``too_many_jobs`` while the account has ``COACH_MAX_JOBS_PER_USER`` jobs queued or
+    running (nothing is stored)."""
     suffix = _check_type(video)
     beats = check_beat_times(beat_times)
     usable_routine(db, user, routine_id)
@@ -147,7 +148,8 @@ async def create_routine_from_video(
 ) -> JSONResponse:
     """Upload a trainer's video (trainers only); a background job extracts keypoints and
     stores the routine (the job's ``routine_id`` when done). The video is deleted unless
-    ``keep_video``."""
+    ``keep_video``. 429 ``too_many_jobs`` while the account has ``COACH_MAX_JOBS_PER_USER``
+    jobs queued or running (nothing is stored)."""
     require_trainer(user)
     suffix = _check_type(video)
     music = music_of(check_beat_times(beat_times), beats_per_rep)
