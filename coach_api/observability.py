@@ -54,6 +54,11 @@ class Metrics:
         self.live_streams = Gauge(
             "coach_live_streams", "Live streams this process holds", registry=self.registry
         )
+        # Live sockets ended by an error, by its code: server_busy says the replicas are
+        # full, too_fast and the like what clients do.
+        self.live_errors = Counter(
+            "coach_live_errors", "Live sockets ended by an error", ["code"], registry=self.registry
+        )
         # Shadow scoring (coach_api/shadow.py): sessions the challenger also scored, the
         # cues it disagreed on per error kind, how far its score was, and its failures.
         self.shadow_sessions = Counter(

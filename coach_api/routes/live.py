@@ -703,8 +703,10 @@ async def live(websocket: WebSocket) -> None:
     except (WebSocketDisconnect, WebSocketDisconnected):
         return  # the client left (seen on receiving, or on sending after its close)
     except ApiError as exc:
+        websocket.app.state.metrics.live_errors.labels(exc.code).inc()
         close = CLOSE_TRY_AGAIN_LATER if exc.code == "server_busy" else 1008
         await _fail(websocket, exc.code, exc.message, exc.field, close)
     except Exception:
         logger.exception("live socket failed")
+        websocket.app.state.metrics.live_errors.labels("internal_error").inc()
         await _fail(websocket, "internal_error", "something went wrong on our side", close=1011)

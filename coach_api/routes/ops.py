@@ -59,7 +59,8 @@ def ready(request: Request, db: SessionDep) -> dict:
 @router.get("/metrics", response_class=PlainTextResponse, operation_id="metrics")
 def metrics(request: Request) -> PlainTextResponse:
     """Prometheus metrics: request latency, lifting and scoring time, jobs in flight, live
-    streams held, and the scored sessions' drift statistics."""
+    streams held and live sockets ended by each error, and the scored sessions' drift
+    statistics."""
     return PlainTextResponse(
         request.app.state.metrics.render(), media_type="text/plain; version=0.0.4"
     )

@@ -77,6 +77,7 @@ def test_a_full_replica_refuses_new_streams_until_one_ends(settings, trainer_pay
             with client.websocket_connect("/v1/live") as three:  # `two` ended: a place
                 _ready(three, _start(third, routine))
         assert _metric(client, "coach_live_streams") == 0
+        assert _metric(client, 'coach_live_errors_total{code="server_busy"}') == 2
 
 
 def test_an_account_has_at_most_its_streams_open_on_every_replica(settings, trainer_payload):
