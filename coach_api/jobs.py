@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("coach_api")
 ACTIVE = ("queued", "running")
+RESCORE_KIND = "rescore"  # coach_api.rescoring's jobs
 # Failures worth another attempt: the database, the blob store or the network hiccuped.
 TRANSIENT = (sa_exc.OperationalError, sa_exc.TimeoutError, OSError, TimeoutError)
 
@@ -76,9 +77,13 @@ def retry_delay_s(settings: Settings, attempt: int) -> float:
 
 def check_job_room(db: Session, settings: Settings, user_id: int) -> None:
     """429 ``too_many_jobs`` when ``user_id`` has ``max_jobs_per_user`` jobs queued or
-    running: asked before a job's input is stored, so a refused request leaves nothing."""
+    running: asked before a job's input is stored, so a refused request leaves nothing.
+    Re-scorings are not counted: one at a time per account already, and an admin's
+    batches are queued under the sessions' owners, who must not be refused for them."""
     unfinished = db.scalar(
-        select(func.count()).select_from(Job).where(Job.user_id == user_id, Job.status.in_(ACTIVE))
+        select(func.count())
+        .select_from(Job)
+        .where(Job.user_id == user_id, Job.status.in_(ACTIVE), Job.kind != RESCORE_KIND)
     )
     if unfinished >= settings.max_jobs_per_user:
         raise ApiError(

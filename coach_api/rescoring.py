@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from coach_api.db import Job, Routine, User, WorkoutSession
 from coach_api.errors import ApiError
-from coach_api.jobs import ACTIVE
+from coach_api.jobs import ACTIVE, RESCORE_KIND
 from coach_api.schemas import MAX_RESCORE_SESSIONS
 
-KIND = "rescore"
+KIND = RESCORE_KIND
 # Sessions one admin request queues (in jobs of at most MAX_RESCORE_SESSIONS): a request's
 # transaction and answer stay small, and the next batch starts after the last id.
 ADMIN_BATCH_SESSIONS = 1_000

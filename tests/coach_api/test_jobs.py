@@ -258,6 +258,11 @@ def test_an_account_has_at_most_its_jobs_unfinished(settings, trainer_payload, u
         assert client.post("/v1/session-jobs", headers=other, json=body).status_code == 202
         first = jobs[0].json()["id"]
         assert client.post(f"/v1/jobs/{first}/cancel", headers=user).status_code == 200
+        with client.app.state.sessionmaker() as db:  # an admin's re-scoring of her sessions
+            owner = db.scalar(select(User.id).where(User.email == "ana@example.com"))
+            later = utcnow() + timedelta(hours=1)  # not resent as lost meanwhile
+            db.add(Job(user_id=owner, kind="rescore", params_json="{}", lease_until=later))
+            db.commit()
         assert client.post("/v1/session-jobs", headers=user, json=body).status_code == 202
 
 
