@@ -128,9 +128,10 @@ class Settings(BaseSettings):
     job_max_attempts: int = 3
     job_retry_delay_s: float = 5.0
     job_step_delay_s: float = 0.0  # tests only: a pause at each step of a job
-    # Jobs one account may have queued or running at once (429 too_many_jobs past it): the
-    # workers take jobs in turn, so one account's hundred videos would hold back every
-    # other account's for hours; the rate limit alone lets 30 a minute through.
+    # Jobs one account may have queued or running at once, re-scorings apart (429
+    # too_many_jobs past it): the workers take jobs in turn, so one account's hundred
+    # videos would hold back every other account's for hours; the rate limit alone lets
+    # 30 a minute through.
     max_jobs_per_user: Annotated[int, Field(ge=1)] = 4
     # How long a shared report link (POST /v1/sessions/{id}/report-link) opens the page.
     report_link_minutes: int = 15
