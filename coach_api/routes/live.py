@@ -705,7 +705,10 @@ async def live(websocket: WebSocket) -> None:
     except ApiError as exc:
         websocket.app.state.metrics.live_errors.labels(exc.code).inc()
         close = CLOSE_TRY_AGAIN_LATER if exc.code == "server_busy" else 1008
-        await _fail(websocket, exc.code, exc.message, exc.field, close)
+        message = exc.message
+        if exc.headers and "Retry-After" in exc.headers:  # a socket has no headers: say it
+            message += f" (try again in {exc.headers['Retry-After']} s)"
+        await _fail(websocket, exc.code, message, exc.field, close)
     except Exception:
         logger.exception("live socket failed")
         websocket.app.state.metrics.live_errors.labels("internal_error").inc()

@@ -7,6 +7,7 @@ requests."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -129,6 +130,7 @@ def test_new_streams_count_against_the_account_s_expensive_requests(settings, tr
         with client.websocket_connect("/v1/live") as socket:
             error = _refused(socket, _start(token, routine), 1008)
         assert error["code"] == "rate_limited"
+        assert re.search(r"try again in \d+ s\)$", error["message"]), error
         headers = {"Authorization": f"Bearer {token}"}
         body = {"routine_id": routine, "keypoints": {**HEADER, "frames": []}}
         assert client.post("/v1/sessions", headers=headers, json=body).status_code == 429
