@@ -99,6 +99,22 @@ def report(
     return path
 
 
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User + system CPU seconds process ``pid`` has used (all its threads), or its thread
+    ``thread`` (``pid`` itself: the main thread), from ``/proc`` (Linux)."""
+    stat = Path(f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat")
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def resident_bytes(pid: int) -> int:
+    """Resident memory of process ``pid`` in bytes, from ``/proc`` (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
 def export_tree(commit: str, folder: Path) -> Path:
     """The source tree of ``commit`` of this repository, written into ``folder`` (nothing
     in the repository changes: no worktree, no checkout): a benchmark's baseline."""

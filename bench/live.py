@@ -44,36 +44,13 @@ from pathlib import Path
 import numpy as np
 
 from bench.api_sessions import Server
-from bench.common import export_tree, report
+from bench.common import cpu_seconds, export_tree, report, resident_bytes
 
 REPO = Path(__file__).resolve().parent.parent
 VARIANTS = ("baseline", "new")
 BATCH = 5  # frames per message, as a phone sends them
 TICKS = Path(__file__).with_name("live_ticks.py")  # the child of the cost per second
 COLUMNS = ["measure", "streams", "base_min", "base_median", "new_min", "new_median", "ratio"]
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds the process ``pid`` has used (all its threads)."""
-    return _stat_cpu_seconds(Path(f"/proc/{pid}/stat"))
-
-
-def _loop_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of the process's main thread: the server's event loop."""
-    return _stat_cpu_seconds(Path(f"/proc/{pid}/task/{pid}/stat"))
-
-
-def _stat_cpu_seconds(stat: Path) -> float:
-    fields = stat.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-
-
-def _resident_bytes(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
 
 
 def _messages(seconds: float) -> tuple[dict, dict[str, list[str] | list[bytes]]]:
@@ -137,20 +114,20 @@ async def _streams(
                 latencies.append(time.perf_counter() - sent)
                 await asyncio.sleep(max(0.0, began + (number + 1) * period - time.perf_counter()))
 
-    before_memory = sum(_resident_bytes(pid) for pid in pids)
+    before_memory = sum(resident_bytes(pid) for pid in pids)
     tasks = [
         asyncio.create_task(stream(servers[i % len(servers)], i * period / streams))
         for i in range(streams)
     ]
     await opened.wait()
-    cpu_before, wall_before = sum(_cpu_seconds(pid) for pid in pids), time.perf_counter()
-    loop_before = sum(_loop_cpu_seconds(pid) for pid in pids)
+    cpu_before, wall_before = sum(cpu_seconds(pid) for pid in pids), time.perf_counter()
+    loop_before = sum(cpu_seconds(pid, thread=pid) for pid in pids)
     go.set()
     await asyncio.sleep(len(texts) * period / 2)
-    memory = (sum(_resident_bytes(pid) for pid in pids) - before_memory) / streams
+    memory = (sum(resident_bytes(pid) for pid in pids) - before_memory) / streams
     await asyncio.gather(*tasks)
-    cpu = sum(_cpu_seconds(pid) for pid in pids) - cpu_before
-    loop_cpu = sum(_loop_cpu_seconds(pid) for pid in pids) - loop_before
+    cpu = sum(cpu_seconds(pid) for pid in pids) - cpu_before
+    loop_cpu = sum(cpu_seconds(pid, thread=pid) for pid in pids) - loop_before
     stream_seconds = streams * len(texts) * period
     ms = 1000 * np.asarray(latencies)
     return {

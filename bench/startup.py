@@ -14,7 +14,6 @@ Run: ``python -m bench.startup [--baseline COMMIT] [--repeats N]``. Writes
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import tempfile
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import export_tree, report
+from bench.common import cpu_seconds, export_tree, report, resident_bytes
 from coach_client.local_server import free_port, start_server
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,10 +36,8 @@ def _start_once(tree: Path, data: Path) -> dict[str, float]:
     server = start_server(data, free_port(), cwd=tree)
     ready_s = time.perf_counter() - started
     try:
-        fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        cpu_s = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        pages = int(Path(f"/proc/{server.pid}/statm").read_text().split()[1])
-        rss_mib = pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+        cpu_s = cpu_seconds(server.pid)
+        rss_mib = resident_bytes(server.pid) / 2**20
     finally:
         server.terminate()
         server.wait(timeout=30)
