@@ -1,110 +1,95 @@
-"""The live sockets' frames lifted together, off the event loop.
+"""The live sockets' frames lifted together, off the event loop, when their poses are
+needed.
 
-Each socket's frame batch (parsed and checked on the event loop) is queued here, and one
-task lifts everything queued in one call on the engine's live thread
-(:func:`scoring.live.push_together`): while it runs, the batches that arrive queue up
-for the next call, so the more streams there are, the more each call lifts at once.
-Optionally (``COACH_LIVE_GATHER_MS``), a round that would start with fewer batches than
-there are streams (or than ROUND_ENOUGH) first waits up to ``gather_s`` for more:
-phones send out of step, so without the wait a round of 20 streams mostly holds one
-batch, and a round costs about the same for one batch as for three (each pass reads
-every weight once). The wait trades latency for CPU (docs/benchmarks.md), so it is off
-by default. The event loop only parses messages and answers; a long recorded session in
-the worker pool does not hold up the streams (the live thread is theirs).
+A socket's frame batch is checked and taken in on the event loop
+(:meth:`scoring.live.LiveSession.queue_arrays`: which frames will give a pose is known
+before the network runs), answered at once, and queued here. The causal network runs
+only when a stream's poses are read (its repetition check, its checkpoint, its
+summary) or when half a second of its frames waits: then one round lifts the queued
+frames of every stream in one call on the engine's live thread
+(:func:`scoring.live.lift_together`). A round costs about the same for one batch as for
+many (each pass reads every weight once: ``bench.stream_lifter``), so lifting each
+batch as it came cost a 20-stream server most of a round per batch; now a round holds
+the batches of many streams, and no answer waits for a network pass.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scoring.live import push_together
+from scoring.live import lift_together
 
 if TYPE_CHECKING:
     from coach_api.services import Engine
     from scoring.live import LiveSession
 
-# Batches a round need not wait beyond: with 8, a batch's share of a round's fixed cost
-# is already below its own (bench.stream_lifter: 5 frames of 1 stream 0.6 ms, of 20
-# streams 3.8 ms), and an overloaded server's rounds are not held up.
-ROUND_ENOUGH = 8
+logger = logging.getLogger(__name__)
 
-Push = tuple["LiveSession", np.ndarray, np.ndarray]
-# Lifts a round of pushes: each session's poses so far, or what was wrong with its frames.
-Lift = Callable[[list[Push]], list[int | Exception]]
+# Lifts the queued frames of a round's sessions in one pass.
+Lift = Callable[[list["LiveSession"]], None]
+# A round starts at least this long after the one before (seconds): with every stream's
+# checks asking for their poses twice a second, rounds on demand would each hold a batch
+# or two; a round's cost is mostly per pass, so waiting for the others' is cheaper. It
+# delays a repetition's check by up to this much, never a progress answer.
+ROUND_EVERY_S = 0.1
 
 
 class LiveBatcher:
-    """Queues the streams' frame batches and lifts them together (one call per round),
-    a round waiting up to ``gather_s`` seconds for the batches of the other open
-    streams (:meth:`streaming`), or for ROUND_ENOUGH of them."""
+    """Holds the sessions with queued frames and lifts them together, one round at a
+    time."""
 
-    def __init__(self, engine: Engine, lift: Lift = push_together, gather_s: float = 0.0) -> None:
-        self.engine, self.lift, self.gather_s = engine, lift, gather_s
-        self.streams = 0  # sockets streaming now
-        self._queued: list[tuple[Push, asyncio.Future[int]]] = []
-        self._enough_queued = asyncio.Event()  # _wanted batches are queued
-        self._task: asyncio.Task | None = None
+    def __init__(
+        self, engine: Engine, lift: Lift = lift_together, min_round_s: float = ROUND_EVERY_S
+    ) -> None:
+        self.engine, self.lift_sessions, self.min_round_s = engine, lift, min_round_s
+        self._last_round = -float("inf")  # loop time the last round started
+        self._queued: dict[int, LiveSession] = {}  # sessions queued since a round took them
+        self._next: asyncio.Task | None = None  # the round that has not taken its sessions
+        self._one_at_a_time = asyncio.Lock()
 
-    @contextlib.contextmanager
-    def streaming(self) -> Iterator[None]:
-        """Count a socket as streaming while the block runs (rounds wait for its
-        batches)."""
-        self.streams += 1
-        try:
-            yield
-        finally:
-            self.streams -= 1
-            if self._queued and len(self._queued) >= self._wanted:
-                self._enough_queued.set()
+    def queue(self, session: LiveSession, keypoints: np.ndarray, scores: np.ndarray) -> int:
+        """Take in ``keypoints`` ``(N, J, 2)`` and ``scores`` ``(N, J)`` for ``session``'s
+        next round (``ValueError`` naming what is wrong, nothing taken in); the session's
+        poses so far, these frames' counted."""
+        count = session.queue_arrays(keypoints, scores)
+        self._queued[id(session)] = session
+        return count
 
-    async def push(self, session: LiveSession, keypoints: np.ndarray, scores: np.ndarray) -> int:
-        """Lift ``keypoints`` ``(N, J, 2)`` and ``scores`` ``(N, J)`` into ``session`` with
-        whatever else is queued; the session's poses so far. A session must not push again
-        before this returns (its frames are lifted in order)."""
-        done = asyncio.get_running_loop().create_future()
-        self._queued.append(((session, keypoints, scores), done))
-        if len(self._queued) >= self._wanted:
-            self._enough_queued.set()
-        if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._lift_queued())
-        return await done
+    def discard(self, session: LiveSession) -> None:
+        """Forget a session whose socket ended (its queued frames need no lifting)."""
+        self._queued.pop(id(session), None)
 
-    async def _lift_queued(self) -> None:
-        """Lift rounds of queued batches until none is left."""
-        while self._queued:
-            await self._gather()
-            round_, self._queued = self._queued, []
-            pushes = [push for push, _ in round_]
-            try:
-                counts = await self.engine.run(self.lift, pushes, lane="live")
-            except Exception as exc:  # the whole round failed: each of its sockets is told
-                for _, done in round_:
-                    if not done.done():
-                        done.set_exception(exc)
-                continue
-            for (_, done), count in zip(round_, counts, strict=True):
-                if done.done():  # its socket went meanwhile
-                    continue
-                if isinstance(count, Exception):
-                    done.set_exception(count)
-                else:
-                    done.set_result(count)
+    async def lift(self) -> None:
+        """Lift every queued session's frames (one round for all); on return, the frames
+        queued before the call are lifted. Cancelling the caller does not stop the round
+        (other sockets wait for it too)."""
+        await asyncio.shield(self.request())
 
-    @property
-    def _wanted(self) -> int:
-        """Batches a round waits for: one per open stream, up to ROUND_ENOUGH."""
-        return min(self.streams, ROUND_ENOUGH)
+    def request(self) -> asyncio.Task:
+        """The next round, started if none is waiting to: :meth:`lift` without waiting
+        for it (a failed round is logged when nobody waits)."""
+        if self._next is None:
+            self._next = asyncio.create_task(self._round())
+            self._next.add_done_callback(_log_failure)
+        return self._next
 
-    async def _gather(self) -> None:
-        """Wait up to ``gather_s`` until :attr:`_wanted` batches are queued."""
-        if self.gather_s <= 0 or len(self._queued) >= self._wanted:
-            return
-        self._enough_queued.clear()
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(self.gather_s):
-                await self._enough_queued.wait()
+    async def _round(self) -> None:
+        async with self._one_at_a_time:
+            loop = asyncio.get_running_loop()
+            await asyncio.sleep(self._last_round + self.min_round_s - loop.time())
+            self._next = None  # sessions queued from now on wait for the next round
+            self._last_round = loop.time()
+            sessions, self._queued = list(self._queued.values()), {}
+            if sessions:
+                await self.engine.run(self.lift_sessions, sessions, lane="live")
+
+
+def _log_failure(round_: asyncio.Task) -> None:
+    """Log a round that failed (each socket waiting for it fails too)."""
+    if not round_.cancelled() and round_.exception() is not None:
+        logger.error("lifting the live streams failed", exc_info=round_.exception())

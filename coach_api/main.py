@@ -56,9 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         app.state.engine = load_engine(settings, app.state.metrics)
-        app.state.live_batcher = LiveBatcher(
-            app.state.engine, gather_s=settings.live_gather_ms / 1000
-        )
+        app.state.live_batcher = LiveBatcher(app.state.engine)
         worker = None
         if settings.job_worker == "embedded":  # nothing else to start: this process runs jobs
             worker = JobWorker(

@@ -97,11 +97,6 @@ class Settings(BaseSettings):
     # them up behind the others' writes: 100 streams on two replicas answered in p99
     # 104-132 ms, 22-30 ms spread (docs/benchmarks.md). Off: every stream at the interval.
     live_checkpoint_spread: bool = True
-    # A lifting round of the live streams (coach_api/live_batcher.py) may wait up to
-    # live_gather_ms for the batches of the other open streams, to lift them in one pass:
-    # 8 saves ~8% of the server's CPU at 20 streams for +8 ms on every answer and a
-    # longer tail (docs/benchmarks.md), so it is off unless CPU is what runs short.
-    live_gather_ms: Annotated[float, Field(ge=0, le=100)] = 0.0
     live_resume_ttl_s: Annotated[float, Field(gt=0)] = 900.0
     # Live streams one process holds (past it: server_busy, close 1013, try another
     # replica) and one account may have open at once, on all replicas (too_many_streams):

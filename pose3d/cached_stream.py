@@ -23,6 +23,7 @@ buffers that the steps append to.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -75,6 +76,9 @@ class CachedCausalModel:
         if not model.causal:
             raise ValueError("cached inference needs a causal model")
         self.num_joints_out = model.num_joints_out
+        # Held by whoever lifts streams of this model (pose3d.lifter.lift_queued): a
+        # stream's layer caches move on one pass at a time, in the order of its frames.
+        self.lock = threading.Lock()
         with torch.no_grad():
             convs = [(model.expand_conv, model.expand_bn)]
             convs += zip(model.layers_conv[::2], model.layers_bn[::2], strict=True)

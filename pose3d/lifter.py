@@ -10,6 +10,7 @@ metres.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
@@ -335,9 +336,16 @@ class LiftStream:
         self._memory: StreamMemory | None = None  # None until the first frame
         self._last_seen: np.ndarray | None = None
         self.frames_seen = 0
+        # Frames taken in (:meth:`queue`) whose network pass is still to come: per batch
+        # its input rows ``(n, J_in * 2)`` and which of them give a pose (warmup).
+        self._queued: list[tuple[np.ndarray, np.ndarray]] = []
+        self._queue_lock = threading.Lock()  # queue() may run beside a lift's take
 
     def state(self) -> StreamState:
-        """What the stream remembers, to be saved and :meth:`restore`-d elsewhere."""
+        """What the stream remembers, to be saved and :meth:`restore`-d elsewhere (its
+        queued frames lifted first: :func:`lift_queued`)."""
+        if self._queued:
+            raise RuntimeError("lift the queued frames before saving the stream")
         caches = [] if self._memory is None else self._memory.caches()
         return StreamState(caches, self._last_seen, self.frames_seen)
 
@@ -353,6 +361,7 @@ class LiftStream:
                 f"{self._network.cache_shapes}"
             )
         self._memory = StreamMemory(caches) if caches else None
+        self._queued = []
         self._last_seen = None if state.last_seen is None else np.asarray(state.last_seen)
         self.frames_seen = int(state.frames_seen)
 
@@ -361,6 +370,7 @@ class LiftStream:
         self._memory = None
         self._last_seen = None
         self.frames_seen = 0
+        self._queued = []
 
     def push(
         self, frame_keypoints: np.ndarray, scores: np.ndarray | None = None
@@ -383,6 +393,26 @@ class LiftStream:
         per frame, exactly as N calls of :meth:`push` would give, in one network pass."""
         return lift_streams([self], [(keypoints, scores)])[0]
 
+    def queue(self, keypoints: np.ndarray, scores: np.ndarray | None = None) -> np.ndarray:
+        """Take in a batch of frames ``(N, J, 2)`` (+ scores ``(N, J)``) whose poses a later
+        :func:`lift_queued` computes (with other streams' frames, in one pass). Checked
+        here (``ValueError`` naming the problem, nothing taken in); returns ``(N,)`` bool,
+        which frames will give a pose, as :meth:`push_many` would have answered."""
+        return self._enqueue(self._prepare(keypoints, scores))
+
+    @property
+    def lift_lock(self) -> threading.Lock:
+        """Held through every network pass of this stream's lifter (shared by its
+        streams): whoever holds it from :meth:`take_queued` to :func:`lift_taken` lifts
+        each stream's frames in order."""
+        return self._network.lock
+
+    @property
+    def queued_frames(self) -> int:
+        """Frames queued for the network and not yet lifted."""
+        with self._queue_lock:
+            return sum(len(inputs) for inputs, _ in self._queued)
+
     def _prepare(self, keypoints: np.ndarray, scores: np.ndarray | None) -> _Prepared:
         """Validate, complete and normalise pushed frames; the stream is not changed."""
         points, conf, lay = validate_keypoints(keypoints, scores, self.layout)
@@ -401,16 +431,31 @@ class LiftStream:
         flat = inputs.reshape(len(frames), frames.shape[1] * 2)  # (n, J_in * 2), n = 0 too
         return _Prepared(flat, indices, len(points), last_seen)
 
-    def _commit(self, prepared: _Prepared, poses: np.ndarray | None) -> list[np.ndarray | None]:
-        """Take in ``prepared`` frames whose poses ``(n, 17, 3)`` the network gave; returns
-        one pose or ``None`` per pushed frame."""
+    def _enqueue(self, prepared: _Prepared) -> np.ndarray:
+        """Take in ``prepared`` frames for the next network pass; returns ``(N,)`` which
+        pushed frames will give a pose (a frame with no input gives none, nor one within
+        the first ``warmup_frames`` frames seen)."""
         self._last_seen = prepared.last_seen
-        results: list[np.ndarray | None] = [None] * prepared.pushed
-        for row, index in enumerate(prepared.indices):
-            self.frames_seen += 1
-            if self.frames_seen >= self.warmup_frames:
-                results[index] = poses[row]
-        return results
+        seen = self.frames_seen + 1 + np.arange(len(prepared.indices))
+        posed = seen >= self.warmup_frames  # per input row
+        self.frames_seen += len(prepared.indices)
+        gives = np.zeros(prepared.pushed, bool)
+        gives[prepared.indices] = posed
+        if len(prepared.inputs):
+            with self._queue_lock:
+                self._queued.append((prepared.inputs, posed))
+        return gives
+
+    def take_queued(self) -> tuple[np.ndarray, np.ndarray]:
+        """The queued frames' input rows ``(n, J_in * 2)`` and which give a pose ``(n,)``,
+        removed from the queue: :func:`lift_taken` must lift them next, before any other
+        frame of this stream."""
+        with self._queue_lock:
+            queued, self._queued = self._queued, []
+        if not queued:
+            return np.zeros((0, 0), np.float32), np.zeros(0, bool)
+        inputs, posed = zip(*queued, strict=True)
+        return np.concatenate(inputs), np.concatenate(posed)
 
 
 def _fill_from_history(
@@ -435,13 +480,12 @@ def lift_streams(
 ) -> list[list[np.ndarray | None]]:
     """Push new frames to many streams with one network pass for all of them.
 
-    What a live server calls once per tick: each stream's result is exactly what its
-    :meth:`LiftStream.push_many` would give, but the layers run once over the new frames
-    of every stream together, which amortises the weights' memory traffic and the
-    per-call overhead over the streams.
+    Each stream's result is exactly what its :meth:`LiftStream.push_many` would give, but
+    the layers run once over the new frames of every stream together, which amortises
+    the weights' memory traffic and the per-call overhead over the streams.
 
     Args:
-        streams: Distinct streams of one lifter.
+        streams: Distinct streams of one lifter, with nothing queued.
         frames: Per stream its keypoints ``(k, J, 2)`` pixels (``k >= 1``, the stream's
             layout) and scores ``(k, J)`` or ``None``.
 
@@ -455,31 +499,68 @@ def lift_streams(
     """
     if len(streams) != len(frames):
         raise ValueError(f"got {len(streams)} streams but {len(frames)} frame batches")
+    _check_liftable_together(streams)
+    prepared = [stream._prepare(*batch) for stream, batch in zip(streams, frames, strict=True)]
+    gives = [stream._enqueue(ready) for stream, ready in zip(streams, prepared, strict=True)]
+    results = []
+    for posed, poses in zip(gives, lift_queued(streams), strict=True):
+        result: list[np.ndarray | None] = [None] * len(posed)
+        for index, pose in zip(np.flatnonzero(posed), poses, strict=True):
+            result[index] = pose
+        results.append(result)
+    return results
+
+
+def _check_liftable_together(streams: Sequence[LiftStream]) -> None:
+    """``ValueError`` unless ``streams`` are distinct streams of one lifter."""
     if len({id(stream) for stream in streams}) != len(streams):
         raise ValueError("a stream may be pushed only once per call")
     if len({id(stream._network) for stream in streams}) > 1:
         raise ValueError("the streams lifted together must share one lifter")
-    prepared = [stream._prepare(*batch) for stream, batch in zip(streams, frames, strict=True)]
-    lifted = [index for index, ready in enumerate(prepared) if len(ready.inputs)]
-    poses: list[np.ndarray | None] = [None] * len(streams)
-    if lifted:
-        network = streams[lifted[0]]._network
-        memories = {index: streams[index]._memory for index in lifted}
-        fresh = [index for index in lifted if memories[index] is None]
-        if fresh:
-            # A new stream's past is its first frame repeated (the padded window).
-            first = np.stack([prepared[index].inputs[0] for index in fresh])
-            for index, caches in zip(fresh, network.initial_caches(first), strict=True):
-                memories[index] = StreamMemory(caches)
-        outputs = network.advance(
-            [memories[index] for index in lifted], [prepared[index].inputs for index in lifted]
-        )
-        for index, output in zip(lifted, outputs, strict=True):
-            streams[index]._memory = memories[index]
-            # A copy per stream: a kept pose must not hold the other streams' alive.
-            poses[index] = output.copy()
-            poses[index][:, 0] = 0.0  # root-relative, as in Lifter.lift
-    return [
-        stream._commit(ready, output)
-        for stream, ready, output in zip(streams, prepared, poses, strict=True)
-    ]
+
+
+def lift_queued(streams: Sequence[LiftStream]) -> list[np.ndarray]:
+    """Lift the frames queued in ``streams`` (:meth:`LiftStream.queue`), one network pass
+    for all of them. Passes of one lifter run one at a time (its ``lock``), so a stream's
+    frames are lifted in the order they were queued whoever lifts them.
+
+    Returns:
+        Per stream, ``(n, 17, 3)`` float32 poses (metres) of its queued frames that give
+        one, oldest first.
+    """
+    if not streams:
+        return []
+    with streams[0].lift_lock:
+        return lift_taken(streams, [stream.take_queued() for stream in streams])
+
+
+def lift_taken(
+    streams: Sequence[LiftStream], taken: Sequence[tuple[np.ndarray, np.ndarray]]
+) -> list[np.ndarray]:
+    """Lift what :meth:`LiftStream.take_queued` took from each of ``streams`` (distinct,
+    of one lifter), one network pass for all; the caller holds the lifter's ``lock``
+    from the take on. Returns per stream ``(n, 17, 3)`` float32 poses of the taken rows
+    that give one."""
+    _check_liftable_together(streams)
+    if not streams:
+        return []
+    network = streams[0]._network
+    poses = [np.zeros((0, network.num_joints_out, 3), np.float32) for _ in streams]
+    lifted = [index for index, (inputs, _) in enumerate(taken) if len(inputs)]
+    if not lifted:
+        return poses
+    fresh = [index for index in lifted if streams[index]._memory is None]
+    if fresh:
+        # A new stream's past is its first frame repeated (the padded window).
+        first = np.stack([taken[index][0][0] for index in fresh])
+        for index, caches in zip(fresh, network.initial_caches(first), strict=True):
+            streams[index]._memory = StreamMemory(caches)
+    outputs = network.advance(
+        [streams[index]._memory for index in lifted], [taken[index][0] for index in lifted]
+    )
+    for index, output in zip(lifted, outputs, strict=True):
+        # A copy per stream: a kept pose must not hold the other streams' alive.
+        kept = output[taken[index][1]].copy()
+        kept[:, 0] = 0.0  # root-relative, as in Lifter.lift
+        poses[index] = kept
+    return poses

@@ -20,7 +20,7 @@ import numpy as np
 
 from pose2d import clean_keypoints
 from pose3d.keypoints import h36m_scores
-from pose3d.lifter import lift_streams
+from pose3d.lifter import lift_taken
 from pose3d.sequence_json import (
     KeypointSequence,
     parse_sequence,
@@ -139,7 +139,11 @@ class LiveSession:
         # context, from its first frame: their rest is the level of the whole context.
         self.heel_heights: tuple[int, dict[str, np.ndarray]] = (0, {})
         self.lifted: LiftedStretch | None = None  # the last check's stretch, lifted
-        self.frames_pushed = 0  # frames received, with those that gave no pose
+        self.frames_pushed = 0  # frames lifted, with those that gave no pose
+        # Batches taken in but not lifted yet (queue_arrays), each with which of its frames
+        # will give a pose, and how many poses they will give.
+        self._queued: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.queued_poses = 0
         # What the last take_unsaved saved: frames pushed, and poses, by then.
         self.saved_frames = self.saved_poses = 0
         # The music's beats (s from the first frame), for routines to music; validated.
@@ -180,33 +184,68 @@ class LiveSession:
     def push_arrays(self, keypoints: np.ndarray, scores: np.ndarray) -> int:
         """Lift checked frames: keypoints ``(N, J, 2)`` pixels and scores ``(N, J)``; returns
         the number of poses so far."""
-        return self.record(keypoints, scores, self.stream.push_many(keypoints, scores))
+        self.queue_arrays(keypoints, scores)
+        self.lift_queued()
+        return self.pose_count
 
-    def record(
-        self, keypoints: np.ndarray, scores: np.ndarray, poses: list[np.ndarray | None]
-    ) -> int:
-        """Keep pushed frames (keypoints ``(N, J, 2)``, scores ``(N, J)``) with what the
-        stream lifted from them (one ``(17, 3)`` pose or ``None`` each); returns the number
-        of poses so far."""
-        h36m = h36m_scores(scores, self.layout)
+    def queue_arrays(self, keypoints: np.ndarray, scores: np.ndarray) -> int:
+        """Take in checked frames (keypoints ``(N, J, 2)`` pixels, scores ``(N, J)``) to be
+        lifted later with other sessions' (:func:`lift_together`); ``ValueError`` naming
+        what is wrong, nothing taken in. Returns the number of poses so far, these
+        frames' counted: what they will give is known before the network runs."""
         with self.lock:
-            for index, pose in enumerate(poses):
-                if pose is not None:
-                    self.poses.append(pose)
+            gives = self.stream.queue(keypoints, scores)
+            self._queued.append((keypoints, scores, gives))
+            self.queued_poses += int(gives.sum())
+            return len(self.poses) + self.queued_poses
+
+    @property
+    def pose_count(self) -> int:
+        """Poses so far, those of queued frames included."""
+        with self.lock:
+            return len(self.poses) + self.queued_poses
+
+    def lift_queued(self) -> None:
+        """Lift this session's queued frames now (those another thread is lifting are
+        waited for): what reads the poses calls it first."""
+        if self.queued_poses or self._queued:
+            lift_together([self])
+
+    def _take_queued(self) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], tuple]:
+        """The queued batches and the stream's queued network rows, taken together (the
+        caller holds the lifter's lock and lifts them next)."""
+        with self.lock:
+            batches, self._queued = self._queued, []
+            return batches, self.stream.take_queued()
+
+    def _record(
+        self, batches: list[tuple[np.ndarray, np.ndarray, np.ndarray]], poses: np.ndarray
+    ) -> None:
+        """Keep lifted batches (keypoints ``(N, J, 2)``, scores ``(N, J)`` and which frames
+        gave a pose) with the poses ``(P, 17, 3)`` they gave, in order."""
+        with self.lock:
+            lifted = iter(poses)
+            for keypoints, scores, gives in batches:
+                h36m = h36m_scores(scores, self.layout)
+                for index in np.flatnonzero(gives):
+                    self.poses.append(next(lifted))
                     self.scores.append(h36m[index])
                     self.keypoints.append((keypoints[index], scores[index]))
-            self.frames_pushed += len(keypoints)
-            return len(self.poses)
+                    self.queued_poses -= 1
+                self.frames_pushed += len(keypoints)
 
     @property
     def unsaved_frames(self) -> int:
-        """Frames pushed since the last :meth:`take_unsaved`."""
-        return self.frames_pushed - self.saved_frames
+        """Frames pushed since the last :meth:`take_unsaved`, queued ones included."""
+        with self.lock:
+            queued = sum(len(keypoints) for keypoints, _, _ in self._queued)
+            return self.frames_pushed + queued - self.saved_frames
 
     def take_unsaved(self) -> LiveState | None:
         """What the stream gained since the last call (``None`` if no frame came): the
         poses and keypoints added, the frames pushed in all and the lifter stream's
         memory. The chunks of a session, concatenated, :meth:`restore` it."""
+        self.lift_queued()
         if self.unsaved_frames == 0:
             return None
         with self.lock:
@@ -375,7 +414,7 @@ class LiveSession:
         """Whether half a second of new frames arrived since repetitions were last looked
         for (segmenting the whole buffer on every small batch would cost more than the
         lifting itself with many streams)."""
-        frames = len(self.poses)
+        frames = self.pose_count
         return frames >= 2 * self.fps and frames - self.checked_at >= 0.5 * self.fps
 
     def finished_reps(self) -> list[dict]:
@@ -390,6 +429,7 @@ class LiveSession:
         judges its whole context once). A routine to music with its beat times is cut into
         repetitions on the beat grid and scored from its start.
         """
+        self.lift_queued()
         with self.lock:
             frames = len(self.poses)
             new_poses = self.poses[self.reps.frames : frames]
@@ -476,6 +516,7 @@ class LiveSession:
     def summary(self) -> LiveSummary:
         """The whole session's report and the poses it judged; TooFewFrames before any
         pose was lifted."""
+        self.lift_queued()
         if len(self.poses) < 2:
             raise TooFewFrames("no pose was lifted yet")
         frames = len(self.poses)
@@ -504,31 +545,14 @@ def _shifted(summary: UnitSummary, frames: int) -> UnitSummary:
     return replace(summary, unit=Unit(unit.start + frames, unit.end + frames, unit.part))
 
 
-def push_together(
-    pushes: list[tuple[LiveSession, np.ndarray, np.ndarray]],
-) -> list[int | Exception]:
-    """Lift the frames of several sessions at once (each ``(session, keypoints (N, J, 2),
-    scores (N, J))``, one per session, all of one lifter): one network pass for all
-    (:func:`pose3d.lifter.lift_streams`). Returns the number of poses of each so far, or,
-    if its frames were refused, what was wrong with them (the others are lifted all the
-    same)."""
-    streams = [session.stream for session, _, _ in pushes]
-    try:
-        lifted = lift_streams(streams, [(keypoints, scores) for _, keypoints, scores in pushes])
-    except ValueError:  # one session's frames were refused (nothing changed): find which
-        return _push_each(pushes)
-    return [
-        session.record(keypoints, scores, poses)
-        for (session, keypoints, scores), poses in zip(pushes, lifted, strict=True)
-    ]
-
-
-def _push_each(pushes: list[tuple[LiveSession, np.ndarray, np.ndarray]]) -> list[int | Exception]:
-    """Lift each session's frames on its own, keeping what went wrong with each."""
-    counts: list[int | Exception] = []
-    for session, keypoints, scores in pushes:
-        try:
-            counts.append(session.push_arrays(keypoints, scores))
-        except ValueError as exc:  # that socket fails, not its neighbours
-            counts.append(exc)
-    return counts
+def lift_together(sessions: list[LiveSession]) -> None:
+    """Lift the queued frames of several sessions (distinct, of one lifter) in one network
+    pass (:func:`pose3d.lifter.lift_taken`). The lifter's passes run one at a time, so on
+    return every frame queued before the call is lifted, whoever lifted it."""
+    if not sessions:
+        return
+    with sessions[0].stream.lift_lock:
+        taken = [session._take_queued() for session in sessions]
+        poses = lift_taken([session.stream for session in sessions], [rows for _, rows in taken])
+        for session, (batches, _), lifted in zip(sessions, taken, poses, strict=True):
+            session._record(batches, lifted)

@@ -52,8 +52,9 @@ The start message is validated whole (:class:`~coach_api.live_messages.LiveStart
 every message sent is built from its model (``progress``, sent for every batch, is
 written directly and held equal to its model's by a test). This module keeps the
 protocol; the stream's state, lifting and judging are
-:class:`scoring.live.LiveSession`'s. Frames are checked on
-the event loop and lifted on the engine's live thread, every stream's queued batches in
+:class:`scoring.live.LiveSession`'s. Frames are checked on the event loop and answered;
+the network lifts them on the engine's live thread when their poses are read (a check, a
+checkpoint, the summary) or half a second of them waits, every stream's queued batches in
 one call (:mod:`coach_api.live_batcher`). Finished repetitions are looked for every half
 second in the background, on a thread of their own (only the frames since the last
 finished repetition are examined: :mod:`scoring.live_reps`): the socket keeps taking
@@ -479,8 +480,11 @@ class _RepChecks:
     engine's check thread and sends a ``rep`` message per finished repetition; ``sent``
     counts them (what a checkpoint records: a resume sends none of those again)."""
 
-    def __init__(self, websocket: WebSocket, engine: Engine, session: LiveSession) -> None:
+    def __init__(
+        self, websocket: WebSocket, engine: Engine, batcher: LiveBatcher, session: LiveSession
+    ) -> None:
         self.websocket, self.engine, self.session = websocket, engine, session
+        self.batcher = batcher
         self.task: asyncio.Task | None = None
         self.sent = session.reported
 
@@ -510,6 +514,7 @@ class _RepChecks:
             logger.error("live repetition check failed", exc_info=failure)
 
     async def _send_finished_reps(self) -> None:
+        await self.batcher.lift()  # the poses it reads, lifted with the other streams'
         for rep in await self.engine.run(self.session.finished_reps, lane="checks"):
             await _send(self.websocket, Rep.model_validate(rep))
             self.sent = rep["rep"]
@@ -521,35 +526,39 @@ async def _stream(websocket: WebSocket, engine: Engine, workout: _Workout) -> No
     a normal close."""
     settings: Settings = websocket.app.state.settings
     session = workout.session
-    checks = _RepChecks(websocket, engine, session)
+    batcher: LiveBatcher = websocket.app.state.live_batcher
+    checks = _RepChecks(websocket, engine, batcher, session)
     checkpoint_after_s = _first_checkpoint_s(settings)
     idle = ApiError(408, "idle_timeout", f"no message for {settings.live_idle_timeout_s:g} s")
-    batcher: LiveBatcher = websocket.app.state.live_batcher
     try:
-        with batcher.streaming():  # its batches are waited for while it streams
-            while True:
-                message = await _receive(
-                    websocket, settings.live_idle_timeout_s, idle, streaming=True
-                )
-                if isinstance(message, bytes):  # a batch of frames as float32
-                    frames: object = message
-                else:
-                    kind = message.get("type") if isinstance(message, dict) else None
-                    if kind == "stop":
-                        break
-                    if kind != "frames":
-                        raise ApiError(400, "protocol", "expected a 'frames' or 'stop' message")
-                    frames = message.get("frames")
-                count = await _take_frames(websocket, workout, frames, settings)
-                await websocket.send_text(_progress_text(count))
-                if session.unsaved_frames >= checkpoint_after_s * session.fps:
-                    await _checkpoint(websocket, workout, checks.sent)
-                    checkpoint_after_s = settings.live_checkpoint_s
-                await checks.start_if_due()
+        while True:
+            message = await _receive(websocket, settings.live_idle_timeout_s, idle, streaming=True)
+            if isinstance(message, bytes):  # a batch of frames as float32
+                frames: object = message
+            else:
+                kind = message.get("type") if isinstance(message, dict) else None
+                if kind == "stop":
+                    break
+                if kind != "frames":
+                    raise ApiError(400, "protocol", "expected a 'frames' or 'stop' message")
+                frames = message.get("frames")
+            count = _take_frames(websocket, workout, frames, settings)
+            await websocket.send_text(_progress_text(count))
+            # The queued frames are lifted (with every other stream's) when their
+            # poses are read (a check, a checkpoint), or once half a second of them waits.
+            if session.queued_poses >= session.fps / 2:
+                batcher.request()
+            if session.unsaved_frames >= checkpoint_after_s * session.fps:
+                await batcher.lift()
+                await _checkpoint(websocket, workout, checks.sent)
+                checkpoint_after_s = settings.live_checkpoint_s
+            await checks.start_if_due()
         await checks.finish()
+        await batcher.lift()
         return await _summarize(websocket, engine, workout)
     finally:
         checks.cancel()
+        batcher.discard(session)
 
 
 def _first_checkpoint_s(settings: Settings) -> float:
@@ -582,14 +591,14 @@ async def _checkpoint(websocket: WebSocket, workout: _Workout, reps_sent: int) -
     await _send(websocket, Checkpoint(type="checkpoint", frames=frames))
 
 
-async def _take_frames(
+def _take_frames(
     websocket: WebSocket, workout: _Workout, frames: object, settings: Settings
 ) -> int:
-    """Check a batch of frames here (a JSON list, or the bytes of a binary message), lift
-    it with the other streams' (off the event loop: coach_api.live_batcher); the number of
-    poses so far. A JSON batch is counted against the real-time limit before its values
-    are read; a binary one is read first (its size gives the count, and reading it costs
-    less than the JSON's decoding already done)."""
+    """Check a batch of frames here (a JSON list, or the bytes of a binary message) and
+    queue it to be lifted with the other streams' (coach_api.live_batcher); the number of
+    poses so far, its frames' counted. A JSON batch is counted against the real-time
+    limit before its values are read; a binary one is read first (its size gives the
+    count, and reading it costs less than the JSON's decoding already done)."""
     session = workout.session
     if not isinstance(frames, list | bytes):
         raise _invalid("frames must be a list of frames", "frames")
@@ -602,7 +611,7 @@ async def _take_frames(
             keypoints, scores = session.parse(frames)
     except SequenceFormatError as exc:
         raise _invalid(exc.message, exc.field) from None
-    return await websocket.app.state.live_batcher.push(session, keypoints, scores)
+    return websocket.app.state.live_batcher.queue(session, keypoints, scores)
 
 
 def _admit(session: LiveSession, count: int, settings: Settings, burst_s: float) -> None:

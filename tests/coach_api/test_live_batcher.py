@@ -1,173 +1,127 @@
-"""The live batcher lifts the streams' queued batches together, on the live lane, and
-answers each socket with its own session's count; lifting sessions together gives what
-lifting each alone gives."""
+"""The live batcher answers each socket's batch at once with its session's count, and
+lifts the queued frames of every stream in one round on the live lane when asked; a
+round lifts what each session lifted alone would."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import itertools
 import threading
 
 import anyio
 import numpy as np
 import pytest
 
-from coach_api.live_batcher import ROUND_ENOUGH, LiveBatcher
+from coach_api.live_batcher import LiveBatcher
 from pose3d.checkpoint import LifterMetadata
 from pose3d.lifter import Lifter
-from scoring.live import LiveModels, LiveSession, _push_each, push_together
+from scoring.live import LiveModels, LiveSession, lift_together
 from tests.conftest import make_model
 
 
 class _Session:
-    """Counts the frames pushed into it, and on which thread."""
+    """Counts the frames queued into it and lifted from it, and on which thread."""
 
     def __init__(self) -> None:
-        self.poses, self.threads = 0, set()
+        self.queued, self.lifted, self.threads = 0, 0, set()
 
-    def push_arrays(self, keypoints: np.ndarray, scores: np.ndarray) -> int:
+    def queue_arrays(self, keypoints: np.ndarray, scores: np.ndarray) -> int:
         if not len(keypoints):
             raise ValueError("no frames")
-        self.threads.add(threading.current_thread().name)
-        self.poses += len(keypoints)
-        return self.poses
+        self.queued += len(keypoints)
+        return self.queued
+
+
+def _lift(sessions: list[_Session]) -> None:
+    for session in sessions:
+        session.threads.add(threading.current_thread().name)
+        session.lifted = session.queued
 
 
 class _Engine:
     """Runs functions in a thread like the API's engine, recording each call's lane and
-    how many pushes it lifted."""
+    how many sessions it lifted."""
 
     def __init__(self) -> None:
         self.rounds: list[tuple[str, int]] = []
 
-    async def run(self, function, pushes, lane: str = "work"):
-        self.rounds.append((lane, len(pushes)))
-        await anyio.sleep(0.01)  # a lifting pass takes a while: others queue meanwhile
-        return await anyio.to_thread.run_sync(function, pushes)
+    async def run(self, function, sessions, lane: str = "work"):
+        self.rounds.append((lane, len(sessions)))
+        await anyio.sleep(0.02)  # a lifting pass takes a while: others queue meanwhile
+        return await anyio.to_thread.run_sync(function, sessions)
 
 
 def _frames(count: int) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros((count, 33, 2), np.float32), np.ones((count, 33), np.float32)
 
 
-def test_concurrent_streams_are_lifted_together_each_answered_with_its_own_count():
+def test_batches_are_answered_at_once_and_lifted_together_when_asked():
     engine = _Engine()
     sessions = [_Session() for _ in range(20)]
 
-    async def stream(batcher: LiveBatcher, session: _Session, batches: int) -> list[int]:
-        return [await batcher.push(session, *_frames(5)) for _ in range(batches)]
-
     async def main() -> list[list[int]]:
-        batcher = LiveBatcher(engine, _push_each)
-        return await asyncio.gather(*(stream(batcher, s, 3) for s in sessions))
+        batcher = LiveBatcher(engine, _lift)
+        counts = [[batcher.queue(s, *_frames(5)) for _ in range(3)] for s in sessions]
+        assert engine.rounds == [] and all(s.lifted == 0 for s in sessions)  # no pass yet
+        await batcher.lift()
+        return counts
 
-    counts = asyncio.run(main())
-    assert counts == [[5, 10, 15]] * 20  # each its own, in order
-    assert {lane for lane, _ in engine.rounds} == {"live"}
-    assert sum(size for _, size in engine.rounds) == 60
-    assert len(engine.rounds) <= 6  # 60 pushes in a few rounds, not 60 calls
+    assert asyncio.run(main()) == [[5, 10, 15]] * 20  # each its own, in order
+    assert engine.rounds == [("live", 20)]  # one round for the 60 batches
+    assert all(s.lifted == 15 for s in sessions)
     assert all(threading.main_thread().name not in s.threads for s in sessions)
 
 
-def test_a_failed_push_fails_its_socket_only():
+def test_a_lift_returns_once_the_frames_queued_before_it_are_lifted():
+    """Frames queued while a round runs (it took its sessions already) are lifted by the
+    next round, which a lift called then waits for; lifts asked meanwhile share it."""
     engine = _Engine()
+    first, second, third = _Session(), _Session(), _Session()
 
-    async def main():
-        batcher = LiveBatcher(engine, _push_each)
-        bad = batcher.push(_Session(), *_frames(0))
-        good = batcher.push(_Session(), *_frames(5))
-        results = await asyncio.gather(bad, good, return_exceptions=True)
-        return results, await batcher.push(_Session(), *_frames(3))
+    async def main() -> None:
+        batcher = LiveBatcher(engine, _lift)
+        batcher.queue(first, *_frames(5))
+        running = asyncio.create_task(batcher.lift())
+        await asyncio.sleep(0.005)  # the round took `first` and is lifting
+        batcher.queue(first, *_frames(2))
+        batcher.queue(second, *_frames(3))
+        waiting = [asyncio.create_task(batcher.lift()) for _ in range(3)]
+        batcher.queue(third, *_frames(4))  # before the next round takes its sessions
+        await asyncio.gather(running, *waiting)
 
-    (bad, good), after = asyncio.run(main())
-    assert isinstance(bad, ValueError) and good == 5  # the same round
-    assert after == 3 and len(engine.rounds) == 2
+    asyncio.run(main())
+    assert (first.lifted, second.lifted, third.lifted) == (7, 3, 4)
+    assert engine.rounds == [("live", 1), ("live", 3)]
 
 
-def test_a_socket_gone_while_its_round_runs_does_not_stop_the_others():
+def test_a_refused_batch_is_not_queued_and_a_gone_socket_does_not_stop_a_round():
     engine = _Engine()
+    kept, gone = _Session(), _Session()
 
-    async def main():
-        batcher = LiveBatcher(engine, _push_each)
-        gone = asyncio.create_task(batcher.push(_Session(), *_frames(5)))
-        kept = asyncio.create_task(batcher.push(_Session(), *_frames(5)))
-        await asyncio.sleep(0)  # both queued
-        gone.cancel()
+    async def main() -> None:
+        batcher = LiveBatcher(engine, _lift)
+        with pytest.raises(ValueError, match="no frames"):
+            batcher.queue(_Session(), *_frames(0))
+        batcher.queue(kept, *_frames(5))
+        batcher.queue(gone, *_frames(5))
+        batcher.discard(gone)  # its socket ended: its frames need no lifting
+        leaving = asyncio.create_task(batcher.lift())
+        staying = asyncio.create_task(batcher.lift())
+        await asyncio.sleep(0.005)
+        leaving.cancel()  # one waiting socket goes: the round goes on for the other
         with pytest.raises(asyncio.CancelledError):
-            await gone
-        return await kept
+            await leaving
+        await staying
 
-    assert asyncio.run(main()) == 5
-
-
-class _QuickEngine(_Engine):
-    """An engine whose rounds take no time: rounds are only gathered by waiting."""
-
-    async def run(self, function, pushes, lane: str = "work"):
-        self.rounds.append((lane, len(pushes)))
-        return function(pushes)
-
-
-def _staggered_rounds(gather_s: float, streams: int = 4) -> list[tuple[str, int]]:
-    """The rounds of ``streams`` open streams each pushing one batch, 20 ms apart."""
-    engine = _QuickEngine()
-
-    async def one(batcher: LiveBatcher, delay: float) -> int:
-        with batcher.streaming():
-            await asyncio.sleep(delay)
-            return await batcher.push(_Session(), *_frames(5))
-
-    async def main() -> list[int]:
-        batcher = LiveBatcher(engine, _push_each, gather_s=gather_s)
-        return await asyncio.gather(*(one(batcher, 0.02 * n) for n in range(streams)))
-
-    assert asyncio.run(main()) == [5] * streams
-    return engine.rounds
-
-
-def test_a_round_waits_for_the_other_open_streams_batches():
-    assert _staggered_rounds(gather_s=1.0) == [("live", 4)]  # all four in one pass
-    assert len(_staggered_rounds(gather_s=0.0)) > 1  # no waiting: one round per arrival
-
-
-def test_a_round_waits_for_no_one_when_every_open_stream_is_queued():
-    """One stream alone, or a stream whose neighbour closed, is lifted at once: the wait
-    (here 30 s) is only for batches still due."""
-    engine = _QuickEngine()
-
-    async def main() -> tuple[int, int]:
-        batcher = LiveBatcher(engine, _push_each, gather_s=30.0)
-        with batcher.streaming():
-            alone = await asyncio.wait_for(batcher.push(_Session(), *_frames(5)), 1.0)
-            with batcher.streaming():  # a second stream opens, then closes without a batch
-                waiting = asyncio.create_task(batcher.push(_Session(), *_frames(3)))
-                await asyncio.sleep(0.01)
-                assert not waiting.done()  # the round waits for the second stream
-            return alone, await asyncio.wait_for(waiting, 1.0)
-
-    assert asyncio.run(main()) == (5, 3)
-
-
-def test_a_round_of_enough_batches_waits_for_no_more():
-    """With more streams open than ROUND_ENOUGH, a round starts once that many batches are
-    queued: an overloaded server's rounds are not held up by the wait."""
-    engine = _QuickEngine()
-
-    async def main() -> list[int]:
-        batcher = LiveBatcher(engine, _push_each, gather_s=30.0)
-        with contextlib.ExitStack() as open_streams:
-            for _ in range(ROUND_ENOUGH + 4):
-                open_streams.enter_context(batcher.streaming())
-            pushes = (batcher.push(_Session(), *_frames(2)) for _ in range(ROUND_ENOUGH))
-            return await asyncio.wait_for(asyncio.gather(*pushes), 1.0)
-
-    assert asyncio.run(main()) == [2] * ROUND_ENOUGH
-    assert engine.rounds == [("live", ROUND_ENOUGH)]
+    asyncio.run(main())
+    assert (kept.lifted, gone.lifted) == (5, 0)
+    assert engine.rounds == [("live", 1)]
 
 
 def test_sessions_lifted_together_lift_what_each_lifts_alone(user_payload):
-    """One network pass for several sessions gives each exactly its own poses; frames of
-    one that are refused fail that one only."""
+    """One network pass for several sessions' queued frames gives each exactly its own
+    poses, and the counts answered before the pass are the poses it gives; frames that
+    are refused are refused when queued, changing nothing."""
     model = make_model((3, 3), causal=True)
     lifter = Lifter(model, LifterMetadata(architecture=model.hyperparameters, fps=30))
     header = {key: user_payload[key] for key in ("layout", "fps", "image_width", "image_height")}
@@ -176,15 +130,62 @@ def test_sessions_lifted_together_lift_what_each_lifts_alone(user_payload):
         [LiveSession(models, None, header, "expert") for _ in range(3)] for _ in "ab"
     )
     frames = user_payload["frames"]
-    for first in range(0, 60, 5):
-        batches = [together[n].parse(frames[first + 7 * n : first + 7 * n + 5]) for n in range(3)]
-        counts = push_together([(s, *b) for s, b in zip(together, batches, strict=True)])
-        assert counts == [alone[n].push_arrays(*batches[n]) for n in range(3)]
+    for first in range(0, 60, 10):
+        for half in (first, first + 5):  # two batches queued per session between passes
+            batches = [together[n].parse(frames[half + 7 * n : half + 7 * n + 5]) for n in range(3)]
+            counts = [
+                session.queue_arrays(*b) for session, b in zip(together, batches, strict=True)
+            ]
+            assert counts == [alone[n].push_arrays(*batches[n]) for n in range(3)]
+        lift_together(together)
+        assert [len(s.poses) for s in together] == [len(s.poses) for s in alone]
     for mine, theirs in zip(together, alone, strict=True):
         np.testing.assert_allclose(np.stack(mine.poses), np.stack(theirs.poses), atol=1e-6)
+        assert mine.frames_pushed == theirs.frames_pushed == 60
+        assert mine.take_unsaved().frames == theirs.take_unsaved().frames
 
     wrong_layout = (np.zeros((5, 17, 2), np.float32), np.ones((5, 17), np.float32))
-    good = together[1].parse(frames[60:65])
-    counts = push_together([(together[0], *wrong_layout), (together[1], *good)])
-    assert isinstance(counts[0], ValueError)
-    assert counts[1] == alone[1].push_arrays(*good)
+    with pytest.raises(ValueError):
+        together[0].queue_arrays(*wrong_layout)
+    assert together[0].pose_count == len(together[0].poses) and together[0].unsaved_frames == 0
+
+
+def test_reading_a_sessions_poses_lifts_its_queued_frames_first(user_payload):
+    """A check, a checkpoint or the summary of a session with frames still queued lifts
+    them first: nothing reads a stream's poses short of what it answered."""
+    model = make_model((3, 3), causal=True)
+    lifter = Lifter(model, LifterMetadata(architecture=model.hyperparameters, fps=30))
+    header = {key: user_payload[key] for key in ("layout", "fps", "image_width", "image_height")}
+    session = LiveSession(LiveModels(lifter, lifter, None), None, header, "expert")
+    answered = session.queue_arrays(*session.parse(user_payload["frames"][:40]))
+    assert session.poses == [] and session.unsaved_frames == 40
+    saved = session.take_unsaved()
+    assert len(saved.poses) == answered == len(session.poses) and saved.frames == 40
+
+
+def test_rounds_start_a_minimum_interval_apart_and_gather_what_came_meanwhile():
+    """Streams ask for their poses at their own times; a round waits until
+    ``min_round_s`` after the last one began, so the asks in between share it."""
+    starts: list[float] = []
+
+    class _TimedEngine(_Engine):
+        async def run(self, function, sessions, lane: str = "work"):
+            starts.append(asyncio.get_running_loop().time())
+            return await super().run(function, sessions, lane)
+
+    engine = _TimedEngine()
+    sessions = [_Session() for _ in range(6)]
+
+    async def main() -> None:
+        batcher = LiveBatcher(engine, _lift, min_round_s=0.2)
+        asks = []
+        for session in sessions:  # one ask every 50 ms
+            batcher.queue(session, *_frames(5))
+            asks.append(asyncio.create_task(batcher.lift()))
+            await asyncio.sleep(0.05)
+        await asyncio.gather(*asks)
+
+    asyncio.run(main())
+    assert all(s.lifted == 5 for s in sessions)
+    assert len(engine.rounds) < len(sessions)  # asks shared rounds
+    assert all(later - earlier >= 0.2 - 1e-3 for earlier, later in itertools.pairwise(starts))
