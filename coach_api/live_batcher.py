@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,14 @@ Lift = Callable[[list["LiveSession"]], None]
 # or two; a round's cost is mostly per pass, so waiting for the others' is cheaper. It
 # delays a repetition's check by up to this much, never a progress answer.
 ROUND_EVERY_S = 0.1
+# Frames a round lifts at most (the sessions that asked first, then the oldest queued):
+# an overloaded server's backlog is lifted in rounds of bounded length, so a socket that
+# waits for its own frames (a checkpoint) waits for about one round, not for the
+# backlog of every stream.
+ROUND_FRAMES = 300
+# Frames a stream may have queued before its socket waits for them to be lifted: an
+# overloaded server slows the phones' answers down rather than holding a growing backlog.
+MAX_QUEUED_S = 1.0
 
 
 class LiveBatcher:
@@ -44,12 +53,19 @@ class LiveBatcher:
     time."""
 
     def __init__(
-        self, engine: Engine, lift: Lift = lift_together, min_round_s: float = ROUND_EVERY_S
+        self,
+        engine: Engine,
+        lift: Lift = lift_together,
+        min_round_s: float = ROUND_EVERY_S,
+        round_frames: int = ROUND_FRAMES,
     ) -> None:
-        self.engine, self.lift_sessions, self.min_round_s = engine, lift, min_round_s
+        self.engine, self.lift_sessions = engine, lift
+        self.min_round_s, self.round_frames = min_round_s, round_frames
         self._last_round = -float("inf")  # loop time the last round started
-        self._queued: dict[int, LiveSession] = {}  # sessions queued since a round took them
+        # Sessions with frames no round took yet, in the order the next rounds take them.
+        self._queued: OrderedDict[int, LiveSession] = OrderedDict()
         self._next: asyncio.Task | None = None  # the round that has not taken its sessions
+        self._current: asyncio.Task | None = None  # the round lifting the sessions it took
         self._one_at_a_time = asyncio.Lock()
 
     def queue(self, session: LiveSession, keypoints: np.ndarray, scores: np.ndarray) -> int:
@@ -57,18 +73,31 @@ class LiveBatcher:
         next round (``ValueError`` naming what is wrong, nothing taken in); the session's
         poses so far, these frames' counted."""
         count = session.queue_arrays(keypoints, scores)
-        self._queued[id(session)] = session
+        self._queued.setdefault(id(session), session)  # a queued one keeps its place
         return count
 
     def discard(self, session: LiveSession) -> None:
         """Forget a session whose socket ended (its queued frames need no lifting)."""
         self._queued.pop(id(session), None)
 
-    async def lift(self) -> None:
-        """Lift every queued session's frames (one round for all); on return, the frames
-        queued before the call are lifted. Cancelling the caller does not stop the round
-        (other sockets wait for it too)."""
-        await asyncio.shield(self.request())
+    async def lift(self, session: LiveSession, first: bool = False) -> None:
+        """Return once ``session``'s frames queued before the call are lifted, in rounds
+        with the other queued sessions'; ``first`` puts it at the head of the next round
+        (a socket waiting on it). Cancelling the caller does not stop a round (other
+        sockets wait for it too)."""
+        if first and id(session) in self._queued:
+            self._queued.move_to_end(id(session), last=False)
+        while session.unlifted:
+            if id(session) in self._queued:
+                await asyncio.shield(self.request())
+            elif self._current is not None:  # its frames are in the round running now
+                await asyncio.shield(self._current)
+            else:  # not queued here (a reader of its poses lifts them itself)
+                return
+
+    def backlogged(self, session: LiveSession) -> bool:
+        """Whether ``session`` has more than MAX_QUEUED_S of frames waiting."""
+        return session.queued_poses > MAX_QUEUED_S * session.fps
 
     def request(self) -> asyncio.Task:
         """The next round, started if none is waiting to: :meth:`lift` without waiting
@@ -84,9 +113,19 @@ class LiveBatcher:
             await asyncio.sleep(self._last_round + self.min_round_s - loop.time())
             self._next = None  # sessions queued from now on wait for the next round
             self._last_round = loop.time()
-            sessions, self._queued = list(self._queued.values()), {}
-            if sessions:
-                await self.engine.run(self.lift_sessions, sessions, lane="live")
+            sessions, frames = [], 0
+            while self._queued and frames < self.round_frames:
+                _, session = self._queued.popitem(last=False)
+                sessions.append(session)
+                frames += session.queued_poses
+            self._current = asyncio.current_task()
+            try:
+                if sessions:
+                    await self.engine.run(self.lift_sessions, sessions, lane="live")
+            finally:
+                self._current = None
+            if self._queued:  # what this round left: the next one, at once
+                self.request()
 
 
 def _log_failure(round_: asyncio.Task) -> None:

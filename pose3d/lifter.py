@@ -33,7 +33,7 @@ from pose3d.keypoints import (
 )
 from pose3d.model import TemporalModel, TemporalModelStrided
 from pose3d.sequence_json import KeypointSequence
-from pose3d.skeleton import flip_lr, get_layout
+from pose3d.skeleton import Layout, flip_lr, get_layout
 
 BUNDLED_MODEL_DIR = Path(__file__).parent / "models"
 DEFAULT_CHECKPOINT = BUNDLED_MODEL_DIR / "default.pt"  # causal: live streaming and fallback
@@ -294,6 +294,16 @@ class _Prepared(NamedTuple):
     last_seen: np.ndarray | None  # the stream's last completed frame after these
 
 
+class _Queued(NamedTuple):
+    """A batch queued for the network: its input rows (or, queued once the stream had
+    seen a joint, the checked frames to complete at the lift) and which rows give a
+    pose."""
+
+    inputs: np.ndarray | None  # (n, J_in * 2) normalised and flattened
+    checked: tuple[np.ndarray, np.ndarray, Layout] | None  # (N, J, 2), (N, J), layout
+    posed: np.ndarray  # (n,) bool
+
+
 class LiftStream:
     """Frame-by-frame causal lifting with bounded memory.
 
@@ -336,9 +346,8 @@ class LiftStream:
         self._memory: StreamMemory | None = None  # None until the first frame
         self._last_seen: np.ndarray | None = None
         self.frames_seen = 0
-        # Frames taken in (:meth:`queue`) whose network pass is still to come: per batch
-        # its input rows ``(n, J_in * 2)`` and which of them give a pose (warmup).
-        self._queued: list[tuple[np.ndarray, np.ndarray]] = []
+        # Batches taken in (:meth:`queue`) whose network pass is still to come.
+        self._queued: list[_Queued] = []
         self._queue_lock = threading.Lock()  # queue() may run beside a lift's take
 
     def state(self) -> StreamState:
@@ -397,8 +406,18 @@ class LiftStream:
         """Take in a batch of frames ``(N, J, 2)`` (+ scores ``(N, J)``) whose poses a later
         :func:`lift_queued` computes (with other streams' frames, in one pass). Checked
         here (``ValueError`` naming the problem, nothing taken in); returns ``(N,)`` bool,
-        which frames will give a pose, as :meth:`push_many` would have answered."""
-        return self._enqueue(self._prepare(keypoints, scores))
+        which frames will give a pose, as :meth:`push_many` would have answered.
+
+        Once a joint was seen every frame gives an input (an unseen joint keeps its last
+        position), so from then on only the check runs here and the frames are completed
+        and normalised at the lift, off the caller's thread."""
+        if self._last_seen is None:  # which frames give a pose needs them completed
+            return self._enqueue(self._prepare(keypoints, scores))
+        points, conf, layout = validate_keypoints(keypoints, scores, self.layout)
+        posed = self._count_seen(len(points))
+        with self._queue_lock:
+            self._queued.append(_Queued(None, (points, conf, layout), posed))
+        return posed
 
     @property
     def lift_lock(self) -> threading.Lock:
@@ -407,16 +426,15 @@ class LiftStream:
         each stream's frames in order."""
         return self._network.lock
 
-    @property
-    def queued_frames(self) -> int:
-        """Frames queued for the network and not yet lifted."""
-        with self._queue_lock:
-            return sum(len(inputs) for inputs, _ in self._queued)
-
     def _prepare(self, keypoints: np.ndarray, scores: np.ndarray | None) -> _Prepared:
         """Validate, complete and normalise pushed frames; the stream is not changed."""
-        points, conf, lay = validate_keypoints(keypoints, scores, self.layout)
-        points, conf = to_input_layout(points, conf, lay, self.lifter.metadata.input_layout)
+        points, conf, layout = validate_keypoints(keypoints, scores, self.layout)
+        return self._complete(points, conf, layout)
+
+    def _complete(self, points: np.ndarray, conf: np.ndarray, layout: Layout) -> _Prepared:
+        """Checked frames ``(N, J, 2)`` (scores ``(N, J)``, in ``layout``) in the model's
+        input layout, missing joints filled from the stream's last frame, normalised."""
+        points, conf = to_input_layout(points, conf, layout, self.lifter.metadata.input_layout)
         present = ~missing_mask(points, conf, self.min_score)
         last_seen, completed, indices = self._last_seen, [], []
         for index in range(len(points)):
@@ -431,31 +449,46 @@ class LiftStream:
         flat = inputs.reshape(len(frames), frames.shape[1] * 2)  # (n, J_in * 2), n = 0 too
         return _Prepared(flat, indices, len(points), last_seen)
 
+    def _count_seen(self, rows: int) -> np.ndarray:
+        """Count ``rows`` more frames with an input; ``(rows,)`` which give a pose (none
+        within the first ``warmup_frames`` frames seen)."""
+        seen = self.frames_seen + 1 + np.arange(rows)
+        self.frames_seen += rows
+        return seen >= self.warmup_frames
+
     def _enqueue(self, prepared: _Prepared) -> np.ndarray:
         """Take in ``prepared`` frames for the next network pass; returns ``(N,)`` which
-        pushed frames will give a pose (a frame with no input gives none, nor one within
-        the first ``warmup_frames`` frames seen)."""
+        pushed frames will give a pose (a frame with no input gives none)."""
         self._last_seen = prepared.last_seen
-        seen = self.frames_seen + 1 + np.arange(len(prepared.indices))
-        posed = seen >= self.warmup_frames  # per input row
-        self.frames_seen += len(prepared.indices)
+        posed = self._count_seen(len(prepared.indices))  # per input row
         gives = np.zeros(prepared.pushed, bool)
         gives[prepared.indices] = posed
         if len(prepared.inputs):
             with self._queue_lock:
-                self._queued.append((prepared.inputs, posed))
+                self._queued.append(_Queued(prepared.inputs, None, posed))
         return gives
 
-    def take_queued(self) -> tuple[np.ndarray, np.ndarray]:
-        """The queued frames' input rows ``(n, J_in * 2)`` and which give a pose ``(n,)``,
-        removed from the queue: :func:`lift_taken` must lift them next, before any other
-        frame of this stream."""
+    def take_queued(self) -> list[_Queued]:
+        """The queued batches, removed from the queue: :func:`lift_taken` must lift them
+        next, before any other frame of this stream."""
         with self._queue_lock:
             queued, self._queued = self._queued, []
-        if not queued:
+        return queued
+
+    def _inputs(self, taken: list[_Queued]) -> tuple[np.ndarray, np.ndarray]:
+        """The input rows ``(n, J_in * 2)`` of batches :meth:`take_queued` took, those
+        only checked when queued completed now, and which rows give a pose ``(n,)``."""
+        inputs = []
+        for batch in taken:
+            if batch.inputs is None:
+                prepared = self._complete(*batch.checked)
+                self._last_seen = prepared.last_seen
+                inputs.append(prepared.inputs)
+            else:
+                inputs.append(batch.inputs)
+        if not inputs:
             return np.zeros((0, 0), np.float32), np.zeros(0, bool)
-        inputs, posed = zip(*queued, strict=True)
-        return np.concatenate(inputs), np.concatenate(posed)
+        return np.concatenate(inputs), np.concatenate([batch.posed for batch in taken])
 
 
 def _fill_from_history(
@@ -534,33 +567,32 @@ def lift_queued(streams: Sequence[LiftStream]) -> list[np.ndarray]:
         return lift_taken(streams, [stream.take_queued() for stream in streams])
 
 
-def lift_taken(
-    streams: Sequence[LiftStream], taken: Sequence[tuple[np.ndarray, np.ndarray]]
-) -> list[np.ndarray]:
+def lift_taken(streams: Sequence[LiftStream], taken: Sequence[list[_Queued]]) -> list[np.ndarray]:
     """Lift what :meth:`LiftStream.take_queued` took from each of ``streams`` (distinct,
     of one lifter), one network pass for all; the caller holds the lifter's ``lock``
-    from the take on. Returns per stream ``(n, 17, 3)`` float32 poses of the taken rows
-    that give one."""
+    from the take on. Returns per stream ``(n, 17, 3)`` float32 poses of the taken
+    frames that give one, oldest first."""
     _check_liftable_together(streams)
     if not streams:
         return []
     network = streams[0]._network
+    rows = [stream._inputs(batches) for stream, batches in zip(streams, taken, strict=True)]
     poses = [np.zeros((0, network.num_joints_out, 3), np.float32) for _ in streams]
-    lifted = [index for index, (inputs, _) in enumerate(taken) if len(inputs)]
+    lifted = [index for index, (inputs, _) in enumerate(rows) if len(inputs)]
     if not lifted:
         return poses
     fresh = [index for index in lifted if streams[index]._memory is None]
     if fresh:
         # A new stream's past is its first frame repeated (the padded window).
-        first = np.stack([taken[index][0][0] for index in fresh])
+        first = np.stack([rows[index][0][0] for index in fresh])
         for index, caches in zip(fresh, network.initial_caches(first), strict=True):
             streams[index]._memory = StreamMemory(caches)
     outputs = network.advance(
-        [streams[index]._memory for index in lifted], [taken[index][0] for index in lifted]
+        [streams[index]._memory for index in lifted], [rows[index][0] for index in lifted]
     )
     for index, output in zip(lifted, outputs, strict=True):
         # A copy per stream: a kept pose must not hold the other streams' alive.
-        kept = output[taken[index][1]].copy()
+        kept = output[rows[index][1]].copy()
         kept[:, 0] = 0.0  # root-relative, as in Lifter.lift
         poses[index] = kept
     return poses

@@ -205,10 +205,15 @@ class LiveSession:
         with self.lock:
             return len(self.poses) + self.queued_poses
 
+    @property
+    def unlifted(self) -> bool:
+        """Whether frames were taken in that are not lifted yet."""
+        return bool(self.queued_poses or self._queued)
+
     def lift_queued(self) -> None:
         """Lift this session's queued frames now (those another thread is lifting are
         waited for): what reads the poses calls it first."""
-        if self.queued_poses or self._queued:
+        if self.unlifted:
             lift_together([self])
 
     def _take_queued(self) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], tuple]:

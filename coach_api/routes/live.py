@@ -514,7 +514,7 @@ class _RepChecks:
             logger.error("live repetition check failed", exc_info=failure)
 
     async def _send_finished_reps(self) -> None:
-        await self.batcher.lift()  # the poses it reads, lifted with the other streams'
+        await self.batcher.lift(self.session)  # its poses, lifted with other streams'
         for rep in await self.engine.run(self.session.finished_reps, lane="checks"):
             await _send(self.websocket, Rep.model_validate(rep))
             self.sent = rep["rep"]
@@ -546,15 +546,17 @@ async def _stream(websocket: WebSocket, engine: Engine, workout: _Workout) -> No
             await websocket.send_text(_progress_text(count))
             # The queued frames are lifted (with every other stream's) when their
             # poses are read (a check, a checkpoint), or once half a second of them waits.
-            if session.queued_poses >= session.fps / 2:
+            if batcher.backlogged(session):  # the server is behind: this phone waits
+                await batcher.lift(session, first=True)
+            elif session.queued_poses >= session.fps / 2:
                 batcher.request()
             if session.unsaved_frames >= checkpoint_after_s * session.fps:
-                await batcher.lift()
+                await batcher.lift(session, first=True)
                 await _checkpoint(websocket, workout, checks.sent)
                 checkpoint_after_s = settings.live_checkpoint_s
             await checks.start_if_due()
         await checks.finish()
-        await batcher.lift()
+        await batcher.lift(session, first=True)
         return await _summarize(websocket, engine, workout)
     finally:
         checks.cancel()

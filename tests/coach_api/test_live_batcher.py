@@ -22,8 +22,18 @@ from tests.conftest import make_model
 class _Session:
     """Counts the frames queued into it and lifted from it, and on which thread."""
 
+    fps = 30.0
+
     def __init__(self) -> None:
         self.queued, self.lifted, self.threads = 0, 0, set()
+
+    @property
+    def queued_poses(self) -> int:
+        return self.queued - self.lifted
+
+    @property
+    def unlifted(self) -> bool:
+        return self.queued_poses > 0
 
     def queue_arrays(self, keypoints: np.ndarray, scores: np.ndarray) -> int:
         if not len(keypoints):
@@ -63,7 +73,7 @@ def test_batches_are_answered_at_once_and_lifted_together_when_asked():
         batcher = LiveBatcher(engine, _lift)
         counts = [[batcher.queue(s, *_frames(5)) for _ in range(3)] for s in sessions]
         assert engine.rounds == [] and all(s.lifted == 0 for s in sessions)  # no pass yet
-        await batcher.lift()
+        await batcher.lift(sessions[0])
         return counts
 
     assert asyncio.run(main()) == [[5, 10, 15]] * 20  # each its own, in order
@@ -81,11 +91,11 @@ def test_a_lift_returns_once_the_frames_queued_before_it_are_lifted():
     async def main() -> None:
         batcher = LiveBatcher(engine, _lift)
         batcher.queue(first, *_frames(5))
-        running = asyncio.create_task(batcher.lift())
+        running = asyncio.create_task(batcher.lift(first))
         await asyncio.sleep(0.005)  # the round took `first` and is lifting
         batcher.queue(first, *_frames(2))
         batcher.queue(second, *_frames(3))
-        waiting = [asyncio.create_task(batcher.lift()) for _ in range(3)]
+        waiting = [asyncio.create_task(batcher.lift(s)) for s in (first, second, second)]
         batcher.queue(third, *_frames(4))  # before the next round takes its sessions
         await asyncio.gather(running, *waiting)
 
@@ -105,8 +115,8 @@ def test_a_refused_batch_is_not_queued_and_a_gone_socket_does_not_stop_a_round()
         batcher.queue(kept, *_frames(5))
         batcher.queue(gone, *_frames(5))
         batcher.discard(gone)  # its socket ended: its frames need no lifting
-        leaving = asyncio.create_task(batcher.lift())
-        staying = asyncio.create_task(batcher.lift())
+        leaving = asyncio.create_task(batcher.lift(kept))
+        staying = asyncio.create_task(batcher.lift(kept))
         await asyncio.sleep(0.005)
         leaving.cancel()  # one waiting socket goes: the round goes on for the other
         with pytest.raises(asyncio.CancelledError):
@@ -181,7 +191,7 @@ def test_rounds_start_a_minimum_interval_apart_and_gather_what_came_meanwhile():
         asks = []
         for session in sessions:  # one ask every 50 ms
             batcher.queue(session, *_frames(5))
-            asks.append(asyncio.create_task(batcher.lift()))
+            asks.append(asyncio.create_task(batcher.lift(session)))
             await asyncio.sleep(0.05)
         await asyncio.gather(*asks)
 
@@ -189,3 +199,25 @@ def test_rounds_start_a_minimum_interval_apart_and_gather_what_came_meanwhile():
     assert all(s.lifted == 5 for s in sessions)
     assert len(engine.rounds) < len(sessions)  # asks shared rounds
     assert all(later - earlier >= 0.2 - 1e-3 for earlier, later in itertools.pairwise(starts))
+
+
+def test_a_round_lifts_a_bounded_number_of_frames_the_waiting_socket_first():
+    """An overloaded server's backlog is lifted in rounds of at most ``round_frames``;
+    a socket waiting for its own frames (``first``) is in the next round, not behind
+    every other stream's, and the rounds go on until nothing is left."""
+    engine = _Engine()
+    sessions = [_Session() for _ in range(5)]
+
+    async def main() -> list[int]:
+        batcher = LiveBatcher(engine, _lift, min_round_s=0.0, round_frames=10)
+        for session in sessions:
+            batcher.queue(session, *_frames(5))
+        await batcher.lift(sessions[-1], first=True)
+        after_first = [s.lifted for s in sessions]
+        await batcher.lift(sessions[2])  # the rounds after it take the others in order
+        await batcher.lift(sessions[3])  # already on its way: the rounds go on by themselves
+        return after_first
+
+    assert asyncio.run(main()) == [5, 0, 0, 0, 5]  # the last one, then the oldest
+    assert all(s.lifted == 5 for s in sessions)
+    assert engine.rounds == [("live", 2), ("live", 2), ("live", 1)]

@@ -322,7 +322,7 @@ def test_a_failed_check_nobody_awaits_is_logged_unless_the_client_left(caplog):
         raise failure
 
     async def end_with(failure: Exception) -> None:
-        checks = _RepChecks(None, None, SimpleNamespace(reported=0))
+        checks = _RepChecks(None, None, None, SimpleNamespace(reported=0))
         checks.task = asyncio.create_task(failed(failure))
         await asyncio.sleep(0)  # it runs and fails
         checks.cancel()

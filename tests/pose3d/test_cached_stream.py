@@ -22,7 +22,7 @@ from pose3d.keypoints import (
     to_input_layout,
     validate_keypoints,
 )
-from pose3d.lifter import Lifter, LiftStream, StreamState, lift_streams
+from pose3d.lifter import Lifter, LiftStream, StreamState, lift_queued, lift_streams
 from tests.conftest import make_lifter, make_model
 
 SIZE = (1080, 1920)
@@ -270,6 +270,40 @@ def test_lifting_many_streams_checks_every_stream_before_changing_any(bundled, k
     with pytest.raises(ValueError, match="share one lifter"):
         lift_streams([first, other], [(keypoints[:1], None)] * 2)
     assert lift_streams([], []) == []
+
+
+def test_frames_queued_and_lifted_later_equal_frames_pushed(bundled):
+    """Batches queued (answered with which frames give a pose before any network pass)
+    and lifted in rounds of several streams give what pushing each batch gives: frames
+    before the first seen joint, with gaps, during warm-up. A refused batch changes
+    nothing, before a joint was seen and after."""
+    sequences = [_with_gaps(_motion(60, seed=s), seed=s) for s in range(3)]
+    queued = [bundled.stream(image_size=SIZE, warmup_frames=w) for w in (1, 4, 1)]
+    pushed = [bundled.stream(image_size=SIZE, warmup_frames=s.warmup_frames) for s in queued]
+    for start in range(0, 60, 10):
+        expected: list[list[np.ndarray]] = [[] for _ in queued]  # poses since the last round
+        for first, end in ((start, start + 4), (start + 4, start + 10)):  # two batches each
+            for b, (keypoints, scores) in enumerate(sequences):
+                gives = queued[b].queue(keypoints[first:end], scores[first:end])
+                poses = pushed[b].push_many(keypoints[first:end], scores[first:end])
+                assert gives.tolist() == [p is not None for p in poses]
+                expected[b].extend(p for p in poses if p is not None)
+        for poses, wanted in zip(lift_queued(queued), expected, strict=True):
+            assert len(poses) == len(wanted)
+            if wanted:
+                np.testing.assert_allclose(poses, np.stack(wanted), atol=1e-5)
+    for mine, theirs in zip(queued, pushed, strict=True):
+        assert mine.frames_seen == theirs.frames_seen
+        state, expected = mine.state(), theirs.state()
+        for a, b in zip(state.caches, expected.caches, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+
+    fresh = bundled.stream(image_size=SIZE, warmup_frames=1)
+    for stream in (fresh, queued[0]):  # nothing seen yet, and seen
+        seen_before = stream.frames_seen
+        with pytest.raises(ValueError, match="joints"):
+            stream.queue(np.zeros((2, 16, 2)))
+        assert stream.frames_seen == seen_before and stream.take_queued() == []
 
 
 def test_a_kept_pose_holds_only_its_own_stream(bundled, keypoints):
