@@ -144,6 +144,7 @@ class LiveSession:
         # will give a pose, and how many poses they will give.
         self._queued: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.queued_poses = 0
+        self.frames_taken = 0  # frames taken in, lifted or not (a round may be lifting some)
         # What the last take_unsaved saved: frames pushed, and poses, by then.
         self.saved_frames = self.saved_poses = 0
         # The music's beats (s from the first frame), for routines to music; validated.
@@ -197,6 +198,7 @@ class LiveSession:
             gives = self.stream.queue(keypoints, scores)
             self._queued.append((keypoints, scores, gives))
             self.queued_poses += int(gives.sum())
+            self.frames_taken += len(keypoints)
             return len(self.poses) + self.queued_poses
 
     @property
@@ -241,10 +243,9 @@ class LiveSession:
 
     @property
     def unsaved_frames(self) -> int:
-        """Frames pushed since the last :meth:`take_unsaved`, queued ones included."""
-        with self.lock:
-            queued = sum(len(keypoints) for keypoints, _, _ in self._queued)
-            return self.frames_pushed + queued - self.saved_frames
+        """Frames pushed since the last :meth:`take_unsaved`, those still to be lifted
+        included."""
+        return self.frames_taken - self.saved_frames
 
     def take_unsaved(self) -> LiveState | None:
         """What the stream gained since the last call (``None`` if no frame came): the
@@ -275,7 +276,7 @@ class LiveSession:
         with self.lock:
             self.keypoints = list(zip(state.keypoints, state.keypoint_scores, strict=True))
             self.poses, self.scores = list(state.poses), list(state.scores)
-            self.frames_pushed = self.saved_frames = state.frames
+            self.frames_pushed = self.saved_frames = self.frames_taken = state.frames
             self.saved_poses = len(self.poses)
         self.stream.restore(state.stream)
         self.reported, self.checked_at = reported, len(self.poses)

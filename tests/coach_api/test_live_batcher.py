@@ -221,3 +221,17 @@ def test_a_round_lifts_a_bounded_number_of_frames_the_waiting_socket_first():
     assert asyncio.run(main()) == [5, 0, 0, 0, 5]  # the last one, then the oldest
     assert all(s.lifted == 5 for s in sessions)
     assert engine.rounds == [("live", 2), ("live", 2), ("live", 1)]
+
+
+def test_frames_a_round_is_lifting_still_count_as_taken_in(user_payload):
+    """While a round lifts a session's frames (taken from its queue, not yet recorded),
+    its counts still hold them: a checkpoint falls due on the batch it would have, and
+    the progress count does not go back."""
+    model = make_model((3, 3), causal=True)
+    lifter = Lifter(model, LifterMetadata(architecture=model.hyperparameters, fps=30))
+    header = {key: user_payload[key] for key in ("layout", "fps", "image_width", "image_height")}
+    session = LiveSession(LiveModels(lifter, lifter, None), None, header, "expert")
+    answered = session.queue_arrays(*session.parse(user_payload["frames"][:30]))
+    with lifter.cached_model.lock:  # a round took the queue and is lifting it
+        session._take_queued()
+        assert session.unsaved_frames == 30 and session.pose_count == answered
