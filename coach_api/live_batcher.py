@@ -5,12 +5,13 @@ A socket's frame batch is checked and taken in on the event loop
 (:meth:`scoring.live.LiveSession.queue_arrays`: which frames will give a pose is known
 before the network runs), answered at once, and queued here. The causal network runs
 only when a stream's poses are read (its repetition check, its checkpoint, its
-summary) or when half a second of its frames waits: then one round lifts the queued
-frames of every stream in one call on the engine's live thread
+summary) or when half a second of its frames waits: then rounds on the engine's live
+thread lift the queued frames of many streams in one call each
 (:func:`scoring.live.lift_together`). A round costs about the same for one batch as for
 many (each pass reads every weight once: ``bench.stream_lifter``), so lifting each
 batch as it came cost a 20-stream server most of a round per batch; now a round holds
-the batches of many streams, and no answer waits for a network pass.
+the batches of many streams, and no answer waits for a network pass unless its stream
+has fallen behind (docs/design-notes.md, coach_api).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ ROUND_EVERY_S = 0.1
 # waits for its own frames (a checkpoint) waits for about one round, not for the
 # backlog of every stream.
 ROUND_FRAMES = 300
-# Frames a stream may have queued before its socket waits for them to be lifted: an
+# Seconds of frames a stream may have queued before its socket waits for them: an
 # overloaded server slows the phones' answers down rather than holding a growing backlog.
 MAX_QUEUED_S = 1.0
 
