@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pose3d.sequence_json import SequenceFormatError, parse_sequence
+from pose3d.sequence_json import SequenceFormatError, parse_sequence, sequence_from_array
 
 
 def _sequence(frames=3, joints=33, **overrides):
@@ -96,3 +96,33 @@ def test_integers_and_nulls_parse_as_their_numbers():
     assert parsed.keypoints[0, 3].tolist() == [540.0, 960.0] and parsed.scores[0, 3] == 1.0
     assert np.isnan(parsed.keypoints[2, 8]).all() and parsed.scores[2, 8] == 0.0
     assert np.isfinite(parsed.keypoints[1]).all()
+
+
+@pytest.mark.parametrize(
+    ("joint", "field", "message"),
+    [
+        ([100.0, 200.0, np.nan], "frames[2][4][2]", "score must be a number"),
+        ([100.0, 200.0, np.inf], "frames[2][4][2]", "score must be a number"),
+        ([100.0, 200.0, -0.1], "frames[2][4][2]", "score must be in"),
+        ([np.nan, 200.0, 0.5], "frames[2][4][0]", "both null"),
+        ([100.0, np.nan, 0.5], "frames[2][4][1]", "both null"),
+        ([np.inf, 200.0, 0.5], "frames[2][4]", "must be finite"),
+        ([100.0, -np.inf, 0.5], "frames[2][4]", "must be finite"),
+        ([100.0, 1e6, 0.5], "frames[2][4]", "image sizes"),
+    ],
+)
+def test_numeric_frames_name_their_fault(joint, field, message):
+    """Frames already numbers (binary live batches) are checked value by value as JSON's
+    are: the quick pass over a valid batch lets no fault through, and with faults of two
+    kinds the one checked first is named (scores before coordinates)."""
+    frames = np.full((4, 33, 3), [500.0, 900.0, 0.8])
+    frames[1, 0] = [np.nan, np.nan, 0.0]  # an unseen joint is no fault
+    assert sequence_from_array("mediapipe33", 30, 1080, 1920, frames).keypoints.shape == (4, 33, 2)
+    frames[2, 4] = joint
+    with pytest.raises(SequenceFormatError, match=message) as info:
+        sequence_from_array("mediapipe33", 30, 1080, 1920, frames)
+    assert info.value.field == field
+    frames[3, 9] = [100.0, 200.0, 7.0]
+    with pytest.raises(SequenceFormatError) as info:
+        sequence_from_array("mediapipe33", 30, 1080, 1920, frames)
+    assert info.value.field == (field if "score" in message else "frames[3][9][2]")
