@@ -54,7 +54,7 @@ written directly and held equal to its model's by a test). This module keeps the
 protocol; the stream's state, lifting and judging are
 :class:`scoring.live.LiveSession`'s. Frames are checked on the event loop and answered;
 the network lifts them on the engine's live thread when their poses are read (a check, a
-checkpoint, the summary) or half a second of them waits, every stream's queued batches in
+checkpoint, the summary) or half a second of them waits, many streams' queued batches in
 one call (:mod:`coach_api.live_batcher`). Finished repetitions are looked for every half
 second in the background, on a thread of their own (only the frames since the last
 finished repetition are examined: :mod:`scoring.live_reps`): the socket keeps taking
