@@ -63,7 +63,9 @@ class LiveBatcher:
         self.engine, self.lift_sessions = engine, lift
         self.min_round_s, self.round_frames = min_round_s, round_frames
         self._last_round = -float("inf")  # loop time the last round started
-        # Sessions with frames no round took yet, in the order the next rounds take them.
+        # Sessions with frames no round took yet, in the order the next rounds take them:
+        # those whose sockets wait on them first (in the order they asked), then the rest.
+        self._waited: OrderedDict[int, LiveSession] = OrderedDict()
         self._queued: OrderedDict[int, LiveSession] = OrderedDict()
         self._next: asyncio.Task | None = None  # the round that has not taken its sessions
         self._current: asyncio.Task | None = None  # the round lifting the sessions it took
@@ -74,22 +76,25 @@ class LiveBatcher:
         next round (``ValueError`` naming what is wrong, nothing taken in); the session's
         poses so far, these frames' counted."""
         count = session.queue_arrays(keypoints, scores)
-        self._queued.setdefault(id(session), session)  # a queued one keeps its place
+        if id(session) not in self._waited:
+            self._queued.setdefault(id(session), session)  # a queued one keeps its place
         return count
 
     def discard(self, session: LiveSession) -> None:
         """Forget a session whose socket ended (its queued frames need no lifting)."""
         self._queued.pop(id(session), None)
+        self._waited.pop(id(session), None)
 
     async def lift(self, session: LiveSession, first: bool = False) -> None:
         """Return once ``session``'s frames queued before the call are lifted, in rounds
-        with the other queued sessions'; ``first`` puts it at the head of the next round
-        (a socket waiting on it). Cancelling the caller does not stop a round (other
-        sockets wait for it too)."""
+        with the other queued sessions'; ``first`` (a socket waiting on it) puts it before
+        every session nobody waits on, after those waited on before it (no socket waits
+        behind ones that asked later). Cancelling the caller does not stop a round
+        (other sockets wait for it too)."""
         if first and id(session) in self._queued:
-            self._queued.move_to_end(id(session), last=False)
+            self._waited[id(session)] = self._queued.pop(id(session))
         while session.unlifted:
-            if id(session) in self._queued:
+            if id(session) in self._queued or id(session) in self._waited:
                 await asyncio.shield(self.request())
             elif self._current is not None:  # its frames are in the round running now
                 await asyncio.shield(self._current)
@@ -115,17 +120,18 @@ class LiveBatcher:
             self._next = None  # sessions queued from now on wait for the next round
             self._last_round = loop.time()
             sessions, frames = [], 0
-            while self._queued and frames < self.round_frames:
-                _, session = self._queued.popitem(last=False)
-                sessions.append(session)
-                frames += session.queued_poses
+            for waiting in (self._waited, self._queued):
+                while waiting and frames < self.round_frames:
+                    _, session = waiting.popitem(last=False)
+                    sessions.append(session)
+                    frames += session.queued_poses
             self._current = asyncio.current_task()
             try:
                 if sessions:
                     await self.engine.run(self.lift_sessions, sessions, lane="live")
             finally:
                 self._current = None
-            if self._queued:  # what this round left: the next one, at once
+            if self._waited or self._queued:  # what this round left: the next one, at once
                 self.request()
 
 

@@ -235,3 +235,26 @@ def test_frames_a_round_is_lifting_still_count_as_taken_in(user_payload):
     with lifter.cached_model.lock:  # a round took the queue and is lifting it
         session._take_queued()
         assert session.unsaved_frames == 30 and session.pose_count == answered
+
+
+def test_sockets_waiting_on_their_frames_are_lifted_in_the_order_they_asked():
+    """Waiting sockets go before the others, in turn: a socket that asked first is not
+    pushed back by those asking after it (an overloaded server starved it before)."""
+    engine = _Engine()
+    sessions = [_Session() for _ in range(6)]
+    order: list[int] = []
+
+    def lift(taken: list[_Session]) -> None:
+        order.extend(sessions.index(s) for s in taken)
+        _lift(taken)
+
+    async def main() -> None:
+        batcher = LiveBatcher(engine, lift, min_round_s=0.0, round_frames=10)
+        for session in sessions:
+            batcher.queue(session, *_frames(5))
+        waits = [asyncio.create_task(batcher.lift(sessions[n], first=True)) for n in (4, 1, 5)]
+        await asyncio.gather(*waits)
+        await batcher.lift(sessions[3])
+
+    asyncio.run(main())
+    assert order == [4, 1, 5, 0, 2, 3]  # the waiting ones as they asked, then the oldest
