@@ -20,7 +20,7 @@ import anyio
 
 from coach_api.db import Job, Routine, WorkoutSession
 from coach_api.errors import ApiError
-from coach_api.jobs import JobRun, WorkerContext
+from coach_api.jobs import RESCORE_KIND, JobRun, WorkerContext
 from coach_api.persistence import (
     SessionInput,
     load_keypoints,
@@ -29,7 +29,6 @@ from coach_api.persistence import (
     save_routine,
     store_session,
 )
-from coach_api.rescoring import KIND as RESCORE
 from coach_api.services import music_of
 from coach_api.shadow import shadow_score
 from pose2d.video import extract_keypoints
@@ -150,7 +149,7 @@ async def _score_and_store(run: JobRun, sequence: KeypointSequence) -> None:
     )
 
 
-@kind(RESCORE)
+@kind(RESCORE_KIND)
 async def rescore_sessions(run: JobRun) -> None:
     """Score the job owner's sessions (``session_ids``) again, one per step, at the job's
     ``strictness`` (None: each session's own), from their stored keypoints, lifted and

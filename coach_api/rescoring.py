@@ -24,7 +24,6 @@ from coach_api.errors import ApiError
 from coach_api.jobs import ACTIVE, RESCORE_KIND
 from coach_api.schemas import MAX_RESCORE_SESSIONS
 
-KIND = RESCORE_KIND
 # Sessions one admin request queues (in jobs of at most MAX_RESCORE_SESSIONS): a request's
 # transaction and answer stay small, and the next batch starts after the last id.
 ADMIN_BATCH_SESSIONS = 1_000
@@ -52,7 +51,7 @@ def check_none_running(db: Session, user: User) -> None:
     running: one at a time per user (the next one would mostly redo its work)."""
     running = db.scalar(
         select(Job.id)
-        .where(Job.user_id == user.id, Job.kind == KIND, Job.status.in_(ACTIVE))
+        .where(Job.user_id == user.id, Job.kind == RESCORE_KIND, Job.status.in_(ACTIVE))
         .limit(1)
     )
     if running is not None:
@@ -69,7 +68,7 @@ def rescore_job(user_id: int, session_ids: list[int], strictness: str | None) ->
     """A queued-to-be ``rescore`` job of ``user_id``'s ``session_ids`` (at most
     :data:`MAX_RESCORE_SESSIONS`) at ``strictness`` (None: each session's own)."""
     params = {"session_ids": session_ids, "strictness": strictness}
-    return Job(user_id=user_id, kind=KIND, params_json=json.dumps(params))
+    return Job(user_id=user_id, kind=RESCORE_KIND, params_json=json.dumps(params))
 
 
 def admin_batch(

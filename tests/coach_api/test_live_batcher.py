@@ -128,17 +128,21 @@ def test_a_refused_batch_is_not_queued_and_a_gone_socket_does_not_stop_a_round()
     assert engine.rounds == [("live", 1)]
 
 
-def test_sessions_lifted_together_lift_what_each_lifts_alone(user_payload):
-    """One network pass for several sessions' queued frames gives each exactly its own
-    poses, and the counts answered before the pass are the poses it gives; frames that
-    are refused are refused when queued, changing nothing."""
+def _live_sessions(user_payload: dict, count: int) -> list[LiveSession]:
+    """``count`` live sessions of ``user_payload``'s header on one tiny causal lifter."""
     model = make_model((3, 3), causal=True)
     lifter = Lifter(model, LifterMetadata(architecture=model.hyperparameters, fps=30))
     header = {key: user_payload[key] for key in ("layout", "fps", "image_width", "image_height")}
     models = LiveModels(lifter, lifter, None)
-    together, alone = (
-        [LiveSession(models, None, header, "expert") for _ in range(3)] for _ in "ab"
-    )
+    return [LiveSession(models, None, header, "expert") for _ in range(count)]
+
+
+def test_sessions_lifted_together_lift_what_each_lifts_alone(user_payload):
+    """One network pass for several sessions' queued frames gives each exactly its own
+    poses, and the counts answered before the pass are the poses it gives; frames that
+    are refused are refused when queued, changing nothing."""
+    sessions = _live_sessions(user_payload, 6)
+    together, alone = sessions[:3], sessions[3:]
     frames = user_payload["frames"]
     for first in range(0, 60, 10):
         for half in (first, first + 5):  # two batches queued per session between passes
@@ -163,10 +167,7 @@ def test_sessions_lifted_together_lift_what_each_lifts_alone(user_payload):
 def test_reading_a_sessions_poses_lifts_its_queued_frames_first(user_payload):
     """A check, a checkpoint or the summary of a session with frames still queued lifts
     them first: nothing reads a stream's poses short of what it answered."""
-    model = make_model((3, 3), causal=True)
-    lifter = Lifter(model, LifterMetadata(architecture=model.hyperparameters, fps=30))
-    header = {key: user_payload[key] for key in ("layout", "fps", "image_width", "image_height")}
-    session = LiveSession(LiveModels(lifter, lifter, None), None, header, "expert")
+    (session,) = _live_sessions(user_payload, 1)
     answered = session.queue_arrays(*session.parse(user_payload["frames"][:40]))
     assert session.poses == [] and session.unsaved_frames == 40
     saved = session.take_unsaved()
@@ -227,12 +228,9 @@ def test_frames_a_round_is_lifting_still_count_as_taken_in(user_payload):
     """While a round lifts a session's frames (taken from its queue, not yet recorded),
     its counts still hold them: a checkpoint falls due on the batch it would have, and
     the progress count does not go back."""
-    model = make_model((3, 3), causal=True)
-    lifter = Lifter(model, LifterMetadata(architecture=model.hyperparameters, fps=30))
-    header = {key: user_payload[key] for key in ("layout", "fps", "image_width", "image_height")}
-    session = LiveSession(LiveModels(lifter, lifter, None), None, header, "expert")
+    (session,) = _live_sessions(user_payload, 1)
     answered = session.queue_arrays(*session.parse(user_payload["frames"][:30]))
-    with lifter.cached_model.lock:  # a round took the queue and is lifting it
+    with session.stream.lift_lock:  # a round took the queue and is lifting it
         session._take_queued()
         assert session.unsaved_frames == 30 and session.pose_count == answered
 
