@@ -473,6 +473,19 @@ def _superseded() -> ApiError:
     )
 
 
+def _account_deleted() -> ApiError:
+    """401 for a stream whose account was deleted while it ran (nothing of it is kept)."""
+    return ApiError(
+        401, "unauthorized", "the account was deleted during the session; it was not kept"
+    )
+
+
+def _account_exists(app: FastAPI, user_id: int) -> bool:
+    """Whether account ``user_id`` still exists (a database read: not on the event loop)."""
+    with app.state.sessionmaker() as db:
+        return db.get(User, user_id) is not None
+
+
 class _RepChecks:
     """The repetition check in flight on a socket, at most one: started when half a
     second of new frames came, awaited before the next one and before the summary (a
@@ -589,7 +602,10 @@ async def _checkpoint(websocket: WebSocket, workout: _Workout, reps_sent: int) -
             reps_sent,
         )
     except Superseded:
-        raise _superseded() from None
+        # The row is gone when the account was deleted meanwhile (it went with the
+        # account): that, not a takeover, is what the client must hear.
+        exists = await anyio.to_thread.run_sync(_account_exists, app, workout.user_id)
+        raise (_superseded() if exists else _account_deleted()) from None
     await _send(websocket, Checkpoint(type="checkpoint", frames=frames))
 
 
@@ -662,9 +678,7 @@ def _store(app: FastAPI, workout: _Workout, summary: LiveSummary) -> int:
 
     with app.state.sessionmaker() as db:
         if db.get(User, workout.user_id) is None:
-            raise ApiError(
-                401, "unauthorized", "the account was deleted during the session; it was not kept"
-            )
+            raise _account_deleted()
         try:
             row = store_session(
                 settings,

@@ -221,3 +221,29 @@ def test_an_account_deleted_during_the_session_keeps_nothing(client, routine_id,
     with client.app.state.sessionmaker() as db:
         assert db.scalar(select(User).where(User.email == email)) is None
     assert _blobs(client) == blobs
+
+
+def test_a_checkpoint_after_the_account_was_deleted_says_so(
+    client, routine_id, user_payload, monkeypatch
+):
+    # The stream's row goes with the account, so the next checkpoint finds it gone: the
+    # client must hear that the account is gone, not that another socket took over.
+    monkeypatch.setattr(client.app.state.settings, "live_checkpoint_spread", False)
+    monkeypatch.setattr(client.app.state.settings, "live_checkpoint_s", 1.0)
+    email = new_email()
+    headers = auth_headers(client, email)
+    blobs = _blobs(client)
+    frames = user_payload["frames"]
+    with client.websocket_connect("/v1/live") as socket:
+        socket.send_json(_start(headers, routine_id, user_payload))
+        assert socket.receive_json()["type"] == "ready"
+        _stream(socket, [], [], frames[:10], batch=10)
+        assert client.delete("/v1/me", headers=headers).status_code == 204
+        received: list[dict] = []
+        for first in range(10, 60, 10):  # a checkpoint falls due at frame 30
+            socket.send_json({"type": "frames", "frames": frames[first : first + 10]})
+            if _receive_past_reps(socket, received)["type"] == "error":
+                break
+    assert received[-1]["type"] == "error", received
+    assert received[-1]["error"]["code"] == "unauthorized"
+    assert _blobs(client) == blobs
