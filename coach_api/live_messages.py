@@ -248,7 +248,7 @@ class LiveError(BaseModel):
     COACH_LIVE_MAX_MESSAGE_BYTES); token_in_url (a token query parameter); auth_timeout
     (no start message within COACH_LIVE_AUTH_TIMEOUT_S); idle_timeout (no message for
     COACH_LIVE_IDLE_TIMEOUT_S after the start); unauthorized (a missing or invalid token,
-    or the account was deleted before the session was stored); invalid_input (a bad or
+    or the account was deleted during the session); invalid_input (a bad or
     unknown field, named in field); not_found (no such routine for this user);
     unavailable (the loaded lifter is not causal); too_fast (frames faster than real
     time); too_few_frames (stop before any pose); superseded (the stream was resumed on

@@ -692,8 +692,9 @@ def _store(app: FastAPI, workout: _Workout, summary: LiveSummary) -> int:
                 live_input(workout.session),
                 finish=finish,
             )
-        except Superseded:
-            raise _superseded() from None
+        except Superseded:  # the row went with the account, or another socket holds it
+            deleted = not _account_exists(app, workout.user_id)
+            raise (_account_deleted() if deleted else _superseded()) from None
     for name in chunks:  # the stream's frames, no longer needed once the session is kept
         settings.blobs.delete(name)
     return row.id
