@@ -480,10 +480,13 @@ def _account_deleted() -> ApiError:
     )
 
 
-def _account_exists(app: FastAPI, user_id: int) -> bool:
-    """Whether account ``user_id`` still exists (a database read: not on the event loop)."""
+def _lost_stream(app: FastAPI, user_id: int) -> ApiError:
+    """The error for a stream whose row changed under it (``Superseded``): 401 when account
+    ``user_id`` was deleted meanwhile (the row went with it), 409 superseded when another
+    socket took the stream over. A database read: not on the event loop."""
     with app.state.sessionmaker() as db:
-        return db.get(User, user_id) is not None
+        deleted = db.get(User, user_id) is None
+    return _account_deleted() if deleted else _superseded()
 
 
 class _RepChecks:
@@ -602,10 +605,7 @@ async def _checkpoint(websocket: WebSocket, workout: _Workout, reps_sent: int) -
             reps_sent,
         )
     except Superseded:
-        # The row is gone when the account was deleted meanwhile (it went with the
-        # account): that, not a takeover, is what the client must hear.
-        exists = await anyio.to_thread.run_sync(_account_exists, app, workout.user_id)
-        raise (_superseded() if exists else _account_deleted()) from None
+        raise await anyio.to_thread.run_sync(_lost_stream, app, workout.user_id) from None
     await _send(websocket, Checkpoint(type="checkpoint", frames=frames))
 
 
@@ -692,9 +692,8 @@ def _store(app: FastAPI, workout: _Workout, summary: LiveSummary) -> int:
                 live_input(workout.session),
                 finish=finish,
             )
-        except Superseded:  # the row went with the account, or another socket holds it
-            deleted = not _account_exists(app, workout.user_id)
-            raise (_account_deleted() if deleted else _superseded()) from None
+        except Superseded:
+            raise _lost_stream(app, workout.user_id) from None
     for name in chunks:  # the stream's frames, no longer needed once the session is kept
         settings.blobs.delete(name)
     return row.id
