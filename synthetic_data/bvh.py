@@ -86,11 +86,6 @@ class BvhMotion:
                 )
         return starts, ends, rotations
 
-    def world_positions(self) -> tuple[np.ndarray, np.ndarray]:
-        """Joint starts ``(T, J, 3)`` and end sites ``(T, J, 3)`` (NaN where none), file units."""
-        starts, ends, _ = self.forward_kinematics()
-        return starts, ends
-
 
 def parse_bvh(text: str, source: str = "<bvh>") -> BvhMotion:
     """Parse BVH text; :class:`ClipFormatError` names ``source`` and the problem."""
