@@ -23,40 +23,24 @@ from scipy.signal import find_peaks
 
 from lab.real_exercise import training_sessions
 from pose3d.angles import knee_flexion, spine_flexion
-from synthetic_data.clip import Clip, read_clip
+from synthetic_data.clip import read_clip
 from synthetic_data.generator import trainer_clip
 
 MIN_BEND_DEG = 30.0  # a repetition's bottom stands at least this far out of its standing
 DEEP_DEG = 130.0  # a squat bottoming past this knee flexion is as deep as real squatters'
 
 
-def bottom_frames(poses: np.ndarray, fps: float) -> np.ndarray:
-    """Frame indices of the squat bottoms of ``poses`` ``(T, 17, 3)``."""
+def bottoms_deg(poses: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """At each squat bottom of ``poses`` ``(T, 17, 3)``: the knee flexion (deg, both
+    knees' mean) and the spine flexion (deg), each ``(B,)``."""
     flexion = (knee_flexion(poses, "left") + knee_flexion(poses, "right")) / 2
     peaks, _ = find_peaks(flexion, prominence=MIN_BEND_DEG, distance=max(1, int(0.8 * fps)))
-    return peaks
-
-
-def bottoms_deg(poses: np.ndarray, fps: float) -> np.ndarray:
-    """Knee flexion (deg, both knees' mean) at each squat bottom of ``poses`` ``(T, 17, 3)``."""
-    flexion = (knee_flexion(poses, "left") + knee_flexion(poses, "right")) / 2
-    return flexion[bottom_frames(poses, fps)]
-
-
-def back_at_bottoms_deg(poses: np.ndarray, fps: float) -> np.ndarray:
-    """Spine flexion (deg) at each squat bottom of ``poses`` ``(T, 17, 3)``."""
-    return spine_flexion(poses)[bottom_frames(poses, fps)]
+    return flexion[peaks], spine_flexion(poses)[peaks]
 
 
 def _spread(values: list[float]) -> str:
     p5, p50, p95 = np.percentile(values, [5, 50, 95])
     return f"p5 {p5:.1f}, median {p50:.1f}, p95 {p95:.1f} ({len(values)} clips)"
-
-
-def _median_back(clip: Clip) -> float:
-    """Median spine flexion (deg) at a clip's squat bottoms (NaN without one)."""
-    backs = back_at_bottoms_deg(clip.h36m17(), clip.fps)
-    return float(np.median(backs)) if len(backs) else float("nan")
 
 
 def main() -> None:
@@ -65,17 +49,20 @@ def main() -> None:
     parser.add_argument("--mocap", type=Path, default=Path("data/mocap"), help="unpacked mocap")
     args = parser.parse_args()
     trainer = trainer_clip("squat")
-    trainer_bottom = float(np.median(bottoms_deg(trainer.h36m17(), trainer.fps)))
+    knees, back = bottoms_deg(trainer.h36m17(), trainer.fps)
+    trainer_bottom = float(np.median(knees))
     print(f"simulator's squat trainer: bottom {trainer_bottom:.1f} deg")
-    print(f"simulator's squat trainer: back at the bottom {_median_back(trainer):.1f} deg")
+    print(f"simulator's squat trainer: back at the bottom {float(np.median(back)):.1f} deg")
     offsets, backs = [], {"deep": [], "other": []}
     for path in sorted(args.clips.glob("squat-*.clip.npz")):
         clip = read_clip(path)
-        found = bottoms_deg(clip.h36m17(), clip.fps) if not clip.errors else []
-        if len(found):
-            offsets.append(float(np.median(found)) - trainer_bottom)
-            depth = "deep" if np.median(found) >= DEEP_DEG else "other"
-            backs[depth].append(_median_back(clip))
+        if clip.errors:
+            continue
+        knees, back = bottoms_deg(clip.h36m17(), clip.fps)
+        if len(knees):
+            offsets.append(float(np.median(knees)) - trainer_bottom)
+            depth = "deep" if np.median(knees) >= DEEP_DEG else "other"
+            backs[depth].append(float(np.median(back)))
     if offsets:
         p5, p25, p50, p75, p95 = np.percentile(offsets, [5, 25, 50, 75, 95])
         print(
@@ -88,12 +75,11 @@ def main() -> None:
             print(f"correct simulated squatters, {label}: back at the bottom {_spread(values)}")
     for session in training_sessions(args.mocap, args.mocap / "MANIFEST.tsv"):
         if session.clip.movement == "squat":
-            poses, fps = session.clip.h36m17(), session.clip.fps
-            found = bottoms_deg(poses, fps)
+            knees, back = bottoms_deg(session.clip.h36m17(), session.clip.fps)
             print(
-                f"real training squatter {session.clip.clip_id}: bottoms {np.round(found, 1)} deg, "
-                f"{float(np.median(found)) - trainer_bottom:+.1f} against the trainer; back at "
-                f"the bottoms {np.round(back_at_bottoms_deg(poses, fps), 1)} deg"
+                f"real training squatter {session.clip.clip_id}: bottoms {np.round(knees, 1)} deg, "
+                f"{float(np.median(knees)) - trainer_bottom:+.1f} against the trainer; back at "
+                f"the bottoms {np.round(back, 1)} deg"
             )
 
 
