@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # A file's tests stay together on one worker, in order (module fixtures such as the
 # browser's are made once, and a file's tests may build on the ones before).
 TEST_WORKERS ?= auto
-PARALLEL := -n $(TEST_WORKERS) --dist loadfile
+PARALLEL := -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 .PHONY: run test test-fast test-postgres lint format bench
 

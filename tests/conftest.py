@@ -20,6 +20,33 @@ from pose3d.lifter import Lifter
 from pose3d.model import TemporalModel
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Order the files for pytest-xdist (``make test`` runs it with
+    ``--no-loadscope-reorder``, so files are handed out in this order): the files
+    marked slow as a whole first (processes started and killed, fuzzing, the browser),
+    then those with some slow test, then the rest, each tier the files with most tests
+    first; a file's tests stay together and in order. xdist's own order (most tests
+    first) handed out a one-test, minute-long file last, and one core ran it alone."""
+
+    def file_of(item: pytest.Item) -> str:
+        return item.nodeid.split("::")[0]
+
+    def tier_of(item: pytest.Item) -> int:
+        marks = getattr(item.module, "pytestmark", [])
+        marks = marks if isinstance(marks, list) else [marks]
+        if any(mark.name == "slow" for mark in marks):
+            return 0
+        return 1 if item.get_closest_marker("slow") is not None else 2
+
+    counts: dict[str, int] = {}
+    tiers: dict[str, int] = {}
+    for item in items:
+        path = file_of(item)
+        counts[path] = counts.get(path, 0) + 1
+        tiers[path] = min(tier_of(item), tiers.get(path, 2))
+    items.sort(key=lambda item: (tiers[file_of(item)], -counts[file_of(item)], file_of(item)))
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _mlflow_store_outside_the_repository(tmp_path_factory):
     """The tracked commands (coach train, evaluate...) log to a throwaway MLflow store,
