@@ -324,7 +324,8 @@ def evaluate(
     ] = False,
     track: Track = True,
 ) -> None:
-    """MPJPE, P-MPJPE, N-MPJPE, MPJVE with breakdowns, against baselines; writes a report."""
+    """MPJPE, P-MPJPE, N-MPJPE, MPJVE, bone drift, with breakdowns, against baselines; writes
+    a report."""
     from coach_cli.tracked import lifter_report_figures
     from lab.evaluate import run_evaluation
     from lifecycle.tracking import fingerprints, tracked_run

@@ -1,8 +1,9 @@
 """Evaluating lifters on held-out sequences, with baselines and breakdowns.
 
-Metrics (millimetres in reports): MPJPE, P-MPJPE, N-MPJPE, MPJVE, per joint; broken
-down by movement, camera yaw relative to the person, body height and detector noise
-level. Averages weight every frame equally (MPJVE every frame pair).
+Metrics (millimetres in reports): MPJPE, P-MPJPE, N-MPJPE, MPJVE, per joint, and the
+prediction's bone drift (:func:`~pose3d.metrics.bone_length_drift`); broken down by
+movement, camera yaw relative to the person, body height and detector noise level.
+Averages weight every frame equally (MPJVE every frame pair).
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from pose3d.lifter import lift_flip_averaged, lift_normalised
-from pose3d.metrics import mpjpe, mpjve, n_mpjpe, p_mpjpe, per_joint_error
+from pose3d.metrics import bone_length_drift, mpjpe, mpjve, n_mpjpe, p_mpjpe, per_joint_error
 from pose3d.model import TemporalModel
 from pose3d.shards import SequenceRecord
 from pose3d.skeleton import H36M17
 
-METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve")
+METRICS = ("mpjpe", "p_mpjpe", "n_mpjpe", "mpjve", "bone_drift")
 # Camera yaw from the person's facing direction: front (the product's old training
 # cameras covered 0-60°), side and back (real users film themselves from anywhere).
 YAW_BUCKETS = (
@@ -54,6 +55,7 @@ class SequenceResult:
     p_mpjpe: float
     n_mpjpe: float
     mpjve: float
+    bone_drift: float
     per_joint: list[float]
 
 
@@ -88,6 +90,7 @@ def score_sequence(record: SequenceRecord, predicted: np.ndarray) -> SequenceRes
         p_mpjpe=p_mpjpe(predicted, target),
         n_mpjpe=n_mpjpe(predicted, target),
         mpjve=mpjve(predicted, target) if record.num_frames > 1 else 0.0,
+        bone_drift=bone_length_drift(predicted),
         per_joint=per_joint_error(predicted, target).tolist(),
     )
 
@@ -179,12 +182,12 @@ def write_report(
         "",
         "## Overall (mm)",
         "",
-        "| model | MPJPE | P-MPJPE | N-MPJPE | MPJVE | frames |",
-        "|---|---|---|---|---|---|",
+        "| model | MPJPE | P-MPJPE | N-MPJPE | MPJVE | bone drift | frames |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in names:
         o = summaries[name]["overall"]
-        cells = [o["mpjpe"], o["p_mpjpe"], o["n_mpjpe"], o["mpjve"], o["frames"]]
+        cells = [o["mpjpe"], o["p_mpjpe"], o["n_mpjpe"], o["mpjve"], o["bone_drift"], o["frames"]]
         lines.append(f"| {name} | " + " | ".join(map(str, cells)) + " |")
     for baseline in names[1:]:
         gain = 1 - main["overall"]["mpjpe"] / summaries[baseline]["overall"]["mpjpe"]
@@ -201,6 +204,14 @@ def write_report(
                 for s in summaries.values()
             ]
             lines.append(f"| {bucket} | " + " | ".join(cells) + f" | {values['frames']} |")
+    lines += ["", "## Bone drift by dataset (mm; a true body's is 0)", ""]
+    lines.append("| dataset | " + " | ".join(names) + " |")
+    lines.append("|---" * (len(names) + 1) + "|")
+    for bucket in main["dataset"]:
+        cells = [
+            str(s["dataset"].get(bucket, {}).get("bone_drift", "-")) for s in summaries.values()
+        ]
+        lines.append(f"| {bucket} | " + " | ".join(cells) + " |")
     lines += [
         "",
         "![MPJPE by movement](mpjpe_by_movement.png)",

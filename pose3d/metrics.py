@@ -9,6 +9,8 @@ All functions take ``predicted`` and ``target`` of shape ``(..., J, 3)`` (usuall
 * N-MPJPE: MPJPE after a per-frame least-squares scale of the prediction.
 * MPJVE: MPJPE of the first time derivatives (per frame, not per second); needs the
   time axis at ``-3``.
+* Bone drift (of a prediction alone, H36M-17): how much each bone's length changes over
+  the frames.
 
 Torch versions of the losses used in training follow the numpy ones.
 """
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
+from pose3d.skeleton import bone_lengths
 
 
 def _check_pair(predicted: np.ndarray, target: np.ndarray) -> None:
@@ -88,6 +92,17 @@ def mpjve(predicted: np.ndarray, target: np.ndarray) -> float:
     if predicted.ndim < 3 or predicted.shape[-3] < 2:
         raise ValueError(f"MPJVE needs (..., T >= 2, J, 3) poses, got shape {predicted.shape}")
     return mpjpe(np.diff(predicted, axis=-3), np.diff(target, axis=-3))
+
+
+def bone_length_drift(poses: np.ndarray) -> float:
+    """How much the bones of one H36M-17 sequence ``(T, 17, 3)`` change length: per
+    bone, the standard deviation of its length over the frames, averaged over the bones.
+    A body's bones keep their length, so a true sequence gives 0; a lifter that shortens
+    a limb it cannot place (a real deep squat's thigh pointing at the camera,
+    docs/design-notes.md) gives more, which MPJPE alone mixes with every other error."""
+    if poses.ndim != 3 or poses.shape[1:] != (17, 3):
+        raise ValueError(f"expected (T, 17, 3) H36M-17 poses, got shape {poses.shape}")
+    return float(bone_lengths(poses).std(axis=0).mean())
 
 
 def mpjpe_torch(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -3,6 +3,7 @@ import pytest
 import torch
 
 from pose3d.metrics import (
+    bone_length_drift,
     mpjpe,
     mpjpe_torch,
     mpjve,
@@ -53,6 +54,21 @@ def test_mpjve_ignores_a_constant_offset_but_sees_jitter(poses):
     jitter = poses.copy()
     jitter[::2] += 0.01
     assert mpjve(jitter, poses) == pytest.approx(0.01 * np.sqrt(3))
+
+
+def test_bone_drift_is_zero_for_a_rigid_body_and_sees_a_shrinking_thigh():
+    rng = np.random.default_rng(2)
+    body = rng.normal(size=(17, 3))
+    turning = np.stack([body @ _rotation(angle).T + [angle, 0, 0] for angle in (0, 0.4, 0.9)])
+    assert bone_length_drift(turning) == pytest.approx(0.0, abs=1e-12)
+    shrinking = turning.copy()  # the right knee (2) drawn to its hip (1) in the last frame
+    thigh = shrinking[2, 2] - shrinking[2, 1]
+    shrinking[2, 2:4] -= 0.5 * thigh  # the ankle (3) follows: the shin keeps its length
+    length = np.linalg.norm(thigh)
+    expected = np.std([length, length, 0.5 * length]) / 16  # one bone of H36M-17's 16
+    assert bone_length_drift(shrinking) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="H36M-17"):
+        bone_length_drift(turning[:, :16])
 
 
 def test_torch_versions_match_numpy(poses):

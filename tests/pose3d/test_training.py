@@ -246,9 +246,12 @@ def test_evaluation_breakdowns_baselines_and_report(shards, tmp_path):
     }
     assert sum(v["frames"] for v in summary["movement"].values()) == summary["overall"]["frames"]
     assert summary["per_joint"]["pelvis"] == pytest.approx(0.0, abs=1e-3)  # root-relative
+    # A constant pose keeps its bones; an untrained network's bones change length.
+    assert perfect["overall"]["bone_drift"] == 0.0 and summary["overall"]["bone_drift"] > 0
     report = write_report({"model": summary, "mean pose": perfect}, tmp_path, "test")
     text = report.read_text()
     assert "| model |" in text and "vs mean pose" in text
+    assert "## Bone drift by dataset" in text
     assert (tmp_path / "mpjpe_by_movement.png").exists() and (tmp_path / "metrics.json").exists()
 
 
