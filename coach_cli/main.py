@@ -236,6 +236,9 @@ def train(
     lr_decay: Annotated[float, typer.Option(min=0, max=1)] = 0.9,
     labelled_fraction: Annotated[float, typer.Option(min=0, max=1)] = 1.0,
     semi_supervised: Annotated[bool, typer.Option(help="Reprojection + bone losses.")] = False,
+    bone_weight: Annotated[
+        float, typer.Option(min=0, help="Weight of a loss on the labelled bones' lengths.")
+    ] = 0.0,
     warmup_epochs: Annotated[int, typer.Option(min=0)] = 2,
     seed: Annotated[int, typer.Option()] = 0,
     threads: Annotated[int, typer.Option(min=1)] = 2,
@@ -282,6 +285,7 @@ def train(
         lr_decay=lr_decay,
         labelled_fraction=labelled_fraction,
         semi_supervised=semi_supervised,
+        bone_weight=bone_weight,
         warmup_epochs=warmup_epochs,
         seed=seed,
         threads=threads,

@@ -127,6 +127,14 @@ def reprojection_loss(
     return (error.clamp_max(MAX_JOINT_ERROR) * weight).mean()
 
 
+def labelled_bone_loss(predicted: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Mean absolute difference (metres) between each predicted bone's length and the
+    labelled pose's, ``(N, T, 17, 3)`` each. MPJPE lets a limb the network cannot place
+    shrink cheaply (a real deep squat's thigh pointing at the camera came out 0.44-0.94
+    of its length, docs/design-notes.md); this prices the length on its own."""
+    return (bone_lengths_torch(predicted) - bone_lengths_torch(target)).abs().mean()
+
+
 def bone_length_loss(unlabelled: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
     """Difference between the mean bone lengths of two batches ``(N, T, 17, 3)``."""
     mean_unlabelled = bone_lengths_torch(unlabelled).mean(dim=(0, 1))

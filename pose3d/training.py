@@ -32,7 +32,13 @@ from tqdm import tqdm
 
 from pose3d.checkpoint import LifterMetadata, load_checkpoint, save_checkpoint
 from pose3d.lifter import lift_normalised
-from pose3d.losses import COCO17_HIPS, bone_length_loss, reprojection_loss, root_from_hips
+from pose3d.losses import (
+    COCO17_HIPS,
+    bone_length_loss,
+    labelled_bone_loss,
+    reprojection_loss,
+    root_from_hips,
+)
 from pose3d.metrics import mpjpe, mpjpe_torch
 from pose3d.model import (
     TemporalModel,
@@ -68,6 +74,8 @@ class TrainConfig:
         flip_augment: Mirror half of each batch.
         labelled_fraction: Share of training bodies whose 3D is used (1.0 = all).
         semi_supervised: Use the unlabelled rest with reprojection and bone losses.
+        bone_weight: Weight of the labelled windows' bone-length loss
+            (:func:`~pose3d.losses.labelled_bone_loss`) beside MPJPE; 0: MPJPE alone.
         warmup_epochs: Supervised-only epochs before the semi-supervised losses.
         seed: Seeds numpy and torch.
         threads: torch intra-op threads.
@@ -99,6 +107,7 @@ class TrainConfig:
     flip_augment: bool = True
     labelled_fraction: float = 1.0
     semi_supervised: bool = False
+    bone_weight: float = 0.0
     warmup_epochs: int = 2
     seed: int = 0
     threads: int = 2
@@ -250,6 +259,10 @@ class Trainer:
         loss_3d = mpjpe_torch(predicted, batch["targets"])
         loss = loss_3d
         logs = {"mpjpe": loss_3d.item()}
+        if config.bone_weight:
+            loss_lengths = labelled_bone_loss(predicted, batch["targets"])
+            loss = loss + config.bone_weight * loss_lengths
+            logs["bone_lengths"] = loss_lengths.item()
         if self.train_traj is not None:
             depth = self.train_traj(batch["inputs"])[..., 0, 2]
             true_depth = batch["roots"][..., 0, 2]

@@ -11,9 +11,11 @@ from that foreshortening gives (:func:`foreshortened_depth`): each leg bone keep
 lift's median length and sign of depth, and takes its in-picture direction and its
 out-of-picture angle from the image wherever the image shortens it by more than 5%.
 The last column is the error of the legs (hips, knees, ankles; mm, pelvis-centred in
-the camera's axes) of both poses.
+the camera's axes) of both poses. ``--checkpoint`` lifts with a candidate instead;
+``--held-out`` reads the held-out people's squats (HDM05) instead, to measure a
+candidate once it is chosen, never to choose it.
 
-    .venv/bin/python scripts/lifted_squat_depth.py
+    .venv/bin/python scripts/lifted_squat_depth.py [--checkpoint runs/RUN/best.pt] [--held-out]
 """
 
 from __future__ import annotations
@@ -26,11 +28,12 @@ import numpy as np
 
 from lab.clips import lift_landmarks, phone_landmarks
 from lab.front_end_eval import around_cameras, centred
-from lab.real_exercise import training_sessions
+from lab.real_exercise import hdm05_squat_sessions, training_sessions
 from lab.real_scoring_eval import PROFILE, VIEWS
 from pose3d.angles import knee_flexion
 from pose3d.lifter import Lifter
 from pose3d.skeleton import convert_layout
+from synthetic_data.mocap import load_manifest
 
 # Each leg's bones from the hip down: (H36M-17 parent, child, COCO-17 parent, child).
 LEG_BONES = (((1, 2, 12, 14), (2, 3, 14, 16)), ((4, 5, 11, 13), (5, 6, 13, 15)))
@@ -83,13 +86,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mocap", type=Path, default=Path("data/mocap"), help="unpacked mocap")
     parser.add_argument("--seed", type=int, default=0, help="cameras and detector noise")
+    parser.add_argument("--checkpoint", type=Path, help="a candidate lifter (default: bundled)")
+    parser.add_argument("--held-out", action="store_true", help="HDM05's squats instead")
     args = parser.parse_args()
-    lifter = Lifter.for_recordings()
+    lifter = Lifter.from_checkpoint(args.checkpoint) if args.checkpoint else Lifter.for_recordings()
+    manifest = args.mocap / "MANIFEST.tsv"
+    if args.held_out:
+        sessions = hdm05_squat_sessions(args.mocap, load_manifest(manifest))
+    else:
+        sessions = training_sessions(args.mocap, manifest)
     print(
         "take | view | bottom: capture, lifted, re-solved (deg) | lifted thigh length, "
         "thigh image length (share) | legs error: lifted, re-solved (mm)"
     )
-    for session in training_sessions(args.mocap, args.mocap / "MANIFEST.tsv"):
+    rows = []
+    for session in sessions:
         if session.clip.movement != "squat":
             continue
         clip = centred(session.clip)
@@ -105,13 +116,24 @@ def main() -> None:
             bottoms = [a + int(np.argmax(_knees(exact)[a:b])) for a, b in clip.reps]
             thigh = np.linalg.norm(lifted[:, 2] - lifted[:, 1], axis=1)
             image_thigh = np.linalg.norm(coco[:, 14] - coco[:, 12], axis=1)
-            print(
-                f"{clip.clip_id} | cam{view} | "
-                + ", ".join(f"{_knees(p)[bottoms].mean():.0f}" for p in (exact, lifted, resolved))
-                + f" | {(thigh[bottoms] / np.median(thigh)).mean():.2f}, "
-                f"{np.nanmean(image_thigh[bottoms] / np.nanpercentile(image_thigh, 95)):.2f} | "
-                f"{_legs_error_mm(lifted, truth):.0f}, {_legs_error_mm(resolved, truth):.0f}"
-            )
+            row = [_knees(p)[bottoms].mean() for p in (exact, lifted, resolved)]
+            row += [
+                (thigh[bottoms] / np.median(thigh)).mean(),
+                np.nanmean(image_thigh[bottoms] / np.nanpercentile(image_thigh, 95)),
+                _legs_error_mm(lifted, truth),
+                _legs_error_mm(resolved, truth),
+            ]
+            rows.append(row)
+            print(f"{clip.clip_id} | cam{view} | {_cells(row)}")
+    print(f"mean of {len(rows)} views | | {_cells(np.mean(rows, axis=0))}")
+
+
+def _cells(row) -> str:
+    """A row's bottoms (deg), length shares and errors (mm), as the header names them."""
+    return (
+        ", ".join(f"{value:.0f}" for value in row[:3])
+        + f" | {row[3]:.2f}, {row[4]:.2f} | {row[5]:.0f}, {row[6]:.0f}"
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,13 @@ from pose3d.evaluation import (
     write_report,
 )
 from pose3d.lifter import Lifter
-from pose3d.losses import H36M_HIPS, project_normalized, reprojection_loss, root_from_hips
+from pose3d.losses import (
+    H36M_HIPS,
+    labelled_bone_loss,
+    project_normalized,
+    reprojection_loss,
+    root_from_hips,
+)
 from pose3d.shards import load_split
 from pose3d.skeleton import COCO17_SHARED, H36M17_SHARED
 from pose3d.training import TrainConfig, Trainer, evaluate_mpjpe, train
@@ -81,6 +87,28 @@ def test_semi_supervised_training_uses_unlabelled_sequences(shards, tmp_path):
     assert np.isfinite(last["train_bone"]) and np.isfinite(last["train_trajectory"])
     raw = torch.load(tmp_path / "last.pt", weights_only=True)
     assert "model_traj" in raw and raw["model_traj"]["shrink.weight"].shape[0] == 3
+
+
+def test_the_bone_loss_prices_a_shrunk_limb_and_not_a_turned_body(shards):
+    target = torch.from_numpy(load_split(shards, "test")[0].targets_3d[None, :4])  # (1,4,17,3)
+    turn = torch.tensor([[0.0, 0.0, 1.0], [0.0, 1.0, 0.0], [-1.0, 0.0, 0.0]])  # 90 deg yaw
+    assert labelled_bone_loss(target @ turn.T + 0.3, target).item() == pytest.approx(0, abs=1e-6)
+    shrunk = target.clone()
+    thigh = shrunk[..., 2, :] - shrunk[..., 1, :]  # right hip (1) -> knee (2)
+    shrunk[..., 2:4, :] -= 0.5 * thigh.unsqueeze(-2)  # the knee halfway up, the shin kept
+    expected = 0.5 * torch.linalg.vector_norm(thigh, dim=-1).mean() / 16  # 1 bone of 16
+    assert labelled_bone_loss(shrunk, target).item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_the_bone_weight_adds_the_bone_loss_to_training(shards, tmp_path):
+    plain = Trainer(_config(shards, tmp_path / "plain", epochs=1)).run()
+    weighted = Trainer(_config(shards, tmp_path / "bones", epochs=1, bone_weight=1.0)).run()
+    assert "train_bone_lengths" not in plain
+    assert 0 < weighted["train_bone_lengths"] < 1  # metres: a tiny model's lengths are off
+    # The same seed and batches: only the bone loss's gradient tells the weights apart.
+    a = load_checkpoint(tmp_path / "plain" / "last.pt").model.state_dict()
+    b = load_checkpoint(tmp_path / "bones" / "last.pt").model.state_dict()
+    assert any(not torch.equal(a[k], b[k]) for k in a)
 
 
 @pytest.mark.slow
