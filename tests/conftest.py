@@ -32,7 +32,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return item.nodeid.split("::")[0]
 
     def tier_of(item: pytest.Item) -> int:
-        marks = getattr(item.module, "pytestmark", [])
+        marks = getattr(getattr(item, "module", None), "pytestmark", [])
         marks = marks if isinstance(marks, list) else [marks]
         if any(mark.name == "slow" for mark in marks):
             return 0
