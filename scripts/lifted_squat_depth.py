@@ -31,6 +31,7 @@ from lab.front_end_eval import around_cameras, centred
 from lab.real_exercise import hdm05_squat_sessions, training_sessions
 from lab.real_scoring_eval import PROFILE, VIEWS
 from pose3d.angles import knee_flexion
+from pose3d.camera import world_to_camera
 from pose3d.lifter import Lifter
 from pose3d.skeleton import convert_layout
 from synthetic_data.mocap import load_manifest
@@ -105,6 +106,7 @@ def main() -> None:
             continue
         clip = centred(session.clip)
         exact = clip.h36m17()
+        bottoms = [a + int(np.argmax(_knees(exact)[a:b])) for a, b in clip.reps]
         for view, camera in enumerate(around_cameras(clip, VIEWS, args.seed)):
             landmarks, image_size = phone_landmarks(
                 replace(clip, cameras=[camera]), args.seed, PROFILE
@@ -112,8 +114,7 @@ def main() -> None:
             lifted, _ = lift_landmarks(landmarks, image_size, clip.fps, lifter)
             coco = convert_layout(landmarks.keypoints, "mediapipe33", "coco17")
             resolved = foreshortened_depth(lifted, coco)
-            truth = (exact - camera.position) @ np.asarray(camera.rotation).T
-            bottoms = [a + int(np.argmax(_knees(exact)[a:b])) for a, b in clip.reps]
+            truth = world_to_camera(exact, camera.rotation, camera.position)
             thigh = np.linalg.norm(lifted[:, 2] - lifted[:, 1], axis=1)
             image_thigh = np.linalg.norm(coco[:, 14] - coco[:, 12], axis=1)
             row = [_knees(p)[bottoms].mean() for p in (exact, lifted, resolved)]
