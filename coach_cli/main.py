@@ -260,6 +260,15 @@ def train(
             "(e.g. 0.4,0.3,0.3); default: every frame equally likely."
         ),
     ] = "",
+    rare_pose_power: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1,
+            help="Draw rare leg postures more often: weight count(posture bin)^-power "
+            "(0: every frame alike; 0.5: a deep squat ~10x as often).",
+        ),
+    ] = 0.0,
     track: Track = True,
     register: Register = False,
 ) -> None:
@@ -293,6 +302,7 @@ def train(
         extra_shards=[str(folder) for folder in extra_shards or []],
         init_from=str(init_from or ""),
         source_shares=_shares(source_shares),
+        rare_pose_power=rare_pose_power,
     )
     data = fingerprints({"shards": shards, "extra_shards": extra_shards or [], "init": init_from})
     with tracked_run("coach-train", f"train {version}", asdict(config), data, track) as tracker:

@@ -89,6 +89,9 @@ class TrainConfig:
         source_shares: Share of each batch drawn from ``shards`` and each of
             ``extra_shards``, in that order (normalised); empty: every training frame
             equally likely, whatever its folder.
+        rare_pose_power: Draw a labelled frame with weight ``count(posture bin) **
+            -power`` within its source (:func:`~pose3d.pose_rarity.rare_pose_weights`):
+            0 every frame alike, 0.5 a real deep squat ~10x as often.
     """
 
     shards: str
@@ -115,6 +118,7 @@ class TrainConfig:
     extra_shards: list[str] = field(default_factory=list)
     init_from: str = ""
     source_shares: list[float] = field(default_factory=list)
+    rare_pose_power: float = 0.0
 
     def source_folders(self) -> list[str]:
         """``shards`` and then ``extra_shards``: the training sources, in order."""
@@ -200,11 +204,15 @@ class Trainer:
             for folder, (labelled, _) in zip(config.source_folders(), splits, strict=True):
                 if not labelled:
                     raise ValueError(f"no labelled training sequences in {folder}")
-                labelled_sets.append(build_window_set(labelled, rf, config.causal))
+                labelled_sets.append(
+                    build_window_set(labelled, rf, config.causal, config.rare_pose_power)
+                )
             self.labelled = WindowMix(labelled_sets, config.source_shares)
         else:  # one pool: every labelled frame equally likely
             pool = [record for labelled, _ in splits for record in labelled]
-            self.labelled = WindowMix([build_window_set(pool, rf, config.causal)])
+            self.labelled = WindowMix(
+                [build_window_set(pool, rf, config.causal, config.rare_pose_power)]
+            )
         self.unlabelled: WindowMix | None = None
         self.train_traj = self.infer_traj = None
         parameters = list(self.train_pos.parameters())

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from pose3d.pose_rarity import rare_pose_weights
 from pose3d.shards import SequenceRecord, stable_fraction
 from pose3d.skeleton import COCO17, H36M17
 
@@ -26,6 +27,9 @@ class WindowSet:
         intrinsics: ``(F, 9)`` normalised intrinsics of each frame's camera.
         window_starts: ``(F,)`` index into ``inputs`` of each frame's window start.
         receptive_field: Window length.
+        cumulative_weights: ``(F,)`` running sum of each frame's draw probability
+            (:func:`~pose3d.pose_rarity.rare_pose_weights`), or ``None``: every frame
+            equally likely.
     """
 
     inputs: np.ndarray
@@ -34,10 +38,18 @@ class WindowSet:
     intrinsics: np.ndarray
     window_starts: np.ndarray
     receptive_field: int
+    cumulative_weights: np.ndarray | None = None
 
     @property
     def num_frames(self) -> int:
         return len(self.targets)
+
+    def draw(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        """``size`` frame indices drawn at random (by the frames' weights, if any)."""
+        if self.cumulative_weights is None:
+            return rng.integers(0, self.num_frames, size=size)
+        picks = np.searchsorted(self.cumulative_weights, rng.random(size), side="right")
+        return np.minimum(picks, self.num_frames - 1)  # float rounding at the top end
 
     def batch(self, frames: np.ndarray) -> dict[str, np.ndarray]:
         """Windows ``(B, rf, 17, 2)``, targets ``(B, 1, 17, 3)``, roots ``(B, 1, 1, 3)``,
@@ -92,10 +104,10 @@ class WindowMix:
         """A batch of ``size`` windows (see :meth:`WindowSet.batch`), drawn at random."""
         if len(self.sources) == 1:  # one draw of frame indices, as a single pool always had
             source = self.sources[0]
-            return source.batch(rng.integers(0, source.num_frames, size=size))
+            return source.batch(source.draw(rng, size))
         counts = rng.multinomial(size, self.shares)
         parts = [
-            source.batch(rng.integers(0, source.num_frames, size=count))
+            source.batch(source.draw(rng, count))
             for source, count in zip(self.sources, counts, strict=True)
             if count
         ]
@@ -103,9 +115,10 @@ class WindowMix:
 
 
 def build_window_set(
-    records: list[SequenceRecord], receptive_field: int, causal: bool
+    records: list[SequenceRecord], receptive_field: int, causal: bool, rare_pose_power: float = 0.0
 ) -> WindowSet:
-    """Pad and concatenate ``records`` for window sampling."""
+    """Pad and concatenate ``records`` for window sampling; with ``rare_pose_power`` > 0
+    rare leg postures are drawn more often (:func:`~pose3d.pose_rarity.rare_pose_weights`)."""
     if not records:
         raise ValueError("no sequences to train on")
     before = receptive_field - 1 if causal else (receptive_field - 1) // 2
@@ -117,15 +130,20 @@ def build_window_set(
         inputs.append(padded)
         starts.append(position + np.arange(record.num_frames))
         position += len(padded)
+    targets = np.concatenate([r.targets_3d for r in records]).astype(np.float32)
+    cumulative = None
+    if rare_pose_power:
+        cumulative = np.cumsum(rare_pose_weights(targets, rare_pose_power))
     return WindowSet(
         inputs=np.concatenate(inputs).astype(np.float32),
-        targets=np.concatenate([r.targets_3d for r in records]).astype(np.float32),
+        targets=targets,
         roots=np.concatenate([r.root_camera for r in records]).astype(np.float32),
         intrinsics=np.concatenate(
             [np.repeat(r.intrinsics[None], r.num_frames, axis=0) for r in records]
         ).astype(np.float32),
         window_starts=np.concatenate(starts),
         receptive_field=receptive_field,
+        cumulative_weights=cumulative,
     )
 
 

@@ -21,8 +21,9 @@ from pose3d.losses import (
     reprojection_loss,
     root_from_hips,
 )
+from pose3d.pose_rarity import leg_posture, rare_pose_weights
 from pose3d.shards import load_split
-from pose3d.skeleton import COCO17_SHARED, H36M17_SHARED
+from pose3d.skeleton import COCO17_SHARED, H36M17, H36M17_SHARED
 from pose3d.training import TrainConfig, Trainer, evaluate_mpjpe, train
 from pose3d.training_data import WindowMix, build_window_set, flip_batch
 from tests.conftest import write_tiny_shards
@@ -181,6 +182,51 @@ def test_source_shares_set_each_batch_mix_whatever_the_folder_sizes(shards, tmp_
     assert len(trainer.labelled.sources) == 2
     with pytest.raises(ValueError, match="1 source shares for 2"):
         Trainer(_config(shards, tmp_path / "x", extra_shards=[str(shards)], source_shares=[1.0]))
+
+
+def _squat_poses(frames: int, deep_every: int) -> np.ndarray:
+    """Standing poses ``(frames, 17, 3)``, every ``deep_every``-th with both knees bent
+    ~130 deg and both hips ~80 deg (thigh forward, shin back)."""
+    poses = np.zeros((frames, 17, 3))
+    index = {name: i for i, name in enumerate(H36M17.joint_names)}
+    for side, x in (("left", 0.1), ("right", -0.1)):
+        poses[:, index[f"{side}_hip"]] = [x, 0.0, 0.0]
+        poses[:, index[f"{side}_knee"]] = [x, -0.45, 0.0]
+        poses[:, index[f"{side}_ankle"]] = [x, -0.9, 0.0]
+        deep = slice(0, frames, deep_every)
+        poses[deep, index[f"{side}_knee"]] = [x, -0.08, 0.44]  # thigh forward, a bit down
+        poses[deep, index[f"{side}_ankle"]] = [x, -0.4, 0.05]  # shin folded back under it
+    poses[:, index["thorax"]] = [0.0, 0.5, 0.0]
+    return poses
+
+
+def test_rare_leg_postures_are_drawn_more_often_by_their_power():
+    poses = _squat_poses(1000, deep_every=50)  # 20 deep frames of 1000
+    knee_hip = leg_posture(poses)
+    deep = knee_hip[:, 0] > 120
+    assert deep.sum() == 20 and knee_hip[deep, 1].min() > 75
+    assert rare_pose_weights(poses, 0.0)[deep].sum() == pytest.approx(0.02)
+    assert rare_pose_weights(poses, 1.0)[deep].sum() == pytest.approx(0.5)  # two bins alike
+    half = rare_pose_weights(poses, 0.5)
+    assert half[deep].sum() == pytest.approx(20 / 20**0.5 / (20 / 20**0.5 + 980 / 980**0.5))
+    with pytest.raises(ValueError, match="power must be in"):
+        rare_pose_weights(poses, 1.5)
+
+
+def test_a_weighted_window_set_draws_frames_by_their_weights(shards, tmp_path):
+    records = load_split(shards, "train")
+    plain = build_window_set(records, 9, causal=False)
+    rare = build_window_set(records, 9, causal=False, rare_pose_power=1.0)
+    assert plain.cumulative_weights is None
+    bins = np.unique(np.floor(leg_posture(rare.targets) / 15.0), axis=0, return_inverse=True)[1]
+    drawn = rare.draw(np.random.default_rng(0), 20_000)
+    assert drawn.min() >= 0 and drawn.max() < rare.num_frames
+    shares = np.bincount(bins.reshape(-1)[drawn]) / len(drawn)  # every posture bin alike
+    assert np.abs(shares - 1 / len(shares)).max() < 0.02
+    frames = np.bincount(bins.reshape(-1)[plain.draw(np.random.default_rng(0), 20_000)])
+    assert frames.max() / frames.min() > 5  # uniform frames leave the bins uneven
+    trainer = Trainer(_config(shards, tmp_path / "rare", rare_pose_power=0.5))
+    assert trainer.labelled.sources[0].cumulative_weights is not None
 
 
 def test_bad_training_data_is_explained(tmp_path):
