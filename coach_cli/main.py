@@ -265,10 +265,14 @@ def train(
         typer.Option(
             min=0,
             max=1,
-            help="Draw rare leg postures more often: weight count(posture bin)^-power "
-            "(0: every frame alike; 0.5: a deep squat ~10x as often).",
+            help="Draw rare postures more often: weight count(posture bin)^-power "
+            "(0: every frame alike; 0.5: a deep squat several times as often).",
         ),
     ] = 0.0,
+    rare_posture: Annotated[
+        str,
+        typer.Option(help="What posture bins are cut on: limbs (knees, hips, arms) or legs."),
+    ] = "limbs",
     track: Track = True,
     register: Register = False,
 ) -> None:
@@ -303,6 +307,7 @@ def train(
         init_from=str(init_from or ""),
         source_shares=_shares(source_shares),
         rare_pose_power=rare_pose_power,
+        rare_posture=rare_posture,
     )
     data = fingerprints({"shards": shards, "extra_shards": extra_shards or [], "init": init_from})
     with tracked_run("coach-train", f"train {version}", asdict(config), data, track) as tracker:

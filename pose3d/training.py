@@ -91,7 +91,9 @@ class TrainConfig:
             equally likely, whatever its folder.
         rare_pose_power: Draw a labelled frame with weight ``count(posture bin) **
             -power`` within its source (:func:`~pose3d.pose_rarity.rare_pose_weights`):
-            0 every frame alike, 0.5 a real deep squat ~10x as often.
+            0 every frame alike, 0.5 a real deep squat several times as often.
+        rare_posture: What the posture bins are cut on: ``limbs`` (knees, hips, upper
+            arms) or ``legs`` (knees and hips).
     """
 
     shards: str
@@ -119,6 +121,7 @@ class TrainConfig:
     init_from: str = ""
     source_shares: list[float] = field(default_factory=list)
     rare_pose_power: float = 0.0
+    rare_posture: str = "limbs"
 
     def source_folders(self) -> list[str]:
         """``shards`` and then ``extra_shards``: the training sources, in order."""
@@ -205,13 +208,19 @@ class Trainer:
                 if not labelled:
                     raise ValueError(f"no labelled training sequences in {folder}")
                 labelled_sets.append(
-                    build_window_set(labelled, rf, config.causal, config.rare_pose_power)
+                    build_window_set(
+                        labelled, rf, config.causal, config.rare_pose_power, config.rare_posture
+                    )
                 )
             self.labelled = WindowMix(labelled_sets, config.source_shares)
         else:  # one pool: every labelled frame equally likely
             pool = [record for labelled, _ in splits for record in labelled]
             self.labelled = WindowMix(
-                [build_window_set(pool, rf, config.causal, config.rare_pose_power)]
+                [
+                    build_window_set(
+                        pool, rf, config.causal, config.rare_pose_power, config.rare_posture
+                    )
+                ]
             )
         self.unlabelled: WindowMix | None = None
         self.train_traj = self.infer_traj = None

@@ -115,10 +115,15 @@ class WindowMix:
 
 
 def build_window_set(
-    records: list[SequenceRecord], receptive_field: int, causal: bool, rare_pose_power: float = 0.0
+    records: list[SequenceRecord],
+    receptive_field: int,
+    causal: bool,
+    rare_pose_power: float = 0.0,
+    rare_posture: str = "limbs",
 ) -> WindowSet:
     """Pad and concatenate ``records`` for window sampling; with ``rare_pose_power`` > 0
-    rare leg postures are drawn more often (:func:`~pose3d.pose_rarity.rare_pose_weights`)."""
+    rare postures are drawn more often (:func:`~pose3d.pose_rarity.rare_pose_weights`,
+    bins cut on ``rare_posture``)."""
     if not records:
         raise ValueError("no sequences to train on")
     before = receptive_field - 1 if causal else (receptive_field - 1) // 2
@@ -133,7 +138,7 @@ def build_window_set(
     targets = np.concatenate([r.targets_3d for r in records]).astype(np.float32)
     cumulative = None
     if rare_pose_power:
-        cumulative = np.cumsum(rare_pose_weights(targets, rare_pose_power))
+        cumulative = np.cumsum(rare_pose_weights(targets, rare_pose_power, rare_posture))
     return WindowSet(
         inputs=np.concatenate(inputs).astype(np.float32),
         targets=targets,

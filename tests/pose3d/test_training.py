@@ -21,7 +21,7 @@ from pose3d.losses import (
     reprojection_loss,
     root_from_hips,
 )
-from pose3d.pose_rarity import leg_posture, rare_pose_weights
+from pose3d.pose_rarity import posture_angles, rare_pose_weights
 from pose3d.shards import load_split
 from pose3d.skeleton import COCO17_SHARED, H36M17, H36M17_SHARED
 from pose3d.training import TrainConfig, Trainer, evaluate_mpjpe, train
@@ -200,9 +200,9 @@ def _squat_poses(frames: int, deep_every: int) -> np.ndarray:
     return poses
 
 
-def test_rare_leg_postures_are_drawn_more_often_by_their_power():
+def test_rare_postures_are_drawn_more_often_by_their_power():
     poses = _squat_poses(1000, deep_every=50)  # 20 deep frames of 1000
-    knee_hip = leg_posture(poses)
+    knee_hip = posture_angles(poses, "legs")
     deep = knee_hip[:, 0] > 120
     assert deep.sum() == 20 and knee_hip[deep, 1].min() > 75
     assert rare_pose_weights(poses, 0.0)[deep].sum() == pytest.approx(0.02)
@@ -211,6 +211,23 @@ def test_rare_leg_postures_are_drawn_more_often_by_their_power():
     assert half[deep].sum() == pytest.approx(20 / 20**0.5 / (20 / 20**0.5 + 980 / 980**0.5))
     with pytest.raises(ValueError, match="power must be in"):
         rare_pose_weights(poses, 1.5)
+    with pytest.raises(ValueError, match="posture must be one of"):
+        rare_pose_weights(poses, 0.5, "arms")
+
+
+def test_limb_postures_keep_arms_overhead_from_being_drawn_less_often():
+    poses = _squat_poses(1000, deep_every=50)
+    index = {name: i for i, name in enumerate(H36M17.joint_names)}
+    for side, x in (("left", 0.2), ("right", -0.2)):
+        poses[:, index[f"{side}_shoulder"]] = [x, 0.45, 0.0]
+        poses[:, index[f"{side}_elbow"]] = [x, 0.2, 0.0]  # arms down
+        poses[1:200:2, index[f"{side}_elbow"]] = [x, 0.7, 0.0]  # arms overhead, legs straight
+    overhead = posture_angles(poses)[:, 2] > 120
+    assert overhead.sum() == 100
+    by_legs = rare_pose_weights(poses, 0.5, "legs")[overhead].sum()
+    by_limbs = rare_pose_weights(poses, 0.5, "limbs")[overhead].sum()
+    assert by_legs < 0.1 - 1e-3  # the legs' common bin is drawn less than its frames' share
+    assert by_limbs > 0.1 + 1e-3  # its own bin: drawn more
 
 
 def test_a_weighted_window_set_draws_frames_by_their_weights(shards, tmp_path):
@@ -218,7 +235,7 @@ def test_a_weighted_window_set_draws_frames_by_their_weights(shards, tmp_path):
     plain = build_window_set(records, 9, causal=False)
     rare = build_window_set(records, 9, causal=False, rare_pose_power=1.0)
     assert plain.cumulative_weights is None
-    bins = np.unique(np.floor(leg_posture(rare.targets) / 15.0), axis=0, return_inverse=True)[1]
+    bins = np.unique(np.floor(posture_angles(rare.targets) / 15.0), axis=0, return_inverse=True)[1]
     drawn = rare.draw(np.random.default_rng(0), 20_000)
     assert drawn.min() >= 0 and drawn.max() < rare.num_frames
     shares = np.bincount(bins.reshape(-1)[drawn]) / len(drawn)  # every posture bin alike
