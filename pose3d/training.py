@@ -49,6 +49,7 @@ from pose3d.model import (
 from pose3d.shards import SequenceRecord, load_split
 from pose3d.training_data import (
     WindowMix,
+    WindowSet,
     build_window_set,
     flip_batch,
     split_labelled,
@@ -202,26 +203,22 @@ class Trainer:
         if config.init_from:
             self._start_from(config.init_from)
         rf = self.train_pos.receptive_field()
+
+        def labelled_windows(records: list[SequenceRecord]) -> WindowSet:
+            return build_window_set(
+                records, rf, config.causal, config.rare_pose_power, config.rare_posture
+            )
+
         if config.source_shares:  # one window set per source, drawn in fixed shares
             labelled_sets = []
             for folder, (labelled, _) in zip(config.source_folders(), splits, strict=True):
                 if not labelled:
                     raise ValueError(f"no labelled training sequences in {folder}")
-                labelled_sets.append(
-                    build_window_set(
-                        labelled, rf, config.causal, config.rare_pose_power, config.rare_posture
-                    )
-                )
+                labelled_sets.append(labelled_windows(labelled))
             self.labelled = WindowMix(labelled_sets, config.source_shares)
-        else:  # one pool: every labelled frame equally likely
+        else:  # one pool: whatever its folder, a frame is drawn by its posture (or alike)
             pool = [record for labelled, _ in splits for record in labelled]
-            self.labelled = WindowMix(
-                [
-                    build_window_set(
-                        pool, rf, config.causal, config.rare_pose_power, config.rare_posture
-                    )
-                ]
-            )
+            self.labelled = WindowMix([labelled_windows(pool)])
         self.unlabelled: WindowMix | None = None
         self.train_traj = self.infer_traj = None
         parameters = list(self.train_pos.parameters())
