@@ -41,6 +41,7 @@ from lab.calibration import ALARM_PENALTY, score_clips
 from lab.clips import MODE_NAMES, prepare_clip, prepare_clips, reference_for
 from lab.detector_fitting import fit_classifier, fit_kind
 from lab.tallies import f1_from_counts
+from pose3d.archive import atomic_savez
 from pose3d.lifter import Lifter
 from scoring import PopulationModel, PoseSource, knee_net
 from scoring.detector import FormErrorDetector, Unit, feature_names
@@ -121,8 +122,7 @@ class UnitDataset:
         arrays = {"correct": self.correct}
         for kind, units in self.kinds.items():
             arrays |= {f"{kind}/{name}": getattr(units, name) for name in FIELDS}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(path, **arrays)
+        atomic_savez(path, **arrays)
 
     @classmethod
     def concatenated(cls, parts: list[UnitDataset]) -> UnitDataset:

@@ -40,6 +40,7 @@ from lab.real_exercise import (
     training_sessions,
 )
 from lab.real_scoring_eval import PROFILE, labelled_clips, lifted_reference, with_capture_heels
+from pose3d.archive import atomic_savez
 from pose3d.lifter import Lifter
 from scoring import PopulationModel, PoseSource, Reference
 from scoring.session import session_evidence
@@ -184,5 +185,5 @@ def cached_real_units(
     units = real_units(root, manifest, lifter, population)
     for source, dataset in units.datasets.items():
         dataset.save(path.with_suffix(f".{source.value}.npz"))
-    np.savez(path, take=units.take, takes=np.array(units.takes))
+    atomic_savez(path, take=units.take, takes=np.array(units.takes))  # last: marks it whole
     return units

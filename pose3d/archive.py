@@ -72,3 +72,11 @@ def atomic_write(path: str | os.PathLike, data: bytes, mode: int = 0o644) -> Pat
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_savez(path: str | os.PathLike, **arrays: np.ndarray) -> Path:
+    """``np.savez`` of ``arrays`` to ``path``, written whole or not at all (a cache that a
+    killed run left half-written would fail, or mislead, the next run that loads it)."""
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return atomic_write(path, buffer.getvalue())

@@ -178,6 +178,24 @@ def test_datasets_are_concatenated_with_clips_renumbered():
     np.testing.assert_array_equal(both.correct, [True, True, False, False, False, False])
 
 
+def test_a_unit_cache_killed_while_written_leaves_the_old_one_or_none(tmp_path, monkeypatch):
+    path = tmp_path / "units.npz"
+    _dataset(3).save(path)
+    before = path.read_bytes()
+
+    def killed(file, **arrays):  # writes part of the archive, then the run dies
+        file.write(b"PK\x03\x04 half an archive")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(np, "savez", killed)
+    with pytest.raises(KeyboardInterrupt):
+        _dataset(7).save(path)
+    assert path.read_bytes() == before
+    with pytest.raises(KeyboardInterrupt):
+        _dataset(7).save(tmp_path / "new.npz")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["units.npz"]  # no temporary left
+
+
 @pytest.mark.parametrize("rows", [1, 7])
 def test_a_unit_dataset_round_trips(tmp_path, rows):
     dataset = _dataset(rows)
