@@ -21,7 +21,7 @@ from pose3d.losses import (
     reprojection_loss,
     root_from_hips,
 )
-from pose3d.pose_rarity import posture_angles, rare_pose_weights
+from pose3d.pose_rarity import BIN_DEGREES, posture_angles, rare_pose_weights
 from pose3d.shards import load_split
 from pose3d.skeleton import COCO17_SHARED, H36M17, H36M17_SHARED
 from pose3d.training import TrainConfig, Trainer, evaluate_mpjpe, train
@@ -188,15 +188,15 @@ def _squat_poses(frames: int, deep_every: int) -> np.ndarray:
     """Standing poses ``(frames, 17, 3)``, every ``deep_every``-th with both knees bent
     ~130 deg and both hips ~80 deg (thigh forward, shin back)."""
     poses = np.zeros((frames, 17, 3))
-    index = {name: i for i, name in enumerate(H36M17.joint_names)}
+    index = H36M17.index
     for side, x in (("left", 0.1), ("right", -0.1)):
-        poses[:, index[f"{side}_hip"]] = [x, 0.0, 0.0]
-        poses[:, index[f"{side}_knee"]] = [x, -0.45, 0.0]
-        poses[:, index[f"{side}_ankle"]] = [x, -0.9, 0.0]
+        poses[:, index(f"{side}_hip")] = [x, 0.0, 0.0]
+        poses[:, index(f"{side}_knee")] = [x, -0.45, 0.0]
+        poses[:, index(f"{side}_ankle")] = [x, -0.9, 0.0]
         deep = slice(0, frames, deep_every)
-        poses[deep, index[f"{side}_knee"]] = [x, -0.08, 0.44]  # thigh forward, a bit down
-        poses[deep, index[f"{side}_ankle"]] = [x, -0.4, 0.05]  # shin folded back under it
-    poses[:, index["thorax"]] = [0.0, 0.5, 0.0]
+        poses[deep, index(f"{side}_knee")] = [x, -0.08, 0.44]  # thigh forward, a bit down
+        poses[deep, index(f"{side}_ankle")] = [x, -0.4, 0.05]  # shin folded back under it
+    poses[:, index("thorax")] = [0.0, 0.5, 0.0]
     return poses
 
 
@@ -217,11 +217,10 @@ def test_rare_postures_are_drawn_more_often_by_their_power():
 
 def test_limb_postures_keep_arms_overhead_from_being_drawn_less_often():
     poses = _squat_poses(1000, deep_every=50)
-    index = {name: i for i, name in enumerate(H36M17.joint_names)}
     for side, x in (("left", 0.2), ("right", -0.2)):
-        poses[:, index[f"{side}_shoulder"]] = [x, 0.45, 0.0]
-        poses[:, index[f"{side}_elbow"]] = [x, 0.2, 0.0]  # arms down
-        poses[1:200:2, index[f"{side}_elbow"]] = [x, 0.7, 0.0]  # arms overhead, legs straight
+        poses[:, H36M17.index(f"{side}_shoulder")] = [x, 0.45, 0.0]
+        poses[:, H36M17.index(f"{side}_elbow")] = [x, 0.2, 0.0]  # arms down
+        poses[1:200:2, H36M17.index(f"{side}_elbow")] = [x, 0.7, 0.0]  # arms up, legs straight
     overhead = posture_angles(poses)[:, 2] > 120
     assert overhead.sum() == 100
     by_legs = rare_pose_weights(poses, 0.5, "legs")[overhead].sum()
@@ -235,7 +234,8 @@ def test_a_weighted_window_set_draws_frames_by_their_weights(shards, tmp_path):
     plain = build_window_set(records, 9, causal=False)
     rare = build_window_set(records, 9, causal=False, rare_pose_power=1.0)
     assert plain.cumulative_weights is None
-    bins = np.unique(np.floor(posture_angles(rare.targets) / 15.0), axis=0, return_inverse=True)[1]
+    cells = np.floor(posture_angles(rare.targets) / BIN_DEGREES)
+    bins = np.unique(cells, axis=0, return_inverse=True)[1]
     drawn = rare.draw(np.random.default_rng(0), 20_000)
     assert drawn.min() >= 0 and drawn.max() < rare.num_frames
     shares = np.bincount(bins.reshape(-1)[drawn]) / len(drawn)  # every posture bin alike
