@@ -12,9 +12,9 @@ new frames per tick, for B = 1, 20, 100, 200 and k = 1, 5. Two tables:
   and median over the repetitions), microseconds per frame (medians), and base / new
   ratios of the medians.
 * ``stream_lifter_backends``: the cached network pass alone (``advance`` over B streams'
-  caches and k frames each) with its layer products in numpy (float32 BLAS, what the
-  package uses), in torch, and in ONNX Runtime (one session per layer): the measurement
-  that chose numpy.
+  caches and k frames each) with its layer products in numpy (float32 BLAS), in torch
+  (what the package uses since session 36), and in ONNX Runtime (one session per layer):
+  the measurement that chose torch (numpy until a slower host made its BLAS 2x torch's).
 
 Repetitions are interleaved (every variant once per round, the order rotating), so that
 a slower moment of the machine falls on all of them. BLAS, torch and ONNX Runtime run on
@@ -101,18 +101,17 @@ def phone_motion(streams: int, frames: int) -> np.ndarray:
     return (base + 40 * np.sin(t / 6 + phase)).astype(np.float32)
 
 
-class TorchLayers(CachedCausalModel):
-    """The cached network with its layer products in torch (the same folded weights)."""
+class NumpyLayers(CachedCausalModel):
+    """The cached network with its layer products in numpy's float32 BLAS (the same folded
+    weights; the package's choice until session 36)."""
 
-    @staticmethod
-    def _layer(layer: _CausalLayer, taps: np.ndarray, x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            weights, bias = torch.from_numpy(layer.taps), torch.from_numpy(layer.bias)
-            y = torch.relu(torch.from_numpy(taps) @ weights + bias)
-            if layer.pointwise is not None:
-                weight, bias = (torch.from_numpy(a) for a in layer.pointwise)
-                y = torch.from_numpy(x) + torch.relu(y @ weight + bias)
-            return y.numpy()
+    def _layer(self, index: int, taps: np.ndarray, x: np.ndarray) -> np.ndarray:
+        layer = self.layers[index]
+        y = np.maximum(taps @ layer.taps + layer.bias, 0.0)
+        if layer.pointwise is None:
+            return y
+        weight, bias = layer.pointwise
+        return x + np.maximum(y @ weight + bias, 0.0)
 
 
 class OnnxLayers(CachedCausalModel):
@@ -129,7 +128,8 @@ class OnnxLayers(CachedCausalModel):
             for layer in self.layers
         }
 
-    def _layer(self, layer: _CausalLayer, taps: np.ndarray, x: np.ndarray) -> np.ndarray:
+    def _layer(self, index: int, taps: np.ndarray, x: np.ndarray) -> np.ndarray:
+        layer = self.layers[index]
         feeds = {"taps": taps} if layer.pointwise is None else {"taps": taps, "x": x}
         return self.sessions[id(layer.taps)].run(None, feeds)[0]
 
@@ -256,8 +256,8 @@ def main(argv: list[str] | None = None) -> None:
         "onnxruntime": onnxruntime.__version__,
     }
     networks = {
-        "numpy": lifter.cached_model,
-        "torch": TorchLayers(lifter.model),
+        "numpy": NumpyLayers(lifter.model),
+        "torch": lifter.cached_model,
         "onnxruntime": OnnxLayers(lifter.model, args.threads),
     }
     configs = [(b, k) for b in STREAMS for k in NEW_FRAMES]
