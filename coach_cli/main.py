@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -270,7 +270,7 @@ def train(
         ),
     ] = 0.0,
     rare_posture: Annotated[
-        str,
+        Literal["limbs", "legs"],
         typer.Option(help="What posture bins are cut on: limbs (knees, hips, arms) or legs."),
     ] = "limbs",
     track: Track = True,

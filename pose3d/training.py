@@ -46,6 +46,7 @@ from pose3d.model import (
     grow_receptive_field,
     widen_channels,
 )
+from pose3d.pose_rarity import POSTURES
 from pose3d.shards import SequenceRecord, load_split
 from pose3d.training_data import (
     WindowMix,
@@ -123,6 +124,12 @@ class TrainConfig:
     source_shares: list[float] = field(default_factory=list)
     rare_pose_power: float = 0.0
     rare_posture: str = "limbs"
+
+    def __post_init__(self) -> None:
+        # Checked here, before any shard is read: a misspelt posture would otherwise
+        # only fail once the training windows are built.
+        if self.rare_posture not in POSTURES:
+            raise ValueError(f"rare_posture must be one of {POSTURES}, got {self.rare_posture!r}")
 
     def source_folders(self) -> list[str]:
         """``shards`` and then ``extra_shards``: the training sources, in order."""

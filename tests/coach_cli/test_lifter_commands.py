@@ -10,6 +10,7 @@ from coach_cli.main import app
 from lab.evaluate import bundle_default
 from pose3d import lifter as lifter_module
 from pose3d.checkpoint import load_checkpoint
+from pose3d.training import TrainConfig
 from tests.pose3d.test_training import shards  # noqa: F401 - the tiny shards fixture
 
 runner = CliRunner()
@@ -101,6 +102,20 @@ def test_demo_without_a_bundled_model_says_so(tmp_path, monkeypatch):
     monkeypatch.setattr(lifter_module, "DEFAULT_CHECKPOINT", tmp_path / "none.pt")
     result = runner.invoke(app, ["demo", "--out", str(tmp_path)])
     assert result.exit_code != 0 and "no default lifter is bundled" in result.output
+
+
+def test_train_refuses_an_unknown_posture_before_reading_any_shard(tmp_path):
+    empty = tmp_path / "shards"  # never read: the option is refused first
+    empty.mkdir()
+    options = ["--rare-pose-power", "0.5", "--rare-posture", "arms"]
+    result = runner.invoke(
+        app, ["train", "--shards", str(empty), "--out", str(tmp_path / "run"), *options]
+    )
+    message = " ".join(result.output.replace("│", " ").split())  # rich's box, any width
+    assert result.exit_code == 2 and "'arms' is not one of" in message
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(ValueError, match="rare_posture must be one of"):
+        TrainConfig(shards=str(empty), out=str(tmp_path / "run"), rare_posture="arms")
 
 
 def test_evaluate_needs_data(tmp_path):
