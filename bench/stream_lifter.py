@@ -12,9 +12,10 @@ new frames per tick, for B = 1, 20, 100, 200 and k = 1, 5. Two tables:
   and median over the repetitions), microseconds per frame (medians), and base / new
   ratios of the medians.
 * ``stream_lifter_backends``: the cached network pass alone (``advance`` over B streams'
-  caches and k frames each) with its layer products in numpy (float32 BLAS), in torch
-  (what the package uses since session 36), and in ONNX Runtime (one session per layer):
-  the measurement that chose torch (numpy until a slower host made its BLAS 2x torch's).
+  caches and k frames each) with its layer products in numpy (float32 BLAS), in torch,
+  and in ONNX Runtime (one session per layer): the measurement that chose torch for
+  passes of 16 rows or more and numpy for fewer (numpy alone until session 36, when a
+  slower host made its BLAS 2x torch's).
 
 Repetitions are interleaved (every variant once per round, the order rotating), so that
 a slower moment of the machine falls on all of them. BLAS, torch and ONNX Runtime run on
@@ -102,16 +103,16 @@ def phone_motion(streams: int, frames: int) -> np.ndarray:
 
 
 class NumpyLayers(CachedCausalModel):
-    """The cached network with its layer products in numpy's float32 BLAS (the same folded
-    weights; the package's choice until session 36)."""
+    """The cached network with every layer product in numpy's float32 BLAS (the package's
+    choice until session 36; since, only for passes of a few rows)."""
 
-    def _layer(self, index: int, taps: np.ndarray, x: np.ndarray) -> np.ndarray:
-        layer = self.layers[index]
-        y = np.maximum(taps @ layer.taps + layer.bias, 0.0)
-        if layer.pointwise is None:
-            return y
-        weight, bias = layer.pointwise
-        return x + np.maximum(y @ weight + bias, 0.0)
+    torch_min_rows = sys.maxsize
+
+
+class TorchLayers(CachedCausalModel):
+    """The cached network with every layer product in torch, however few the rows."""
+
+    torch_min_rows = 0
 
 
 class OnnxLayers(CachedCausalModel):
@@ -257,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
     }
     networks = {
         "numpy": NumpyLayers(lifter.model),
-        "torch": lifter.cached_model,
+        "torch": TorchLayers(lifter.model),
         "onnxruntime": OnnxLayers(lifter.model, args.threads),
     }
     configs = [(b, k) for b in STREAMS for k in NEW_FRAMES]

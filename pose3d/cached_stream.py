@@ -13,10 +13,11 @@ At load the eval-mode network is folded into plain float32 matrices (each BatchN
 the convolution before it; dropout is the identity), and a step is a few matrix products
 per layer over the new frames of all the streams passed together: one product per layer
 for the whole batch, which is what amortises the weights' memory traffic when a server
-lifts hundreds of phones per tick. The taps are gathered in numpy and the products run in
-torch on the same memory: torch's float32 GEMM was never more than 1.12x slower than
-numpy's OpenBLAS on batches of 20 streams or more, and 2.2-2.3x faster on a slower host
-(``bench.stream_lifter``, docs/design-notes.md).
+lifts hundreds of phones per tick. The taps are gathered in numpy and the products of a
+pass of many rows run in torch on the same memory: torch's float32 GEMM was never more
+than 1.12x slower than numpy's OpenBLAS on batches of 20 streams or more, and 2.2-2.3x
+faster on a slower host (``bench.stream_lifter``, docs/design-notes.md); a pass of a few
+rows stays in numpy, where torch's per-call dispatch costs more than it saves.
 
 A stream's caches are a list of per-layer arrays ``(H_l, C_l)``, oldest step first
 (``H_l`` the history of layer ``l``, ``C_l`` its input channels); together they hold
@@ -74,6 +75,10 @@ class CachedCausalModel:
         model: A causal dilated model; its weights are copied (later changes to it are
             not seen) with BatchNorm's running statistics folded in, as in eval mode.
     """
+
+    # Passes of fewer rows than this (one phone's few new frames) multiply in numpy, the
+    # others in torch: the crossover of ``bench.stream_lifter``'s backends table.
+    torch_min_rows = 16
 
     def __init__(self, model: TemporalModel) -> None:
         if not model.causal:
@@ -168,12 +173,24 @@ class CachedCausalModel:
     def _layer(self, index: int, taps: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Layer ``index`` on ``(N, width * C_in)`` gathered taps; ``x`` ``(N, C_in)`` its
         current input (the residual of a block). Returns ``(N, C_out)``."""
+        if len(taps) < self.torch_min_rows:
+            return _numpy_layer(self.layers[index], taps, x)
         weights, bias, pointwise = self._tensors[index]
         with torch.inference_mode():
             y = torch.addmm(bias, torch.from_numpy(taps), weights).relu_()
             if pointwise is not None:
                 y = torch.addmm(pointwise[1], y, pointwise[0]).relu_().add_(torch.from_numpy(x))
         return y.numpy()
+
+
+def _numpy_layer(layer: _CausalLayer, taps: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """:meth:`CachedCausalModel._layer` in numpy (a few rows: torch's dispatch would
+    cost more than its faster products save)."""
+    y = np.maximum(taps @ layer.taps + layer.bias, 0.0)
+    if layer.pointwise is None:
+        return y
+    weight, bias = layer.pointwise
+    return x + np.maximum(y @ weight + bias, 0.0)
 
 
 class StreamMemory:

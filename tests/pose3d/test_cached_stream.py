@@ -139,6 +139,24 @@ def test_cached_model_equals_the_dilated_model_over_the_padded_window(widths):
     np.testing.assert_allclose(np.concatenate(got), expected, atol=1e-5)
 
 
+def test_small_and_large_passes_give_the_same_poses_in_numpy_and_torch():
+    model = make_model((3, 3), causal=True, channels=24)
+    network = CachedCausalModel(model)
+    assert 1 < network.torch_min_rows < 40  # the passes below take both paths
+    rng = np.random.default_rng(3)
+    first = rng.uniform(-1, 1, (8, 34)).astype(np.float32)
+    frames = [rng.uniform(-1, 1, (5, 34)).astype(np.float32) for _ in first]  # 40 rows
+    poses = {}
+    for name, min_rows in (("package", network.torch_min_rows), ("numpy", 10**9), ("torch", 0)):
+        network.torch_min_rows = min_rows
+        memories = [StreamMemory(c) for c in network.initial_caches(first)]
+        lone = network.advance(memories[:1], frames[:1])  # 5 rows
+        poses[name] = lone + network.advance(memories[1:], frames[1:])  # 35 rows
+    for name in ("numpy", "torch"):
+        for got, expected in zip(poses[name], poses["package"], strict=True):
+            np.testing.assert_allclose(got, expected, atol=1e-5)
+
+
 def test_the_bundled_stream_equals_offline_causal_lifting(bundled):
     keypoints = _motion(200)
     stream = bundled.stream(image_size=SIZE, warmup_frames=1)
