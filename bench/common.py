@@ -17,8 +17,43 @@ import numpy as np
 RESULTS_DIR = Path(__file__).parent / "results"
 
 
-def describe_machine() -> dict[str, str | int]:
-    """CPU model, core count, memory and library versions of this machine."""
+def host_speed(repeats: int = 5) -> dict[str, float]:
+    """This host's speed on three fixed probes, one thread each (min of ``repeats``): a
+    pure-Python loop (ms), a small numpy call (µs: a live check is ~1,000 of them), and
+    the float32 GEMM of a live lifting round (``(300, 768) @ (768, 256)``, GFLOP/s) in
+    numpy and in torch. The "AMD EPYC" cores this project is measured on have differed by
+    2-3x between sessions (docs/benchmarks.md), so a figure is compared with another
+    session's only through these."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(0)
+    left = rng.standard_normal((300, 768), dtype=np.float32)
+    right = rng.standard_normal((768, 256), dtype=np.float32)
+    small = rng.standard_normal(100)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1, user_api="blas"):
+            loop = time_calls(lambda: sum(i * i for i in range(100_000)), repeats).min()
+            call = time_calls(lambda: [np.add(small, 1.0) for _ in range(1000)], repeats).min()
+            gemm_numpy = time_calls(lambda: left @ right, repeats).min()
+            pair = torch.from_numpy(left), torch.from_numpy(right)
+            gemm_torch = time_calls(lambda: torch.mm(*pair), repeats).min()
+    finally:
+        torch.set_num_threads(threads)
+    flop = 2 * left.shape[0] * left.shape[1] * right.shape[1]
+    return {
+        "python_loop_ms": round(float(loop) * 1e3, 2),
+        "numpy_call_us": round(float(call) * 1e3, 2),  # 1000 calls: ms per batch = µs per call
+        "numpy_gemm_gflops": round(flop / float(gemm_numpy) / 1e9, 1),
+        "torch_gemm_gflops": round(flop / float(gemm_torch) / 1e9, 1),
+    }
+
+
+def describe_machine() -> dict[str, str | int | float]:
+    """CPU model, core count, memory and library versions of this machine, and its speed
+    on fixed probes (:func:`host_speed`)."""
     cpu = platform.processor() or "unknown"
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():
@@ -37,7 +72,7 @@ def describe_machine() -> dict[str, str | int]:
         "torch": torch.__version__,
         "numpy": np.__version__,
         "date": time.strftime("%Y-%m-%d"),
-    }
+    } | host_speed()
 
 
 def time_calls(fn: Callable[[], object], repeats: int) -> np.ndarray:
