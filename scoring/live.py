@@ -452,7 +452,7 @@ class LiveSession:
                 self.reps.extend(np.stack(new_poses), landmarks)
             self.reps.finished()
             done_reps = self.reps.bounds
-        finished = [(n, rep) for n, rep in enumerate(done_reps) if n >= self.reported]
+        finished = list(enumerate(done_reps[self.reported :], start=self.reported))
         if not finished:
             return []
         # A routine to music is scored from the start, as the detector learned it: a stretch

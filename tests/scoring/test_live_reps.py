@@ -8,6 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
+from scoring.activity_track import RunningPercentile
 from scoring.alignment import activity, segment_reps
 from scoring.features import compute_features
 from scoring.live_reps import RepTracker
@@ -38,6 +39,25 @@ def test_the_activity_and_its_level_are_the_recorded_ones(chunk):
     np.testing.assert_allclose(tracker.signal.view, signal, atol=1e-9)
     # The level is over the final values: all but the last two, still to be smoothed.
     assert tracker.level() == pytest.approx(np.percentile(signal[:-2], 98), abs=1e-9)
+
+
+def test_the_running_percentile_is_numpys_after_every_addition():
+    rng = np.random.default_rng(4)
+    values = np.round(rng.gamma(2.0, 10.0, 3000), 1)  # rounded: many ties
+    running, seen = RunningPercentile(98), []
+    assert running.value() == 0.0
+    for size in itertools.cycle([1, 3, 1, 70, 2, 5]):  # 70: the one-sort merge
+        chunk = values[len(seen) : len(seen) + size].tolist()
+        if not chunk:
+            break
+        running.add(chunk)
+        seen += chunk
+        assert len(running) == len(seen)
+        ordered = sorted(seen)  # the two order statistics around (n - 1) * q, exactly
+        position = (len(seen) - 1) * 98 / 100
+        low, high = ordered[int(position)], ordered[min(int(position) + 1, len(seen) - 1)]
+        assert running.value() == low + (high - low) * (position - int(position))
+        assert running.value() == pytest.approx(np.percentile(seen, 98), rel=1e-12)
 
 
 @pytest.mark.parametrize(
