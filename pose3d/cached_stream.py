@@ -15,7 +15,7 @@ per layer over the new frames of all the streams passed together: one product pe
 for the whole batch, which is what amortises the weights' memory traffic when a server
 lifts hundreds of phones per tick. The taps are gathered in numpy and the products of a
 pass of many rows run in torch on the same memory: torch's float32 GEMM was never more
-than 1.12x slower than numpy's OpenBLAS on batches of 20 streams or more, and 2.2-2.3x
+than 1.2x slower than numpy's OpenBLAS on batches of 20 streams or more, and 2.0-2.4x
 faster on a slower host (``bench.stream_lifter``, docs/design-notes.md); a pass of a few
 rows stays in numpy, where torch's per-call dispatch costs more than it saves.
 
