@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The rare-posture recordings-lifter candidate with its scoring refitted (issue 18,
 # session 37): offline81-v2 fine-tuned 4 epochs with rare postures drawn more often
-# (scripts/rare_pose_study.sh's `limbs`, power 0.5; no scoring with the old detector),
+# (scripts/rare_pose_study.sh with its defaults; no scoring with the old detector),
 # bundled as the recordings lifter (no test-time flip, as measured), everything in the
 # scoring that reads its output refitted (scripts/fit_scoring.sh, which also measures the
 # simulated held-out clips), then the real-motion scoring on two draws ($RUNS/real-scoring-
@@ -17,7 +17,7 @@ RUNS=${RUNS:-runs}
 RUN=${RUN:-ft-rare-limbs-0.5}
 export COACH DATA RUNS
 
-RUN="$RUN" SCORING=0 scripts/finetune_study.sh --rare-pose-power 0.5 --rare-posture limbs
+RUN="$RUN" SCORING=0 scripts/rare_pose_study.sh
 $COACH bundle --checkpoint "$RUNS/$RUN/last.pt" --offline \
   --report "$RUNS/eval/$RUN/real" --extra-report "$RUNS/eval/$RUN/synthetic" \
   --command scripts/rare_pose_bundle.sh

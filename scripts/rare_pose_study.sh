@@ -6,10 +6,11 @@
 # scripts/finetune_study.sh does, with frames drawn by count(posture bin)^-0.5 within
 # each source, the bins cut on the knees, hips and upper arms (such squats ~7x as
 # often), and measures it, real-motion scoring included. The variants of the design
-# notes: POSTURE=legs, and POSTURE=legs POWER=1.0. About 35 min on the 2-core CPU.
+# notes: POSTURE=legs, and POSTURE=legs POWER=1.0; SCORING=0 leaves out the scoring with
+# the bundled detector (scripts/rare_pose_bundle.sh refits it). About 35 min on the 2-core CPU.
 # Results: docs/design-notes.md (scoring).
 set -euo pipefail
 POWER=${POWER:-0.5}
 POSTURE=${POSTURE:-limbs}
-RUN=${RUN:-ft-rare-$POSTURE-$POWER} SCORING=1 exec "$(dirname "$0")/finetune_study.sh" \
+RUN=${RUN:-ft-rare-$POSTURE-$POWER} SCORING=${SCORING:-1} exec "$(dirname "$0")/finetune_study.sh" \
   --rare-pose-power "$POWER" --rare-posture "$POSTURE"
