@@ -1,4 +1,5 @@
-"""Squat depth as a coach reads it off the image: are the hips down at the knees?
+"""Squat depth as a coach reads it off the image: are the hips down at the knees, and how
+bent are the knees?
 
 A coach judging a squat from a phone video does not measure the knee angle; they look
 whether the hip crease drops to the height of the knee. That reading survives the
@@ -10,12 +11,26 @@ image. The measure is the hip centre's drop below the knee centre, in shank leng
 (knee to ankle, its longest in the stretch: standing), so distance and image size do not
 matter. A camera far below or above the hips tilts it by up to ~0.15 shank lengths,
 hence the margin of :data:`HIPS_BELOW_KNEES`.
+
+Some people squat deep by the knee with the hips above the knees (heels up, shins far
+forward), so the knee angle is read off the image too (:func:`knee_flexion_seen`): a
+thigh or shank turned about the vertical keeps its height in the image, so its drop
+below the joint above it, over its standing image length, is the cosine of its tilt
+from the vertical whatever the camera's side; the thigh's and the shank's tilts add up
+to the knee's flexion where the leg bends in a vertical plane, as in a squat. On CMU
+subject 14's deep squats (the lifter's training squatter, 4 views, 2 seeds) the reading
+is within -2..+7 deg of the capture's bottom (median -1), where the bundled lifter says
+~100 for 157; on simulated squats, whose knees also swing out, it over-reads by a
+median 6 and at most 24 deg (95th percentile 15; `docs/design-notes.md`), hence the
+margin of :data:`IMAGE_KNEE_MARGIN_DEG`.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
+from pose3d.nan_median import nan_median_rows
 from pose3d.skeleton import MEDIAPIPE33
 
 # The hips' drop below the knees (shank lengths) that counts as a deep-enough squat
@@ -24,6 +39,12 @@ from pose3d.skeleton import MEDIAPIPE33
 HIPS_BELOW_KNEES = 0.2
 MIN_SCORE = 0.5  # landmarks seen less surely than this are not read
 MIN_FRAMES_S = 0.1  # frames past the mark needed (one noisy frame is not a squat)
+# What the image's knee reading may over-read a squat's depth by (deg): the 95th
+# percentile over simulated squats filmed with real MediaPipe's noise (knees swung out,
+# so the leg is not quite in a vertical plane); a real squat read past the coach's depth
+# by this much is deep enough.
+IMAGE_KNEE_MARGIN_DEG = 15.0
+SMOOTH_S = 0.2  # the knee reading's running median (noise would make every bottom deeper)
 
 
 def _centre(keypoints: np.ndarray, scores: np.ndarray, joint: str) -> np.ndarray:
@@ -62,3 +83,52 @@ def hips_reached_knees(drop: np.ndarray, fps: float) -> bool:
     least :data:`MIN_FRAMES_S` of the frames of ``drop`` (``(T,)``, :func:`hip_drop`)."""
     frames = max(3, round(MIN_FRAMES_S * fps))
     return int(np.sum(drop >= HIPS_BELOW_KNEES)) >= frames
+
+
+def _tilt_from_vertical(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+    """``(T,)`` radians from the vertical of the segment from ``upper`` to ``lower``
+    (``(T, 2)`` pixels, y down): the acos of its drop over its standing image length
+    (the 90th percentile of its lengths; NaN where either end is unseen)."""
+    segment = lower - upper
+    lengths = np.linalg.norm(segment, axis=1)
+    if not np.isfinite(lengths).any():
+        return np.full(len(segment), np.nan)
+    standing = np.nanpercentile(lengths, 90)
+    if not standing > 1.0:
+        return np.full(len(segment), np.nan)
+    return np.arccos(np.clip(segment[:, 1] / standing, -1.0, 1.0))
+
+
+def knee_flexion_seen(keypoints: np.ndarray, scores: np.ndarray, fps: float) -> np.ndarray:
+    """``(T,)`` knee flexion (deg) read off the image: each leg's thigh and shank tilts
+    from the vertical added up, averaged over the legs seen surely enough, under a
+    running median of :data:`SMOOTH_S` (NaN where no leg is seen).
+
+    Args:
+        keypoints: ``(T, 33, 2)`` MediaPipe pixels (NaN where unseen; y grows downward).
+        scores: ``(T, 33)`` MediaPipe confidences.
+        fps: frames per second.
+    """
+    legs = []
+    for side in ("left", "right"):
+        index = [MEDIAPIPE33.index(f"{side}_{joint}") for joint in ("hip", "knee", "ankle")]
+        points = keypoints[:, index].astype(float)
+        points[scores[:, index] < MIN_SCORE] = np.nan
+        thigh = _tilt_from_vertical(points[:, 0], points[:, 1])
+        shank = _tilt_from_vertical(points[:, 1], points[:, 2])
+        legs.append(np.degrees(thigh + shank))
+    legs = np.stack(legs)
+    seen = np.isfinite(legs)
+    flexion = np.where(seen, legs, 0.0).sum(axis=0) / np.maximum(seen.sum(axis=0), 1)
+    flexion[~seen.any(axis=0)] = np.nan
+    half = max(1, round(SMOOTH_S * fps / 2))
+    padded = np.pad(flexion, half, constant_values=np.nan)
+    return nan_median_rows(sliding_window_view(padded, 2 * half + 1))
+
+
+def knees_bent_past(flexion: np.ndarray, threshold_deg: float, fps: float) -> bool:
+    """Whether the image's knee reading ``flexion`` (``(T,)`` deg, :func:`knee_flexion_seen`)
+    reached ``threshold_deg`` plus :data:`IMAGE_KNEE_MARGIN_DEG` for at least
+    :data:`MIN_FRAMES_S` of its frames."""
+    frames = max(3, round(MIN_FRAMES_S * fps))
+    return int(np.sum(flexion >= threshold_deg + IMAGE_KNEE_MARGIN_DEG)) >= frames

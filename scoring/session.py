@@ -41,7 +41,7 @@ from scoring.checks import (
 from scoring.detector import STAT_NAMES, FormErrorDetector, UnitSummary
 from scoring.evidence import KNEE_MEASURES, UnitEvidence, unit_evidence
 from scoring.features import SEGMENT_FEATURES, SEGMENT_JOINTS, retarget
-from scoring.image_depth import hip_drop, hips_reached_knees
+from scoring.image_depth import hip_drop, hips_reached_knees, knee_flexion_seen, knees_bent_past
 from scoring.matching import MatchedSession, match_session
 from scoring.observed import ObservedSession, PoseSource
 from scoring.population import PopulationModel, ThresholdScales, per_bin_median, phase_bins
@@ -638,19 +638,25 @@ def spare_deep_squats(events: list[ErrorEvent], matched: MatchedSession) -> list
     :data:`~scoring.checks.DEEP_ENOUGH_KNEE_FLEXION_DEG` (the rules already spare such
     frames; this holds the learned detector, which compares depth with the trainer's, to
     the same standard), or where the phone's image shows the hips clearly below the
-    knees (:mod:`scoring.image_depth`: a lifted deep squat can come out shallow)."""
+    knees or the knees bent past that depth (:mod:`scoring.image_depth`: a lifted deep
+    squat can come out shallow)."""
     if not any(e.kind == "shallow_squat" for e in events):
         return events
     depth = squat_depth(matched.features)
     fps = matched.fps
     landmarks = matched.observed.landmarks
-    drop = hip_drop(*landmarks) if landmarks is not None else np.full(len(depth), np.nan)
+    unseen = np.full(len(depth), np.nan)
+    drop = hip_drop(*landmarks) if landmarks is not None else unseen
+    knees = knee_flexion_seen(*landmarks, fps) if landmarks is not None else unseen
 
     def deep_enough(event: ErrorEvent) -> bool:
         start = min(len(depth) - 1, int(event.start_s * fps))
         end = max(start + 1, int(np.ceil(event.end_s * fps)))
         in_3d = depth[start:end].max() >= DEEP_ENOUGH_KNEE_FLEXION_DEG
-        return bool(in_3d or hips_reached_knees(drop[start:end], fps))
+        in_image = hips_reached_knees(drop[start:end], fps) or knees_bent_past(
+            knees[start:end], DEEP_ENOUGH_KNEE_FLEXION_DEG, fps
+        )
+        return bool(in_3d or in_image)
 
     return [e for e in events if e.kind != "shallow_squat" or not deep_enough(e)]
 

@@ -1,5 +1,5 @@
-"""Squat depth read off the phone's image (hips down at the knees), and the shallow-squat
-cues it spares where a lifted deep squat came out shallow."""
+"""Squat depth read off the phone's image (hips down at the knees, the knees' bend), and
+the shallow-squat cues it spares where a lifted deep squat came out shallow."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ import numpy as np
 
 from pose3d.skeleton import MEDIAPIPE33
 from scoring.features import F
-from scoring.image_depth import HIPS_BELOW_KNEES, hip_drop, hips_reached_knees
+from scoring.image_depth import (
+    HIPS_BELOW_KNEES,
+    IMAGE_KNEE_MARGIN_DEG,
+    hip_drop,
+    hips_reached_knees,
+    knee_flexion_seen,
+    knees_bent_past,
+)
 from scoring.observed import Landmarks
 from scoring.report import ErrorEvent
 from scoring.session import spare_deep_squats
@@ -81,3 +88,88 @@ def test_shallow_squat_cues_are_spared_where_the_image_shows_the_hips_below_the_
         ("shallow_squat", 2.0),
         ("rounded_back", 0.0),
     ]
+
+
+THIGH_M, SHANK_M = 0.45, 0.42
+
+
+def _legs_filmed(
+    flexion_deg: np.ndarray, yaw_deg: float, shin_share: float = 0.35
+) -> tuple[np.ndarray, np.ndarray]:
+    """MediaPipe-33 pixels ``(T, 33, 2)`` and scores of a squat whose knees bend
+    ``flexion_deg`` ``(T,)`` (the shank tilted forward by ``shin_share`` of it, the thigh
+    the rest), its legs in vertical planes turned ``yaw_deg`` from the camera's axis,
+    filmed by a level camera (orthographic, 400 px a metre, y down)."""
+    frames = len(flexion_deg)
+    shank_tilt = np.radians(flexion_deg) * shin_share
+    thigh_tilt = np.radians(flexion_deg) - shank_tilt
+    yaw = np.radians(yaw_deg)
+    keypoints = np.full((frames, 33, 2), np.nan)
+    for side, x0 in (("left", 0.15), ("right", -0.15)):
+        ankle = np.stack([np.full(frames, x0), np.zeros(frames), np.zeros(frames)], axis=1)
+        forward = np.stack([np.sin(yaw), 0.0, np.cos(yaw)])  # the leg's plane, seen turned
+        knee = ankle + SHANK_M * (
+            np.cos(shank_tilt)[:, None] * [0, 1, 0] + np.sin(shank_tilt)[:, None] * forward
+        )
+        hip = knee + THIGH_M * (
+            np.cos(thigh_tilt)[:, None] * [0, 1, 0] - np.sin(thigh_tilt)[:, None] * forward
+        )
+        for joint, point in (("ankle", ankle), ("knee", knee), ("hip", hip)):
+            pixels = np.stack([500 + 400 * point[:, 0], 900 - 400 * point[:, 1]], axis=1)
+            keypoints[:, MEDIAPIPE33.index(f"{side}_{joint}")] = pixels
+    scores = np.where(np.isfinite(keypoints[..., 0]), 0.9, 0.0)
+    return keypoints, scores
+
+
+def test_the_knees_bend_is_read_off_the_image_from_any_side():
+    """Standing, down to 150 deg and up again: the reading follows the capture's bend
+    whether the camera faces the person, films them from the side or at 60 deg, and
+    however the bend is shared between the shank and the thigh (heels up: shins far
+    forward, hips still above the knees)."""
+    fps = 30.0
+    bend = np.concatenate([np.zeros(10), np.linspace(0, 150, 30), np.full(10, 150.0),
+                           np.linspace(150, 0, 30), np.zeros(10)])  # fmt: skip
+    for yaw in (0.0, 60.0, 90.0):
+        for shin_share in (0.35, 0.55):
+            keypoints, scores = _legs_filmed(bend, yaw, shin_share)
+            read = knee_flexion_seen(keypoints, scores, fps)
+            np.testing.assert_allclose(read[5:-5], bend[5:-5], atol=6.0)  # the median's lag
+            assert abs(np.nanmax(read) - 150.0) < 1.0
+    keypoints, scores = _legs_filmed(bend, 30.0)
+    scores[:, MEDIAPIPE33.index("left_ankle")] = 0.1  # one shank unsure: the other leg
+    assert abs(np.nanmax(knee_flexion_seen(keypoints, scores, fps)) - 150.0) < 1.0
+    scores[:, MEDIAPIPE33.index("right_knee")] = 0.1  # neither leg: nothing is claimed
+    assert np.isnan(knee_flexion_seen(keypoints, scores, fps)).all()
+
+
+def test_a_noisy_frame_does_not_make_a_squat_deep():
+    fps = 30.0
+    keypoints, scores = _legs_filmed(np.full(60, 100.0), 20.0)
+    keypoints[30, MEDIAPIPE33.index("left_hip"), 1] += 300.0  # one wild hip, both legs
+    keypoints[30, MEDIAPIPE33.index("right_hip"), 1] += 300.0
+    read = knee_flexion_seen(keypoints, scores, fps)
+    assert np.nanmax(read) < 101.0
+    assert not knees_bent_past(read, 120.0, fps)
+    assert knees_bent_past(np.full(60, 120.0 + IMAGE_KNEE_MARGIN_DEG), 120.0, fps)
+
+
+def test_shallow_squat_cues_are_spared_where_the_image_shows_the_knees_bent_deep():
+    """Heels up and shins far forward: the hips stay above the knees at a 150-deg bend,
+    which the lifter reads as 80 deg. The bend is read off the image and the cue is
+    spared; a squat the image shows at 100 deg keeps its cue."""
+    fps, rep = 30.0, 40
+    bend = np.zeros(2 * rep)
+    bend[10:30] = 150.0  # rep 1: deep by the knees
+    bend[rep + 10 : rep + 30] = 100.0  # rep 2: above parallel
+    keypoints, scores = _legs_filmed(bend, 45.0, shin_share=0.55)
+    assert not hips_reached_knees(hip_drop(keypoints, scores)[:rep], fps)  # hips above
+    features = np.zeros((2 * rep, len(F)))
+    features[:, [F["knee_flexion_left"], F["knee_flexion_right"]]] = 80.0
+    observed = SimpleNamespace(landmarks=Landmarks(keypoints, scores))
+    matched = SimpleNamespace(features=features, fps=fps, observed=observed)
+    events = [
+        ErrorEvent("shallow_squat", "hips", n * rep / fps, (n + 1) * rep / fps, 0.5, 0.9, "cue")
+        for n in range(2)
+    ]
+    kept = spare_deep_squats(events, matched)
+    assert [e.start_s for e in kept] == [rep / fps]
