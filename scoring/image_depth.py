@@ -27,6 +27,8 @@ margin of :data:`IMAGE_KNEE_MARGIN_DEG`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -45,6 +47,14 @@ MIN_FRAMES_S = 0.1  # frames past the mark needed (one noisy frame is not a squa
 # by this much is deep enough.
 IMAGE_KNEE_MARGIN_DEG = 15.0
 SMOOTH_S = 0.2  # the knee reading's running median (noise would make every bottom deeper)
+# A repetition's bottom is read off the image only where its knees were seen on this
+# share of its frames: a person half out of frame would read as barely bending.
+MIN_SEEN_SHARE = 0.8
+# How far short of the user's own deepest other repetition (deg) a repetition the image
+# shows above the coach's depth must stop to be a shallow squat: past the worst
+# under-read seen (-23 deg on simulated validation squats with the original phone noise,
+# -20 on CMU 14's).
+IMAGE_SHALLOW_MARGIN_DEG = 25.0
 
 
 def _centre(keypoints: np.ndarray, scores: np.ndarray, joint: str) -> np.ndarray:
@@ -132,3 +142,16 @@ def knees_bent_past(flexion: np.ndarray, threshold_deg: float, fps: float) -> bo
     :data:`MIN_FRAMES_S` of its frames."""
     frames = max(3, round(MIN_FRAMES_S * fps))
     return int(np.sum(flexion >= threshold_deg + IMAGE_KNEE_MARGIN_DEG)) >= frames
+
+
+def rep_bottoms_seen(flexion: np.ndarray, reps: Sequence[tuple[int, int]]) -> np.ndarray:
+    """``(R,)`` each repetition's deepest knee bend (deg) in the image's reading
+    ``flexion`` (``(T,)``, :func:`knee_flexion_seen`), NaN where its knees were seen on
+    fewer than :data:`MIN_SEEN_SHARE` of its frames ``[start, end)``."""
+    bottoms = np.full(len(reps), np.nan)
+    for number, (start, end) in enumerate(reps):
+        rep = flexion[start:end]
+        seen = np.isfinite(rep)
+        if len(rep) and seen.mean() >= MIN_SEEN_SHARE:
+            bottoms[number] = rep[seen].max()
+    return bottoms

@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from pose3d.skeleton import H36M17
+from pose3d.skeleton import H36M17, MEDIAPIPE33
 from scoring import feet
 from scoring.alignment import Alignment
 from scoring.checks import (
@@ -35,13 +35,22 @@ from scoring.checks import (
     DEEP_ENOUGH_KNEE_FLEXION_DEG,
     MAX_NATURAL_SHORTFALL,
     OFF_BEAT_CUES,
+    SHALLOW,
     Check,
+    checks_for,
     squat_depth,
 )
 from scoring.detector import STAT_NAMES, FormErrorDetector, UnitSummary
 from scoring.evidence import KNEE_MEASURES, UnitEvidence, unit_evidence
 from scoring.features import SEGMENT_FEATURES, SEGMENT_JOINTS, retarget
-from scoring.image_depth import hip_drop, hips_reached_knees, knee_flexion_seen, knees_bent_past
+from scoring.image_depth import (
+    IMAGE_SHALLOW_MARGIN_DEG,
+    hip_drop,
+    hips_reached_knees,
+    knee_flexion_seen,
+    knees_bent_past,
+    rep_bottoms_seen,
+)
 from scoring.matching import MatchedSession, match_session
 from scoring.observed import ObservedSession, PoseSource
 from scoring.population import PopulationModel, ThresholdScales, per_bin_median, phase_bins
@@ -65,6 +74,10 @@ STRICTNESS = {
 }
 MIN_CONFIDENCE = 0.5
 HEEL_MIN_SEVERITY = 0.5  # 2D heel rise is noisier than the 3D checks
+# The share of the trainer's depth a full shallow-squat error loses (the simulator's
+# severity 1: synthetic_data.errors), and the landmarks the image's knee reading uses.
+FULL_SHALLOW_SHORTFALL = 0.6
+LEG_JOINTS = ("hip", "knee", "ankle")
 MIN_EVENT_S, MAX_GAP_S = 0.25, 0.3
 # The joints whose fit turns the trainer's pose to face as the user faces.
 TORSO = ("pelvis", "left_hip", "right_hip", "spine", "thorax", "left_shoulder", "right_shoulder")
@@ -341,6 +354,50 @@ def judge_heels(matched: MatchedSession, judge: Judge, findings: Findings) -> No
                 note=f"possible heel lift on the {side} foot, but the feet were not seen "
                 "clearly enough to say",
             )
+
+
+def judge_depth_seen(matched: MatchedSession, judge: Judge, findings: Findings) -> None:
+    """Shallow squats the phone's image shows (:mod:`scoring.image_depth`): a repetition
+    whose knees, read off the image, stop short of the coach's depth
+    (:data:`~scoring.checks.DEEP_ENOUGH_KNEE_FLEXION_DEG`) and of the user's own deepest
+    other repetition by at least :data:`~scoring.image_depth.IMAGE_SHALLOW_MARGIN_DEG`,
+    where no cue already says so. The lift can read a real deep squat 50-60 deg shallow,
+    so a squat raised by 30 deg hardly stands out in it; the image reads both within a
+    few degrees. Compared with the user's own reach, not the trainer's: a stiff body
+    that cannot sit as deep as the trainer is not told to on every repetition.
+    Severity: the shortfall's share of that reach on the simulator's scale (a full error
+    is 60% less depth), cued past the strictness's."""
+    observed = matched.observed
+    fps = observed.fps
+    keypoints, scores = observed.landmarks
+    bottoms = rep_bottoms_seen(knee_flexion_seen(keypoints, scores, fps), matched.reps)
+    legs = [MEDIAPIPE33.index(f"{s}_{j}") for s in ("left", "right") for j in LEG_JOINTS]
+    confidence = scores[:, legs].mean(axis=1)
+    cued = [(e.start_s, e.end_s) for e in findings.events if e.kind == SHALLOW.kind]
+    for number, (start, end) in enumerate(matched.reps):
+        others = np.delete(bottoms, number)
+        if not np.isfinite(others).any():
+            continue
+        reach, bottom = float(np.nanmax(others)), bottoms[number]
+        shortfall = reach - bottom
+        if not shortfall >= IMAGE_SHALLOW_MARGIN_DEG or bottom >= DEEP_ENOUGH_KNEE_FLEXION_DEG:
+            continue  # as deep as this body goes (or not seen: NaN), or deep enough
+        if any(a < end / fps and b > start / fps for a, b in cued):
+            continue
+        severity = min(1.0, shortfall / reach / FULL_SHALLOW_SHORTFALL)
+        if severity <= judge.limits.min_severity:
+            continue
+        _add_event(
+            findings,
+            SHALLOW.kind,
+            SHALLOW.segment,
+            (start, end),
+            fps,
+            np.full(len(confidence), severity),
+            confidence,
+            MIN_CONFIDENCE * judge.scales(SHALLOW.kind).confidence,
+            SHALLOW.cue,
+        )
 
 
 def judge_beat(matched: MatchedSession, judge: Judge, findings: Findings) -> None:
@@ -628,6 +685,8 @@ def score_session(
     )
     if judge.learned:  # judged per unit (repetition or move) already
         judge_by_detector(items, matched, judge, findings, earlier_units)
+    if observed.landmarks is not None and SHALLOW in checks_for(reference.movement):
+        judge_depth_seen(matched, judge, findings)
     findings.events = spare_deep_squats(findings.events, matched)
     count_cues(findings, observed.fps, len(observed.poses))
     return _report(matched, judge, findings, model_version, include_ghost)

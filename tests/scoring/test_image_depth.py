@@ -1,5 +1,6 @@
-"""Squat depth read off the phone's image (hips down at the knees, the knees' bend), and
-the shallow-squat cues it spares where a lifted deep squat came out shallow."""
+"""Squat depth read off the phone's image (hips down at the knees, the knees' bend): the
+shallow-squat cues it spares where a lifted deep squat came out shallow, and those it
+gives where one repetition stops short of the user's own others."""
 
 from __future__ import annotations
 
@@ -16,10 +17,12 @@ from scoring.image_depth import (
     hips_reached_knees,
     knee_flexion_seen,
     knees_bent_past,
+    rep_bottoms_seen,
 )
 from scoring.observed import Landmarks
+from scoring.population import ThresholdScales
 from scoring.report import ErrorEvent
-from scoring.session import spare_deep_squats
+from scoring.session import STRICTNESS, Findings, judge_depth_seen, spare_deep_squats
 
 SHANK_PX = 100.0  # knee to ankle in the image
 
@@ -37,6 +40,23 @@ def _frames(hip_below_knee: np.ndarray, scale: float = 1.0) -> tuple[np.ndarray,
         keypoints[:, MEDIAPIPE33.index(f"{side}_hip")] = hips
     scores = np.where(np.isfinite(keypoints[..., 0]), 0.9, 0.0)
     return keypoints * scale, scores
+
+
+def _lifted_at_80_with_shallow_cues(
+    keypoints: np.ndarray, scores: np.ndarray, fps: float, rep: int
+) -> tuple[SimpleNamespace, list[ErrorEvent]]:
+    """A session with these landmarks whose lift reads every frame at 80 deg of knee
+    flexion, and a shallow-squat cue on each of its repetitions of ``rep`` frames."""
+    count = len(keypoints) // rep
+    features = np.zeros((len(keypoints), len(F)))
+    features[:, [F["knee_flexion_left"], F["knee_flexion_right"]]] = 80.0
+    observed = SimpleNamespace(landmarks=Landmarks(keypoints, scores))
+    matched = SimpleNamespace(features=features, fps=fps, observed=observed)
+    events = [
+        ErrorEvent("shallow_squat", "hips", n * rep / fps, (n + 1) * rep / fps, 0.5, 0.9, "cue")
+        for n in range(count)
+    ]
+    return matched, events
 
 
 def test_the_hips_drop_below_the_knees_is_read_in_shank_lengths_whatever_the_distance():
@@ -74,14 +94,8 @@ def test_shallow_squat_cues_are_spared_where_the_image_shows_the_hips_below_the_
     drop[2 * rep + 10 : 2 * rep + 20] = 0.4  # rep 3: below, but the hips are not seen
     keypoints, scores = _frames(drop)
     scores[2 * rep :, [MEDIAPIPE33.index("left_hip"), MEDIAPIPE33.index("right_hip")]] = 0.2
-    features = np.zeros((3 * rep, len(F)))
-    features[:, [F["knee_flexion_left"], F["knee_flexion_right"]]] = 80.0
-    observed = SimpleNamespace(landmarks=Landmarks(keypoints, scores))
-    matched = SimpleNamespace(features=features, fps=fps, observed=observed)
-    events = [
-        ErrorEvent("shallow_squat", "hips", n * rep / fps, (n + 1) * rep / fps, 0.5, 0.9, "cue")
-        for n in range(3)
-    ] + [ErrorEvent("rounded_back", "spine", 0.0, 1.0, 0.5, 0.9, "cue")]
+    matched, events = _lifted_at_80_with_shallow_cues(keypoints, scores, fps, rep)
+    events.append(ErrorEvent("rounded_back", "spine", 0.0, 1.0, 0.5, 0.9, "cue"))
     kept = spare_deep_squats(events, matched)
     assert [(e.kind, e.start_s) for e in kept] == [
         ("shallow_squat", 1.0),
@@ -163,13 +177,68 @@ def test_shallow_squat_cues_are_spared_where_the_image_shows_the_knees_bent_deep
     bend[rep + 10 : rep + 30] = 100.0  # rep 2: above parallel
     keypoints, scores = _legs_filmed(bend, 45.0, shin_share=0.55)
     assert not hips_reached_knees(hip_drop(keypoints, scores)[:rep], fps)  # hips above
-    features = np.zeros((2 * rep, len(F)))
-    features[:, [F["knee_flexion_left"], F["knee_flexion_right"]]] = 80.0
-    observed = SimpleNamespace(landmarks=Landmarks(keypoints, scores))
-    matched = SimpleNamespace(features=features, fps=fps, observed=observed)
-    events = [
-        ErrorEvent("shallow_squat", "hips", n * rep / fps, (n + 1) * rep / fps, 0.5, 0.9, "cue")
-        for n in range(2)
-    ]
+    matched, events = _lifted_at_80_with_shallow_cues(keypoints, scores, fps, rep)
     kept = spare_deep_squats(events, matched)
     assert [e.start_s for e in kept] == [rep / fps]
+
+
+def _squats_filmed(bottoms_deg: list[float], rep: int = 40) -> tuple[np.ndarray, np.ndarray]:
+    """Landmarks of squats down to ``bottoms_deg`` (one per repetition of ``rep``
+    frames, standing between them), filmed from 30 deg off the front."""
+    bend = np.zeros(len(bottoms_deg) * rep)
+    for number, bottom in enumerate(bottoms_deg):
+        bend[number * rep : (number + 1) * rep] = bottom * np.sin(np.linspace(0, np.pi, rep))
+    return _legs_filmed(bend, 30.0)
+
+
+def _judged_by_image(
+    bottoms_deg: list[float], strictness: str = "intermediate", events=(), rep: int = 40
+) -> list[ErrorEvent]:
+    """The shallow-squat cues :func:`judge_depth_seen` adds to ``events`` for squats down
+    to ``bottoms_deg``."""
+    keypoints, scores = _squats_filmed(bottoms_deg, rep)
+    observed = SimpleNamespace(landmarks=Landmarks(keypoints, scores), fps=30.0)
+    reps = [(n * rep, (n + 1) * rep) for n in range(len(bottoms_deg))]
+    matched = SimpleNamespace(observed=observed, reps=reps)
+    findings = Findings()
+    findings.events = list(events)
+    judge_depth_seen(matched, _judge(strictness), findings)
+    return [e for e in findings.events if e.kind == "shallow_squat"]
+
+
+def _judge(strictness: str) -> SimpleNamespace:
+    """A judge of ``strictness`` without calibrated scales."""
+    return SimpleNamespace(limits=STRICTNESS[strictness], scales=lambda kind: ThresholdScales())
+
+
+def test_a_repetition_the_image_shows_short_of_the_users_own_reach_is_a_shallow_squat():
+    """Deep squats with one raised to 100 deg: that one is cued, over its repetition."""
+    cues = _judged_by_image([150, 150, 100, 150])
+    assert [(e.start_s, e.end_s) for e in cues] == [(80 / 30, 120 / 30)]
+    assert cues[0].cue == "Sit deeper: hips down towards knee height"
+    assert 0.5 < cues[0].severity < 0.7  # a third of the reach lost: 0.33 / 0.6
+
+
+def test_the_image_does_not_cue_a_body_that_goes_no_deeper_or_a_squat_deep_enough():
+    assert not _judged_by_image([90, 95, 88, 92])  # a stiff body, every time
+    assert not _judged_by_image([160, 160, 125, 160])  # shallower, but past 120 deg
+    # 35 deg short of 150 (severity 0.39): told at intermediate strictness, not to beginners.
+    assert _judged_by_image([150, 150, 115, 150])
+    assert not _judged_by_image([150, 150, 115, 150], "beginner")
+    assert not _judged_by_image([100])  # one repetition: nothing to compare it with
+    already = ErrorEvent("shallow_squat", "hips", 80 / 30, 120 / 30, 0.6, 0.9, "cue")
+    assert _judged_by_image([150, 150, 100, 150], events=[already]) == [already]
+
+
+def test_a_repetition_mostly_out_of_view_is_not_read_as_shallow():
+    keypoints, scores = _squats_filmed([150, 150, 100, 150])
+    knees = [MEDIAPIPE33.index(f"{side}_knee") for side in ("left", "right")]
+    scores[80:105, knees] = 0.1  # the third squat's knees unseen for most of it
+    observed = SimpleNamespace(landmarks=Landmarks(keypoints, scores), fps=30.0)
+    matched = SimpleNamespace(observed=observed, reps=[(n * 40, (n + 1) * 40) for n in range(4)])
+    findings = Findings()
+    judge_depth_seen(matched, _judge("intermediate"), findings)
+    assert not findings.events
+    bottoms = rep_bottoms_seen(knee_flexion_seen(keypoints, scores, 30.0), matched.reps)
+    assert np.isnan(bottoms[2])
+    np.testing.assert_allclose(bottoms[[0, 1, 3]], 150.0, atol=2.0)  # frames miss the top
