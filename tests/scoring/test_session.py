@@ -304,3 +304,31 @@ def test_a_cue_lowers_its_segments_score_even_where_the_rules_saw_nothing():
     assert scores["spine"] == 100.0 and "timing" not in scores
     assert scores["left_leg"] == pytest.approx(100 * (1 - cue_badness(0.6) * 30 / 120))
     assert cue_badness(0.0) == 0.5 and cue_badness(1.0) == 1.0
+
+
+def test_a_squat_the_image_shows_short_of_the_users_others_is_cued(squat_reference, population):
+    """The lift can hide a shallow squat (it reads a real deep squat 50-60 deg shallow);
+    the image shows it. The 3D here is the user's clean take; the phone's landmarks show
+    the middle squat raised by 60% of its depth: only that repetition gets the cue."""
+    from synthetic_data.detector import film
+
+    reference, _ = squat_reference
+    request = ClipRequest(seed=11, movement="squat", num_reps=3)
+    clean = generate_clip(request)
+    raised = generate_clip(
+        ClipRequest(seed=11, movement="squat", num_reps=3,
+                    errors=[ErrorPlan("shallow_squat", 1.0, "hips", 1, 1)])
+    )  # fmt: skip
+    assert raised.reps == clean.reps
+
+    def shallow_cues(clip) -> list[ErrorEvent]:
+        seen = film(clip, clip.cameras[0], np.random.default_rng(0), layout="mediapipe33")
+        landmarks = (seen.keypoints, seen.scores)
+        observed = ObservedSession(clean.h36m17(), clean.fps, landmarks=landmarks)
+        report = score_session(observed, reference, population=population)
+        return [e for e in report.errors if e.kind == "shallow_squat"]
+
+    assert not shallow_cues(clean)
+    (cue,) = shallow_cues(raised)
+    start, end = clean.reps[1]
+    assert (cue.start_s, cue.end_s) == pytest.approx((start / clean.fps, end / clean.fps), abs=0.1)
