@@ -91,8 +91,13 @@ def hip_drop(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
 def hips_reached_knees(drop: np.ndarray, fps: float) -> bool:
     """Whether the hips went clearly below the knees (:data:`HIPS_BELOW_KNEES`) for at
     least :data:`MIN_FRAMES_S` of the frames of ``drop`` (``(T,)``, :func:`hip_drop`)."""
-    frames = max(3, round(MIN_FRAMES_S * fps))
-    return int(np.sum(drop >= HIPS_BELOW_KNEES)) >= frames
+    return _held(drop >= HIPS_BELOW_KNEES, fps)
+
+
+def _held(passed: np.ndarray, fps: float) -> bool:
+    """Whether ``passed`` (``(T,)`` bool) holds on at least :data:`MIN_FRAMES_S` of its
+    frames (and 3): one noisy frame is not a squat."""
+    return int(np.sum(passed)) >= max(3, round(MIN_FRAMES_S * fps))
 
 
 def _tilt_from_vertical(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
@@ -140,8 +145,7 @@ def knees_bent_past(flexion: np.ndarray, threshold_deg: float, fps: float) -> bo
     """Whether the image's knee reading ``flexion`` (``(T,)`` deg, :func:`knee_flexion_seen`)
     reached ``threshold_deg`` plus :data:`IMAGE_KNEE_MARGIN_DEG` for at least
     :data:`MIN_FRAMES_S` of its frames."""
-    frames = max(3, round(MIN_FRAMES_S * fps))
-    return int(np.sum(flexion >= threshold_deg + IMAGE_KNEE_MARGIN_DEG)) >= frames
+    return _held(flexion >= threshold_deg + IMAGE_KNEE_MARGIN_DEG, fps)
 
 
 def rep_bottoms_seen(flexion: np.ndarray, reps: Sequence[tuple[int, int]]) -> np.ndarray:
