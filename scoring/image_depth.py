@@ -19,10 +19,10 @@ below the joint above it, over its standing image length, is the cosine of its t
 from the vertical whatever the camera's side; the thigh's and the shank's tilts add up
 to the knee's flexion where the leg bends in a vertical plane, as in a squat. On CMU
 subject 14's deep squats (the lifter's training squatter, 4 views, 2 seeds) the reading
-is within -2..+7 deg of the capture's bottom (median -1), where the bundled lifter says
+is within -11..+6 deg of the capture's bottom (median -1), where the bundled lifter says
 ~100 for 157; on simulated squats, whose knees also swing out, it over-reads by a
-median 6 and at most 24 deg (95th percentile 15; `docs/design-notes.md`), hence the
-margin of :data:`IMAGE_KNEE_MARGIN_DEG`.
+median 6.5 and at most 24 deg (95th percentile 16; `scripts/image_knee_reading.py`),
+hence the margin of :data:`IMAGE_KNEE_MARGIN_DEG`.
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ from pose3d.skeleton import MEDIAPIPE33
 HIPS_BELOW_KNEES = 0.2
 MIN_SCORE = 0.5  # landmarks seen less surely than this are not read
 MIN_FRAMES_S = 0.1  # frames past the mark needed (one noisy frame is not a squat)
-# What the image's knee reading may over-read a squat's depth by (deg): the 95th
-# percentile over simulated squats filmed with real MediaPipe's noise (knees swung out,
+# What the image's knee reading may over-read a squat's depth by (deg): about the 95th
+# percentile (16) over simulated squats filmed with real MediaPipe's noise (knees swung out,
 # so the leg is not quite in a vertical plane); a real squat read past the coach's depth
 # by this much is deep enough.
 IMAGE_KNEE_MARGIN_DEG = 15.0
@@ -51,9 +51,9 @@ SMOOTH_S = 0.2  # the knee reading's running median (noise would make every bott
 # share of its frames: a person half out of frame would read as barely bending.
 MIN_SEEN_SHARE = 0.8
 # How far short of the user's own deepest other repetition (deg) a repetition the image
-# shows above the coach's depth must stop to be a shallow squat: past the worst
-# under-read seen (-23 deg on simulated validation squats with the original phone noise,
-# -20 on CMU 14's).
+# shows above the coach's depth must stop to be a shallow squat: well past the worst
+# under-read seen (-11 deg on CMU 14's squats; simulated ones only over-read:
+# scripts/image_knee_reading.py).
 IMAGE_SHALLOW_MARGIN_DEG = 25.0
 
 
