@@ -370,7 +370,7 @@ def judge_depth_seen(matched: MatchedSession, judge: Judge, findings: Findings) 
     observed = matched.observed
     fps = observed.fps
     keypoints, scores = observed.landmarks
-    bottoms = rep_bottoms_seen(knee_flexion_seen(keypoints, scores, fps), matched.reps)
+    bottoms = rep_bottoms_seen(keypoints, scores, fps, matched.reps)
     legs = [MEDIAPIPE33.index(f"{s}_{j}") for s in ("left", "right") for j in LEG_JOINTS]
     confidence = scores[:, legs].mean(axis=1)
     cued = [(e.start_s, e.end_s) for e in findings.events if e.kind == SHALLOW.kind]

@@ -1,15 +1,22 @@
 """How well does the image read a squat's depth? (issue 18): the margins of
 ``scoring/image_depth.py``.
 
-For every squat of the development data (CMU subject 14's squats, the agreed **train**
-split, filmed by the real-motion evaluation's four cameras with ``mediapipe-real``
-noise and two draws; and the simulated validation squats of ``--clips``, filmed by
-their own camera with the original ``phone-v1`` noise and with ``mediapipe-real``),
-both repaired by the 2D front end: the deepest knee bend of each repetition read off the
-image (:func:`scoring.image_depth.knee_flexion_seen`) minus the capture's (deg).
-Prints the error's percentiles per source. ``IMAGE_KNEE_MARGIN_DEG`` is the 95th
-percentile of the over-read with ``mediapipe-real``; ``IMAGE_SHALLOW_MARGIN_DEG`` lies
-past the worst under-read. Held-out people (HDM05) are never read here.
+Development data only (held-out people, HDM05, are never read here): CMU subject 14's
+squats (the agreed **train** split) filmed by the real-motion evaluation's four cameras
+with ``mediapipe-real`` noise, and simulated squats (``--clips``, default the validation
+squats, and ``--train-clips``, the detector's training squats) filmed by their own camera,
+all repaired by the 2D front end. Two tables:
+
+1. The deepest knee bend of each repetition read off the image
+   (:func:`scoring.image_depth.rep_bottoms_seen`) minus the capture's (deg), per source.
+   ``IMAGE_KNEE_MARGIN_DEG`` is about the 95th percentile of the over-read with
+   ``mediapipe-real``.
+2. The own-repetition rule of :func:`scoring.session.judge_depth_seen` at several
+   margins: a repetition read under the coach's depth and that far short of the same
+   session's deepest other repetition. CMU 14's sessions are the real evaluation's
+   draws (every error kind, several seeds); recall is over the labelled shallow
+   repetitions, false alarms over the sessions without any label.
+   ``IMAGE_SHALLOW_MARGIN_DEG`` is the least margin no correct session crosses.
 
     .venv/bin/python scripts/image_knee_reading.py [--clips data/style-validation]
 """
@@ -17,7 +24,7 @@ past the worst under-read. Held-out people (HDM05) are never read here.
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,41 +32,114 @@ import numpy as np
 from lab.clips import phone_landmarks
 from lab.front_end_eval import around_cameras, centred
 from lab.real_exercise import training_sessions
-from lab.real_scoring_eval import PROFILE, VIEWS
-from scoring.checks import squat_depth
+from lab.real_scoring_eval import PROFILE, VIEWS, labelled_clips
+from scoring.checks import DEEP_ENOUGH_KNEE_FLEXION_DEG, squat_depth
 from scoring.features import compute_features
-from scoring.image_depth import knee_flexion_seen, rep_bottoms_seen
+from scoring.image_depth import rep_bottoms_seen
 from synthetic_data.clip import Clip, read_clip
 
 SEEDS = (0, 5)
+DRAW_SEEDS = (0, 1, 2, 3, 5, 11)  # the real evaluation's draws on CMU 14 (table 2)
+MARGINS_DEG = (12.5, 15.0, 17.5, 20.0, 25.0)
+TRAIN_CLIPS = 400  # simulated training squats read for table 2 (~1 min)
 
 
-def reading_errors(clip: Clip, seed: int, profile: str) -> np.ndarray:
-    """``(R,)`` each repetition's image-read bottom minus the capture's (deg; NaN where
-    the repetition was not seen well enough) of ``clip`` filmed by its first camera."""
+@dataclass
+class Reading:
+    """One session's repetitions: the capture's and the image's bottoms (``(R,)`` deg),
+    which are labelled shallow, and whether the session has any label at all."""
+
+    exact: np.ndarray
+    seen: np.ndarray
+    shallow: np.ndarray
+    correct: bool
+
+
+def read_session(clip: Clip, seed: int, profile: str) -> Reading:
+    """``clip`` filmed by its first camera (seeded by ``seed``, detector noise of
+    ``profile``) and read."""
     exact = squat_depth(compute_features(clip.h36m17()))
     landmarks, _ = phone_landmarks(clip, seed, profile)
-    seen = rep_bottoms_seen(knee_flexion_seen(*landmarks, clip.fps), clip.reps)
-    return seen - np.array([exact[start:end].max() for start, end in clip.reps])
+    labels = [(e.start_frame, e.end_frame) for e in clip.errors if e.kind == "shallow_squat"]
+    shallow = [any(first < b and last > a for first, last in labels) for a, b in clip.reps]
+    return Reading(
+        np.array([exact[a:b].max() for a, b in clip.reps]),
+        rep_bottoms_seen(*landmarks, clip.fps, clip.reps),
+        np.array(shallow, dtype=bool),
+        not clip.errors,
+    )
 
 
-def real_errors(root: Path, manifest: Path) -> np.ndarray:
-    """The errors over CMU 14's squats, every camera of :data:`SEEDS`' draws."""
-    errors = []
-    for session in training_sessions(root, manifest):
-        if session.clip.movement != "squat":
-            continue
+def real_correct(root: Path, manifest: Path) -> list[Reading]:
+    """CMU 14's correct squats, every camera of :data:`SEEDS`' draws (table 1)."""
+    readings = []
+    for session in cmu_squats(root, manifest):
         clip = centred(session.clip)
         for seed in SEEDS:
             for camera in around_cameras(clip, VIEWS, seed):
-                errors.append(reading_errors(replace(clip, cameras=[camera]), seed, PROFILE))
-    return np.concatenate(errors)
+                readings.append(read_session(replace(clip, cameras=[camera]), seed, PROFILE))
+    return readings
 
 
-def simulated_errors(folder: Path, profile: str) -> np.ndarray:
-    """The errors over the simulated squats in ``folder``."""
-    paths = sorted(folder.glob("squat-*.clip.npz"))
-    return np.concatenate([reading_errors(read_clip(p), n, profile) for n, p in enumerate(paths)])
+def real_draws(root: Path, manifest: Path) -> list[Reading]:
+    """The real evaluation's sessions of CMU 14's squats, :data:`DRAW_SEEDS` (table 2)."""
+    return [
+        read_session(clip, seed, PROFILE)
+        for session in cmu_squats(root, manifest)
+        for seed in DRAW_SEEDS
+        for clip in labelled_clips(session, seed)
+    ]
+
+
+def cmu_squats(root: Path, manifest: Path) -> list:
+    """CMU 14's squat sessions (train split)."""
+    return [s for s in training_sessions(root, manifest) if s.clip.movement == "squat"]
+
+
+def simulated(folder: Path, profile: str, limit: int | None = None) -> list[Reading]:
+    """The simulated squats in ``folder`` (the first ``limit``)."""
+    clips = (read_clip(p) for p in sorted(folder.glob("squat-*.clip.npz"))[:limit])
+    return [read_session(c, n, profile) for n, c in enumerate(clips) if c.reps]
+
+
+def shortfalls(reading: Reading) -> np.ndarray:
+    """``(R,)`` how far (deg) each repetition's image bottom stops short of the deepest
+    of the session's other repetitions (NaN where there is none to compare)."""
+    short = np.full(len(reading.seen), np.nan)
+    for number in range(len(reading.seen)):
+        others = np.delete(reading.seen, number)
+        if np.isfinite(others).any():
+            short[number] = np.nanmax(others) - reading.seen[number]
+    return short
+
+
+def fires(reading: Reading, margin: float) -> np.ndarray:
+    """``(R,)`` the repetitions the own-repetition rule cues at ``margin``."""
+    with np.errstate(invalid="ignore"):
+        return (reading.seen < DEEP_ENOUGH_KNEE_FLEXION_DEG) & (shortfalls(reading) >= margin)
+
+
+def print_reading_errors(sources: dict[str, list[Reading]]) -> None:
+    print("| source | repetitions | min | 5% | median | 95% | max |")
+    print("|---|---|---|---|---|---|---|")
+    for name, readings in sources.items():
+        errors = np.concatenate([r.seen - r.exact for r in readings])
+        errors = errors[np.isfinite(errors)]
+        cells = " | ".join(f"{v:.1f}" for v in np.percentile(errors, [0, 5, 50, 95, 100]))
+        print(f"| {name} | {len(errors)} | {cells} |")
+
+
+def print_margins(sources: dict[str, list[Reading]]) -> None:
+    print("| source | margin (deg) | shallow repetitions found | correct sessions cued |")
+    print("|---|---|---|---|")
+    for name, readings in sources.items():
+        labelled = sum(int(r.shallow.sum()) for r in readings)
+        correct = [r for r in readings if r.correct]
+        for margin in MARGINS_DEG:
+            found = sum(int((fires(r, margin) & r.shallow).sum()) for r in readings)
+            alarms = sum(bool(fires(r, margin).any()) for r in correct)
+            share = f"{found / labelled:.0%} of {labelled}" if labelled else "-"
+            print(f"| {name} | {margin} | {share} | {alarms} of {len(correct)} |")
 
 
 def main() -> None:
@@ -67,18 +147,26 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=Path("data/mocap"))
     parser.add_argument("--manifest", type=Path, default=Path("../shared/mocap/MANIFEST.tsv"))
     parser.add_argument("--clips", type=Path, default=Path("data/style-validation"))
+    parser.add_argument("--train-clips", type=Path, default=Path("data/style-train"))
     args = parser.parse_args()
-    sources = {
-        "CMU 14, mediapipe-real": real_errors(args.root, args.manifest),
-        "simulated, mediapipe-real": simulated_errors(args.clips, PROFILE),
-        "simulated, phone-v1": simulated_errors(args.clips, "phone-v1"),
-    }
-    print("| source | repetitions | min | 5% | median | 95% | max |")
-    print("|---|---|---|---|---|---|---|")
-    for name, errors in sources.items():
-        errors = errors[np.isfinite(errors)]
-        cells = " | ".join(f"{v:.1f}" for v in np.percentile(errors, [0, 5, 50, 95, 100]))
-        print(f"| {name} | {len(errors)} | {cells} |")
+    validation = simulated(args.clips, PROFILE)
+    print_reading_errors(
+        {
+            "CMU 14, mediapipe-real": real_correct(args.root, args.manifest),
+            "simulated, mediapipe-real": validation,
+            "simulated, phone-v1": simulated(args.clips, "phone-v1"),
+        }
+    )
+    print()
+    print_margins(
+        {
+            "CMU 14 draws, mediapipe-real": real_draws(args.root, args.manifest),
+            "simulated validation, mediapipe-real": validation,
+            f"simulated training ({TRAIN_CLIPS}), mediapipe-real": simulated(
+                args.train_clips, PROFILE, TRAIN_CLIPS
+            ),
+        }
+    )
 
 
 if __name__ == "__main__":

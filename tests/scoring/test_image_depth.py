@@ -222,6 +222,36 @@ def test_a_repetition_the_image_shows_short_of_the_users_own_reach_is_a_shallow_
 def test_the_image_does_not_cue_a_body_that_goes_no_deeper_or_a_squat_deep_enough():
     assert not _judged_by_image([90, 95, 88, 92])  # a stiff body, every time
     assert not _judged_by_image([160, 160, 125, 160])  # shallower, but past 120 deg
+
+
+def test_the_shallow_margin_is_the_images_own_repetition_to_repetition_noise():
+    """20 deg short of the user's reach is cued; 10 deg short is within what two correct
+    repetitions of one view read apart."""
+    assert [e.start_s for e in _judged_by_image([130, 130, 110, 130])] == [80 / 30]
+    assert not _judged_by_image([130, 130, 120, 130])
+
+
+def test_a_leg_hidden_for_a_moment_does_not_make_a_repetition_read_deeper():
+    """One view's legs read 40 deg apart (a knee swung out of its plane); the shallower
+    leg hidden for 6 frames at the first bottom must not leave that repetition read by
+    the deeper leg alone, ~20 deg deeper than the next ones (a false shallow cue on
+    every other repetition)."""
+    rep = 40
+    bend = np.tile(90.0 * np.sin(np.linspace(0, np.pi, rep)), 3)
+    keypoints, scores = _legs_filmed(bend, 30.0)
+    deeper, _ = _legs_filmed(bend + 40.0 * (bend > 0), 30.0)
+    left = [MEDIAPIPE33.index(f"left_{joint}") for joint in ("hip", "knee", "ankle")]
+    keypoints[:, left] = deeper[:, left]
+    scores[17:23, MEDIAPIPE33.index("right_knee")] = 0.1
+    reps = [(n * rep, (n + 1) * rep) for n in range(3)]
+    bottoms = rep_bottoms_seen(keypoints, scores, 30.0, reps)
+    np.testing.assert_allclose(bottoms, bottoms[1], atol=2.0)
+    matched = SimpleNamespace(
+        observed=SimpleNamespace(landmarks=Landmarks(keypoints, scores), fps=30.0), reps=reps
+    )
+    findings = Findings()
+    judge_depth_seen(matched, _judge("intermediate"), findings)
+    assert not findings.events
     # 35 deg short of 150 (severity 0.39): told at intermediate strictness, not to beginners.
     assert _judged_by_image([150, 150, 115, 150])
     assert not _judged_by_image([150, 150, 115, 150], "beginner")
@@ -239,6 +269,6 @@ def test_a_repetition_mostly_out_of_view_is_not_read_as_shallow():
     findings = Findings()
     judge_depth_seen(matched, _judge("intermediate"), findings)
     assert not findings.events
-    bottoms = rep_bottoms_seen(knee_flexion_seen(keypoints, scores, 30.0), matched.reps)
+    bottoms = rep_bottoms_seen(keypoints, scores, 30.0, matched.reps)
     assert np.isnan(bottoms[2])
     np.testing.assert_allclose(bottoms[[0, 1, 3]], 150.0, atol=2.0)  # frames miss the top
