@@ -179,12 +179,12 @@ def rep_bottoms_seen(
     """``(R,)`` each repetition's deepest knee bend (deg) read off the image, NaN where
     its knees were seen on fewer than :data:`MIN_SEEN_SHARE` of its frames ``[start, end)``.
 
-    Within a repetition the reading averages the same legs throughout where it can, those
+    Within a repetition the reading averages the same legs throughout where it can: those
     seen on that share of its frames (:func:`leg_flexions_seen`, each under a running
-    median of :data:`SMOOTH_S`): the two legs of one view can read 20-25 deg apart (a knee swung
-    out of the vertical plane), and an average that falls back on one leg while the
-    other is hidden for a few frames jumps by half that, enough to make a repetition
-    read deeper than the next ones.
+    median of :data:`SMOOTH_S`). The two legs of one view can read 20-25 deg apart (a
+    knee swung out of the vertical plane), and an average that falls back on one leg
+    while the other is hidden for a few frames jumps by half that, enough to make a
+    repetition read deeper than the next ones.
 
     Args:
         keypoints: ``(T, 33, 2)`` MediaPipe pixels (NaN where unseen; y grows downward).
@@ -195,9 +195,9 @@ def rep_bottoms_seen(
     legs = np.stack([_running_median(leg, fps) for leg in leg_flexions_seen(keypoints, scores)])
     bottoms = np.full(len(reps), np.nan)
     for number, (start, end) in enumerate(reps):
-        rep = legs[:, start:end]
         if end <= start:
             continue
+        rep = legs[:, start:end]
         steady = np.isfinite(rep).mean(axis=1) >= MIN_SEEN_SHARE
         if steady.any():
             reading = rep[steady].mean(axis=0)
