@@ -34,12 +34,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from pose3d.nan_median import nan_median_rows
 from pose3d.skeleton import MEDIAPIPE33
+from scoring.checks import DEEP_ENOUGH_KNEE_FLEXION_DEG
 
 # The hips' drop below the knees (shank lengths) that counts as a deep-enough squat
 # whatever the view: the hip centre clearly under the knee centre (a thigh at parallel
 # puts them level; a floor-level camera can raise the knees' image by ~0.15).
 HIPS_BELOW_KNEES = 0.2
 MIN_SCORE = 0.5  # landmarks seen less surely than this are not read
+LEG_JOINTS = ("hip", "knee", "ankle")  # the landmarks of a leg's knee reading
 MIN_FRAMES_S = 0.1  # frames past the mark needed (one noisy frame is not a squat)
 # What the image's knee reading may over-read a squat's depth by (deg): about the 95th
 # percentile (16) over simulated squats filmed with real MediaPipe's noise (knees swung out,
@@ -128,7 +130,7 @@ def leg_flexions_seen(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """
     legs = []
     for side in ("left", "right"):
-        index = [MEDIAPIPE33.index(f"{side}_{joint}") for joint in ("hip", "knee", "ankle")]
+        index = [MEDIAPIPE33.index(f"{side}_{joint}") for joint in LEG_JOINTS]
         points = keypoints[:, index].astype(float)
         points[scores[:, index] < MIN_SCORE] = np.nan
         thigh = _tilt_from_vertical(points[:, 0], points[:, 1])
@@ -208,3 +210,25 @@ def rep_bottoms_seen(
         if np.isfinite(reading).any():
             bottoms[number] = np.nanmax(reading)
     return bottoms
+
+
+def own_reaches(bottoms: np.ndarray) -> np.ndarray:
+    """``(R,)`` for each repetition, the deepest image bottom (deg) of the others in
+    ``bottoms`` (``(R,)``, :func:`rep_bottoms_seen`); NaN where none was read."""
+    reaches = np.full(len(bottoms), np.nan)
+    for number in range(len(bottoms)):
+        others = np.delete(bottoms, number)
+        if np.isfinite(others).any():
+            reaches[number] = np.nanmax(others)
+    return reaches
+
+
+def short_of_own_reach(
+    bottoms: np.ndarray, reaches: np.ndarray, margin_deg: float = IMAGE_SHALLOW_MARGIN_DEG
+) -> np.ndarray:
+    """``(R,)`` bool: the repetitions the image shows under the coach's depth
+    (:data:`~scoring.checks.DEEP_ENOUGH_KNEE_FLEXION_DEG`) and at least ``margin_deg``
+    short of the user's own reach (``reaches``, :func:`own_reaches`, of ``bottoms``);
+    False where either was not read."""
+    with np.errstate(invalid="ignore"):
+        return (reaches - bottoms >= margin_deg) & (bottoms < DEEP_ENOUGH_KNEE_FLEXION_DEG)

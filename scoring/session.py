@@ -44,12 +44,14 @@ from scoring.detector import STAT_NAMES, FormErrorDetector, UnitSummary
 from scoring.evidence import KNEE_MEASURES, UnitEvidence, unit_evidence
 from scoring.features import SEGMENT_FEATURES, SEGMENT_JOINTS, retarget
 from scoring.image_depth import (
-    IMAGE_SHALLOW_MARGIN_DEG,
+    LEG_JOINTS,
     hip_drop,
     hips_reached_knees,
     knee_flexion_seen,
     knees_bent_past,
+    own_reaches,
     rep_bottoms_seen,
+    short_of_own_reach,
 )
 from scoring.matching import MatchedSession, match_session
 from scoring.observed import ObservedSession, PoseSource
@@ -75,9 +77,8 @@ STRICTNESS = {
 MIN_CONFIDENCE = 0.5
 HEEL_MIN_SEVERITY = 0.5  # 2D heel rise is noisier than the 3D checks
 # The share of the trainer's depth a full shallow-squat error loses (the simulator's
-# severity 1: synthetic_data.errors), and the landmarks the image's knee reading uses.
+# severity 1: synthetic_data.errors).
 FULL_SHALLOW_SHORTFALL = 0.6
-LEG_JOINTS = ("hip", "knee", "ankle")
 MIN_EVENT_S, MAX_GAP_S = 0.25, 0.3
 # The joints whose fit turns the trainer's pose to face as the user faces.
 TORSO = ("pelvis", "left_hip", "right_hip", "spine", "thorax", "left_shoulder", "right_shoulder")
@@ -371,19 +372,16 @@ def judge_depth_seen(matched: MatchedSession, judge: Judge, findings: Findings) 
     fps = observed.fps
     keypoints, scores = observed.landmarks
     bottoms = rep_bottoms_seen(keypoints, scores, fps, matched.reps)
+    reaches = own_reaches(bottoms)
     legs = [MEDIAPIPE33.index(f"{s}_{j}") for s in ("left", "right") for j in LEG_JOINTS]
     confidence = scores[:, legs].mean(axis=1)
     cued = [(e.start_s, e.end_s) for e in findings.events if e.kind == SHALLOW.kind]
-    for number, (start, end) in enumerate(matched.reps):
-        others = np.delete(bottoms, number)
-        if not np.isfinite(others).any():
-            continue
-        reach, bottom = float(np.nanmax(others)), bottoms[number]
-        shortfall = reach - bottom
-        if not shortfall >= IMAGE_SHALLOW_MARGIN_DEG or bottom >= DEEP_ENOUGH_KNEE_FLEXION_DEG:
-            continue  # as deep as this body goes (or not seen: NaN), or deep enough
+    for number in np.flatnonzero(short_of_own_reach(bottoms, reaches)):
+        start, end = matched.reps[number]
         if any(a < end / fps and b > start / fps for a, b in cued):
             continue
+        reach = float(reaches[number])
+        shortfall = reach - bottoms[number]
         severity = min(1.0, shortfall / reach / FULL_SHALLOW_SHORTFALL)
         if severity <= judge.limits.min_severity:
             continue

@@ -33,9 +33,9 @@ from lab.clips import phone_landmarks
 from lab.front_end_eval import around_cameras, centred
 from lab.real_exercise import training_sessions
 from lab.real_scoring_eval import PROFILE, VIEWS, labelled_clips
-from scoring.checks import DEEP_ENOUGH_KNEE_FLEXION_DEG, squat_depth
+from scoring.checks import squat_depth
 from scoring.features import compute_features
-from scoring.image_depth import rep_bottoms_seen
+from scoring.image_depth import own_reaches, rep_bottoms_seen, short_of_own_reach
 from synthetic_data.clip import Clip, read_clip
 
 SEEDS = (0, 5)
@@ -102,21 +102,9 @@ def simulated(folder: Path, profile: str, limit: int | None = None) -> list[Read
     return [read_session(c, n, profile) for n, c in enumerate(clips) if c.reps]
 
 
-def shortfalls(reading: Reading) -> np.ndarray:
-    """``(R,)`` how far (deg) each repetition's image bottom stops short of the deepest
-    of the session's other repetitions (NaN where there is none to compare)."""
-    short = np.full(len(reading.seen), np.nan)
-    for number in range(len(reading.seen)):
-        others = np.delete(reading.seen, number)
-        if np.isfinite(others).any():
-            short[number] = np.nanmax(others) - reading.seen[number]
-    return short
-
-
 def fires(reading: Reading, margin: float) -> np.ndarray:
-    """``(R,)`` the repetitions the own-repetition rule cues at ``margin``."""
-    with np.errstate(invalid="ignore"):
-        return (reading.seen < DEEP_ENOUGH_KNEE_FLEXION_DEG) & (shortfalls(reading) >= margin)
+    """``(R,)`` the repetitions the own-reach rule cues at ``margin``."""
+    return short_of_own_reach(reading.seen, own_reaches(reading.seen), margin)
 
 
 def print_reading_errors(sources: dict[str, list[Reading]]) -> None:
