@@ -62,7 +62,7 @@ MIN_SEEN_SHARE = 0.8
 IMAGE_SHALLOW_MARGIN_DEG = 15.0
 
 
-def _centre(keypoints: np.ndarray, scores: np.ndarray, joint: str) -> np.ndarray:
+def landmark_centre(keypoints: np.ndarray, scores: np.ndarray, joint: str) -> np.ndarray:
     """``(T, 2)`` mean of the left and right ``joint`` over the sides seen surely enough
     (NaN where neither is)."""
     index = [MEDIAPIPE33.index(f"{side}_{joint}") for side in ("left", "right")]
@@ -82,8 +82,9 @@ def hip_drop(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
         keypoints: ``(T, 33, 2)`` MediaPipe pixels (NaN where unseen; y grows downward).
         scores: ``(T, 33)`` MediaPipe confidences.
     """
-    hips, knees = _centre(keypoints, scores, "hip"), _centre(keypoints, scores, "knee")
-    ankles = _centre(keypoints, scores, "ankle")
+    hips = landmark_centre(keypoints, scores, "hip")
+    knees = landmark_centre(keypoints, scores, "knee")
+    ankles = landmark_centre(keypoints, scores, "ankle")
     shanks = np.linalg.norm(knees - ankles, axis=1)
     if not np.isfinite(shanks).any():
         return np.full(len(keypoints), np.nan)
@@ -105,7 +106,7 @@ def _held(passed: np.ndarray, fps: float) -> bool:
     return int(np.sum(passed)) >= max(3, round(MIN_FRAMES_S * fps))
 
 
-def _tilt_from_vertical(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
+def tilt_from_vertical(upper: np.ndarray, lower: np.ndarray) -> np.ndarray:
     """``(T,)`` radians from the vertical of the segment from ``upper`` to ``lower``
     (``(T, 2)`` pixels, y down): the acos of its drop over its standing image length
     (the 90th percentile of its lengths; NaN where either end is unseen)."""
@@ -133,8 +134,8 @@ def leg_flexions_seen(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
         index = [MEDIAPIPE33.index(f"{side}_{joint}") for joint in LEG_JOINTS]
         points = keypoints[:, index].astype(float)
         points[scores[:, index] < MIN_SCORE] = np.nan
-        thigh = _tilt_from_vertical(points[:, 0], points[:, 1])
-        shank = _tilt_from_vertical(points[:, 1], points[:, 2])
+        thigh = tilt_from_vertical(points[:, 0], points[:, 1])
+        shank = tilt_from_vertical(points[:, 1], points[:, 2])
         legs.append(np.degrees(thigh + shank))
     return np.stack(legs)
 
@@ -148,7 +149,7 @@ def _mean_of_seen(legs: np.ndarray) -> np.ndarray:
     return mean
 
 
-def _running_median(reading: np.ndarray, fps: float) -> np.ndarray:
+def running_median(reading: np.ndarray, fps: float) -> np.ndarray:
     """``(T,)`` ``reading`` under a running NaN-median of :data:`SMOOTH_S`."""
     half = max(1, round(SMOOTH_S * fps / 2))
     padded = np.pad(reading, half, constant_values=np.nan)
@@ -165,7 +166,7 @@ def knee_flexion_seen(keypoints: np.ndarray, scores: np.ndarray, fps: float) -> 
         scores: ``(T, 33)`` MediaPipe confidences.
         fps: frames per second.
     """
-    return _running_median(_mean_of_seen(leg_flexions_seen(keypoints, scores)), fps)
+    return running_median(_mean_of_seen(leg_flexions_seen(keypoints, scores)), fps)
 
 
 def knees_bent_past(flexion: np.ndarray, threshold_deg: float, fps: float) -> bool:
@@ -194,7 +195,7 @@ def rep_bottoms_seen(
         fps: frames per second.
         reps: each repetition's ``[start, end)`` frames.
     """
-    legs = np.stack([_running_median(leg, fps) for leg in leg_flexions_seen(keypoints, scores)])
+    legs = np.stack([running_median(leg, fps) for leg in leg_flexions_seen(keypoints, scores)])
     bottoms = np.full(len(reps), np.nan)
     for number, (start, end) in enumerate(reps):
         if end <= start:

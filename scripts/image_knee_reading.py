@@ -14,7 +14,9 @@ all repaired by the 2D front end. Two tables:
 2. The own-repetition rule of :func:`scoring.session.judge_depth_seen` at several
    margins: a repetition read under the coach's depth and that far short of the same
    session's deepest other repetition. CMU 14's sessions are the real evaluation's
-   draws (every error kind, several seeds); recall is over the labelled shallow
+   draws (every error kind, several seeds), per take (2 squats) and the four joined
+   into sessions as HDM05's cuts are (:func:`lab.real_exercise.joined_squat_sessions`:
+   three other repetitions to compare with); recall is over the labelled shallow
    repetitions, false alarms over the sessions without any label.
    ``IMAGE_SHALLOW_MARGIN_DEG`` is the least margin no correct session crosses.
 
@@ -31,7 +33,7 @@ import numpy as np
 
 from lab.clips import phone_landmarks
 from lab.front_end_eval import around_cameras, centred
-from lab.real_exercise import training_sessions
+from lab.real_exercise import RealSession, joined_squat_sessions, training_sessions
 from lab.real_scoring_eval import PROFILE, VIEWS, labelled_clips
 from scoring.checks import squat_depth
 from scoring.features import compute_features
@@ -81,11 +83,12 @@ def real_correct(root: Path, manifest: Path) -> list[Reading]:
     return readings
 
 
-def real_draws(root: Path, manifest: Path) -> list[Reading]:
-    """The real evaluation's sessions of CMU 14's squats, :data:`DRAW_SEEDS` (table 2)."""
+def real_draws(sessions: list[RealSession]) -> list[Reading]:
+    """The real evaluation's sessions of ``sessions`` (CMU 14's squats), :data:`DRAW_SEEDS`
+    (table 2)."""
     return [
         read_session(clip, seed, PROFILE)
-        for session in cmu_squats(root, manifest)
+        for session in sessions
         for seed in DRAW_SEEDS
         for clip in labelled_clips(session, seed)
     ]
@@ -138,6 +141,7 @@ def main() -> None:
     parser.add_argument("--train-clips", type=Path, default=Path("data/style-train"))
     args = parser.parse_args()
     validation = simulated(args.clips, PROFILE)
+    squats = cmu_squats(args.root, args.manifest)
     print_reading_errors(
         {
             "CMU 14, mediapipe-real": real_correct(args.root, args.manifest),
@@ -148,7 +152,8 @@ def main() -> None:
     print()
     print_margins(
         {
-            "CMU 14 draws, mediapipe-real": real_draws(args.root, args.manifest),
+            "CMU 14 draws, mediapipe-real": real_draws(squats),
+            "CMU 14 draws, the 4 squats joined": real_draws(joined_squat_sessions(squats)),
             "simulated validation, mediapipe-real": validation,
             f"simulated training ({TRAIN_CLIPS}), mediapipe-real": simulated(
                 args.train_clips, PROFILE, TRAIN_CLIPS

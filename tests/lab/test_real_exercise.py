@@ -14,6 +14,7 @@ from lab.real_exercise import (
     _yaw_matrix,
     jack_reps,
     join_takes,
+    joined_squat_sessions,
     own_take_trainer,
     squat_depth_share,
     squat_reps,
@@ -71,6 +72,27 @@ def test_jumping_jacks_are_counted_from_the_arms():
     assert max(abs(a - b) for (_, a), (_, b) in zip(reps, whole, strict=True)) <= 3
     assert all(b > a for a, b in reps)
     assert all(b1 <= a2 for (_, b1), (a2, _) in itertools.pairwise(reps))
+
+
+def test_a_persons_squat_takes_join_into_sessions_of_all_their_repetitions(squat):
+    """Two takes of 2 and 1 squats become two sessions of all 3 (in take order and
+    reversed), each repetition the take's own motion (heights kept; the place and the
+    facing continue from the last), as HDM05's cuts are joined."""
+    moved = squat.joints + np.array([0.5, 0.0, 0.3])  # filmed elsewhere in the room
+    takes = [
+        RealSession(replace(squat, reps=squat.reps[:2]), np.zeros(squat.num_frames)),
+        RealSession(replace(squat, joints=moved, reps=squat.reps[1:2]), np.zeros(squat.num_frames)),
+    ]
+    cut = [squat.reps[0], squat.reps[1], squat.reps[1]]  # each repetition's take frames
+    forward, backward = joined_squat_sessions(takes)
+    for session, order in ((forward, cut), (backward, cut[::-1])):
+        assert session.clip.movement == "squat" and session.person == squat.body.body_id
+        assert len(session.clip.reps) == 3
+        for (start, end), (a, b) in zip(session.clip.reps, order, strict=True):
+            pelvis = session.clip.joints[start:end, J["pelvis"], 1]
+            np.testing.assert_allclose(pelvis, squat.joints[a:b, J["pelvis"], 1], atol=1e-5)
+            assert session.depth[start:end].max() == pytest.approx(1.0)  # its own bottom
+    assert forward.clip.clip_id != backward.clip.clip_id
 
 
 def _session(clip, person, clip_id):
