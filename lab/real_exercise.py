@@ -319,11 +319,11 @@ def joined_squat_sessions(squats: list[RealSession]) -> list[RealSession]:
     """CMU subject 14's squats (``squats``: :func:`cmu_squat_sessions`, 2 a take) joined
     into sessions of all of them, in take order and reversed, as HDM05's one-repetition
     cuts are joined (:func:`join_takes`): development data for rules that compare a
-    repetition with the user's others. A 2-squat take has one other repetition; a
-    4-repetition session of HDM05 has three, from separate takes, and shows how far one
-    person's repetitions spread (session 40: a rule that no 2-squat session crossed cued
-    6 of 48 correct joined ones). Not for training: :func:`training_sessions` stays as
-    the detector learned it."""
+    repetition with the user's others (:mod:`lab.development_squats`). A 2-squat take
+    has one other repetition; a 4-repetition session of HDM05 has three, from separate
+    takes, and shows how far one person's repetitions spread (session 40: a rule that no
+    2-squat session crossed cued 6 of 48 correct joined ones). Not for training:
+    :func:`training_sessions` stays as the detector learned it."""
     parts = [s.clip.joints[start:end] for s in squats for start, end in s.clip.reps]
     sessions = []
     for name, order in (("joined", parts), ("joined-reversed", parts[::-1])):

@@ -1,7 +1,8 @@
 """How well does the image read a squat's depth? (issue 18): the margins of
 ``scoring/image_depth.py``.
 
-Development data only (held-out people, HDM05, are never read here): CMU subject 14's
+Development data only (:mod:`lab.development_squats`; held-out people, HDM05, are never
+read here): CMU subject 14's
 squats (the agreed **train** split) filmed by the real-motion evaluation's four cameras
 with ``mediapipe-real`` noise, and simulated squats (``--clips``, default the validation
 squats, and ``--train-clips``, the detector's training squats) filmed by their own camera,
@@ -14,10 +15,10 @@ all repaired by the 2D front end. Two tables:
 2. The own-repetition rule of :func:`scoring.session.judge_depth_seen` at several
    margins: a repetition read under the coach's depth and that far short of the same
    session's deepest other repetition. CMU 14's sessions are the real evaluation's
-   draws (every error kind, several seeds), per take (2 squats) and the four joined
-   into sessions as HDM05's cuts are (:func:`lab.real_exercise.joined_squat_sessions`:
-   three other repetitions to compare with); recall is over the labelled shallow
-   repetitions, false alarms over the sessions without any label.
+   draws (every error kind, six seeds), per take (2 squats) and the four joined into
+   sessions as HDM05's cuts are (three other repetitions to compare with); recall is
+   over the labelled shallow repetitions, false alarms over the sessions without any
+   label.
    ``IMAGE_SHALLOW_MARGIN_DEG`` is the least margin no correct session crosses.
 
     .venv/bin/python scripts/image_knee_reading.py [--clips data/style-validation]
@@ -32,18 +33,16 @@ from pathlib import Path
 import numpy as np
 
 from lab.clips import phone_landmarks
+from lab.development_squats import TRAIN_CLIPS, add_arguments, cmu_squats, real_draws, simulated
 from lab.front_end_eval import around_cameras, centred
-from lab.real_exercise import RealSession, joined_squat_sessions, training_sessions
-from lab.real_scoring_eval import PROFILE, VIEWS, labelled_clips
+from lab.real_scoring_eval import PROFILE, VIEWS
 from scoring.checks import squat_depth
 from scoring.features import compute_features
 from scoring.image_depth import own_reaches, rep_bottoms_seen, short_of_own_reach
-from synthetic_data.clip import Clip, read_clip
+from synthetic_data.clip import Clip
 
 SEEDS = (0, 5)
-DRAW_SEEDS = (0, 1, 2, 3, 5, 11)  # the real evaluation's draws on CMU 14 (table 2)
 MARGINS_DEG = (12.5, 15.0, 17.5, 20.0, 25.0)
-TRAIN_CLIPS = 400  # simulated training squats read for table 2 (~1 min)
 
 
 @dataclass
@@ -83,26 +82,9 @@ def real_correct(root: Path, manifest: Path) -> list[Reading]:
     return readings
 
 
-def real_draws(sessions: list[RealSession]) -> list[Reading]:
-    """The real evaluation's sessions of ``sessions`` (CMU 14's squats), :data:`DRAW_SEEDS`
-    (table 2)."""
-    return [
-        read_session(clip, seed, PROFILE)
-        for session in sessions
-        for seed in DRAW_SEEDS
-        for clip in labelled_clips(session, seed)
-    ]
-
-
-def cmu_squats(root: Path, manifest: Path) -> list:
-    """CMU 14's squat sessions (train split)."""
-    return [s for s in training_sessions(root, manifest) if s.clip.movement == "squat"]
-
-
-def simulated(folder: Path, profile: str, limit: int | None = None) -> list[Reading]:
-    """The simulated squats in ``folder`` (the first ``limit``)."""
-    clips = (read_clip(p) for p in sorted(folder.glob("squat-*.clip.npz"))[:limit])
-    return [read_session(c, n, profile) for n, c in enumerate(clips) if c.reps]
+def read_all(pairs: list[tuple[Clip, int]], profile: str = PROFILE) -> list[Reading]:
+    """Each ``(clip, seed)`` of ``pairs`` read with ``profile``'s noise."""
+    return [read_session(clip, seed, profile) for clip, seed in pairs]
 
 
 def fires(reading: Reading, margin: float) -> np.ndarray:
@@ -135,28 +117,24 @@ def print_margins(sources: dict[str, list[Reading]]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, default=Path("data/mocap"))
-    parser.add_argument("--manifest", type=Path, default=Path("../shared/mocap/MANIFEST.tsv"))
-    parser.add_argument("--clips", type=Path, default=Path("data/style-validation"))
-    parser.add_argument("--train-clips", type=Path, default=Path("data/style-train"))
+    add_arguments(parser)
     args = parser.parse_args()
-    validation = simulated(args.clips, PROFILE)
-    squats = cmu_squats(args.root, args.manifest)
+    validation = read_all(simulated(args.clips))
     print_reading_errors(
         {
             "CMU 14, mediapipe-real": real_correct(args.root, args.manifest),
             "simulated, mediapipe-real": validation,
-            "simulated, phone-v1": simulated(args.clips, "phone-v1"),
+            "simulated, phone-v1": read_all(simulated(args.clips), "phone-v1"),
         }
     )
     print()
+    real = {name: read_all(pairs) for name, pairs in real_draws(args.root, args.manifest).items()}
     print_margins(
-        {
-            "CMU 14 draws, mediapipe-real": real_draws(squats),
-            "CMU 14 draws, the 4 squats joined": real_draws(joined_squat_sessions(squats)),
+        real
+        | {
             "simulated validation, mediapipe-real": validation,
-            f"simulated training ({TRAIN_CLIPS}), mediapipe-real": simulated(
-                args.train_clips, PROFILE, TRAIN_CLIPS
+            f"simulated training ({TRAIN_CLIPS}), mediapipe-real": read_all(
+                simulated(args.train_clips, TRAIN_CLIPS)
             ),
         }
     )

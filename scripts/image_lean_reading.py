@@ -10,19 +10,18 @@ the acos of its drop over its standing image length
 would be read as rounded where its neck and trunk both lean further at the bottom than
 the median of the user's other repetitions.
 
-Development data only (held-out people, HDM05, are never read here): CMU subject 14's
-squats (the agreed **train** split) as the real-motion evaluation draws them (every error
-kind, :data:`DRAW_SEEDS`, each filmed by one of its four cameras with ``mediapipe-real``
-noise), per take (2 squats) and joined into 4-squat sessions as HDM05's cuts are
-(:func:`lab.real_exercise.joined_squat_sessions`), and simulated squats (``--clips``,
-the validation squats, and ``--train-clips``, the detector's training squats) filmed by
-their own camera, all repaired by the 2D front end. Per pair of margins: the labelled
-rounded-back repetitions found (of those with an unlabelled repetition in their session:
-a 2-squat take with both rounded has nothing to compare with), the correct sessions
-cued, and the unlabelled repetitions of sessions with other errors cued. The 2-squat
-takes and the simulated squats allowed 17.5 / 10 deg (no correct session cued); the
-joined sessions do not (6 of 48 cued there, and 3 at 25 / 12.5), nor did HDM05
-(docs/design-notes.md).
+Development data only (:mod:`lab.development_squats`; held-out people, HDM05, are never
+read here): CMU subject 14's squats (the agreed **train** split) as the real-motion
+evaluation draws them (every error kind, six seeds, each filmed by one of its four
+cameras with ``mediapipe-real`` noise), per take (2 squats) and joined into 4-squat
+sessions as HDM05's cuts are, and simulated squats (``--clips``, the validation squats,
+and ``--train-clips``, the detector's training squats) filmed by their own camera, all
+repaired by the 2D front end. Per pair of margins: the labelled rounded-back repetitions
+found (of those with an unlabelled repetition in their session: a 2-squat take with both
+rounded has nothing to compare with), the correct sessions cued, and the unlabelled
+repetitions of sessions with other errors cued. The 2-squat takes and the simulated
+squats allowed 17.5 / 10 deg (no correct session cued); the joined sessions do not (6 of
+48 cued there, and 3 at 25 / 12.5), nor did HDM05 (docs/design-notes.md).
 
     .venv/bin/python scripts/image_lean_reading.py
 """
@@ -32,19 +31,16 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from lab.clips import phone_landmarks
-from lab.real_exercise import RealSession, joined_squat_sessions, training_sessions
-from lab.real_scoring_eval import PROFILE, labelled_clips
+from lab.development_squats import TRAIN_CLIPS, add_arguments, real_draws, simulated
+from lab.real_scoring_eval import PROFILE
 from pose3d.nan_median import nan_median_rows
 from scoring.image_depth import landmark_centre, running_median, tilt_from_vertical
-from synthetic_data.clip import Clip, read_clip
+from synthetic_data.clip import Clip
 
-DRAW_SEEDS = (0, 1, 2, 3, 5, 11)  # the real evaluation's draws on CMU 14
-TRAIN_CLIPS = 400  # simulated training squats read (~2 min)
 NECK_MARGINS_DEG = (12.5, 15.0, 17.5, 20.0, 25.0)
 TRUNK_MARGINS_DEG = (0.0, 5.0, 8.0, 10.0, 12.5)
 BOTTOM_SHARE = 0.15  # a repetition's bottom: hips within this share of its travel of their lowest
@@ -131,22 +127,6 @@ def read_session(clip: Clip, seed: int) -> Session:
     return Session(lean_excess(leans), np.array(rounded, dtype=bool), not clip.errors)
 
 
-def real_draws(sessions: list[RealSession]) -> list[Session]:
-    """The real evaluation's sessions of ``sessions`` (CMU 14's squats), :data:`DRAW_SEEDS`."""
-    return [
-        read_session(clip, seed)
-        for session in sessions
-        for seed in DRAW_SEEDS
-        for clip in labelled_clips(session, seed)
-    ]
-
-
-def simulated(folder: Path, limit: int | None = None) -> list[Session]:
-    """The simulated squats in ``folder`` (the first ``limit``)."""
-    clips = (read_clip(p) for p in sorted(folder.glob("squat-*.clip.npz"))[:limit])
-    return [read_session(c, n) for n, c in enumerate(clips) if c.reps]
-
-
 def print_margins(name: str, sessions: list[Session]) -> None:
     """One row per neck margin, one cell per trunk margin: found / correct cued / others."""
     comparable = [s.rounded & (~s.rounded).any() for s in sessions]
@@ -177,19 +157,16 @@ def print_margins(name: str, sessions: list[Session]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", type=Path, default=Path("data/mocap"))
-    parser.add_argument("--manifest", type=Path, default=Path("../shared/mocap/MANIFEST.tsv"))
-    parser.add_argument("--clips", type=Path, default=Path("data/style-validation"))
-    parser.add_argument("--train-clips", type=Path, default=Path("data/style-train"))
+    add_arguments(parser)
     args = parser.parse_args()
-    squats = [s for s in training_sessions(args.root, args.manifest) if s.clip.movement == "squat"]
-    print_margins("CMU 14 draws, 2-squat takes", real_draws(squats))
-    print_margins("CMU 14 draws, the 4 squats joined", real_draws(joined_squat_sessions(squats)))
-    print_margins("simulated validation, mediapipe-real", simulated(args.clips))
-    print_margins(
-        f"simulated training ({TRAIN_CLIPS}), mediapipe-real",
-        simulated(args.train_clips, TRAIN_CLIPS),
-    )
+    sources = real_draws(args.root, args.manifest) | {
+        "simulated validation, mediapipe-real": simulated(args.clips),
+        f"simulated training ({TRAIN_CLIPS}), mediapipe-real": simulated(
+            args.train_clips, TRAIN_CLIPS
+        ),
+    }
+    for name, pairs in sources.items():
+        print_margins(name, [read_session(clip, seed) for clip, seed in pairs])
 
 
 if __name__ == "__main__":
