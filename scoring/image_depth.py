@@ -60,6 +60,11 @@ MIN_SEEN_SHARE = 0.8
 # MediaPipe's noise; 12.5 deg: 2 of 148 correct simulated sessions), finding 79% of the
 # simulated shallow repetitions where 25 deg found 52% (scripts/image_knee_reading.py).
 IMAGE_SHALLOW_MARGIN_DEG = 15.0
+# How much of its range a repetition must go down and come back up to be read: a part of a
+# squat the repetition count cut off starts or ends at its deepest (0), while a session's
+# last squat cut by the end of the recording on the way up still reads (CMU 14's squats
+# joined as HDM05's cuts are: such shallow squats came 24-46% of the way back up).
+WHOLE_SQUAT_SHARE = 0.2
 
 
 def landmark_centre(keypoints: np.ndarray, scores: np.ndarray, joint: str) -> np.ndarray:
@@ -180,7 +185,8 @@ def rep_bottoms_seen(
     keypoints: np.ndarray, scores: np.ndarray, fps: float, reps: Sequence[tuple[int, int]]
 ) -> np.ndarray:
     """``(R,)`` each repetition's deepest knee bend (deg) read off the image, NaN where
-    its knees were seen on fewer than :data:`MIN_SEEN_SHARE` of its frames ``[start, end)``.
+    its knees were seen on fewer than :data:`MIN_SEEN_SHARE` of its frames ``[start, end)``
+    or where it did not go down and come back up (:func:`went_down_and_up`).
 
     Within a repetition the reading averages the same legs throughout where it can: those
     seen on that share of its frames (:func:`leg_flexions_seen`, each under a running
@@ -208,9 +214,25 @@ def rep_bottoms_seen(
             reading = _mean_of_seen(rep)
             if np.isfinite(reading).mean() < MIN_SEEN_SHARE:
                 continue
-        if np.isfinite(reading).any():
+        if np.isfinite(reading).any() and went_down_and_up(reading):
             bottoms[number] = np.nanmax(reading)
     return bottoms
+
+
+def went_down_and_up(reading: np.ndarray) -> bool:
+    """Whether a repetition's knee reading ``(N,)`` (deg, NaN where unread) went down to
+    its deepest frame and came back up, each by at least :data:`WHOLE_SQUAT_SHARE` of its
+    range. Where the repetition count cut a squat in two (CMU 14's squats joined as HDM05's
+    cuts are, a view whose legs read 40-80 deg when standing: a "repetition" from the end
+    of one squat's rise to the next one's descent), a part that starts or ends at its
+    deepest is not a squat of its own, and its deepest frame would read as a shallow one
+    (a false "sit deeper" on a correct session)."""
+    bottom = int(np.nanargmax(reading))
+    deepest = reading[bottom]
+    reach = deepest - np.nanmin(reading)
+    down = deepest - np.nanmin(reading[: bottom + 1])
+    up = deepest - np.nanmin(reading[bottom:])
+    return bool(min(down, up) >= WHOLE_SQUAT_SHARE * reach)
 
 
 def own_reaches(bottoms: np.ndarray) -> np.ndarray:

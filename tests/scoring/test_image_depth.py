@@ -18,6 +18,7 @@ from scoring.image_depth import (
     knee_flexion_seen,
     knees_bent_past,
     rep_bottoms_seen,
+    went_down_and_up,
 )
 from scoring.observed import Landmarks
 from scoring.population import ThresholdScales
@@ -272,3 +273,29 @@ def test_a_repetition_mostly_out_of_view_is_not_read_as_shallow():
     bottoms = rep_bottoms_seen(keypoints, scores, 30.0, matched.reps)
     assert np.isnan(bottoms[2])
     np.testing.assert_allclose(bottoms[[0, 1, 3]], 150.0, atol=2.0)  # frames miss the top
+
+
+def test_a_piece_of_a_squat_the_count_cut_off_is_not_read_as_a_shallow_one():
+    """The count put the end of one squat's rise and the start of the next one's descent
+    in a "repetition" of their own: it starts and ends half bent and stands in between,
+    and its deepest frame (its first) must not read as a squat stopped at 100 deg."""
+    keypoints, scores = _squats_filmed([150, 150, 150])
+    observed = SimpleNamespace(landmarks=Landmarks(keypoints, scores), fps=30.0)
+    reps = [(0, 30), (30, 50), (50, 120)]  # squats at 0-40, 40-80, 80-120
+    matched = SimpleNamespace(observed=observed, reps=reps)
+    bottoms = rep_bottoms_seen(keypoints, scores, 30.0, reps)
+    assert np.isnan(bottoms[1]) and np.isfinite(bottoms[[0, 2]]).all()
+    findings = Findings()
+    judge_depth_seen(matched, _judge("intermediate"), findings)
+    assert not findings.events
+
+
+def test_a_squat_goes_down_and_comes_back_up_or_is_a_piece_of_one():
+    squat = 120.0 * np.sin(np.linspace(0, np.pi, 40))
+    assert went_down_and_up(squat)
+    assert went_down_and_up(squat[:30])  # the recording ended on the way up: still read
+    assert not went_down_and_up(squat[:20])  # cut at its deepest
+    assert not went_down_and_up(squat[20:])  # starts at its deepest
+    with_gaps = squat.copy()
+    with_gaps[[3, 25]] = np.nan  # frames whose legs were not seen
+    assert went_down_and_up(with_gaps)
