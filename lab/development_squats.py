@@ -4,14 +4,16 @@ CMU subject 14's squats (the agreed **train** split) as the real-motion evaluati
 them (every error kind, :data:`DRAW_SEEDS`), per take (2 squats) and joined into 4-squat
 sessions as HDM05's cuts are (:func:`lab.real_exercise.joined_squat_sessions`), and the
 simulated squats of a folder. Held-out people (HDM05) are never read here. Used by
-``scripts/image_knee_reading.py`` and ``scripts/image_lean_reading.py``; each session
-comes with the seed that films it.
+``scripts/image_knee_reading.py``, ``scripts/image_lean_reading.py`` and
+``scripts/development_false_cues.py``; each session comes with the seed that films it.
 """
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
+
+import numpy as np
 
 from lab.real_exercise import RealSession, joined_squat_sessions, training_sessions
 from lab.real_scoring_eval import labelled_clips
@@ -60,3 +62,12 @@ def simulated(folder: Path, limit: int | None = None) -> list[tuple[Clip, int]]:
     each with its number as the seed."""
     clips = (read_clip(p) for p in sorted(folder.glob("squat-*.clip.npz"))[:limit])
     return [(clip, number) for number, clip in enumerate(clips) if clip.reps]
+
+
+def labelled_reps(clip: Clip, kind: str) -> np.ndarray:
+    """``(R,)`` bool: the repetitions of ``clip`` that a ``kind`` label overlaps."""
+    labels = [(e.start_frame, e.end_frame) for e in clip.errors if e.kind == kind]
+    return np.array(
+        [any(first < end and last > start for first, last in labels) for start, end in clip.reps],
+        dtype=bool,
+    )

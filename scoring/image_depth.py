@@ -145,11 +145,11 @@ def leg_flexions_seen(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
     return np.stack(legs)
 
 
-def _mean_of_seen(legs: np.ndarray) -> np.ndarray:
-    """``(T,)`` the mean of ``legs`` ``(L, T)`` over those seen in each frame (NaN where
-    none is)."""
-    seen = np.isfinite(legs)
-    mean = np.where(seen, legs, 0.0).sum(axis=0) / np.maximum(seen.sum(axis=0), 1)
+def mean_of_seen(rows: np.ndarray) -> np.ndarray:
+    """``(T,)`` the mean of ``rows`` ``(L, T)`` (e.g. legs by frame) over those seen in
+    each column (NaN where none is)."""
+    seen = np.isfinite(rows)
+    mean = np.where(seen, rows, 0.0).sum(axis=0) / np.maximum(seen.sum(axis=0), 1)
     mean[~seen.any(axis=0)] = np.nan
     return mean
 
@@ -171,7 +171,7 @@ def knee_flexion_seen(keypoints: np.ndarray, scores: np.ndarray, fps: float) -> 
         scores: ``(T, 33)`` MediaPipe confidences.
         fps: frames per second.
     """
-    return running_median(_mean_of_seen(leg_flexions_seen(keypoints, scores)), fps)
+    return running_median(mean_of_seen(leg_flexions_seen(keypoints, scores)), fps)
 
 
 def knees_bent_past(flexion: np.ndarray, threshold_deg: float, fps: float) -> bool:
@@ -211,7 +211,7 @@ def rep_bottoms_seen(
         if steady.any():
             reading = rep[steady].mean(axis=0)
         else:  # each leg hidden in turn (a side view): whichever is seen
-            reading = _mean_of_seen(rep)
+            reading = mean_of_seen(rep)
             if np.isfinite(reading).mean() < MIN_SEEN_SHARE:
                 continue
         if np.isfinite(reading).any() and went_down_and_up(reading):

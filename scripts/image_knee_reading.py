@@ -2,11 +2,11 @@
 ``scoring/image_depth.py``.
 
 Development data only (:mod:`lab.development_squats`; held-out people, HDM05, are never
-read here): CMU subject 14's
-squats (the agreed **train** split) filmed by the real-motion evaluation's four cameras
-with ``mediapipe-real`` noise, and simulated squats (``--clips``, default the validation
-squats, and ``--train-clips``, the detector's training squats) filmed by their own camera,
-all repaired by the 2D front end. Two tables:
+read here): CMU subject 14's squats (the agreed **train** split) filmed by the real-motion
+evaluation's four cameras with ``mediapipe-real`` noise, and simulated squats
+(``--clips``, default the validation squats, and ``--train-clips``, the detector's
+training squats) filmed by their own camera, all repaired by the 2D front end. Two
+tables:
 
 1. The deepest knee bend of each repetition read off the image
    (:func:`scoring.image_depth.rep_bottoms_seen`) minus the capture's (deg), per source.
@@ -33,7 +33,14 @@ from pathlib import Path
 import numpy as np
 
 from lab.clips import phone_landmarks
-from lab.development_squats import TRAIN_CLIPS, add_arguments, cmu_squats, real_draws, simulated
+from lab.development_squats import (
+    TRAIN_CLIPS,
+    add_arguments,
+    cmu_squats,
+    labelled_reps,
+    real_draws,
+    simulated,
+)
 from lab.front_end_eval import around_cameras, centred
 from lab.real_scoring_eval import PROFILE, VIEWS
 from scoring.checks import squat_depth
@@ -61,12 +68,10 @@ def read_session(clip: Clip, seed: int, profile: str) -> Reading:
     ``profile``) and read."""
     exact = squat_depth(compute_features(clip.h36m17()))
     landmarks, _ = phone_landmarks(clip, seed, profile)
-    labels = [(e.start_frame, e.end_frame) for e in clip.errors if e.kind == "shallow_squat"]
-    shallow = [any(first < b and last > a for first, last in labels) for a, b in clip.reps]
     return Reading(
         np.array([exact[a:b].max() for a, b in clip.reps]),
         rep_bottoms_seen(*landmarks, clip.fps, clip.reps),
-        np.array(shallow, dtype=bool),
+        labelled_reps(clip, "shallow_squat"),
         not clip.errors,
     )
 
@@ -119,12 +124,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_arguments(parser)
     args = parser.parse_args()
-    validation = read_all(simulated(args.clips))
+    validation_clips = simulated(args.clips)
+    validation = read_all(validation_clips)
     print_reading_errors(
         {
             "CMU 14, mediapipe-real": real_correct(args.root, args.manifest),
             "simulated, mediapipe-real": validation,
-            "simulated, phone-v1": read_all(simulated(args.clips), "phone-v1"),
+            "simulated, phone-v1": read_all(validation_clips, "phone-v1"),
         }
     )
     print()

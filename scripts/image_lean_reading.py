@@ -35,10 +35,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from lab.clips import phone_landmarks
-from lab.development_squats import TRAIN_CLIPS, add_arguments, real_draws, simulated
+from lab.development_squats import (
+    TRAIN_CLIPS,
+    add_arguments,
+    labelled_reps,
+    real_draws,
+    simulated,
+)
 from lab.real_scoring_eval import PROFILE
 from pose3d.nan_median import nan_median_rows
-from scoring.image_depth import landmark_centre, running_median, tilt_from_vertical
+from scoring.image_depth import (
+    landmark_centre,
+    mean_of_seen,
+    running_median,
+    tilt_from_vertical,
+)
 from synthetic_data.clip import Clip
 
 NECK_MARGINS_DEG = (12.5, 15.0, 17.5, 20.0, 25.0)
@@ -83,11 +94,7 @@ def rep_leans(
             continue
         lowest, highest = np.nanmax(hips), np.nanmin(hips)
         bottom = hips >= lowest - BOTTOM_SHARE * (lowest - highest)
-        at_bottom = leans[:, start:end][:, bottom]
-        seen = np.isfinite(at_bottom)
-        counts = seen.sum(axis=1)
-        total = np.where(seen, at_bottom, 0.0).sum(axis=1)
-        out[number] = np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
+        out[number] = mean_of_seen(leans[:, start:end][:, bottom].T)
     return out
 
 
@@ -122,9 +129,7 @@ def read_session(clip: Clip, seed: int) -> Session:
     leans = rep_leans(
         leans_seen(keypoints, scores, clip.fps), hip_height_seen(keypoints, scores), clip.reps
     )
-    labels = [(e.start_frame, e.end_frame) for e in clip.errors if e.kind == "rounded_back"]
-    rounded = [any(first < b and last > a for first, last in labels) for a, b in clip.reps]
-    return Session(lean_excess(leans), np.array(rounded, dtype=bool), not clip.errors)
+    return Session(lean_excess(leans), labelled_reps(clip, "rounded_back"), not clip.errors)
 
 
 def print_margins(name: str, sessions: list[Session]) -> None:

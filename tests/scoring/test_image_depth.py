@@ -13,6 +13,7 @@ from scoring.features import F
 from scoring.image_depth import (
     HIPS_BELOW_KNEES,
     IMAGE_KNEE_MARGIN_DEG,
+    LEG_JOINTS,
     hip_drop,
     hips_reached_knees,
     knee_flexion_seen,
@@ -223,6 +224,12 @@ def test_a_repetition_the_image_shows_short_of_the_users_own_reach_is_a_shallow_
 def test_the_image_does_not_cue_a_body_that_goes_no_deeper_or_a_squat_deep_enough():
     assert not _judged_by_image([90, 95, 88, 92])  # a stiff body, every time
     assert not _judged_by_image([160, 160, 125, 160])  # shallower, but past 120 deg
+    # 35 deg short of 150 (severity 0.39): told at intermediate strictness, not to beginners.
+    assert _judged_by_image([150, 150, 115, 150])
+    assert not _judged_by_image([150, 150, 115, 150], "beginner")
+    assert not _judged_by_image([100])  # one repetition: nothing to compare it with
+    already = ErrorEvent("shallow_squat", "hips", 80 / 30, 120 / 30, 0.6, 0.9, "cue")
+    assert _judged_by_image([150, 150, 100, 150], events=[already]) == [already]
 
 
 def test_the_shallow_margin_is_the_images_own_repetition_to_repetition_noise():
@@ -241,7 +248,7 @@ def test_a_leg_hidden_for_a_moment_does_not_make_a_repetition_read_deeper():
     bend = np.tile(90.0 * np.sin(np.linspace(0, np.pi, rep)), 3)
     keypoints, scores = _legs_filmed(bend, 30.0)
     deeper, _ = _legs_filmed(bend + 40.0 * (bend > 0), 30.0)
-    left = [MEDIAPIPE33.index(f"left_{joint}") for joint in ("hip", "knee", "ankle")]
+    left = [MEDIAPIPE33.index(f"left_{joint}") for joint in LEG_JOINTS]
     keypoints[:, left] = deeper[:, left]
     scores[17:23, MEDIAPIPE33.index("right_knee")] = 0.1
     reps = [(n * rep, (n + 1) * rep) for n in range(3)]
@@ -253,12 +260,6 @@ def test_a_leg_hidden_for_a_moment_does_not_make_a_repetition_read_deeper():
     findings = Findings()
     judge_depth_seen(matched, _judge("intermediate"), findings)
     assert not findings.events
-    # 35 deg short of 150 (severity 0.39): told at intermediate strictness, not to beginners.
-    assert _judged_by_image([150, 150, 115, 150])
-    assert not _judged_by_image([150, 150, 115, 150], "beginner")
-    assert not _judged_by_image([100])  # one repetition: nothing to compare it with
-    already = ErrorEvent("shallow_squat", "hips", 80 / 30, 120 / 30, 0.6, 0.9, "cue")
-    assert _judged_by_image([150, 150, 100, 150], events=[already]) == [already]
 
 
 def test_a_repetition_mostly_out_of_view_is_not_read_as_shallow():
