@@ -81,7 +81,13 @@ def landmark_centre(keypoints: np.ndarray, scores: np.ndarray, joint: str) -> np
 
 def hip_drop(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """``(T,)`` how far the hip centre is below the knee centre in the image, in shank
-    lengths (negative above; NaN where the hips, knees or shanks are not seen).
+    lengths (negative above; NaN where the hips or knees are not seen, or no leg length).
+
+    Where no ankle is seen (a phone that frames the user from the shins up), the thigh's
+    standing length stands in for the shank's: the two are about equal in people (hip to
+    knee ~0.245, knee to ankle ~0.246 of the height), and the hips and knees still show
+    whether the squat went deep (CMU 14's squats joined as HDM05's cuts: a view whose
+    ankles were out of frame drew a live "sit deeper" on its deep squats).
 
     Args:
         keypoints: ``(T, 33, 2)`` MediaPipe pixels (NaN where unseen; y grows downward).
@@ -92,8 +98,10 @@ def hip_drop(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
     ankles = landmark_centre(keypoints, scores, "ankle")
     shanks = np.linalg.norm(knees - ankles, axis=1)
     if not np.isfinite(shanks).any():
-        return np.full(len(keypoints), np.nan)
-    shank = np.nanpercentile(shanks, 90)  # standing: the shank's full image length
+        shanks = np.linalg.norm(hips - knees, axis=1)  # the thigh's, hips and knees seen
+        if not np.isfinite(shanks).any():
+            return np.full(len(keypoints), np.nan)
+    shank = np.nanpercentile(shanks, 90)  # standing: the segment's full image length
     if not shank > 1.0:
         return np.full(len(keypoints), np.nan)
     return (hips[:, 1] - knees[:, 1]) / shank

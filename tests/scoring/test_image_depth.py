@@ -184,6 +184,29 @@ def test_shallow_squat_cues_are_spared_where_the_image_shows_the_knees_bent_deep
     assert [e.start_s for e in kept] == [rep / fps]
 
 
+def test_a_phone_that_cuts_off_the_feet_still_spares_a_squat_whose_hips_sat_below_the_knees():
+    """The ankles out of frame (a phone framing the user from the shins up, as one of CMU
+    14's development views): no shank and no knee reading, but the hips are clearly below
+    the knees, read in thigh lengths, and the lifted "shallow" squat keeps no cue; the
+    squat above parallel keeps its cue."""
+    fps, rep = 30.0, 40
+    bend = np.zeros(2 * rep)
+    bend[10:30] = 160.0  # rep 1: hips well below the knees
+    bend[rep + 10 : rep + 30] = 100.0  # rep 2: above parallel
+    keypoints, scores = _legs_filmed(bend, 0.0, shin_share=0.3)
+    for side in ("left", "right"):
+        scores[:, MEDIAPIPE33.index(f"{side}_ankle")] = 0.1
+    assert np.isnan(knee_flexion_seen(keypoints, scores, fps)).all()
+    drop = hip_drop(keypoints, scores)
+    seen_below = THIGH_M * np.sin(np.radians(160.0 * 0.7 - 90.0)) / THIGH_M
+    assert abs(np.nanmax(drop) - seen_below) < 0.01
+    matched, events = _lifted_at_80_with_shallow_cues(keypoints, scores, fps, rep)
+    kept = spare_deep_squats(events, matched)
+    assert [e.start_s for e in kept] == [rep / fps]
+    scores[:, [MEDIAPIPE33.index("left_hip"), MEDIAPIPE33.index("right_hip")]] = 0.1
+    assert np.isnan(hip_drop(keypoints, scores)).all()  # no hips either: nothing claimed
+
+
 def _squats_filmed(bottoms_deg: list[float], rep: int = 40) -> tuple[np.ndarray, np.ndarray]:
     """Landmarks of squats down to ``bottoms_deg`` (one per repetition of ``rep``
     frames, standing between them), filmed from 30 deg off the front."""
