@@ -108,7 +108,7 @@ def reported_part(clip: Clip, reported_s: float) -> Clip:
     recorded, 0.88 cut; docs/design-notes.md.)"""
     end = round(reported_s * clip.fps)
     judged = [
-        replace(label, end_frame=min(label.end_frame, end))
+        replace(label, end_frame=max(label.start_frame + 1, min(label.end_frame, end)))
         for label in clip.errors
         if label.start_frame / clip.fps < reported_s
     ]
