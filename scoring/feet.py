@@ -37,12 +37,15 @@ def heel_height(
     }
     heel, toe = keypoints[:, index["heel"]], keypoints[:, index["foot_index"]]
     start = slice(0, max(3, int(0.3 * fps)))
-    shank = np.nanmedian(
-        np.linalg.norm(keypoints[start, index["knee"]] - keypoints[start, index["ankle"]], axis=1)
+    shanks = np.linalg.norm(
+        keypoints[start, index["knee"]] - keypoints[start, index["ankle"]], axis=1
     )
     height = toe[:, 1] - heel[:, 1]
     valid = np.isfinite(height)
-    if not valid.any() or not shank > 1:
+    if not valid.any() or not np.isfinite(shanks).any():  # the foot or the shank unseen
+        return None
+    shank = np.nanmedian(shanks)
+    if not shank > 1:
         return None
     frames = np.arange(len(height))
     height = np.interp(frames, frames[valid], height[valid]) / shank
