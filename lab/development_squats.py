@@ -67,7 +67,13 @@ def simulated(folder: Path, limit: int | None = None) -> list[tuple[Clip, int]]:
 def labelled_reps(clip: Clip, kind: str) -> np.ndarray:
     """``(R,)`` bool: the repetitions of ``clip`` that a ``kind`` label overlaps."""
     labels = [(e.start_frame, e.end_frame) for e in clip.errors if e.kind == kind]
+    return reps_overlapping(clip, labels)
+
+
+def reps_overlapping(clip: Clip, spans: list[tuple[float, float]]) -> np.ndarray:
+    """``(R,)`` bool: the repetitions of ``clip`` that any ``[first, last)`` of ``spans``
+    (frames) overlaps."""
     return np.array(
-        [any(first < end and last > start for first, last in labels) for start, end in clip.reps],
+        [any(first < end and last > start for first, last in spans) for start, end in clip.reps],
         dtype=bool,
     )

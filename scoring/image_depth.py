@@ -96,15 +96,15 @@ def hip_drop(keypoints: np.ndarray, scores: np.ndarray) -> np.ndarray:
     hips = landmark_centre(keypoints, scores, "hip")
     knees = landmark_centre(keypoints, scores, "knee")
     ankles = landmark_centre(keypoints, scores, "ankle")
-    shanks = np.linalg.norm(knees - ankles, axis=1)
-    if not np.isfinite(shanks).any():
-        shanks = np.linalg.norm(hips - knees, axis=1)  # the thigh's, hips and knees seen
-        if not np.isfinite(shanks).any():
+    lengths = np.linalg.norm(knees - ankles, axis=1)  # the shank's
+    if not np.isfinite(lengths).any():
+        lengths = np.linalg.norm(hips - knees, axis=1)  # the thigh's: no ankle seen
+        if not np.isfinite(lengths).any():
             return np.full(len(keypoints), np.nan)
-    shank = np.nanpercentile(shanks, 90)  # standing: the segment's full image length
-    if not shank > 1.0:
+    standing = np.nanpercentile(lengths, 90)  # the segment's full image length
+    if not standing > 1.0:
         return np.full(len(keypoints), np.nan)
-    return (hips[:, 1] - knees[:, 1]) / shank
+    return (hips[:, 1] - knees[:, 1]) / standing
 
 
 def hips_reached_knees(drop: np.ndarray, fps: float) -> bool:

@@ -29,7 +29,13 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from lab.clips import film_phone, observe_clip
-from lab.development_squats import DRAW_SEEDS, add_arguments, cmu_squats, labelled_reps
+from lab.development_squats import (
+    DRAW_SEEDS,
+    add_arguments,
+    cmu_squats,
+    labelled_reps,
+    reps_overlapping,
+)
 from lab.live_eval import LiveModels, replay_live
 from lab.real_exercise import RealSession, joined_squat_sessions
 from lab.real_scoring_eval import PROFILE, labelled_clips, lifted_reference
@@ -85,7 +91,7 @@ class Scorer:
 def cued_reps(clip: Clip, events: list[ErrorEvent], kind: str) -> np.ndarray:
     """``(R,)`` bool: the repetitions of ``clip`` a ``kind`` event overlaps."""
     spans = [(e.start_s * clip.fps, e.end_s * clip.fps) for e in events if e.kind == kind]
-    return np.array([any(a < end and b > start for a, b in spans) for start, end in clip.reps])
+    return reps_overlapping(clip, spans)
 
 
 def false_cues(scorer: Scorer, sessions: list[RealSession]) -> None:

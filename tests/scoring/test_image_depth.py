@@ -198,7 +198,7 @@ def test_a_phone_that_cuts_off_the_feet_still_spares_a_squat_whose_hips_sat_belo
         scores[:, MEDIAPIPE33.index(f"{side}_ankle")] = 0.1
     assert np.isnan(knee_flexion_seen(keypoints, scores, fps)).all()
     drop = hip_drop(keypoints, scores)
-    seen_below = THIGH_M * np.sin(np.radians(160.0 * 0.7 - 90.0)) / THIGH_M
+    seen_below = np.sin(np.radians(160.0 * 0.7 - 90.0))  # thigh lengths: past horizontal
     assert abs(np.nanmax(drop) - seen_below) < 0.01
     matched, events = _lifted_at_80_with_shallow_cues(keypoints, scores, fps, rep)
     kept = spare_deep_squats(events, matched)
