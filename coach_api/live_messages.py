@@ -231,8 +231,11 @@ class Rep(BaseModel):
 
 
 class Summary(BaseModel):
-    """server -> client, after ``stop``: the session's report; the socket then closes
-    normally (1000). The session is stored: it is in ``GET /v1/sessions``."""
+    """server -> client, after ``stop``, or without one once the stream reaches the
+    longest a session may be (``COACH_MAX_DURATION_S``; the report then has a
+    ``session_limit`` note and frames past the limit were not taken): the session's
+    report; the socket then closes normally (1000). The session is stored: it is in
+    ``GET /v1/sessions``."""
 
     type: Literal["summary"]
     session_id: int = Field(ge=1, description="the stored session: GET /v1/sessions/{id}")

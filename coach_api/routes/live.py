@@ -25,7 +25,11 @@ from them in ``docs/live-messages.schema.json``):
    completes ``{"type": "rep", "rep": k, "start_s", "end_s", "errors": [...]}``
 5. client -> ``{"type": "stop"}``; the session is stored like a recorded one (report and
    motion; in ``GET /v1/sessions``), then server -> ``{"type": "summary", "session_id",
-   "report": {...}}``. A socket that ends any other way stores no session.
+   "report": {...}}``. A stream is as long as a recorded session may be
+   (``COACH_MAX_DURATION_S``, and ``COACH_MAX_FRAMES`` at the recordings lifter's rate):
+   the batch that reaches that is taken up to it, and the stream ends there as if
+   ``stop`` had come, its summary with a ``session_limit`` note. A socket that ends any
+   other way stores no session.
 
 A cut socket is resumed on any replica: a new socket's first message is
 ``{"type": "resume", "token": JWT, "stream_id"}`` instead of the start; ``ready`` then
@@ -68,8 +72,10 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import random
 import re
+from dataclasses import asdict
 from typing import NamedTuple, get_args
 
 import anyio
@@ -112,6 +118,7 @@ from coach_api.services import Engine
 from coach_api.settings import Settings
 from pose3d.sequence_json import SequenceFormatError
 from scoring.live import LiveModels, LiveSession, LiveSummary, TooFewFrames
+from scoring.report import Note
 
 logger = logging.getLogger("coach_api")
 router = APIRouter()
@@ -326,6 +333,7 @@ class _Workout(NamedTuple):
     stream_id: str
     generation: int
     burst_s: float  # catch-up allowed (live_burst_s; a resumed stream may resend more)
+    frame_limit: int  # the most frames the stream takes (_frame_limit)
 
 
 async def _send(websocket: WebSocket, message: BaseModel) -> None:
@@ -367,7 +375,8 @@ async def _start(
     )
     held.push_async_callback(_release, app, stream_id, 0)
     await _send(websocket, _ready(engine, stream_id, 0))
-    return _Workout(session, user_id, routine, stream_id, 0, settings.live_burst_s)
+    limit = _frame_limit(settings, engine, session.fps)
+    return _Workout(session, user_id, routine, stream_id, 0, settings.live_burst_s, limit)
 
 
 async def _resume(
@@ -413,7 +422,18 @@ async def _resume(
     await _send(websocket, _ready(engine, stream.id, stream.frames))
     # The frames after the checkpoint come again at once: up to live_checkpoint_s more.
     burst_s = settings.live_burst_s + settings.live_checkpoint_s
-    return _Workout(session, user_id, routine, stream.id, stream.generation, burst_s)
+    limit = _frame_limit(settings, engine, session.fps)
+    return _Workout(session, user_id, routine, stream.id, stream.generation, burst_s, limit)
+
+
+def _frame_limit(settings: Settings, engine: Engine, fps: float) -> int:
+    """The most frames a stream filmed at ``fps`` takes: a live session is bounded like a
+    recorded one (``max_duration_s``, and ``max_frames`` at the recordings lifter's rate,
+    which lifts the whole session again for its summary). Unbounded, a stream held open
+    kept ~2.7 MiB of frames and poses a minute in memory, its summary's work grew with
+    it, and its stored session could be longer than any other path stores."""
+    seconds = min(settings.max_duration_s, settings.max_frames / engine.recordings.fps)
+    return max(1, math.floor(seconds * fps))
 
 
 async def _release(app: FastAPI, stream_id: str, generation: int) -> None:
@@ -547,7 +567,7 @@ async def _stream(websocket: WebSocket, engine: Engine, workout: _Workout) -> No
     checkpoint_after_s = _first_checkpoint_s(settings)
     idle = ApiError(408, "idle_timeout", f"no message for {settings.live_idle_timeout_s:g} s")
     try:
-        while True:
+        while session.frames_taken < workout.frame_limit:
             message = await _receive(websocket, settings.live_idle_timeout_s, idle, streaming=True)
             if isinstance(message, bytes):  # a batch of frames as float32
                 frames: object = message
@@ -629,7 +649,8 @@ def _take_frames(
             keypoints, scores = session.parse(frames)
     except SequenceFormatError as exc:
         raise _invalid(exc.message, exc.field) from None
-    return websocket.app.state.live_batcher.queue(session, keypoints, scores)
+    room = workout.frame_limit - session.frames_taken  # the frames past it are not taken
+    return websocket.app.state.live_batcher.queue(session, keypoints[:room], scores[:room])
 
 
 def _admit(session: LiveSession, count: int, settings: Settings, burst_s: float) -> None:
@@ -658,11 +679,28 @@ async def _summarize(websocket: WebSocket, engine: Engine, workout: _Workout) ->
     except TooFewFrames as exc:
         raise ApiError(422, "too_few_frames", str(exc), "frames") from None
     summary.report["models"] = engine.models.names(LIVE_KINDS)  # what scored it
+    if workout.session.frames_taken >= workout.frame_limit:
+        summary.report["notes"].append(_limit_note(workout))
     report = SessionReportOut.model_validate(summary.report)  # checked before it is stored
     # A blob and a commit: not on the event loop.
     session_id = await anyio.to_thread.run_sync(_store, websocket.app, workout, summary)
     await _send(websocket, Summary(type="summary", session_id=session_id, report=report))
     await websocket.close()
+
+
+def _limit_note(workout: _Workout) -> dict:
+    """The summary's note for a stream ended at its :func:`_frame_limit`."""
+    seconds = workout.frame_limit / workout.session.fps
+    return asdict(
+        Note.over(
+            "session_limit",
+            "body",
+            seconds,
+            seconds,
+            f"a session lasts at most {seconds:.0f} s, so the coach ended this one there and "
+            "kept it; start a new session to go on",
+        )
+    )
 
 
 def _store(app: FastAPI, workout: _Workout, summary: LiveSummary) -> int:

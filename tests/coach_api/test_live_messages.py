@@ -247,3 +247,41 @@ def test_a_checkpoint_after_the_account_was_deleted_says_so(
     assert received[-1]["type"] == "error", received
     assert received[-1]["error"]["code"] == "unauthorized"
     assert _blobs(client) == blobs
+
+
+def test_a_stream_ends_where_a_session_must_and_is_kept(client, routine_id, user_payload):
+    """A stream is bounded like a recorded session (here 2 s at 30 fps: 60 frames): the
+    batch that reaches the limit is taken up to it, and the stream ends there with a
+    summary that says so, without a stop. Unbounded, a socket held open kept its frames
+    in memory for as long as the client sent them, and stored a session longer than any
+    other path allows."""
+    settings = client.app.state.settings
+    seconds = 2.0
+    assert settings.max_frames / client.app.state.engine.recordings.fps > seconds
+    headers = auth_headers(client, new_email())
+    frames = user_payload["frames"]
+    received = []
+    original = settings.max_duration_s
+    settings.max_duration_s = seconds
+    try:
+        with client.websocket_connect("/v1/live") as socket:
+            socket.send_json(_start(headers, routine_id, user_payload))
+            received.append(socket.receive_json())
+            _stream(socket, [], received, frames[:56], batch=7)  # 56 of the 60 frames
+            socket.send_json({"type": "frames", "frames": frames[56:63]})  # 4 are taken
+            assert _receive_past_reps(socket, received) == {"type": "progress", "frames": 60}
+            summary = _receive_past_reps(socket, received)
+            assert socket.receive()["code"] == 1000  # closed normally
+    finally:
+        settings.max_duration_s = original
+    SERVER.validate(summary)
+    notes = [n for n in summary["report"]["notes"] if n["kind"] == "session_limit"]
+    assert len(notes) == 1 and "at most 2 s" in notes[0]["message"]
+    assert summary["report"]["duration_s"] == pytest.approx(seconds, abs=0.05)
+    stored = client.get(f"/v1/sessions/{summary['session_id']}", headers=headers).json()
+    assert stored["report"] == summary["report"]
+
+
+def test_a_stream_under_the_limit_has_no_limit_note(finished):
+    notes = finished.received[-1]["report"]["notes"]
+    assert all(note["kind"] != "session_limit" for note in notes)

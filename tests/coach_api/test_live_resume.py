@@ -290,3 +290,27 @@ def test_a_restored_session_goes_on_as_the_saved_one(client, trainer_payload, us
     assert np.array_equal(np.stack(restored.poses), np.stack(saved.poses))
     assert restored.finished_reps() == saved.finished_reps()
     assert restored.summary().report == saved.summary().report
+
+
+def test_a_stream_resumed_at_its_limit_ends_there_and_is_kept(
+    replicas, trainer_payload, user_payload
+):
+    # The operator lowered the longest session (to 1 s) while the stream was cut after 2 s
+    # of frames: resumed, it takes no more frames and ends at once, kept with its note.
+    first, second = replicas
+    routine_id = published_routine(first, trainer_payload)
+    token = _token(first)
+    received: list[dict] = []
+    stream_id = _cut_stream(
+        first, token, routine_id, user_payload, user_payload["frames"][:60], received
+    )
+    saved = _checkpoints(received)[-1]
+    second.app.state.settings.max_duration_s = 1.0
+    with second.websocket_connect("/v1/live") as socket:
+        socket.send_json({"type": "resume", "token": token, "stream_id": stream_id})
+        assert socket.receive_json()["frames"] == saved
+        summary = socket.receive_json()
+        assert socket.receive()["code"] == 1000
+    assert summary["type"] == "summary", summary
+    assert [n["kind"] for n in summary["report"]["notes"]].count("session_limit") == 1
+    assert _sessions(first, token) == 1
