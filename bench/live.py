@@ -17,8 +17,9 @@ working tree's, taking turns (ABBA order over ``--repeats``):
   tree's own code, a live session (bundled models) is filled with 1 or 10 minutes of
   frames the way the socket feeds it (5-frame pushes, a repetition check every half
   second), then the next 30 s of frames are timed: CPU-seconds per second of stream, and
-  minute 10 / minute 1. The frames are one 30-s squat take looped, so the timed 30 s
-  are the same motion at both ages.
+  minute 10 / minute 1; and the memory the session holds by then (traced allocations).
+  The frames are one 30-s squat take looped, so the timed 30 s are the same motion at
+  both ages.
 
 With ``--replicas N`` (``--baseline-replicas``), that many servers of the tree share
 the streams, taken in turn (a process per core: streams move between replicas, one
@@ -232,6 +233,7 @@ def main(argv: list[str] | None = None) -> None:
                 for v in order:
                     cost = _tick_cost(trees[v], minutes)
                     add("CPU s per stream s at minute", f"{minutes:g} min", v, cost["cpu_per_s"])
+                    add("MiB a session holds at minute", f"{minutes:g} min", v, cost["held_mib"])
                     print(f"{v} minute {minutes:g}: {cost}", flush=True)
         extra = {"baseline": baseline_settings, "new": {}}
         replicas = {"baseline": args.baseline_replicas, "new": args.replicas}

@@ -9,7 +9,10 @@ process; torch, BLAS and OpenMP on one thread each, as in the API: idle pool thr
 spinning would count otherwise). The squats are one 30-s take looped, so the timed 30 s
 are the same motion at every session age: what moves the cost is the age alone (a
 clip generated for each length put different repetitions in the timed window, which
-moved the cost more than the age did). Prints one JSON line.
+moved the cost more than the age did). Also the memory the session holds by then
+(``tracemalloc`` over the session's making and feeding, after a collection: its frames,
+poses and repetition tracks; torch's own buffers are not traced, and the lifter's stream
+memory is a fixed size). Prints one JSON line.
 
     cd <tree> && PYTHONPATH=. python -c "$(cat bench/live_ticks.py)" 10
 """
@@ -20,6 +23,7 @@ import gc
 import json
 import sys
 import time
+import tracemalloc
 
 import torch
 from threadpoolctl import threadpool_limits
@@ -52,7 +56,9 @@ def main() -> None:
     loops = round(minutes * 60 / TIMED_S)
     frames = take * (loops + 1)
     header = {k: payload[k] for k in ("layout", "fps", "image_width", "image_height")}
-    session = LiveSession(models, reference_for("squat", {})[0], header, "intermediate")
+    reference = reference_for("squat", {})[0]
+    tracemalloc.start()
+    session = LiveSession(models, reference, header, "intermediate")
     timed_from = len(take) * loops
 
     def feed(first: int, end: int) -> int:
@@ -64,10 +70,18 @@ def main() -> None:
         return reps
 
     feed(0, timed_from)
+    gc.collect()
+    held_mib = tracemalloc.get_traced_memory()[0] / 2**20
+    tracemalloc.stop()
     cpu, wall = time.process_time(), time.perf_counter()
     reps = feed(timed_from, len(frames))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    result = {"minutes": minutes, "cpu_per_s": cpu / TIMED_S, "wall_per_s": wall / TIMED_S}
+    result = {
+        "minutes": minutes,
+        "cpu_per_s": cpu / TIMED_S,
+        "wall_per_s": wall / TIMED_S,
+        "held_mib": held_mib,
+    }
     print(json.dumps(result | {"reps_in_timed": reps}))
 
 

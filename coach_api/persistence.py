@@ -90,7 +90,7 @@ def load_keypoints(blobs, name: str) -> SessionInput:
 def live_input(session: LiveSession) -> SessionInput | None:
     """What a finished live session was judged on: the phone's keypoints of the frames
     that became poses (the stream's header), and its beats; None before any frame."""
-    received = session.received(slice(None))
+    received = session.received()
     if received is None:
         return None
     header = session.header()

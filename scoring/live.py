@@ -29,6 +29,7 @@ from pose3d.sequence_json import (
 )
 from scoring import feet
 from scoring.detector import Unit, UnitSummary
+from scoring.frame_column import FrameColumn
 from scoring.live_reps import RepTracker
 from scoring.observed import Landmarks, ObservedSession
 from scoring.session import score_session
@@ -76,11 +77,6 @@ class LiveState(NamedTuple):
     stream: StreamState
 
 
-def _stacked(arrays: list[np.ndarray], empty: tuple[int, ...]) -> np.ndarray:
-    """``arrays`` stacked, or an empty float32 array of shape ``empty``."""
-    return np.stack(arrays) if arrays else np.zeros(empty, np.float32)
-
-
 class LiftedStretch(NamedTuple):
     """Frames of a session as a check judged them: the phone's keypoints after the 2D
     front end, ``(N, J, 2)`` px and ``(N, J)`` scores, lifted by the recordings model
@@ -119,11 +115,13 @@ class LiveSession:
         self.stream = models.lifter.stream(
             image_size=self.size, layout=self.layout, warmup_frames=1
         )
-        self.poses: list[np.ndarray] = []
-        self.scores: list[np.ndarray] = []
-        # The phone's keypoints of the same frames: the recordings model lifts finished
-        # repetitions again from them, and MediaPipe's give the 2D knee and heel measures.
-        self.keypoints: list[tuple[np.ndarray, np.ndarray]] = []
+        joints = self.stream.layout.num_joints
+        # Per pose (frames that gave none are not kept): the causal stream's pose (m) and
+        # its joints' scores, and the phone's keypoints (px) and scores it came from: the
+        # recordings model lifts finished repetitions again from them, and MediaPipe's give
+        # the 2D knee and heel measures.
+        self.poses, self.scores = FrameColumn((17, 3)), FrameColumn((17,))
+        self.keypoints, self.keypoint_scores = FrameColumn((joints, 2)), FrameColumn((joints,))
         self.lock = threading.Lock()  # pushes append while a check reads
         self.reported = 0
         self.checked_at = 0  # frames when repetitions were last looked for
@@ -231,14 +229,15 @@ class LiveSession:
         """Keep lifted batches (keypoints ``(N, J, 2)``, scores ``(N, J)`` and which frames
         gave a pose) with the poses ``(P, 17, 3)`` they gave, in order."""
         with self.lock:
-            lifted = iter(poses)
+            done = 0
             for keypoints, scores, gives in batches:
-                h36m = h36m_scores(scores, self.layout)
-                for index in np.flatnonzero(gives):
-                    self.poses.append(next(lifted))
-                    self.scores.append(h36m[index])
-                    self.keypoints.append((keypoints[index], scores[index]))
-                    self.queued_poses -= 1
+                kept = np.flatnonzero(gives)
+                self.poses.extend(poses[done : done + len(kept)])
+                self.scores.extend(h36m_scores(scores[kept], self.layout))
+                self.keypoints.extend(keypoints[kept])
+                self.keypoint_scores.extend(scores[kept])
+                done += len(kept)
+                self.queued_poses -= len(kept)
                 self.frames_pushed += len(keypoints)
 
     @property
@@ -255,14 +254,12 @@ class LiveSession:
         if self.unsaved_frames == 0:
             return None
         with self.lock:
-            new = slice(self.saved_poses, len(self.poses))
-            joints = self.stream.layout.num_joints
-            keypoints = self.keypoints[new]
+            new = (self.saved_poses, len(self.poses))
             state = LiveState(
-                keypoints=_stacked([k for k, _ in keypoints], (0, joints, 2)),
-                keypoint_scores=_stacked([s for _, s in keypoints], (0, joints)),
-                poses=_stacked(self.poses[new], (0, 17, 3)),
-                scores=_stacked(self.scores[new], (0, 17)),
+                keypoints=self.keypoints.rows(*new),
+                keypoint_scores=self.keypoint_scores.rows(*new),
+                poses=self.poses.rows(*new),
+                scores=self.scores.rows(*new),
                 frames=self.frames_pushed,
                 stream=self.stream.state(),
             )
@@ -274,8 +271,12 @@ class LiveSession:
         concatenated) and the lifter stream's memory at the last one; ``reported``
         repetitions were sent. The stream then goes on as if it had never stopped."""
         with self.lock:
-            self.keypoints = list(zip(state.keypoints, state.keypoint_scores, strict=True))
-            self.poses, self.scores = list(state.poses), list(state.scores)
+            self.keypoints = FrameColumn.holding(state.keypoints)
+            self.keypoint_scores = FrameColumn.holding(state.keypoint_scores)
+            self.poses, self.scores = (
+                FrameColumn.holding(state.poses),
+                FrameColumn.holding(state.scores),
+            )
             self.frames_pushed = self.saved_frames = self.frames_taken = state.frames
             self.saved_poses = len(self.poses)
         self.stream.restore(state.stream)
@@ -288,13 +289,15 @@ class LiveSession:
             self.reps.extend(state.poses, (state.keypoints, state.keypoint_scores))
             self.reps.finished()
 
-    def received(self, frames: slice) -> tuple[np.ndarray, np.ndarray] | None:
-        """The phone's keypoints ``(T, J, 2)`` and scores ``(T, J)`` of ``frames``."""
+    def received(
+        self, first: int = 0, end: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The phone's keypoints ``(T, J, 2)`` and scores ``(T, J)`` of the poses
+        ``[first, end)`` (all by default); ``None`` if there is none."""
         with self.lock:
-            chosen = self.keypoints[frames]
-        if not chosen:
-            return None
-        return np.stack([k for k, _ in chosen]), np.stack([s for _, s in chosen])
+            keypoints = self.keypoints.rows(first, end)
+            scores = self.keypoint_scores.rows(first, end)
+        return (keypoints, scores) if len(keypoints) else None
 
     def judged(
         self,
@@ -314,7 +317,7 @@ class LiveSession:
         height is taken over frames ``[context_first, done)`` (kept from earlier checks)."""
         lifted = self.lift_stretch(first, done, keep=context_first is not None)
         if lifted is None:  # nothing usable to lift (every joint missing)
-            keypoints, scores = self.received(slice(first, done))
+            keypoints, scores = self.received(first, done)
             poses, h36m = streamed, streamed_scores
         else:
             keypoints, scores, poses = lifted.keypoints, lifted.scores, lifted.poses
@@ -345,7 +348,7 @@ class LiveSession:
             reused = min(kept.final, done) - first
         fresh = first + reused
         start = max(first, fresh - half - int(self.fps)) if reused else first
-        keypoints, scores = self.received(slice(start, end))
+        keypoints, scores = self.received(start, end)
         cleaned = clean_keypoints(keypoints, scores, self.fps, self.layout)
         sequence = KeypointSequence(
             self.layout, self.fps, *self.size, cleaned.keypoints, cleaned.scores
@@ -438,18 +441,17 @@ class LiveSession:
         self.lift_queued()
         with self.lock:
             frames = len(self.poses)
-            new_poses = self.poses[self.reps.frames : frames]
-            new_keypoints = self.keypoints[self.reps.frames : frames]
+            new_poses = self.poses.rows(self.reps.frames, frames)
         self.checked_at = frames
         routine = self.routine_reps(frames)
         if routine:
             done_reps = routine[:-1]
         else:  # only the new poses are looked at: the cost does not grow with the session
-            if new_poses:
+            if len(new_poses):
                 landmarks = None  # the phone's image, when the tracker checks against it
                 if self.reps.image is not None:
-                    landmarks = tuple(np.stack(a) for a in zip(*new_keypoints, strict=True))
-                self.reps.extend(np.stack(new_poses), landmarks)
+                    landmarks = self.received(self.reps.frames, frames)
+                self.reps.extend(new_poses, landmarks)
             self.reps.finished()
             done_reps = self.reps.bounds
         finished = list(enumerate(done_reps[self.reported :], start=self.reported))
@@ -474,8 +476,7 @@ class LiveSession:
                 first = context_first
         done = finished[-1][1][1]  # the end of the last finished repetition
         with self.lock:
-            poses = np.stack(self.poses[first:done])
-            scores = np.stack(self.scores[first:done])
+            poses, scores = self.poses.rows(first, done), self.scores.rows(first, done)
         observed = self.judged(first, done, poses, scores, context_first)
         judged = score_session(
             observed,
@@ -527,7 +528,7 @@ class LiveSession:
             raise TooFewFrames("no pose was lifted yet")
         frames = len(self.poses)
         with self.lock:
-            poses, scores = np.stack(self.poses), np.stack(self.scores)
+            poses, scores = self.poses.rows(), self.scores.rows()
         observed = self.judged(0, frames, poses, scores)
         report = score_session(
             observed,

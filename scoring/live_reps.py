@@ -38,7 +38,10 @@ class RepTracker:
     def __init__(self, fps: float, min_rep_s: float = 0.4, image: bool = False) -> None:
         self.fps, self.min_rep_s = fps, min_rep_s
         self.rest_frames = max(3, int(0.3 * fps))  # the rest pose: their median
-        self.features: GrowingArray | None = None
+        self.frames = 0  # poses seen
+        # Their feature rows until the rest pose is known (their first rest_frames'
+        # median); after it each frame's activity is all that is kept of them.
+        self._early: list[np.ndarray] = []
         self.activity = SmoothedActivity()  # deg from the rest pose, from its first frame
         self.rest: np.ndarray | None = None
         # With ``image``, the phone's MediaPipe-33 landmarks come with the poses: a peak
@@ -47,10 +50,6 @@ class RepTracker:
         self.image = ImageTrack(fps) if image else None
         self.peaks: list[int] = []  # peaks of the finished repetitions, in order
         self.bounds: list[tuple[int, int]] = []  # their [start, end) frames
-
-    @property
-    def frames(self) -> int:
-        return 0 if self.features is None else self.features.size
 
     @property
     def signal(self) -> GrowingArray:
@@ -70,14 +69,13 @@ class RepTracker:
             self.image.extend(*landmarks)
         # compute_features wants 2 frames; each frame's features are its own.
         rows = compute_features(np.concatenate([poses[:1], poses]))[1:]
-        if self.features is None:
-            self.features = GrowingArray(rows.shape[1:])
-        self.features.extend(rows)
+        self.frames += len(rows)
         if self.rest is None:
-            if self.features.size < self.rest_frames:
+            self._early.append(rows)
+            if self.frames < self.rest_frames:
                 return
-            self.rest = np.median(self.features.view[: self.rest_frames], axis=0)
-            rows = self.features.view  # the distances of every frame so far
+            rows, self._early = np.concatenate(self._early), []  # every frame's so far
+            self.rest = np.median(rows[: self.rest_frames], axis=0)
         self.activity.extend(np.linalg.norm(rows - self.rest, axis=1))
 
     def level(self) -> float:

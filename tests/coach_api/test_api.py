@@ -558,9 +558,9 @@ def test_live_session_keeps_the_phone_landmarks_of_its_lifted_frames(user_payloa
     frames = user_payload["frames"][:40]
     assert session.push(frames[:25]) == len(session.poses)
     session.push(frames[25:])
-    keypoints, scores = session.received(slice(None))
+    keypoints, scores = session.received()
     assert len(keypoints) == len(scores) == len(session.poses) == 40
     sent = np.array([[point[:2] for point in frame] for frame in frames], dtype=np.float32)
     assert np.allclose(keypoints[-1], sent[-1], equal_nan=True)
     assert np.allclose(keypoints[:, 0], sent[:, 0], equal_nan=True)
-    assert session.received(slice(100, 120)) is None
+    assert session.received(100, 120) is None

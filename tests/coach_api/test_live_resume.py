@@ -287,7 +287,7 @@ def test_a_restored_session_goes_on_as_the_saved_one(client, trainer_payload, us
     for session in (saved, restored):
         for first in range(cut, len(frames), 30):
             session.push(frames[first : first + 30])
-    assert np.array_equal(np.stack(restored.poses), np.stack(saved.poses))
+    assert np.array_equal(restored.poses.rows(), saved.poses.rows())
     assert restored.finished_reps() == saved.finished_reps()
     assert restored.summary().report == saved.summary().report
 
