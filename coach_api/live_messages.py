@@ -89,7 +89,17 @@ class LiveStart(BaseModel):
     )
     # As sent until _checked_header replaces them with their checked values.
     layout: SkipValidation[Layout] = None
-    fps: SkipValidation[Annotated[float, Field(ge=MIN_FPS, le=MAX_FPS)]] = None
+    fps: SkipValidation[
+        Annotated[
+            float,
+            Field(
+                ge=MIN_FPS,
+                le=MAX_FPS,
+                description="the camera's frame rate; a live stream's at most the server's "
+                "COACH_LIVE_MAX_FPS (60 by default; invalid_input naming fps)",
+            ),
+        ]
+    ] = None
     image_width: SkipValidation[Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE)]] = None
     image_height: SkipValidation[Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE)]] = None
     beat_times: SentBeatTimes = Field(

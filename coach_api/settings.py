@@ -86,6 +86,10 @@ class Settings(BaseSettings):
     # fps, after a catch-up allowance of live_burst_s seconds of frames.
     live_max_speed: float = 2.0
     live_burst_s: float = 5.0
+    # A live stream is lifted frame by frame at its own rate, so its CPU and memory grow
+    # with its fps: a start above live_max_fps is refused (phones' pose trackers run at
+    # 30, some at 60; a faster camera sends every second or fourth frame).
+    live_max_fps: Annotated[float, Field(gt=0)] = 60.0
     # A live stream's frames are checkpointed every live_checkpoint_s seconds of frames
     # (a blob and a row update), and a stream may be resumed, on any replica, until
     # live_resume_ttl_s after its last checkpoint (coach_api/live_streams.py). A client

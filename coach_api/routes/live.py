@@ -50,7 +50,9 @@ is used: text only (``protocol``), at most ``COACH_LIVE_MAX_MESSAGE_BYTES``
 socket silent for ``COACH_LIVE_IDLE_TIMEOUT_S`` after the start is closed
 (``idle_timeout``), as is one whose start message does not come in time
 (``auth_timeout``); ``too_fast`` when frames arrive faster than real time: more than
-``COACH_LIVE_MAX_SPEED`` x fps after ``COACH_LIVE_BURST_S`` seconds of catch-up.
+``COACH_LIVE_MAX_SPEED`` x fps after ``COACH_LIVE_BURST_S`` seconds of catch-up. A stream
+is at most ``COACH_LIVE_MAX_FPS`` (60; every frame is lifted, so a stream's cost grows
+with its rate: ``invalid_input`` naming ``fps``).
 
 The start message is validated whole (:class:`~coach_api.live_messages.LiveStart`), and
 every message sent is built from its model (``progress``, sent for every batch, is
@@ -356,6 +358,12 @@ async def _start(
     start = await _receive_start(websocket, settings)
     if isinstance(start, LiveResume):
         return await _resume(websocket, engine, start, held)
+    if start.fps > settings.live_max_fps:
+        raise _invalid(
+            f"live streams are at most {settings.live_max_fps:g} fps (each frame is lifted "
+            "as it comes): send every second or fourth frame of a faster camera",
+            "fps",
+        )
     # The database is not asked on the event loop (a slow query would stall every stream).
     user_id, routine = await anyio.to_thread.run_sync(
         _authorize, app, start.token, start.routine_id

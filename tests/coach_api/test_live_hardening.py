@@ -332,3 +332,17 @@ def test_a_failed_check_nobody_awaits_is_logged_unless_the_client_left(caplog):
         assert "check failed" not in caplog.text
         asyncio.run(end_with(ValueError("a scoring bug")))
     assert "live repetition check failed" in caplog.text and "a scoring bug" in caplog.text
+
+
+def test_a_stream_faster_than_the_live_limit_is_refused(client, token, routine_id):
+    # Every frame of a stream is lifted as it comes: a 240-fps stream would cost eight
+    # 30-fps streams' CPU and memory while holding one place.
+    limit = client.app.state.settings.live_max_fps
+    with client.websocket_connect("/v1/live") as socket:
+        socket.send_json(_start(token, routine_id, fps=2 * limit))
+        error = _refused(socket)
+    assert error["code"] == "invalid_input" and error["field"] == "fps"
+    assert f"at most {limit:g} fps" in error["message"]
+    with client.websocket_connect("/v1/live") as socket:
+        socket.send_json(_start(token, routine_id, fps=limit))
+        assert socket.receive_json()["type"] == "ready"
