@@ -19,7 +19,8 @@ working tree's, taking turns (ABBA order over ``--repeats``):
   second), then the next 30 s of frames are timed: CPU-seconds per second of stream, and
   minute 10 / minute 1; and the memory the session holds by then (traced allocations).
   The frames are one 30-s squat take looped, so the timed 30 s are the same motion at
-  both ages.
+  both ages; ``--tick-movements squat,dance`` adds a routine to music with its beat
+  times (one clip of the whole length: a routine repeats on the beat grid).
 
 With ``--replicas N`` (``--baseline-replicas``), that many servers of the tree share
 the streams, taken in turn (a process per core: streams move between replicas, one
@@ -141,13 +142,14 @@ async def _streams(
     }
 
 
-def _tick_cost(tree: Path, minutes: float) -> dict:
-    """The cost per second of stream after ``minutes`` of it, on ``tree``'s code."""
+def _tick_cost(tree: Path, minutes: float, movement: str) -> dict:
+    """The cost per second of a ``movement`` stream after ``minutes`` of it, on
+    ``tree``'s code (``dance``: a routine to music, with its beat times)."""
     env = {**os.environ, "PYTHONPATH": str(tree)}
     done = subprocess.run(
         # Its text, not its path: bench/ would shadow the tree's scoring package, and a
         # baseline tree may not have the file.
-        [sys.executable, "-c", TICKS.read_text(), str(minutes)],
+        [sys.executable, "-c", TICKS.read_text(), str(minutes), movement],
         cwd=tree,
         env=env,
         check=True,
@@ -184,6 +186,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0, help="length of each stream")
     parser.add_argument("--minutes", default="1,10", help="session ages for the cost per tick")
     parser.add_argument(
+        "--tick-movements",
+        default="squat",
+        help="movements of the cost per tick (dance: a routine to music with its beats)",
+    )
+    parser.add_argument(
         "--replicas", type=int, default=1, help="servers of this tree sharing the streams"
     )
     parser.add_argument("--results", default="live", help="bench/results/NAME.{json,md}")
@@ -211,6 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     baseline_settings = dict(setting.split("=", 1) for setting in args.baseline_setting)
     counts = [int(n) for n in args.streams.split(",") if n]
     ages = [float(m) for m in args.minutes.split(",") if m]
+    tick_movements = [m for m in args.tick_movements.split(",") if m]
     new = subprocess.run(  # now: the tree may change while the benchmark runs
         ["git", "describe", "--always", "--dirty"], cwd=REPO, capture_output=True, text=True
     ).stdout.strip()
@@ -228,13 +236,15 @@ def main(argv: list[str] | None = None) -> None:
         folder = Path(folder)
         trees = {"baseline": export_tree(args.baseline, folder / "baseline"), "new": REPO}
         for repeat in range(args.repeats):
-            for minutes in ages:
-                order = VARIANTS if repeat % 2 == 0 else VARIANTS[::-1]
-                for v in order:
-                    cost = _tick_cost(trees[v], minutes)
-                    add("CPU s per stream s at minute", f"{minutes:g} min", v, cost["cpu_per_s"])
-                    add("MiB a session holds at minute", f"{minutes:g} min", v, cost["held_mib"])
-                    print(f"{v} minute {minutes:g}: {cost}", flush=True)
+            for movement in tick_movements:
+                for minutes in ages:
+                    order = VARIANTS if repeat % 2 == 0 else VARIANTS[::-1]
+                    age = f"{minutes:g} min" + ("" if movement == "squat" else f" {movement}")
+                    for v in order:
+                        cost = _tick_cost(trees[v], minutes, movement)
+                        add("CPU s per stream s at minute", age, v, cost["cpu_per_s"])
+                        add("MiB a session holds at minute", age, v, cost["held_mib"])
+                        print(f"{v} {movement} minute {minutes:g}: {cost}", flush=True)
         extra = {"baseline": baseline_settings, "new": {}}
         replicas = {"baseline": args.baseline_replicas, "new": args.replicas}
         servers = {

@@ -14,7 +14,11 @@ moved the cost more than the age did). Also the memory the session holds by then
 poses and repetition tracks; torch's own buffers are not traced, and the lifter's stream
 memory is a fixed size). Prints one JSON line.
 
-    cd <tree> && PYTHONPATH=. python -c "$(cat bench/live_ticks.py)" 10
+With ``dance`` as a second argument the session is a routine to music with its beat
+times: one clip of the whole length is made (a routine repeats on the beat grid, so the
+timed 30 s hold the same moves at every age; a looped take would break the grid).
+
+    cd <tree> && PYTHONPATH=. python -c "$(cat bench/live_ticks.py)" 10 [dance]
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ TIMED_S = 30.0
 
 def main() -> None:
     minutes = float(sys.argv[1])
+    movement = sys.argv[2] if len(sys.argv) > 2 else "squat"
     torch.set_num_threads(1)
     threadpool_limits(1)
     models = live_models(PopulationModel.load())
@@ -50,16 +55,19 @@ def main() -> None:
     # minutes of session, inside the minute-10 window: +12% there that no server sees.
     gc.collect()
     gc.freeze()
-    clip = generate_clip(ClipRequest(seed=6, movement="squat", duration_s=TIMED_S, num_cameras=1))
+    loops = round(minutes * 60 / TIMED_S)
+    length_s = TIMED_S * (loops + 1) if movement == "dance" else TIMED_S
+    clip = generate_clip(ClipRequest(seed=6, movement=movement, duration_s=length_s, num_cameras=1))
     payload = phone_json(clip, 1)
     take = payload.pop("frames")
-    loops = round(minutes * 60 / TIMED_S)
-    frames = take * (loops + 1)
+    frames = take if movement == "dance" else take * (loops + 1)
     header = {k: payload[k] for k in ("layout", "fps", "image_width", "image_height")}
-    reference = reference_for("squat", {})[0]
+    if movement == "dance":
+        header["beat_times"] = [float(b) for b in clip.beat_times]
+    reference = reference_for(movement, {})[0]
     tracemalloc.start()
     session = LiveSession(models, reference, header, "intermediate")
-    timed_from = len(take) * loops
+    timed_from = len(frames) - round(TIMED_S * clip.fps)
 
     def feed(first: int, end: int) -> int:
         reps = 0

@@ -390,8 +390,9 @@ class LiveSession:
     def routine_reps(self, frames: int) -> list[tuple[int, int]]:
         """For a routine to music with the beat times: its repetitions on the beat grid
         (every ``beats_per_rep`` beats from the first), the last one still growing.
-        Scored stretches then start where the routine does, as the detector learned
-        them; repetitions found in the motion need not."""
+        Scored stretches then start where a cycle of the routine does, on its first beat,
+        as a session does that the detector learned from; repetitions found in the motion
+        need not."""
         per_rep = self.reference.beats_per_rep
         if not (self.beat_times and per_rep):
             return []
@@ -403,11 +404,18 @@ class LiveSession:
         return reps
 
     def beats(self, first: int, end: int) -> list[float] | None:
-        """The beats within frames ``[first, end)``, in seconds from frame ``first``."""
+        """The beats within frames ``[first, end)``, in seconds from frame ``first``; a beat
+        up to half a frame before frame ``first`` counts as its own (it may be slightly
+        negative). A stretch starting on a beat starts at the beat's rounded frame
+        (:meth:`routine_reps`), which may fall after the beat: dropped, the stretch's
+        first beat would be its second, every move would be matched a beat off, and
+        off-beat cues came on most moves of correct dances."""
         if not self.beat_times:
             return None
         start_s, end_s = first / self.fps, end / self.fps
-        return [b - start_s for b in self.beat_times if start_s <= b < end_s] or None
+        half_frame_s = 0.5 / self.fps
+        chosen = [b for b in self.beat_times if start_s - half_frame_s <= b < end_s]
+        return [b - start_s for b in chosen] or None
 
     def admit(self, count: int, max_speed: float, burst_s: float) -> bool:
         """Whether ``count`` more frames keep the stream real time: at most ``max_speed``
@@ -436,7 +444,7 @@ class LiveSession:
         (:class:`~scoring.detector.UnitSummary`), so a check costs the same at every
         point of a session and whatever the context (the first check of a resumed stream
         judges its whole context once). A routine to music with its beat times is cut into
-        repetitions on the beat grid and scored from its start.
+        repetitions on the beat grid (cycles of the routine), judged the same way.
         """
         self.lift_queued()
         with self.lock:
@@ -457,13 +465,10 @@ class LiveSession:
         finished = list(enumerate(done_reps[self.reported :], start=self.reported))
         if not finished:
             return []
-        # A routine to music is scored from the start, as the detector learned it: a stretch
-        # cut on a beat starts mid-move, and its alignment then reads the moves as early or
-        # late. The cost grows with the session (docs/design-notes.md, scoring).
         new_rep = finished[0][0]
-        context_first = 0 if routine else done_reps[max(0, new_rep - LIVE_CONTEXT_REPS)][0]
+        context_first = done_reps[max(0, new_rep - LIVE_CONTEXT_REPS)][0]
         first, earlier = context_first, []
-        if not routine and new_rep > STRETCH_CONTEXT_REPS and self.units_until:
+        if new_rep > STRETCH_CONTEXT_REPS and self.units_until:
             # Only the new repetitions and STRETCH_CONTEXT_REPS before them are lifted and
             # judged again; the others are compared through their kept summaries. Then a
             # check's cost does not grow with the context (3 repetitions instead of 9).

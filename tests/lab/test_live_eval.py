@@ -42,9 +42,9 @@ def test_live_results_count_only_what_was_reported(population):
 
 
 def test_a_dance_streamed_with_its_beats_is_judged_on_the_beat(population):
-    """Live, a routine to music is cut on its beat grid, scored from its start and lifted
-    again by the recordings model: a correct dance draws no cue (it drew false off-beat
-    cues on most moves), a late one is called late where it was."""
+    """Live, a routine to music is cut on its beat grid and lifted again by the
+    recordings model: a correct dance draws no cue (it drew false off-beat cues on most
+    moves), a late one is called late where it was."""
     models = live_models(population)
 
     def dance(*errors: ErrorPlan):
@@ -104,3 +104,43 @@ def test_each_check_judges_the_new_repetition_against_the_kept_earlier_ones(
     spans = [(lb.start_frame / clip.fps, lb.end_frame / clip.fps) for lb in clip.errors]
     arms = [e for e in events if e.kind == "arms_not_raised"]
     assert arms and all(any(e.start_s < b and a < e.end_s for a, b in spans) for e in arms)
+
+
+def test_a_long_dance_is_judged_over_its_last_cycles_on_the_beat(population, monkeypatch):
+    """A routine to music is judged like any session: each check lifts and judges the
+    newly finished cycle and STRETCH_CONTEXT_REPS before it, so its cost does not grow
+    with the session (it was judged from its start every cycle). Its stretches start on a
+    beat's rounded frame, often just after the beat: that beat still anchors the
+    stretch's first move, so a correct dance draws no cue and a late move is called late
+    where it was (dropped, every move was matched a beat off)."""
+    import scoring.live
+
+    stretches = []
+    judge = scoring.live.score_session
+
+    def recording(observed, reference, **options):
+        stretches.append((len(observed.poses), observed.beat_times[0]))
+        return judge(observed, reference, **options)
+
+    monkeypatch.setattr(scoring.live, "score_session", recording)
+    models = live_models(population)
+
+    def dance(*errors: ErrorPlan):
+        request = ClipRequest(seed=8, movement="dance", num_reps=7, errors=list(errors))
+        return generate_clip(request)
+
+    correct = dance()
+    events, reported_s = replay_live(correct, 0, models, {}, "intermediate")
+    assert events == [] and reported_s > 0.8 * correct.num_frames / correct.fps
+    cycle = correct.num_frames / 7
+    late_checks = stretches[3:]
+    assert late_checks and max(frames for frames, _ in late_checks) < 3.3 * cycle
+    assert all(
+        -0.5 / correct.fps <= first_beat < 0.5 / correct.fps for _, first_beat in late_checks
+    )
+    late = dance(ErrorPlan("off_beat", 1.0, "late", 21, 22))  # moves of the sixth cycle
+    events, _ = replay_live(late, 0, models, {}, "intermediate")
+    spans = [(lb.start_frame / late.fps, lb.end_frame / late.fps) for lb in late.errors]
+    calls = [e for e in events if e.kind == "off_beat"]
+    assert calls and all(e.detail == "late" for e in calls)
+    assert all(any(e.start_s < b and a < e.end_s for a, b in spans) for e in calls)
