@@ -449,13 +449,14 @@ class LiveSession:
         self.lift_queued()
         with self.lock:
             frames = len(self.poses)
-            new_poses = self.poses.rows(self.reps.frames, frames)
         self.checked_at = frames
         routine = self.routine_reps(frames)
-        if routine:
+        if routine:  # the beat grid cuts it: the tracker is not fed
             done_reps = routine[:-1]
         else:  # only the new poses are looked at: the cost does not grow with the session
-            if len(new_poses):
+            if frames > self.reps.frames:
+                with self.lock:
+                    new_poses = self.poses.rows(self.reps.frames, frames)
                 landmarks = None  # the phone's image, when the tracker checks against it
                 if self.reps.image is not None:
                     landmarks = self.received(self.reps.frames, frames)
