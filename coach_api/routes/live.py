@@ -438,8 +438,8 @@ def _frame_limit(settings: Settings, engine: Engine, fps: float) -> int:
     """The most frames a stream filmed at ``fps`` takes: a live session is bounded like a
     recorded one (``max_duration_s``, and ``max_frames`` at the recordings lifter's rate,
     which lifts the whole session again for its summary). Unbounded, a stream held open
-    kept ~2.7 MiB of frames and poses a minute in memory, its summary's work grew with
-    it, and its stored session could be longer than any other path stores."""
+    kept its frames and poses in memory for as long as it was fed, its summary's work
+    grew with it, and its stored session could be longer than any other path stores."""
     seconds = min(settings.max_duration_s, settings.max_frames / engine.recordings.fps)
     return max(1, math.floor(seconds * fps))
 
