@@ -2,8 +2,8 @@
 
 A recorded session is lifted by the non-causal model and judged as a whole. Live, the
 causal model lifts each frame as it arrives, and each finished repetition is judged with
-up to ``LIVE_CONTEXT_REPS`` earlier ones (a routine to music: from its start), after the
-recordings model lifts that stretch again (:class:`LiveSession`). This replays each
+up to ``LIVE_CONTEXT_REPS`` earlier ones (a routine to music: cut on its beat grid), after
+the recordings model lifts that stretch again (:class:`LiveSession`). This replays each
 held-out clip through the socket's own session object, the phone's MediaPipe frames
 pushed in batches of BATCH_FRAMES as JSON (with the music's beat times for a dance,
 which the app playing the music knows), and tallies the errors sent with the
@@ -45,7 +45,7 @@ def live_models(population: PopulationModel | None) -> LiveModels:
     return LiveModels(Lifter.from_checkpoint(), Lifter.for_recordings(), population)
 
 
-def replay_live(
+def stream_clip(
     clip: Clip,
     number: int,
     models: LiveModels,
@@ -54,14 +54,12 @@ def replay_live(
     reference: Reference | None = None,
     profile: str = "phone-v1",
     seen: Observation | None = None,
-) -> tuple[list[ErrorEvent], float]:
+) -> tuple[LiveSession, list[dict]]:
     """Stream ``clip``, filmed by the phone (seeded by ``number``, detector noise of
     ``profile``; or ``seen``, when the caller filmed it so already), through a live
-    session against ``reference`` (default: the simulator's trainer of the movement).
-
-    Returns the distinct errors sent with the finished repetitions, and the end (seconds)
-    of the last repetition reported.
-    """
+    session against ``reference`` (default: the simulator's trainer of the movement), as
+    the socket feeds one. Returns the session (not stopped: its summary is still to
+    come) and the ``rep`` messages it sent, in order."""
     seen = film_phone(clip, number, profile) if seen is None else seen
     sequence = KeypointSequence(
         "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
@@ -76,6 +74,22 @@ def replay_live(
         session.push(frames[start : start + BATCH_FRAMES])
         if session.check_due():
             messages += session.finished_reps()
+    return session, messages
+
+
+def replay_live(
+    clip: Clip,
+    number: int,
+    models: LiveModels,
+    cache: dict,
+    strictness: str,
+    reference: Reference | None = None,
+    profile: str = "phone-v1",
+    seen: Observation | None = None,
+) -> tuple[list[ErrorEvent], float]:
+    """:func:`stream_clip`'s distinct errors sent with the finished repetitions, and the
+    end (seconds) of the last repetition reported."""
+    _, messages = stream_clip(clip, number, models, cache, strictness, reference, profile, seen)
     errors = {
         (e["kind"], e["segment"], e["start_s"], e["end_s"]): e
         for message in messages

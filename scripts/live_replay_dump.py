@@ -1,11 +1,12 @@
 """What a live session sends and stores, for checking that a change leaves it alone.
 
-Streams held-out clips through :class:`scoring.live.LiveSession` as the socket does
-(phone-filmed, 5-frame batches, a repetition check whenever one is due, the dances'
-beat times) and writes, per clip, every ``rep`` message, the closing summary's report
-and the poses it judged (rounded to 1 um) as one JSON file. Run it before and after a
-change that should not move the cues (a speed or memory cut), then ``--compare`` the
-two: the clips whose messages, reports or poses differ are listed. Session 42 checked
+Streams held-out clips through :class:`scoring.live.LiveSession` as
+``coach evaluate-scoring --live`` does (:func:`lab.live_eval.stream_clip`: phone-filmed,
+small batches, a repetition check whenever one is due, the dances' beat times) and
+writes, per clip, every ``rep`` message, the closing summary's report and the poses it
+judged (rounded to 1 um) as one JSON file. Run it before and after a change that should
+not move the cues (a speed or memory cut), then ``--compare`` the two: the clips whose
+messages, reports or poses differ are listed. Session 42 checked
 its live memory and routine changes this way (docs/design-notes.md, coach_api).
 
     .venv/bin/python scripts/live_replay_dump.py --out /tmp/before.json
@@ -22,10 +23,8 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from lab.clips import clip_paths, reference_for
-from lab.live_eval import BATCH_FRAMES, film_phone, live_models
-from pose3d.sequence_json import KeypointSequence
-from scoring.live import LiveSession
+from lab.clips import clip_paths
+from lab.live_eval import live_models, stream_clip
 from scoring.population import PopulationModel
 from synthetic_data.clip import read_clip
 
@@ -35,20 +34,7 @@ PARTS = ("messages", "report", "poses")
 def replay(path: Path, number: int, models, cache: dict) -> dict:
     """One clip's live ``rep`` messages, summary report and judged poses ``(T, 17, 3)``
     (as nested lists, metres rounded to 1e-6)."""
-    clip = read_clip(path)
-    seen = film_phone(clip, number, "phone-v1")
-    keypoints = KeypointSequence(
-        "mediapipe33", clip.fps, *seen.image_size, seen.keypoints, seen.scores
-    ).to_json()
-    frames = keypoints.pop("frames")
-    keypoints["beat_times"] = [float(b) for b in clip.beat_times] or None
-    reference = reference_for(clip.movement, cache)[0]
-    session = LiveSession(models, reference, keypoints, "intermediate")
-    messages = []
-    for first in range(0, len(frames), BATCH_FRAMES):
-        session.push(frames[first : first + BATCH_FRAMES])
-        if session.check_due():
-            messages += session.finished_reps()
+    session, messages = stream_clip(read_clip(path), number, models, cache, "intermediate")
     summary = session.summary()
     poses = np.round(summary.poses, 6).tolist()
     return {"messages": messages, "report": summary.report, "poses": poses}
