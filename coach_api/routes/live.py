@@ -337,6 +337,11 @@ class _Workout(NamedTuple):
     burst_s: float  # catch-up allowed (live_burst_s; a resumed stream may resend more)
     frame_limit: int  # the most frames the stream takes (_frame_limit)
 
+    @property
+    def at_limit(self) -> bool:
+        """Whether the stream has taken all the frames it may: it ends as on ``stop``."""
+        return self.session.frames_taken >= self.frame_limit
+
 
 async def _send(websocket: WebSocket, message: BaseModel) -> None:
     """Send a server message as its model serialises it (an error's ``field`` is left
@@ -575,7 +580,7 @@ async def _stream(websocket: WebSocket, engine: Engine, workout: _Workout) -> No
     checkpoint_after_s = _first_checkpoint_s(settings)
     idle = ApiError(408, "idle_timeout", f"no message for {settings.live_idle_timeout_s:g} s")
     try:
-        while session.frames_taken < workout.frame_limit:
+        while not workout.at_limit:
             message = await _receive(websocket, settings.live_idle_timeout_s, idle, streaming=True)
             if isinstance(message, bytes):  # a batch of frames as float32
                 frames: object = message
@@ -687,7 +692,7 @@ async def _summarize(websocket: WebSocket, engine: Engine, workout: _Workout) ->
     except TooFewFrames as exc:
         raise ApiError(422, "too_few_frames", str(exc), "frames") from None
     summary.report["models"] = engine.models.names(LIVE_KINDS)  # what scored it
-    if workout.session.frames_taken >= workout.frame_limit:
+    if workout.at_limit:
         summary.report["notes"].append(_limit_note(workout))
     report = SessionReportOut.model_validate(summary.report)  # checked before it is stored
     # A blob and a commit: not on the event loop.
