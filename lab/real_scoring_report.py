@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from lab.f1_chart import interval_text, plot_f1
-from lab.real_exercise import CAPTURE_HEEL_LIFT_DEG, RealSession
+from lab.real_exercise import CAPTURE_HEEL_LIFT_DEG, HEEL_LIFT_FULL_DEG, RealSession
+from lab.tallies import severity_cells, severity_header
 from pose3d.lifter import Lifter
 from scoring import PopulationModel
 
@@ -133,6 +134,21 @@ def _group_lines(group: str, by_source: dict) -> list[str]:
                     f"{m['f1']} ({interval_text(m.get('f1_interval'))}) | {m['timing_iou']} | "
                     f"{m['labels']} | {m['events']} |"
                 )
+    header, rule = severity_header()
+    lines += [
+        "",
+        "Recall by the labels' peak severity (0.2 barely there .. 1 gross; a capture's own "
+        f"heel lift: its rise over a full lift's {HEEL_LIFT_FULL_DEG:g} deg), share found of "
+        "the labels:",
+        "",
+        f"| poses, decisions | error kind {header}|",
+        f"|---|---{rule}|",
+    ]
+    for source, by_decider in by_source.items():
+        for decider, r in by_decider.items():
+            for kind, m in r["per_kind"].items():
+                if m["labels"]:
+                    lines.append(f"| {source}, {decider} | {kind} {severity_cells(m)}|")
     return [*lines, ""]
 
 

@@ -30,6 +30,7 @@ from lab.feedback import feedback_dataset, load_feedback
 from lab.live_eval import LIVE_MODE, live_result
 from lab.population_fitting import fit_population
 from lab.real_training_units import cached_real_units
+from lab.tallies import severity_cells, severity_header
 from pose3d.lifter import Lifter
 from scoring import PopulationModel
 from synthetic_data.clip import read_clip
@@ -164,10 +165,19 @@ def evaluate_scoring(
                 f"| {interval_text(m.get('f1_interval'))} | {m['timing_iou']} "
                 f"| {m['labels']} | {m['events']} |"
             )
+        header, rule = severity_header()
+        lines += ["", f"| error kind {header}|", f"|---{rule}|"]
+        lines += [
+            f"| {kind} {severity_cells(m)}|"
+            for kind, m in result["per_kind"].items()
+            if m["labels"]
+        ]
         lines.append("")
     lines += [
         "Intervals: 5th to 95th percentile over 1000 bootstrap resamples of the clips; a kind "
-        "with few labels can move that far on another draw of clips.",
+        "with few labels can move that far on another draw of clips. Recall by severity: "
+        "the labels of each band of peak severity (0.2 barely there .. 1 gross) and the "
+        "share found.",
         "",
     ]
     plot_f1(results, out / "f1.png")

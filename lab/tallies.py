@@ -5,6 +5,10 @@ segment; a label is found when any such event overlaps it, and the timing IoU of
 label is its overlap with those events. A correct clip (no label at all) with any event
 is a false alarm. :class:`ModeResult` keeps the counts of one pass over the clips, per
 clip too, for bootstrap intervals of the F1 figures.
+
+Recall is also given per severity band (:data:`SEVERITY_BANDS`): the labels are drawn
+from barely there (0.2) to gross (1), and one recall over all of them cannot say whether
+the gross errors a user most needs told are the ones found.
 """
 
 from __future__ import annotations
@@ -18,6 +22,15 @@ from scoring.report import ErrorEvent
 from synthetic_data.clip import Clip
 
 BOOTSTRAP_RESAMPLES = 1000
+# Severity bands for recall, (name, low, high): a label's peak severity in [low, high).
+# The generator and the real harness draw 0.2-1 evenly; a capture's own heel lift is its
+# rise over a full lift's, capped at 1.
+SEVERITY_BANDS = (("subtle", 0.0, 0.5), ("clear", 0.5, 0.8), ("gross", 0.8, float("inf")))
+
+
+def severity_band(severity: float) -> str:
+    """The name of the :data:`SEVERITY_BANDS` band ``severity`` falls in."""
+    return next(name for name, low, high in SEVERITY_BANDS if low <= severity < high)
 
 
 def f1_from_counts(events, true_events, labels, found_labels):
@@ -42,6 +55,8 @@ class KindTally:
     labels: int = 0
     found_labels: int = 0
     ious: list[float] = field(default_factory=list)
+    labels_by_band: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    found_by_band: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
     def add(self, other: KindTally) -> None:
         self.events += other.events
@@ -49,6 +64,17 @@ class KindTally:
         self.labels += other.labels
         self.found_labels += other.found_labels
         self.ious += other.ious
+        for band, count in other.labels_by_band.items():
+            self.labels_by_band[band] += count
+            self.found_by_band[band] += other.found_by_band.get(band, 0)
+
+    def add_label(self, severity: float, found: bool) -> None:
+        """Count one label of peak ``severity``, ``found`` or not."""
+        band = severity_band(severity)
+        self.labels += 1
+        self.found_labels += found
+        self.labels_by_band[band] += 1
+        self.found_by_band[band] += found
 
     def counts(self) -> tuple[int, int, int, int]:
         """``(events, true events, labels, found labels)``, what F1 is made of."""
@@ -63,14 +89,44 @@ class KindTally:
             "timing_iou": round(float(np.mean(self.ious)), 3) if self.ious else 0.0,
             "labels": self.labels,
             "events": self.events,
+            "recall_by_severity": self.recall_by_severity(),
+        }
+
+    def recall_by_severity(self) -> dict[str, dict]:
+        """Per :data:`SEVERITY_BANDS` band with labels: its labels and their recall."""
+        return {
+            name: {
+                "labels": self.labels_by_band[name],
+                "recall": round(self.found_by_band[name] / self.labels_by_band[name], 3),
+            }
+            for name, _, _ in SEVERITY_BANDS
+            if self.labels_by_band.get(name)
         }
 
 
-def _intervals(clip: Clip) -> dict[tuple[str, str], list[tuple[float, float]]]:
+def severity_header() -> tuple[str, str]:
+    """The header and rule rows' band cells of a markdown table of
+    :func:`severity_cells` (each cell ``"| ... "``)."""
+    names = [f"| recall, {name} ({low:g}-{min(high, 1):g}) " for name, low, high in SEVERITY_BANDS]
+    return "".join(names), "|---" * len(SEVERITY_BANDS)
+
+
+def severity_cells(metrics: dict) -> str:
+    """A kind's :meth:`KindTally.metrics` recall per severity band, as markdown cells
+    (``"| 0.45 of 20 "``; ``-`` for a band without labels)."""
+    bands = metrics.get("recall_by_severity", {})
+    return "".join(
+        f"| {bands[name]['recall']} of {bands[name]['labels']} " if name in bands else "| - "
+        for name, _, _ in SEVERITY_BANDS
+    )
+
+
+def _intervals(clip: Clip) -> dict[tuple[str, str], list[tuple[float, float, float]]]:
+    """Per (kind, segment), each label's ``(start_s, end_s, severity)``."""
     spans = defaultdict(list)
     for label in clip.errors:
         spans[(label.kind, label.segment)].append(
-            (label.start_frame / clip.fps, label.end_frame / clip.fps)
+            (label.start_frame / clip.fps, label.end_frame / clip.fps, label.severity)
         )
     return spans
 
@@ -82,15 +138,14 @@ def tally(clip: Clip, errors: list[ErrorEvent], tallies: dict[str, KindTally]) -
         tallies[event.kind].events += 1
         spans = labels.get((event.kind, event.segment), [])
         tallies[event.kind].true_events += any(
-            a < event.end_s and event.start_s < b for a, b in spans
+            a < event.end_s and event.start_s < b for a, b, _ in spans
         )
     for (kind, segment), spans in labels.items():
         events = [e for e in errors if e.kind == kind and e.segment == segment]
-        for a, b in spans:
-            tallies[kind].labels += 1
+        for a, b, severity in spans:
             hits = [e for e in events if a < e.end_s and e.start_s < b]
+            tallies[kind].add_label(severity, bool(hits))
             if hits:
-                tallies[kind].found_labels += 1
                 lo, hi = min(e.start_s for e in hits), max(e.end_s for e in hits)
                 overlap = sum(max(0.0, min(b, e.end_s) - max(a, e.start_s)) for e in hits)
                 tallies[kind].ious.append(min(1.0, overlap / (max(b, hi) - min(a, lo))))

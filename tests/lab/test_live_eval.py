@@ -15,6 +15,22 @@ def population() -> PopulationModel:
     return PopulationModel.load()
 
 
+@pytest.fixture
+def judged(monkeypatch) -> list[tuple]:
+    """Each live check's ``score_session`` call, as ``(observed, options)``, in order."""
+    import scoring.live
+
+    calls = []
+    judge = scoring.live.score_session
+
+    def recording(observed, reference, **options):
+        calls.append((observed, options))
+        return judge(observed, reference, **options)
+
+    monkeypatch.setattr(scoring.live, "score_session", recording)
+    return calls
+
+
 def _arm_raise(*errors: ErrorPlan):
     request = ClipRequest(seed=4, movement="arm_raise", num_reps=6, errors=list(errors), tempo=1.0)
     return generate_clip(request)
@@ -62,7 +78,7 @@ def test_a_dance_streamed_with_its_beats_is_judged_on_the_beat(population):
 
 
 def test_each_check_judges_the_new_repetition_against_the_kept_earlier_ones(
-    population, monkeypatch
+    population, monkeypatch, judged
 ):
     """After the first repetitions a check lifts and judges only the newly finished one
     and the STRETCH_CONTEXT_REPS before it (not its 8 predecessors), and compares it with
@@ -70,14 +86,6 @@ def test_each_check_judges_the_new_repetition_against_the_kept_earlier_ones(
     land."""
     import scoring.live
 
-    stretches = []
-    judge = scoring.live.score_session
-
-    def recording(observed, reference, **options):
-        stretches.append((len(observed.poses), len(options.get("earlier_units", ()))))
-        return judge(observed, reference, **options)
-
-    monkeypatch.setattr(scoring.live, "score_session", recording)
     cleaned = []  # frames put through the 2D front end (and lifted) per check
     clean = scoring.live.clean_keypoints
 
@@ -92,6 +100,7 @@ def test_each_check_judges_the_new_repetition_against_the_kept_earlier_ones(
     )  # fmt: skip
     clip = generate_clip(request)
     events, _ = replay_live(clip, 0, live_models(population), {}, "intermediate")
+    stretches = [(len(obs.poses), len(opts.get("earlier_units", ()))) for obs, opts in judged]
     rep_frames = clip.num_frames / 10
     late = stretches[3:]
     bound = (scoring.live.STRETCH_CONTEXT_REPS + 1.6) * rep_frames
@@ -106,23 +115,13 @@ def test_each_check_judges_the_new_repetition_against_the_kept_earlier_ones(
     assert arms and all(any(e.start_s < b and a < e.end_s for a, b in spans) for e in arms)
 
 
-def test_a_long_dance_is_judged_over_its_last_cycles_on_the_beat(population, monkeypatch):
+def test_a_long_dance_is_judged_over_its_last_cycles_on_the_beat(population, judged):
     """A routine to music is judged like any session: each check lifts and judges the
     newly finished cycle and STRETCH_CONTEXT_REPS before it, so its cost does not grow
     with the session (it was judged from its start every cycle). Its stretches start on a
     beat's rounded frame, often just after the beat: that beat still anchors the
     stretch's first move, so a correct dance draws no cue and a late move is called late
     where it was (dropped, every move was matched a beat off)."""
-    import scoring.live
-
-    stretches = []
-    judge = scoring.live.score_session
-
-    def recording(observed, reference, **options):
-        stretches.append((len(observed.poses), observed.beat_times[0]))
-        return judge(observed, reference, **options)
-
-    monkeypatch.setattr(scoring.live, "score_session", recording)
     models = live_models(population)
 
     def dance(*errors: ErrorPlan):
@@ -132,6 +131,7 @@ def test_a_long_dance_is_judged_over_its_last_cycles_on_the_beat(population, mon
     correct = dance()
     events, reported_s = replay_live(correct, 0, models, {}, "intermediate")
     assert events == [] and reported_s > 0.8 * correct.num_frames / correct.fps
+    stretches = [(len(observed.poses), observed.beat_times[0]) for observed, _ in judged]
     cycle = correct.num_frames / 7
     late_checks = stretches[3:]
     assert late_checks and max(frames for frames, _ in late_checks) < 3.3 * cycle

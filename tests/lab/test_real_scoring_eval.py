@@ -169,6 +169,7 @@ def test_sessions_are_scored_every_way_and_reported(tmp_path, monkeypatch):
     assert "| macro F1 |" not in text  # the headline needs the learned detector's figures
     assert "Repetition counting" in text and "do not cover" in text and LIVE_SOURCE in text
     assert "heel cues against the capture's own heels" in text
+    assert "| recall, gross (0.8-1) |" in text  # which severities are found, per kind
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["labelling"] == CAPTURE_HEELS and metrics["groups"] == summaries
     assert metrics["other_labellings"] == {EVERY_TAKE_CORRECT: summaries}
