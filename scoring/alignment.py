@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from dtaidistance import dtw_ndim
-from scipy.signal import find_peaks
+from scipy.signal import find_peaks, peak_prominences
 
 from scoring.activity_track import LEVEL_PERCENTILE, SMOOTHING
 
@@ -30,6 +30,16 @@ REP_HEIGHT = 0.35  # a repetition's peak rises at least this share of the sessio
 # squat's wobble at the bottom or a pause half-way up is not a repetition of its own.
 REP_PROMINENCE = 0.3
 MIN_ACTIVITY_DEG = 5.0  # a session moving less than this has no repetitions
+MIN_KNEE_BEND_DEG = 20.0  # knees that bend less than this in the image count nothing
+# A knee-bend peak stands out from the troughs beside it by at least this much (deg):
+# twice the image reading's 95th-percentile error (scoring.image_depth's
+# IMAGE_KNEE_MARGIN_DEG, 15). Simulated squats bend their knees ~50 deg and phone jitter
+# moves the reading by ~15, so a dip of 20 deg split one squat into two (6 of 250
+# simulated training squats counted one or more too many).
+MIN_KNEE_PROMINENCE_DEG = 30.0
+# A knee-bend peak in the image may lead or lag the repetition peak found in the motion
+# by this much (the bend peaks at the bottom; the body's displacement can peak later).
+KNEE_PEAK_WINDOW_S = 0.4
 
 
 def moving_average(values: np.ndarray, frames: int) -> np.ndarray:
@@ -53,6 +63,7 @@ def segment_reps(
     fps: float,
     min_rep_s: float = 0.4,
     image: ImageTrack | None = None,
+    knee_bend: np.ndarray | None = None,
 ) -> list[tuple[int, int]]:
     """``[start, end)`` frames of each repetition.
 
@@ -73,6 +84,15 @@ def segment_reps(
     hold those and more, they are the repetitions (:meth:`ImageTrack.peaks_beyond
     <scoring.image_activity.ImageTrack.peaks_beyond>`: the lifter can flatten a real
     squat until no peak stands out; the image shows each).
+
+    ``knee_bend``, for squats filmed by the phone, is how far the knees bend in the
+    image over the same frames (``(T,)`` deg from rest,
+    :func:`scoring.image_depth.knee_bend_activity`): where its own peaks hold every
+    repetition peak found so far and more, they are the repetitions
+    (:func:`knee_bend_peaks`). A quarter squat among deep ones moves the body and the
+    lifted angles less than a third as much as they do, under :data:`REP_HEIGHT`, so it
+    went uncounted, merged into a neighbour or cut off the end, and no "sit deeper" came
+    for the worst repetition of all; its knees still bend two thirds as far.
     """
     signal = activity(features, fps)
     level = activity_level(signal)
@@ -84,6 +104,10 @@ def segment_reps(
         seen = image.peaks_beyond(peaks, min_rep_s)
         if seen is not None:
             signal, level, peaks = image.activity.signal.view, image.level(), seen
+    if knee_bend is not None:
+        bends = knee_bend_peaks(knee_bend, peaks, fps, min_rep_s)
+        if bends is not None:
+            signal, level, peaks = knee_bend, activity_level(knee_bend), bends
     if peaks.size == 0:
         return []
     bounds = [first_rep_start(signal, int(peaks[0]), level, fps)]
@@ -92,6 +116,29 @@ def segment_reps(
                                 int(0.5 * fps))  # fmt: skip
     bounds.append(len(signal) - reversed_end)
     return [(int(a), int(b)) for a, b in itertools.pairwise(bounds)]
+
+
+def knee_bend_peaks(
+    knee_bend: np.ndarray, peaks: np.ndarray, fps: float, min_rep_s: float = 0.4
+) -> np.ndarray | None:
+    """The peaks of the image's knee bend ``(T,)`` (deg from rest) by the repetition rules
+    (:func:`rep_peaks`, on its own level, each standing out by
+    :data:`MIN_KNEE_PROMINENCE_DEG`) where they are the repetitions rather than
+    ``peaks`` (frames): when they are more and one of them lies within
+    :data:`KNEE_PEAK_WINDOW_S` of each of ``peaks``. Else ``None``: the knees add the
+    squats the motion's peaks left out, they do not overrule them. Knees bending less
+    than :data:`MIN_KNEE_BEND_DEG` give nothing."""
+    level = activity_level(knee_bend)
+    if level < MIN_KNEE_BEND_DEG:
+        return None
+    bends = rep_peaks(knee_bend, level, fps, min_rep_s)
+    bends = bends[peak_prominences(knee_bend, bends)[0] >= MIN_KNEE_PROMINENCE_DEG]
+    if len(bends) <= len(peaks):
+        return None
+    window = KNEE_PEAK_WINDOW_S * fps
+    if any(np.abs(bends - peak).min() > window for peak in peaks):
+        return None
+    return bends
 
 
 def activity_level(signal: np.ndarray) -> float:

@@ -182,6 +182,21 @@ def knee_flexion_seen(keypoints: np.ndarray, scores: np.ndarray, fps: float) -> 
     return running_median(mean_of_seen(leg_flexions_seen(keypoints, scores)), fps)
 
 
+def knee_bend_activity(keypoints: np.ndarray, scores: np.ndarray, fps: float) -> np.ndarray | None:
+    """``(T,)`` how far the knees bend from their rest (deg), read off the image: the
+    reading of :func:`knee_flexion_seen`, frames where no leg is seen filled in between the
+    nearest seen ones, less its median over the first 0.3 s (a session starts standing, as
+    :func:`scoring.alignment.activity` takes it). ``None`` where fewer than 3 frames show a
+    leg. What squat repetitions are counted on where the motion's own peaks miss some
+    (:func:`scoring.alignment.segment_reps`)."""
+    flexion = knee_flexion_seen(keypoints, scores, fps)
+    seen = np.flatnonzero(np.isfinite(flexion))
+    if len(seen) < 3:
+        return None
+    filled = np.interp(np.arange(len(flexion)), seen, flexion[seen])
+    return filled - np.median(filled[: max(3, int(0.3 * fps))])
+
+
 def knees_bent_past(flexion: np.ndarray, threshold_deg: float, fps: float) -> bool:
     """Whether the image's knee reading ``flexion`` (``(T,)`` deg, :func:`knee_flexion_seen`)
     reached ``threshold_deg`` plus :data:`IMAGE_KNEE_MARGIN_DEG` for at least

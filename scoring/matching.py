@@ -19,8 +19,14 @@ import numpy as np
 from scoring.alignment import Alignment, align, segment_reps
 from scoring.features import compute_features
 from scoring.image_activity import ImageTrack, image_track
+from scoring.image_depth import knee_bend_activity
 from scoring.observed import ObservedSession, PoseSource
 from scoring.reference import Reference
+
+# Movements whose repetitions are knee bends: their repetitions are also looked for in the
+# image's knee bend (measured on squats; a lunge bends the knees too, but nothing real was
+# measured for it).
+KNEE_BEND_MOVEMENTS = frozenset({"squat"})
 
 
 @dataclass
@@ -46,11 +52,12 @@ def plan_track(
     reference: Reference,
     beat_times: Sequence[float] | None,
     image: ImageTrack | None = None,
+    knee_bend: np.ndarray | None = None,
 ) -> TrackPlan:
     """Anchor the session on the reference: beats for routines done to music (when the
-    beat times are known), repetition boundaries otherwise (``image``: see
+    beat times are known), repetition boundaries otherwise (``image``, ``knee_bend``: see
     :func:`~scoring.alignment.segment_reps`)."""
-    reps = segment_reps(user_features, fps, image=image)
+    reps = segment_reps(user_features, fps, image=image, knee_bend=knee_bend)
     length = reference.template_length
     if reference.on_the_beat(beat_times):
         beats = np.asarray(beat_times, dtype=np.float64) * fps
@@ -112,11 +119,26 @@ def image_check(observed: ObservedSession) -> ImageTrack | None:
     return image_track(*observed.landmarks, observed.fps)
 
 
+def knee_bend_check(observed: ObservedSession, movement: str) -> np.ndarray | None:
+    """For lifted poses of a movement whose repetitions are knee bends
+    (:data:`KNEE_BEND_MOVEMENTS`) with the phone's landmarks: the knees' bend in the image
+    (:func:`scoring.image_depth.knee_bend_activity`), which finds the shallow repetitions
+    the lift leaves uncounted. Exact 3D counts them itself."""
+    if (
+        observed.source is not PoseSource.LIFTED
+        or observed.landmarks is None
+        or movement not in KNEE_BEND_MOVEMENTS
+    ):
+        return None
+    return knee_bend_activity(*observed.landmarks, observed.fps)
+
+
 def match_session(observed: ObservedSession, reference: Reference) -> MatchedSession:
     """Plan the reference track, build it and align the user to it."""
     features = compute_features(observed.poses)
     image = image_check(observed)
-    plan = plan_track(features, observed.fps, reference, observed.beat_times, image)
+    knee_bend = knee_bend_check(observed, reference.movement)
+    plan = plan_track(features, observed.fps, reference, observed.beat_times, image, knee_bend)
     track, track_phase = reference.track(plan.repetitions)
     alignment = align(features, observed.fps, track, reference.fps, plan.anchors, plan.window)
     return MatchedSession(observed, features, reference, plan.reps, alignment, track_phase)
