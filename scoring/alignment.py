@@ -33,9 +33,8 @@ MIN_ACTIVITY_DEG = 5.0  # a session moving less than this has no repetitions
 MIN_KNEE_BEND_DEG = 20.0  # knees that bend less than this in the image count nothing
 # A knee-bend peak stands out from the troughs beside it by at least this much (deg):
 # twice the image reading's 95th-percentile error (scoring.image_depth's
-# IMAGE_KNEE_MARGIN_DEG, 15). Simulated squats bend their knees ~50 deg and phone jitter
-# moves the reading by ~15, so a dip of 20 deg split one squat into two (6 of 250
-# simulated training squats counted one or more too many).
+# IMAGE_KNEE_MARGIN_DEG), so a dip the reading's noise can make at the bottom of a
+# shallow bend does not split one squat into two (design notes, session 43).
 MIN_KNEE_PROMINENCE_DEG = 30.0
 # A knee-bend peak in the image may lead or lag the repetition peak found in the motion
 # by this much (the bend peaks at the bottom; the body's displacement can peak later).
