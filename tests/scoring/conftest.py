@@ -1,4 +1,5 @@
-"""Hand-built H36M-17 poses with known joint angles, and the bundled detector read once.
+"""Hand-built H36M-17 poses with known joint angles, the phone's view of legs of a known
+knee bend (:func:`legs_filmed`), and the bundled detector read once.
 
 Poses are in camera space (x right, y down, z forward, metres), the person facing the
 camera (their left side at +x). :func:`body` builds one pose from joint angles named as
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from pose3d.skeleton import H36M17
+from pose3d.skeleton import H36M17, MEDIAPIPE33
 from scoring.features import FEATURE_NAMES
 
 THIGH, SHIN, UPPER_ARM, FOREARM = 0.45, 0.42, 0.30, 0.26
@@ -80,3 +81,31 @@ def squat_track(reps: int, fps: float = 30.0, rep_s: float = 1.5, rest_s: float 
         track += [bump, np.zeros(rest)]
         bumps.append((start, start + rep))
     return np.concatenate(track), bumps
+
+
+def legs_filmed(
+    flexion_deg: np.ndarray, yaw_deg: float, shin_share: float = 0.35
+) -> tuple[np.ndarray, np.ndarray]:
+    """MediaPipe-33 pixels ``(T, 33, 2)`` and scores of a squat whose knees bend
+    ``flexion_deg`` ``(T,)`` (the shank tilted forward by ``shin_share`` of it, the thigh
+    the rest), its legs in vertical planes turned ``yaw_deg`` from the camera's axis,
+    filmed by a level camera (orthographic, 400 px a metre, y down)."""
+    frames = len(flexion_deg)
+    shank_tilt = np.radians(flexion_deg) * shin_share
+    thigh_tilt = np.radians(flexion_deg) - shank_tilt
+    yaw = np.radians(yaw_deg)
+    keypoints = np.full((frames, 33, 2), np.nan)
+    for side, x0 in (("left", 0.15), ("right", -0.15)):
+        ankle = np.stack([np.full(frames, x0), np.zeros(frames), np.zeros(frames)], axis=1)
+        forward = np.stack([np.sin(yaw), 0.0, np.cos(yaw)])  # the leg's plane, seen turned
+        knee = ankle + SHIN * (
+            np.cos(shank_tilt)[:, None] * [0, 1, 0] + np.sin(shank_tilt)[:, None] * forward
+        )
+        hip = knee + THIGH * (
+            np.cos(thigh_tilt)[:, None] * [0, 1, 0] - np.sin(thigh_tilt)[:, None] * forward
+        )
+        for joint, point in (("ankle", ankle), ("knee", knee), ("hip", hip)):
+            pixels = np.stack([500 + 400 * point[:, 0], 900 - 400 * point[:, 1]], axis=1)
+            keypoints[:, MEDIAPIPE33.index(f"{side}_{joint}")] = pixels
+    scores = np.where(np.isfinite(keypoints[..., 0]), 0.9, 0.0)
+    return keypoints, scores

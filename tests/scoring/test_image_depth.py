@@ -25,6 +25,7 @@ from scoring.observed import Landmarks
 from scoring.population import ThresholdScales
 from scoring.report import ErrorEvent
 from scoring.session import STRICTNESS, Findings, judge_depth_seen, spare_deep_squats
+from tests.scoring.conftest import legs_filmed
 
 SHANK_PX = 100.0  # knee to ankle in the image
 
@@ -106,37 +107,6 @@ def test_shallow_squat_cues_are_spared_where_the_image_shows_the_hips_below_the_
     ]
 
 
-THIGH_M, SHANK_M = 0.45, 0.42
-
-
-def _legs_filmed(
-    flexion_deg: np.ndarray, yaw_deg: float, shin_share: float = 0.35
-) -> tuple[np.ndarray, np.ndarray]:
-    """MediaPipe-33 pixels ``(T, 33, 2)`` and scores of a squat whose knees bend
-    ``flexion_deg`` ``(T,)`` (the shank tilted forward by ``shin_share`` of it, the thigh
-    the rest), its legs in vertical planes turned ``yaw_deg`` from the camera's axis,
-    filmed by a level camera (orthographic, 400 px a metre, y down)."""
-    frames = len(flexion_deg)
-    shank_tilt = np.radians(flexion_deg) * shin_share
-    thigh_tilt = np.radians(flexion_deg) - shank_tilt
-    yaw = np.radians(yaw_deg)
-    keypoints = np.full((frames, 33, 2), np.nan)
-    for side, x0 in (("left", 0.15), ("right", -0.15)):
-        ankle = np.stack([np.full(frames, x0), np.zeros(frames), np.zeros(frames)], axis=1)
-        forward = np.stack([np.sin(yaw), 0.0, np.cos(yaw)])  # the leg's plane, seen turned
-        knee = ankle + SHANK_M * (
-            np.cos(shank_tilt)[:, None] * [0, 1, 0] + np.sin(shank_tilt)[:, None] * forward
-        )
-        hip = knee + THIGH_M * (
-            np.cos(thigh_tilt)[:, None] * [0, 1, 0] - np.sin(thigh_tilt)[:, None] * forward
-        )
-        for joint, point in (("ankle", ankle), ("knee", knee), ("hip", hip)):
-            pixels = np.stack([500 + 400 * point[:, 0], 900 - 400 * point[:, 1]], axis=1)
-            keypoints[:, MEDIAPIPE33.index(f"{side}_{joint}")] = pixels
-    scores = np.where(np.isfinite(keypoints[..., 0]), 0.9, 0.0)
-    return keypoints, scores
-
-
 def test_the_knees_bend_is_read_off_the_image_from_any_side():
     """Standing, down to 150 deg and up again: the reading follows the capture's bend
     whether the camera faces the person, films them from the side or at 60 deg, and
@@ -147,11 +117,11 @@ def test_the_knees_bend_is_read_off_the_image_from_any_side():
                            np.linspace(150, 0, 30), np.zeros(10)])  # fmt: skip
     for yaw in (0.0, 60.0, 90.0):
         for shin_share in (0.35, 0.55):
-            keypoints, scores = _legs_filmed(bend, yaw, shin_share)
+            keypoints, scores = legs_filmed(bend, yaw, shin_share)
             read = knee_flexion_seen(keypoints, scores, fps)
             np.testing.assert_allclose(read[5:-5], bend[5:-5], atol=6.0)  # the median's lag
             assert abs(np.nanmax(read) - 150.0) < 1.0
-    keypoints, scores = _legs_filmed(bend, 30.0)
+    keypoints, scores = legs_filmed(bend, 30.0)
     scores[:, MEDIAPIPE33.index("left_ankle")] = 0.1  # one shank unsure: the other leg
     assert abs(np.nanmax(knee_flexion_seen(keypoints, scores, fps)) - 150.0) < 1.0
     scores[:, MEDIAPIPE33.index("right_knee")] = 0.1  # neither leg: nothing is claimed
@@ -160,7 +130,7 @@ def test_the_knees_bend_is_read_off_the_image_from_any_side():
 
 def test_a_noisy_frame_does_not_make_a_squat_deep():
     fps = 30.0
-    keypoints, scores = _legs_filmed(np.full(60, 100.0), 20.0)
+    keypoints, scores = legs_filmed(np.full(60, 100.0), 20.0)
     keypoints[30, MEDIAPIPE33.index("left_hip"), 1] += 300.0  # one wild hip, both legs
     keypoints[30, MEDIAPIPE33.index("right_hip"), 1] += 300.0
     read = knee_flexion_seen(keypoints, scores, fps)
@@ -177,7 +147,7 @@ def test_shallow_squat_cues_are_spared_where_the_image_shows_the_knees_bent_deep
     bend = np.zeros(2 * rep)
     bend[10:30] = 150.0  # rep 1: deep by the knees
     bend[rep + 10 : rep + 30] = 100.0  # rep 2: above parallel
-    keypoints, scores = _legs_filmed(bend, 45.0, shin_share=0.55)
+    keypoints, scores = legs_filmed(bend, 45.0, shin_share=0.55)
     assert not hips_reached_knees(hip_drop(keypoints, scores)[:rep], fps)  # hips above
     matched, events = _lifted_at_80_with_shallow_cues(keypoints, scores, fps, rep)
     kept = spare_deep_squats(events, matched)
@@ -193,7 +163,7 @@ def test_a_phone_that_cuts_off_the_feet_still_spares_a_squat_whose_hips_sat_belo
     bend = np.zeros(2 * rep)
     bend[10:30] = 160.0  # rep 1: hips well below the knees
     bend[rep + 10 : rep + 30] = 100.0  # rep 2: above parallel
-    keypoints, scores = _legs_filmed(bend, 0.0, shin_share=0.3)
+    keypoints, scores = legs_filmed(bend, 0.0, shin_share=0.3)
     for side in ("left", "right"):
         scores[:, MEDIAPIPE33.index(f"{side}_ankle")] = 0.1
     assert np.isnan(knee_flexion_seen(keypoints, scores, fps)).all()
@@ -213,7 +183,7 @@ def _squats_filmed(bottoms_deg: list[float], rep: int = 40) -> tuple[np.ndarray,
     bend = np.zeros(len(bottoms_deg) * rep)
     for number, bottom in enumerate(bottoms_deg):
         bend[number * rep : (number + 1) * rep] = bottom * np.sin(np.linspace(0, np.pi, rep))
-    return _legs_filmed(bend, 30.0)
+    return legs_filmed(bend, 30.0)
 
 
 def _judged_by_image(
@@ -269,8 +239,8 @@ def test_a_leg_hidden_for_a_moment_does_not_make_a_repetition_read_deeper():
     every other repetition)."""
     rep = 40
     bend = np.tile(90.0 * np.sin(np.linspace(0, np.pi, rep)), 3)
-    keypoints, scores = _legs_filmed(bend, 30.0)
-    deeper, _ = _legs_filmed(bend + 40.0 * (bend > 0), 30.0)
+    keypoints, scores = legs_filmed(bend, 30.0)
+    deeper, _ = legs_filmed(bend + 40.0 * (bend > 0), 30.0)
     left = [MEDIAPIPE33.index(f"left_{joint}") for joint in LEG_JOINTS]
     keypoints[:, left] = deeper[:, left]
     scores[17:23, MEDIAPIPE33.index("right_knee")] = 0.1

@@ -17,8 +17,7 @@ from scoring.image_depth import knee_bend_activity
 from scoring.matching import match_session
 from scoring.observed import Landmarks, ObservedSession
 from scoring.reference import Reference
-from tests.scoring.conftest import motion, squat_track
-from tests.scoring.test_image_depth import _legs_filmed
+from tests.scoring.conftest import legs_filmed, motion, squat_track
 
 FPS = 30.0
 
@@ -38,7 +37,7 @@ def _quarter_squat_among_deep_ones() -> tuple[np.ndarray, np.ndarray, list]:
 
 def test_the_knees_bend_from_rest_is_read_off_the_image_with_unseen_frames_filled():
     bend = np.concatenate([np.full(15, 10.0), np.linspace(10, 130, 30), np.linspace(130, 10, 30)])
-    keypoints, scores = _legs_filmed(bend, 40.0)
+    keypoints, scores = legs_filmed(bend, 40.0)
     seen = knee_bend_activity(keypoints, scores, FPS)
     assert seen is not None
     np.testing.assert_allclose(seen[5:-5], bend[5:-5] - 10.0, atol=6.0)  # from the rest
@@ -81,7 +80,7 @@ def test_only_a_lifted_squat_filmed_by_the_phone_is_counted_from_its_knees():
     capture), is segmented as before."""
     lifted, bend, _ = _quarter_squat_among_deep_ones()
     poses = motion(knee_flexion_left=lifted, knee_flexion_right=lifted)
-    keypoints, scores = _legs_filmed(bend, 30.0)
+    keypoints, scores = legs_filmed(bend, 30.0)
     landmarks = Landmarks(keypoints, scores)
     lifted_from_2d = ObservedSession(poses, FPS, np.full(poses.shape[:2], 0.9), landmarks)
     trainer, _ = squat_track(2, FPS, rep_s=1.5, rest_s=1.0)
